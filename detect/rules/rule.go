@@ -1,0 +1,64 @@
+// Package rules loads detection-rules TOML files (the format of
+// elastic/detection-rules) into Rule values, and embeds the rule this product
+// implements in its seed and latest versions.
+package rules
+
+import "time"
+
+// Rule is one detection rule as xferhunt runs it. Fields mirror the
+// detection-rules TOML `[rule]` table; durations are already parsed.
+type Rule struct {
+	// Source says where the rule came from: "seed", "latest" or a file path.
+	Source string
+
+	Name        string
+	RuleID      string
+	Version     int
+	Type        string // "new_terms" or "query"
+	Language    string // "kuery"
+	Query       string
+	Index       []string
+	Description string
+	Note        string // investigation guide, markdown
+	Severity    string
+	RiskScore   int
+	Tags        []string
+	References  []string
+	Author      []string
+	License     string
+
+	// From, Interval and MaxSignals keep Kibana's defaults when the TOML
+	// omits them: "now-6m", 5m and 100.
+	From              string
+	Interval          time.Duration
+	MaxSignals        int
+	TimestampOverride string
+
+	// NewTermsFields and HistoryWindow come from [rule.new_terms]
+	// (HistoryWindowStart is the raw date math, e.g. "now-10d").
+	NewTermsFields     []string
+	HistoryWindowStart string
+	HistoryWindow      time.Duration
+
+	Threat []Threat
+}
+
+// Threat is one MITRE ATT&CK mapping of a rule.
+type Threat struct {
+	Framework string      `json:"framework"`
+	Tactic    Reference   `json:"tactic"`
+	Technique []Technique `json:"technique,omitempty"`
+}
+
+// Reference names a MITRE tactic, technique or subtechnique.
+type Reference struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Reference string `json:"reference"`
+}
+
+// Technique is a MITRE technique with its subtechniques.
+type Technique struct {
+	Reference
+	Subtechnique []Reference `json:"subtechnique,omitempty"`
+}

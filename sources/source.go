@@ -1,0 +1,45 @@
+// Package sources turns what a host records (kernel audit over netlink,
+// auditd and auditbeat logs, ECS exports) into normalized ECS events.
+// A source knows nothing of rules or terminals.
+package sources
+
+import (
+	"context"
+	"time"
+
+	"github.com/xferhunt/xferhunt/ecs"
+)
+
+// Event is one normalized file event (SPEC §3) and where it came from.
+type Event struct {
+	Doc ecs.Doc
+	// Historical marks events read during backfill, before the source went live.
+	Historical bool
+	// Key identifies the kernel event for dedup across sources:
+	// host id + audit timestamp + serial; "" when the input has none.
+	Key string
+}
+
+// Health is a snapshot of a source's counters, shown in the status bar and
+// in headless status lines.
+type Health struct {
+	Name      string
+	Live      bool // backfill done, now following
+	Records   uint64
+	Events    uint64
+	Malformed uint64 // lines or records that could not be parsed, skipped
+	Lost      uint64 // kernel-reported lost records (netlink)
+	Gaps      uint64 // reassembly sequence gaps
+	Dropped   uint64 // events dropped because a consumer was too slow
+	Lag       time.Duration
+	Err       string // last error, if the source is unhealthy
+}
+
+// Source produces events until its context ends. Run sends events in
+// batches and must never block on a slow consumer for long: the sink is
+// bounded and what it drops is counted in Health.Dropped.
+type Source interface {
+	Name() string
+	Run(ctx context.Context, emit func([]Event)) error
+	Health() Health
+}
