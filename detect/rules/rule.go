@@ -26,6 +26,12 @@ type Rule struct {
 	References  []string
 	Author      []string
 	License     string
+	Setup       string // setup guide, markdown
+
+	// Maturity and UpdatedDate come from [metadata]; they tell a responder
+	// how current a rule file is.
+	Maturity    string
+	UpdatedDate string
 
 	// From, Interval and MaxSignals keep Kibana's defaults when the TOML
 	// omits them: "now-6m", 5m and 100.

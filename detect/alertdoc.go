@@ -1,0 +1,397 @@
+package detect
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/xferhunt/xferhunt/detect/rules"
+	"github.com/xferhunt/xferhunt/ecs"
+)
+
+// kibanaTime is the ISO-8601 form Kibana writes alert times in.
+const kibanaTime = "2006-01-02T15:04:05.000Z"
+
+// ruleFields builds the kibana.alert.rule.* keys of a rule once; every
+// alert gets a deep copy.
+func ruleFields(r *rules.Rule, intervalMS int64, maxSignals int) map[string]any {
+	typ, category, typeID := "query", "Custom Query Rule", "siem.queryRule"
+	if r.Type == "new_terms" {
+		typ, category, typeID = "new_terms", "New Terms Rule", "siem.newTermsRule"
+	}
+	interval := rules.FormatDuration(time.Duration(intervalMS) * time.Millisecond)
+	threat := jsonValue(nonNil(r.Threat))
+	params := map[string]any{
+		"type":        typ,
+		"query":       r.Query,
+		"language":    r.Language,
+		"index":       strs(r.Index),
+		"from":        r.From,
+		"to":          "now",
+		"interval":    interval,
+		"max_signals": maxSignals,
+		"severity":    r.Severity,
+		"risk_score":  r.RiskScore,
+		"threat":      threat,
+		"rule_id":     r.RuleID,
+		"version":     r.Version,
+	}
+	if r.TimestampOverride != "" {
+		params["timestamp_override"] = r.TimestampOverride
+	}
+	if r.Type == "new_terms" {
+		params["new_terms_fields"] = strs(r.NewTermsFields)
+		params["history_window_start"] = r.HistoryWindowStart
+	}
+	m := map[string]any{
+		"kibana.alert.rule.name":         r.Name,
+		"kibana.alert.rule.rule_id":      r.RuleID,
+		"kibana.alert.rule.uuid":         r.RuleID,
+		"kibana.alert.rule.type":         typ,
+		"kibana.alert.rule.version":      r.Version,
+		"kibana.alert.rule.category":     category,
+		"kibana.alert.rule.rule_type_id": typeID,
+		"kibana.alert.rule.consumer":     "siem",
+		"kibana.alert.rule.producer":     "siem",
+		"kibana.alert.rule.from":         r.From,
+		"kibana.alert.rule.to":           "now",
+		"kibana.alert.rule.interval":     interval,
+		"kibana.alert.rule.max_signals":  maxSignals,
+		"kibana.alert.rule.parameters":   params,
+		"kibana.alert.rule.threat":       threat,
+		"kibana.alert.rule.tags":         strs(r.Tags),
+		"kibana.alert.rule.description":  r.Description,
+		"kibana.alert.rule.references":   strs(r.References),
+		"kibana.alert.rule.author":       strs(r.Author),
+		"kibana.alert.rule.license":      r.License,
+		"kibana.alert.rule.severity":     r.Severity,
+		"kibana.alert.rule.risk_score":   r.RiskScore,
+		"kibana.alert.rule.indices":      strs(r.Index),
+		"kibana.alert.rule.immutable":    r.Source == "seed" || r.Source == "latest",
+		"kibana.alert.severity":          r.Severity,
+		"kibana.alert.risk_score":        r.RiskScore,
+	}
+	if r.TimestampOverride != "" {
+		m["kibana.alert.rule.timestamp_override"] = r.TimestampOverride
+	}
+	if r.Note != "" {
+		m["kibana.alert.rule.note"] = r.Note
+	}
+	return m
+}
+
+// alert builds the alert document of SPEC §6 for ev. tuple is nil for
+// query rules; last is the tuple's previous sighting (zero = never).
+func (e *Engine) alert(rs *ruleState, ev ecs.Doc, f Flags, ms int64, tuple []string, last time.Time) Alert {
+	now := e.now().UTC()
+	doc := nestedCopy(ev)
+	// Kibana replaces the source's event.kind; event.original stays.
+	doc.Set("event.kind", "signal")
+	for k, v := range rs.static {
+		doc[k] = deepCopy(v)
+	}
+	evKey := eventKey(ev, f.Key)
+	nowStr := now.Format(kibanaTime)
+	doc["@timestamp"] = nowStr
+	if ts := ev.Get("@timestamp"); ts != nil {
+		doc["kibana.alert.original_time"] = ts
+	} else {
+		doc["kibana.alert.original_time"] = time.UnixMilli(ms).UTC().Format(kibanaTime)
+	}
+	doc["kibana.alert.uuid"] = alertUUID(rs.rule.RuleID, tuple, evKey)
+	doc["kibana.alert.reason"] = reason(ev, rs.rule.Severity, rs.rule.Name)
+	doc["kibana.alert.workflow_status"] = "open"
+	doc["kibana.alert.workflow_tags"] = []any{}
+	doc["kibana.alert.workflow_assignee_ids"] = []any{}
+	doc["kibana.alert.status"] = "active"
+	doc["kibana.alert.depth"] = 1
+	doc["kibana.alert.ancestors"] = []any{map[string]any{
+		"id": evKey, "index": ancestorIndex(ev), "type": "event", "depth": 0,
+	}}
+	doc["kibana.alert.start"] = nowStr
+	doc["kibana.alert.last_detected"] = nowStr
+	doc["kibana.alert.intended_timestamp"] = nowStr
+	doc["kibana.space_ids"] = []any{"default"}
+	// Kibana copies the rule's MITRE mapping to the top-level threat field.
+	doc["threat"] = deepCopy(rs.static["kibana.alert.rule.threat"])
+
+	clauses := []any{}
+	for _, c := range rs.query.Explain(ev) {
+		clauses = append(clauses, map[string]any{"clause": c.Text, "matched": c.Matched})
+	}
+	explain := map[string]any{"clauses": clauses}
+	if rs.newTerms {
+		nt := make([]any, len(tuple))
+		for i, v := range tuple {
+			nt[i] = v
+		}
+		doc["kibana.alert.new_terms"] = nt
+		explain["new_terms_fields"] = strs(rs.fields)
+		explain["history_window"] = rs.window.String()
+		if last.IsZero() {
+			explain["last_seen"] = "never"
+		} else {
+			explain["last_seen"] = last.UTC().Format(time.RFC3339Nano)
+		}
+	}
+	doc["xferhunt"] = map[string]any{
+		"explain":    explain,
+		"historical": f.Historical,
+		"loss":       f.Loss,
+		"event_time": time.UnixMilli(ms).UTC().Format(kibanaTime),
+	}
+	return Alert{Doc: doc}
+}
+
+// alertUUID is stable across runs: the same event raising the same tuple
+// for the same rule always gets the same id, so a re-scan or a duplicate
+// delivery can be recognised (Kibana hashes index, _id, version, rule and
+// terms; the event key stands in for index and _id).
+func alertUUID(ruleID string, tuple []string, evKey string) string {
+	h := sha256.New()
+	h.Write([]byte(ruleID))
+	h.Write([]byte{0})
+	for _, v := range tuple {
+		h.Write([]byte(v))
+		h.Write([]byte{0})
+	}
+	h.Write([]byte{1})
+	h.Write([]byte(evKey))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// eventKey identifies the source event: the source's own key when it has
+// one, else host.id plus event.id, else host.id plus @timestamp plus a hash
+// of the whole event (encoding/json sorts keys, so the hash is stable).
+func eventKey(ev ecs.Doc, sourceKey string) string {
+	if sourceKey != "" {
+		return sourceKey
+	}
+	host := ev.Str("host.id")
+	if id := ev.Str("event.id"); id != "" {
+		return host + "/" + id
+	}
+	b, _ := json.Marshal(ev)
+	sum := sha256.Sum256(b)
+	return host + "/" + ev.Str("@timestamp") + "/" + hex.EncodeToString(sum[:8])
+}
+
+// ancestorIndex names the data stream the event would live in, when the
+// event says so (Defend and Fleet documents carry data_stream.*).
+func ancestorIndex(ev ecs.Doc) string {
+	t, d, n := ev.Str("data_stream.type"), ev.Str("data_stream.dataset"), ev.Str("data_stream.namespace")
+	if t == "" || d == "" || n == "" {
+		return ""
+	}
+	return t + "-" + d + "-" + n
+}
+
+// reason renders Kibana's alert reason sentence. Kibana reads the fields
+// from _source and keeps only strings and arrays (anything with a length):
+// a numeric source.port is therefore left out, as it is in Kibana.
+func reason(ev ecs.Doc, severity, name string) string {
+	get := func(path string) (string, bool) {
+		switch v := ev.Get(path).(type) {
+		case string:
+			if v == "" || v == "-" {
+				return "", false
+			}
+			return v, true
+		case []any:
+			parts := make([]string, 0, len(v))
+			for _, e := range v {
+				if e == nil {
+					parts = append(parts, "")
+					continue
+				}
+				s, _ := ecs.Keyword(e)
+				parts = append(parts, s)
+			}
+			if len(parts) == 0 || (len(parts) == 1 && parts[0] == "-") {
+				return "", false
+			}
+			return strings.Join(parts, ", "), true
+		case []string:
+			if len(v) == 0 || (len(v) == 1 && v[0] == "-") {
+				return "", false
+			}
+			return strings.Join(v, ", "), true
+		}
+		return "", false
+	}
+	var b strings.Builder
+	if c, ok := get("event.category"); ok {
+		b.WriteString(c + " ")
+	}
+	b.WriteString("event")
+	var parts strings.Builder
+	interesting := false
+	add := func(format, path string) {
+		if v, ok := get(path); ok {
+			parts.WriteString(strings.Replace(format, "%", v, 1))
+			interesting = true
+		}
+	}
+	add(" process %,", "process.name")
+	add(" parent process %,", "process.parent.name")
+	add(" file %,", "file.name")
+	add(" source %", "source.ip")
+	add(":%,", "source.port")
+	add(" destination %", "destination.ip")
+	add(":%,", "destination.port")
+	if interesting {
+		b.WriteString(" with")
+	}
+	b.WriteString(parts.String())
+	if u, ok := get("user.name"); ok {
+		b.WriteString(" by " + u)
+	}
+	if h, ok := get("host.name"); ok {
+		b.WriteString(" on " + h)
+	}
+	b.WriteString(" created " + severity + " alert " + name + ".")
+	return b.String()
+}
+
+// nestedCopy deep-copies an event into nested objects, expanding dotted
+// keys, so the alert shows the event's fields the way _source nests them
+// and a dotted spelling and a nested one of the same object merge.
+func nestedCopy(ev ecs.Doc) ecs.Doc {
+	out := map[string]any{}
+	addNested(out, ev)
+	return out
+}
+
+func addNested(dst, src map[string]any) {
+	for k, v := range src {
+		if m := asObject(v); m != nil {
+			addNested(object(dst, k), m)
+			continue
+		}
+		ecs.Doc(dst).Set(k, deepCopy(v))
+	}
+}
+
+// object returns the object at the dotted path in dst, creating it (and
+// replacing a scalar in the way) when needed.
+func object(dst map[string]any, path string) map[string]any {
+	for _, part := range strings.Split(path, ".") {
+		next, ok := dst[part].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			dst[part] = next
+		}
+		dst = next
+	}
+	return dst
+}
+
+func asObject(v any) map[string]any {
+	switch t := v.(type) {
+	case map[string]any:
+		return t
+	case ecs.Doc:
+		return t
+	}
+	return nil
+}
+
+// deepCopy copies the value shapes an ecs.Doc may hold, so alerts never
+// share mutable state with the event or with each other.
+func deepCopy(v any) any {
+	switch t := v.(type) {
+	case ecs.Doc:
+		return deepCopy(map[string]any(t))
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(t))
+		for i, e := range t {
+			s[i] = deepCopy(e)
+		}
+		return s
+	case []string:
+		s := make([]any, len(t))
+		for i, e := range t {
+			s[i] = e
+		}
+		return s
+	}
+	return v
+}
+
+func strs(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func nonNil(t []rules.Threat) []rules.Threat {
+	if t == nil {
+		return []rules.Threat{}
+	}
+	return t
+}
+
+// jsonValue turns a typed value into the plain maps and slices alert
+// documents are made of.
+func jsonValue(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil
+	}
+	return out
+}
+
+// RuleID returns the alert's kibana.alert.rule.rule_id.
+func (a *Alert) RuleID() string { return a.Doc.Str("kibana.alert.rule.rule_id") }
+
+// RuleName returns the alert's kibana.alert.rule.name.
+func (a *Alert) RuleName() string { return a.Doc.Str("kibana.alert.rule.name") }
+
+// Severity returns the alert's kibana.alert.severity.
+func (a *Alert) Severity() string { return a.Doc.Str("kibana.alert.severity") }
+
+// Reason returns the alert's kibana.alert.reason sentence.
+func (a *Alert) Reason() string { return a.Doc.Str("kibana.alert.reason") }
+
+// WorkflowStatus returns the alert's kibana.alert.workflow_status.
+func (a *Alert) WorkflowStatus() string { return a.Doc.Str("kibana.alert.workflow_status") }
+
+// NewTerms returns the alert's kibana.alert.new_terms values, in field order.
+func (a *Alert) NewTerms() []string {
+	var out []string
+	for _, v := range a.Doc.Values("kibana.alert.new_terms") {
+		s, _ := ecs.Keyword(v)
+		out = append(out, s)
+	}
+	return out
+}
+
+// Historical reports whether the alert came from backfill.
+func (a *Alert) Historical() bool { b, _ := a.Doc.Get("xferhunt.historical").(bool); return b }
+
+// Loss reports whether events were lost around the alert's event.
+func (a *Alert) Loss() bool { b, _ := a.Doc.Get("xferhunt.loss").(bool); return b }
+
+// EventTime returns the detection time of the alert's event (event.ingested
+// or @timestamp), zero when unknown.
+func (a *Alert) EventTime() time.Time {
+	t, err := time.Parse(time.RFC3339Nano, a.Doc.Str("xferhunt.event_time"))
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}

@@ -1,0 +1,451 @@
+package detect
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/xferhunt/xferhunt/detect/newterms"
+	"github.com/xferhunt/xferhunt/detect/rules"
+	"github.com/xferhunt/xferhunt/ecs"
+)
+
+// Kibana's defaults when a rule leaves them out.
+const (
+	defaultInterval   = 5 * time.Minute
+	defaultMaxSignals = 100
+)
+
+// reorderSlack keeps sightings this much longer than the window, so an
+// event arriving up to this late is still judged against a complete
+// history (pruning at exactly newest−W would forget sightings it needs).
+const reorderSlack = 10 * time.Minute
+
+// Clause is one top-level query clause and whether an event satisfied it
+// (xferhunt.explain).
+type Clause struct {
+	Text    string
+	Matched bool
+}
+
+// Matcher is a compiled rule query. The KQL package is adapted to it by the
+// caller, which keeps detect free of a dependency on the query language.
+type Matcher interface {
+	Match(ecs.Doc) bool
+	Explain(ecs.Doc) []Clause
+}
+
+// Excepter applies exception items: it reports the id of the first item that
+// excepts d, with now the clock expiry is judged against.
+type Excepter interface {
+	Match(d ecs.Doc, now time.Time) (id string, ok bool)
+}
+
+// RuleSpec pairs a loaded rule with its compiled query.
+type RuleSpec struct {
+	Rule  *rules.Rule
+	Query Matcher
+}
+
+// HistoryStore persists new_terms history (state.Store implements it).
+// nil keeps history in memory only, which is what --ephemeral wants: a
+// memory state.Store would only hold a second copy.
+type HistoryStore = newterms.History
+
+// Options tune an Engine.
+type Options struct {
+	// HistoryWindow overrides every new_terms rule's window (--history-window); 0 keeps the rule's.
+	HistoryWindow time.Duration
+	// NewTermsFields overrides every new_terms rule's fields (--new-terms-fields); nil keeps the rule's.
+	NewTermsFields []string
+	// Now gives the alert time (@timestamp, kibana.alert.start); nil = time.Now.
+	Now func() time.Time
+}
+
+// Flags describe the event being processed.
+type Flags struct {
+	// Historical marks backfill events; their alerts carry xferhunt.historical.
+	Historical bool
+	// Loss says the source lost events while this one was produced; its
+	// alerts carry xferhunt.loss, because "new" may then be wrong.
+	Loss bool
+	// Key is the source's dedup key for the event (sources.Event.Key); it
+	// feeds the alert id. "" derives one from the event itself.
+	Key string
+}
+
+// Stats are the engine's counters. Totals are over all rules.
+type Stats struct {
+	Events   uint64 // events processed
+	Matches  uint64 // rule query matches that no exception removed
+	Excepted uint64 // rule query matches removed by an exception
+	Alerts   uint64 // alerts emitted
+	HeldBack uint64 // alerts held back by max_signals
+	Terms    int    // new_terms tuples known
+	Rules    []RuleStats
+}
+
+// RuleStats are one rule's counters.
+type RuleStats struct {
+	RuleID   string
+	Name     string
+	Type     string
+	Fields   []string      // effective new-terms fields
+	Window   time.Duration // effective history window
+	Matches  uint64
+	Excepted uint64
+	Alerts   uint64
+	HeldBack uint64
+	Terms    int
+}
+
+// Engine runs rules over events. Process, Flush and Coverage must be called
+// from one goroutine (the pipeline's detection loop): the term history is
+// not locked, which keeps the per-event path free of synchronisation.
+// Stats and SetExcepter are safe from any goroutine (the TUI calls them).
+type Engine struct {
+	rules []*ruleState
+	exc   atomic.Pointer[excHolder]
+	now   func() time.Time
+
+	events    atomic.Uint64
+	newest    int64 // newest event time seen, Unix ms
+	lastPrune int64
+	// scratch for tuple combinations, reused across events
+	vals [][]string
+	flat []string
+	tup  [][]string
+}
+
+type excHolder struct{ e Excepter }
+
+type ruleState struct {
+	rule       *rules.Rule // effective copy, overrides applied
+	query      Matcher
+	newTerms   bool
+	fields     []string
+	window     time.Duration
+	tracker    *newterms.Tracker
+	interval   int64 // ms
+	maxSignals int
+	buckets    map[int64]int // alerts per interval bucket
+	static     map[string]any
+
+	matches, excepted, alerts, heldBack atomic.Uint64
+	terms                               atomic.Int64
+}
+
+// NewEngine prepares specs for processing. store may be nil (memory only);
+// exc may be nil (no exceptions).
+func NewEngine(specs []RuleSpec, store HistoryStore, exc Excepter, opt Options) (*Engine, error) {
+	e := &Engine{now: opt.Now}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	e.SetExcepter(exc)
+	seen := map[string]bool{}
+	for i, sp := range specs {
+		if sp.Rule == nil || sp.Query == nil {
+			return nil, fmt.Errorf("rule %d: missing rule or query", i)
+		}
+		r := *sp.Rule // overrides must not leak into the caller's rule
+		if seen[r.RuleID] {
+			return nil, fmt.Errorf("rule %q (%s): rule_id loaded twice", r.Name, r.RuleID)
+		}
+		seen[r.RuleID] = true
+		rs := &ruleState{rule: &r, query: sp.Query, buckets: map[int64]int{}}
+		switch r.Type {
+		case "new_terms":
+			rs.newTerms = true
+			if opt.HistoryWindow > 0 {
+				r.SetHistoryWindow(opt.HistoryWindow)
+			}
+			if opt.NewTermsFields != nil {
+				r.SetNewTermsFields(opt.NewTermsFields)
+			}
+			if len(r.NewTermsFields) == 0 {
+				return nil, fmt.Errorf("rule %q: new_terms rule without new_terms_fields", r.Name)
+			}
+			if r.HistoryWindow <= 0 {
+				return nil, fmt.Errorf("rule %q: new_terms rule without a history window", r.Name)
+			}
+			rs.fields, rs.window = r.NewTermsFields, r.HistoryWindow
+			rs.tracker = newterms.NewTracker(store, r.HistoryWindow)
+			rs.terms.Store(int64(rs.tracker.Terms(r.RuleID)))
+			if err := rs.tracker.Err(); err != nil {
+				return nil, fmt.Errorf("rule %q: %w", r.Name, err)
+			}
+		case "query":
+		default:
+			return nil, fmt.Errorf("rule %q: unsupported rule type %q", r.Name, r.Type)
+		}
+		rs.interval = r.Interval.Milliseconds()
+		if rs.interval <= 0 {
+			rs.interval = defaultInterval.Milliseconds()
+		}
+		rs.maxSignals = r.MaxSignals
+		if rs.maxSignals <= 0 {
+			rs.maxSignals = defaultMaxSignals
+		}
+		rs.static = ruleFields(&r, rs.interval, rs.maxSignals)
+		e.rules = append(e.rules, rs)
+	}
+	return e, nil
+}
+
+// SetExcepter replaces the exception items in force (nil = none); events
+// processed afterwards see the new set.
+func (e *Engine) SetExcepter(exc Excepter) {
+	e.exc.Store(&excHolder{e: exc})
+}
+
+// Process runs every rule over one event and returns the alerts it raises,
+// in rule order. Event time is event.ingested, else @timestamp, else the
+// alert clock; it is also the clock exception expiry is judged against, so a
+// scan of old files behaves as a live run would have.
+func (e *Engine) Process(ev ecs.Doc, f Flags) []Alert {
+	e.events.Add(1)
+	ms, ok := eventTime(ev)
+	if !ok {
+		ms = e.now().UnixMilli()
+	}
+	if ms > e.newest {
+		e.newest = ms
+	}
+	exc := e.exc.Load().e
+	var out []Alert
+	for _, rs := range e.rules {
+		if !rs.query.Match(ev) {
+			continue
+		}
+		if exc != nil {
+			if _, hit := exc.Match(ev, time.UnixMilli(ms)); hit {
+				rs.excepted.Add(1)
+				continue
+			}
+		}
+		rs.matches.Add(1)
+		if !rs.newTerms {
+			if rs.admit(ms) {
+				out = append(out, e.alert(rs, ev, f, ms, nil, time.Time{}))
+			}
+			continue
+		}
+		for _, tup := range e.tuples(ev, rs.fields) {
+			isNew, last := rs.tracker.Observe(rs.rule.RuleID, tup, time.UnixMilli(ms))
+			// Held-back tuples still entered history above: the next
+			// sighting is not new, as in Kibana where the truncated
+			// alert's documents still count as seen.
+			if isNew && rs.admit(ms) {
+				out = append(out, e.alert(rs, ev, f, ms, tup, last))
+			}
+		}
+		rs.terms.Store(int64(rs.tracker.Terms(rs.rule.RuleID)))
+	}
+	e.maybePrune()
+	return out
+}
+
+// admit applies max_signals per interval bucket of event time (buckets
+// aligned to the Unix epoch), counting what it holds back.
+func (rs *ruleState) admit(ms int64) bool {
+	b := floorDiv(ms, rs.interval)
+	if rs.buckets[b] >= rs.maxSignals {
+		rs.heldBack.Add(1)
+		return false
+	}
+	rs.buckets[b]++
+	rs.alerts.Add(1)
+	if len(rs.buckets) > 64 {
+		// Only late events revisit old buckets; a few dozen intervals
+		// back is far more than sources reorder.
+		for k := range rs.buckets {
+			if k < b-32 {
+				delete(rs.buckets, k)
+			}
+		}
+	}
+	return true
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+// maybePrune ages out history as event time advances, a few hundred times
+// per window, so the cost of walking every tuple stays negligible.
+func (e *Engine) maybePrune() {
+	for _, rs := range e.rules {
+		if rs.tracker == nil {
+			continue
+		}
+		step := max(rs.window.Milliseconds()/256, time.Minute.Milliseconds())
+		if e.newest-e.lastPrune < step {
+			return
+		}
+	}
+	e.lastPrune = e.newest
+	for _, rs := range e.rules {
+		if rs.tracker != nil {
+			rs.tracker.Prune(time.UnixMilli(e.newest).Add(-reorderSlack))
+			rs.terms.Store(int64(rs.tracker.Terms(rs.rule.RuleID)))
+		}
+	}
+}
+
+// tuples returns the new-terms tuples of ev: the Cartesian product of each
+// field's distinct keyword values; none when a field has no value. The
+// result lives in the engine's scratch space until the next call: the
+// tracker only reads tuples and alerts copy them.
+func (e *Engine) tuples(ev ecs.Doc, fields []string) [][]string {
+	e.vals = e.vals[:0]
+	n := 1
+	for _, f := range fields {
+		v := distinct(ev.Keywords(f))
+		if len(v) == 0 {
+			return nil
+		}
+		e.vals = append(e.vals, v)
+		n *= len(v)
+	}
+	e.flat = e.flat[:0]
+	for c := range n {
+		start := len(e.flat)
+		e.flat = append(e.flat, make([]string, len(fields))...)
+		tup := e.flat[start:]
+		for i := len(fields) - 1; i >= 0; i-- {
+			tup[i] = e.vals[i][c%len(e.vals[i])]
+			c /= len(e.vals[i])
+		}
+	}
+	e.tup = e.tup[:0]
+	for c := range n {
+		e.tup = append(e.tup, e.flat[c*len(fields):(c+1)*len(fields):(c+1)*len(fields)])
+	}
+	return e.tup
+}
+
+func distinct(vs []string) []string {
+	if len(vs) < 2 {
+		return vs
+	}
+	out := vs[:0:0]
+	for i, v := range vs {
+		dup := false
+		for _, w := range vs[:i] {
+			if w == v {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Flush writes buffered term history to the store. Call it on a timer when
+// the stream goes quiet (history otherwise reaches the store every 500 ms
+// of busy processing) and before closing the store.
+func (e *Engine) Flush() error {
+	var errs []error
+	for _, rs := range e.rules {
+		if rs.tracker != nil {
+			if err := rs.tracker.Flush(); err != nil {
+				errs = append(errs, fmt.Errorf("rule %q: %w", rs.rule.Name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// FlushIfDue flushes buffered term history when some is pending and the
+// last flush is at least 500 ms old. Call it after every batch of events or
+// on a ticker (from the processing goroutine): busy streams flush on their
+// own, but a stream that goes quiet needs this to reach the store.
+func (e *Engine) FlushIfDue() error {
+	var errs []error
+	for _, rs := range e.rules {
+		if rs.tracker != nil {
+			if err := rs.tracker.FlushIfDue(); err != nil {
+				errs = append(errs, fmt.Errorf("rule %q: %w", rs.rule.Name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Coverage returns how far back ruleID's baseline really goes (zero when it
+// has none or is not a new_terms rule). It walks the rule's whole history.
+func (e *Engine) Coverage(ruleID string) time.Time {
+	for _, rs := range e.rules {
+		if rs.rule.RuleID == ruleID && rs.tracker != nil {
+			return rs.tracker.Coverage(ruleID)
+		}
+	}
+	return time.Time{}
+}
+
+// Stats returns a snapshot of the counters.
+func (e *Engine) Stats() Stats {
+	s := Stats{Events: e.events.Load()}
+	for _, rs := range e.rules {
+		r := RuleStats{
+			RuleID:   rs.rule.RuleID,
+			Name:     rs.rule.Name,
+			Type:     rs.rule.Type,
+			Fields:   rs.fields,
+			Window:   rs.window,
+			Matches:  rs.matches.Load(),
+			Excepted: rs.excepted.Load(),
+			Alerts:   rs.alerts.Load(),
+			HeldBack: rs.heldBack.Load(),
+			Terms:    int(rs.terms.Load()),
+		}
+		s.Matches += r.Matches
+		s.Excepted += r.Excepted
+		s.Alerts += r.Alerts
+		s.HeldBack += r.HeldBack
+		s.Terms += r.Terms
+		s.Rules = append(s.Rules, r)
+	}
+	return s
+}
+
+// eventTime returns the event's detection time in Unix ms: event.ingested,
+// falling back to @timestamp (Kibana's timestamp_override with fallback).
+func eventTime(ev ecs.Doc) (int64, bool) {
+	for _, f := range [...]string{"event.ingested", "@timestamp"} {
+		if ms, ok := parseTime(ev.Get(f)); ok {
+			return ms, true
+		}
+	}
+	return 0, false
+}
+
+func parseTime(v any) (int64, bool) {
+	switch t := v.(type) {
+	case string:
+		// Elasticsearch's default date format (strict_date_optional_time)
+		// also takes a missing zone as UTC and a bare date.
+		for _, layout := range [...]string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"} {
+			if ts, err := time.Parse(layout, t); err == nil {
+				return ts.UnixMilli(), true
+			}
+		}
+		return 0, false
+	case float64: // epoch_millis, as Elasticsearch accepts for date fields
+		return int64(t), true
+	case int64:
+		return t, true
+	case int:
+		return int64(t), true
+	}
+	return 0, false
+}

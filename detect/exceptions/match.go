@@ -1,0 +1,186 @@
+package exceptions
+
+import (
+	"strings"
+	"time"
+
+	"github.com/xferhunt/xferhunt/ecs"
+)
+
+// Match returns the first live item that excepts d. Items are OR-ed, so the
+// first one is enough; it is returned so the caller can say which exception
+// hid an event.
+func (l *List) Match(d ecs.Doc, now time.Time) (item *Item, ok bool) {
+	if l == nil {
+		return nil, false
+	}
+	for i := range l.Items {
+		it := &l.Items[i]
+		if it.Live(now) && it.Excepts(d) {
+			return it, true
+		}
+	}
+	return nil, false
+}
+
+// Excepts reports whether every entry of the item holds on d and, when the
+// item names OS types, d comes from one of them. It ignores expiry and
+// support: Match checks those.
+func (it *Item) Excepts(d ecs.Doc) bool {
+	if len(it.Entries) == 0 {
+		// Kibana refuses items without entries; never let one hide everything.
+		return false
+	}
+	if len(it.OSTypes) > 0 && !osMatches(d, it.OSTypes) {
+		return false
+	}
+	for i := range it.Entries {
+		if !it.Entries[i].Holds(d) {
+			return false
+		}
+	}
+	return true
+}
+
+// osMatches mirrors Kibana's expansion of os_types into
+// host.os.type == os OR host.os.name.caseless == os. Beats fill host.os.type;
+// Elastic Defend fills host.os.name, whose .caseless sub-field is a
+// lowercased copy, so a case-insensitive compare stands in for it.
+func osMatches(d ecs.Doc, osTypes []string) bool {
+	for _, os := range osTypes {
+		exact := func(v string) bool { return v == os }
+		fold := func(v string) bool { return strings.EqualFold(v, os) }
+		if anyKeyword(d, "host.os.type", exact) ||
+			anyKeyword(d, "host.os.name.caseless", fold) ||
+			anyKeyword(d, "host.os.name", fold) {
+			return true
+		}
+	}
+	return false
+}
+
+// anyKeyword reports whether any indexed keyword value of field satisfies
+// f. It is ecs.Doc.Keywords without building the result slice, since Match
+// runs on every event.
+func anyKeyword(d ecs.Doc, field string, f func(string) bool) bool {
+	for _, v := range d.Values(field) {
+		s, ok := ecs.Keyword(v)
+		if ok && len(s) <= ecs.IgnoreAbove && f(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Holds reports whether the entry is satisfied by d, with keyword
+// semantics: any value of an array field may satisfy an included entry,
+// none may for an excluded one, and a missing field satisfies every
+// excluded entry ("is not x" is true when there is no value at all).
+func (e *Entry) Holds(d ecs.Doc) bool {
+	if e.Type == TypeNested {
+		return e.nestedHolds(d)
+	}
+	in := e.includedHolds(d)
+	if e.Operator == OperatorExcluded {
+		return !in
+	}
+	return in
+}
+
+func (e *Entry) includedHolds(d ecs.Doc) bool {
+	switch e.Type {
+	case TypeExists:
+		return anyKeyword(d, e.Field, func(string) bool { return true })
+	case TypeMatch:
+		want, _ := e.Value.(string)
+		return anyKeyword(d, e.Field, func(v string) bool { return v == want })
+	case TypeMatchAny:
+		set, _ := e.Value.([]string)
+		return anyKeyword(d, e.Field, func(v string) bool {
+			for _, w := range set {
+				if v == w {
+					return true
+				}
+			}
+			return false
+		})
+	case TypeWildcard:
+		pat, _ := e.Value.(string)
+		return anyKeyword(d, e.Field, func(v string) bool { return WildcardMatch(pat, v) })
+	}
+	// List entries never get here (their items are unsupported), and an
+	// unknown type is refused by Load; both count as not matching.
+	return false
+}
+
+// nestedHolds requires one element of the parent object array to satisfy
+// all child entries, as Elasticsearch's nested query does.
+func (e *Entry) nestedHolds(d ecs.Doc) bool {
+	for _, elem := range objectsAt(d, e.Field) {
+		all := true
+		for i := range e.Entries {
+			if !e.Entries[i].Holds(elem) {
+				all = false
+				break
+			}
+		}
+		if all && len(e.Entries) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// objectsAt returns the objects found at path, with the same dotted-key and
+// array rules as ecs.Doc.Values, but keeping objects instead of scalars.
+func objectsAt(d ecs.Doc, path string) []ecs.Doc {
+	var out []ecs.Doc
+	collectObjects(d, path, &out)
+	return out
+}
+
+func collectObjects(m map[string]any, path string, out *[]ecs.Doc) {
+	if v, ok := m[path]; ok {
+		appendObjects(v, out)
+	}
+	for i := 0; i < len(path); i++ {
+		if path[i] != '.' {
+			continue
+		}
+		child, ok := m[path[:i]]
+		if !ok {
+			continue
+		}
+		descendObjects(child, path[i+1:], out)
+	}
+}
+
+func descendObjects(v any, rest string, out *[]ecs.Doc) {
+	switch t := v.(type) {
+	case []any:
+		for _, e := range t {
+			descendObjects(e, rest, out)
+		}
+	case map[string]any:
+		collectObjects(t, rest, out)
+	case ecs.Doc:
+		collectObjects(t, rest, out)
+	}
+}
+
+func appendObjects(v any, out *[]ecs.Doc) {
+	switch t := v.(type) {
+	case []any:
+		for _, e := range t {
+			appendObjects(e, out)
+		}
+	case []map[string]any:
+		for _, e := range t {
+			*out = append(*out, e)
+		}
+	case map[string]any:
+		*out = append(*out, t)
+	case ecs.Doc:
+		*out = append(*out, t)
+	}
+}

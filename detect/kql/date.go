@@ -1,0 +1,385 @@
+package kql
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+	"unsafe"
+)
+
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// Dates follow Elasticsearch's default date format
+// (strict_date_optional_time||epoch_millis) in the Zulu time zone, with
+// millisecond precision, and its date math:
+//
+//	now | <date>||  followed by  +N<unit> | -N<unit> | /<unit>
+//	units: y M w d h H m s
+//
+// "Round up" is how Elasticsearch parses the upper side of a range (lte,
+// and the lower side of gt): a rounding /d moves to the last millisecond of
+// the day, and a date written without some components fills them with
+// their maximum (lte 2026-03-01 means up to 2026-03-01T23:59:59.999).
+
+// dateExpr is a compiled date-math expression.
+type dateExpr struct {
+	now    bool
+	lo, hi int64 // the base date, filled down / up (when !now)
+	ops    []dateOp
+}
+
+type dateOp struct {
+	round bool
+	n     int
+	unit  byte
+}
+
+// eval returns the instant in epoch milliseconds.
+func (e *dateExpr) eval(now func() time.Time, roundUp bool) int64 {
+	if !e.now && len(e.ops) == 0 {
+		if roundUp {
+			return e.hi
+		}
+		return e.lo
+	}
+	var t time.Time
+	if e.now {
+		t = now().UTC()
+	} else {
+		t = time.UnixMilli(e.lo).UTC()
+	}
+	for _, op := range e.ops {
+		if op.round {
+			t = roundTime(t, op.unit, roundUp)
+			continue
+		}
+		t = addTime(t, op.n, op.unit)
+	}
+	return t.UnixMilli()
+}
+
+func addTime(t time.Time, n int, unit byte) time.Time {
+	switch unit {
+	case 'y':
+		return t.AddDate(n, 0, 0)
+	case 'M':
+		return t.AddDate(0, n, 0)
+	case 'w':
+		return t.AddDate(0, 0, 7*n)
+	case 'd':
+		return t.AddDate(0, 0, n)
+	case 'h', 'H':
+		return t.Add(time.Duration(n) * time.Hour)
+	case 'm':
+		return t.Add(time.Duration(n) * time.Minute)
+	}
+	return t.Add(time.Duration(n) * time.Second)
+}
+
+// roundTime rounds down to the start of the unit, or with roundUp to the
+// last millisecond of it.
+func roundTime(t time.Time, unit byte, roundUp bool) time.Time {
+	y, mo, d := t.Date()
+	var start time.Time
+	var next func(time.Time) time.Time
+	switch unit {
+	case 'y':
+		start = time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC)
+		next = func(s time.Time) time.Time { return s.AddDate(1, 0, 0) }
+	case 'M':
+		start = time.Date(y, mo, 1, 0, 0, 0, 0, time.UTC)
+		next = func(s time.Time) time.Time { return s.AddDate(0, 1, 0) }
+	case 'w': // ISO weeks start on Monday
+		wd := (int(t.Weekday()) + 6) % 7
+		start = time.Date(y, mo, d-wd, 0, 0, 0, 0, time.UTC)
+		next = func(s time.Time) time.Time { return s.AddDate(0, 0, 7) }
+	case 'd':
+		start = time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)
+		next = func(s time.Time) time.Time { return s.AddDate(0, 0, 1) }
+	case 'h', 'H':
+		start = t.Truncate(time.Hour)
+		next = func(s time.Time) time.Time { return s.Add(time.Hour) }
+	case 'm':
+		start = t.Truncate(time.Minute)
+		next = func(s time.Time) time.Time { return s.Add(time.Minute) }
+	default:
+		start = t.Truncate(time.Second)
+		next = func(s time.Time) time.Time { return s.Add(time.Second) }
+	}
+	if roundUp {
+		return next(start).Add(-time.Millisecond)
+	}
+	return start
+}
+
+// parseDateMath compiles a query value for a date field.
+func parseDateMath(s string) (*dateExpr, error) {
+	e := &dateExpr{}
+	var math string
+	switch {
+	case len(s) >= 3 && s[:3] == "now":
+		e.now, math = true, s[3:]
+	default:
+		base := s
+		for i := 0; i+1 < len(s); i++ {
+			if s[i] == '|' && s[i+1] == '|' {
+				base, math = s[:i], s[i+2:]
+				if math == "" {
+					return nil, errors.New("date math after || is empty")
+				}
+				break
+			}
+		}
+		lo, hi, err := parseDate(base)
+		if err != nil {
+			return nil, err
+		}
+		e.lo, e.hi = lo, hi
+	}
+	for i := 0; i < len(math); {
+		c := math[i]
+		switch c {
+		case '/':
+			if i+1 >= len(math) || !isDateUnit(math[i+1]) {
+				return nil, errors.New("date math: / must be followed by a unit (y M w d h H m s)")
+			}
+			e.ops = append(e.ops, dateOp{round: true, unit: math[i+1]})
+			i += 2
+		case '+', '-':
+			j := i + 1
+			for j < len(math) && math[j] >= '0' && math[j] <= '9' {
+				j++
+			}
+			n := 1
+			if j > i+1 {
+				v, err := strconv.Atoi(math[i+1 : j])
+				if err != nil || v > 1e6 {
+					return nil, errors.New("date math: amount out of range")
+				}
+				n = v
+			}
+			if j >= len(math) || !isDateUnit(math[j]) {
+				return nil, errors.New("date math: expected a unit (y M w d h H m s) after " + math[i:j])
+			}
+			if c == '-' {
+				n = -n
+			}
+			e.ops = append(e.ops, dateOp{n: n, unit: math[j]})
+			i = j + 1
+		default:
+			return nil, errors.New("date math: expected +, - or / but found " + strconv.QuoteRune(rune(c)))
+		}
+	}
+	return e, nil
+}
+
+func isDateUnit(c byte) bool {
+	switch c {
+	case 'y', 'M', 'w', 'd', 'h', 'H', 'm', 's':
+		return true
+	}
+	return false
+}
+
+var errDate = errors.New("not a date (expected ISO-8601 such as 2026-03-01T10:00:00Z, epoch milliseconds, or date math such as now-1d/d)")
+
+// parseDate parses strict_date_optional_time or epoch_millis, returning the
+// instant with missing components filled down (lo) and up (hi).
+func parseDate(s string) (lo, hi int64, err error) {
+	if s == "" {
+		return 0, 0, errDate
+	}
+	if allDigits(s) && len(s) != 4 || len(s) > 1 && s[0] == '-' && allDigits(s[1:]) {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, 0, errDate
+		}
+		return v, v, nil
+	}
+	return parseISO(s)
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// parseISO parses yyyy[-MM[-dd[THH[:mm[:ss[.fff…]]]]]][Z|±HH[:mm]].
+func parseISO(s string) (lo, hi int64, err error) {
+	i := 0
+	num := func(n int) (int, bool) {
+		if i+n > len(s) {
+			return 0, false
+		}
+		v := 0
+		for k := 0; k < n; k++ {
+			c := s[i+k]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		i += n
+		return v, true
+	}
+	sep := func(c byte) bool {
+		if i < len(s) && s[i] == c {
+			i++
+			return true
+		}
+		return false
+	}
+	year, ok := num(4)
+	if !ok {
+		return 0, 0, errDate
+	}
+	// fields: month, day, hour, minute, second, nanos; level = how many given
+	month, day, hour, minute, second, nanos := 1, 1, 0, 0, 0, 0
+	level := 0
+	if sep('-') {
+		if month, ok = num(2); !ok {
+			return 0, 0, errDate
+		}
+		level = 1
+		if sep('-') {
+			if day, ok = num(2); !ok {
+				return 0, 0, errDate
+			}
+			level = 2
+			if sep('T') {
+				if hour, ok = num(2); !ok {
+					return 0, 0, errDate
+				}
+				level = 3
+				if sep(':') {
+					if minute, ok = num(2); !ok {
+						return 0, 0, errDate
+					}
+					level = 4
+					if sep(':') {
+						if second, ok = num(2); !ok {
+							return 0, 0, errDate
+						}
+						level = 5
+						if sep('.') || sep(',') {
+							start := i
+							for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+								i++
+							}
+							digits := s[start:i]
+							if digits == "" || len(digits) > 9 {
+								return 0, 0, errDate
+							}
+							for len(digits) < 9 {
+								digits += "0"
+							}
+							nanos, _ = strconv.Atoi(digits)
+							level = 6
+						}
+					}
+				}
+			}
+		}
+	}
+	offset := 0
+	if i < len(s) {
+		switch s[i] {
+		case 'Z', 'z':
+			i++
+		case '+', '-':
+			if level < 3 {
+				return 0, 0, errDate
+			}
+			sign := 1
+			if s[i] == '-' {
+				sign = -1
+			}
+			i++
+			oh, ok := num(2)
+			if !ok {
+				return 0, 0, errDate
+			}
+			om := 0
+			if sep(':') {
+				if om, ok = num(2); !ok {
+					return 0, 0, errDate
+				}
+			} else if i < len(s) {
+				if om, ok = num(2); !ok {
+					return 0, 0, errDate
+				}
+			}
+			offset = sign * (oh*3600 + om*60)
+		}
+	}
+	if i != len(s) || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59 {
+		return 0, 0, errDate
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, second, nanos, time.UTC)
+	if t.Day() != day {
+		return 0, 0, errDate // e.g. February 30
+	}
+	t = t.Add(-time.Duration(offset) * time.Second)
+	lo = t.UnixMilli()
+	var end time.Time
+	switch level {
+	case 0:
+		end = t.AddDate(1, 0, 0)
+	case 1:
+		end = t.AddDate(0, 1, 0)
+	case 2:
+		end = t.AddDate(0, 0, 1)
+	case 3:
+		end = t.Add(time.Hour)
+	case 4:
+		end = t.Add(time.Minute)
+	case 5:
+		end = t.Add(time.Second)
+	default:
+		return lo, lo, nil
+	}
+	return lo, end.UnixMilli() - 1, nil
+}
+
+// docMillis reads a document value of a date field.
+func docMillis(v any, s string, isStr bool) (int64, bool) {
+	if isStr {
+		lo, _, err := parseDate(s)
+		return lo, err == nil
+	}
+	switch t := v.(type) {
+	case float64:
+		return int64(t), true
+	case int:
+		return int64(t), true
+	case int64:
+		return t, true
+	case json.Number:
+		if n, err := t.Int64(); err == nil {
+			return n, true
+		}
+		if f, err := t.Float64(); err == nil {
+			return int64(f), true
+		}
+	case time.Time:
+		return t.UnixMilli(), true
+	case *time.Time:
+		if t != nil {
+			return t.UnixMilli(), true
+		}
+	}
+	return 0, false
+}

@@ -1,0 +1,618 @@
+package kql
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xferhunt/xferhunt/ecs"
+)
+
+// matcher is a compiled query node.
+type matcher interface {
+	match(m map[string]any) bool
+}
+
+type allM struct{}
+
+func (allM) match(map[string]any) bool { return true }
+
+type andM []matcher
+
+func (a andM) match(m map[string]any) bool {
+	for _, k := range a {
+		if !k.match(m) {
+			return false
+		}
+	}
+	return true
+}
+
+type orM []matcher
+
+func (o orM) match(m map[string]any) bool {
+	for _, k := range o {
+		if k.match(m) {
+			return true
+		}
+	}
+	return false
+}
+
+type notM struct{ m matcher }
+
+func (n notM) match(m map[string]any) bool { return !n.m.match(m) }
+
+// fieldM tests the values of one field.
+type fieldM struct {
+	path string
+	t    tester
+}
+
+func (f *fieldM) match(m map[string]any) bool { return anyValue(m, f.path, f.t) }
+
+// existsM is f:*: some indexed value, or, when the name is an object,
+// some indexed value below it (Elasticsearch's exists query expands an
+// object field to field.*).
+type existsM struct {
+	path string
+	t    tester
+}
+
+func (e *existsM) match(m map[string]any) bool {
+	return anyValue(m, e.path, e.t) || anyObject(m, e.path, e)
+}
+
+func (e *existsM) obj(m map[string]any) bool { return hasScalar(m, e.t) }
+
+func hasScalar(v any, t tester) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		for _, e := range x {
+			if hasScalar(e, t) {
+				return true
+			}
+		}
+	case ecs.Doc:
+		return hasScalar(map[string]any(x), t)
+	case []any:
+		for _, e := range x {
+			if hasScalar(e, t) {
+				return true
+			}
+		}
+	case []map[string]any:
+		for _, e := range x {
+			if hasScalar(e, t) {
+				return true
+			}
+		}
+	default:
+		return anyLeaf(v, t)
+	}
+	return false
+}
+
+// nestedM is path:{ q }: one object at path must satisfy q on its own.
+type nestedM struct {
+	path  string
+	inner matcher
+}
+
+func (n *nestedM) match(m map[string]any) bool { return anyObject(m, n.path, n) }
+func (n *nestedM) obj(m map[string]any) bool   { return n.inner.match(m) }
+
+// wildFieldM tests every scalar whose path matches a field pattern
+// (process.*:scp, *:x) or, with no pattern, every scalar (free text). Field
+// types come from Options: typed maps relative path -> tester for fields
+// whose type is not keyword; virtual lists multi-fields (.caseless) that
+// are not in the document but match the pattern.
+type wildFieldM struct {
+	pat     *glob
+	def     tester // keyword semantics; nil when the value does not apply to keywords
+	typed   map[string]tester
+	virtual []matcher
+}
+
+func (w *wildFieldM) match(m map[string]any) bool {
+	var buf [128]byte
+	if anyPath(m, buf[:0], w) {
+		return true
+	}
+	for _, v := range w.virtual {
+		if v.match(m) {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *wildFieldM) leaf(path []byte, v any, s string, isStr bool) bool {
+	if w.pat != nil && !w.pat.matchBytes(path) {
+		return false
+	}
+	t := w.def
+	if len(w.typed) > 0 {
+		if tt, ok := w.typed[string(path)]; ok {
+			t = tt
+		}
+	}
+	if t == nil {
+		return false
+	}
+	if isStr {
+		return t.str(s)
+	}
+	return t.other(v)
+}
+
+// ---- testers -------------------------------------------------------------
+
+// keywordOf renders a non-string scalar as its indexed keyword text.
+func keywordOf(v any) (string, bool) {
+	s, ok := ecs.Keyword(v)
+	return s, ok && len(s) <= ecs.IgnoreAbove
+}
+
+// kwEq: any value equals s byte for byte (lower-cased first if caseless).
+type kwEq struct {
+	s        string
+	caseless bool
+}
+
+func (k *kwEq) str(v string) bool {
+	if len(v) > ecs.IgnoreAbove {
+		return false
+	}
+	if k.caseless {
+		return strings.ToLower(v) == k.s
+	}
+	return v == k.s
+}
+
+func (k *kwEq) other(v any) bool {
+	s, ok := keywordOf(v)
+	return ok && k.str(s)
+}
+
+type kwWild struct {
+	g        glob
+	caseless bool
+}
+
+func (k *kwWild) str(v string) bool {
+	if len(v) > ecs.IgnoreAbove {
+		return false
+	}
+	if k.caseless {
+		v = strings.ToLower(v)
+	}
+	return k.g.match(v)
+}
+
+func (k *kwWild) other(v any) bool {
+	s, ok := keywordOf(v)
+	return ok && k.str(s)
+}
+
+// kwExists: an indexed keyword value (ignore_above applies).
+type kwExists struct{}
+
+func (kwExists) str(v string) bool { return len(v) <= ecs.IgnoreAbove }
+func (kwExists) other(v any) bool  { _, ok := keywordOf(v); return ok }
+
+// anyExists: any scalar (numeric, date, ip, boolean fields).
+type anyExists struct{}
+
+func (anyExists) str(string) bool { return true }
+func (anyExists) other(any) bool  { return true }
+
+type kwRange struct {
+	op       rangeOp
+	s        string
+	caseless bool
+}
+
+func (k *kwRange) str(v string) bool {
+	if len(v) > ecs.IgnoreAbove {
+		return false
+	}
+	if k.caseless {
+		v = strings.ToLower(v)
+	}
+	return cmpOp(k.op, strings.Compare(v, k.s))
+}
+
+func (k *kwRange) other(v any) bool {
+	s, ok := keywordOf(v)
+	return ok && k.str(s)
+}
+
+func cmpOp(op rangeOp, c int) bool {
+	switch op {
+	case opLT:
+		return c < 0
+	case opLTE:
+		return c <= 0
+	case opGT:
+		return c > 0
+	}
+	return c >= 0
+}
+
+// numeric fields
+type numTest struct {
+	eq bool
+	op rangeOp
+	f  float64
+}
+
+func docFloat(v any) (float64, bool) {
+	switch t := v.(type) {
+	case float64:
+		return t, true
+	case float32:
+		return float64(t), true
+	case int:
+		return float64(t), true
+	case int64:
+		return float64(t), true
+	case int32:
+		return float64(t), true
+	case uint32:
+		return float64(t), true
+	case uint64:
+		return float64(t), true
+	case json.Number:
+		f, err := t.Float64()
+		return f, err == nil
+	}
+	return 0, false
+}
+
+func (n *numTest) str(v string) bool {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	return err == nil && n.cmp(f)
+}
+
+func (n *numTest) other(v any) bool {
+	f, ok := docFloat(v)
+	return ok && n.cmp(f)
+}
+
+func (n *numTest) cmp(f float64) bool {
+	if n.eq {
+		return f == n.f
+	}
+	switch {
+	case f < n.f:
+		return cmpOp(n.op, -1)
+	case f > n.f:
+		return cmpOp(n.op, 1)
+	case f == n.f:
+		return cmpOp(n.op, 0)
+	}
+	return false // NaN
+}
+
+// date fields: is(f, v) is the range [v rounded down, v rounded up]; a
+// range compares against the bound rounded as Elasticsearch does.
+type dateTest struct {
+	eq  bool
+	op  rangeOp
+	e   *dateExpr
+	now func() time.Time
+}
+
+func (d *dateTest) str(v string) bool {
+	ms, ok := docMillis(nil, v, true)
+	return ok && d.cmp(ms)
+}
+
+func (d *dateTest) other(v any) bool {
+	ms, ok := docMillis(v, "", false)
+	return ok && d.cmp(ms)
+}
+
+func (d *dateTest) cmp(ms int64) bool {
+	if d.eq {
+		return ms >= d.e.eval(d.now, false) && ms <= d.e.eval(d.now, true)
+	}
+	// gt and lte round up; gte and lt round down.
+	bound := d.e.eval(d.now, d.op == opGT || d.op == opLTE)
+	switch {
+	case ms < bound:
+		return cmpOp(d.op, -1)
+	case ms > bound:
+		return cmpOp(d.op, 1)
+	}
+	return cmpOp(d.op, 0)
+}
+
+// ip fields: equality is CIDR containment (an address is a /32 or /128).
+type ipTest struct {
+	eq     bool
+	op     rangeOp
+	prefix netip.Prefix
+	addr   [16]byte
+}
+
+func docAddr(s string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return a, false
+	}
+	return a.WithZone("").Unmap(), true
+}
+
+func (t *ipTest) str(v string) bool {
+	a, ok := docAddr(v)
+	if !ok {
+		return false
+	}
+	if t.eq {
+		return t.prefix.Contains(a)
+	}
+	b := a.As16()
+	return cmpOp(t.op, bytesCompare(b[:], t.addr[:]))
+}
+
+func (t *ipTest) other(any) bool { return false }
+
+func bytesCompare(a, b []byte) int { return strings.Compare(unsafeString(a), unsafeString(b)) }
+
+type boolTest struct{ b bool }
+
+func (t *boolTest) str(v string) bool { return v == strconv.FormatBool(t.b) }
+func (t *boolTest) other(v any) bool  { b, ok := v.(bool); return ok && b == t.b }
+
+// ---- compiler ------------------------------------------------------------
+
+type compiler struct {
+	src   string
+	opt   *Options
+	types map[string]FieldType // Options.FieldTypes over the default date fields
+	now   func() time.Time
+}
+
+func (c *compiler) errAt(l *lit, format string, args ...any) error {
+	pos := 0
+	if l != nil {
+		pos = l.pos
+	}
+	return newSyntaxError(c.src, pos, fmt.Sprintf(format, args...))
+}
+
+// fieldName is the name a field literal stands for; free reports a null
+// field (free text).
+func fieldName(l *lit) (name string, free bool) {
+	if l == nil || l.kind == litNull {
+		return "", true
+	}
+	return l.text, false
+}
+
+// compile turns a node into a matcher. prefix is the nested path ("f.")
+// inside nested queries: field names are walked relative to the nested
+// object and typed by their full name.
+func (c *compiler) compile(n *node, prefix string) (matcher, error) {
+	switch n.kind {
+	case kindMatchAll:
+		return allM{}, nil
+	case kindAnd, kindOr:
+		ms := make([]matcher, 0, len(n.kids))
+		for _, k := range n.kids {
+			m, err := c.compile(k, prefix)
+			if err != nil {
+				return nil, err
+			}
+			ms = append(ms, m)
+		}
+		if n.kind == kindAnd {
+			return andM(ms), nil
+		}
+		return orM(ms), nil
+	case kindNot:
+		m, err := c.compile(n.kids[0], prefix)
+		if err != nil {
+			return nil, err
+		}
+		return notM{m}, nil
+	case kindNested:
+		name, free := fieldName(n.field)
+		if free || n.field.kind == litWild {
+			return nil, c.errAt(n.field, "a nested query needs a plain field name as its path, not %s", describeLit(n.field))
+		}
+		inner, err := c.compile(n.kids[0], prefix+name+".")
+		if err != nil {
+			return nil, err
+		}
+		return &nestedM{path: name, inner: inner}, nil
+	case kindIs, kindRange:
+		return c.compileLeaf(n, prefix)
+	}
+	return nil, errors.New("kql: unknown node")
+}
+
+func describeLit(l *lit) string {
+	switch {
+	case l == nil || l.kind == litNull:
+		return "null"
+	case l.kind == litWild:
+		return "a wildcard (" + l.text + ")"
+	}
+	return strconv.Quote(l.text)
+}
+
+func (c *compiler) compileLeaf(n *node, prefix string) (matcher, error) {
+	v := n.value
+	if v.kind == litNull {
+		return nil, c.errAt(v, `unquoted null is not a value: Elasticsearch rejects a null query value; write "null" (quoted) to match the text null, or use "not %s:*" to find documents without the field`, fieldLabel(n.field))
+	}
+	isRange := n.kind == kindRange
+	name, free := fieldName(n.field)
+	if isRange && free {
+		return nil, c.errAt(n.field, "a range needs a field name, not null")
+	}
+	wildField := !free && n.field.kind == litWild
+	if !isRange && v.isLoneWildcard() && (free || wildField && n.field.isLoneWildcard()) {
+		return allM{}, nil // *:* and a bare * match every document
+	}
+	if free || wildField {
+		w := &wildFieldM{}
+		if wildField {
+			g := newGlob(n.field.segs)
+			w.pat = &g
+		}
+		w.def, _ = c.tester(n, Keyword)
+		for full, typ := range c.types {
+			if typ == Keyword || !strings.HasPrefix(full, prefix) {
+				continue
+			}
+			rel := full[len(prefix):]
+			if w.pat != nil && !w.pat.match(rel) {
+				continue
+			}
+			// Lenient, as multi_match and query_string over many fields: a
+			// value the field's type cannot hold matches nothing there.
+			t, err := c.tester(n, typ)
+			if typ == CaselessKeyword {
+				if err == nil {
+					w.virtual = append(w.virtual, &fieldM{path: parentOf(rel), t: t})
+				}
+				continue
+			}
+			if w.typed == nil {
+				w.typed = map[string]tester{}
+			}
+			if err != nil {
+				t = nil
+			}
+			w.typed[rel] = t
+		}
+		return w, nil
+	}
+	typ := c.typeOf(prefix + name)
+	t, err := c.tester(n, typ)
+	if err != nil {
+		return nil, err
+	}
+	path := name
+	if typ == CaselessKeyword {
+		path = parentOf(name)
+	}
+	if !isRange && v.isLoneWildcard() {
+		return &existsM{path: path, t: t}, nil
+	}
+	return &fieldM{path: path, t: t}, nil
+}
+
+func (c *compiler) typeOf(field string) FieldType {
+	if t, ok := c.types[field]; ok {
+		return t
+	}
+	return Keyword
+}
+
+func fieldLabel(l *lit) string {
+	if l == nil || l.kind == litNull {
+		return "field"
+	}
+	return l.text
+}
+
+// tester builds the value test of an is/range node for a field type.
+func (c *compiler) tester(n *node, typ FieldType) (tester, error) {
+	v := n.value
+	isRange := n.kind == kindRange
+	text := v.text
+	if !isRange && v.isLoneWildcard() {
+		if typ == Keyword || typ == CaselessKeyword {
+			return kwExists{}, nil
+		}
+		return anyExists{}, nil
+	}
+	wild := v.kind == litWild && !isRange
+	switch typ {
+	case Keyword, CaselessKeyword:
+		caseless := typ == CaselessKeyword
+		if wild {
+			segs := v.segs
+			if caseless {
+				segs = make([]string, len(v.segs))
+				for i, s := range v.segs {
+					segs[i] = strings.ToLower(s)
+				}
+			}
+			return &kwWild{g: newGlob(segs), caseless: caseless}, nil
+		}
+		if caseless {
+			text = strings.ToLower(text)
+		}
+		if isRange {
+			return &kwRange{op: n.op, s: text, caseless: caseless}, nil
+		}
+		return &kwEq{s: text, caseless: caseless}, nil
+	}
+	if wild {
+		return nil, c.errAt(v, "wildcard value %s on a %s field: Elasticsearch supports wildcards only on keyword and text fields", text, typ)
+	}
+	switch typ {
+	case Long, Double:
+		f, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
+		if err != nil {
+			return nil, c.errAt(v, "%s is not a number, and the field is %s", strconv.Quote(text), typ)
+		}
+		return &numTest{eq: !isRange, op: n.op, f: f}, nil
+	case Date:
+		e, err := parseDateMath(text)
+		if err != nil {
+			return nil, c.errAt(v, "%s for a date field: %v", strconv.Quote(text), err)
+		}
+		return &dateTest{eq: !isRange, op: n.op, e: e, now: c.now}, nil
+	case IP:
+		t := &ipTest{eq: !isRange, op: n.op}
+		if isRange {
+			a, err := netip.ParseAddr(text)
+			if err != nil {
+				return nil, c.errAt(v, "%s is not an IP address", strconv.Quote(text))
+			}
+			t.addr = a.Unmap().As16()
+			return t, nil
+		}
+		if strings.Contains(text, "/") {
+			p, err := netip.ParsePrefix(text)
+			if err != nil {
+				return nil, c.errAt(v, "%s is not an IP address or CIDR block", strconv.Quote(text))
+			}
+			if p.Addr().Is4In6() && p.Bits() >= 96 {
+				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+			}
+			t.prefix = p.Masked()
+			return t, nil
+		}
+		a, err := netip.ParseAddr(text)
+		if err != nil {
+			return nil, c.errAt(v, "%s is not an IP address or CIDR block", strconv.Quote(text))
+		}
+		a = a.Unmap()
+		t.prefix = netip.PrefixFrom(a, a.BitLen())
+		return t, nil
+	case Boolean:
+		if isRange {
+			return nil, c.errAt(v, "a range on a boolean field is not supported")
+		}
+		switch text {
+		case "true":
+			return &boolTest{b: true}, nil
+		case "false":
+			return &boolTest{b: false}, nil
+		}
+		return nil, c.errAt(v, "%s is not a boolean (true or false)", strconv.Quote(text))
+	}
+	return nil, c.errAt(v, "unknown field type %d", int(typ))
+}

@@ -1,0 +1,361 @@
+// Package newterms decides, event by event, whether a new_terms tuple is new
+// for a rule (elastic-semantics §3.5 streamed, SPEC §5), and keeps the term
+// history that decision needs in memory, persisted in batches through a
+// History.
+//
+// # What is kept per tuple
+//
+// A tuple is new at event time t when no sighting lies in [t−W, t). For an
+// in-order stream the newest sighting alone answers that, but a single
+// timestamp is wrong when events arrive out of order, and keeping every
+// sighting costs memory proportional to traffic. Each tuple therefore keeps
+// a sorted list of distinct sighting times capped at MaxSightings: the
+// oldest one plus the most recent MaxSightings−1. The answer is exact
+// whenever t is later than the oldest of those recent sightings (always, for
+// in-order and mildly out-of-order streams): a dropped sighting d in
+// [t−W, t) implies the kept sighting right after it is also in [t−W, t).
+// Only an event older than MaxSightings−1 later sightings of the same tuple
+// can be misjudged, and then only towards "new".
+//
+// # Duplicates and late events
+//
+// A sighting at exactly t (the same event delivered twice, or a second event
+// in the same millisecond) makes t not new: Kibana raises one alert per
+// tuple, for the earliest document. A late event at t that falls inside the
+// window of a later sighting s (s in (t, t+W]) is not new either: s has
+// already been judged (and alerted, if it was new), and alerting again for
+// the same episode would be a duplicate. Neither case occurs in an in-order
+// stream of distinct times, so in-order results match the definition
+// exactly.
+package newterms
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// MaxSightings caps the sighting times kept per tuple (see the package doc).
+const MaxSightings = 8
+
+// Flush policy: buffered history is written back after this much wall time
+// or this many changed tuples, whichever comes first, so a crash loses at
+// most one batch while the hot path never touches the database.
+const (
+	DefaultFlushInterval = 500 * time.Millisecond
+	DefaultFlushTuples   = 4096
+)
+
+// History persists term history; state.Store implements it. Times are Unix
+// milliseconds, ascending.
+type History interface {
+	LoadTerms(ruleID string, fn func(key string, times []int64)) error
+	SaveTerms(ruleID string, put map[string][]int64, del []string) error
+}
+
+// Tracker answers "is this tuple new" for one or more rules sharing a
+// history window. It is not safe for concurrent use: the detection engine
+// drives it from one goroutine.
+type Tracker struct {
+	h      History
+	window int64 // ms
+	rules  map[string]*ruleTerms
+
+	// FlushInterval and FlushTuples tune write-back (defaults above).
+	FlushInterval time.Duration
+	FlushTuples   int
+	// Clock is the wall clock used for the flush interval (tests replace it).
+	Clock func() time.Time
+
+	lastFlush time.Time
+	pending   int // changed tuples not yet written, over all rules
+	tick      int
+	err       error
+	keyBuf    []byte
+}
+
+type ruleTerms struct {
+	terms   map[string]*entry
+	dirty   []*entry            // changed since the last flush
+	deleted map[string]struct{} // pruned since the last flush
+}
+
+// entry is one tuple's history. Holding it by pointer lets the hot path
+// update a known tuple without re-inserting (and re-allocating) its key.
+type entry struct {
+	key     string
+	times   []int64 // ascending, distinct, at most MaxSightings
+	dirty   bool
+	removed bool
+}
+
+// NewTracker returns a tracker whose tuples are new when unseen for window.
+// h may be nil: history then lives only in memory.
+func NewTracker(h History, window time.Duration) *Tracker {
+	return &Tracker{
+		h:             h,
+		window:        window.Milliseconds(),
+		rules:         map[string]*ruleTerms{},
+		FlushInterval: DefaultFlushInterval,
+		FlushTuples:   DefaultFlushTuples,
+		Clock:         time.Now,
+	}
+}
+
+// Window returns the history window.
+func (t *Tracker) Window() time.Duration { return time.Duration(t.window) * time.Millisecond }
+
+// rule returns the in-memory terms of ruleID, loading them from the
+// History on first use.
+func (t *Tracker) rule(ruleID string) *ruleTerms {
+	if r := t.rules[ruleID]; r != nil {
+		return r
+	}
+	r := &ruleTerms{terms: map[string]*entry{}, deleted: map[string]struct{}{}}
+	t.rules[ruleID] = r
+	if t.h != nil {
+		err := t.h.LoadTerms(ruleID, func(key string, times []int64) {
+			if len(times) > 0 {
+				r.terms[key] = &entry{key: key, times: times}
+			}
+		})
+		if err != nil && t.err == nil {
+			// Carry on with what loaded: a partial baseline raises extra
+			// alerts, which is safer than raising none. Err reports it.
+			t.err = err
+		}
+	}
+	return r
+}
+
+// Observe records that tuple was seen by ruleID at ts and reports whether it
+// is new (no sighting in [ts−W, ts), see the package doc for duplicates and
+// late events) and when it was last seen before ts (zero when never, as far
+// as the kept history knows).
+func (t *Tracker) Observe(ruleID string, tuple []string, ts time.Time) (isNew bool, lastSeen time.Time) {
+	t.keyBuf = AppendKey(t.keyBuf[:0], tuple)
+	return t.observeKey(ruleID, t.keyBuf, ts.UnixMilli())
+}
+
+func (t *Tracker) observeKey(ruleID string, key []byte, ms int64) (bool, time.Time) {
+	r := t.rule(ruleID)
+	e := r.terms[string(key)]
+	var times []int64
+	if e != nil {
+		times = e.times
+	}
+	// First index whose time is >= ms; lists are short and events mostly
+	// in order, so scanning from the end beats a binary search.
+	i := len(times)
+	for i > 0 && times[i-1] >= ms {
+		i--
+	}
+	var last time.Time
+	seenBefore := false
+	if i > 0 {
+		last = time.UnixMilli(times[i-1])
+		seenBefore = times[i-1] >= ms-t.window
+	}
+	exact := i < len(times) && times[i] == ms
+	later := i < len(times) && times[i] <= ms+t.window
+	isNew := !seenBefore && !later
+
+	if !exact {
+		if e == nil {
+			e = &entry{key: string(key), times: make([]int64, 0, 2)}
+			r.terms[e.key] = e
+			delete(r.deleted, e.key)
+		}
+		e.times = insertCapped(e.times, i, ms)
+		if !e.dirty && t.h != nil {
+			e.dirty = true
+			r.dirty = append(r.dirty, e)
+			t.pending++
+		}
+		t.maybeFlush()
+	}
+	return isNew, last
+}
+
+// insertCapped inserts ms at index i and, beyond MaxSightings, drops the
+// second-oldest time: the oldest keeps coverage, the recent ones exactness.
+func insertCapped(times []int64, i int, ms int64) []int64 {
+	if len(times) < MaxSightings {
+		times = append(times, 0)
+		copy(times[i+1:], times[i:])
+		times[i] = ms
+		return times
+	}
+	// Full: remove index 1, then insert, in place.
+	switch {
+	case i == 0:
+		// New oldest; the old oldest (now second) goes.
+		times[1] = times[0]
+		times[0] = ms
+	case i == 1:
+		times[1] = ms
+	default:
+		copy(times[1:i-1], times[2:i])
+		times[i-1] = ms
+	}
+	return times
+}
+
+func (t *Tracker) maybeFlush() {
+	if t.h == nil {
+		return
+	}
+	if t.pending >= t.FlushTuples {
+		_ = t.Flush()
+		return
+	}
+	// Reading the clock on every event costs more than the rest of the
+	// bookkeeping; every 64th is plenty for a 500 ms cadence.
+	t.tick++
+	if t.tick&63 != 0 {
+		return
+	}
+	now := t.Clock()
+	if t.lastFlush.IsZero() {
+		t.lastFlush = now
+		return
+	}
+	if now.Sub(t.lastFlush) >= t.FlushInterval {
+		_ = t.Flush()
+	}
+}
+
+// Flush writes every changed tuple back to the History, one transaction per
+// rule. It returns (and remembers, see Err) the first failure; the changes
+// stay buffered and are retried by the next flush.
+func (t *Tracker) Flush() error {
+	t.lastFlush = t.Clock()
+	if t.h == nil || t.pending == 0 {
+		return nil
+	}
+	var first error
+	for id, r := range t.rules {
+		if len(r.dirty) == 0 && len(r.deleted) == 0 {
+			continue
+		}
+		put := make(map[string][]int64, len(r.dirty))
+		for _, e := range r.dirty {
+			if !e.removed {
+				put[e.key] = append([]int64(nil), e.times...)
+			}
+		}
+		del := make([]string, 0, len(r.deleted))
+		for k := range r.deleted {
+			del = append(del, k)
+		}
+		if err := t.h.SaveTerms(id, put, del); err != nil {
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		for _, e := range r.dirty {
+			e.dirty = false
+		}
+		clear(r.dirty)
+		r.dirty = r.dirty[:0]
+		clear(r.deleted)
+	}
+	// Recount rather than subtract: prune-then-reobserve paths make
+	// incremental bookkeeping fragile, and this runs twice a second at most.
+	t.pending = 0
+	for _, r := range t.rules {
+		t.pending += len(r.dirty) + len(r.deleted)
+	}
+	if first != nil {
+		if t.err == nil {
+			t.err = first
+		}
+		return fmt.Errorf("flush term history: %w", first)
+	}
+	return nil
+}
+
+// FlushIfDue flushes when changes are pending and FlushInterval has passed
+// since the last flush: cheap enough to call after every batch of events
+// or on a ticker, so a quiet stream still reaches the store in time.
+func (t *Tracker) FlushIfDue() error {
+	if t.h == nil || t.pending == 0 || t.Clock().Sub(t.lastFlush) < t.FlushInterval {
+		return nil
+	}
+	return t.Flush()
+}
+
+// Pending returns how many changed tuples await a flush.
+func (t *Tracker) Pending() int { return t.pending }
+
+// Err returns the first history load or write failure, if any.
+func (t *Tracker) Err() error { return t.err }
+
+// Prune forgets sightings older than now − W (now is the newest event time)
+// and the tuples left with none; it returns how many tuples were forgotten.
+// The deletions reach the History with the next Flush.
+func (t *Tracker) Prune(now time.Time) int {
+	cutoff := now.UnixMilli() - t.window
+	n := 0
+	for _, r := range t.rules {
+		for k, e := range r.terms {
+			times := e.times
+			if times[len(times)-1] < cutoff {
+				delete(r.terms, k)
+				e.removed = true // a pending write of it is skipped
+				n++
+				if t.h != nil {
+					r.deleted[k] = struct{}{}
+					t.pending++
+				}
+				continue
+			}
+			if times[0] >= cutoff {
+				continue
+			}
+			j := sort.Search(len(times), func(i int) bool { return times[i] >= cutoff })
+			e.times = append(times[:0], times[j:]...)
+			if !e.dirty && t.h != nil {
+				e.dirty = true
+				r.dirty = append(r.dirty, e)
+				t.pending++
+			}
+		}
+	}
+	return n
+}
+
+// Terms returns how many tuples ruleID knows (status bar).
+func (t *Tracker) Terms(ruleID string) int { return len(t.rule(ruleID).terms) }
+
+// Coverage returns the oldest sighting ruleID still remembers: how far back
+// its baseline really goes (zero when it knows nothing). It walks every
+// tuple, so call it for display, not per event.
+func (t *Tracker) Coverage(ruleID string) time.Time {
+	var oldest int64
+	found := false
+	for _, e := range t.rule(ruleID).terms {
+		if !found || e.times[0] < oldest {
+			oldest, found = e.times[0], true
+		}
+	}
+	if !found {
+		return time.Time{}
+	}
+	return time.UnixMilli(oldest)
+}
+
+// Sightings returns the kept sighting times of tuple for ruleID (tests,
+// explain views).
+func (t *Tracker) Sightings(ruleID string, tuple []string) []time.Time {
+	e := t.rule(ruleID).terms[Key(tuple)]
+	if e == nil {
+		return nil
+	}
+	out := make([]time.Time, len(e.times))
+	for i, ms := range e.times {
+		out[i] = time.UnixMilli(ms)
+	}
+	return out
+}

@@ -1,0 +1,96 @@
+package rules
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// units are the fixed-length Elasticsearch date-math units. Months and years
+// are left out on purpose: their length depends on the calendar, so they
+// cannot be a history window of a streaming detector.
+var units = map[byte]time.Duration{
+	's': time.Second,
+	'm': time.Minute,
+	'h': time.Hour,
+	'H': time.Hour,
+	'd': 24 * time.Hour,
+	'w': 7 * 24 * time.Hour,
+}
+
+// ParseDuration reads a look-back length as rules and flags spell it: a
+// count and a date-math unit ("10d", "36h", "90m", "30s", "2w"), the same
+// as relative date math ("now-10d"), or a Go duration ("1h30m"). "now" alone
+// is zero. Future offsets ("now+5m"), rounding ("now-1d/d"), months and years
+// are refused: none of them is a fixed length of time before an event.
+func ParseDuration(s string) (time.Duration, error) {
+	in := strings.TrimSpace(s)
+	if in == "" {
+		return 0, fmt.Errorf("empty duration")
+	}
+	v := in
+	if strings.HasPrefix(v, "now") {
+		v = v[len("now"):]
+		if v == "" {
+			return 0, nil
+		}
+		if strings.Contains(v, "/") {
+			return 0, fmt.Errorf("duration %q: date-math rounding is not supported", in)
+		}
+		if v[0] != '-' {
+			return 0, fmt.Errorf("duration %q: only past offsets (now-N<unit>) are supported", in)
+		}
+		v = v[1:]
+	}
+	if d, ok := dateMath(v); ok {
+		return d, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+		return d, nil
+	}
+	if n := len(v); n > 1 && (v[n-1] == 'M' || v[n-1] == 'y') {
+		return 0, fmt.Errorf("duration %q: months and years have no fixed length; use days or weeks", in)
+	}
+	return 0, fmt.Errorf("duration %q: want a count and a unit s, m, h, d or w (e.g. 10d, 36h) or now-<count><unit>", in)
+}
+
+// dateMath parses "<digits><unit>" with one Elasticsearch date-math unit.
+func dateMath(v string) (time.Duration, bool) {
+	if len(v) < 2 {
+		return 0, false
+	}
+	unit, ok := units[v[len(v)-1]]
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(v[:len(v)-1], 10, 32)
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(n) * unit, true
+}
+
+// FormatDuration renders d in the largest date-math unit up to days that
+// divides it exactly ("10d", "36h", "5m"), so a parsed window prints as
+// rules write it; weeks come out as days ("2w" → "14d").
+// Lengths that no unit divides fall back to Go's notation.
+func FormatDuration(d time.Duration) string {
+	if d == 0 {
+		return "0s"
+	}
+	for _, u := range []struct {
+		len  time.Duration
+		name string
+	}{
+		{24 * time.Hour, "d"},
+		{time.Hour, "h"},
+		{time.Minute, "m"},
+		{time.Second, "s"},
+	} {
+		if d%u.len == 0 {
+			return strconv.FormatInt(int64(d/u.len), 10) + u.name
+		}
+	}
+	return d.String()
+}

@@ -1,0 +1,142 @@
+// Package keymap holds every key the TUI understands, grouped by the context
+// in which it acts, so the help view is generated from the same bindings the
+// model matches against and can never drift from them.
+package keymap
+
+import "charm.land/bubbles/v2/key"
+
+// Global keys act everywhere unless a text prompt has focus.
+type Global struct {
+	Quit key.Binding
+	Help key.Binding
+}
+
+// List keys move through and act on the alert list.
+type List struct {
+	Up       key.Binding
+	Down     key.Binding
+	PageUp   key.Binding
+	PageDown key.Binding
+	Top      key.Binding
+	Bottom   key.Binding
+	Open     key.Binding
+	Filter   key.Binding
+	Sort     key.Binding
+	Export   key.Binding
+}
+
+// Alert keys act on the selected alert, from the list or the detail view.
+type Alert struct {
+	Ack       key.Binding
+	Close     key.Binding
+	Reopen    key.Binding
+	Copy      key.Binding
+	Exception key.Binding
+	Kill      key.Binding
+	Evidence  key.Binding
+}
+
+// Detail keys navigate the drill-down view.
+type Detail struct {
+	Back    key.Binding
+	NextTab key.Binding
+	PrevTab key.Binding
+	Up      key.Binding
+	Down    key.Binding
+}
+
+// Prompt keys drive the filter line and confirmation dialogs.
+type Prompt struct {
+	Apply   key.Binding
+	Cancel  key.Binding
+	Confirm key.Binding
+	Deny    key.Binding
+}
+
+// KeyMap is the complete set of bindings. Copy it per model: the TUI toggles
+// bindings with SetEnabled as its state changes, so a shared value would leak
+// one model's state into another.
+type KeyMap struct {
+	Global Global
+	List   List
+	Alert  Alert
+	Detail Detail
+	Prompt Prompt
+}
+
+// Default returns the standard bindings.
+func Default() KeyMap {
+	b := func(keys []string, help, desc string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
+	}
+	return KeyMap{
+		Global: Global{
+			Quit: b([]string{"q", "ctrl+c"}, "q", "quit"),
+			Help: b([]string{"?"}, "?", "help"),
+		},
+		List: List{
+			Up:       b([]string{"up", "k"}, "↑/k", "up"),
+			Down:     b([]string{"down", "j"}, "↓/j", "down"),
+			PageUp:   b([]string{"pgup", "ctrl+b"}, "pgup", "page up"),
+			PageDown: b([]string{"pgdown", "ctrl+f", "space"}, "pgdn", "page down"),
+			Top:      b([]string{"home", "g"}, "g", "newest"),
+			Bottom:   b([]string{"end", "G"}, "G", "oldest"),
+			Open:     b([]string{"enter"}, "enter", "open alert"),
+			Filter:   b([]string{"/"}, "/", "KQL filter"),
+			Sort:     b([]string{"s"}, "s", "cycle sort"),
+			Export:   b([]string{"E"}, "E", "export visible NDJSON"),
+		},
+		Alert: Alert{
+			Ack:       b([]string{"a"}, "a", "acknowledge"),
+			Close:     b([]string{"c"}, "c", "close"),
+			Reopen:    b([]string{"o"}, "o", "reopen"),
+			Copy:      b([]string{"y"}, "y", "copy JSON (OSC 52)"),
+			Exception: b([]string{"x"}, "x", "exception from field"),
+			Kill:      b([]string{"K"}, "K", "kill process"),
+			Evidence:  b([]string{"P"}, "P", "preserve file"),
+		},
+		Detail: Detail{
+			Back:    b([]string{"esc", "backspace"}, "esc", "back to list"),
+			NextTab: b([]string{"tab", "right", "l"}, "tab/→", "next tab"),
+			PrevTab: b([]string{"shift+tab", "left", "h"}, "⇧tab/←", "previous tab"),
+			Up:      b([]string{"up", "k"}, "↑/k", "previous field"),
+			Down:    b([]string{"down", "j"}, "↓/j", "next field"),
+		},
+		Prompt: Prompt{
+			Apply:   b([]string{"enter"}, "enter", "apply"),
+			Cancel:  b([]string{"esc"}, "esc", "cancel"),
+			Confirm: b([]string{"y"}, "y", "yes"),
+			Deny:    b([]string{"n", "esc"}, "n/esc", "no"),
+		},
+	}
+}
+
+// Group is a titled set of bindings shown together in the help view.
+type Group struct {
+	Title    string
+	Bindings []key.Binding
+}
+
+// Groups returns the bindings in help order. Disabled bindings are left
+// out so help only lists keys that currently do something.
+func (k KeyMap) Groups() []Group {
+	all := []Group{
+		{"Global", []key.Binding{k.Global.Help, k.Global.Quit}},
+		{"List", []key.Binding{k.List.Up, k.List.Down, k.List.PageUp, k.List.PageDown, k.List.Top, k.List.Bottom, k.List.Open, k.List.Filter, k.List.Sort, k.List.Export}},
+		{"Alert", []key.Binding{k.Alert.Ack, k.Alert.Close, k.Alert.Reopen, k.Alert.Copy, k.Alert.Exception, k.Alert.Kill, k.Alert.Evidence}},
+		{"Detail", []key.Binding{k.Detail.Back, k.Detail.NextTab, k.Detail.PrevTab, k.Detail.Up, k.Detail.Down}},
+	}
+	out := all[:0]
+	for _, g := range all {
+		var on []key.Binding
+		for _, b := range g.Bindings {
+			if b.Enabled() {
+				on = append(on, b)
+			}
+		}
+		if len(on) > 0 {
+			out = append(out, Group{g.Title, on})
+		}
+	}
+	return out
+}

@@ -1,0 +1,57 @@
+package keymap
+
+import (
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/bubbles/v2/key"
+)
+
+func TestDefaultMatchesKeys(t *testing.T) {
+	k := Default()
+	cases := []struct {
+		msg  tea.KeyPressMsg
+		want key.Binding
+		name string
+	}{
+		{tea.KeyPressMsg{Code: 'q', Text: "q"}, k.Global.Quit, "q quits"},
+		{tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}, k.Global.Quit, "ctrl+c quits"},
+		{tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}, k.List.PageDown, "space pages"},
+		{tea.KeyPressMsg{Code: tea.KeyEnter}, k.List.Open, "enter opens"},
+		{tea.KeyPressMsg{Code: '/', Text: "/"}, k.List.Filter, "slash filters"},
+		{tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift}, k.Detail.PrevTab, "shift+tab"},
+	}
+	for _, c := range cases {
+		if !key.Matches(c.msg, c.want) {
+			t.Errorf("%s: %q did not match %v", c.name, c.msg.String(), c.want.Keys())
+		}
+	}
+}
+
+func TestGroupsHideDisabled(t *testing.T) {
+	k := Default()
+	before := count(k.Groups())
+	k.Alert.Kill.SetEnabled(false)
+	if got := count(k.Groups()); got != before-1 {
+		t.Fatalf("disabled binding still listed: %d -> %d", before, got)
+	}
+	for _, g := range k.Groups() {
+		for _, b := range g.Bindings {
+			if b.Help().Desc == "kill process" {
+				t.Fatal("kill listed while disabled")
+			}
+		}
+	}
+	// Copies are independent: toggling one must not touch Default().
+	if !Default().Alert.Kill.Enabled() {
+		t.Fatal("Default shares state between copies")
+	}
+}
+
+func count(gs []Group) int {
+	n := 0
+	for _, g := range gs {
+		n += len(g.Bindings)
+	}
+	return n
+}

@@ -1,0 +1,203 @@
+// Command xferhunt shows, live, which files remote file-transfer services
+// (scp, sftp-server, vsftpd, ftp …) create on this host, implementing
+// Elastic's "Unusual Remote File Creation" rule outside Elasticsearch.
+//
+// main only parses the command line and hands a Config to the pipeline.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/xferhunt/xferhunt/detect/rules"
+	"github.com/xferhunt/xferhunt/pipeline"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+const usage = `xferhunt — live hunting for files created by remote file-transfer services
+
+Usage:
+  xferhunt [flags]                 live TUI on this host (sources: auto)
+  xferhunt --headless [flags]      same pipeline, alerts as JSON lines on stdout
+  xferhunt scan [flags] PATH...    offline hunt over recorded files ("-" = stdin)
+  xferhunt demo [flags]            TUI over a bundled real capture, no root needed
+  xferhunt rules [flags]           print the loaded rules and whether each parses
+  xferhunt version                 version, commit, Go version
+
+Flags:
+`
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// durationFlag accepts Go durations plus the day and week units of Kibana's date math.
+type durationFlag struct{ d *time.Duration }
+
+func (f durationFlag) String() string {
+	if f.d == nil || *f.d == 0 {
+		return ""
+	}
+	return f.d.String()
+}
+
+func (f durationFlag) Set(v string) error {
+	d, err := rules.ParseDuration(v)
+	if err != nil {
+		return err
+	}
+	if d <= 0 {
+		return fmt.Errorf("must be positive")
+	}
+	*f.d = d
+	return nil
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "", "scan", "demo", "rules", "version":
+	case "help":
+		fmt.Fprint(stdout, usage)
+		newFlagSet(&pipeline.Config{}, nil, stdout).PrintDefaults()
+		return 0
+	default:
+		fmt.Fprintf(stderr, "xferhunt: unknown command %q (try: scan, demo, rules, version, --help)\n", cmd)
+		return 2
+	}
+
+	var cfg pipeline.Config
+	var showVersion bool
+	fs := newFlagSet(&cfg, &showVersion, stderr)
+	paths, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "xferhunt: %v\n", err)
+		return 2
+	}
+	if showVersion || cmd == "version" {
+		printVersion(stdout)
+		return 0
+	}
+	if len(cfg.Rules) == 0 {
+		cfg.Rules = []string{"seed"}
+	}
+	if len(paths) > 0 && cmd != "scan" {
+		fmt.Fprintf(stderr, "xferhunt: unexpected argument %q (files are read by `xferhunt scan PATH…` or `--source auditlog:PATH`)\n", paths[0])
+		return 2
+	}
+	cfg.Stdin, cfg.Stdout, cfg.Stderr = stdin, stdout, stderr
+
+	switch cmd {
+	case "scan":
+		if len(paths) == 0 {
+			fmt.Fprintln(stderr, "xferhunt: scan needs at least one PATH (use - for stdin)")
+			return 2
+		}
+		return exitCode(stderr, pipeline.Scan(cfg, paths))
+	case "rules":
+		return exitCode(stderr, pipeline.ListRules(cfg))
+	case "demo":
+		return exitCode(stderr, pipeline.Demo(cfg))
+	default:
+		return exitCode(stderr, pipeline.Live(cfg))
+	}
+}
+
+func newFlagSet(cfg *pipeline.Config, showVersion *bool, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("xferhunt", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprint(out, usage)
+		fs.PrintDefaults()
+	}
+	fs.Var((*listFlag)(&cfg.Sources), "source", "event source, repeatable: auto, netlink, netlink:unicast, netlink:multicast, auditlog:PATH, auditbeat:PATH, ecs:PATH, - (stdin)")
+	fs.Var((*listFlag)(&cfg.Rules), "rule", "rule to run, repeatable: seed (default), latest, or a detection-rules TOML file")
+	fs.StringVar(&cfg.StateDir, "state", "", "state directory (default $XDG_STATE_HOME/xferhunt; root: /var/lib/xferhunt)")
+	fs.BoolVar(&cfg.Ephemeral, "ephemeral", false, "keep state in memory only")
+	fs.Var(durationFlag{&cfg.HistoryWindow}, "history-window", "override the rule's new-terms history window (e.g. 10d, 36h)")
+	fs.Func("new-terms-fields", "override the rule's new-terms fields (comma-separated, 1 to 3)", func(v string) error {
+		cfg.NewTermsFields = nil
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				cfg.NewTermsFields = append(cfg.NewTermsFields, f)
+			}
+		}
+		if n := len(cfg.NewTermsFields); n < 1 || n > 3 {
+			return fmt.Errorf("needs 1 to 3 fields, got %d", n)
+		}
+		return nil
+	})
+	fs.StringVar(&cfg.HostID, "host-id", "", "host.id for inputs that carry none (default: /etc/machine-id)")
+	fs.StringVar(&cfg.Exceptions, "exceptions", "", "exception items file (Kibana exception-list NDJSON export)")
+	fs.BoolVar(&cfg.Headless, "headless", false, "no TUI: alerts as JSON lines on stdout, status on stderr")
+	if showVersion != nil {
+		fs.BoolVar(showVersion, "version", false, "print version and exit")
+	}
+	return fs
+}
+
+// parseInterleaved lets flags and positional arguments mix
+// (`scan a.log --ephemeral b.log`), which the flag package alone does not.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func printVersion(w io.Writer) {
+	commit := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				commit = s.Value
+			}
+		}
+	}
+	fmt.Fprintf(w, "xferhunt %s (commit %s, %s, %s/%s)\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// exitCode maps a pipeline result onto SPEC §1's exit codes and prints the
+// error as one line: 2 for usage or unusable input, 1 for runtime failures.
+func exitCode(stderr io.Writer, err error) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "xferhunt: %v\n", err)
+	if errors.Is(err, pipeline.ErrUsage) {
+		return 2
+	}
+	return 1
+}

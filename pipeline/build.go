@@ -1,0 +1,124 @@
+package pipeline
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/detect/exceptions"
+	"github.com/xferhunt/xferhunt/detect/kql"
+	"github.com/xferhunt/xferhunt/detect/rules"
+	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/state"
+)
+
+// kqlMatcher adapts a compiled KQL query to detect.Matcher, which keeps the
+// detection core free of the query language.
+type kqlMatcher struct{ q *kql.Query }
+
+func (m kqlMatcher) Match(d ecs.Doc) bool { return m.q.Match(d) }
+
+func (m kqlMatcher) Explain(d ecs.Doc) []detect.Clause {
+	cs := m.q.Explain(d)
+	out := make([]detect.Clause, len(cs))
+	for i, c := range cs {
+		out[i] = detect.Clause{Text: c.Text, Matched: c.Matched}
+	}
+	return out
+}
+
+// excepter adapts an exception list to detect.Excepter.
+type excepter struct{ l *exceptions.List }
+
+func (e excepter) Match(d ecs.Doc, now time.Time) (string, bool) {
+	it, ok := e.l.Match(d, now)
+	if !ok {
+		return "", false
+	}
+	return it.ID, true
+}
+
+// loadRules loads and compiles every --rule; any failure is a usage error
+// naming the rule and the reason.
+func loadRules(names []string) ([]detect.RuleSpec, error) {
+	var specs []detect.RuleSpec
+	for _, name := range names {
+		r, err := rules.Load(name)
+		if err != nil {
+			return nil, usage(err)
+		}
+		q, err := kql.Parse(r.Query)
+		if err != nil {
+			return nil, usage(fmt.Errorf("rule %s (%s): query: %w", r.Name, r.Source, err))
+		}
+		specs = append(specs, detect.RuleSpec{Rule: r, Query: kqlMatcher{q}})
+	}
+	return specs, nil
+}
+
+// setup is what every command that detects needs: rules, exceptions,
+// state and the engine built on them.
+type setup struct {
+	specs  []detect.RuleSpec
+	exc    *exceptions.List
+	store  *state.Store
+	engine *detect.Engine
+}
+
+func (s *setup) Close() error {
+	if s.engine != nil {
+		if err := s.engine.Flush(); err != nil {
+			_ = s.store.Close()
+			return fmt.Errorf("save term history: %w", err)
+		}
+	}
+	if s.store != nil {
+		return s.store.Close()
+	}
+	return nil
+}
+
+func newSetup(cfg *Config) (*setup, error) {
+	specs, err := loadRules(cfg.Rules)
+	if err != nil {
+		return nil, err
+	}
+	s := &setup{specs: specs}
+	if cfg.Exceptions != "" {
+		l, err := exceptions.LoadFile(cfg.Exceptions)
+		if err != nil {
+			return nil, usage(err)
+		}
+		for _, w := range l.Warnings {
+			fmt.Fprintf(cfg.Stderr, "xferhunt: exceptions %s: %s\n", cfg.Exceptions, w)
+		}
+		s.exc = l
+	}
+	if cfg.Ephemeral {
+		s.store = state.OpenMemory()
+	} else {
+		st, err := state.Open(cfg.stateDir())
+		if err != nil {
+			return nil, err
+		}
+		s.store = st
+	}
+	var exc detect.Excepter
+	if s.exc != nil {
+		exc = excepter{s.exc}
+	}
+	var hist detect.HistoryStore
+	if !cfg.Ephemeral {
+		hist = s.store
+	}
+	eng, err := detect.NewEngine(specs, hist, exc, detect.Options{
+		HistoryWindow:  cfg.HistoryWindow,
+		NewTermsFields: cfg.NewTermsFields,
+	})
+	if err != nil {
+		_ = s.store.Close()
+		return nil, usage(err)
+	}
+	s.engine = eng
+	return s, nil
+}

@@ -1,0 +1,77 @@
+// Package pipeline wires sources, detection and outputs together for each
+// command: scan, live (TUI or headless), demo and rules. It owns no parsing or
+// detection logic of its own.
+package pipeline
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// ErrUsage marks errors that are the caller's to fix (bad flag, unusable
+// input, rule that does not load); the command exits 2 on them.
+var ErrUsage = errors.New("usage")
+
+// usageError wraps err so that errors.Is(err, ErrUsage) holds while the
+// message stays the original one line.
+type usageError struct{ err error }
+
+func (e usageError) Error() string   { return e.err.Error() }
+func (e usageError) Unwrap() []error { return []error{ErrUsage, e.err} }
+func usage(err error) error          { return usageError{err} }
+
+// Config is everything the command line says.
+type Config struct {
+	Sources        []string
+	Rules          []string
+	StateDir       string
+	Ephemeral      bool
+	HistoryWindow  time.Duration
+	NewTermsFields []string
+	HostID         string
+	Exceptions     string
+	Headless       bool
+
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// stateDir resolves the default state directory of SPEC §1.
+func (c *Config) stateDir() string {
+	if c.StateDir != "" {
+		return c.StateDir
+	}
+	if os.Geteuid() == 0 {
+		return "/var/lib/xferhunt"
+	}
+	if x := os.Getenv("XDG_STATE_HOME"); x != "" {
+		return filepath.Join(x, "xferhunt")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "xferhunt")
+	}
+	return filepath.Join(home, ".local", "state", "xferhunt")
+}
+
+// hostID returns --host-id, else /etc/machine-id, else "unknown".
+func (c *Config) hostID() string {
+	if c.HostID != "" {
+		return c.HostID
+	}
+	if b, err := os.ReadFile("/etc/machine-id"); err == nil {
+		if id := strings.TrimSpace(string(b)); id != "" {
+			return id
+		}
+	}
+	return "unknown"
+}
+
+func hostName() string {
+	h, _ := os.Hostname()
+	return h
+}

@@ -1,0 +1,384 @@
+package auditd
+
+import (
+	"net/netip"
+)
+
+// unset is the kernel's "no value" for auid and ses.
+const unset = 4294967295
+
+// sysRec is a SYSCALL record's fields. Byte slices point into the event's
+// buffer and live as long as the event.
+type sysRec struct {
+	arch                          uint64
+	nr                            int64
+	success, hasSuccess           bool
+	exit                          int64
+	a                             [4]uint64
+	items                         int
+	pid, ppid                     int
+	auid, uid, gid, euid, egid    int64
+	ses                           int64
+	comm, exe, tty, key, enriched []byte
+	rest                          []byte // the body after exe=
+}
+
+// parse reads a SYSCALL body in one pass.
+func (s *sysRec) parse(body []byte) {
+	*s = sysRec{auid: -1, uid: -1, gid: -1, euid: -1, egid: -1, ses: -1, nr: -1}
+	t := kv{b: body}
+	for {
+		k, v, ok := t.next()
+		if !ok {
+			return
+		}
+		switch string(k) {
+		case "arch":
+			s.arch, _ = hexU64(v)
+		case "syscall":
+			s.nr, _ = atoiAll(v)
+		case "success":
+			s.hasSuccess = true
+			s.success = string(v) == "yes"
+		case "exit":
+			s.exit, _ = atoiAll(v)
+		case "a0", "a1", "a2", "a3":
+			s.a[k[1]-'0'], _ = hexU64(v)
+		case "items":
+			n, _ := atoiAll(v)
+			s.items = int(n)
+		case "ppid":
+			n, _ := atoiAll(v)
+			s.ppid = int(n)
+		case "pid":
+			n, _ := atoiAll(v)
+			s.pid = int(n)
+		case "auid":
+			s.auid = idVal(v)
+		case "uid":
+			s.uid = idVal(v)
+		case "gid":
+			s.gid = idVal(v)
+		case "euid":
+			s.euid = idVal(v)
+		case "egid":
+			s.egid = idVal(v)
+		case "ses":
+			s.ses = idVal(v)
+		case "tty":
+			s.tty = v
+		case "comm":
+			s.comm = v
+		case "exe":
+			s.exe = v
+			// key (and subj) follow exe; plan reads key only for events
+			// that are emitted.
+			s.rest = t.b[t.i:]
+			return
+		case "key":
+			s.key = v
+		}
+	}
+}
+
+// keyVal is the rule key of the record.
+func (s *sysRec) keyVal() []byte {
+	if s.key != nil {
+		return s.key
+	}
+	return field(s.rest, "key")
+}
+
+func idVal(v []byte) int64 {
+	n, ok := atoiAll(v)
+	if !ok {
+		return -1
+	}
+	return n
+}
+
+// info classifies the syscall, falling back to the ENRICHED SYSCALL= name.
+func (s *sysRec) info() (sysInfo, bool) {
+	if si, known := classify(s.arch, s.nr); known {
+		return si, true
+	}
+	if len(s.enriched) > 0 {
+		if name := field(s.enriched, "SYSCALL"); len(name) > 0 {
+			si, ok := byName[string(name)]
+			return si, ok
+		}
+	}
+	return sysInfo{}, false
+}
+
+// interesting reports whether the event can yield a file event or feed
+// attribution; everything else is dropped record by record.
+func (s *sysRec) interesting() bool {
+	if s.hasSuccess && !s.success {
+		return false
+	}
+	if s.items > 0 {
+		return true
+	}
+	si, _ := s.info()
+	return si.class == sysAccept
+}
+
+// procEntry is what the records tell about one process.
+type procEntry struct {
+	ppid            int
+	commRaw, exeRaw string // as logged, to notice change without decoding
+	comm, exe       string
+	args            []string
+	cwd             string
+	sec             int64
+}
+
+// seeProcess feeds the process table from every SYSCALL record; it
+// allocates only when a process appears or changes image.
+func (p *Parser) seeProcess(s *sysRec, sec int64) {
+	if s.pid <= 0 {
+		return
+	}
+	e, ok := p.procs.cur[s.pid]
+	if !ok {
+		e, ok = p.procs.prev[s.pid]
+		if ok {
+			p.procs.put(s.pid, e)
+		}
+	}
+	if ok && e.ppid == s.ppid && e.commRaw == string(s.comm) && e.exeRaw == string(s.exe) {
+		e.sec = sec
+		return
+	}
+	n := &procEntry{ppid: s.ppid, commRaw: string(s.comm), exeRaw: string(s.exe), sec: sec}
+	n.comm = decodeStr(s.comm)
+	n.exe = decodeStr(s.exe)
+	if ok && e.exeRaw == n.exeRaw {
+		n.args, n.cwd = e.args, e.cwd
+	}
+	p.procs.put(s.pid, n)
+}
+
+// sessEntry is a login session (audit ses) as its user-space records tell.
+type sessEntry struct {
+	acct, addr, hostname, terminal, exe string
+	ip                                  netip.Addr
+	sec, msec                           int64
+	pid                                 int
+}
+
+// pamEntry is a PAM conversation by the process that ran it.
+type pamEntry struct {
+	acct, addr, hostname, terminal, exe string
+	ip                                  netip.Addr
+	sec, msec                           int64
+}
+
+// acceptEntry is the peer of an accepted connection.
+type acceptEntry struct {
+	pid  int
+	ip   netip.Addr
+	port int
+	sec  int64
+}
+
+// userRecord feeds the session and PAM tables.
+func (p *Parser) userRecord(k recKind, h *header) {
+	b := h.body
+	if res := field(b, "res"); len(res) > 0 && string(res) != "success" && string(res) != "1" {
+		return
+	}
+	pid, _ := atoiAll(field(b, "pid"))
+	acct := decodeStr(field(b, "acct"))
+	addr := decodeStr(field(b, "addr"))
+	host := decodeStr(field(b, "hostname"))
+	term := decodeStr(field(b, "terminal"))
+	exe := decodeStr(field(b, "exe"))
+	ip, _ := netip.ParseAddr(addr)
+	if k == rkUserStart || k == rkCredAcq {
+		if ses := idVal(field(b, "ses")); ses >= 0 && ses != unset {
+			s, ok := p.sessions.get(uint32(ses))
+			if !ok {
+				s = &sessEntry{sec: h.sec, msec: h.msec, pid: int(pid)}
+				p.sessions.put(uint32(ses), s)
+			}
+			fill(&s.acct, acct)
+			fill(&s.addr, addr)
+			fill(&s.hostname, host)
+			fill(&s.terminal, term)
+			fill(&s.exe, exe)
+			if !s.ip.IsValid() {
+				s.ip = ip
+			}
+			if s.pid == 0 {
+				s.pid = int(pid)
+			}
+		}
+	}
+	if (k == rkPAM || k == rkCredAcq || k == rkUserStart) && pid > 0 && (acct != "" || addr != "") {
+		e, ok := p.pam.get(int(pid))
+		if !ok {
+			e = &pamEntry{sec: h.sec, msec: h.msec}
+			p.pam.put(int(pid), e)
+		}
+		fill(&e.acct, acct)
+		fill(&e.addr, addr)
+		fill(&e.hostname, host)
+		fill(&e.terminal, term)
+		fill(&e.exe, exe)
+		if !e.ip.IsValid() {
+			e.ip = ip
+		}
+	}
+}
+
+// fill keeps the first known value of a field across a session's records.
+func fill(dst *string, v string) {
+	if *dst == "" && v != "" {
+		*dst = v
+	}
+}
+
+// seeAccept records the peer of a successful accept.
+func (p *Parser) seeAccept(pid int, saddr []byte, sec int64) {
+	ip, port, ok := parseSockaddr(saddr)
+	if !ok {
+		return
+	}
+	a := acceptEntry{pid: pid, ip: ip, port: port, sec: sec}
+	p.accepts.put(pid, a)
+	p.recent[p.recentN%len(p.recent)] = a
+	p.recentN++
+}
+
+// parseSockaddr decodes a SOCKADDR saddr (hex struct sockaddr, family in
+// host byte order, port and address in network order).
+func parseSockaddr(hexv []byte) (netip.Addr, int, bool) {
+	if !isHex(hexv) {
+		return netip.Addr{}, 0, false
+	}
+	b := decode(hexv)
+	if len(b) < 8 {
+		return netip.Addr{}, 0, false
+	}
+	fam := int(b[0]) | int(b[1])<<8
+	port := int(b[2])<<8 | int(b[3])
+	switch fam {
+	case 2:
+		return netip.AddrFrom4([4]byte{b[4], b[5], b[6], b[7]}), port, true
+	case 10:
+		if len(b) < 24 {
+			return netip.Addr{}, 0, false
+		}
+		var a [16]byte
+		copy(a[:], b[8:24])
+		return netip.AddrFrom16(a).Unmap(), port, true
+	}
+	return netip.Addr{}, 0, false
+}
+
+// procLookup returns the process entry for pid, if known.
+func (p *Parser) procLookup(pid int) *procEntry {
+	e, _ := p.procs.get(pid)
+	return e
+}
+
+// ancestry lists the known ancestors of a process starting with its parent.
+func (p *Parser) ancestry(ppid int) []int {
+	var out []int
+	for pid := ppid; pid > 0 && len(out) < 16; {
+		for _, seen := range out {
+			if seen == pid {
+				return out
+			}
+		}
+		out = append(out, pid)
+		e := p.procLookup(pid)
+		if e == nil {
+			break
+		}
+		pid = e.ppid
+	}
+	return out
+}
+
+// attribution is who and where an event came from.
+type attribution struct {
+	by       string // "session", "ancestry" or "none"
+	ses      *sessEntry
+	pam      *pamEntry
+	pamPid   int
+	ip       netip.Addr
+	port     int
+	accepted *acceptEntry
+}
+
+// attribute follows SPEC §4: the audit session first, then the PAM record
+// of the nearest ancestor, then the accept of an ancestor for the port.
+func (p *Parser) attribute(s *sysRec, chain []int) attribution {
+	a := attribution{by: "none"}
+	var addrWant netip.Addr
+	var loginSec int64 = -1
+	if s.ses >= 0 && s.ses != unset {
+		if e, ok := p.sessions.get(uint32(s.ses)); ok {
+			a.by, a.ses = "session", e
+			a.ip, addrWant, loginSec = e.ip, e.ip, e.sec
+		}
+	}
+	if a.ses == nil {
+		for _, pid := range append([]int{s.pid}, chain...) {
+			if e, ok := p.pam.get(pid); ok {
+				a.by, a.pam, a.pamPid = "ancestry", e, pid
+				a.ip, addrWant, loginSec = e.ip, e.ip, e.sec
+				break
+			}
+		}
+	}
+	// The connection is the accept of the oldest ancestor (the listener
+	// that forked the session; a session's own later accepts are data
+	// connections), from the same peer and not after the login. Failing
+	// that, the newest such accept from any process.
+	pids := append([]int{s.pid}, chain...)
+	fits := func(e acceptEntry) bool {
+		return (!addrWant.IsValid() || e.ip == addrWant) && (loginSec < 0 || e.sec <= loginSec)
+	}
+	best, bestRank := acceptEntry{}, -1
+	consider := func(e acceptEntry, newest bool) {
+		if !fits(e) {
+			return
+		}
+		for rank, pid := range pids {
+			if pid == e.pid && (rank > bestRank || (rank == bestRank && e.sec > best.sec && newest)) {
+				best, bestRank = e, rank
+			}
+		}
+	}
+	for _, pid := range pids {
+		if e, ok := p.accepts.get(pid); ok {
+			consider(e, true)
+		}
+	}
+	n := min(p.recentN, len(p.recent))
+	for i := 1; i <= n; i++ {
+		consider(p.recent[(p.recentN-i)%len(p.recent)], false)
+	}
+	if bestRank < 0 && addrWant.IsValid() {
+		for i := 1; i <= n; i++ {
+			if e := p.recent[(p.recentN-i)%len(p.recent)]; fits(e) {
+				best, bestRank = e, 0
+				break
+			}
+		}
+	}
+	if bestRank >= 0 {
+		a.accepted = &best
+	}
+	if a.accepted != nil {
+		a.port = a.accepted.port
+		if !a.ip.IsValid() {
+			a.ip = a.accepted.ip
+		}
+	}
+	return a
+}

@@ -1,0 +1,361 @@
+package auditd
+
+import (
+	"bytes"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/xferhunt/xferhunt/sources"
+)
+
+// pathItem is one PATH record.
+type pathItem struct {
+	item       int
+	name       string
+	nametype   string
+	inode      string
+	mode       uint32
+	hasMode    bool
+	ouid, ogid int64
+	owner      string // ENRICHED OUID name
+	group      string // ENRICHED OGID name
+}
+
+func parsePath(body, enriched []byte) pathItem {
+	it := pathItem{ouid: -1, ogid: -1, item: -1}
+	t := kv{b: body}
+	for {
+		k, v, ok := t.next()
+		if !ok {
+			break
+		}
+		switch string(k) {
+		case "item":
+			n, _ := atoiAll(v)
+			it.item = int(n)
+		case "name":
+			if string(v) != "(null)" {
+				it.name = string(decode(v))
+			}
+		case "inode":
+			it.inode = string(v)
+		case "mode":
+			if m, err := strconv.ParseUint(string(v), 8, 32); err == nil {
+				it.mode, it.hasMode = uint32(m), true
+			}
+		case "ouid":
+			it.ouid = idVal(v)
+		case "ogid":
+			it.ogid = idVal(v)
+		case "nametype":
+			it.nametype = string(v)
+		}
+	}
+	if len(enriched) > 0 {
+		it.owner = decodeStr(field(enriched, "OUID"))
+		it.group = decodeStr(field(enriched, "OGID"))
+	}
+	return it
+}
+
+// parseExecve adds one EXECVE record's arguments (a0=…, long ones split as
+// a1_len=N a1[0]=… a1[1]=…, any of them hex) to args.
+func parseExecve(body []byte, args *[]string) {
+	t := kv{b: body}
+	for {
+		k, v, ok := t.next()
+		if !ok {
+			return
+		}
+		if string(k) == "argc" {
+			n, _ := atoiAll(v)
+			if n > 0 && n <= 1<<16 && len(*args) < int(n) {
+				*args = append(*args, make([]string, int(n)-len(*args))...)
+			}
+			continue
+		}
+		if len(k) < 2 || k[0] != 'a' {
+			continue
+		}
+		idx, n := atoi(k[1:])
+		if n == 0 || idx > 1<<16 {
+			continue
+		}
+		rest := k[1+n:]
+		if len(rest) > 0 && rest[0] != '[' {
+			continue // a1_len=
+		}
+		for int(idx) >= len(*args) {
+			*args = append(*args, "")
+		}
+		if len(rest) == 0 {
+			(*args)[idx] = string(decode(v))
+		} else {
+			(*args)[idx] += string(decode(v))
+		}
+	}
+}
+
+// mayEmit is a byte-level look at the PATH records that rules out, before
+// any decoding, the many syscall events that yield no file event (reads,
+// opens of existing files, execs of the same binaries).
+func (p *Parser) mayEmit(ev *event, si sysInfo, known bool) bool {
+	trunc := known && si.class == sysOpen && ev.sys.exit >= 0 &&
+		(si.flagArg == -2 || (si.flagArg >= 0 && ev.sys.a[si.flagArg]&oTrunc != 0))
+	for _, r := range ev.recs {
+		if r.kind != rkPath {
+			continue
+		}
+		nt := field(ev.buf[r.body:r.rawEnd], "nametype")
+		switch string(nt) {
+		case "CREATE":
+			return true
+		case "DELETE":
+			if si.class == sysRename || si.class == sysDelete {
+				return true
+			}
+		case "NORMAL":
+			if trunc || si.class == sysRename {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fileTarget is one file event to emit from a syscall event.
+type fileTarget struct {
+	action, typ string
+	it          *pathItem
+	original    *pathItem
+}
+
+// finish turns a complete event into file events and table updates.
+func (p *Parser) finish(ev *event) {
+	if !ev.hasSys {
+		return
+	}
+	s := &ev.sys
+	if s.hasSuccess && !s.success {
+		return
+	}
+	si, known := s.info()
+	if si.class != sysExec && si.class != sysAccept && !p.mayEmit(ev, si, known) {
+		return
+	}
+	var (
+		cwd       string
+		items     []pathItem
+		proctitle []byte
+		args      []string
+		saddr     []byte
+	)
+	for _, r := range ev.recs {
+		body := ev.buf[r.body:r.rawEnd]
+		switch r.kind {
+		case rkCwd:
+			cwd = decodeStr(field(body, "cwd"))
+		case rkPath:
+			if si.class == sysExec {
+				continue
+			}
+			var enr []byte
+			if r.end > r.rawEnd {
+				enr = ev.buf[r.rawEnd+1 : r.end]
+			}
+			items = append(items, parsePath(body, enr))
+		case rkProctitle:
+			proctitle = decode(field(body, "proctitle"))
+		case rkExecve:
+			parseExecve(body, &args)
+		case rkSockaddr:
+			saddr = field(body, "saddr")
+		}
+	}
+	switch si.class {
+	case sysExec:
+		p.seeProcess(s, ev.sec)
+		if e := p.procLookup(s.pid); e != nil {
+			if args == nil {
+				args = splitTitle(proctitle)
+			}
+			e.args, e.cwd = args, cwd
+		}
+		return
+	case sysAccept:
+		if len(saddr) > 0 {
+			p.seeAccept(s.pid, saddr, ev.sec)
+		}
+		return
+	}
+	if e := p.procLookup(s.pid); e != nil && cwd != "" {
+		e.cwd = cwd
+	}
+	var targets []fileTarget
+	switch si.class {
+	case sysRename:
+		var src, dst *pathItem
+		for i := range items {
+			switch items[i].nametype {
+			case "DELETE":
+				if src == nil {
+					src = &items[i]
+				}
+			case "CREATE":
+				if dst == nil {
+					dst = &items[i]
+				}
+			}
+		}
+		if dst == nil {
+			for i := len(items) - 1; i >= 0; i-- {
+				if items[i].nametype != "PARENT" && &items[i] != src {
+					dst = &items[i]
+					break
+				}
+			}
+		}
+		if dst != nil {
+			targets = append(targets, fileTarget{"rename", "change", dst, src})
+		}
+	case sysDelete:
+		for i := range items {
+			if items[i].nametype == "DELETE" {
+				targets = append(targets, fileTarget{"deletion", "deletion", &items[i], nil})
+			}
+		}
+	default:
+		for i := range items {
+			if items[i].nametype == "CREATE" {
+				targets = append(targets, fileTarget{"creation", "creation", &items[i], nil})
+			}
+		}
+		if len(targets) == 0 && known && si.class == sysOpen && s.exit >= 0 {
+			trunc := si.flagArg == -2 || (si.flagArg >= 0 && s.a[si.flagArg]&oTrunc != 0)
+			if trunc {
+				for i := range items {
+					if items[i].nametype == "NORMAL" && (!items[i].hasMode || items[i].mode&0o170000 == 0o100000) {
+						targets = append(targets, fileTarget{"overwrite", "change", &items[i], nil})
+						break
+					}
+				}
+			}
+		}
+	}
+	if len(targets) == 0 {
+		return
+	}
+	parentDir := ""
+	for i := range items {
+		if items[i].nametype == "PARENT" && strings.HasPrefix(items[i].name, "/") {
+			parentDir = items[i].name
+			break
+		}
+	}
+	for _, t := range targets {
+		fe := p.plan(ev, si, cwd, parentDir, proctitle, t)
+		p.st.Events++
+		if p.out != nil {
+			p.out(fe)
+		} else if p.opt.Emit != nil {
+			p.opt.Emit(sources.Event{Doc: fe.doc(p.bx), Key: fe.key})
+		}
+	}
+}
+
+func (p *Parser) key(ev *event) string {
+	b := make([]byte, 0, len(p.opt.HostID)+32)
+	b = append(b, p.opt.HostID...)
+	b = append(b, ':')
+	b = appendStamp(b, ev)
+	return string(b)
+}
+
+func appendStamp(b []byte, ev *event) []byte {
+	b = strconv.AppendInt(b, ev.sec, 10)
+	b = append(b, '.')
+	if ev.msec < 100 {
+		b = append(b, '0')
+	}
+	if ev.msec < 10 {
+		b = append(b, '0')
+	}
+	b = strconv.AppendInt(b, ev.msec, 10)
+	b = append(b, ':')
+	return strconv.AppendUint(b, ev.serial, 10)
+}
+
+// absPath makes a logged name absolute: relative names are joined with
+// the CWD record, else with the PARENT item's directory.
+func absPath(name, cwd, parentDir string) string {
+	if name == "" {
+		return ""
+	}
+	if name[0] != '/' {
+		base := cwd
+		if base == "" {
+			base = parentDir
+		}
+		if base == "" || base[0] != '/' {
+			return name
+		}
+		name = base + "/" + name
+	}
+	return path.Clean(name)
+}
+
+// splitTitle splits a PROCTITLE (NUL-separated argv, possibly truncated).
+func splitTitle(t []byte) []string {
+	if len(t) == 0 {
+		return nil
+	}
+	t = bytes.TrimRight(t, "\x00")
+	parts := bytes.Split(t, []byte{0})
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		out[i] = string(p)
+	}
+	return out
+}
+
+func fileType(mode uint32) string {
+	switch mode & 0o170000 {
+	case 0o100000:
+		return "file"
+	case 0o040000:
+		return "dir"
+	case 0o120000:
+		return "symlink"
+	case 0o020000:
+		return "char_device"
+	case 0o060000:
+		return "block_device"
+	case 0o010000:
+		return "fifo"
+	case 0o140000:
+		return "socket"
+	}
+	return ""
+}
+
+// extension is the text after the last dot of a file name, without the
+// dot; dotfiles (".bashrc") and names ending in a dot have none.
+func extension(name string) string {
+	i := strings.LastIndexByte(name, '.')
+	if i <= 0 || i == len(name)-1 {
+		return ""
+	}
+	return name[i+1:]
+}
+
+// octal4 renders permission bits as ECS file.mode does: "0644", "4755".
+func octal4(m uint32) string {
+	o := strconv.FormatUint(uint64(m), 8)
+	for len(o) < 4 {
+		o = "0" + o
+	}
+	return o
+}
+
+func idStr(v int64) string { return strconv.FormatInt(v, 10) }

@@ -1,0 +1,286 @@
+// Package auditd turns auditd's text log (RAW and ENRICHED) into normalized
+// file events (SPEC §3) and attributes them to a login session, a PAM
+// conversation or an accepted connection from the records alone (SPEC §4).
+//
+// The parser works on bytes: it finds the record type, timestamp and serial
+// of every line, and fully reads only the records of events that can produce
+// an output or feed attribution, so that a file scan keeps up with the
+// fastest disks instead of with a general-purpose audit parser.
+package auditd
+
+import (
+	"github.com/xferhunt/xferhunt/sources"
+)
+
+// Stats counts what the parser saw. It is the shared sources.Stats so that
+// every recorded-file scanner reports the same counters.
+type Stats = sources.Stats
+
+// Options configures a Parser or a Scan.
+type Options struct {
+	HostID, HostName string
+	// Emit receives each normalized event, in log order. Parser.Line calls
+	// it on the caller's goroutine; Scan with two workers calls it from
+	// the goroutine that builds documents, never concurrently.
+	Emit func(ev sources.Event)
+	// Workers bounds the goroutines Scan uses: 1 does everything on the
+	// caller's goroutine; 0 (GOMAXPROCS) or more parses on the caller's
+	// goroutine and builds and emits documents on a second one.
+	Workers int
+}
+
+// Bounds of the attribution tables (entries). Each is a two-generation map,
+// so memory stays flat however long the log is.
+const (
+	maxProcs    = 32768
+	maxSessions = 4096
+	maxPAM      = 4096
+	maxAccepts  = 4096
+	// maxPending is how many open events may wait for their last record;
+	// beyond it the oldest is finished as is (logs without EOE records end
+	// events this way). auditd rarely interleaves more than a few events.
+	maxPending = 8
+	// graceSec finishes an open event once records two seconds newer arrive.
+	graceSec = 2
+)
+
+type recKind uint8
+
+const (
+	rkOther recKind = iota
+	rkSyscall
+	rkCwd
+	rkPath
+	rkProctitle
+	rkExecve
+	rkSockaddr
+	rkEOE
+	rkUserStart // USER_START, USER_LOGIN, LOGIN: session records
+	rkCredAcq   // CRED_ACQ: both session and PAM-by-pid
+	rkPAM       // USER_AUTH, USER_ACCT
+)
+
+func kindOf(t []byte) recKind {
+	switch string(t) {
+	case "SYSCALL":
+		return rkSyscall
+	case "CWD":
+		return rkCwd
+	case "PATH":
+		return rkPath
+	case "PROCTITLE":
+		return rkProctitle
+	case "EXECVE":
+		return rkExecve
+	case "SOCKADDR":
+		return rkSockaddr
+	case "EOE":
+		return rkEOE
+	case "USER_START", "USER_LOGIN", "LOGIN":
+		return rkUserStart
+	case "CRED_ACQ":
+		return rkCredAcq
+	case "USER_AUTH", "USER_ACCT":
+		return rkPAM
+	}
+	return rkOther
+}
+
+// rec locates one stored record inside its event's buffer.
+type rec struct {
+	kind                recKind
+	start, body, rawEnd int // line start, body start, end of the RAW part
+	end                 int // end of the line (after the ENRICHED part)
+}
+
+// event is an audit event being assembled from its records.
+type event struct {
+	sec, msec int64
+	serial    uint64
+	buf       []byte
+	recs      []rec
+	sys       sysRec
+	hasSys    bool
+	ignore    bool // nothing to emit or learn: drop further records
+	done      bool // EOE seen
+}
+
+// Parser groups records into events, keeps attribution tables and emits
+// normalized events. It is not safe for concurrent use.
+type Parser struct {
+	opt Options
+	st  Stats
+	// out, when set, receives planned events instead of Emit; Scan uses it
+	// to build documents on another goroutine.
+	out     func(*fileEvent)
+	bx      *boxes
+	pending []*event
+	free    []*event
+	ignored [16]uint64 // serials of recently dropped events
+	ignIdx  int
+
+	procs    *table[int, *procEntry]
+	sessions *table[uint32, *sessEntry]
+	pam      *table[int, *pamEntry]
+	accepts  *table[int, acceptEntry]
+	recent   [64]acceptEntry // newest accepts from any pid, for IP matching
+	recentN  int
+}
+
+// NewParser returns a parser that emits through opt.Emit.
+func NewParser(opt Options) *Parser {
+	return &Parser{
+		opt:      opt,
+		bx:       newBoxes(),
+		procs:    newTable[int, *procEntry](maxProcs),
+		sessions: newTable[uint32, *sessEntry](maxSessions),
+		pam:      newTable[int, *pamEntry](maxPAM),
+		accepts:  newTable[int, acceptEntry](maxAccepts),
+	}
+}
+
+// Stats returns the counters so far.
+func (p *Parser) Stats() Stats { return p.st }
+
+// Line feeds one log line, with or without its trailing newline. Lines that
+// are not audit records are counted as malformed and skipped.
+func (p *Parser) Line(line []byte) {
+	p.st.Lines++
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
+	if len(line) == 0 {
+		return
+	}
+	h, ok := parseHeader(line)
+	if !ok {
+		p.st.Malformed++
+		return
+	}
+	p.st.Records++
+	switch k := kindOf(h.typ); k {
+	case rkEOE:
+		if ev := p.find(&h); ev != nil {
+			ev.done = true
+			p.drain()
+		}
+	case rkUserStart, rkCredAcq, rkPAM:
+		p.userRecord(k, &h)
+		p.expire(h.sec)
+	case rkSyscall, rkCwd, rkPath, rkProctitle, rkExecve, rkSockaddr:
+		p.eventRecord(k, &h, line)
+	default:
+		p.expire(h.sec)
+	}
+}
+
+// Flush finishes every open event (end of input).
+func (p *Parser) Flush() {
+	for len(p.pending) > 0 {
+		p.finishHead()
+	}
+}
+
+func (p *Parser) find(h *header) *event {
+	for i := len(p.pending) - 1; i >= 0; i-- {
+		ev := p.pending[i]
+		if ev.serial == h.serial && ev.sec == h.sec {
+			return ev
+		}
+	}
+	return nil
+}
+
+func (p *Parser) wasIgnored(serial uint64) bool {
+	for _, s := range p.ignored {
+		if s == serial && s != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Parser) eventRecord(k recKind, h *header, line []byte) {
+	ev := p.find(h)
+	if ev == nil {
+		if p.wasIgnored(h.serial) {
+			return
+		}
+		p.expire(h.sec)
+		for len(p.pending) >= maxPending {
+			p.finishHead()
+		}
+		ev = p.alloc()
+		ev.sec, ev.msec, ev.serial = h.sec, h.msec, h.serial
+		p.pending = append(p.pending, ev)
+	}
+	if ev.ignore {
+		return
+	}
+	start := len(ev.buf)
+	ev.buf = append(ev.buf, line...)
+	r := rec{kind: k, start: start, end: len(ev.buf)}
+	r.rawEnd = start + len(h.raw)
+	r.body = r.rawEnd - len(h.body)
+	if k == rkSyscall {
+		ev.hasSys = true
+		body := ev.buf[r.body:r.rawEnd]
+		ev.sys.parse(body)
+		if len(h.enriched) > 0 {
+			ev.sys.enriched = ev.buf[r.rawEnd+1 : r.end]
+		}
+		p.seeProcess(&ev.sys, h.sec)
+		if !ev.sys.interesting() {
+			ev.ignore, ev.done = true, true
+			p.ignored[p.ignIdx] = ev.serial
+			p.ignIdx = (p.ignIdx + 1) % len(p.ignored)
+			ev.buf, ev.recs = ev.buf[:0], ev.recs[:0]
+			p.drain()
+			return
+		}
+	}
+	ev.recs = append(ev.recs, r)
+}
+
+// expire finishes open events left behind by records graceSec newer.
+func (p *Parser) expire(sec int64) {
+	for len(p.pending) > 0 && p.pending[0].sec+graceSec < sec {
+		p.finishHead()
+	}
+}
+
+// drain emits finished events at the head, keeping log order.
+func (p *Parser) drain() {
+	for len(p.pending) > 0 && p.pending[0].done {
+		p.finishHead()
+	}
+}
+
+func (p *Parser) finishHead() {
+	ev := p.pending[0]
+	copy(p.pending, p.pending[1:])
+	p.pending[len(p.pending)-1] = nil
+	p.pending = p.pending[:len(p.pending)-1]
+	if !ev.ignore {
+		p.finish(ev)
+	}
+	p.release(ev)
+}
+
+func (p *Parser) alloc() *event {
+	if n := len(p.free); n > 0 {
+		ev := p.free[n-1]
+		p.free = p.free[:n-1]
+		return ev
+	}
+	return &event{buf: make([]byte, 0, 4096)}
+}
+
+func (p *Parser) release(ev *event) {
+	buf, recs := ev.buf[:0], ev.recs[:0]
+	if cap(buf) > 1<<20 {
+		buf = nil // one huge EXECVE must not pin memory forever
+	}
+	*ev = event{buf: buf, recs: recs}
+	p.free = append(p.free, ev)
+}

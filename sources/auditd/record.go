@@ -1,0 +1,276 @@
+package auditd
+
+import (
+	"bytes"
+)
+
+// header is what every audit record line starts with:
+// [node=N ]type=T msg=audit(SEC.MSEC:SERIAL): BODY[\x1dENRICHED]
+type header struct {
+	typ      []byte
+	sec      int64
+	msec     int64
+	serial   uint64
+	raw      []byte // the RAW part of the line (without the enriched suffix)
+	body     []byte // key=value text after "): "
+	enriched []byte // after \x1d, nil for RAW logs
+}
+
+var (
+	typePrefix = []byte("type=")
+	msgAudit   = []byte(" msg=audit(")
+)
+
+// parseHeader splits one log line without allocating. ok is false when the
+// line is not an audit record (garbage, truncated header).
+func parseHeader(line []byte) (h header, ok bool) {
+	// auditd with name_format prefixes "node=NAME "; skip any such prefix
+	// but insist that "type=" starts a word.
+	i := 0
+	if !bytes.HasPrefix(line, typePrefix) {
+		j := bytes.Index(line, []byte(" type="))
+		if j < 0 || !bytes.HasPrefix(line, []byte("node=")) {
+			return h, false
+		}
+		i = j + 1
+	}
+	rest := line[i+len(typePrefix):]
+	sp := bytes.IndexByte(rest, ' ')
+	if sp <= 0 {
+		return h, false
+	}
+	h.typ = rest[:sp]
+	rest = rest[sp:]
+	if !bytes.HasPrefix(rest, msgAudit) {
+		return h, false
+	}
+	rest = rest[len(msgAudit):]
+	var n int
+	h.sec, n = atoi(rest)
+	if n == 0 || n >= len(rest) || rest[n] != '.' {
+		return h, false
+	}
+	rest = rest[n+1:]
+	h.msec, n = atoi(rest)
+	if n == 0 || n >= len(rest) || rest[n] != ':' {
+		return h, false
+	}
+	rest = rest[n+1:]
+	var ser int64
+	ser, n = atoi(rest)
+	if n == 0 || n >= len(rest) || rest[n] != ')' {
+		return h, false
+	}
+	h.serial = uint64(ser)
+	rest = rest[n+1:]
+	if len(rest) > 0 && rest[0] == ':' {
+		rest = rest[1:]
+	}
+	if len(rest) > 0 && rest[0] == ' ' {
+		rest = rest[1:]
+	}
+	raw := line
+	if k := bytes.IndexByte(rest, 0x1d); k >= 0 {
+		h.enriched = rest[k+1:]
+		rest = rest[:k]
+		raw = line[:len(line)-len(h.enriched)-1]
+	}
+	h.body = rest
+	h.raw = raw
+	return h, true
+}
+
+// atoi reads leading decimal digits; n is how many were read. It stops
+// before overflowing so hostile input cannot wrap around.
+func atoi(b []byte) (v int64, n int) {
+	for n < len(b) && n < 18 && b[n] >= '0' && b[n] <= '9' {
+		v = v*10 + int64(b[n]-'0')
+		n++
+	}
+	return v, n
+}
+
+// atoiAll parses a whole value as a decimal number.
+func atoiAll(b []byte) (int64, bool) {
+	neg := false
+	if len(b) > 0 && b[0] == '-' {
+		neg = true
+		b = b[1:]
+	}
+	v, n := atoi(b)
+	if n == 0 || n != len(b) {
+		return 0, false
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// hexU64 parses a hex value such as a syscall argument (a1=80241).
+func hexU64(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 16 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		d, ok := unhex(c)
+		if !ok {
+			return 0, false
+		}
+		v = v<<4 | uint64(d)
+	}
+	return v, true
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}
+
+// kv is a tokenizer over "k=v k2="quoted" k3='nested'" text. Values keep
+// their quotes so the caller can tell quoted text from hex encoding.
+type kv struct {
+	b []byte
+	i int
+}
+
+// next returns the next key and raw value; ok is false at the end.
+func (t *kv) next() (key, val []byte, ok bool) {
+	b := t.b
+	for t.i < len(b) {
+		for t.i < len(b) && b[t.i] == ' ' {
+			t.i++
+		}
+		if t.i >= len(b) {
+			return nil, nil, false
+		}
+		start := t.i
+		eq := -1
+		for t.i < len(b) && b[t.i] != ' ' {
+			if b[t.i] == '=' {
+				eq = t.i
+				break
+			}
+			t.i++
+		}
+		if eq < 0 {
+			continue // a bare word: skip it
+		}
+		key = b[start:eq]
+		t.i = eq + 1
+		vs := t.i
+		if t.i < len(b) && (b[t.i] == '"' || b[t.i] == '\'') {
+			q := b[t.i]
+			e := bytes.IndexByte(b[t.i+1:], q)
+			if e < 0 {
+				t.i = len(b)
+			} else {
+				t.i += e + 2
+			}
+		} else if e := bytes.IndexByte(b[t.i:], ' '); e >= 0 {
+			t.i += e
+		} else {
+			t.i = len(b)
+		}
+		return key, b[vs:t.i], true
+	}
+	return nil, nil, false
+}
+
+// field finds key=value anywhere in b where key starts a word (after a
+// space, a quote, or at the start), including inside msg='...' of user
+// space records. The returned value keeps its quotes.
+func field(b []byte, key string) []byte {
+	off := 0
+	for {
+		j := indexKey(b[off:], key)
+		if j < 0 {
+			return nil
+		}
+		j += off
+		if j == 0 || b[j-1] == ' ' || b[j-1] == '\'' {
+			vs := j + len(key) + 1
+			if vs < len(b) && (b[vs] == '"' || b[vs] == '\'') {
+				e := bytes.IndexByte(b[vs+1:], b[vs])
+				if e < 0 {
+					return b[vs:]
+				}
+				return b[vs : vs+e+2]
+			}
+			e := vs
+			for e < len(b) && b[e] != ' ' && b[e] != '\'' {
+				e++
+			}
+			return b[vs:e]
+		}
+		off = j + 1
+	}
+}
+
+// indexKey finds "key=" in b without building the needle on the heap.
+func indexKey(b []byte, key string) int {
+	off := 0
+	for {
+		j := bytes.Index(b[off:], []byte(key))
+		if j < 0 {
+			return -1
+		}
+		j += off
+		if j+len(key) < len(b) && b[j+len(key)] == '=' {
+			return j
+		}
+		off = j + 1
+	}
+}
+
+// decode returns the text of an audit value: quoted → as is, hex → bytes,
+// anything else (numbers, "?", "(null)", "(none)") → as is. Quoted text is
+// returned without copying; hex is decoded into a new slice.
+func decode(v []byte) []byte {
+	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+		return v[1 : len(v)-1]
+	}
+	if len(v) > 0 && (v[0] == '"' || v[0] == '\'') {
+		return v[1:] // truncated quote: keep what is there
+	}
+	if isHex(v) {
+		out := make([]byte, len(v)/2)
+		for i := range out {
+			hi, _ := unhex(v[2*i])
+			lo, _ := unhex(v[2*i+1])
+			out[i] = hi<<4 | lo
+		}
+		return out
+	}
+	return v
+}
+
+// isHex reports whether v is a non-empty, even-length run of hex digits:
+// the kernel's encoding for untrusted strings that need escaping.
+func isHex(v []byte) bool {
+	if len(v) == 0 || len(v)%2 != 0 {
+		return false
+	}
+	for _, c := range v {
+		if _, ok := unhex(c); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeStr is decode as a string; "" for absent and placeholder values.
+func decodeStr(v []byte) string {
+	if len(v) == 0 || string(v) == "(null)" || string(v) == "?" || string(v) == "(none)" {
+		return ""
+	}
+	return string(decode(v))
+}

@@ -1,0 +1,91 @@
+package auditd
+
+// sysClass is what a syscall means for file events and attribution.
+type sysClass uint8
+
+const (
+	sysOther  sysClass = iota
+	sysOpen            // open-like: flags decide overwrite (flagArg says where)
+	sysCreate          // creat, mknod, link, symlink, mkdir: CREATE items
+	sysRename          // rename*: one rename event, target + source
+	sysDelete          // unlink*, rmdir: DELETE items
+	sysExec            // execve*: process table
+	sysAccept          // accept*: SOCKADDR gives the peer
+)
+
+// sysInfo classifies one syscall number of one arch. flagArg is the index
+// of the open flags argument (a1 for open, a2 for openat), -1 when unknown.
+type sysInfo struct {
+	class   sysClass
+	flagArg int8
+	name    string
+}
+
+const (
+	archX8664   = 0xc000003e
+	archAarch64 = 0xc00000b7
+	archI386    = 0x40000003
+)
+
+// oTrunc is O_TRUNC on x86, arm64 and i386 alike.
+const oTrunc = 0x200
+
+var (
+	x8664 = map[uint16]sysInfo{
+		2: {sysOpen, 1, "open"}, 257: {sysOpen, 2, "openat"}, 437: {sysOpen, -1, "openat2"},
+		85: {sysOpen, -2, "creat"}, 133: {sysCreate, -1, "mknod"}, 259: {sysCreate, -1, "mknodat"},
+		86: {sysCreate, -1, "link"}, 265: {sysCreate, -1, "linkat"}, 88: {sysCreate, -1, "symlink"},
+		266: {sysCreate, -1, "symlinkat"}, 83: {sysCreate, -1, "mkdir"}, 258: {sysCreate, -1, "mkdirat"},
+		82: {sysRename, -1, "rename"}, 264: {sysRename, -1, "renameat"}, 316: {sysRename, -1, "renameat2"},
+		87: {sysDelete, -1, "unlink"}, 263: {sysDelete, -1, "unlinkat"}, 84: {sysDelete, -1, "rmdir"},
+		59: {sysExec, -1, "execve"}, 322: {sysExec, -1, "execveat"},
+		43: {sysAccept, -1, "accept"}, 288: {sysAccept, -1, "accept4"},
+	}
+	aarch64 = map[uint16]sysInfo{
+		56: {sysOpen, 2, "openat"}, 437: {sysOpen, -1, "openat2"}, 33: {sysCreate, -1, "mknodat"},
+		37: {sysCreate, -1, "linkat"}, 36: {sysCreate, -1, "symlinkat"}, 34: {sysCreate, -1, "mkdirat"},
+		38: {sysRename, -1, "renameat"}, 276: {sysRename, -1, "renameat2"},
+		35: {sysDelete, -1, "unlinkat"}, 221: {sysExec, -1, "execve"}, 281: {sysExec, -1, "execveat"},
+		202: {sysAccept, -1, "accept"}, 242: {sysAccept, -1, "accept4"},
+	}
+	i386 = map[uint16]sysInfo{
+		5: {sysOpen, 1, "open"}, 295: {sysOpen, 2, "openat"}, 437: {sysOpen, -1, "openat2"},
+		8: {sysOpen, -2, "creat"}, 14: {sysCreate, -1, "mknod"}, 297: {sysCreate, -1, "mknodat"},
+		9: {sysCreate, -1, "link"}, 303: {sysCreate, -1, "linkat"}, 83: {sysCreate, -1, "symlink"},
+		304: {sysCreate, -1, "symlinkat"}, 39: {sysCreate, -1, "mkdir"}, 296: {sysCreate, -1, "mkdirat"},
+		38: {sysRename, -1, "rename"}, 302: {sysRename, -1, "renameat"}, 353: {sysRename, -1, "renameat2"},
+		10: {sysDelete, -1, "unlink"}, 301: {sysDelete, -1, "unlinkat"}, 40: {sysDelete, -1, "rmdir"},
+		11: {sysExec, -1, "execve"}, 358: {sysExec, -1, "execveat"},
+	}
+	// byName serves arches we have no table for, when an ENRICHED log
+	// names the syscall (SYSCALL=openat).
+	byName = func() map[string]sysInfo {
+		m := map[string]sysInfo{}
+		for _, t := range []map[uint16]sysInfo{x8664, aarch64, i386} {
+			for _, v := range t {
+				m[v.name] = v
+			}
+		}
+		return m
+	}()
+)
+
+// classify returns the syscall's meaning; known is false for an arch or
+// number we have no table for (then PATH items alone decide).
+func classify(arch uint64, nr int64) (sysInfo, bool) {
+	var t map[uint16]sysInfo
+	switch arch {
+	case archX8664:
+		t = x8664
+	case archAarch64:
+		t = aarch64
+	case archI386:
+		t = i386
+	default:
+		return sysInfo{}, false
+	}
+	if nr < 0 || nr > 0xffff {
+		return sysInfo{}, true
+	}
+	return t[uint16(nr)], true
+}

@@ -1,0 +1,122 @@
+package auditrules_test
+
+import (
+	"bytes"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/xferhunt/xferhunt/internal/testenv"
+	"github.com/xferhunt/xferhunt/sources/auditrules"
+)
+
+// go-libaudit's rule/flags parser is not checked here: its dependency
+// github.com/kballard/go-shellquote has no go.sum entry yet (see the report).
+func TestLines(t *testing.T) {
+	lines := auditrules.Lines()
+	if len(lines) != 12 {
+		t.Fatalf("Lines() = %d rules, want 12", len(lines))
+	}
+	for _, l := range lines {
+		if !strings.HasSuffix(l, "-k "+auditrules.Key) {
+			t.Errorf("rule without the xferhunt key: %s", l)
+		}
+		if !strings.HasPrefix(l, "-a always,exit -F arch=b") {
+			t.Errorf("not a syscall exit rule: %s", l)
+		}
+	}
+}
+
+// TestOCreatFilter proves on the running kernel that the a1/a2 bitmask filters keep
+// creating opens and drop plain opens, for both open and openat.
+func TestOCreatFilter(t *testing.T) {
+	testenv.LockAudit(t)
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "xferhunt.rules")
+	if err := os.WriteFile(rules, []byte(auditrules.Text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ad := testenv.StartAuditd(t, filepath.Join(dir, "auditd"), "RAW", rules)
+
+	work := t.TempDir()
+	created := filepath.Join(work, "created-by-openat")
+	f, err := os.OpenFile(created, os.O_WRONLY|os.O_CREATE, 0o600) // openat(2) with O_CREAT
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	plain := filepath.Join(work, "plain-open")
+	if err := os.WriteFile(plain, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The existence of plain is logged above (O_CREAT); reading it back must not be.
+	rd := filepath.Join(work, "read-only-open")
+	if err := os.Link(plain, rd); err != nil { // linkat: a creation, logged
+		t.Fatal(err)
+	}
+	f, err = os.Open(rd) // openat without O_CREAT
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	legacy := filepath.Join(work, "created-by-open")
+	p, _ := syscall.BytePtrFromString(legacy)
+	fd, _, errno := syscall.Syscall(syscall.SYS_OPEN, uintptr(unsafe.Pointer(p)), uintptr(syscall.O_WRONLY|syscall.O_CREAT), 0o600)
+	if errno != 0 {
+		t.Fatalf("open(2): %v", errno)
+	}
+	syscall.Close(int(fd))
+	p2, _ := syscall.BytePtrFromString(rd)
+	fd, _, errno = syscall.Syscall(syscall.SYS_OPEN, uintptr(unsafe.Pointer(p2)), uintptr(syscall.O_RDONLY), 0)
+	if errno != 0 {
+		t.Fatalf("open(2): %v", errno)
+	}
+	syscall.Close(int(fd))
+
+	// The work dir name appears in every record about it; wait for the last creation.
+	testenv.WaitFor(t, func() bool {
+		b, _ := os.ReadFile(ad.LogPath)
+		return bytes.Contains(b, []byte(pathField(legacy)))
+	}, 10*time.Second, "open(2) creation in the log")
+	ad.Stop(t)
+	b, err := os.ReadFile(ad.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := string(b)
+	for _, want := range []string{created, plain, rd, legacy} {
+		if !strings.Contains(log, pathField(want)) {
+			t.Errorf("no record of creating %s", want)
+		}
+	}
+	// rd is named by exactly one event: the linkat. Neither read-only open may log.
+	if n := countEventsNaming(log, rd); n != 1 {
+		t.Errorf("%s named by %d events, want 1 (the link): read-only opens were logged", rd, n)
+	}
+}
+
+func pathField(p string) string {
+	for _, c := range p {
+		if c <= ' ' || c > '~' || c == '"' {
+			return "name=" + strings.ToUpper(hex.EncodeToString([]byte(p)))
+		}
+	}
+	return `name="` + p + `"`
+}
+
+func countEventsNaming(log, p string) int {
+	ids := map[string]bool{}
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, pathField(p)+" ") {
+			if i := strings.Index(l, "msg=audit("); i >= 0 {
+				ids[l[i:i+strings.Index(l[i:], ")")]] = true
+			}
+		}
+	}
+	return len(ids)
+}

@@ -1,0 +1,355 @@
+// Package netlink reads kernel audit records over netlink, as the audit
+// daemon (unicast) or beside one (multicast), installs xferhunt's tagged
+// rules and puts the kernel back as it found it on every exit path.
+package netlink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	libaudit "github.com/elastic/go-libaudit/v2"
+	"github.com/elastic/go-libaudit/v2/auparse"
+
+	"github.com/xferhunt/xferhunt/sources"
+)
+
+// Mode selects how the source attaches to kernel audit.
+type Mode int
+
+const (
+	// Auto picks Multicast when a live audit daemon holds the audit PID,
+	// Unicast otherwise.
+	Auto Mode = iota
+	// Unicast registers xferhunt as the audit daemon.
+	Unicast
+	// Multicast reads the read-only log group beside a running daemon.
+	Multicast
+)
+
+func (m Mode) String() string {
+	switch m {
+	case Unicast:
+		return "unicast"
+	case Multicast:
+		return "multicast"
+	}
+	return "auto"
+}
+
+// LineParser turns auditd text lines into events; sources/auditd's Parser
+// satisfies it. The netlink source rebuilds each kernel record as the line
+// auditd would have logged so every input shares one normalization path.
+type LineParser interface {
+	Line(line []byte)
+	Flush()
+}
+
+// Options configure a netlink source.
+type Options struct {
+	Mode Mode
+	// Rules are auditctl rule lines; every one must carry the xferhunt key.
+	Rules []string
+	// NewParser builds the parser fed with rebuilt record lines; its emit
+	// callback receives normalized events.
+	NewParser func(emit func(sources.Event)) LineParser
+	// BacklogLimit is the minimum kernel backlog in unicast mode (default 8192).
+	BacklogLimit uint32
+	// BacklogWaitTime is set in unicast mode (default 60000, auditd's value).
+	BacklogWaitTime uint32
+	// LossFlagFor is how long after a loss the events carry xferhunt.loss
+	// (default 2s).
+	LossFlagFor time.Duration
+}
+
+// Source is the netlink audit source.
+type Source struct {
+	opt Options
+
+	mu     sync.Mutex
+	health sources.Health
+	mode   Mode
+	ready  chan struct{}
+	once   sync.Once
+}
+
+// New returns a netlink source; nothing touches the kernel until Run.
+func New(opt Options) *Source {
+	if opt.BacklogLimit == 0 {
+		opt.BacklogLimit = 8192
+	}
+	if opt.BacklogWaitTime == 0 {
+		opt.BacklogWaitTime = 60000
+	}
+	if opt.LossFlagFor == 0 {
+		opt.LossFlagFor = 2 * time.Second
+	}
+	return &Source{opt: opt, mode: opt.Mode, ready: make(chan struct{}),
+		health: sources.Health{Name: "netlink:" + opt.Mode.String()}}
+}
+
+// Name reports the source and, once Run has chosen, its mode.
+func (s *Source) Name() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.health.Name
+}
+
+// Mode reports the attach mode; Auto until Run has chosen.
+func (s *Source) Mode() Mode {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mode
+}
+
+// Ready is closed once the rules are installed and records flow.
+func (s *Source) Ready() <-chan struct{} { return s.ready }
+
+// Health returns a snapshot of the counters.
+func (s *Source) Health() sources.Health {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.health
+}
+
+func (s *Source) update(f func(h *sources.Health)) {
+	s.mu.Lock()
+	f(&s.health)
+	s.mu.Unlock()
+}
+
+// Available reports whether kernel audit can be driven from here: root
+// (CAP_AUDIT_CONTROL) and a kernel with audit. It changes nothing.
+func Available() error {
+	sock, err := newSocket(0)
+	if err != nil {
+		return err
+	}
+	defer sock.Close()
+	c := &libaudit.AuditClient{Netlink: sock}
+	if _, err := c.GetStatus(); err != nil {
+		return fmt.Errorf("kernel audit status: %w", err)
+	}
+	return nil
+}
+
+// DaemonPID returns the PID of a live audit daemon holding the audit
+// socket, or 0.
+func DaemonPID() (uint32, error) {
+	sock, err := newSocket(0)
+	if err != nil {
+		return 0, err
+	}
+	defer sock.Close()
+	st, err := (&libaudit.AuditClient{Netlink: sock}).GetStatus()
+	if err != nil {
+		return 0, fmt.Errorf("kernel audit status: %w", err)
+	}
+	if st.PID != 0 && st.PID != uint32(os.Getpid()) && processAlive(st.PID) {
+		return st.PID, nil
+	}
+	return 0, nil
+}
+
+// Run attaches to kernel audit, installs the rules and emits events until
+// ctx ends. Whatever way it returns — including a panic in emit — the
+// kernel's rules and settings are restored before it does.
+func (s *Source) Run(ctx context.Context, emit func([]sources.Event)) (err error) {
+	if s.opt.NewParser == nil {
+		return errors.New("netlink source: no parser configured")
+	}
+	wires, _, err := BuildRules(s.opt.Rules)
+	if err != nil {
+		return err
+	}
+	ctlSock, err := newSocket(0)
+	if err != nil {
+		return err
+	}
+	defer ctlSock.Close()
+	ctl, err := newController(&libaudit.AuditClient{Netlink: ctlSock})
+	if err != nil {
+		return err
+	}
+	var recvSock *socket
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("netlink source panic: %v", r)
+		}
+		if rerr := ctl.restore(); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		if recvSock != nil {
+			recvSock.Close()
+		}
+		if err != nil {
+			s.update(func(h *sources.Health) { h.Live = false; h.Err = err.Error() })
+		}
+	}()
+
+	mode := s.opt.Mode
+	if mode == Auto {
+		mode = Unicast
+		if p := ctl.before.PID; p != 0 && p != uint32(os.Getpid()) && processAlive(p) {
+			mode = Multicast
+		}
+	}
+	if mode == Unicast && ctl.before.PID != 0 && processAlive(ctl.before.PID) {
+		return fmt.Errorf("netlink unicast: audit daemon pid %d holds the audit socket; use netlink:multicast", ctl.before.PID)
+	}
+	s.mu.Lock()
+	s.mode = mode
+	s.health.Name = "netlink:" + mode.String()
+	s.mu.Unlock()
+
+	if err := ctl.prepare(mode == Unicast, s.opt.BacklogLimit, s.opt.BacklogWaitTime); err != nil {
+		return err
+	}
+	if mode == Unicast {
+		if recvSock, err = newSocket(0); err != nil {
+			return err
+		}
+		ctl.markPID()
+		if err := (&libaudit.AuditClient{Netlink: recvSock}).SetPID(libaudit.WaitForReply); err != nil {
+			return fmt.Errorf("register as audit daemon: %w", err)
+		}
+	} else {
+		if recvSock, err = newSocket(libaudit.NetlinkGroupReadLog); err != nil {
+			return fmt.Errorf("join audit multicast group: %w", err)
+		}
+	}
+	if err := ctl.install(wires); err != nil {
+		return err
+	}
+	s.update(func(h *sources.Health) { h.Live = true })
+	s.once.Do(func() { close(s.ready) })
+	return s.read(ctx, recvSock, ctl, emit)
+}
+
+// read is the receive loop: one record per datagram, reassembled into
+// events, rebuilt as text lines for the parser.
+func (s *Source) read(ctx context.Context, sock *socket, ctl *controller, emit func([]sources.Event)) error {
+	var (
+		pending   []sources.Event
+		lossUntil time.Time
+	)
+	markLoss := func() { lossUntil = time.Now().Add(s.opt.LossFlagFor) }
+	parser := s.opt.NewParser(func(ev sources.Event) {
+		if time.Now().Before(lossUntil) && ev.Doc != nil {
+			ev.Doc.Set("xferhunt.loss", true)
+		}
+		pending = append(pending, ev)
+	})
+	flush := func() {
+		if len(pending) == 0 {
+			return
+		}
+		batch := pending
+		pending = nil
+		s.update(func(h *sources.Health) { h.Events += uint64(len(batch)) })
+		emit(batch)
+	}
+	var line []byte
+	feed := func(m *auparse.AuditMessage) {
+		line = append(line[:0], "type="...)
+		line = append(line, m.RecordType.String()...)
+		line = append(line, " msg="...)
+		line = append(line, m.RawData...)
+		parser.Line(line)
+	}
+	stream := &streamFunc{
+		complete: func(msgs []*auparse.AuditMessage) {
+			for _, m := range msgs {
+				feed(m)
+			}
+			parser.Flush()
+			flush()
+		},
+		lost: func(n int) {
+			markLoss()
+			s.update(func(h *sources.Health) { h.Gaps += uint64(n) })
+		},
+	}
+	// Kernel events end with an EOE record; the timeout only bounds how
+	// long a record without one delays the events queued behind it.
+	reasm, err := libaudit.NewReassembler(64, 500*time.Millisecond, stream)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		reasm.Close()
+		parser.Flush()
+		flush()
+	}()
+
+	lastLost := ctl.before.Lost
+	lastPoll, lastMaintain := time.Now(), time.Now()
+	for ctx.Err() == nil {
+		msgs, err := sock.Receive(false, parseAudit)
+		now := time.Now()
+		if now.Sub(lastMaintain) >= 100*time.Millisecond {
+			lastMaintain = now
+			reasm.Maintain()
+		}
+		if now.Sub(lastPoll) >= 500*time.Millisecond {
+			lastPoll = now
+			if st, err := ctl.status(); err == nil {
+				if st.Lost > lastLost {
+					markLoss()
+					d := uint64(st.Lost - lastLost)
+					s.update(func(h *sources.Health) { h.Lost += d })
+				}
+				lastLost = st.Lost
+			}
+		}
+		if err != nil {
+			switch {
+			case errors.Is(err, syscall.EAGAIN), errors.Is(err, syscall.EINTR):
+				continue
+			case errors.Is(err, syscall.ENOBUFS):
+				// Our socket overflowed: records are gone without a
+				// kernel lost count, so flag them ourselves.
+				markLoss()
+				s.update(func(h *sources.Health) { h.Lost++; h.Err = "netlink receive buffer overflow" })
+				continue
+			}
+			return fmt.Errorf("netlink receive: %w", err)
+		}
+		m := msgs[0]
+		typ := auparse.AuditMessageType(m.Header.Type)
+		if typ < auparse.AUDIT_USER_AUTH {
+			continue // control replies, not records
+		}
+		s.update(func(h *sources.Health) { h.Records++ })
+		am, perr := auparse.Parse(typ, string(m.Data))
+		if perr != nil {
+			s.update(func(h *sources.Health) { h.Malformed++ })
+			continue
+		}
+		reasm.PushMessage(am)
+		if standalone(typ) {
+			// Userspace records (PAM, logins) never get an EOE; closing them
+			// at once keeps them from holding back the events behind them.
+			reasm.PushMessage(&auparse.AuditMessage{RecordType: auparse.AUDIT_EOE, Sequence: am.Sequence})
+		}
+	}
+	return nil
+}
+
+// standalone reports record types userspace sends one at a time.
+func standalone(t auparse.AuditMessageType) bool {
+	return t >= 1100 && t < 1300 || t >= 2100 && t < 3000
+}
+
+// streamFunc adapts two funcs to go-libaudit's reassembler Stream.
+type streamFunc struct {
+	complete func([]*auparse.AuditMessage)
+	lost     func(int)
+}
+
+func (f *streamFunc) ReassemblyComplete(msgs []*auparse.AuditMessage) { f.complete(msgs) }
+func (f *streamFunc) EventsLost(n int)                                { f.lost(n) }

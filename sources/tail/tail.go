@@ -1,0 +1,514 @@
+// Package tail follows a log file, or a directory of log files, across
+// rotation (rename, copy-truncate, delete and re-create) so that every line
+// is delivered exactly once: first what the file and its rotated siblings
+// already hold (backfill, oldest first), then what is appended.
+package tail
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// Options configure a Tailer.
+type Options struct {
+	// Path is a log file (its rotated siblings name.1, name-20240101 … are
+	// included) or a directory (every file whose name starts with Prefix).
+	Path string
+	// Prefix selects files in directory mode; default "auditbeat".
+	Prefix string
+	// Since skips backfilling files last modified before it; zero reads all.
+	Since time.Time
+	// MaxLine bounds a line's length; longer lines are counted and skipped.
+	// Default 4 MiB.
+	MaxLine int
+	// Rescan is the safety-net interval for filesystems where fsnotify misses
+	// events; default 1s.
+	Rescan time.Duration
+}
+
+// Stats counts what the tailer has read.
+type Stats struct {
+	Lines    uint64
+	Bytes    uint64
+	Oversize uint64 // lines longer than MaxLine, skipped
+	Files    int    // files currently followed
+	Live     bool
+}
+
+// Tailer follows one rotation set.
+type Tailer struct {
+	opt   Options
+	dir   string
+	base  string // file mode: the live file's name; "" in directory mode
+	ready chan struct{}
+
+	mu    sync.Mutex
+	stats Stats
+
+	files   map[fileID]*file
+	skipped map[fileID]bool // outside the backfill window, never read
+	buf     []byte
+}
+
+type fileID struct{ dev, ino uint64 }
+
+// file is one inode we read, whatever names it has had.
+type file struct {
+	id      fileID
+	f       *os.File
+	name    string
+	off     int64
+	partial []byte
+	head    []byte // first bytes, to recognize a copy made by copytruncate
+	seen    bool   // present in the last scan
+	// twin is the original of a copytruncate copy; while it has not been
+	// truncated, its lines come through it and the copy only keeps pace.
+	twin *file
+	// skipLong drops the rest of an oversize line.
+	skipLong bool
+}
+
+const headLen = 256
+
+// New checks that the path can be followed; errors name the path.
+func New(opt Options) (*Tailer, error) {
+	if opt.Prefix == "" {
+		opt.Prefix = "auditbeat"
+	}
+	if opt.MaxLine <= 0 {
+		opt.MaxLine = 4 << 20
+	}
+	if opt.Rescan <= 0 {
+		opt.Rescan = time.Second
+	}
+	st, err := os.Stat(opt.Path)
+	if err != nil {
+		return nil, fmt.Errorf("follow %s: %w", opt.Path, err)
+	}
+	t := &Tailer{opt: opt, ready: make(chan struct{}), files: map[fileID]*file{}, skipped: map[fileID]bool{}, buf: make([]byte, 256<<10)}
+	if st.IsDir() {
+		t.dir = opt.Path
+	} else {
+		f, err := os.Open(opt.Path)
+		if err != nil {
+			return nil, fmt.Errorf("follow %s: %w", opt.Path, err)
+		}
+		f.Close()
+		t.dir, t.base = filepath.Dir(opt.Path), filepath.Base(opt.Path)
+	}
+	return t, nil
+}
+
+// Ready is closed when backfill is done and the tailer follows live.
+func (t *Tailer) Ready() <-chan struct{} { return t.ready }
+
+// Stats returns a snapshot of the counters.
+func (t *Tailer) Stats() Stats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.stats
+}
+
+// Run backfills then follows until ctx ends, calling line for each
+// complete line (without its newline; the slice is reused after the call).
+// historical is true for lines read during backfill.
+func (t *Tailer) Run(ctx context.Context, line func(b []byte, historical bool)) error {
+	w, err := fsnotify.NewBufferedWatcher(1024)
+	if err != nil {
+		return fmt.Errorf("watch %s: %w", t.dir, err)
+	}
+	defer w.Close()
+	// Watching the directory, not the file, sees rotation and re-creation.
+	if err := w.Add(t.dir); err != nil {
+		return fmt.Errorf("watch %s: %w", t.dir, err)
+	}
+	defer func() {
+		for _, f := range t.files {
+			f.f.Close()
+		}
+	}()
+	if err := t.scan(line, true); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.stats.Live = true
+	t.mu.Unlock()
+	close(t.ready)
+
+	tick := time.NewTicker(t.opt.Rescan)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			// Final drain: lines written just before shutdown still count.
+			return t.scan(line, false)
+		case ev, ok := <-w.Events:
+			if !ok {
+				return nil
+			}
+			if ev.Op == fsnotify.Write {
+				if f := t.byName(ev.Name); f != nil {
+					t.read(f, line, false)
+					continue
+				}
+			}
+			if err := t.scan(line, false); err != nil {
+				return err
+			}
+		case err, ok := <-w.Errors:
+			if !ok {
+				return nil
+			}
+			if errors.Is(err, fsnotify.ErrEventOverflow) {
+				if err := t.scan(line, false); err != nil {
+					return err
+				}
+				continue
+			}
+			return fmt.Errorf("watch %s: %w", t.dir, err)
+		case <-tick.C:
+			if err := t.scan(line, false); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// member reports whether a directory entry belongs to the rotation set.
+func (t *Tailer) member(name string) bool {
+	for _, ext := range []string{".gz", ".bz2", ".xz", ".zst", ".lz4", ".zip"} {
+		if strings.HasSuffix(name, ext) {
+			return false // compressed rotations are history we cannot tail
+		}
+	}
+	if t.base == "" {
+		return strings.HasPrefix(name, t.opt.Prefix)
+	}
+	return name == t.base || strings.HasPrefix(name, t.base+".") || strings.HasPrefix(name, t.base+"-")
+}
+
+func (t *Tailer) byName(path string) *file {
+	if filepath.Dir(path) != filepath.Clean(t.dir) || !t.member(filepath.Base(path)) {
+		return nil
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return nil
+	}
+	return t.files[fileID{uint64(st.Dev), uint64(st.Ino)}]
+}
+
+type entry struct {
+	name  string
+	id    fileID
+	mtime time.Time
+	size  int64
+}
+
+// scan lists the rotation set, opens new inodes, drains every file oldest
+// first and forgets files that are gone once drained.
+func (t *Tailer) scan(line func([]byte, bool), backfill bool) error {
+	des, err := os.ReadDir(t.dir)
+	if err != nil {
+		return fmt.Errorf("follow %s: %w", t.dir, err)
+	}
+	var ents []entry
+	for _, de := range des {
+		if !t.member(de.Name()) {
+			continue
+		}
+		var st syscall.Stat_t
+		p := filepath.Join(t.dir, de.Name())
+		if err := syscall.Stat(p, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+			continue
+		}
+		ents = append(ents, entry{name: p, id: fileID{uint64(st.Dev), uint64(st.Ino)},
+			mtime: time.Unix(st.Mtim.Sec, st.Mtim.Nsec), size: st.Size})
+	}
+	// Oldest first; for equal mtimes the higher rotation number is older.
+	slices.SortStableFunc(ents, func(a, b entry) int {
+		if c := a.mtime.Compare(b.mtime); c != 0 {
+			return c
+		}
+		return -strings.Compare(a.name, b.name)
+	})
+	present := make(map[fileID]bool, len(ents))
+	for _, e := range ents {
+		present[e.id] = true
+	}
+	for _, f := range t.files {
+		f.seen = false
+		// A deleted file's inode number can be handed to a new file at
+		// once; the old one is drained and dropped before names are matched.
+		var st syscall.Stat_t
+		if err := syscall.Fstat(int(f.f.Fd()), &st); err == nil && st.Nlink == 0 {
+			t.retire(f, line, backfill)
+		}
+	}
+	// Files gone from the set are drained before anything newer is read:
+	// their last lines came first.
+	var order []*file
+	for _, e := range ents {
+		if t.skipped[e.id] {
+			continue
+		}
+		f := t.files[e.id]
+		if f == nil {
+			if backfill && !t.opt.Since.IsZero() && e.mtime.Before(t.opt.Since) && !t.isLive(e.name) {
+				t.skipped[e.id] = true
+				continue
+			}
+			nf, err := t.open(e, present, backfill)
+			if err != nil {
+				continue // raced with deletion; the next scan sees the truth
+			}
+			if nf == nil {
+				continue // a copy still being written, or the name moved; look again
+			}
+			f = nf
+		}
+		f.seen = true
+		f.name = e.name
+		order = append(order, f)
+	}
+	// A file missing from the listing but still linked was renamed out of
+	// the set, or readdir raced a rename: either way keep following it, first,
+	// since its lines are older. Only deletion (nlink 0) retires a file.
+	var gone []*file
+	for _, f := range t.files {
+		if !f.seen {
+			gone = append(gone, f)
+		}
+	}
+	slices.SortFunc(gone, func(a, b *file) int { return strings.Compare(a.name, b.name) })
+	order = append(gone, order...)
+	for id := range t.skipped {
+		if !present[id] {
+			delete(t.skipped, id)
+		}
+	}
+	for _, f := range order {
+		t.read(f, line, backfill)
+	}
+	t.mu.Lock()
+	t.stats.Files = len(t.files)
+	t.mu.Unlock()
+	return nil
+}
+
+// retire drains a file that left the set and stops following it.
+func (t *Tailer) retire(f *file, line func([]byte, bool), historical bool) {
+	t.read(f, line, historical)
+	t.flushPartial(f, line, historical)
+	f.f.Close()
+	delete(t.files, f.id)
+	for _, c := range t.files {
+		if c.twin == f {
+			c.twin = nil
+			c.off = max(c.off, f.off)
+		}
+	}
+}
+
+func (t *Tailer) isLive(name string) bool {
+	return t.base != "" && filepath.Base(name) == t.base
+}
+
+// open starts tracking an inode. A rotated sibling whose first bytes equal
+// those of a file still present is a copytruncate copy: its lines were (or
+// will be) delivered through the original up to the truncation. A sibling
+// that appears while following and is still empty, or still a prefix of such
+// a head, is not opened yet (nil, nil): the copy is being written.
+func (t *Tailer) open(e entry, present map[fileID]bool, backfill bool) (*file, error) {
+	fh, err := os.Open(e.name)
+	if err != nil {
+		return nil, err
+	}
+	// The name may have moved to another inode since the listing; a file
+	// is only ever known by the inode actually opened.
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(fh.Fd()), &st); err != nil || (fileID{uint64(st.Dev), uint64(st.Ino)}) != e.id {
+		fh.Close()
+		return nil, nil
+	}
+	f := &file{id: e.id, f: fh, name: e.name}
+	f.head = t.headOf(f, headLen)
+	if !t.isLive(e.name) && !backfill && len(f.head) == 0 {
+		fh.Close()
+		return nil, nil
+	}
+	if !t.isLive(e.name) {
+		for _, o := range t.files {
+			if !present[o.id] || o.off == 0 || o.twin != nil || len(o.head) == 0 {
+				continue
+			}
+			if len(o.head) <= len(f.head) && bytes.Equal(o.head, f.head[:len(o.head)]) {
+				f.twin, f.off = o, o.off
+				break
+			}
+			if !backfill && bytes.HasPrefix(o.head, f.head) {
+				fh.Close()
+				return nil, nil
+			}
+		}
+	}
+	t.files[e.id] = f
+	return f, nil
+}
+
+// read delivers the complete lines appended to f since the last read.
+func (t *Tailer) read(f *file, line func([]byte, bool), historical bool) {
+	if f.twin != nil {
+		f.off = max(f.off, f.twin.off)
+		return
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.f.Fd()), &st); err == nil && (st.Size < f.off || t.rewritten(f)) {
+		// Truncated in place (copytruncate). Lines appended after our last
+		// read live on only in the copy: deliver them first, then start over.
+		t.findCopies(f)
+		for _, c := range t.files {
+			if c.twin == f {
+				c.twin = nil
+				c.off = max(c.off, f.off)
+				c.partial = append(c.partial[:0], f.partial...)
+				t.read(c, line, historical)
+			}
+		}
+		f.off, f.partial, f.skipLong = 0, f.partial[:0], false
+		f.head = f.head[:0]
+	}
+	var lines, nbytes, over uint64
+	start := f.off
+	for {
+		n, err := f.f.ReadAt(t.buf, f.off)
+		if n > 0 {
+			f.off += int64(n)
+			nbytes += uint64(n)
+			chunk := t.buf[:n]
+			for len(chunk) > 0 {
+				i := bytes.IndexByte(chunk, '\n')
+				if i < 0 {
+					if f.skipLong {
+						break
+					}
+					if len(f.partial)+len(chunk) > t.opt.MaxLine {
+						f.partial, f.skipLong = f.partial[:0], true
+						over++
+						break
+					}
+					f.partial = append(f.partial, chunk...)
+					break
+				}
+				seg := chunk[:i]
+				chunk = chunk[i+1:]
+				if f.skipLong {
+					f.skipLong = false
+					continue
+				}
+				if len(f.partial) > 0 {
+					if len(f.partial)+len(seg) > t.opt.MaxLine {
+						f.partial = f.partial[:0]
+						over++
+						continue
+					}
+					f.partial = append(f.partial, seg...)
+					seg = f.partial
+				}
+				if len(seg) > t.opt.MaxLine {
+					over++
+				} else {
+					line(trimCR(seg), historical)
+					lines++
+				}
+				f.partial = f.partial[:0]
+			}
+		}
+		if err != nil || n == 0 {
+			break
+		}
+	}
+	if start < headLen && f.off > start {
+		// What we just read is the file's head: remember it as it is now,
+		// not as it was when the file was opened (it may since have been
+		// truncated and refilled).
+		f.head = t.headOf(f, headLen)
+	}
+	t.mu.Lock()
+	t.stats.Lines += lines
+	t.stats.Bytes += nbytes
+	t.stats.Oversize += over
+	t.mu.Unlock()
+}
+
+// findCopies looks for a copytruncate copy of f made since the last scan,
+// while f's old head still identifies it.
+func (t *Tailer) findCopies(f *file) {
+	des, err := os.ReadDir(t.dir)
+	if err != nil {
+		return
+	}
+	for _, de := range des {
+		if !t.member(de.Name()) || t.isLive(de.Name()) {
+			continue
+		}
+		p := filepath.Join(t.dir, de.Name())
+		var st syscall.Stat_t
+		if syscall.Stat(p, &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+			continue
+		}
+		id := fileID{uint64(st.Dev), uint64(st.Ino)}
+		if t.files[id] != nil || t.skipped[id] {
+			continue
+		}
+		_, _ = t.open(entry{name: p, id: id, size: st.Size}, map[fileID]bool{f.id: true}, false)
+	}
+}
+
+// rewritten reports a file truncated and refilled past our offset between
+// two reads: its first bytes changed.
+func (t *Tailer) rewritten(f *file) bool {
+	if len(f.head) == 0 || f.off == 0 {
+		return false
+	}
+	var b [headLen]byte
+	n, _ := f.f.ReadAt(b[:len(f.head)], 0)
+	return !bytes.Equal(b[:n], f.head)
+}
+
+func (t *Tailer) headOf(f *file, n int) []byte {
+	b := make([]byte, n)
+	n, _ = f.f.ReadAt(b, 0)
+	return b[:n]
+}
+
+// flushPartial delivers an unterminated last line of a file that will never
+// grow again.
+func (t *Tailer) flushPartial(f *file, line func([]byte, bool), historical bool) {
+	if len(f.partial) > 0 && !f.skipLong {
+		line(trimCR(f.partial), historical)
+		t.mu.Lock()
+		t.stats.Lines++
+		t.mu.Unlock()
+	}
+	f.partial = f.partial[:0]
+}
+
+func trimCR(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\r' {
+		return b[:n-1]
+	}
+	return b
+}
+

@@ -1,0 +1,346 @@
+package state
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// both runs a test against a bbolt store and a memory store: they promise
+// the same behaviour.
+func both(t *testing.T, fn func(t *testing.T, s *Store)) {
+	t.Run("bbolt", func(t *testing.T) {
+		s, err := Open(filepath.Join(t.TempDir(), "st"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		fn(t, s)
+	})
+	t.Run("memory", func(t *testing.T) {
+		s := OpenMemory()
+		defer s.Close()
+		fn(t, s)
+	})
+}
+
+func TestOpenCreatesAndFixesPerms(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	fi, err := os.Stat(dir)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("mode %v, err %v", fi.Mode().Perm(), err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
+		t.Fatalf("mode not fixed: %v", fi.Mode().Perm())
+	}
+	f := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(f, nil, 0o600)
+	if _, err := Open(f); err == nil {
+		t.Fatal("Open accepted a regular file as state dir")
+	}
+}
+
+func TestTermsRoundTrip(t *testing.T) {
+	both(t, func(t *testing.T, s *Store) {
+		put := map[string][]int64{"a": {1, 5, 1000000}, "b": {-3}, "c": {1700000000000, 1700000000001}}
+		if err := s.SaveTerms("rule1", put, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveTerms("rule1", map[string][]int64{"d": {7}}, []string{"b"}); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string][]int64{}
+		if err := s.LoadTerms("rule1", func(k string, v []int64) { got[k] = v }); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string][]int64{"a": {1, 5, 1000000}, "c": {1700000000000, 1700000000001}, "d": {7}}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("got %v want %v", got, want)
+		}
+		n := 0
+		s.LoadTerms("rule2", func(string, []int64) { n++ })
+		if n != 0 {
+			t.Fatal("rules share history")
+		}
+		rules, err := s.TermRules()
+		if err != nil || !reflect.DeepEqual(rules, []string{"rule1"}) {
+			t.Fatalf("TermRules = %v, %v", rules, err)
+		}
+		if err := s.Check(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestRecords(t *testing.T) {
+	both(t, func(t *testing.T, s *Store) {
+		at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		if err := s.SetTriage("u1", Triage{Status: "acknowledged", At: at}); err != nil {
+			t.Fatal(err)
+		}
+		tr, ok, err := s.Triage("u1")
+		if err != nil || !ok || tr.Status != "acknowledged" || !tr.At.Equal(at) {
+			t.Fatalf("Triage = %+v %v %v", tr, ok, err)
+		}
+		if _, ok, _ := s.Triage("nope"); ok {
+			t.Fatal("unknown uuid has triage")
+		}
+		all, _ := s.AllTriage()
+		if len(all) != 1 {
+			t.Fatalf("AllTriage = %v", all)
+		}
+
+		s.PutException("e2", []byte("two"))
+		s.PutException("e1", []byte("one"))
+		s.DeleteException("e2")
+		s.PutException("e3", []byte("three"))
+		items, err := s.Exceptions()
+		if err != nil || len(items) != 2 || items[0].Key != "e1" || string(items[1].Data) != "three" {
+			t.Fatalf("Exceptions = %+v %v", items, err)
+		}
+
+		if err := s.PutEvidence("u1", []byte(`{"x":1}`)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutEvidence("u2", []byte(`{bad`)); err == nil {
+			t.Fatal("invalid JSON evidence accepted")
+		}
+		ev, err := s.Evidence("u1")
+		if err != nil || string(ev) != `{"x":1}` {
+			t.Fatalf("Evidence = %s %v", ev, err)
+		}
+		if ev, _ := s.Evidence("u2"); ev != nil {
+			t.Fatal("rejected evidence stored")
+		}
+	})
+}
+
+func TestPersistsAcrossReopen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SaveTerms("r", map[string][]int64{"k": {42}}, nil)
+	s.SetTriage("u", Triage{Status: "closed"})
+	s.PutException("e", []byte("x"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var got []int64
+	s.LoadTerms("r", func(_ string, v []int64) { got = v })
+	tr, ok, _ := s.Triage("u")
+	ex, _ := s.Exceptions()
+	if !reflect.DeepEqual(got, []int64{42}) || !ok || tr.Status != "closed" || len(ex) != 1 {
+		t.Fatalf("after reopen: terms %v triage %+v %v exceptions %v", got, tr, ok, ex)
+	}
+}
+
+func TestLockedByAnotherProcess(t *testing.T) {
+	dir := t.TempDir()
+	cmd, _ := startChild(t, dir, "hold")
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	start := time.Now()
+	_, err := Open(dir)
+	if err == nil {
+		t.Fatal("second Open succeeded while another process holds the db")
+	}
+	if !errors.Is(err, ErrInUse) {
+		t.Fatalf("err = %v, want ErrInUse", err)
+	}
+	want := fmt.Sprintf("state dir %s is in use by another xferhunt (pid %d)", dir, cmd.Process.Pid)
+	if got := err.Error(); got != want {
+		t.Fatalf("err = %q, want %q", got, want)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Open waited %v", d)
+	}
+}
+
+// TestKill9MidWrite kills a child process with SIGKILL while it commits
+// term batches as fast as it can, then checks the database opens, passes
+// bbolt's consistency check, and holds every batch the child saw committed.
+func TestKill9MidWrite(t *testing.T) {
+	dir := t.TempDir()
+	cmd, lines := startChild(t, dir, "write")
+	committed := 0
+	for committed < 40 {
+		l, ok := <-lines
+		if !ok {
+			t.Fatalf("child exited early after %d batches", committed)
+		}
+		if n, err := strconv.Atoi(l); err == nil {
+			committed = n
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatalf("reopen after kill -9: %v", err)
+	}
+	defer s.Close()
+	if err := s.Check(); err != nil {
+		t.Fatalf("db inconsistent after kill -9: %v", err)
+	}
+	batches := map[int64]int{}
+	err = s.LoadTerms("r", func(k string, v []int64) {
+		if len(v) != 3 || v[1] != v[0]+1 || v[2] != v[0]+2 {
+			t.Errorf("term %s torn: %v", k, v)
+		}
+		batches[v[0]]++
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b := int64(1); b <= int64(committed); b++ {
+		if batches[b] != childBatch {
+			t.Fatalf("batch %d: %d of %d terms survived (child reported %d committed)", b, batches[b], childBatch, committed)
+		}
+	}
+	for b, n := range batches {
+		if n != childBatch {
+			t.Fatalf("batch %d partially written: %d terms", b, n)
+		}
+	}
+}
+
+const childBatch = 50
+
+func startChild(t *testing.T, dir, mode string) (*exec.Cmd, <-chan string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChildProcess$")
+	cmd.Env = append(os.Environ(), "XFERHUNT_STATE_CHILD="+mode, "XFERHUNT_STATE_DIR="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 1024)
+	ready := make(chan struct{})
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(out)
+		first := true
+		for sc.Scan() {
+			if first {
+				close(ready)
+				first = false
+			}
+			lines <- sc.Text()
+		}
+		if first {
+			close(ready)
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("child did not start")
+	}
+	return cmd, lines
+}
+
+// TestChildProcess is the body of the child processes above; it does
+// nothing in a normal run.
+func TestChildProcess(t *testing.T) {
+	mode := os.Getenv("XFERHUNT_STATE_CHILD")
+	if mode == "" {
+		return
+	}
+	s, err := Open(os.Getenv("XFERHUNT_STATE_DIR"))
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	switch mode {
+	case "hold":
+		fmt.Println("ready")
+		time.Sleep(time.Minute)
+	case "write":
+		for b := int64(1); ; b++ {
+			put := make(map[string][]int64, childBatch)
+			for i := range childBatch {
+				put[fmt.Sprintf("b%d-%d", b, i)] = []int64{b, b + 1, b + 2}
+			}
+			if err := s.SaveTerms("r", put, nil); err != nil {
+				fmt.Println("error", err)
+				os.Exit(1)
+			}
+			fmt.Println(b)
+		}
+	}
+	os.Exit(0)
+}
+
+func TestOpenFixesDBFileMode(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	os.Chmod(filepath.Join(dir, DBFile), 0o644)
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if fi, _ := os.Stat(filepath.Join(dir, DBFile)); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("db mode %v", fi.Mode().Perm())
+	}
+}
+
+// BenchmarkSaveTerms measures one flush of 4096 changed tuples (one bbolt
+// transaction with fsync).
+func BenchmarkSaveTerms(b *testing.B) {
+	s, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	put := make(map[string][]int64, 4096)
+	for i := range 4096 {
+		put[fmt.Sprintf("\x0c/usr/bin/t%03d\x05host%d", i%1000, i)] = []int64{1700000000000, 1700000000500, int64(1700000001000 + i)}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := s.SaveTerms("r", put, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,32 @@
+// Package tui is xferhunt's terminal interface: a single Bubble Tea v2 root
+// model that shows live alerts, drills into one, and triages it. It never
+// performs I/O itself; everything outside the process goes through Backend
+// inside tea.Cmds (see DESIGN.md).
+package tui
+
+import (
+	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/ecs"
+)
+
+// Backend is everything the TUI needs from the rest of xferhunt. The model
+// only calls it from tea.Cmds, never from Update or View, so a slow disk or
+// a blocked kill(2) cannot freeze the screen.
+type Backend interface {
+	// SetStatus persists an alert's workflow status in the state store.
+	SetStatus(uuid, status string) error
+	// Statuses returns the persisted statuses, read once at start.
+	Statuses() map[string]string
+	// AddException persists an exception and applies it to the engine.
+	AddException(field, value string) error
+	// Compile turns a KQL filter into a predicate over alert documents.
+	Compile(kql string) (func(ecs.Doc) bool, error)
+	// Kill sends the process a termination signal.
+	Kill(pid int) error
+	// PreserveEvidence copies the alert's file into the state directory.
+	PreserveEvidence(a detect.Alert) (dest, sha256 string, err error)
+	// Export writes the alerts as NDJSON to path.
+	Export(path string, alerts []detect.Alert) error
+	// RuleGuide returns the rule's investigation guide as markdown.
+	RuleGuide() string
+}

@@ -1,0 +1,155 @@
+package tui
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/xferhunt/xferhunt/detect"
+)
+
+var procs = []string{"sshd", "vsftpd", "sftp-server", "scp", "proftpd"}
+var sevs = []string{"low", "medium", "high", "critical"}
+
+// manyAlerts builds n distinct alerts, one second apart, half historical.
+func manyAlerts(n int) []detect.Alert { return alertRange(0, n, n) }
+
+// alertRange builds alerts [from, to) of a history of n.
+func alertRange(from, to, n int) []detect.Alert {
+	out := make([]detect.Alert, 0, to-from)
+	for i := from; i < to; i++ {
+		out = append(out, mkAlert(spec{
+			id:         "u" + strconv.Itoa(i),
+			at:         base.Add(time.Duration(i-n) * time.Second).Format(time.RFC3339),
+			sev:        sevs[i%len(sevs)],
+			proc:       procs[i%len(procs)],
+			user:       "user" + strconv.Itoa(i%97),
+			ip:         fmt.Sprintf("198.51.100.%d", i%250),
+			path:       fmt.Sprintf("/srv/ftp/upload/%d/file-%d.bin", i%1000, i),
+			historical: i < n/2,
+		}))
+	}
+	return out
+}
+
+// loaded returns a 160×48 model holding n alerts delivered in live-sized
+// batches, the way the Feeder delivers them.
+func loaded(tb testing.TB, n int) Model {
+	m := New(Options{Backend: newMemBackend(), Location: time.UTC})
+	m, _ = step(tb, m, tea.WindowSizeMsg{Width: 160, Height: 48})
+	// Generate as we go, as the engine would: the maps of a batch are
+	// garbage once the batch is stored.
+	for i := 0; i < n; i += 2000 {
+		m, _ = step(tb, m, AlertsMsg{Alerts: alertRange(i, min(n, i+2000), n)})
+	}
+	return m
+}
+
+// BenchmarkKeyToFrame100k measures one key press (cursor down, wrapping
+// back to the top at the end of the page range) plus rendering the frame,
+// with 100k alerts held.
+func BenchmarkKeyToFrame100k(b *testing.B) {
+	m := loaded(b, 100_000)
+	m = keys(b, m, "G") // far end: worst case for the window arithmetic
+	down, up := press("down"), press("up")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		k := down
+		if i%2 == 1 {
+			k = up
+		}
+		nm, _ := m.Update(k)
+		m = nm.(Model)
+		_ = m.View()
+	}
+}
+
+// BenchmarkDetailFrame100k: tab switch inside an open alert (Raw, the
+// largest tab) with 100k alerts held.
+func BenchmarkDetailFrame100k(b *testing.B) {
+	m := keys(b, loaded(b, 100_000), "enter")
+	tab := press("tab")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		nm, _ := m.Update(tab)
+		m = nm.(Model)
+		_ = m.View()
+	}
+}
+
+// BenchmarkLiveBatch100k: merging a 50-alert live batch into 100k.
+func BenchmarkLiveBatch100k(b *testing.B) {
+	m := loaded(b, 100_000)
+	batch := manyAlerts(50)
+	for i := range batch {
+		batch[i].Doc["kibana.alert.uuid"] = "live" + strconv.Itoa(i)
+		batch[i].Doc["kibana.alert.original_time"] = base.Add(time.Hour).Format(time.RFC3339)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		mm := m
+		mm.st.byUUID = map[string]int32{} // keep the batch "new" each round
+		mm.st.rows = mm.st.rows[:len(mm.st.rows):len(mm.st.rows)]
+		nm, _ := mm.Update(AlertsMsg{Alerts: batch})
+		_ = nm.(Model).View()
+	}
+}
+
+// TestFrameBudget100k asserts the acceptance numbers: key press to frame
+// under 16 ms with 100k alerts, and the process RSS under 200 MB.
+func TestFrameBudget100k(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads 100k alerts; skipped with -short")
+	}
+	m := loaded(t, 100_000)
+	debug.FreeOSMemory()
+	rss := rssMB(t)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	t.Logf("RSS with 100k alerts held: %.1f MB (heap in use %.1f MB)", rss, float64(ms.HeapInuse)/(1<<20))
+	if rss > 200 {
+		t.Errorf("RSS %.1f MB exceeds 200 MB", rss)
+	}
+	var worst time.Duration
+	var worstKey string
+	for _, k := range []string{"down", "G", "up", "g", "enter", "tab", "tab", "tab", "tab", "tab", "esc", "?", "?", "a", "K", "n"} {
+		start := time.Now()
+		nm, _ := m.Update(press(k))
+		m = nm.(Model)
+		_ = m.View()
+		d := time.Since(start)
+		t.Logf("  %-5s %v", k, d)
+		if d > worst {
+			worst, worstKey = d, k
+		}
+	}
+	t.Logf("worst key→frame with 100k alerts: %v (%s)", worst, worstKey)
+	if worst > 16*time.Millisecond {
+		t.Errorf("key→frame %v exceeds 16 ms", worst)
+	}
+}
+
+func rssMB(t *testing.T) float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skipf("no /proc/self/status: %v", err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return float64(kb) / 1024
+		}
+	}
+	t.Skip("VmRSS not reported")
+	return 0
+}

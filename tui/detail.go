@@ -1,0 +1,437 @@
+package tui
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/xferhunt/xferhunt/ecs"
+)
+
+// Tabs of the drill-down view, in display order.
+var tabNames = []string{"Overview", "Process", "User", "File", "Connection", "Raw", "Guide"}
+
+const (
+	tabOverview = iota
+	tabProcess
+	tabUser
+	tabFile
+	tabConnection
+	tabRaw
+	tabGuide
+)
+
+// dline is one line of a detail tab. Lines with a field can be focused and
+// turned into an exception; value is the raw (unsanitized) keyword.
+type dline struct {
+	label string // "" for free text lines (already styled/sanitized)
+	text  string // sanitized display text
+	field string
+	value string
+	style int // 0 normal, 1 heading, 2 code, 3 muted
+}
+
+func kv(label, field string, d ecs.Doc) dline {
+	v := fmtValue(d.Get(field))
+	return dline{label: label, text: Sanitize(v), field: field, value: v}
+}
+
+func kvText(label, text string) dline { return dline{label: label, text: Sanitize(text)} }
+
+func heading(s string) dline { return dline{text: Sanitize(s), style: 1} }
+
+func blank() dline { return dline{} }
+
+// fmtValue renders a document value compactly: arrays joined, numbers
+// without exponents, objects as JSON.
+func fmtValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	case []any:
+		parts := make([]string, 0, len(x))
+		for _, e := range x {
+			parts = append(parts, fmtValue(e))
+		}
+		return strings.Join(parts, ", ")
+	case []string:
+		return strings.Join(x, ", ")
+	case int, int32, int64, uint, uint32, uint64, float32:
+		return fmt.Sprint(x)
+	case fmt.Stringer:
+		return x.String()
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// objects returns the objects at v: one map, or the maps inside an array,
+// in the many Go shapes an engine or a JSON decoder may produce.
+func objects(v any) []ecs.Doc {
+	switch x := v.(type) {
+	case map[string]any:
+		return []ecs.Doc{x}
+	case ecs.Doc:
+		return []ecs.Doc{x}
+	case []map[string]any:
+		out := make([]ecs.Doc, len(x))
+		for i, e := range x {
+			out[i] = e
+		}
+		return out
+	case []ecs.Doc:
+		return x
+	case []any:
+		var out []ecs.Doc
+		for _, e := range x {
+			out = append(out, objects(e)...)
+		}
+		return out
+	}
+	return nil
+}
+
+func firstNonEmpty(d ecs.Doc, fields ...string) (string, string) {
+	for _, f := range fields {
+		if v := fmtValue(d.Get(f)); v != "" {
+			return f, v
+		}
+	}
+	return fields[0], ""
+}
+
+func kvAny(label string, d ecs.Doc, fields ...string) dline {
+	f, v := firstNonEmpty(d, fields...)
+	return dline{label: label, text: Sanitize(v), field: f, value: v}
+}
+
+// selected returns the alert under the cursor, or nil.
+func (m *Model) selected() *row {
+	if m.cursor < 0 || m.cursor >= len(m.st.vis) {
+		return nil
+	}
+	return m.st.rows[m.st.vis[m.cursor]]
+}
+
+// detailLines builds the focused tab's lines for the selected alert.
+func (m *Model) detailLines() []dline {
+	r := m.selected()
+	if r == nil {
+		return []dline{kvText("", "no alert selected")}
+	}
+	d := r.doc()
+	switch m.tab {
+	case tabOverview:
+		return overviewLines(d)
+	case tabProcess:
+		return processLines(d)
+	case tabUser:
+		return userLines(d)
+	case tabFile:
+		return fileLines(d)
+	case tabConnection:
+		return connectionLines(d)
+	case tabRaw:
+		return rawLines(d)
+	case tabGuide:
+		return markdownLines(m.guide)
+	}
+	return nil
+}
+
+func overviewLines(d ecs.Doc) []dline {
+	out := []dline{
+		kvText("reason", d.Str("kibana.alert.reason")),
+		kv("rule", "kibana.alert.rule.name", d),
+		kv("severity", "kibana.alert.severity", d),
+		kv("risk score", "kibana.alert.risk_score", d),
+		kv("status", "kibana.alert.workflow_status", d),
+		kv("event time", "kibana.alert.original_time", d),
+		kv("alert time", "@timestamp", d),
+	}
+	fields := d.Values("xferhunt.explain.new_terms_fields")
+	terms := d.Values("kibana.alert.new_terms")
+	out = append(out, blank(), heading("New term"))
+	for i, t := range terms {
+		label := "term"
+		field := ""
+		if i < len(fields) {
+			field = fmtValue(fields[i])
+			label = field
+		}
+		v := fmtValue(t)
+		out = append(out, dline{label: Sanitize(label), text: Sanitize(v), field: field, value: v})
+	}
+	last := fmtValue(d.Get("xferhunt.explain.last_seen"))
+	if last == "" {
+		last = "never"
+	}
+	out = append(out, kvText("last seen", last), kv("history window", "xferhunt.explain.history_window", d))
+	if h, _ := d.Get("xferhunt.historical").(bool); h {
+		out = append(out, kvText("historical", "yes (raised during backfill)"))
+	}
+	if l := fmtValue(d.Get("xferhunt.loss")); l != "" && l != "false" && l != "0" {
+		out = append(out, kvText("loss", l))
+	}
+	out = append(out, blank(), heading("Query clauses"))
+	for _, c := range objects(d.Get("xferhunt.explain.clauses")) {
+		mark := "✗ no"
+		if ok, _ := c.Get("matched").(bool); ok {
+			mark = "✓ yes"
+		}
+		out = append(out, kvText(mark, fmtValue(c.Get("clause"))))
+	}
+	out = append(out, blank(), heading("MITRE ATT&CK"))
+	for _, td := range objects(d.Get("threat")) {
+		out = append(out, kvText("tactic", td.Str("tactic.id")+" "+td.Str("tactic.name")))
+		for _, tt := range objects(td.Get("technique")) {
+			out = append(out, kvText("technique", tt.Str("id")+" "+tt.Str("name")))
+			for _, st := range objects(tt.Get("subtechnique")) {
+				out = append(out, kvText("  sub", st.Str("id")+" "+st.Str("name")))
+			}
+		}
+	}
+	return out
+}
+
+func processLines(d ecs.Doc) []dline {
+	out := []dline{
+		kv("name", "process.name", d),
+		kv("pid", "process.pid", d),
+		kv("executable", "process.executable", d),
+		kv("args", "process.args", d),
+		kv("cwd", "process.working_directory", d),
+		kv("entity id", "process.entity_id", d),
+		kv("parent", "process.parent.name", d),
+		kv("parent pid", "process.parent.pid", d),
+		kv("parent exe", "process.parent.executable", d),
+		blank(), heading("Ancestry"),
+	}
+	anc := objects(d.Get("xferhunt.ancestry"))
+	// Show the root first: engines record ancestry nearest-first.
+	if len(anc) > 1 {
+		if fmtValue(anc[0].Get("pid")) == fmtValue(d.Get("process.pid")) {
+			rev := make([]ecs.Doc, len(anc))
+			for i, a := range anc {
+				rev[len(anc)-1-i] = a
+			}
+			anc = rev
+		}
+	}
+	for i, ad := range anc {
+		prefix := strings.Repeat("  ", i)
+		if i > 0 {
+			prefix = strings.Repeat("  ", i-1) + "└─"
+		}
+		name := ad.Str("name")
+		if name == "" {
+			name = ad.Str("executable")
+		}
+		text := fmt.Sprintf("%s%s [%s]", prefix, Sanitize(name), fmtValue(ad.Get("pid")))
+		if args := ad.Values("args"); len(args) > 0 {
+			text += " " + Sanitize(fmtValue(args))
+		}
+		if cwd := ad.Str("cwd"); cwd != "" {
+			text += " (cwd " + Sanitize(cwd) + ")"
+		}
+		out = append(out, dline{text: text})
+	}
+	if len(anc) == 0 {
+		out = append(out, dline{text: "(not recorded)", style: 3})
+	}
+	return out
+}
+
+func userLines(d ecs.Doc) []dline {
+	out := []dline{
+		kv("uid", "user.id", d), kv("user", "user.name", d),
+		kv("euid", "user.effective.id", d), kv("effective user", "user.effective.name", d),
+		kv("auid", "user.audit.id", d), kv("login user", "user.audit.name", d),
+	}
+	out = append(out, kv("group", "user.group.name", d))
+	out = append(out, blank(), heading("Login session"),
+		kv("session", "xferhunt.session.id", d),
+		kv("login time", "xferhunt.session.login_time", d),
+		kv("terminal", "xferhunt.session.terminal", d),
+		kv("host", "host.name", d),
+	)
+	return out
+}
+
+func fileLines(d ecs.Doc) []dline {
+	exists := fmtValue(d.Get("xferhunt.file.exists"))
+	switch exists {
+	case "true":
+		exists = "yes"
+	case "false":
+		exists = "no (deleted since)"
+	case "":
+		exists = "unknown"
+	}
+	return []dline{
+		kv("path", "file.path", d),
+		kv("name", "file.name", d),
+		kv("extension", "file.extension", d),
+		kvAny("size", d, "file.size", "xferhunt.file.size"),
+		kvAny("sha256", d, "file.hash.sha256", "xferhunt.file.sha256"),
+		kvAny("mode", d, "file.mode", "xferhunt.file.mode"),
+		kvAny("owner", d, "file.owner", "xferhunt.file.owner"),
+		kvAny("type", d, "xferhunt.file.kind", "file.type"),
+		kvText("still present", exists),
+		kv("action", "event.action", d),
+	}
+}
+
+func connectionLines(d ecs.Doc) []dline {
+	ipPort := d.Str("source.ip")
+	if p := fmtValue(d.Get("source.port")); p != "" {
+		ipPort += ":" + p
+	}
+	return []dline{
+		{label: "source", text: Sanitize(ipPort), field: "source.ip", value: d.Str("source.ip")},
+		kv("session", "xferhunt.session.id", d),
+		kv("daemon pid", "xferhunt.session.sshd_pid", d),
+		kv("login time", "xferhunt.session.login_time", d),
+		kv("terminal", "xferhunt.session.terminal", d),
+		kv("attributed by", "xferhunt.session.attributed_by", d),
+		kv("host", "host.name", d),
+		kv("host ip", "host.ip", d),
+	}
+}
+
+func rawLines(d ecs.Doc) []dline {
+	out := []dline{heading("Alert JSON")}
+	b, err := json.MarshalIndent(map[string]any(d), "", "  ")
+	if err != nil {
+		out = append(out, kvText("error", err.Error()))
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		out = append(out, dline{text: Sanitize(l), style: 2})
+	}
+	out = append(out, blank(), heading("Original audit records"))
+	orig := d.Str("event.original")
+	if orig == "" {
+		out = append(out, dline{text: "(none)", style: 3})
+	}
+	for _, l := range strings.Split(orig, "\n") {
+		if l != "" {
+			out = append(out, dline{text: Sanitize(l), style: 2})
+		}
+	}
+	return out
+}
+
+// focusable returns the indexes of lines that name a field.
+func focusable(ls []dline) []int {
+	var out []int
+	for i, l := range ls {
+		if l.field != "" && l.value != "" {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// renderDetail draws the tab bar and the visible part of the current tab.
+func (m Model) renderDetail(r rect) []string {
+	s := m.styles
+	var tabs []string
+	for i, t := range tabNames {
+		if i == m.tab {
+			tabs = append(tabs, s.TabActive.Render(t))
+		} else {
+			tabs = append(tabs, s.TabInactive.Render(t))
+		}
+	}
+	bar := strings.Join(tabs, s.Muted.Render(" │ "))
+	if ansi.StringWidth(bar) > r.w {
+		// Narrow: show the current tab and its position instead.
+		bar = s.TabActive.Render(tabNames[m.tab]) + s.Muted.Render(fmt.Sprintf(" (%d/%d) tab/⇧tab", m.tab+1, len(tabNames)))
+	}
+	lines := []string{bar}
+	rows := m.drows
+	h := max(0, r.h-1)
+	for i := m.dtop; i < len(rows) && i < m.dtop+h; i++ {
+		lines = append(lines, m.styleRow(rows[i]))
+	}
+	return lines
+}
+
+// drow is one wrapped, unstyled detail row: styling is applied only to
+// the rows on screen.
+type drow struct {
+	label, text string
+	style       int
+	labelW      int
+	focused     bool
+	free        bool
+}
+
+// detailRows wraps every detail line to w cells.
+func (m Model) detailRows(w int) []drow {
+	foc := focusable(m.dlines)
+	focused := -1
+	if m.field >= 0 && m.field < len(foc) {
+		focused = foc[m.field]
+	}
+	labelW := min(16, max(6, w/5))
+	var out []drow
+	for i, l := range m.dlines {
+		if l.label == "" {
+			for _, part := range wrapCells(l.text, w) {
+				out = append(out, drow{text: part, style: l.style, free: true})
+			}
+			continue
+		}
+		for j, p := range wrapCells(l.text, max(1, w-labelW-1)) {
+			lab := ""
+			if j == 0 {
+				lab = l.label
+			}
+			out = append(out, drow{label: lab, text: p, labelW: labelW, focused: i == focused})
+		}
+	}
+	return out
+}
+
+func (m Model) styleRow(r drow) string {
+	s := m.styles
+	if r.free {
+		st := s.Value
+		switch r.style {
+		case 1:
+			st = s.Heading
+		case 2:
+			st = s.Code
+		case 3:
+			st = s.Muted
+		}
+		return st.Render(r.text)
+	}
+	val := s.Value.Render(r.text)
+	if r.focused {
+		val = s.Focus.Render(r.text)
+	}
+	return s.Label.Render(fit(r.label, r.labelW)) + " " + val
+}
+
+// wrapCells hard-wraps sanitized text to w cells; never returns nothing, so
+// empty values still occupy their line.
+func wrapCells(t string, w int) []string {
+	if t == "" || w <= 0 {
+		return []string{""}
+	}
+	return strings.Split(ansi.Hardwrap(t, w, true), "\n")
+}

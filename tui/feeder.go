@@ -1,0 +1,116 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/xferhunt/xferhunt/detect"
+)
+
+// Feeder sits between the detection engine and the program. Program.Send
+// blocks until Update takes the message, so the engine must never call it
+// per alert: Push appends to a bounded buffer (dropping and counting when
+// full) and Forward sends what accumulated as one AlertsMsg per tick.
+type Feeder struct {
+	mu      sync.Mutex
+	buf     []detect.Alert
+	limit   int
+	dropped uint64
+	health  *HealthMsg
+}
+
+// NewFeeder returns a feeder holding at most limit undelivered alerts.
+func NewFeeder(limit int) *Feeder {
+	if limit <= 0 {
+		limit = 10000
+	}
+	return &Feeder{limit: limit}
+}
+
+// Push queues an alert without blocking. It reports false when the buffer
+// was full and the alert was dropped.
+func (f *Feeder) Push(a detect.Alert) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.buf) >= f.limit {
+		f.dropped++
+		return false
+	}
+	f.buf = append(f.buf, a)
+	return true
+}
+
+// SetHealth records the latest health snapshot; only the newest one is
+// delivered on the next tick.
+func (f *Feeder) SetHealth(h HealthMsg) {
+	f.mu.Lock()
+	f.health = &h
+	f.mu.Unlock()
+}
+
+// Dropped is how many alerts Push has discarded.
+func (f *Feeder) Dropped() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.dropped
+}
+
+// take swaps out what accumulated since the last tick.
+func (f *Feeder) take() (AlertsMsg, *HealthMsg, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	batch, h := f.buf, f.health
+	f.buf, f.health = nil, nil
+	return AlertsMsg{Alerts: batch, Dropped: f.dropped}, h, len(batch) > 0
+}
+
+// Forward delivers batches to send every interval until ctx ends. send is
+// normally (*tea.Program).Send.
+func (f *Feeder) Forward(ctx context.Context, interval time.Duration, send func(tea.Msg)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		msg, h, any := f.take()
+		if any {
+			msg.rows = buildRows(msg.Alerts)
+			msg.Alerts = nil // the rows replace them; let the maps go
+		}
+		if any || msg.Dropped > 0 {
+			send(msg)
+		}
+		if h != nil {
+			send(*h)
+		}
+	}
+}
+
+// FeedInterval is how often the feeder forwards batches: fast enough to
+// feel live, slow enough that a burst costs one redraw.
+const FeedInterval = 75 * time.Millisecond
+
+// Run starts the TUI on the terminal and feeds it from f until the user
+// quits or ctx ends. It returns nil on a clean quit.
+func Run(ctx context.Context, opt Options, f *Feeder, progOpts ...tea.ProgramOption) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p := tea.NewProgram(New(opt), append([]tea.ProgramOption{tea.WithContext(ctx)}, progOpts...)...)
+	if f != nil {
+		go f.Forward(ctx, FeedInterval, p.Send)
+	}
+	_, err := p.Run()
+	// A cancelled context ends the program on purpose; a panic does not.
+	if err == nil || (errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil && !errors.Is(err, tea.ErrProgramPanic)) {
+		return nil
+	}
+	return fmt.Errorf("tui: %w", err)
+}

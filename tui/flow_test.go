@@ -1,0 +1,286 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/ecs"
+)
+
+func TestNewestFirstAndLiveMerge(t *testing.T) {
+	m := testModel(t, newMemBackend(), 100, 30)
+	if got := m.selected().uuid; got != "a5" {
+		t.Fatalf("top alert %s, want newest a5", got)
+	}
+	// Move off the top, then a newer alert arrives: selection must stay.
+	m = keys(t, m, "down", "down")
+	if m.selected().uuid != "a3" {
+		t.Fatalf("selected %s, want a3", m.selected().uuid)
+	}
+	m, _ = step(t, m, AlertsMsg{Alerts: []detect.Alert{mkAlert(spec{"a6", "2026-11-26T02:55:00Z", "high", "vsftpd", "erin", "203.0.113.5", "/srv/ftp/new.bin", false})}})
+	if m.selected().uuid != "a3" {
+		t.Fatalf("live alert moved the selection to %s", m.selected().uuid)
+	}
+	if first := m.st.rows[m.st.vis[0]].uuid; first != "a6" {
+		t.Fatalf("newest alert %s not on top", first)
+	}
+	// A backfilled alert older than everything goes to the bottom.
+	m, _ = step(t, m, AlertsMsg{Alerts: []detect.Alert{mkAlert(spec{"a0", "2026-11-25T01:00:00Z", "low", "sshd", "old", "192.0.2.1", "/old", true})}})
+	if last := m.st.rows[m.st.vis[len(m.st.vis)-1]].uuid; last != "a0" {
+		t.Fatalf("old alert not at the bottom: %s", last)
+	}
+	if !strings.Contains(screen(m), "7/7 shown") {
+		t.Fatalf("header count wrong:\n%s", screen(m))
+	}
+}
+
+func TestTriagePersistsAcrossRestart(t *testing.T) {
+	b := newMemBackend()
+	m := testModel(t, b, 100, 30)
+	m = keys(t, m, "a")         // ack a5
+	m = keys(t, m, "down", "c") // close a4
+	if b.statuses["a5"] != "acknowledged" || b.statuses["a4"] != "closed" {
+		t.Fatalf("backend statuses %v", b.statuses)
+	}
+	if !strings.Contains(screen(m), "open 3 · ack 1 · closed 1") {
+		t.Fatalf("counts wrong:\n%s", screen(m))
+	}
+	// The alert document itself carries the decision (copy/export/KQL).
+	if got := m.selected().doc().Str("kibana.alert.workflow_status"); got != "closed" {
+		t.Fatalf("doc status %q", got)
+	}
+	// Restart: a new model over the same backend sees the same statuses
+	// even though the engine re-sends the alerts as open.
+	m2 := testModel(t, b, 100, 30)
+	if !strings.Contains(screen(m2), "open 3 · ack 1 · closed 1") {
+		t.Fatalf("statuses lost on restart:\n%s", screen(m2))
+	}
+	// Reopen goes back to open and is persisted too.
+	m2 = keys(t, m2, "o")
+	if b.statuses["a5"] != "open" {
+		t.Fatalf("reopen not persisted: %v", b.statuses)
+	}
+}
+
+func TestFilterAndSort(t *testing.T) {
+	b := newMemBackend()
+	m := testModel(t, b, 100, 30)
+	m = keys(t, m, strings.Split("/process.name : sshd", "")...)
+	m = keys(t, m, "enter")
+	if len(m.st.vis) != 2 || m.filter != "process.name : sshd" {
+		t.Fatalf("filter kept %d rows (%q)", len(m.st.vis), m.filter)
+	}
+	// New alerts are filtered on arrival.
+	m, _ = step(t, m, AlertsMsg{Alerts: []detect.Alert{
+		mkAlert(spec{"n1", "2026-11-26T02:59:00Z", "low", "vsftpd", "x", "192.0.2.9", "/a", false}),
+		mkAlert(spec{"n2", "2026-11-26T02:58:00Z", "low", "sshd", "x", "192.0.2.9", "/b", false}),
+	}})
+	if len(m.st.vis) != 3 || m.selected().uuid != "n2" {
+		t.Fatalf("live filter: %d rows, top %s", len(m.st.vis), m.selected().uuid)
+	}
+	// A bad filter keeps the prompt open with the error and the old filter.
+	m = keys(t, m, "/", "ctrl+u", "x", "enter")
+	if m.overlay != overlayFilter || !strings.Contains(m.inputErr, "expected") || len(m.st.vis) != 3 {
+		t.Fatalf("bad filter: overlay %v err %q rows %d", m.overlay, m.inputErr, len(m.st.vis))
+	}
+	m = keys(t, m, "esc")
+	// Clearing the filter shows everything again.
+	m = keys(t, m, "/")
+	for range len(m.input) {
+		m = keys(t, m, "backspace")
+	}
+	m = keys(t, m, "enter")
+	if len(m.st.vis) != 7 || m.filter != "" {
+		t.Fatalf("cleared filter shows %d", len(m.st.vis))
+	}
+	m = keys(t, m, "s")
+	if m.sortMode != SortSeverity || m.selected().sev != SevCritical {
+		t.Fatalf("severity sort: mode %v top %v", m.sortMode, m.selected().sev)
+	}
+	m = keys(t, m, "s")
+	if m.sortMode != SortProcess || m.selected().process != "scp" {
+		t.Fatalf("process sort: top %s", m.selected().process)
+	}
+}
+
+func TestStaleFilterResultIgnored(t *testing.T) {
+	m := testModel(t, newMemBackend(), 100, 30)
+	cmd := m.recompute("x", func(ecs.Doc) bool { return false }, nil)
+	old := cmd()
+	_ = m.recompute("", nil, nil) // a newer request supersedes it
+	nm, _ := m.Update(old)
+	if len(nm.(Model).st.vis) != 5 {
+		t.Fatal("a stale filter result was applied")
+	}
+}
+
+func TestCopyUsesOSC52(t *testing.T) {
+	m := testModel(t, newMemBackend(), 100, 30)
+	m, seen := step(t, m, press("y"))
+	var clip string
+	for _, msg := range seen {
+		if s := fmt.Sprintf("%T", msg); s == "tea.setClipboardMsg" {
+			clip = fmt.Sprint(msg)
+		}
+	}
+	if !strings.Contains(clip, `"kibana.alert.uuid":"a5"`) {
+		t.Fatalf("clipboard not set with the alert JSON: %q", clip)
+	}
+	if !strings.Contains(screen(m), "copied alert JSON") {
+		t.Fatal("no confirmation shown")
+	}
+}
+
+func TestExportVisible(t *testing.T) {
+	b := newMemBackend()
+	m := testModel(t, b, 100, 30)
+	m = keys(t, m, strings.Split("/user.name : bob", "")...)
+	m = keys(t, m, "enter", "E")
+	want := "xferhunt-alerts-20261126T030000Z.ndjson"
+	if b.exported[want] != 1 {
+		t.Fatalf("exported %v, want 1 alert in %s", b.exported, want)
+	}
+	if !strings.Contains(screen(m), "exported 1 alerts") {
+		t.Fatalf("no result shown:\n%s", screen(m))
+	}
+}
+
+func TestExceptionPreviewAndSave(t *testing.T) {
+	b := newMemBackend()
+	m := testModel(t, b, 100, 30)
+	m = keys(t, m, "enter", "tab") // Process tab, focus on process.name
+	m = keys(t, m, "x")
+	if m.overlay != overlayConfirm || !strings.Contains(m.ask.body, "would have suppressed 2 of 5") {
+		t.Fatalf("preview: overlay %v body %q", m.overlay, m.ask.body)
+	}
+	m = keys(t, m, "n")
+	if len(b.exceptions) != 0 {
+		t.Fatal("declined exception was saved")
+	}
+	m = keys(t, m, "down", "down", "x", "y") // executable
+	if len(b.exceptions) != 1 || b.exceptions[0] != "process.executable=/usr/sbin/sshd" {
+		t.Fatalf("exceptions %v", b.exceptions)
+	}
+	if !strings.Contains(screen(m), "exception saved") {
+		t.Fatal("no confirmation")
+	}
+}
+
+func TestKillNeedsConfirmation(t *testing.T) {
+	b := newMemBackend()
+	m := testModel(t, b, 100, 30)
+	m = keys(t, m, "K")
+	if len(b.killed) != 0 {
+		t.Fatal("killed before confirmation")
+	}
+	m = keys(t, m, "esc")
+	m = keys(t, m, "K", "y")
+	if len(b.killed) != 1 || b.killed[0] != 4242 {
+		t.Fatalf("killed %v", b.killed)
+	}
+	if !strings.Contains(screen(m), "killed pid 4242") {
+		t.Fatal("no result")
+	}
+}
+
+type failingBackend struct{ *memBackend }
+
+func (failingBackend) PreserveEvidence(detect.Alert) (string, string, error) {
+	return "", "", errors.New("file is a symlink, not following")
+}
+
+func TestEvidence(t *testing.T) {
+	m := testModel(t, newMemBackend(), 100, 30)
+	m = keys(t, m, "P")
+	if !strings.Contains(screen(m), "preserved /var/lib/xferhunt/evidence/a5") {
+		t.Fatalf("evidence result missing:\n%s", screen(m))
+	}
+	fb := failingBackend{newMemBackend()}
+	m2 := New(Options{Backend: fb, Location: time.UTC})
+	m2, _ = step(t, m2, AlertsMsg{Alerts: tableAlerts()})
+	m2 = keys(t, m2, "P")
+	if !m2.flashErr || !strings.Contains(screen(m2), "symlink") {
+		t.Fatalf("error not shown:\n%s", screen(m2))
+	}
+}
+
+func TestMouse(t *testing.T) {
+	m := testModel(t, newMemBackend(), 100, 30)
+	m, _ = step(t, m, tea.MouseWheelMsg{Button: tea.MouseWheelDown, X: 5, Y: 5})
+	if m.cursor != 3 {
+		t.Fatalf("wheel moved cursor to %d", m.cursor)
+	}
+	// Row 0 of the list is at screen y=2 (header line, column header).
+	m, _ = step(t, m, tea.MouseClickMsg{Button: tea.MouseLeft, X: 10, Y: 3})
+	if m.cursor != 1 || m.detail {
+		t.Fatalf("click: cursor %d detail %v", m.cursor, m.detail)
+	}
+	m, _ = step(t, m, tea.MouseClickMsg{Button: tea.MouseLeft, X: 10, Y: 3})
+	if !m.detail {
+		t.Fatal("second click did not open the alert")
+	}
+}
+
+func TestHelpListsOnlyEnabledKeys(t *testing.T) {
+	m := testModel(t, newMemBackend(), 160, 48)
+	m = keys(t, m, "?")
+	out := screen(m)
+	if !strings.Contains(out, "acknowledge") || strings.Contains(out, "next tab") {
+		t.Fatalf("list-mode help wrong:\n%s", out)
+	}
+	m = keys(t, m, "?", "enter", "?")
+	out = screen(m)
+	if !strings.Contains(out, "next tab") || strings.Contains(out, "cycle sort") {
+		t.Fatalf("detail-mode help wrong:\n%s", out)
+	}
+	m = keys(t, m, "?", "a", "?")
+	if strings.Contains(screen(m), "acknowledge") {
+		t.Fatal("help lists acknowledge for an acknowledged alert")
+	}
+}
+
+func TestQuit(t *testing.T) {
+	for _, k := range []string{"q", "ctrl+c"} {
+		m := testModel(t, newMemBackend(), 80, 24)
+		_, cmd := m.Update(press(k))
+		if cmd == nil {
+			t.Fatalf("%s: no command", k)
+		}
+		if _, ok := cmd().(tea.QuitMsg); !ok {
+			t.Fatalf("%s did not quit", k)
+		}
+	}
+	// In the filter prompt q is text, ctrl+c still quits.
+	m := keys(t, testModel(t, newMemBackend(), 80, 24), "/", "q")
+	if string(m.input) != "q" {
+		t.Fatalf("q not typed: %q", string(m.input))
+	}
+}
+
+func TestFeederBoundsAndBatches(t *testing.T) {
+	f := NewFeeder(3)
+	for i := range 5 {
+		f.Push(mkAlert(spec{id: fmt.Sprint(i), sev: "low", path: "/x"}))
+	}
+	if f.Dropped() != 2 {
+		t.Fatalf("dropped %d, want 2", f.Dropped())
+	}
+	f.SetHealth(HealthMsg{Stats: Stats{Terms: 9}})
+	got := make(chan tea.Msg, 4)
+	ctx, cancel := contextWithCancel()
+	defer cancel()
+	go f.Forward(ctx, time.Millisecond, func(m tea.Msg) { got <- m })
+	a := (<-got).(AlertsMsg)
+	if len(a.rows) != 3 || a.Alerts != nil || a.Dropped != 2 {
+		t.Fatalf("batch %d dropped %d", len(a.rows), a.Dropped)
+	}
+	if h := (<-got).(HealthMsg); h.Stats.Terms != 9 {
+		t.Fatal("health not forwarded")
+	}
+}

@@ -1,0 +1,120 @@
+package tui
+
+import (
+	"strings"
+)
+
+// column is one list column. Columns with the lowest keep value are dropped
+// first when the list is narrow; path is flexible and takes what is left.
+type column struct {
+	title string
+	width int
+	keep  int
+	cell  func(m *Model, r *row) string
+	left  bool // cut from the left (paths)
+}
+
+const pathMin = 20
+
+func (m *Model) columns(w int) []column {
+	timeW, timeFmt := 8, "15:04:05"
+	if w >= 120 {
+		timeW, timeFmt = 14, "01-02 15:04:05"
+	}
+	all := []column{
+		{"", 2, 9, func(m *Model, r *row) string {
+			// The cursor mark keeps the selection visible without color.
+			if m.selected() == r {
+				return "▸" + statusGlyph[r.status]
+			}
+			return " " + statusGlyph[r.status]
+		}, false},
+		{"time", timeW, 8, func(m *Model, r *row) string {
+			if r.at.IsZero() {
+				return "?"
+			}
+			return r.at.In(m.opt.Location).Format(timeFmt)
+		}, false},
+		{"severity", 8, 7, func(m *Model, r *row) string { return sevNames[r.sev] }, false},
+		{"process", 12, 6, func(m *Model, r *row) string { return r.process }, false},
+		{"user", 9, 5, func(m *Model, r *row) string { return r.user }, false},
+		{"source ip", 15, 4, func(m *Model, r *row) string { return r.ip }, false},
+	}
+	// Drop the least important columns until the path keeps its minimum.
+	for {
+		used := 0
+		for _, c := range all {
+			used += c.width + 1
+		}
+		if used+pathMin <= w || len(all) <= 2 {
+			path := column{"file path", max(0, w-used), 10, func(m *Model, r *row) string { return r.path }, true}
+			return append(all, path)
+		}
+		drop := 0
+		for i, c := range all {
+			if c.keep < all[drop].keep {
+				drop = i
+			}
+		}
+		all = append(all[:drop], all[drop+1:]...)
+	}
+}
+
+var statusGlyph = [...]string{" ", "◐", "✓"}
+var sevNames = [...]string{"?", "low", "medium", "high", "critical"}
+
+// renderList draws only the rows in the window, so its cost is independent
+// of how many alerts are held.
+func (m Model) renderList(r rect) []string {
+	cols := m.columns(r.w)
+	var hdr strings.Builder
+	for i, c := range cols {
+		if i > 0 {
+			hdr.WriteByte(' ')
+		}
+		hdr.WriteString(fit(c.title, c.width))
+	}
+	lines := []string{m.styles.ColHeader.Render(fit(hdr.String(), r.w))}
+	n := max(0, r.h-1)
+	if len(m.st.vis) == 0 {
+		msg := "waiting for alerts…"
+		if len(m.st.rows) > 0 {
+			msg = "no alert matches the filter"
+		}
+		return append(lines, m.styles.Muted.Render(fit(" "+msg, r.w)))
+	}
+	for i := m.offset; i < len(m.st.vis) && i < m.offset+n; i++ {
+		lines = append(lines, m.renderRow(cols, m.st.rows[m.st.vis[i]], i == m.cursor, r.w))
+	}
+	return lines
+}
+
+func (m *Model) renderRow(cols []column, r *row, selected bool, w int) string {
+	var b strings.Builder
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		v := c.cell(m, r)
+		if c.left {
+			v = fitLeft(v, c.width)
+		} else {
+			v = fit(v, c.width)
+		}
+		// Severity keeps its color on live, unselected rows.
+		if c.title == "severity" && !selected && !r.historical && r.status != StatusClosed {
+			v = m.styles.Sev[r.sev].Render(v)
+		}
+		b.WriteString(v)
+	}
+	line := b.String()
+	switch {
+	case selected:
+		return m.styles.Selected.Render(line)
+	case r.status == StatusClosed:
+		return m.styles.Closed.Render(line)
+	case r.historical:
+		return m.styles.Historical.Render(line)
+	}
+	return line
+}

@@ -1,0 +1,88 @@
+package tui
+
+import (
+	"time"
+
+	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/sources"
+)
+
+// AlertsMsg delivers a batch of new alerts. Dropped is the running count of
+// alerts the Feeder discarded because its buffer was full.
+type AlertsMsg struct {
+	Alerts  []detect.Alert
+	Dropped uint64
+	// rows are Alerts already compressed by the Feeder's goroutine, so the
+	// UI loop does not pay for it.
+	rows []*row
+}
+
+// buildRows turns alerts into list rows (extracting columns, compressing).
+func buildRows(alerts []detect.Alert) []*row {
+	out := make([]*row, len(alerts))
+	for i, a := range alerts {
+		out[i] = newRow(0, a)
+	}
+	return out
+}
+
+// Stats are the detection engine's counters shown in the status bar.
+type Stats struct {
+	Events        uint64
+	Matches       uint64
+	Alerts        uint64
+	HeldBack      uint64 // alerts withheld by max_signals
+	Terms         uint64 // distinct new_terms tuples known
+	HistoryWindow time.Duration
+	// Coverage is the oldest event time the baseline actually holds; the
+	// difference to At shows whether the configured window is really covered.
+	Coverage     time.Time
+	EventsPerSec float64
+}
+
+// HealthMsg is a periodic snapshot of sources and engine. At is the
+// sender's clock, so View never has to read the time itself.
+type HealthMsg struct {
+	Sources []sources.Health
+	Stats   Stats
+	At      time.Time
+}
+
+// Result messages of the Cmds the model issues. Each carries what it was
+// about so a late answer can be matched (or ignored) on arrival.
+type (
+	filterResultMsg struct {
+		gen  int
+		text string
+		pred func(ecs.Doc) bool
+		vis  []int32
+		upto int // rows [0, upto) were considered; later ones are merged in Update
+		err  error
+	}
+	statusSavedMsg struct {
+		uuid, status string
+		err          error
+	}
+	exceptionPreviewMsg struct {
+		field, value string
+		matches      int
+	}
+	exceptionAddedMsg struct {
+		field, value string
+		err          error
+	}
+	killedMsg struct {
+		pid int
+		err error
+	}
+	evidenceMsg struct {
+		dest, sha256 string
+		err          error
+	}
+	exportedMsg struct {
+		path string
+		n    int
+		err  error
+	}
+)

@@ -1,0 +1,166 @@
+package tui
+
+import (
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/keymap"
+)
+
+// Options configure a Model. Backend is required.
+type Options struct {
+	Backend Backend
+	// NoColor drops colors (main sets it from NO_COLOR).
+	NoColor bool
+	// Dark is the assumed background until the terminal reports its own.
+	Dark bool
+	// ExportDir is where export writes NDJSON files ("." when empty).
+	ExportDir string
+	// Now and Location make time display deterministic in tests.
+	Now      func() time.Time
+	Location *time.Location
+	// Guide overrides Backend.RuleGuide (tests, demo).
+	Guide string
+}
+
+// overlay is what currently owns the keyboard on top of the panes.
+type overlay int
+
+const (
+	overlayNone overlay = iota
+	overlayHelp
+	overlayFilter
+	overlayConfirm
+)
+
+// confirm is a pending yes/no question and the Cmd a yes runs.
+type confirm struct {
+	title, body string
+	yes         tea.Cmd
+}
+
+// Model is the root model: it owns all state; components are plain render
+// functions over it (DESIGN.md).
+type Model struct {
+	opt    Options
+	keys   keymap.KeyMap
+	styles Styles
+	dark   bool
+
+	width, height int
+
+	st       store
+	statuses map[string]Status
+	sortMode SortMode
+	pred     func(ecs.Doc) bool
+	filter   string // applied filter text
+	gen      int    // bumps on every filter/sort request; stale results are ignored
+	pending  bool
+
+	cursor, offset int // selection and first visible row, positions in st.vis
+
+	detail bool
+	tab    int
+	field  int // focused field line in the detail tab
+	dtop   int // detail scroll
+	dlines []dline
+	drows  []drow // dlines wrapped to the detail width, built in Update
+	dkey   detailKey
+	guide  string
+
+	overlay  overlay
+	input    []rune
+	inputErr string
+	ask      confirm
+
+	flash    string
+	flashErr bool
+
+	health  HealthMsg
+	dropped uint64
+}
+
+// New builds the model. It reads persisted statuses and the guide once,
+// here, rather than in Update.
+func New(opt Options) Model {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Location == nil {
+		opt.Location = time.Local
+	}
+	if opt.ExportDir == "" {
+		opt.ExportDir = "."
+	}
+	m := Model{
+		opt:      opt,
+		keys:     keymap.Default(),
+		dark:     opt.Dark,
+		st:       newStore(),
+		statuses: map[string]Status{},
+		width:    80,
+		height:   24,
+		guide:    opt.Guide,
+	}
+	if opt.Backend != nil {
+		for id, s := range opt.Backend.Statuses() {
+			m.statuses[id] = parseStatus(s)
+		}
+		if m.guide == "" {
+			m.guide = opt.Backend.RuleGuide()
+		}
+	}
+	m.styles = NewStyles(m.dark, opt.NoColor)
+	m.syncKeys()
+	return m
+}
+
+// Init asks the terminal for its background so styles fit light themes.
+func (m Model) Init() tea.Cmd {
+	return tea.RequestBackgroundColor
+}
+
+// Update dispatches in a fixed order: size, data, results, then input to
+// whatever has focus (overlay before panes). Handlers live in handlers.go.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+	case tea.BackgroundColorMsg:
+		m.dark = msg.IsDark()
+		m.styles = NewStyles(m.dark, m.opt.NoColor)
+	case AlertsMsg:
+		m.onAlerts(msg)
+	case HealthMsg:
+		m.health = msg
+	case filterResultMsg:
+		m.onFilterResult(msg)
+	case statusSavedMsg, exceptionPreviewMsg, exceptionAddedMsg, killedMsg, evidenceMsg, exportedMsg:
+		m.onResult(msg)
+	case tea.KeyPressMsg:
+		m, cmd = m.onKey(msg)
+	case tea.MouseWheelMsg:
+		m.onWheel(msg)
+	case tea.MouseClickMsg:
+		m.onClick(msg)
+	}
+	m.clamp()
+	m.syncKeys()
+	if m.detail {
+		m.refreshDetail()
+	}
+	return m, cmd
+}
+
+// View draws the whole screen from state; it does no I/O and no work that
+// grows with the number of alerts.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	v.WindowTitle = "xferhunt"
+	return v
+}

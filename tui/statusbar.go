@@ -1,0 +1,137 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// renderBar draws two status lines: each source and its health, then the
+// engine counters. Problems (errors, loss, drops) take the warning styles.
+func (m Model) renderBar(w int) []string {
+	s := m.styles
+	var src []string
+	for _, h := range m.health.Sources {
+		state, st := "backfill", s.Warn
+		if h.Live {
+			state, st = "live", s.OK
+		}
+		if h.Err != "" {
+			state, st = "error: "+Sanitize(h.Err), s.Bad
+		}
+		part := st.Render("● "+Sanitize(h.Name)+" "+state) + s.Bar.Render(fmt.Sprintf(" %d ev", h.Events))
+		if h.Malformed > 0 {
+			part += s.Warn.Render(fmt.Sprintf(" %d malformed", h.Malformed))
+		}
+		if h.Lost > 0 || h.Gaps > 0 {
+			part += s.Bad.Render(fmt.Sprintf(" %d lost %d gaps", h.Lost, h.Gaps))
+		}
+		if h.Dropped > 0 {
+			part += s.Bad.Render(fmt.Sprintf(" %d dropped", h.Dropped))
+		}
+		src = append(src, part)
+	}
+	line1 := strings.Join(src, s.Bar.Render("  "))
+	if len(src) == 0 {
+		line1 = s.Bar.Render("no source reported yet")
+	}
+	st := m.health.Stats
+	cov := "none"
+	if !st.Coverage.IsZero() && !m.health.At.IsZero() {
+		cov = shortDur(m.health.At.Sub(st.Coverage))
+	}
+	line2 := s.Bar.Render(fmt.Sprintf("%.0f ev/s · history %s (covers %s) · terms %d · alerts %d",
+		st.EventsPerSec, shortDur(st.HistoryWindow), cov, st.Terms, st.Alerts))
+	if st.HeldBack > 0 {
+		line2 += s.Warn.Render(fmt.Sprintf(" · held back %d", st.HeldBack))
+	}
+	if m.dropped > 0 {
+		line2 += s.Bad.Render(fmt.Sprintf(" · ui dropped %d", m.dropped))
+	}
+	return []string{barLine(s.Bar.Render, line1, w), barLine(s.Bar.Render, line2, w)}
+}
+
+// barLine cuts a styled line to w and pads it with the bar background.
+func barLine(bg func(...string) string, l string, w int) string {
+	if ansi.StringWidth(l) > w {
+		l = ansi.Truncate(l, w, "…")
+	}
+	if pad := w - ansi.StringWidth(l); pad > 0 {
+		l += bg(strings.Repeat(" ", pad))
+	}
+	return l
+}
+
+// shortDur prints a duration as days/hours/minutes.
+func shortDur(d time.Duration) string {
+	if d <= 0 {
+		return "0"
+	}
+	days := int(d / (24 * time.Hour))
+	d -= time.Duration(days) * 24 * time.Hour
+	hours := int(d / time.Hour)
+	mins := int((d - time.Duration(hours)*time.Hour) / time.Minute)
+	switch {
+	case days > 0 && hours > 0:
+		return fmt.Sprintf("%dd%dh", days, hours)
+	case days > 0:
+		return fmt.Sprintf("%dd", days)
+	case hours > 0:
+		return fmt.Sprintf("%dh%dm", hours, mins)
+	}
+	return fmt.Sprintf("%dm", max(1, mins))
+}
+
+// renderFooter shows the filter prompt, a flash message, or short help.
+func (m Model) renderFooter(w int) string {
+	s := m.styles
+	switch {
+	case m.overlay == overlayFilter:
+		prompt := s.Key.Render("/") + " " + Sanitize(string(m.input)) + "█"
+		if m.inputErr != "" {
+			prompt += "  " + s.FlashErr.Render(Sanitize(m.inputErr))
+		}
+		return ansi.Truncate(prompt, w, "…")
+	case m.flash != "":
+		st := s.Flash
+		if m.flashErr {
+			st = s.FlashErr
+		}
+		return st.Render(ansi.Truncate(Sanitize(m.flash), w, "…"))
+	}
+	var hints []key.Binding
+	k := m.keys
+	switch {
+	case m.overlay == overlayHelp:
+		hints = []key.Binding{k.Global.Help, k.Global.Quit}
+	case m.detail:
+		hints = []key.Binding{k.Global.Help, k.Detail.Back, k.Detail.NextTab, k.Alert.Ack, k.Alert.Close, k.Alert.Exception, k.Alert.Copy, k.Global.Quit}
+	default:
+		hints = []key.Binding{k.Global.Help, k.List.Open, k.List.Filter, k.List.Sort, k.Alert.Ack, k.Alert.Close, k.Alert.Copy, k.Global.Quit}
+	}
+	var b strings.Builder
+	used := 0
+	for _, h := range hints {
+		if !h.Enabled() {
+			continue
+		}
+		item := h.Help().Key + " " + h.Help().Desc
+		sep := 0
+		if used > 0 {
+			sep = 3
+		}
+		if used+sep+ansi.StringWidth(item) > w {
+			break
+		}
+		if used > 0 {
+			b.WriteString(s.Footer.Render(" · "))
+			used += 3
+		}
+		b.WriteString(s.Key.Render(h.Help().Key) + s.Footer.Render(" "+h.Help().Desc))
+		used += ansi.StringWidth(item)
+	}
+	return b.String()
+}

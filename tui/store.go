@@ -1,0 +1,286 @@
+package tui
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/ecs"
+)
+
+// Severity orders alerts by kibana.alert.severity.
+type Severity int
+
+// Severities from least to most urgent.
+const (
+	SevUnknown Severity = iota
+	SevLow
+	SevMedium
+	SevHigh
+	SevCritical
+)
+
+func parseSeverity(s string) Severity {
+	switch strings.ToLower(s) {
+	case "low":
+		return SevLow
+	case "medium":
+		return SevMedium
+	case "high":
+		return SevHigh
+	case "critical":
+		return SevCritical
+	}
+	return SevUnknown
+}
+
+// Status is an alert's workflow status.
+type Status int
+
+// Workflow statuses as Kibana names them.
+const (
+	StatusOpen Status = iota
+	StatusAcknowledged
+	StatusClosed
+)
+
+var statusNames = [...]string{"open", "acknowledged", "closed"}
+
+func (s Status) String() string { return statusNames[s] }
+
+func parseStatus(s string) Status {
+	switch s {
+	case "acknowledged":
+		return StatusAcknowledged
+	case "closed":
+		return StatusClosed
+	}
+	return StatusOpen
+}
+
+// SortMode is the list order.
+type SortMode int
+
+// Sort modes, cycled with the sort key.
+const (
+	SortTime SortMode = iota // newest first
+	SortSeverity
+	SortProcess
+	sortModes
+)
+
+var sortNames = [...]string{"newest", "severity", "process"}
+
+func (s SortMode) String() string { return sortNames[s] }
+
+// row is one alert with its list columns extracted and sanitized once, at
+// arrival, so drawing a frame never walks a document. Rows are immutable:
+// a status change replaces the row, which lets filter Cmds read a snapshot
+// of the row slice from another goroutine without locks.
+type row struct {
+	seq        int
+	blob       []byte // deflated alert JSON, see codec.go
+	uuid       string
+	pid        int
+	at         time.Time
+	sev        Severity
+	status     Status
+	historical bool
+	process    string
+	user       string
+	ip         string
+	path       string
+}
+
+func newRow(seq int, a detect.Alert) *row {
+	d := a.Doc
+	blob, err := encodeDoc(d)
+	if err != nil {
+		blob, _ = encodeDoc(ecs.Doc{"kibana.alert.uuid": d.Str("kibana.alert.uuid"), "xferhunt.tui_error": err.Error()})
+	}
+	pid, _ := strconv.Atoi(fmtValue(d.Get("process.pid")))
+	ts := d.Str("kibana.alert.original_time")
+	if ts == "" {
+		ts = d.Str("@timestamp")
+	}
+	at, _ := time.Parse(time.RFC3339Nano, ts)
+	hist, _ := d.Get("xferhunt.historical").(bool)
+	return &row{
+		seq:        seq,
+		blob:       blob,
+		pid:        pid,
+		uuid:       d.Str("kibana.alert.uuid"),
+		at:         at,
+		sev:        parseSeverity(d.Str("kibana.alert.severity")),
+		status:     parseStatus(d.Str("kibana.alert.workflow_status")),
+		historical: hist,
+		process:    Sanitize(d.Str("process.name")),
+		user:       Sanitize(d.Str("user.name")),
+		ip:         Sanitize(d.Str("source.ip")),
+		path:       Sanitize(d.Str("file.path")),
+	}
+}
+
+// withStatus returns a copy of r whose document carries the new status, so
+// copy, export and KQL filters all see what the analyst decided.
+func (r *row) withStatus(s Status) *row {
+	n := *r
+	n.status = s
+	doc := r.doc()
+	doc["kibana.alert.workflow_status"] = s.String()
+	if blob, err := encodeDoc(doc); err == nil {
+		n.blob = blob
+	}
+	return &n
+}
+
+// doc decodes the alert document. A blob we wrote ourselves cannot fail to
+// decode short of memory corruption; the error still reaches the screen.
+func (r *row) doc() ecs.Doc {
+	d, err := decodeDoc(r.blob)
+	if err != nil {
+		return ecs.Doc{"kibana.alert.uuid": r.uuid, "xferhunt.tui_error": err.Error()}
+	}
+	return d
+}
+
+// alert returns the row as a detect.Alert for the Backend.
+func (r *row) alert() detect.Alert { return detect.Alert{Doc: r.doc()} }
+
+// less orders rows for display under mode: true when a goes above b.
+func less(mode SortMode, a, b *row) bool {
+	switch mode {
+	case SortSeverity:
+		if a.sev != b.sev {
+			return a.sev > b.sev
+		}
+	case SortProcess:
+		if c := strings.Compare(a.process, b.process); c != 0 {
+			return c < 0
+		}
+	}
+	if !a.at.Equal(b.at) {
+		return a.at.After(b.at)
+	}
+	return a.seq > b.seq
+}
+
+// store holds every alert in arrival order plus the visible, ordered view.
+type store struct {
+	rows   []*row
+	byUUID map[string]int32
+	vis    []int32 // display order, indexes into rows
+	counts [3]int
+}
+
+func newStore() store { return store{byUUID: map[string]int32{}} }
+
+// add appends alerts (replacing ones already known by uuid) and merges the
+// new ones that pass pred into vis. Cost is O(len(vis)+batch) per batch, not
+// a full re-sort.
+func (s *store) add(batch []*row, statuses map[string]Status, mode SortMode, pred func(ecs.Doc) bool) {
+	var fresh []int32
+	for _, r := range batch {
+		r.seq = len(s.rows)
+		if st, ok := statuses[r.uuid]; ok && st != r.status {
+			r = r.withStatus(st)
+		}
+		if i, ok := s.byUUID[r.uuid]; ok && r.uuid != "" {
+			old := s.rows[i]
+			r.seq = old.seq
+			s.counts[old.status]--
+			s.counts[r.status]++
+			s.rows[i] = r
+			continue
+		}
+		idx := int32(len(s.rows))
+		s.rows = append(s.rows, r)
+		if r.uuid != "" {
+			s.byUUID[r.uuid] = idx
+		}
+		s.counts[r.status]++
+		if pred == nil || pred(r.doc()) {
+			fresh = append(fresh, idx)
+		}
+	}
+	s.merge(fresh, mode)
+}
+
+// merge inserts idx (any order) into the sorted vis.
+func (s *store) merge(idx []int32, mode SortMode) {
+	if len(idx) == 0 {
+		return
+	}
+	cmp := func(a, b int32) int {
+		if less(mode, s.rows[a], s.rows[b]) {
+			return -1
+		}
+		if less(mode, s.rows[b], s.rows[a]) {
+			return 1
+		}
+		return 0
+	}
+	slices.SortFunc(idx, cmp)
+	// Live alerts usually go on top: prepend without a merge walk.
+	if len(s.vis) == 0 || cmp(idx[len(idx)-1], s.vis[0]) <= 0 {
+		s.vis = append(idx, s.vis...)
+		return
+	}
+	out := make([]int32, 0, len(s.vis)+len(idx))
+	i, j := 0, 0
+	for i < len(s.vis) && j < len(idx) {
+		if cmp(idx[j], s.vis[i]) < 0 {
+			out = append(out, idx[j])
+			j++
+		} else {
+			out = append(out, s.vis[i])
+			i++
+		}
+	}
+	out = append(out, s.vis[i:]...)
+	out = append(out, idx[j:]...)
+	s.vis = out
+}
+
+// setStatus replaces the row of uuid with one carrying st.
+func (s *store) setStatus(uuid string, st Status) bool {
+	i, ok := s.byUUID[uuid]
+	if !ok || s.rows[i].status == st {
+		return false
+	}
+	s.counts[s.rows[i].status]--
+	s.counts[st]++
+	s.rows[i] = s.rows[i].withStatus(st)
+	return true
+}
+
+// computeView filters and sorts a snapshot of rows. It runs inside a Cmd:
+// with 100k alerts a KQL pass plus a sort is too slow for a key press.
+func computeView(rows []*row, pred func(ecs.Doc) bool, mode SortMode) []int32 {
+	vis := make([]int32, 0, len(rows))
+	if pred == nil {
+		for i := range rows {
+			vis = append(vis, int32(i))
+		}
+	} else {
+		keep := make([]bool, len(rows))
+		parallelRows(rows, func(i int, d ecs.Doc) { keep[i] = pred(d) })
+		for i, k := range keep {
+			if k {
+				vis = append(vis, int32(i))
+			}
+		}
+	}
+	slices.SortFunc(vis, func(a, b int32) int {
+		if less(mode, rows[a], rows[b]) {
+			return -1
+		}
+		if less(mode, rows[b], rows[a]) {
+			return 1
+		}
+		return 0
+	})
+	return vis
+}
