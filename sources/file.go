@@ -15,7 +15,7 @@ type Stats struct {
 	Records   uint64 // audit records recognised (or documents, for NDJSON)
 	Events    uint64 // normalized file events emitted
 	Malformed uint64 // lines that could not be parsed, skipped
-	Gaps      uint64 // events that got records after they were finished
+	Gaps      uint64 // records that arrived after their event was finished (reassembly gaps)
 }
 
 // Add sums counters, for a summary over several files.

@@ -318,7 +318,9 @@ func rawLines(d ecs.Doc) []dline {
 		out = append(out, kvText("error", err.Error()))
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		out = append(out, dline{text: Sanitize(l), style: 2})
+		// JSON already escapes quotes and C0 controls; doubling its
+		// backslashes would only obscure them.
+		out = append(out, dline{text: sanitize(l, false), style: 2})
 	}
 	out = append(out, blank(), heading("Original audit records"))
 	orig := d.Str("event.original")
@@ -427,11 +429,14 @@ func (m Model) styleRow(r drow) string {
 	return s.Label.Render(fit(r.label, r.labelW)) + " " + val
 }
 
-// wrapCells hard-wraps sanitized text to w cells; never returns nothing, so
-// empty values still occupy their line.
+// wrapCells wraps sanitized text to w cells at spaces, breaking words only when they are longer than a line; never returns
+// nothing, so empty values still occupy their line.
 func wrapCells(t string, w int) []string {
 	if t == "" || w <= 0 {
 		return []string{""}
 	}
-	return strings.Split(ansi.Hardwrap(t, w, true), "\n")
+	if ansi.StringWidth(t) <= w {
+		return []string{t}
+	}
+	return strings.Split(ansi.Wrap(t, w, ""), "\n")
 }

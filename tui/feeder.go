@@ -74,6 +74,7 @@ func (f *Feeder) take() (AlertsMsg, *HealthMsg, bool) {
 func (f *Feeder) Forward(ctx context.Context, interval time.Duration, send func(tea.Msg)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var sentDropped uint64
 	for {
 		select {
 		case <-ctx.Done():
@@ -85,8 +86,10 @@ func (f *Feeder) Forward(ctx context.Context, interval time.Duration, send func(
 			msg.rows = buildRows(msg.Alerts)
 			msg.Alerts = nil // the rows replace them; let the maps go
 		}
-		if any || msg.Dropped > 0 {
+		// An unchanged drop count alone is not worth a redraw.
+		if any || msg.Dropped != sentDropped {
 			send(msg)
+			sentDropped = msg.Dropped
 		}
 		if h != nil {
 			send(*h)

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"os"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -14,8 +15,9 @@ type Options struct {
 	Backend Backend
 	// NoColor drops colors (main sets it from NO_COLOR).
 	NoColor bool
-	// Dark is the assumed background until the terminal reports its own.
-	Dark bool
+	// Light assumes a light background until the terminal reports its own
+	// (most report it within a few milliseconds; dark is the default).
+	Light bool
 	// ExportDir is where export writes NDJSON files ("." when empty).
 	ExportDir string
 	// Now and Location make time display deterministic in tests.
@@ -91,13 +93,18 @@ func New(opt Options) Model {
 	if opt.Location == nil {
 		opt.Location = time.Local
 	}
+	// NO_COLOR (no-color.org): any non-empty value disables color. Read
+	// here, once, not in View.
+	if os.Getenv("NO_COLOR") != "" {
+		opt.NoColor = true
+	}
 	if opt.ExportDir == "" {
 		opt.ExportDir = "."
 	}
 	m := Model{
 		opt:      opt,
 		keys:     keymap.Default(),
-		dark:     opt.Dark,
+		dark:     !opt.Light,
 		st:       newStore(),
 		statuses: map[string]Status{},
 		width:    80,

@@ -13,7 +13,11 @@ import (
 // so a file name can neither drive the terminal nor hide what it is.
 // Backslash is doubled so an escape we add cannot be confused with one that
 // was literally in the name.
-func Sanitize(s string) string {
+func Sanitize(s string) string { return sanitize(s, true) }
+
+// sanitize is Sanitize with backslash doubling optional, for text (JSON)
+// whose backslashes are already escapes.
+func sanitize(s string, doubleBackslash bool) string {
 	if isPlain(s) {
 		return s
 	}
@@ -28,7 +32,7 @@ func Sanitize(s string) string {
 		}
 		i += n
 		switch {
-		case r == '\\':
+		case r == '\\' && doubleBackslash:
 			b.WriteString(`\\`)
 		case r == '\n':
 			b.WriteString(`\n`)

@@ -37,3 +37,9 @@ func BenchmarkSanitizePlain(b *testing.B) {
 		_ = Sanitize("/home/alice/upload/report-2026.pdf")
 	}
 }
+
+func TestSanitizeJSONKeepsBackslash(t *testing.T) {
+	if got := sanitize(`"a\"b\u001b" `+"\x7f\u202e", false); got != `"a\"b\u001b" \x7f\u202e` {
+		t.Fatalf("got %q", got)
+	}
+}

@@ -80,10 +80,13 @@ func (s SortMode) String() string { return sortNames[s] }
 // a status change replaces the row, which lets filter Cmds read a snapshot
 // of the row slice from another goroutine without locks.
 type row struct {
-	seq        int
-	blob       []byte // deflated alert JSON, see codec.go
-	uuid       string
-	pid        int
+	seq  int
+	blob []byte // deflated alert JSON, see codec.go
+	uuid string
+	pid  int
+	// arrival is the document as it came in, kept only until the row is
+	// stored so a live filter need not decode what it was just handed.
+	arrival    ecs.Doc
 	at         time.Time
 	sev        Severity
 	status     Status
@@ -109,6 +112,7 @@ func newRow(seq int, a detect.Alert) *row {
 	hist, _ := d.Get("xferhunt.historical").(bool)
 	return &row{
 		seq:        seq,
+		arrival:    d,
 		blob:       blob,
 		pid:        pid,
 		uuid:       d.Str("kibana.alert.uuid"),
@@ -184,8 +188,11 @@ func (s *store) add(batch []*row, statuses map[string]Status, mode SortMode, pre
 	var fresh []int32
 	for _, r := range batch {
 		r.seq = len(s.rows)
+		doc := r.arrival
+		r.arrival = nil
 		if st, ok := statuses[r.uuid]; ok && st != r.status {
 			r = r.withStatus(st)
+			doc = nil // the arrival copy has the old status
 		}
 		if i, ok := s.byUUID[r.uuid]; ok && r.uuid != "" {
 			old := s.rows[i]
@@ -201,7 +208,10 @@ func (s *store) add(batch []*row, statuses map[string]Status, mode SortMode, pre
 			s.byUUID[r.uuid] = idx
 		}
 		s.counts[r.status]++
-		if pred == nil || pred(r.doc()) {
+		if pred != nil && doc == nil {
+			doc = r.doc()
+		}
+		if pred == nil || pred(doc) {
 			fresh = append(fresh, idx)
 		}
 	}

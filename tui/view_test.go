@@ -82,7 +82,7 @@ func keys(t testing.TB, m Model, ks ...string) Model {
 
 func testModel(t testing.TB, b *memBackend, w, h int) Model {
 	t.Helper()
-	m := New(Options{Backend: b, Now: func() time.Time { return base }, Location: time.UTC, Dark: true})
+	m := New(Options{Backend: b, Now: func() time.Time { return base }, Location: time.UTC})
 	m, _ = step(t, m, tea.WindowSizeMsg{Width: w, Height: h})
 	m, _ = step(t, m, AlertsMsg{Alerts: tableAlerts()})
 	m, _ = step(t, m, testHealth())

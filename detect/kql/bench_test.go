@@ -60,3 +60,20 @@ func TestMatchRuleAllocs(t *testing.T) {
 		}
 	}
 }
+
+// The other evaluation paths stay allocation-free too.
+func TestMatchAllocs(t *testing.T) {
+	d := mustDoc(t, defendBase)
+	for _, s := range []string{
+		`process.*:sftp`, `nomatch`, `*:nomatch*`, `@timestamp >= now-1d/d`, `event.ingested:2026-03-01`,
+		`process.pid >= 10`, `file:{ path:x and name:y }`, `file:*`, `not user.*:*`,
+	} {
+		q, err := ParseWith(s, Options{FieldTypes: DefendFieldTypes(), Now: fixedNow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(100, func() { q.Match(d) }); n != 0 {
+			t.Errorf("%s: Match allocates %.0f times per call", s, n)
+		}
+	}
+}

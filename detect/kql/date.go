@@ -67,9 +67,9 @@ func (e *dateExpr) eval(now func() time.Time, roundUp bool) int64 {
 func addTime(t time.Time, n int, unit byte) time.Time {
 	switch unit {
 	case 'y':
-		return t.AddDate(n, 0, 0)
+		return addMonths(t, 12*n)
 	case 'M':
-		return t.AddDate(0, n, 0)
+		return addMonths(t, n)
 	case 'w':
 		return t.AddDate(0, 0, 7*n)
 	case 'd':
@@ -80,6 +80,15 @@ func addTime(t time.Time, n int, unit byte) time.Time {
 		return t.Add(time.Duration(n) * time.Minute)
 	}
 	return t.Add(time.Duration(n) * time.Second)
+}
+
+// addMonths adds months the way java.time does: the day is clamped to the
+// end of a shorter month (Jan 31 + 1M = Feb 28), not carried over.
+func addMonths(t time.Time, n int) time.Time {
+	y, m, d := t.Date()
+	first := time.Date(y, m+time.Month(n), 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+	last := first.AddDate(0, 1, -1).Day()
+	return first.AddDate(0, 0, min(d, last)-1)
 }
 
 // roundTime rounds down to the start of the unit, or with roundUp to the
@@ -283,10 +292,12 @@ func parseISO(s string) (lo, hi int64, err error) {
 							if digits == "" || len(digits) > 9 {
 								return 0, 0, errDate
 							}
-							for len(digits) < 9 {
-								digits += "0"
+							for k := 0; k < 9; k++ {
+								nanos *= 10
+								if k < len(digits) {
+									nanos += int(digits[k] - '0')
+								}
 							}
-							nanos, _ = strconv.Atoi(digits)
 							level = 6
 						}
 					}

@@ -150,6 +150,102 @@ func (w *wildFieldM) leaf(path []byte, v any, s string, isStr bool) bool {
 	return t.other(v)
 }
 
+// mergeOr folds the alternatives of an OR that test the same field into
+// one walk of that field: (some value passes t1) or (some value passes t2)
+// is (some value passes t1 or t2). A value list such as
+// file.path:(/run/* or /var/run/* or ...) then resolves the field once.
+// (AND cannot be folded: f:(a and b) holds on ["a","b"].)
+func mergeOr(ms []matcher) matcher {
+	var out []matcher
+	byPath := map[string]*fieldM{}
+	for _, m := range ms {
+		f, ok := m.(*fieldM)
+		if !ok {
+			out = append(out, m)
+			continue
+		}
+		prev, seen := byPath[f.path]
+		if !seen {
+			nf := &fieldM{path: f.path, t: f.t}
+			byPath[f.path] = nf
+			out = append(out, nf)
+			continue
+		}
+		prev.t = joinTesters(prev.t, f.t)
+	}
+	if len(out) == 1 {
+		return out[0]
+	}
+	return orM(out)
+}
+
+// anyOf passes a value that equals one of set or passes one of others.
+type anyOf struct {
+	set    map[string]struct{}
+	others []tester
+}
+
+func joinTesters(a, b tester) tester {
+	j, ok := a.(*anyOf)
+	if !ok {
+		j = &anyOf{}
+		j.add(a)
+	}
+	j.add(b)
+	return j
+}
+
+func (j *anyOf) add(t tester) {
+	if e, ok := t.(*kwEq); ok && !e.caseless {
+		if j.set == nil {
+			j.set = map[string]struct{}{}
+		}
+		j.set[e.s] = struct{}{}
+		return
+	}
+	if o, ok := t.(*anyOf); ok {
+		for s := range o.set {
+			if j.set == nil {
+				j.set = map[string]struct{}{}
+			}
+			j.set[s] = struct{}{}
+		}
+		j.others = append(j.others, o.others...)
+		return
+	}
+	j.others = append(j.others, t)
+}
+
+func (j *anyOf) str(v string) bool {
+	if len(j.set) > 0 && len(v) <= ecs.IgnoreAbove {
+		if _, ok := j.set[v]; ok {
+			return true
+		}
+	}
+	for _, t := range j.others {
+		if t.str(v) {
+			return true
+		}
+	}
+	return false
+}
+
+func (j *anyOf) other(v any) bool {
+	if len(j.set) > 0 {
+		if s, ok := keywordOf(v); ok {
+			if _, ok := j.set[s]; ok {
+				return true
+			}
+		}
+	}
+	for _, t := range j.others {
+		if t.other(v) {
+			return true
+		}
+	}
+	return false
+}
+
 // ---- testers -------------------------------------------------------------
 
 // keywordOf renders a non-string scalar as its indexed keyword text.
@@ -415,7 +511,7 @@ func (c *compiler) compile(n *node, prefix string) (matcher, error) {
 		if n.kind == kindAnd {
 			return andM(ms), nil
 		}
-		return orM(ms), nil
+		return mergeOr(ms), nil
 	case kindNot:
 		m, err := c.compile(n.kids[0], prefix)
 		if err != nil {

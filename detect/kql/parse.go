@@ -29,13 +29,16 @@ type parser struct {
 	expected []string
 	hard     *SyntaxError // an error() from a grammar action: ends the parse
 	depth    int
-	memo     map[int]litResult
+	memo     [4]litResult // the last literals parsed, by position
+	memoNext int
 }
 
 type litResult struct {
+	pos int
 	l   *lit
 	end int
 	ok  bool
+	set bool
 }
 
 // parse parses the whole query into a node tree.
@@ -54,6 +57,10 @@ func parse(src string, allowLeadingWildcards bool) (*node, error) {
 		return root, nil
 	}
 	p.fail(j, "end of input")
+	if ok {
+		p.fail(j, `"or"`)
+		p.fail(j, `"and"`)
+	}
 	return nil, p.syntaxError()
 }
 
@@ -120,18 +127,14 @@ func (p *parser) wordAt(i int, word string) bool {
 
 // binOp matches Or / And: Space+ word Space+, returning the end.
 func (p *parser) binOp(i int, word string) (int, bool) {
+	// Like peggy's named rules OR / AND, a failure is reported at the
+	// start only (the caller adds "or"/"and" where a conjunction may go).
 	j := p.spaces(i)
-	if j == i {
-		p.fail(i, `"`+word+`"`)
-		return i, false
-	}
-	if !p.wordAt(j, word) {
-		p.fail(j, `"`+word+`"`)
+	if j == i || !p.wordAt(j, word) {
 		return i, false
 	}
 	k := p.spaces(j + len(word))
 	if k == j+len(word) {
-		p.fail(k, "whitespace")
 		return i, false
 	}
 	return k, true
@@ -238,6 +241,8 @@ func (p *parser) subQuery(i int) (*node, int, bool) {
 				return n, j + 1, true
 			}
 			p.fail(j, `")"`)
+			p.fail(j, `"or"`)
+			p.fail(j, `"and"`)
 		}
 	} else {
 		p.fail(i, `"("`)
@@ -269,6 +274,8 @@ func (p *parser) nestedQuery(i int) (*node, int, bool) {
 					return &node{kind: kindNested, field: field, kids: []*node{q}, pos: i, end: e + 1}, e + 1, true
 				}
 				p.fail(e, `"}"`)
+				p.fail(e, `"or"`)
+				p.fail(e, `"and"`)
 			}
 		} else {
 			p.fail(k, `"{"`)
@@ -344,6 +351,8 @@ func (p *parser) listOfValues(i int) (partial, int, bool) {
 				return f, j + 1, true
 			}
 			p.fail(j, `")"`)
+			p.fail(j, `"or"`)
+			p.fail(j, `"and"`)
 		}
 	} else {
 		p.fail(i, `"("`)
@@ -421,15 +430,18 @@ func (p *parser) checkLeadingWildcard(v *lit) bool {
 	return false
 }
 
-// literal = QuotedString / UnquotedLiteral, memoised by position.
+// literal = QuotedString / UnquotedLiteral, memoised by position (the
+// alternatives of NestedQuery / Expression re-read the same literal).
 func (p *parser) literal(i int, what string) (*lit, int, bool) {
-	if r, ok := p.memo[i]; ok {
-		if !r.ok {
-			p.fail(i, what)
+	for k := range p.memo {
+		if r := &p.memo[k]; r.set && r.pos == i {
+			if !r.ok {
+				p.fail(i, what)
+			}
+			return r.l, r.end, r.ok
 		}
-		return r.l, r.end, r.ok
 	}
-	var r litResult
+	r := litResult{pos: i, set: true}
 	if i < len(p.src) && p.src[i] == '"' {
 		r.l, r.end, r.ok = p.quoted(i)
 	} else {
@@ -438,10 +450,8 @@ func (p *parser) literal(i int, what string) (*lit, int, bool) {
 	if !r.ok {
 		p.fail(i, what)
 	}
-	if p.memo == nil {
-		p.memo = make(map[int]litResult)
-	}
-	p.memo[i] = r
+	p.memo[p.memoNext] = r
+	p.memoNext = (p.memoNext + 1) % len(p.memo)
 	return r.l, r.end, r.ok
 }
 
@@ -528,12 +538,25 @@ func (t *textBuf) mark() {
 // QuotedString = '"' QuotedCharacter* '"'
 func (p *parser) quoted(i int) (*lit, int, bool) {
 	var t textBuf
+	esc := false // t is filled only once an escape is seen
 	j := i + 1
 	for j < len(p.src) {
 		c := p.src[j]
+		if c == '\\' && !esc {
+			esc = true
+			t.str(p.src[i+1 : j])
+		}
+		if !esc && c != '"' {
+			j++
+			continue
+		}
 		if c == '"' {
-			t.flush()
-			return &lit{kind: litString, text: string(t.b), quoted: true, pos: i, end: j + 1}, j + 1, true
+			text := p.src[i+1 : j]
+			if esc {
+				t.flush()
+				text = string(t.b)
+			}
+			return &lit{kind: litString, text: text, quoted: true, pos: i, end: j + 1}, j + 1, true
 		}
 		if c == '\\' && j+1 < len(p.src) {
 			switch p.src[j+1] {
@@ -564,63 +587,88 @@ func (p *parser) quoted(i int) (*lit, int, bool) {
 		t.str(p.src[j : j+w])
 		j += w
 	}
-	p.fail(j, `closing '"'`)
+	// No other alternative can consume a '"', so the query cannot parse:
+	// say so at the opening quote, as peggy does.
+	if p.hard == nil {
+		p.hard = newSyntaxError(p.src, i, `unterminated quoted string: no closing '"' before the end of the query`)
+	}
 	return nil, i, false
 }
 
 // UnquotedLiteral = UnquotedCharacter+, trimmed; null/true/false become
-// literals; any unescaped * makes it a wildcard.
+// literals; any unescaped * makes it a wildcard. Until the first escape the
+// literal is a slice of the query (no copy); stars are remembered by offset.
 func (p *parser) unquoted(i int) (*lit, int, bool) {
 	var t textBuf
+	var stars []int // offsets of '*' from i, while !esc
+	esc := false
 	j := i
 	n := 0
+	startEsc := func() {
+		esc = true
+		prev := 0
+		for _, m := range stars {
+			t.str(p.src[i+prev : i+m])
+			t.mark()
+			prev = m + 1
+		}
+		t.str(p.src[i+prev : j])
+	}
 loop:
 	for j < len(p.src) {
 		c := p.src[j]
 		if c == '\\' {
-			if j+1 < len(p.src) {
-				d := p.src[j+1]
-				switch {
-				case d == 't':
-					t.str("\t")
-				case d == 'r':
-					t.str("\r")
-				case d == 'n': // before EscapedKeyword: "\not" is a newline then "ot"
-					t.str("\n")
-				case isSpecial(d):
-					t.str(p.src[j+1 : j+2])
-				default:
-					if u, ok := p.unicodeEscape(j); ok {
-						t.unit(u)
-						j += 6
-						n++
-						continue loop
+			if j+1 >= len(p.src) {
+				p.fail(j, "escape sequence")
+				break
+			}
+			d := p.src[j+1]
+			var out string
+			width := 2
+			switch {
+			case d == 't':
+				out = "\t"
+			case d == 'r':
+				out = "\r"
+			case d == 'n': // before EscapedKeyword: "\not" is a newline then "ot"
+				out = "\n"
+			case isSpecial(d):
+				out = p.src[j+1 : j+2]
+			default:
+				if u, ok := p.unicodeEscape(j); ok {
+					if !esc {
+						startEsc()
 					}
-					kw := ""
-					for _, w := range [...]string{"or", "and", "not"} {
-						if p.wordAt(j+1, w) {
-							kw = p.src[j+1 : j+1+len(w)]
-							break
-						}
-					}
-					if kw == "" {
-						p.fail(j, "escape sequence")
-						break loop
-					}
-					t.str(kw)
-					j += 1 + len(kw)
+					t.unit(u)
+					j += 6
 					n++
 					continue loop
 				}
-				j += 2
-				n++
-				continue
+				for _, w := range [...]string{"or", "and", "not"} {
+					if p.wordAt(j+1, w) {
+						out, width = p.src[j+1:j+1+len(w)], 1+len(w)
+						break
+					}
+				}
+				if out == "" {
+					p.fail(j, "escape sequence")
+					break loop
+				}
 			}
-			p.fail(j, "escape sequence")
-			break
+			if !esc {
+				startEsc()
+			}
+			t.str(out)
+			j += width
+			n++
+			continue
 		}
 		if c == '*' {
-			t.mark()
+			if esc {
+				t.mark()
+			} else {
+				stars = append(stars, j-i)
+			}
 			j++
 			n++
 			continue
@@ -629,34 +677,40 @@ loop:
 			break
 		}
 		_, w := utf8.DecodeRuneInString(p.src[j:])
-		t.str(p.src[j : j+w])
+		if esc {
+			t.str(p.src[j : j+w])
+		}
 		j += w
 		n++
 	}
 	if n == 0 {
 		return nil, i, false
 	}
+	if !esc {
+		return makeUnquoted(p.src[i:j], stars, 1, i, j), j, true
+	}
 	t.flush()
-	return makeUnquoted(t.b, t.marks, i, j), j, true
+	return makeUnquoted(string(t.b), t.marks, 0, i, j), j, true
 }
 
 // makeUnquoted trims (JavaScript String.prototype.trim; markers are not
-// whitespace) and classifies an unquoted literal.
-func makeUnquoted(b []byte, marks []int, pos, end int) *lit {
+// whitespace) and classifies an unquoted literal. b holds the characters
+// with a marker of width mw at each offset in marks.
+func makeUnquoted(b string, marks []int, mw int, pos, end int) *lit {
 	lo, hi := 0, len(b)
-	firstMark, lastMark := len(b)+1, -1
+	firstMark, lastMarkEnd := len(b), 0
 	if len(marks) > 0 {
-		firstMark, lastMark = marks[0], marks[len(marks)-1]
+		firstMark, lastMarkEnd = marks[0], marks[len(marks)-1]+mw
 	}
 	for lo < hi && lo < firstMark {
-		r, w := utf8.DecodeRune(b[lo:])
+		r, w := utf8.DecodeRuneInString(b[lo:])
 		if !isJSSpace(r) {
 			break
 		}
 		lo += w
 	}
-	for hi > lo && hi > lastMark {
-		r, w := utf8.DecodeLastRune(b[lo:hi])
+	for hi > lo && hi > lastMarkEnd {
+		r, w := utf8.DecodeLastRuneInString(b[lo:hi])
 		if !isJSSpace(r) {
 			break
 		}
@@ -664,7 +718,7 @@ func makeUnquoted(b []byte, marks []int, pos, end int) *lit {
 	}
 	l := &lit{pos: pos, end: end}
 	if len(marks) == 0 {
-		l.text = string(b[lo:hi])
+		l.text = b[lo:hi]
 		switch l.text {
 		case "null":
 			l.kind = litNull
@@ -674,12 +728,13 @@ func makeUnquoted(b []byte, marks []int, pos, end int) *lit {
 		return l
 	}
 	l.kind = litWild
+	l.segs = make([]string, 0, len(marks)+1)
 	prev := lo
 	for _, m := range marks {
-		l.segs = append(l.segs, string(b[prev:m]))
-		prev = m
+		l.segs = append(l.segs, b[prev:m])
+		prev = m + mw
 	}
-	l.segs = append(l.segs, string(b[prev:hi]))
+	l.segs = append(l.segs, b[prev:hi])
 	l.text = strings.Join(l.segs, "*")
 	return l
 }

@@ -221,6 +221,15 @@ func renderQuoted(b *strings.Builder, s string) {
 // "not" is written "\u006eot". The end of the literal counts as whitespace,
 // because what follows it may be.
 func renderUnquoted(b *strings.Builder, segs []string) {
+	if plainSegs(segs) {
+		for i, s := range segs {
+			if i > 0 {
+				b.WriteByte('*')
+			}
+			b.WriteString(s)
+		}
+		return
+	}
 	// flatten into runes with markers (-1)
 	var rs []rune
 	var raw []bool // byte that is not valid UTF-8: copy as is
@@ -306,4 +315,20 @@ func renderUnquoted(b *strings.Builder, segs []string) {
 		}
 		b.WriteRune(r)
 	}
+}
+
+// plainSegs reports whether segments need no escaping: printable ASCII
+// without spaces or special characters (so no keyword can start inside),
+// and no "not" at the very end.
+func plainSegs(segs []string) bool {
+	for _, s := range segs {
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c <= ' ' || c >= 0x7f || isSpecial(c) {
+				return false
+			}
+		}
+	}
+	last := segs[len(segs)-1]
+	return len(last) < 3 || !strings.EqualFold(last[len(last)-3:], "not")
 }

@@ -155,55 +155,51 @@ func objLeaf(v any, t objTester) bool {
 	return false
 }
 
-// pathTester receives every scalar of a document with its dotted path
-// (field-name wildcards and free text).
-type pathTester interface {
-	leaf(path []byte, v any, s string, isStr bool) bool
-}
-
-// anyPath walks every scalar in m. buf holds the path so far.
-func anyPath(m map[string]any, buf []byte, t pathTester) bool {
+// anyPath walks every scalar in m with its dotted path (field-name
+// wildcards and free text). buf holds the path so far; w is concrete so that
+// the buffer can stay on the caller's stack.
+func anyPath(m map[string]any, buf []byte, w *wildFieldM) bool {
 	for k, v := range m {
 		p := buf
 		if len(p) > 0 {
 			p = append(p, '.')
 		}
 		p = append(p, k...)
-		if pathLeaf(v, p, t) {
+		if pathLeaf(v, p, w) {
 			return true
 		}
 	}
 	return false
 }
 
-func pathLeaf(v any, p []byte, t pathTester) bool {
+func pathLeaf(v any, p []byte, w *wildFieldM) bool {
 	switch x := v.(type) {
 	case nil:
 	case string:
-		return t.leaf(p, nil, x, true)
+		return w.leaf(p, nil, x, true)
 	case []any:
 		for _, e := range x {
-			if pathLeaf(e, p, t) {
+			if pathLeaf(e, p, w) {
 				return true
 			}
 		}
 	case []string:
 		for _, e := range x {
-			if t.leaf(p, nil, e, true) {
+			if w.leaf(p, nil, e, true) {
 				return true
 			}
 		}
 	case []map[string]any:
 		for _, e := range x {
-			if anyPath(e, p, t) {
+			if anyPath(e, p, w) {
 				return true
 			}
 		}
 	default:
 		if cm, ok := asMap(v); ok {
-			return anyPath(cm, p, t)
+			return anyPath(cm, p, w)
 		}
-		return t.leaf(p, v, "", false)
+		return w.leaf(p, v, "", false)
 	}
 	return false
 }

@@ -285,8 +285,10 @@ func (p *Parser) procLookup(pid int) *procEntry {
 }
 
 // ancestry lists the known ancestors of a process starting with its parent.
+// The result is scratch space, valid until the next call.
 func (p *Parser) ancestry(ppid int) []int {
-	var out []int
+	out := p.scratchChain[:0]
+	defer func() { p.scratchChain = out[:0] }()
 	for pid := ppid; pid > 0 && len(out) < 16; {
 		for _, seen := range out {
 			if seen == pid {
@@ -318,6 +320,8 @@ type attribution struct {
 // of the nearest ancestor, then the accept of an ancestor for the port.
 func (p *Parser) attribute(s *sysRec, chain []int) attribution {
 	a := attribution{by: "none"}
+	pids := append(append(p.scratchPids[:0], s.pid), chain...)
+	defer func() { p.scratchPids = pids[:0] }()
 	var addrWant netip.Addr
 	var loginSec int64 = -1
 	if s.ses >= 0 && s.ses != unset {
@@ -327,7 +331,7 @@ func (p *Parser) attribute(s *sysRec, chain []int) attribution {
 		}
 	}
 	if a.ses == nil {
-		for _, pid := range append([]int{s.pid}, chain...) {
+		for _, pid := range pids {
 			if e, ok := p.pam.get(pid); ok {
 				a.by, a.pam, a.pamPid = "ancestry", e, pid
 				a.ip, addrWant, loginSec = e.ip, e.ip, e.sec
@@ -339,7 +343,6 @@ func (p *Parser) attribute(s *sysRec, chain []int) attribution {
 	// that forked the session; a session's own later accepts are data
 	// connections), from the same peer and not after the login. Failing
 	// that, the newest such accept from any process.
-	pids := append([]int{s.pid}, chain...)
 	fits := func(e acceptEntry) bool {
 		return (!addrWant.IsValid() || e.ip == addrWant) && (loginSec < 0 || e.sec <= loginSec)
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -113,5 +114,18 @@ func TestSyntheticStable(t *testing.T) {
 	s3, _ := Scan(bytes.NewReader(three), Options{Workers: 1})
 	if s1.Events == 0 || s3.Events != 3*s1.Events || s3.Malformed != 0 {
 		t.Errorf("1 copy %+v, 3 copies %+v", s1, s3)
+	}
+}
+
+// BenchmarkSpecEvent is the cost of one SPEC §3 event, document included.
+func BenchmarkSpecEvent(b *testing.B) {
+	lines := strings.Split(specExample, "\n")
+	p := NewParser(Options{HostID: "h", Emit: func(sources.Event) {}})
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, l := range lines {
+			p.Line([]byte(l))
+		}
+		p.Flush()
 	}
 }

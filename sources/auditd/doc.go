@@ -71,9 +71,14 @@ func (p *Parser) plan(ev *event, si sysInfo, cwd, parentDir string, proctitle []
 		key: p.key(ev), sec: ev.sec, msec: ev.msec, serial: ev.serial,
 		hostID: p.opt.HostID, hostName: p.opt.HostName,
 		action: t.action, typ: t.typ, syscall: si.name, auditKey: decodeStr(s.keyVal()),
-		pid: s.pid, ppid: s.ppid, comm: decodeStr(s.comm), exe: decodeStr(s.exe), cwd: cwd,
+		pid: s.pid, ppid: s.ppid, cwd: cwd,
 		uid: s.uid, euid: s.euid, auid: s.auid, gid: s.gid, ses: s.ses,
 		loginSec: -1,
+	}
+	if e := p.procLookup(s.pid); e != nil && e.commRaw == string(s.comm) && e.exeRaw == string(s.exe) {
+		fe.comm, fe.exe = e.comm, e.exe // decoded once per process image
+	} else {
+		fe.comm, fe.exe = decodeStr(s.comm), decodeStr(s.exe)
 	}
 	n := 0
 	for _, r := range ev.recs {
@@ -128,10 +133,20 @@ func (p *Parser) plan(ev *event, si sysInfo, cwd, parentDir string, proctitle []
 	if fe.auidName == "" && a.ses != nil && s.auid >= 0 && s.auid != unset {
 		fe.auidName = a.ses.acct
 	}
+	// The login account names the auid; any other id holding the same
+	// number is the same account, which gives RAW logs user names too.
+	if fe.auidName != "" && s.auid != unset {
+		if fe.uidName == "" && s.uid == s.auid {
+			fe.uidName = fe.auidName
+		}
+		if fe.euidName == "" && s.euid == s.auid {
+			fe.euidName = fe.auidName
+		}
+	}
 
 	it := t.it
 	fe.fpath = absPath(it.name, cwd, parentDir)
-	fe.inode, fe.mode, fe.hasMode = it.inode, it.mode, it.hasMode
+	fe.inode, fe.mode, fe.hasMode = string(it.inodeRaw), it.mode, it.hasMode
 	fe.ouid, fe.ogid, fe.owner, fe.group = it.ouid, it.ogid, it.owner, it.group
 	if t.original != nil {
 		fe.origPath, fe.hasOrig = absPath(t.original.name, cwd, parentDir), true

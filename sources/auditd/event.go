@@ -14,12 +14,30 @@ type pathItem struct {
 	item       int
 	name       string
 	nametype   string
-	inode      string
+	inodeRaw   []byte // points into the event's buffer
 	mode       uint32
 	hasMode    bool
 	ouid, ogid int64
 	owner      string // ENRICHED OUID name
 	group      string // ENRICHED OGID name
+}
+
+// nametypeStr returns the kernel's nametype values as constants, so that
+// parsing a PATH record does not allocate for them.
+func nametypeStr(v []byte) string {
+	switch string(v) {
+	case "CREATE":
+		return "CREATE"
+	case "PARENT":
+		return "PARENT"
+	case "NORMAL":
+		return "NORMAL"
+	case "DELETE":
+		return "DELETE"
+	case "UNKNOWN":
+		return "UNKNOWN"
+	}
+	return string(v)
 }
 
 func parsePath(body, enriched []byte) pathItem {
@@ -39,7 +57,7 @@ func parsePath(body, enriched []byte) pathItem {
 				it.name = string(decode(v))
 			}
 		case "inode":
-			it.inode = string(v)
+			it.inodeRaw = v
 		case "mode":
 			if m, err := strconv.ParseUint(string(v), 8, 32); err == nil {
 				it.mode, it.hasMode = uint32(m), true
@@ -49,7 +67,7 @@ func parsePath(body, enriched []byte) pathItem {
 		case "ogid":
 			it.ogid = idVal(v)
 		case "nametype":
-			it.nametype = string(v)
+			it.nametype = nametypeStr(v)
 		}
 	}
 	if len(enriched) > 0 {
@@ -146,7 +164,7 @@ func (p *Parser) finish(ev *event) {
 	}
 	var (
 		cwd       string
-		items     []pathItem
+		items     = p.scratchItems[:0]
 		proctitle []byte
 		args      []string
 		saddr     []byte
@@ -192,7 +210,9 @@ func (p *Parser) finish(ev *event) {
 	if e := p.procLookup(s.pid); e != nil && cwd != "" {
 		e.cwd = cwd
 	}
-	var targets []fileTarget
+	defer func() { p.scratchItems = items[:0] }()
+	targets := p.scratchTargets[:0]
+	defer func() { p.scratchTargets = targets[:0] }()
 	switch si.class {
 	case sysRename:
 		var src, dst *pathItem

@@ -4,8 +4,13 @@
 //
 // The parser works on bytes: it finds the record type, timestamp and serial
 // of every line, and fully reads only the records of events that can produce
-// an output or feed attribution, so that a file scan keeps up with the
-// fastest disks instead of with a general-purpose audit parser.
+// an output or feed attribution. It never calls a general-purpose audit
+// parser (go-libaudit's auparse costs several times more per line).
+//
+// Records are grouped by msg=audit(SEC.MSEC:SERIAL). An event ends at its
+// EOE record or, for logs without EOE (auditd 3 writes none for most
+// events), when maxPending newer events have opened or the log has moved
+// graceSec past it; records arriving after that are counted as Gaps.
 package auditd
 
 import (
@@ -21,7 +26,9 @@ type Options struct {
 	HostID, HostName string
 	// Emit receives each normalized event, in log order. Parser.Line calls
 	// it on the caller's goroutine; Scan with two workers calls it from
-	// the goroutine that builds documents, never concurrently.
+	// the goroutine that builds documents, never concurrently. Documents
+	// may share immutable values (argument lists, boxed strings): replace
+	// a field rather than modifying a slice inside a Doc.
 	Emit func(ev sources.Event)
 	// Workers bounds the goroutines Scan uses: 1 does everything on the
 	// caller's goroutine; 0 (GOMAXPROCS) or more parses on the caller's
@@ -40,7 +47,10 @@ const (
 	// beyond it the oldest is finished as is (logs without EOE records end
 	// events this way). auditd rarely interleaves more than a few events.
 	maxPending = 8
-	// graceSec finishes an open event once records two seconds newer arrive.
+	// graceSec finishes an open event once the log has moved two seconds
+	// past the moment it opened. The log's clock is the newest record time
+	// seen: a blocking syscall (accept) is stamped at entry, seconds before
+	// it is logged, so its own time says nothing about its completeness.
 	graceSec = 2
 )
 
@@ -97,6 +107,7 @@ type rec struct {
 type event struct {
 	sec, msec int64
 	serial    uint64
+	opened    int64 // the log's clock (newest second seen) when it opened
 	buf       []byte
 	recs      []rec
 	sys       sysRec
@@ -106,7 +117,10 @@ type event struct {
 }
 
 // Parser groups records into events, keeps attribution tables and emits
-// normalized events. It is not safe for concurrent use.
+// normalized events. It is not safe for concurrent use. The tables are
+// bounded (see maxProcs and friends), so memory stays flat on endless
+// input. A live caller that feeds whole events should call Flush when the
+// input goes idle, or the last events wait for newer records.
 type Parser struct {
 	opt Options
 	st  Stats
@@ -118,6 +132,18 @@ type Parser struct {
 	free    []*event
 	ignored [16]uint64 // serials of recently dropped events
 	ignIdx  int
+	// finished holds serials of recently finished events: a record that
+	// arrives for one of them came too late (a reassembly gap).
+	finished [16]uint64
+	finIdx   int
+	now      int64 // newest record second seen
+
+	// Scratch slices reused by finish, so that the common case allocates
+	// only what leaves the parser.
+	scratchItems   []pathItem
+	scratchTargets []fileTarget
+	scratchChain   []int
+	scratchPids    []int
 
 	procs    *table[int, *procEntry]
 	sessions *table[uint32, *sessEntry]
@@ -200,10 +226,23 @@ func (p *Parser) wasIgnored(serial uint64) bool {
 	return false
 }
 
+func (p *Parser) wasFinished(serial uint64) bool {
+	for _, s := range p.finished {
+		if s == serial && s != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func (p *Parser) eventRecord(k recKind, h *header, line []byte) {
 	ev := p.find(h)
 	if ev == nil {
 		if p.wasIgnored(h.serial) {
+			return
+		}
+		if p.wasFinished(h.serial) {
+			p.st.Gaps++
 			return
 		}
 		p.expire(h.sec)
@@ -212,6 +251,7 @@ func (p *Parser) eventRecord(k recKind, h *header, line []byte) {
 		}
 		ev = p.alloc()
 		ev.sec, ev.msec, ev.serial = h.sec, h.msec, h.serial
+		ev.opened = max(p.now, h.sec)
 		p.pending = append(p.pending, ev)
 	}
 	if ev.ignore {
@@ -242,9 +282,12 @@ func (p *Parser) eventRecord(k recKind, h *header, line []byte) {
 	ev.recs = append(ev.recs, r)
 }
 
-// expire finishes open events left behind by records graceSec newer.
+// expire finishes open events the log has left graceSec behind.
 func (p *Parser) expire(sec int64) {
-	for len(p.pending) > 0 && p.pending[0].sec+graceSec < sec {
+	if sec > p.now {
+		p.now = sec
+	}
+	for len(p.pending) > 0 && p.pending[0].opened+graceSec < p.now {
 		p.finishHead()
 	}
 }
@@ -262,6 +305,8 @@ func (p *Parser) finishHead() {
 	p.pending[len(p.pending)-1] = nil
 	p.pending = p.pending[:len(p.pending)-1]
 	if !ev.ignore {
+		p.finished[p.finIdx] = ev.serial
+		p.finIdx = (p.finIdx + 1) % len(p.finished)
 		p.finish(ev)
 	}
 	p.release(ev)

@@ -1,6 +1,7 @@
 package auditd
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -383,6 +384,50 @@ func TestInterleaved(t *testing.T) {
 	}
 }
 
+// TestLateRecord: a record arriving after its event was finished (more than
+// maxPending events later) is counted as a gap and does not make a new event.
+func TestLateRecord(t *testing.T) {
+	var lines []string
+	for i := 100; i < 100+maxPending+2; i++ {
+		n := itoa(i)
+		lines = append(lines,
+			sys(n, "257", "success=yes exit=3 a0=ffffff9c a1=1 a2=241 a3=1b6 items=2"),
+			line("PATH", n, `item=0 name="/tmp/" inode=1 dev=fe:00 mode=041777 ouid=0 ogid=0 rdev=00:00 nametype=PARENT`),
+			line("PATH", n, `item=1 name="/tmp/f`+n+`" inode=2 dev=fe:00 mode=0100644 ouid=0 ogid=0 rdev=00:00 nametype=CREATE`))
+	}
+	lines = append(lines, line("PROCTITLE", "100", "proctitle=6C617465"))
+	evs, st := parseAll(t, strings.Join(lines, "\n"))
+	if len(evs) != maxPending+2 || st.Gaps != 1 {
+		t.Errorf("events %d, stats %+v", len(evs), st)
+	}
+	if evs[0].Doc.Str("file.path") != "/tmp/f100" || evs[len(evs)-1].Doc.Str("file.path") != "/tmp/f"+itoa(100+maxPending+1) {
+		t.Errorf("order: %s … %s", evs[0].Doc.Str("file.path"), evs[len(evs)-1].Doc.Str("file.path"))
+	}
+}
+
+// TestBlockingAccept: an accept is stamped when it started blocking, long
+// before it is logged; records newer than its stamp in between must not cut
+// it off from its SOCKADDR.
+func TestBlockingAccept(t *testing.T) {
+	text := strings.Join([]string{
+		`type=CONFIG_CHANGE msg=audit(1700000099.900:1): op=set audit_enabled=1 old=1 auid=4294967295 ses=4294967295 res=1`,
+		`type=SYSCALL msg=audit(1700000000.000:2): arch=c000003e syscall=43 success=yes exit=4 a0=3 a1=1 a2=2 a3=0 items=0 ppid=1 pid=500 auid=4294967295 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ses=4294967295 comm="vsftpd" exe="/usr/sbin/vsftpd" key="x"`,
+		`type=SERVICE_START msg=audit(1700000100.500:3): pid=1 uid=0 auid=4294967295 ses=4294967295 msg='unit=x comm="systemd" exe="/usr/lib/systemd/systemd" hostname=? addr=? terminal=? res=success'`,
+		`type=SOCKADDR msg=audit(1700000000.000:2): saddr=0200DEA27F0000080000000000000000`,
+		`type=USER_AUTH msg=audit(1700000101.000:4): pid=501 uid=0 auid=4294967295 ses=4294967295 msg='op=PAM:authentication acct="victim" exe="/usr/sbin/vsftpd" hostname=127.0.0.8 addr=127.0.0.8 terminal=ftp res=success'`,
+		`type=SYSCALL msg=audit(1700000102.000:5): arch=c000003e syscall=257 success=yes exit=5 a0=ffffff9c a1=1 a2=241 a3=1a4 items=2 ppid=501 pid=502 auid=4294967295 uid=1001 gid=1001 euid=1001 suid=1001 fsuid=1001 egid=1001 sgid=1001 fsgid=1001 tty=(none) ses=4294967295 comm="vsftpd" exe="/usr/sbin/vsftpd" key="x"`,
+		`type=PATH msg=audit(1700000102.000:5): item=0 name="/tmp/" inode=1 dev=fe:00 mode=041777 ouid=0 ogid=0 rdev=00:00 nametype=PARENT`,
+		`type=PATH msg=audit(1700000102.000:5): item=1 name="/tmp/up" inode=9 dev=fe:00 mode=0100644 ouid=1001 ogid=1001 rdev=00:00 nametype=CREATE`,
+	}, "\n")
+	evs, st := parseAll(t, text)
+	ev := only(t, evs)
+	wantStr(t, ev, "source.ip", "127.0.0.8")
+	wantStr(t, ev, "source.port", "56994")
+	if st.Gaps != 0 {
+		t.Errorf("gaps = %d", st.Gaps)
+	}
+}
+
 // TestExecveArgs: split and hex arguments rebuild process.args, which later
 // file events of that process carry.
 func TestExecveArgs(t *testing.T) {
@@ -542,23 +587,35 @@ func TestTableBounded(t *testing.T) {
 	}
 }
 
+// FuzzLine feeds arbitrary text, line by line, after the start of a real
+// event, so hostile records reach grouping, attribution and documents.
 func FuzzLine(f *testing.F) {
 	for _, l := range strings.Split(specExample, "\n") {
 		f.Add([]byte(l))
 	}
 	f.Add([]byte("type=EXECVE msg=audit(1.2:3): argc=99999999 a99999[0]=41 a1_len=3"))
 	f.Add([]byte("node=x type=SOCKADDR msg=audit(1.2:3): saddr=0A00"))
-	f.Add([]byte("type=PATH msg=audit(1.2:3): item=1 name=\"unterminated nametype=CREATE"))
-	f.Fuzz(func(t *testing.T, line []byte) {
-		p := NewParser(Options{Emit: func(sources.Event) {}})
-		for _, l := range strings.Split(specExample, "\n")[:3] {
+	f.Add([]byte("type=PATH msg=audit(1795661111.044:3375): item=1 name=\"unterminated nametype=CREATE"))
+	f.Add([]byte("type=PATH msg=audit(1795661111.044:3375): item=2 name=2E2E2F2E2E00 mode=0140777 nametype=CREATE\x1dOUID=\"\nEOE"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var evs []sources.Event
+		p := NewParser(Options{Emit: func(ev sources.Event) { evs = append(evs, ev) }})
+		head := strings.Split(specExample, "\n")[:4]
+		for _, l := range head {
 			p.Line([]byte(l))
 		}
-		p.Line(line)
-		p.Line(line)
+		parts := bytes.Split(data, []byte("\n"))
+		for _, l := range parts {
+			p.Line(l)
+		}
 		p.Flush()
-		if st := p.Stats(); st.Lines != 5 {
-			t.Fatalf("lines = %d", st.Lines)
+		if st := p.Stats(); st.Lines != uint64(len(head)+len(parts)) || st.Events != uint64(len(evs)) {
+			t.Fatalf("stats %+v for %d lines, %d events", st, len(head)+len(parts), len(evs))
+		}
+		for _, ev := range evs {
+			if _, err := json.Marshal(ev.Doc); err != nil {
+				t.Fatalf("event does not marshal: %v", err)
+			}
 		}
 	})
 }

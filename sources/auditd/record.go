@@ -123,16 +123,24 @@ func hexU64(b []byte) (uint64, bool) {
 	return v, true
 }
 
-func unhex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
+// hexVal maps a byte to its hex digit value, or 0xff.
+var hexVal = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
 	}
-	return 0, false
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c - 'a' + 10)
+		t[c-'a'+'A'] = byte(c - 'a' + 10)
+	}
+	return t
+}()
+
+func unhex(c byte) (byte, bool) {
+	v := hexVal[c]
+	return v, v != 0xff
 }
 
 // kv is a tokenizer over "k=v k2="quoted" k3='nested'" text. Values keep
@@ -244,9 +252,7 @@ func decode(v []byte) []byte {
 	if isHex(v) {
 		out := make([]byte, len(v)/2)
 		for i := range out {
-			hi, _ := unhex(v[2*i])
-			lo, _ := unhex(v[2*i+1])
-			out[i] = hi<<4 | lo
+			out[i] = hexVal[v[2*i]]<<4 | hexVal[v[2*i+1]]
 		}
 		return out
 	}
@@ -260,7 +266,7 @@ func isHex(v []byte) bool {
 		return false
 	}
 	for _, c := range v {
-		if _, ok := unhex(c); !ok {
+		if hexVal[c] == 0xff {
 			return false
 		}
 	}

@@ -31,6 +31,7 @@ const (
 	Multicast
 )
 
+// String names the mode as in --source netlink:MODE.
 func (m Mode) String() string {
 	switch m {
 	case Unicast:
@@ -227,26 +228,34 @@ func (s *Source) Run(ctx context.Context, emit func([]sources.Event)) (err error
 	}
 	s.update(func(h *sources.Health) { h.Live = true })
 	s.once.Do(func() { close(s.ready) })
-	return s.read(ctx, recvSock, ctl, emit)
+	lost := func() (uint32, error) {
+		st, err := ctl.status()
+		return st.Lost, err
+	}
+	return s.read(ctx, recvSock, lost, ctl.before.Lost, emit)
 }
 
 // read is the receive loop: one record per datagram, reassembled into
 // events, rebuilt as text lines for the parser.
-func (s *Source) read(ctx context.Context, sock *socket, ctl *controller, emit func([]sources.Event)) error {
+func (s *Source) read(ctx context.Context, sock libaudit.NetlinkReceiver, lost func() (uint32, error), lastLost uint32, emit func([]sources.Event)) error {
 	var (
 		pending   []sources.Event
 		lossUntil time.Time
 	)
 	markLoss := func() { lossUntil = time.Now().Add(s.opt.LossFlagFor) }
-	parser := s.opt.NewParser(func(ev sources.Event) {
-		if time.Now().Before(lossUntil) && ev.Doc != nil {
-			ev.Doc.Set("xferhunt.loss", true)
-		}
-		pending = append(pending, ev)
-	})
+	parser := s.opt.NewParser(func(ev sources.Event) { pending = append(pending, ev) })
+	// flush runs after the reassembler's callbacks for one record, so an
+	// event that revealed a gap is flagged along with those after it.
 	flush := func() {
 		if len(pending) == 0 {
 			return
+		}
+		if time.Now().Before(lossUntil) {
+			for _, ev := range pending {
+				if ev.Doc != nil {
+					ev.Doc.Set("xferhunt.loss", true)
+				}
+			}
 		}
 		batch := pending
 		pending = nil
@@ -267,7 +276,6 @@ func (s *Source) read(ctx context.Context, sock *socket, ctl *controller, emit f
 				feed(m)
 			}
 			parser.Flush()
-			flush()
 		},
 		lost: func(n int) {
 			markLoss()
@@ -276,34 +284,49 @@ func (s *Source) read(ctx context.Context, sock *socket, ctl *controller, emit f
 	}
 	// Kernel events end with an EOE record; the timeout only bounds how
 	// long a record without one delays the events queued behind it.
-	reasm, err := libaudit.NewReassembler(64, 500*time.Millisecond, stream)
+	reasm, err := libaudit.NewReassembler(64, 250*time.Millisecond, stream)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		reasm.Close()
-		parser.Flush()
-		flush()
-	}()
+	// Not deferred: after a panic in emit, nothing more is handed to the
+	// consumer; Run's recover restores the kernel.
+	err = s.loop(ctx, sock, lost, lastLost, reasm, flush, markLoss)
+	reasm.Close()
+	parser.Flush()
+	flush()
+	return err
+}
 
-	lastLost := ctl.before.Lost
+// loop receives until ctx ends or the socket fails.
+func (s *Source) loop(ctx context.Context, sock libaudit.NetlinkReceiver, lost func() (uint32, error), lastLost uint32,
+	reasm *libaudit.Reassembler, flush, markLoss func()) error {
+	var one [1]syscall.NetlinkMessage
+	parse := func(buf []byte) ([]syscall.NetlinkMessage, error) {
+		m, err := parseOne(buf)
+		if err != nil {
+			return nil, err
+		}
+		one[0] = m
+		return one[:], nil
+	}
 	lastPoll, lastMaintain := time.Now(), time.Now()
 	for ctx.Err() == nil {
-		msgs, err := sock.Receive(false, parseAudit)
+		msgs, err := sock.Receive(false, parse)
 		now := time.Now()
 		if now.Sub(lastMaintain) >= 100*time.Millisecond {
 			lastMaintain = now
 			reasm.Maintain()
+			flush()
 		}
 		if now.Sub(lastPoll) >= 500*time.Millisecond {
 			lastPoll = now
-			if st, err := ctl.status(); err == nil {
-				if st.Lost > lastLost {
+			if n, err := lost(); err == nil {
+				if n > lastLost {
 					markLoss()
-					d := uint64(st.Lost - lastLost)
+					d := uint64(n - lastLost)
 					s.update(func(h *sources.Health) { h.Lost += d })
 				}
-				lastLost = st.Lost
+				lastLost = n
 			}
 		}
 		if err != nil {
@@ -324,18 +347,20 @@ func (s *Source) read(ctx context.Context, sock *socket, ctl *controller, emit f
 		if typ < auparse.AUDIT_USER_AUTH {
 			continue // control replies, not records
 		}
-		s.update(func(h *sources.Health) { h.Records++ })
 		am, perr := auparse.Parse(typ, string(m.Data))
 		if perr != nil {
-			s.update(func(h *sources.Health) { h.Malformed++ })
+			s.update(func(h *sources.Health) { h.Records++; h.Malformed++ })
 			continue
 		}
+		lag := now.Sub(am.Timestamp)
+		s.update(func(h *sources.Health) { h.Records++; h.Lag = lag })
 		reasm.PushMessage(am)
 		if standalone(typ) {
 			// Userspace records (PAM, logins) never get an EOE; closing them
 			// at once keeps them from holding back the events behind them.
 			reasm.PushMessage(&auparse.AuditMessage{RecordType: auparse.AUDIT_EOE, Sequence: am.Sequence})
 		}
+		flush()
 	}
 	return nil
 }
@@ -351,5 +376,8 @@ type streamFunc struct {
 	lost     func(int)
 }
 
+// ReassemblyComplete receives one whole event.
 func (f *streamFunc) ReassemblyComplete(msgs []*auparse.AuditMessage) { f.complete(msgs) }
-func (f *streamFunc) EventsLost(n int)                                { f.lost(n) }
+
+// EventsLost receives the size of a sequence gap.
+func (f *streamFunc) EventsLost(n int) { f.lost(n) }

@@ -287,3 +287,28 @@ func TestBuildRulesCanonicalSet(t *testing.T) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// RestoreAll is main's path for exits that do not wait for Run (a panic
+// in main, os.Exit): it must restore while the source is still running.
+func TestRestoreAllWhileRunning(t *testing.T) {
+	testenv.LockAudit(t)
+	before := auditctl(t, "-s")
+	if statusField(before, "pid") != "0" {
+		t.Skip("an audit daemon is running; test needs none")
+	}
+	s := newTestSource(Unicast, auditrules.Lines(), &lineLog{})
+	stop := startSource(t, s, &collector{})
+	if !strings.Contains(auditctl(t, "-l"), "key=xferhunt") {
+		t.Fatal("rules not installed")
+	}
+	if err := RestoreAll(); err != nil {
+		t.Fatalf("RestoreAll: %v", err)
+	}
+	assertRestored(t, before)
+	if err := RestoreAll(); err != nil {
+		t.Fatalf("second RestoreAll: %v", err)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run after RestoreAll: %v", err)
+	}
+	assertRestored(t, before)
+}

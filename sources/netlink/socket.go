@@ -58,8 +58,10 @@ func newSocket(groups uint32) (*socket, error) {
 	return &socket{fd: fd, pid: nl.Pid, buf: make([]byte, syscall.NLMSG_HDRLEN+libaudit.AuditMessageMaxLength)}, nil
 }
 
+// Send sends a request and returns its sequence number.
 func (s *socket) Send(msg syscall.NetlinkMessage) (uint32, error) { return s.send(msg, 0) }
 
+// SendNoWait is Send that fails instead of blocking.
 func (s *socket) SendNoWait(msg syscall.NetlinkMessage) (uint32, error) {
 	return s.send(msg, syscall.MSG_DONTWAIT)
 }
@@ -96,16 +98,25 @@ func (s *socket) Receive(nonBlocking bool, p libaudit.NetlinkParser) ([]syscall.
 	return p(s.buf[:n])
 }
 
+// Close closes the socket.
 func (s *socket) Close() error { return syscall.Close(s.fd) }
 
 // parseAudit splits one audit datagram: audit messages carry a single record
 // and their header length is unreliable, so the header is read as is.
 func parseAudit(buf []byte) ([]syscall.NetlinkMessage, error) {
-	if len(buf) < syscall.NLMSG_HDRLEN {
-		return nil, syscall.EINVAL
+	m, err := parseOne(buf)
+	if err != nil {
+		return nil, err
 	}
-	return []syscall.NetlinkMessage{{
+	return []syscall.NetlinkMessage{m}, nil
+}
+
+func parseOne(buf []byte) (syscall.NetlinkMessage, error) {
+	if len(buf) < syscall.NLMSG_HDRLEN {
+		return syscall.NetlinkMessage{}, syscall.EINVAL
+	}
+	return syscall.NetlinkMessage{
 		Header: *(*syscall.NlMsghdr)(unsafe.Pointer(&buf[0])),
 		Data:   buf[syscall.NLMSG_HDRLEN:],
-	}}, nil
+	}, nil
 }

@@ -25,7 +25,8 @@ type Options struct {
 	// Path is a log file (its rotated siblings name.1, name-20240101 … are
 	// included) or a directory (every file whose name starts with Prefix).
 	Path string
-	// Prefix selects files in directory mode; default "auditbeat".
+	// Prefix selects files in directory mode; default "auditbeat", "*"
+	// for every file not starting with a dot.
 	Prefix string
 	// Since skips backfilling files last modified before it; zero reads all.
 	Since time.Time
@@ -193,7 +194,7 @@ func (t *Tailer) member(name string) bool {
 		}
 	}
 	if t.base == "" {
-		return strings.HasPrefix(name, t.opt.Prefix)
+		return t.opt.Prefix == "*" && !strings.HasPrefix(name, ".") || strings.HasPrefix(name, t.opt.Prefix)
 	}
 	return name == t.base || strings.HasPrefix(name, t.base+".") || strings.HasPrefix(name, t.base+"-")
 }
@@ -511,4 +512,3 @@ func trimCR(b []byte) []byte {
 	}
 	return b
 }
-

@@ -1,0 +1,48 @@
+package auditbeat
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+
+	"github.com/xferhunt/xferhunt/sources"
+)
+
+func init() { sources.RegisterScanner(sources.AuditbeatNDJSON, Scan) }
+
+// Scan reads a recorded Auditbeat NDJSON stream to its end (the scan
+// command's reader for this format).
+func Scan(r io.Reader, opt sources.ScanOptions) (sources.Stats, error) {
+	d := NewDecoder(Options{HostID: opt.HostID, HostName: opt.HostName, Emit: opt.Emit})
+	if err := eachLine(r, d.Line); err != nil {
+		return d.Stats(), err
+	}
+	return d.Stats(), nil
+}
+
+// eachLine calls fn for every line of r, however long.
+func eachLine(r io.Reader, fn func([]byte)) error {
+	br := bufio.NewReaderSize(r, 256<<10)
+	var long []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		switch err {
+		case nil:
+			if long != nil {
+				fn(append(long, chunk...))
+				long = nil
+			} else {
+				fn(chunk)
+			}
+		case bufio.ErrBufferFull:
+			long = append(long, chunk...)
+		case io.EOF:
+			if len(long)+len(chunk) > 0 {
+				fn(append(long, chunk...))
+			}
+			return nil
+		default:
+			return fmt.Errorf("read: %w", err)
+		}
+	}
+}

@@ -1,0 +1,170 @@
+// Package bridge carries events from sources to a consumer through a
+// bounded buffer, in batches, so that a slow consumer (a terminal UI, a
+// pipe) never blocks a source: when the buffer is full, what does not fit is
+// dropped and counted per source. It also drops the second copy of a kernel
+// event seen through two sources.
+package bridge
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/xferhunt/xferhunt/sources"
+)
+
+// Options configure a Bridge.
+type Options struct {
+	// Capacity is the most events held for the consumer (default 65536).
+	Capacity int
+	// Interval is how often a batch is handed over (default 50ms).
+	Interval time.Duration
+	// DedupWindow is how many event keys are remembered to drop duplicates
+	// (default 65536; negative disables dedup).
+	DedupWindow int
+}
+
+// Stats are the bridge's counters.
+type Stats struct {
+	Accepted  uint64
+	Delivered uint64
+	Dropped   uint64            // buffer full
+	DroppedBy map[string]uint64 // per source name
+	Duplicate uint64            // same kernel event from a second source
+	Queued    int
+}
+
+// Bridge is a bounded, batching, deduplicating event buffer.
+type Bridge struct {
+	opt  Options
+	wake chan struct{}
+
+	mu        sync.Mutex
+	buf       []sources.Event
+	stats     Stats
+	seen, old map[dedupKey]struct{}
+}
+
+type dedupKey struct{ key, action, path string }
+
+// New returns an empty bridge.
+func New(opt Options) *Bridge {
+	if opt.Capacity <= 0 {
+		opt.Capacity = 65536
+	}
+	if opt.Interval <= 0 {
+		opt.Interval = 50 * time.Millisecond
+	}
+	if opt.DedupWindow == 0 {
+		opt.DedupWindow = 65536
+	}
+	return &Bridge{opt: opt, wake: make(chan struct{}, 1),
+		buf:   make([]sources.Event, 0, min(opt.Capacity, 4096)),
+		stats: Stats{DroppedBy: map[string]uint64{}},
+		seen:  map[dedupKey]struct{}{}, old: map[dedupKey]struct{}{}}
+}
+
+// Emitter returns the emit function to give a source's Run: it never
+// blocks longer than a mutex hold, and counts drops under name.
+func (b *Bridge) Emitter(name string) func([]sources.Event) {
+	return func(evs []sources.Event) { b.Push(name, evs) }
+}
+
+// Push queues events from the named source, dropping duplicates and
+// whatever exceeds the capacity.
+func (b *Bridge) Push(name string, evs []sources.Event) {
+	b.mu.Lock()
+	for _, ev := range evs {
+		if ev.Key != "" && b.opt.DedupWindow > 0 && b.duplicate(ev) {
+			b.stats.Duplicate++
+			continue
+		}
+		if len(b.buf) >= b.opt.Capacity {
+			b.stats.Dropped++
+			b.stats.DroppedBy[name]++
+			continue
+		}
+		b.buf = append(b.buf, ev)
+		b.stats.Accepted++
+	}
+	b.mu.Unlock()
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// duplicate records ev's identity and reports whether it was already seen.
+// One kernel event can yield several events (a rename is a creation and a
+// deletion), so the action and path are part of the identity.
+func (b *Bridge) duplicate(ev sources.Event) bool {
+	k := dedupKey{ev.Key, ev.Doc.Str("event.action"), ev.Doc.Str("file.path")}
+	if _, ok := b.seen[k]; ok {
+		return true
+	}
+	if _, ok := b.old[k]; ok {
+		b.seen[k] = struct{}{}
+		return true
+	}
+	// Two generations bound memory without per-key timestamps.
+	if len(b.seen) >= b.opt.DedupWindow/2 {
+		b.old, b.seen = b.seen, make(map[dedupKey]struct{}, len(b.seen))
+	}
+	b.seen[k] = struct{}{}
+	return false
+}
+
+// Take removes and returns everything queued (nil when empty). The caller
+// owns the returned slice.
+func (b *Bridge) Take() []sources.Event {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.buf) == 0 {
+		return nil
+	}
+	out := b.buf
+	b.buf = make([]sources.Event, 0, min(max(len(out), 64), b.opt.Capacity))
+	b.stats.Delivered += uint64(len(out))
+	return out
+}
+
+// Run hands batches to deliver at most every Interval until ctx ends, then
+// delivers what is left. deliver may block; sources keep filling the
+// buffer meanwhile, up to Capacity.
+func (b *Bridge) Run(ctx context.Context, deliver func([]sources.Event)) {
+	t := time.NewTicker(b.opt.Interval)
+	defer t.Stop()
+	pending := false
+	for {
+		select {
+		case <-ctx.Done():
+			if batch := b.Take(); batch != nil {
+				deliver(batch)
+			}
+			return
+		case <-b.wake:
+			pending = true
+		case <-t.C:
+			if !pending {
+				continue
+			}
+			pending = false
+			if batch := b.Take(); batch != nil {
+				deliver(batch)
+			}
+		}
+	}
+}
+
+// Stats returns a snapshot of the counters.
+func (b *Bridge) Stats() Stats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.stats
+	s.Queued = len(b.buf)
+	s.DroppedBy = make(map[string]uint64, len(b.stats.DroppedBy))
+	for k, v := range b.stats.DroppedBy {
+		s.DroppedBy[k] = v
+	}
+	return s
+}

@@ -1,0 +1,158 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/sources"
+)
+
+func ev(key, action, path string) sources.Event {
+	d := ecs.Doc{}
+	d.Set("event.action", action)
+	d.Set("file.path", path)
+	return sources.Event{Doc: d, Key: key}
+}
+
+func TestFullBufferDropsAndCountsPerSource(t *testing.T) {
+	b := New(Options{Capacity: 3})
+	b.Push("netlink", []sources.Event{ev("", "creation", "/a"), ev("", "creation", "/b")})
+	b.Push("auditlog", []sources.Event{ev("", "creation", "/c"), ev("", "creation", "/d"), ev("", "creation", "/e")})
+	st := b.Stats()
+	if st.Accepted != 3 || st.Dropped != 2 || st.DroppedBy["auditlog"] != 2 || st.DroppedBy["netlink"] != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	got := b.Take()
+	if len(got) != 3 || got[2].Doc.Str("file.path") != "/c" {
+		t.Fatalf("took %d events", len(got))
+	}
+	if b.Take() != nil {
+		t.Fatal("second Take not empty")
+	}
+}
+
+func TestDedupSameKernelEventTwoSources(t *testing.T) {
+	b := New(Options{})
+	k := "host1/1795661111.044:3375"
+	b.Push("netlink", []sources.Event{ev(k, "rename", "/tmp/new"), ev(k, "deletion", "/tmp/old")})
+	b.Push("auditlog", []sources.Event{ev(k, "rename", "/tmp/new"), ev(k, "deletion", "/tmp/old"), ev("", "creation", "/x"), ev("", "creation", "/x")})
+	st := b.Stats()
+	if st.Duplicate != 2 || st.Accepted != 4 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestDedupWindowIsBounded(t *testing.T) {
+	b := New(Options{DedupWindow: 100})
+	for i := range 1000 {
+		b.Push("s", []sources.Event{ev(fmt.Sprint(i), "creation", "/p")})
+	}
+	b.mu.Lock()
+	n := len(b.seen) + len(b.old)
+	b.mu.Unlock()
+	if n > 100 {
+		t.Fatalf("remembers %d keys, window 100", n)
+	}
+	// A key inside the window is still caught.
+	b.Push("s", []sources.Event{ev("999", "creation", "/p")})
+	if b.Stats().Duplicate != 1 {
+		t.Fatal("recent duplicate not caught")
+	}
+}
+
+// A consumer that blocks must not block the producer.
+func TestSlowConsumerNeverBlocksProducer(t *testing.T) {
+	b := New(Options{Capacity: 1000, Interval: time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	release := make(chan struct{})
+	var delivered sync.WaitGroup
+	delivered.Add(1)
+	go func() {
+		defer delivered.Done()
+		b.Run(ctx, func([]sources.Event) { <-release })
+	}()
+	done := make(chan struct{})
+	go func() {
+		for i := range 100000 {
+			b.Push("netlink", []sources.Event{ev("", "creation", fmt.Sprint(i))})
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("producer blocked behind a stuck consumer")
+	}
+	st := b.Stats()
+	if st.Dropped == 0 || st.Accepted+st.Dropped != 100000 {
+		t.Fatalf("stats %+v", st)
+	}
+	close(release)
+	cancel()
+	delivered.Wait()
+}
+
+func TestRunBatchesAndFlushesOnStop(t *testing.T) {
+	b := New(Options{Interval: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	var batches [][]sources.Event
+	stopped := make(chan struct{})
+	go func() {
+		b.Run(ctx, func(bt []sources.Event) { mu.Lock(); batches = append(batches, bt); mu.Unlock() })
+		close(stopped)
+	}()
+	for i := range 50 {
+		b.Push("s", []sources.Event{ev("", "creation", fmt.Sprint(i))})
+	}
+	cancel()
+	<-stopped
+	n := 0
+	for _, bt := range batches {
+		n += len(bt)
+	}
+	if n != 50 || len(batches) > 3 {
+		t.Fatalf("%d events in %d batches", n, len(batches))
+	}
+}
+
+func BenchmarkPush(b *testing.B) {
+	br := New(Options{Capacity: 1 << 20, DedupWindow: -1})
+	batch := []sources.Event{ev("", "creation", "/tmp/x")}
+	for i := 0; b.Loop(); i++ {
+		br.Push("netlink", batch)
+		if i%4096 == 0 {
+			br.Take()
+		}
+	}
+}
+
+func BenchmarkPushDedup(b *testing.B) {
+	br := New(Options{Capacity: 1 << 20})
+	evs := make([]sources.Event, 4096)
+	for i := range evs {
+		evs[i] = ev(fmt.Sprint("k", i), "creation", "/tmp/x")
+	}
+	for i := 0; b.Loop(); i++ {
+		br.Push("netlink", evs[i%4096:i%4096+1])
+		if i%4096 == 0 {
+			br.Take()
+		}
+	}
+}
+
+func BenchmarkPushTake64(b *testing.B) {
+	br := New(Options{Capacity: 1 << 20, DedupWindow: -1})
+	batch := make([]sources.Event, 64)
+	for i := range batch {
+		batch[i] = ev("", "creation", "/tmp/x")
+	}
+	for b.Loop() {
+		br.Push("netlink", batch)
+		br.Take()
+	}
+}

@@ -1,0 +1,72 @@
+package ecsjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/xferhunt/xferhunt/sources"
+)
+
+func compact(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		t.Skipf("sample %s absent", path)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestSniffRealSamples(t *testing.T) {
+	cases := map[string]sources.Format{
+		"/work/shared/samples/elastic-defend-ecs/endpoint-package-schema-examples/file_modified_linux.json": sources.ECSNDJSON,
+		"/work/shared/samples/auditbeat-ecs/beats-meta/file_integrity_data.json":                            sources.AuditbeatNDJSON,
+		"/work/shared/samples/auditbeat-ecs/beats-meta/auditd_execve.json":                                  sources.AuditbeatNDJSON,
+	}
+	for path, want := range cases {
+		line := compact(t, path)
+		if got := Sniff(append(line, '\n')); got != want {
+			t.Errorf("%s: %v, want %v", path, got, want)
+		}
+		// A head cut mid-document is still recognised.
+		if got := Sniff(line[:len(line)/2]); got == sources.Unknown {
+			t.Errorf("%s: truncated head not recognised", path)
+		}
+	}
+	if got := Sniff([]byte("type=SYSCALL msg=audit(1.0:1): x=1\n")); got != sources.Unknown {
+		t.Errorf("auditd text sniffed as %v", got)
+	}
+	if got := Sniff([]byte("\n\n")); got != sources.Unknown {
+		t.Errorf("blank input sniffed as %v", got)
+	}
+}
+
+func TestDocumentsPassAsTheyAre(t *testing.T) {
+	line := compact(t, "/work/shared/samples/elastic-defend-ecs/endpoint-package-schema-examples/file_modified_linux.json")
+	hit := `{"_index":".ds-logs-endpoint.events.file-default","_id":"x","_source":` + string(line) + `}`
+	var evs []sources.Event
+	d := NewDecoder(Options{HostID: "fallback", Emit: func(e sources.Event) { evs = append(evs, e) }})
+	d.Line(line)
+	d.Line([]byte(hit))
+	d.Line([]byte("{not json"))
+	if st := d.Stats(); st.Events != 2 || st.Malformed != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	for _, e := range evs {
+		if e.Doc.Str("@timestamp") != "2020-03-03T19:08:32.74626000Z" || e.Doc.Get("_source") != nil {
+			t.Errorf("document changed: %v", e.Doc.Str("@timestamp"))
+		}
+		if !strings.HasPrefix(e.Doc.Str("message"), "The file before_driver.sys") {
+			t.Errorf("message %q", e.Doc.Str("message"))
+		}
+	}
+}

@@ -1,0 +1,175 @@
+package tui
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync/atomic"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/ecs"
+)
+
+// setFlash shows a one-line message in the footer until the next key.
+func (m *Model) setFlash(err bool, format string, a ...any) {
+	m.flash, m.flashErr = fmt.Sprintf(format, a...), err
+}
+
+// onResult shows what a backend Cmd reported.
+func (m *Model) onResult(msg tea.Msg) {
+	switch msg := msg.(type) {
+	case statusSavedMsg:
+		if msg.err != nil {
+			m.setFlash(true, "saving status: %v", msg.err)
+		}
+	case exceptionPreviewMsg:
+		m.overlay = overlayConfirm
+		f, v := msg.field, msg.value
+		b := m.opt.Backend
+		m.ask = confirm{
+			title: "Add exception",
+			body: fmt.Sprintf("%s : %q\nwould have suppressed %d of %d alerts held now. Future matching events raise no alert.",
+				Sanitize(f), Sanitize(v), msg.matches, len(m.st.rows)),
+			yes: func() tea.Msg { return exceptionAddedMsg{f, v, b.AddException(f, v)} },
+		}
+	case exceptionAddedMsg:
+		if msg.err != nil {
+			m.setFlash(true, "exception not saved: %v", msg.err)
+		} else {
+			m.setFlash(false, "exception saved: %s : %s", msg.field, msg.value)
+		}
+	case killedMsg:
+		if msg.err != nil {
+			m.setFlash(true, "kill %d: %v", msg.pid, msg.err)
+		} else {
+			m.setFlash(false, "killed pid %d", msg.pid)
+		}
+	case evidenceMsg:
+		if msg.err != nil {
+			m.setFlash(true, "preserve: %v", msg.err)
+		} else {
+			m.setFlash(false, "preserved %s sha256 %s", msg.dest, msg.sha256)
+		}
+	case exportedMsg:
+		if msg.err != nil {
+			m.setFlash(true, "export: %v", msg.err)
+		} else {
+			m.setFlash(false, "exported %d alerts to %s", msg.n, msg.path)
+		}
+	}
+}
+
+// onAlertKey handles the actions on the selected alert.
+func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
+	k := m.keys.Alert
+	r := m.selected()
+	if r == nil {
+		return nil, false
+	}
+	b := m.opt.Backend
+	switch {
+	case key.Matches(msg, k.Ack):
+		return m.setStatus(r, StatusAcknowledged), true
+	case key.Matches(msg, k.Close):
+		return m.setStatus(r, StatusClosed), true
+	case key.Matches(msg, k.Reopen):
+		return m.setStatus(r, StatusOpen), true
+	case key.Matches(msg, k.Copy):
+		js, err := inflate(r.blob)
+		if err != nil {
+			m.setFlash(true, "copy: %v", err)
+			return nil, true
+		}
+		m.setFlash(false, "copied alert JSON (%d bytes) to the clipboard via OSC 52", len(js))
+		return tea.SetClipboard(string(js)), true
+	case key.Matches(msg, k.Exception):
+		foc := focusable(m.dlines)
+		if m.field < 0 || m.field >= len(foc) {
+			m.setFlash(true, "focus a field first (↑/↓)")
+			return nil, true
+		}
+		l := m.dlines[foc[m.field]]
+		rows := slices.Clone(m.st.rows)
+		f, v := l.field, l.value
+		return func() tea.Msg {
+			var n atomic.Int64
+			parallelRows(rows, func(_ int, d ecs.Doc) {
+				if slices.Contains(d.Keywords(f), v) {
+					n.Add(1)
+				}
+			})
+			return exceptionPreviewMsg{f, v, int(n.Load())}
+		}, true
+	case key.Matches(msg, k.Kill):
+		pid := r.pid
+		if pid <= 1 {
+			m.setFlash(true, "this alert has no killable process id")
+			return nil, true
+		}
+		m.overlay = overlayConfirm
+		m.ask = confirm{
+			title: "Kill process",
+			body:  fmt.Sprintf("Send SIGKILL to pid %d (%s)? It may already have exited or the pid been reused.", pid, r.process),
+			yes:   func() tea.Msg { return killedMsg{pid, b.Kill(pid)} },
+		}
+		return nil, true
+	case key.Matches(msg, k.Evidence):
+		a := r.alert()
+		m.setFlash(false, "preserving %s…", r.path)
+		return func() tea.Msg {
+			dest, sum, err := b.PreserveEvidence(a)
+			return evidenceMsg{dest, sum, err}
+		}, true
+	}
+	return nil, false
+}
+
+// setStatus changes the workflow status now and persists it in a Cmd.
+func (m *Model) setStatus(r *row, st Status) tea.Cmd {
+	if !m.st.setStatus(r.uuid, st) {
+		return nil
+	}
+	m.statuses[r.uuid] = st
+	b, id := m.opt.Backend, r.uuid
+	return func() tea.Msg { return statusSavedMsg{id, st.String(), b.SetStatus(id, st.String())} }
+}
+
+// recompute filters and sorts in a Cmd over a snapshot of the rows. compile,
+// when set, builds the predicate in the Cmd too (it comes from the backend).
+func (m *Model) recompute(text string, pred func(ecs.Doc) bool, compile func() (func(ecs.Doc) bool, error)) tea.Cmd {
+	m.gen++
+	m.pending = true
+	gen, mode := m.gen, m.sortMode
+	rows := slices.Clone(m.st.rows)
+	return func() tea.Msg {
+		if compile != nil {
+			p, err := compile()
+			if err != nil {
+				return filterResultMsg{gen: gen, err: fmt.Errorf("filter: %w", err)}
+			}
+			pred = p
+		}
+		return filterResultMsg{gen: gen, text: text, pred: pred, vis: computeView(rows, pred, mode), upto: len(rows)}
+	}
+}
+
+// exportCmd writes the visible alerts, in display order, through the backend.
+func (m *Model) exportCmd() tea.Cmd {
+	rows := make([]*row, len(m.st.vis))
+	for i, idx := range m.st.vis {
+		rows[i] = m.st.rows[idx]
+	}
+	path := filepath.Join(m.opt.ExportDir, "xferhunt-alerts-"+m.opt.Now().UTC().Format("20060102T150405Z")+".ndjson")
+	b := m.opt.Backend
+	m.setFlash(false, "exporting %d alerts…", len(rows))
+	return func() tea.Msg {
+		alerts := make([]detect.Alert, len(rows))
+		for i, r := range rows {
+			alerts[i] = r.alert()
+		}
+		return exportedMsg{path, len(alerts), b.Export(path, alerts)}
+	}
+}

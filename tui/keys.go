@@ -1,0 +1,140 @@
+package tui
+
+import (
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/xferhunt/xferhunt/ecs"
+)
+
+// onKey routes a key: quit, then the overlay that has focus, then the
+// detail pane or the list.
+func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	k := m.keys
+	if m.overlay != overlayFilter {
+		m.flash = ""
+	}
+	if msg.String() == "ctrl+c" {
+		return m, tea.Quit
+	}
+	switch m.overlay {
+	case overlayFilter:
+		return m.onFilterKey(msg)
+	case overlayConfirm:
+		switch {
+		case key.Matches(msg, k.Prompt.Confirm):
+			m.overlay = overlayNone
+			return m, m.ask.yes
+		case key.Matches(msg, k.Prompt.Deny):
+			m.overlay = overlayNone
+			m.setFlash(false, "cancelled")
+		}
+		return m, nil
+	case overlayHelp:
+		if key.Matches(msg, k.Global.Help) || msg.String() == "esc" {
+			m.overlay = overlayNone
+		} else if key.Matches(msg, k.Global.Quit) {
+			return m, tea.Quit
+		}
+		return m, nil
+	}
+	switch {
+	case key.Matches(msg, k.Global.Quit):
+		return m, tea.Quit
+	case key.Matches(msg, k.Global.Help):
+		m.overlay = overlayHelp
+		return m, nil
+	}
+	if cmd, ok := m.onAlertKey(msg); ok {
+		return m, cmd
+	}
+	if m.detail {
+		return m.onDetailKey(msg), nil
+	}
+	return m.onListKey(msg)
+}
+
+// onListKey moves through and acts on the list.
+func (m Model) onListKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	k := m.keys.List
+	page := max(1, computeLayout(m.width, m.height, m.detail).listRows())
+	switch {
+	case key.Matches(msg, k.Up):
+		m.cursor--
+	case key.Matches(msg, k.Down):
+		m.cursor++
+	case key.Matches(msg, k.PageUp):
+		m.cursor -= page
+		m.offset -= page
+	case key.Matches(msg, k.PageDown):
+		m.cursor += page
+		m.offset += page
+	case key.Matches(msg, k.Top):
+		m.cursor = 0
+	case key.Matches(msg, k.Bottom):
+		m.cursor = len(m.st.vis) - 1
+	case key.Matches(msg, k.Open):
+		m.detail, m.tab, m.field, m.dtop = true, tabOverview, 0, 0
+	case key.Matches(msg, k.Filter):
+		m.overlay, m.input, m.inputErr = overlayFilter, []rune(m.filter), ""
+	case key.Matches(msg, k.Sort):
+		m.sortMode = (m.sortMode + 1) % sortModes
+		return m, m.recompute(m.filter, m.pred, nil)
+	case key.Matches(msg, k.Export):
+		return m, m.exportCmd()
+	}
+	return m, nil
+}
+
+// onDetailKey switches tabs and moves the field focus in the detail view.
+func (m Model) onDetailKey(msg tea.KeyPressMsg) Model {
+	k := m.keys.Detail
+	nfoc := len(focusable(m.dlines))
+	switch {
+	case key.Matches(msg, k.Back):
+		m.detail = false
+	case key.Matches(msg, k.NextTab):
+		m.tab, m.field, m.dtop = (m.tab+1)%len(tabNames), 0, 0
+	case key.Matches(msg, k.PrevTab):
+		m.tab, m.field, m.dtop = (m.tab+len(tabNames)-1)%len(tabNames), 0, 0
+	case key.Matches(msg, k.Up):
+		if nfoc > 0 {
+			m.field--
+		} else {
+			m.dtop--
+		}
+	case key.Matches(msg, k.Down):
+		if nfoc > 0 {
+			m.field++
+		} else {
+			m.dtop++
+		}
+	}
+	return m
+}
+
+// onFilterKey edits the filter line; enter compiles and applies it in a Cmd.
+func (m Model) onFilterKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	k := m.keys.Prompt
+	switch {
+	case key.Matches(msg, k.Apply):
+		text := string(m.input)
+		m.overlay = overlayNone
+		if text == "" {
+			return m, m.recompute("", nil, nil)
+		}
+		b := m.opt.Backend
+		return m, m.recompute(text, nil, func() (func(ecs.Doc) bool, error) { return b.Compile(text) })
+	case key.Matches(msg, k.Cancel):
+		m.overlay, m.inputErr = overlayNone, ""
+	case msg.String() == "backspace":
+		if len(m.input) > 0 {
+			m.input = m.input[:len(m.input)-1]
+		}
+	case msg.String() == "ctrl+u":
+		m.input = nil
+	case msg.Text != "":
+		m.input = append(m.input, []rune(msg.Text)...)
+	}
+	return m, nil
+}
