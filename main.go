@@ -6,6 +6,7 @@
 package main
 
 import (
+	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +20,12 @@ import (
 	"github.com/xferhunt/xferhunt/detect/rules"
 	"github.com/xferhunt/xferhunt/pipeline"
 )
+
+// demoCapture is the real capture `xferhunt demo` replays (see
+// testdata/capture/README.md for how it was recorded).
+//
+//go:embed testdata/capture/enriched.log
+var demoCapture []byte
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
@@ -118,7 +125,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "rules":
 		return exitCode(stderr, pipeline.ListRules(cfg))
 	case "demo":
-		return exitCode(stderr, pipeline.Demo(cfg))
+		return exitCode(stderr, pipeline.Demo(cfg, demoCapture))
 	default:
 		return exitCode(stderr, pipeline.Live(cfg))
 	}

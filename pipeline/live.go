@@ -1,12 +1,262 @@
 package pipeline
 
-import "errors"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
 
-// errNotBuilt reports a command whose pipeline is not in this build yet.
-var errNotBuilt = errors.New("not available in this build yet")
+	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/sources"
+	"github.com/xferhunt/xferhunt/sources/bridge"
+	"github.com/xferhunt/xferhunt/sources/enrich"
+	"github.com/xferhunt/xferhunt/sources/spec"
+)
 
-// Live is the live run (TUI, or --headless).
-func Live(cfg Config) error { return errNotBuilt }
+// statusEvery is how often headless mode reports health on stderr.
+const statusEvery = 10 * time.Second
 
-// Demo is `xferhunt demo`.
-func Demo(cfg Config) error { return errNotBuilt }
+// Live is the live run: `xferhunt` (TUI) and `xferhunt --headless`.
+// SIGINT, SIGTERM and SIGHUP end it cleanly; the kernel's audit settings
+// are restored on every way out, a panic included.
+func Live(cfg Config) (err error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	defer func() {
+		// Sources restore the kernel when their Run returns; this is the
+		// safety net for paths that never get there.
+		if rerr := spec.RestoreKernel(); rerr != nil && err == nil {
+			err = fmt.Errorf("restore kernel audit settings: %w", rerr)
+		}
+	}()
+
+	s, err := newSetup(&cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := s.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	srcs, err := openSources(&cfg, s)
+	if err != nil {
+		return err
+	}
+	if cfg.Headless {
+		return runHeadless(ctx, cfg, s, srcs)
+	}
+	return runTUI(ctx, cfg, s, srcs, "")
+}
+
+// openSources builds every --source (default auto).
+func openSources(cfg *Config, s *setup) ([]sources.Source, error) {
+	specs := cfg.Sources
+	if len(specs) == 0 {
+		specs = []string{"auto"}
+	}
+	opt := spec.Options{
+		HostID:   cfg.hostID(),
+		HostName: hostName(),
+		Since:    time.Now().Add(-s.window()),
+		Stdin:    cfg.Stdin,
+	}
+	var srcs []sources.Source
+	for _, sp := range specs {
+		src, err := spec.Parse(sp, opt)
+		if err != nil {
+			if errors.Is(err, spec.ErrUnusable) {
+				return nil, usage(err)
+			}
+			return nil, err
+		}
+		srcs = append(srcs, src)
+	}
+	return srcs, nil
+}
+
+// window is the longest effective history window of the loaded rules: how
+// far back file sources backfill.
+func (s *setup) window() time.Duration {
+	var w time.Duration
+	for _, r := range s.engine.Stats().Rules {
+		w = max(w, r.Window)
+	}
+	return w
+}
+
+// live runs sources into the engine until ctx ends or a source fails. It
+// is the one detection loop of every live mode; sink receives each alert
+// (on the detection goroutine) and must not block for long.
+type live struct {
+	s      *setup
+	srcs   []sources.Source
+	bridge *bridge.Bridge
+	enr    *enrich.Enricher
+
+	mu      sync.Mutex
+	started time.Time
+}
+
+func newLive(s *setup, srcs []sources.Source) *live {
+	return &live{s: s, srcs: srcs, bridge: bridge.New(bridge.Options{}), enr: enrich.New(enrich.Options{}), started: time.Now()}
+}
+
+// run returns when ctx ends (nil) or when a source fails (its error).
+func (l *live) run(ctx context.Context, sink func(detect.Alert)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(l.srcs))
+	var wg sync.WaitGroup
+	for _, src := range l.srcs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- runSource(ctx, src, l.bridge.Emitter(src.Name()))
+		}()
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l.bridge.Run(ctx, func(batch []sources.Event) { l.detect(ctx, batch, sink) })
+	}()
+
+	var first error
+	for range l.srcs {
+		err := <-errs
+		if err != nil && first == nil && ctx.Err() == nil {
+			first = err
+			cancel()
+		}
+		if err == nil && ctx.Err() == nil {
+			// A finished source (stdin at EOF, a replay) is not a failure:
+			// the others, and the UI, go on.
+			continue
+		}
+	}
+	cancel()
+	wg.Wait()
+	<-done
+	if err := l.s.engine.Flush(); err != nil && first == nil {
+		first = fmt.Errorf("save term history: %w", err)
+	}
+	return first
+}
+
+// runSource runs one source and turns a panic inside it into an error, so
+// that the deferred kernel restore and the state flush still happen.
+func runSource(ctx context.Context, src sources.Source, emit func([]sources.Event)) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("source %s: panic: %v", src.Name(), p)
+		}
+	}()
+	if err := src.Run(ctx, emit); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("source %s: %w", src.Name(), err)
+	}
+	return nil
+}
+
+func (l *live) detect(ctx context.Context, batch []sources.Event, sink func(detect.Alert)) {
+	for _, ev := range batch {
+		// Names first: a query or exception may test user.name.
+		l.enr.Names(ev.Doc)
+		loss, _ := ev.Doc.Get("xferhunt.loss").(bool)
+		for _, a := range l.s.engine.Process(ev.Doc, detect.Flags{Historical: ev.Historical, Loss: loss, Key: ev.Key}) {
+			if !ev.Historical {
+				// File facts describe the file now: only meaningful for
+				// alerts raised live, not for backfilled history.
+				l.enr.Alert(ctx, a.Doc)
+			}
+			sink(a)
+		}
+	}
+	if err := l.s.engine.FlushIfDue(); err != nil {
+		// History stays in memory and the next flush retries; say so once.
+		_ = err
+	}
+}
+
+// ready closes when every source is live.
+func (l *live) ready() <-chan struct{} {
+	c := make(chan struct{})
+	go func() {
+		for _, src := range l.srcs {
+			<-spec.Ready(src)
+		}
+		close(c)
+	}()
+	return c
+}
+
+// health is every source's counters plus the bridge's drops.
+func (l *live) health() []sources.Health {
+	bs := l.bridge.Stats()
+	hs := make([]sources.Health, 0, len(l.srcs))
+	for _, src := range l.srcs {
+		h := src.Health()
+		h.Dropped += bs.DroppedBy[src.Name()]
+		hs = append(hs, h)
+	}
+	return hs
+}
+
+func runHeadless(ctx context.Context, cfg Config, s *setup, srcs []sources.Source) error {
+	l := newLive(s, srcs)
+	enc := json.NewEncoder(cfg.Stdout)
+	enc.SetEscapeHTML(false)
+	var outErr error
+	sink := func(a detect.Alert) {
+		// One line per alert, written at once, so a reader never sees half.
+		if err := enc.Encode(a.Doc); err != nil && outErr == nil {
+			outErr = err
+		}
+	}
+	runDone := make(chan error, 1)
+	go func() { runDone <- l.run(ctx, sink) }()
+
+	ready := l.ready()
+	tick := time.NewTicker(statusEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ready:
+			fmt.Fprintln(cfg.Stderr, "ready")
+			ready = nil
+		case <-tick.C:
+			fmt.Fprintln(cfg.Stderr, statusLine(l.health(), s.engine.Stats()))
+		case err := <-runDone:
+			fmt.Fprintln(cfg.Stderr, statusLine(l.health(), s.engine.Stats()))
+			if err == nil && outErr != nil && !errors.Is(outErr, io.ErrClosedPipe) {
+				err = fmt.Errorf("write alerts: %w", outErr)
+			}
+			return err
+		}
+	}
+}
+
+// statusLine is headless mode's periodic health report.
+func statusLine(hs []sources.Health, es detect.Stats) string {
+	var b strings.Builder
+	b.WriteString("status:")
+	for _, h := range hs {
+		state := "starting"
+		if h.Live {
+			state = "live"
+		}
+		if h.Err != "" {
+			state = "error: " + h.Err
+		}
+		fmt.Fprintf(&b, " [%s %s records=%d events=%d malformed=%d lost=%d gaps=%d dropped=%d]",
+			h.Name, state, h.Records, h.Events, h.Malformed, h.Lost, h.Gaps, h.Dropped)
+	}
+	fmt.Fprintf(&b, " matches=%d alerts=%d held_back=%d excepted=%d terms=%d", es.Matches, es.Alerts, es.HeldBack, es.Excepted, es.Terms)
+	return b.String()
+}

@@ -257,8 +257,6 @@ func (t *Tailer) scan(line func([]byte, bool), backfill bool) error {
 			t.retire(f, line, backfill)
 		}
 	}
-	// Files gone from the set are drained before anything newer is read:
-	// their last lines came first.
 	var order []*file
 	for _, e := range ents {
 		if t.skipped[e.id] {

@@ -196,11 +196,22 @@ func (r *rotator) deleteRecreate() {
 func TestEveryLineExactlyOnceAcrossRotations(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "audit.log")
+	exactlyOnce(t, path, Options{Path: path})
+}
+
+// Directory mode (auditbeat:DIR) follows Beats' rename rotation of
+// auditbeat → auditbeat.1 … as well.
+func TestDirectoryExactlyOnceAcrossRotations(t *testing.T) {
+	dir := t.TempDir()
+	exactlyOnce(t, filepath.Join(dir, "auditbeat"), Options{Path: dir})
+}
+
+func exactlyOnce(t *testing.T, path string, opt Options) {
 	r := &rotator{t: t, path: path}
 	r.open()
 	r.burst(100)
 	s := &sink{}
-	tl, stop := run(t, Options{Path: path}, s)
+	tl, stop := run(t, opt, s)
 	waitFor(t, func() bool { return s.count() == 100 }, 3*time.Second, "initial lines")
 	steps := []func(){r.renameRotate, r.copyTruncate, r.deleteRecreate}
 	for round := range 12 {

@@ -1,0 +1,64 @@
+package pipeline
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/sources"
+	"github.com/xferhunt/xferhunt/tui"
+)
+
+// healthEvery is how often the status bar is refreshed.
+const healthEvery = time.Second
+
+// runTUI runs the live pipeline into the terminal UI until the user quits.
+func runTUI(ctx context.Context, cfg Config, s *setup, srcs []sources.Source, guide string) error {
+	if guide == "" && len(s.specs) > 0 {
+		guide = s.specs[0].Rule.Note
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	l := newLive(s, srcs)
+	feed := tui.NewFeeder(0)
+	runDone := make(chan error, 1)
+	go func() { runDone <- l.run(ctx, func(a detect.Alert) { feed.Push(a) }) }()
+	go reportHealth(ctx, l, feed)
+
+	_, noColor := os.LookupEnv("NO_COLOR")
+	uiErr := tui.Run(ctx, tui.Options{
+		Backend: &backend{s: s, guide: guide},
+		NoColor: noColor,
+	}, feed)
+	cancel()
+	if err := <-runDone; err != nil {
+		return err
+	}
+	return uiErr
+}
+
+// reportHealth hands the status bar a fresh snapshot every healthEvery.
+func reportHealth(ctx context.Context, l *live, feed *tui.Feeder) {
+	t := time.NewTicker(healthEvery)
+	defer t.Stop()
+	var lastEvents uint64
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			es := l.s.engine.Stats()
+			st := tui.Stats{Events: es.Events, Matches: es.Matches, Alerts: es.Alerts, HeldBack: es.HeldBack, Terms: uint64(es.Terms)}
+			for _, r := range es.Rules {
+				st.HistoryWindow = max(st.HistoryWindow, r.Window)
+			}
+			if secs := now.Sub(last).Seconds(); secs > 0 {
+				st.EventsPerSec = float64(es.Events-lastEvents) / secs
+			}
+			lastEvents, last = es.Events, now
+			feed.SetHealth(tui.HealthMsg{Sources: l.health(), Stats: st, At: now})
+		}
+	}
+}
