@@ -103,6 +103,11 @@ func newSetup(cfg *Config) (*setup, error) {
 		}
 		s.store = st
 	}
+	// Exceptions added in the TUI earlier live in the state store.
+	if s.exc, err = loadStoredExceptions(s.store, s.exc); err != nil {
+		_ = s.store.Close()
+		return nil, err
+	}
 	var exc detect.Excepter
 	if s.exc != nil {
 		exc = excepter{s.exc}

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -96,17 +97,27 @@ func (s *setup) window() time.Duration {
 // is the one detection loop of every live mode; sink receives each alert
 // (on the detection goroutine) and must not block for long.
 type live struct {
-	s      *setup
-	srcs   []sources.Source
+	s    *setup
+	srcs []sources.Source
+	// names are the sources' names as they were at start: a netlink
+	// source renames itself once it picks a mode, and the bridge counts
+	// drops under the first name.
+	names  []string
 	bridge *bridge.Bridge
 	enr    *enrich.Enricher
 
-	mu      sync.Mutex
-	started time.Time
+	// coverage is the oldest sighting the term history holds (Unix ms),
+	// refreshed by the detection goroutine, which alone may walk history.
+	coverage  atomic.Int64
+	coveredAt time.Time
 }
 
 func newLive(s *setup, srcs []sources.Source) *live {
-	return &live{s: s, srcs: srcs, bridge: bridge.New(bridge.Options{}), enr: enrich.New(enrich.Options{}), started: time.Now()}
+	names := make([]string, len(srcs))
+	for i, src := range srcs {
+		names[i] = src.Name()
+	}
+	return &live{s: s, srcs: srcs, names: names, bridge: bridge.New(bridge.Options{}), enr: enrich.New(enrich.Options{})}
 }
 
 // run returns when ctx ends (nil) or when a source fails (its error).
@@ -115,11 +126,11 @@ func (l *live) run(ctx context.Context, sink func(detect.Alert)) error {
 	defer cancel()
 	errs := make(chan error, len(l.srcs))
 	var wg sync.WaitGroup
-	for _, src := range l.srcs {
+	for i, src := range l.srcs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- runSource(ctx, src, l.bridge.Emitter(src.Name()))
+			errs <- runSource(ctx, src, l.bridge.Emitter(l.names[i]))
 		}()
 	}
 	done := make(chan struct{})
@@ -178,9 +189,20 @@ func (l *live) detect(ctx context.Context, batch []sources.Event, sink func(dete
 			sink(a)
 		}
 	}
-	if err := l.s.engine.FlushIfDue(); err != nil {
-		// History stays in memory and the next flush retries; say so once.
-		_ = err
+	// A failed flush keeps history in memory and the next one retries;
+	// Close reports a flush that never succeeds.
+	_ = l.s.engine.FlushIfDue()
+	if time.Since(l.coveredAt) >= healthEvery {
+		l.coveredAt = time.Now()
+		var oldest time.Time
+		for _, r := range l.s.engine.Stats().Rules {
+			if c := l.s.engine.Coverage(r.RuleID); !c.IsZero() && (oldest.IsZero() || c.Before(oldest)) {
+				oldest = c
+			}
+		}
+		if !oldest.IsZero() {
+			l.coverage.Store(oldest.UnixMilli())
+		}
 	}
 }
 
@@ -200,9 +222,9 @@ func (l *live) ready() <-chan struct{} {
 func (l *live) health() []sources.Health {
 	bs := l.bridge.Stats()
 	hs := make([]sources.Health, 0, len(l.srcs))
-	for _, src := range l.srcs {
+	for i, src := range l.srcs {
 		h := src.Health()
-		h.Dropped += bs.DroppedBy[src.Name()]
+		h.Dropped += bs.DroppedBy[l.names[i]]
 		hs = append(hs, h)
 	}
 	return hs

@@ -57,6 +57,9 @@ func reportHealth(ctx context.Context, l *live, feed *tui.Feeder) {
 			if secs := now.Sub(last).Seconds(); secs > 0 {
 				st.EventsPerSec = float64(es.Events-lastEvents) / secs
 			}
+			if ms := l.coverage.Load(); ms != 0 {
+				st.Coverage = time.UnixMilli(ms)
+			}
 			lastEvents, last = es.Events, now
 			feed.SetHealth(tui.HealthMsg{Sources: l.health(), Stats: st, At: now})
 		}

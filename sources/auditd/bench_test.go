@@ -129,3 +129,25 @@ func BenchmarkSpecEvent(b *testing.B) {
 		p.Flush()
 	}
 }
+
+// BenchmarkDoc is the document builder alone (the second goroutine of a
+// two-worker Scan, without the consumer): the planned events of one copy
+// of the real capture, built per op.
+func BenchmarkDoc(b *testing.B) {
+	data, _ := syntheticLog(b, "raw.log", 1)
+	var fes []*fileEvent
+	p := NewParser(Options{HostID: "h", HostName: "n"})
+	p.out = func(fe *fileEvent) { fes = append(fes, fe) }
+	if err := readLines(bytes.NewReader(data), p); err != nil {
+		b.Fatal(err)
+	}
+	p.Flush()
+	bx := newBoxes()
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, fe := range fes {
+			_ = fe.doc(bx)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(fes)), "ns/doc")
+}

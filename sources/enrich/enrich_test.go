@@ -74,10 +74,12 @@ func startChild(t *testing.T, script string, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command("/bin/bash", "-c", script)
 	cmd.Env = append(os.Environ(), env...)
+	// Its own process group, so cleanup stops the children it forks too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() })
 	return cmd
 }
 

@@ -124,7 +124,8 @@ func (s *Source) update(f func(h *sources.Health)) {
 }
 
 // Available reports whether kernel audit can be driven from here: root
-// (CAP_AUDIT_CONTROL) and a kernel with audit. It changes nothing.
+// (CAP_AUDIT_CONTROL), a kernel with audit, rules not locked. It changes
+// nothing.
 func Available() error {
 	sock, err := newSocket(0)
 	if err != nil {
@@ -132,8 +133,12 @@ func Available() error {
 	}
 	defer sock.Close()
 	c := &libaudit.AuditClient{Netlink: sock}
-	if _, err := c.GetStatus(); err != nil {
+	st, err := c.GetStatus()
+	if err != nil {
 		return fmt.Errorf("kernel audit status: %w", err)
+	}
+	if st.Enabled == 2 {
+		return errors.New("kernel audit configuration is immutable (enabled=2)")
 	}
 	return nil
 }

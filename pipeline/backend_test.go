@@ -1,0 +1,128 @@
+package pipeline
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/ecs"
+)
+
+func testSetup(t *testing.T, dir string) *setup {
+	t.Helper()
+	var errb bytes.Buffer
+	s, err := newSetup(&Config{Rules: []string{"seed"}, StateDir: dir, Stderr: &errb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// creation is a Defend-shaped creation event the seed rule matches.
+func creation(exe, path string) ecs.Doc {
+	d := ecs.Doc{}
+	d.Set("@timestamp", "2026-11-26T03:13:13.000Z")
+	d.Set("event.category", []any{"file"})
+	d.Set("event.action", "creation")
+	d.Set("host.os.type", "linux")
+	d.Set("host.id", "h1")
+	d.Set("process.name", filepath.Base(exe))
+	d.Set("process.executable", exe)
+	d.Set("file.path", path)
+	return d
+}
+
+// TestTriageAndExceptionsSurviveRestart: a status set and an exception
+// added through the TUI's backend are there after a restart, and the
+// exception suppresses the next matching event at once.
+func TestTriageAndExceptionsSurviveRestart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	s := testSetup(t, dir)
+	b := &backend{s: s}
+	if err := b.SetStatus("alert-1", "acknowledged"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.engine.Process(creation("/usr/bin/scp", "/tmp/a"), detect.Flags{Key: "k1"})); n != 1 {
+		t.Fatalf("first scp creation: %d alerts, want 1", n)
+	}
+	if err := b.AddException("process.executable", "/usr/lib/openssh/sftp-server"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.engine.Process(creation("/usr/lib/openssh/sftp-server", "/tmp/b"), detect.Flags{Key: "k2"})); n != 0 {
+		t.Fatalf("excepted sftp-server creation raised %d alerts", n)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = testSetup(t, dir)
+	defer s.Close()
+	b = &backend{s: s}
+	if got := b.Statuses()["alert-1"]; got != "acknowledged" {
+		t.Fatalf("status after restart %q", got)
+	}
+	if n := len(s.engine.Process(creation("/usr/lib/openssh/sftp-server", "/tmp/c"), detect.Flags{Key: "k3"})); n != 0 {
+		t.Fatalf("exception lost on restart: %d alerts", n)
+	}
+	if n := len(s.engine.Process(creation("/usr/bin/scp", "/tmp/d"), detect.Flags{Key: "k4"})); n != 0 {
+		t.Fatalf("scp history lost on restart: %d alerts", n)
+	}
+	if n := len(s.engine.Process(creation("/usr/sbin/vsftpd", "/tmp/e"), detect.Flags{Key: "k5"})); n != 1 {
+		t.Fatalf("vsftpd creation: %d alerts, want 1 (the exception must not over-match)", n)
+	}
+}
+
+func TestEvidenceCopiesWithoutFollowingSymlinks(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	s := testSetup(t, dir)
+	defer s.Close()
+	b := &backend{s: s}
+
+	files := t.TempDir()
+	payload := []byte("#!/bin/sh\necho dropped\n")
+	real := filepath.Join(files, "dropped.sh")
+	if err := os.WriteFile(real, payload, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := detect.Alert{Doc: ecs.Doc{"kibana.alert.uuid": "u1"}}
+	a.Doc.Set("file.path", real)
+	dest, sum, err := b.PreserveEvidence(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sha256.Sum256(payload)
+	if sum != hex.EncodeToString(want[:]) {
+		t.Fatalf("sha256 %s", sum)
+	}
+	got, err := os.ReadFile(dest)
+	if err != nil || !bytes.Equal(got, payload) {
+		t.Fatalf("copy %q: %v", got, err)
+	}
+	if rel, err := filepath.Rel(dir, dest); err != nil || rel[0] == '.' {
+		t.Fatalf("evidence %s outside the state dir %s", dest, dir)
+	}
+	if rec, err := s.store.Evidence("u1"); err != nil || !bytes.Contains(rec, []byte(sum)) {
+		t.Fatalf("evidence record %q: %v", rec, err)
+	}
+
+	secret := filepath.Join(files, "secret")
+	os.WriteFile(secret, []byte("do not copy"), 0o600)
+	link := filepath.Join(files, "link")
+	if err := os.Symlink(secret, link); err != nil {
+		t.Fatal(err)
+	}
+	b2 := detect.Alert{Doc: ecs.Doc{"kibana.alert.uuid": "u2"}}
+	b2.Doc.Set("file.path", link)
+	if _, _, err := b.PreserveEvidence(b2); err == nil {
+		t.Fatal("followed a symlink")
+	}
+	b3 := detect.Alert{Doc: ecs.Doc{"kibana.alert.uuid": "u3"}}
+	b3.Doc.Set("file.path", files)
+	if _, _, err := b.PreserveEvidence(b3); err == nil {
+		t.Fatal("copied a directory")
+	}
+}
