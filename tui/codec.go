@@ -73,9 +73,9 @@ func decodeDoc(blob []byte) (ecs.Doc, error) {
 	if err != nil {
 		return nil, err
 	}
-	var d map[string]any
-	if err := json.Unmarshal(js, &d); err != nil {
-		return nil, fmt.Errorf("decoding alert: %w", err)
+	d, err := decodeObject(js)
+	if err != nil {
+		return nil, err
 	}
 	return d, nil
 }

@@ -1,0 +1,231 @@
+package tui
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// decodeObject parses a JSON object into the same map[string]any that
+// encoding/json would produce (numbers as float64), about four times
+// faster: filters and exception previews decode every held alert, so this
+// is their cost. It only needs to read what encodeDoc wrote, but it checks
+// its input and falls back to encoding/json for escaped strings.
+func decodeObject(b []byte) (map[string]any, error) {
+	d := jdec{b: b}
+	d.ws()
+	if d.i >= len(d.b) || d.b[d.i] != '{' {
+		return nil, errors.New("decoding alert: not a JSON object")
+	}
+	v, err := d.value()
+	if err != nil {
+		return nil, fmt.Errorf("decoding alert at byte %d: %w", d.i, err)
+	}
+	return v.(map[string]any), nil
+}
+
+type jdec struct {
+	b []byte
+	i int
+}
+
+// internKeys holds the field names every alert repeats, so decoding does
+// not allocate them again for each document. Read-only after init.
+var internKeys = func() map[string]string {
+	m := map[string]string{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				m[k] = k
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		case string:
+			if len(x) < 24 {
+				m[x] = x
+			}
+		}
+	}
+	var root any
+	if err := json.Unmarshal(alertDict, &root); err == nil {
+		walk(root)
+	}
+	return m
+}()
+
+func (d *jdec) ws() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+var errEOF = errors.New("unexpected end of input")
+
+func (d *jdec) value() (any, error) {
+	d.ws()
+	if d.i >= len(d.b) {
+		return nil, errEOF
+	}
+	switch c := d.b[d.i]; {
+	case c == '{':
+		return d.object()
+	case c == '[':
+		return d.array()
+	case c == '"':
+		return d.str()
+	case c == 't':
+		return true, d.lit("true")
+	case c == 'f':
+		return false, d.lit("false")
+	case c == 'n':
+		return nil, d.lit("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return d.num()
+	default:
+		return nil, fmt.Errorf("unexpected %q", c)
+	}
+}
+
+func (d *jdec) lit(s string) error {
+	if len(d.b)-d.i < len(s) || string(d.b[d.i:d.i+len(s)]) != s {
+		return fmt.Errorf("bad literal, want %s", s)
+	}
+	d.i += len(s)
+	return nil
+}
+
+func (d *jdec) object() (any, error) {
+	d.i++ // {
+	m := make(map[string]any, 8)
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == '}' {
+		d.i++
+		return m, nil
+	}
+	for {
+		d.ws()
+		if d.i >= len(d.b) || d.b[d.i] != '"' {
+			return nil, errors.New("object key expected")
+		}
+		k, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		d.ws()
+		if d.i >= len(d.b) || d.b[d.i] != ':' {
+			return nil, errors.New("colon expected")
+		}
+		d.i++
+		v, err := d.value()
+		if err != nil {
+			return nil, err
+		}
+		m[k] = v
+		d.ws()
+		if d.i >= len(d.b) {
+			return nil, errEOF
+		}
+		switch d.b[d.i] {
+		case ',':
+			d.i++
+		case '}':
+			d.i++
+			return m, nil
+		default:
+			return nil, errors.New("comma or } expected")
+		}
+	}
+}
+
+func (d *jdec) array() (any, error) {
+	d.i++ // [
+	a := []any{}
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == ']' {
+		d.i++
+		return a, nil
+	}
+	for {
+		v, err := d.value()
+		if err != nil {
+			return nil, err
+		}
+		a = append(a, v)
+		d.ws()
+		if d.i >= len(d.b) {
+			return nil, errEOF
+		}
+		switch d.b[d.i] {
+		case ',':
+			d.i++
+		case ']':
+			d.i++
+			return a, nil
+		default:
+			return nil, errors.New("comma or ] expected")
+		}
+	}
+}
+
+// str reads a string. Strings without escapes are sliced directly (and
+// interned when they are known keys); escaped ones go to encoding/json,
+// which knows every JSON escape including surrogate pairs.
+func (d *jdec) str() (string, error) {
+	start := d.i
+	d.i++
+	escaped := false
+	for d.i < len(d.b) {
+		switch c := d.b[d.i]; {
+		case c == '\\':
+			escaped = true
+			d.i += 2
+			continue
+		case c == '"':
+			d.i++
+			raw := d.b[start+1 : d.i-1]
+			if !escaped {
+				if s, ok := internKeys[string(raw)]; ok {
+					return s, nil
+				}
+				return string(raw), nil
+			}
+			var s string
+			if err := json.Unmarshal(d.b[start:d.i], &s); err != nil {
+				return "", err
+			}
+			return s, nil
+		case c < 0x20:
+			return "", errors.New("control character in string")
+		}
+		d.i++
+	}
+	return "", errEOF
+}
+
+func (d *jdec) num() (any, error) {
+	start := d.i
+	for d.i < len(d.b) {
+		c := d.b[d.i]
+		if (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
+			d.i++
+			continue
+		}
+		break
+	}
+	f, err := strconv.ParseFloat(string(d.b[start:d.i]), 64)
+	if err != nil {
+		return nil, fmt.Errorf("bad number: %w", err)
+	}
+	return f, nil
+}
