@@ -184,7 +184,16 @@ func TestScanRealCapture(t *testing.T) {
 						t.Errorf("%s: %s = %q, want %q", u.Path, field, got, want)
 					}
 				}
-				for _, field := range []string{"host.id", "kibana.alert.uuid", "kibana.alert.reason", "kibana.alert.original_time", "source.port", "threat"} {
+				// The connection is attributed from the records alone: ssh through
+				// the audit session, ftp (no session) through the ancestry.
+				how := "session"
+				if u.Executable == "/usr/sbin/vsftpd" {
+					how = "ancestry"
+				}
+				if got := a.str("xferhunt.session.attributed_by"); got != how {
+					t.Errorf("%s: attributed by %q, want %q", u.Path, got, how)
+				}
+				for _, field := range []string{"xferhunt.session.sshd_pid", "xferhunt.session.login_time", "xferhunt.ancestry", "host.id", "kibana.alert.uuid", "kibana.alert.reason", "kibana.alert.original_time", "source.port", "threat"} {
 					if a.str(field) == "" {
 						t.Errorf("%s: %s missing", u.Path, field)
 					}

@@ -136,12 +136,12 @@ func (e *Engine) alert(rs *ruleState, ev ecs.Doc, f Flags, ms int64, tuple []str
 			explain["last_seen"] = last.UTC().Format(time.RFC3339Nano)
 		}
 	}
-	doc["xferhunt"] = map[string]any{
-		"explain":    explain,
-		"historical": f.Historical,
-		"loss":       f.Loss,
-		"event_time": time.UnixMilli(ms).UTC().Format(kibanaTime),
-	}
+	// The event's own xferhunt fields (session, ancestry, audit details)
+	// stay: they are what the responder drills into.
+	doc.Set("xferhunt.explain", explain)
+	doc.Set("xferhunt.historical", f.Historical)
+	doc.Set("xferhunt.loss", f.Loss)
+	doc.Set("xferhunt.event_time", time.UnixMilli(ms).UTC().Format(kibanaTime))
 	return Alert{Doc: doc}
 }
 

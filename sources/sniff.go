@@ -17,6 +17,9 @@ const (
 	AuditdEnriched
 	AuditbeatNDJSON
 	ECSNDJSON
+	// JSONDocuments is JSON that is not one object per line: pretty-printed
+	// documents, arrays, Elasticsearch responses and archives.
+	JSONDocuments
 )
 
 var formatNames = [...]string{
@@ -25,6 +28,7 @@ var formatNames = [...]string{
 	AuditdEnriched:  "auditd-enriched",
 	AuditbeatNDJSON: "auditbeat-ndjson",
 	ECSNDJSON:       "ecs-ndjson",
+	JSONDocuments:   "json-documents",
 }
 
 // String names the format as the summary prints it.

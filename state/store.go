@@ -15,6 +15,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // DBFile is the name of the bbolt database inside the state directory.
@@ -70,7 +71,7 @@ func Open(dir string) (*Store, error) {
 	path := filepath.Join(dir, DBFile)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, FreelistType: bolt.FreelistMapType})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, &InUseError{Dir: dir, PID: holderPID(dir)}
 		}
 		return nil, fmt.Errorf("open state db %s: %w", path, err)

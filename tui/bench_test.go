@@ -183,7 +183,7 @@ func BenchmarkFilter100k(b *testing.B) {
 	m := loaded(b, 100_000)
 	pred, _ := newMemBackend().Compile("process.name : sshd")
 	b.ResetTimer()
-	for b.Loop() {
+	for range b.N {
 		if vis := computeView(m.st.rows, pred, SortTime); len(vis) != 20_000 {
 			b.Fatalf("filter kept %d", len(vis))
 		}

@@ -35,8 +35,17 @@ type dline struct {
 }
 
 func kv(label, field string, d ecs.Doc) dline {
-	v := fmtValue(d.Get(field))
-	return dline{label: label, text: Sanitize(v), field: field, value: v}
+	return dline{label: label, text: Sanitize(fmtValue(d.Get(field))), field: field, value: exceptionValue(d, field)}
+}
+
+// exceptionValue is the keyword an exception on field would match, or ""
+// when the field has none or several (an exception on one element of an
+// array would be ambiguous, so such lines are not focusable).
+func exceptionValue(d ecs.Doc, field string) string {
+	if ks := d.Keywords(field); len(ks) == 1 {
+		return ks[0]
+	}
+	return ""
 }
 
 func kvText(label, text string) dline { return dline{label: label, text: Sanitize(text)} }
@@ -114,7 +123,7 @@ func firstNonEmpty(d ecs.Doc, fields ...string) (string, string) {
 
 func kvAny(label string, d ecs.Doc, fields ...string) dline {
 	f, v := firstNonEmpty(d, fields...)
-	return dline{label: label, text: Sanitize(v), field: f, value: v}
+	return dline{label: label, text: Sanitize(v), field: f, value: exceptionValue(d, f)}
 }
 
 // selected returns the alert under the cursor, or nil.
@@ -172,7 +181,11 @@ func overviewLines(d ecs.Doc) []dline {
 			label = field
 		}
 		v := fmtValue(t)
-		out = append(out, dline{label: Sanitize(label), text: Sanitize(v), field: field, value: v})
+		ex := ""
+		if field != "" {
+			ex = v
+		}
+		out = append(out, dline{label: Sanitize(label), text: Sanitize(v), field: field, value: ex})
 	}
 	last := fmtValue(d.Get("xferhunt.explain.last_seen"))
 	if last == "" {

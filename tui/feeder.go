@@ -14,20 +14,29 @@ import (
 
 // Feeder sits between the detection engine and the program. Program.Send
 // blocks until Update takes the message, so the engine must never call it
-// per alert: Push appends to a bounded buffer (dropping and counting when
-// full) and Forward sends what accumulated as one AlertsMsg per tick.
+// per alert: Push turns the alert into a compact row (CPU only, ~0.1 ms,
+// never waiting on the UI) and appends it to a bounded buffer, dropping
+// and counting when full; Forward sends what accumulated as one AlertsMsg
+// per tick. Converting in Push keeps the buffer small (rows, not document
+// maps) so it can be deep enough for a backfill burst.
 type Feeder struct {
 	mu      sync.Mutex
-	buf     []detect.Alert
+	buf     []*row
 	limit   int
 	dropped uint64
 	health  *HealthMsg
 }
 
-// NewFeeder returns a feeder holding at most limit undelivered alerts.
+// keepArrival is how many buffered rows keep their original document, so
+// a live filter can test them without decoding; deeper rows drop it to
+// keep the buffer's memory bounded.
+const keepArrival = 1000
+
+// NewFeeder returns a feeder holding at most limit undelivered alerts
+// (100k when limit <= 0, roughly 70 MB at worst).
 func NewFeeder(limit int) *Feeder {
 	if limit <= 0 {
-		limit = 10000
+		limit = 100_000
 	}
 	return &Feeder{limit: limit}
 }
@@ -36,12 +45,21 @@ func NewFeeder(limit int) *Feeder {
 // was full and the alert was dropped.
 func (f *Feeder) Push(a detect.Alert) bool {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.buf) >= f.limit {
+	full := len(f.buf) >= f.limit
+	if full {
 		f.dropped++
+	}
+	f.mu.Unlock()
+	if full {
 		return false
 	}
-	f.buf = append(f.buf, a)
+	r := newRow(0, a) // outside the lock: Forward must not wait on it
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.buf) >= keepArrival {
+		r.arrival = nil
+	}
+	f.buf = append(f.buf, r)
 	return true
 }
 
@@ -66,7 +84,7 @@ func (f *Feeder) take() (AlertsMsg, *HealthMsg, bool) {
 	defer f.mu.Unlock()
 	batch, h := f.buf, f.health
 	f.buf, f.health = nil, nil
-	return AlertsMsg{Alerts: batch, Dropped: f.dropped}, h, len(batch) > 0
+	return AlertsMsg{rows: batch, Dropped: f.dropped}, h, len(batch) > 0
 }
 
 // Forward delivers batches to send every interval until ctx ends. send is
@@ -82,10 +100,6 @@ func (f *Feeder) Forward(ctx context.Context, interval time.Duration, send func(
 		case <-t.C:
 		}
 		msg, h, any := f.take()
-		if any {
-			msg.rows = buildRows(msg.Alerts)
-			msg.Alerts = nil // the rows replace them; let the maps go
-		}
 		// An unchanged drop count alone is not worth a redraw.
 		if any || msg.Dropped != sentDropped {
 			send(msg)

@@ -13,8 +13,8 @@ import (
 type AlertsMsg struct {
 	Alerts  []detect.Alert
 	Dropped uint64
-	// rows are Alerts already compressed by the Feeder's goroutine, so the
-	// UI loop does not pay for it.
+	// rows are alerts the Feeder already turned into rows (compressed,
+	// columns extracted) outside the UI loop; Alerts is then empty.
 	rows []*row
 }
 

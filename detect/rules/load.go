@@ -262,9 +262,7 @@ type tomlRef struct {
 	Reference string `toml:"reference"`
 }
 
-func (t tomlRef) ref() Reference {
-	return Reference{ID: t.ID, Name: t.Name, Reference: t.Reference}
-}
+func (t tomlRef) ref() Reference { return Reference(t) }
 
 type tomlThreat struct {
 	Framework string  `toml:"framework"`

@@ -1,6 +1,7 @@
 package auditd
 
 import (
+	"bytes"
 	"net/netip"
 )
 
@@ -23,60 +24,113 @@ type sysRec struct {
 	rest                          []byte // the body after exe=
 }
 
-// parse reads a SYSCALL body in one pass.
+// parse reads a SYSCALL body in one pass. It runs on every SYSCALL record
+// of the log, so it tokenizes inline and dispatches on the key's length
+// before comparing bytes.
 func (s *sysRec) parse(body []byte) {
 	*s = sysRec{auid: -1, uid: -1, gid: -1, euid: -1, egid: -1, ses: -1, nr: -1}
-	t := kv{b: body}
-	for {
-		k, v, ok := t.next()
-		if !ok {
+	b := body
+	n := len(b)
+	i := 0
+	for i < n {
+		for i < n && b[i] == ' ' {
+			i++
+		}
+		ks := i
+		for i < n && b[i] != '=' && b[i] != ' ' {
+			i++
+		}
+		if i >= n {
 			return
 		}
-		switch string(k) {
-		case "arch":
-			s.arch, _ = hexU64(v)
-		case "syscall":
-			s.nr, _ = atoiAll(v)
-		case "success":
-			s.hasSuccess = true
-			s.success = string(v) == "yes"
-		case "exit":
-			s.exit, _ = atoiAll(v)
-		case "a0", "a1", "a2", "a3":
-			s.a[k[1]-'0'], _ = hexU64(v)
-		case "items":
-			n, _ := atoiAll(v)
-			s.items = int(n)
-		case "ppid":
-			n, _ := atoiAll(v)
-			s.ppid = int(n)
-		case "pid":
-			n, _ := atoiAll(v)
-			s.pid = int(n)
-		case "auid":
-			s.auid = idVal(v)
-		case "uid":
-			s.uid = idVal(v)
-		case "gid":
-			s.gid = idVal(v)
-		case "euid":
-			s.euid = idVal(v)
-		case "egid":
-			s.egid = idVal(v)
-		case "ses":
-			s.ses = idVal(v)
-		case "tty":
-			s.tty = v
-		case "comm":
-			s.comm = v
-		case "exe":
-			s.exe = v
-			// key (and subj) follow exe; plan reads key only for events
-			// that are emitted.
-			s.rest = t.b[t.i:]
-			return
-		case "key":
-			s.key = v
+		if b[i] == ' ' {
+			continue // a bare word: skip it
+		}
+		k := b[ks:i]
+		i++
+		vs := i
+		if i < n && (b[i] == '"' || b[i] == '\'') {
+			if e := bytes.IndexByte(b[i+1:], b[i]); e < 0 {
+				i = n
+			} else {
+				i += e + 2
+			}
+		} else {
+			for i < n && b[i] != ' ' {
+				i++
+			}
+		}
+		v := b[vs:i]
+		switch len(k) {
+		case 2:
+			if k[0] == 'a' && k[1] >= '0' && k[1] <= '3' {
+				s.a[k[1]-'0'], _ = hexU64(v)
+			}
+		case 3:
+			switch string(k) {
+			case "pid":
+				x, _ := atoiAll(v)
+				s.pid = int(x)
+			case "uid":
+				s.uid = idVal(v)
+			case "gid":
+				s.gid = idVal(v)
+			case "ses":
+				s.ses = idVal(v)
+			case "tty":
+				s.tty = v
+			case "key":
+				s.key = v
+			case "exe":
+				s.exe = v
+				// key (and subj) follow exe; plan reads key only for
+				// events that are emitted.
+				s.rest = b[i:]
+				return
+			}
+		case 4:
+			switch string(k) {
+			case "arch":
+				s.arch, _ = hexU64(v)
+			case "exit":
+				s.exit, _ = atoiAll(v)
+			case "ppid":
+				x, _ := atoiAll(v)
+				s.ppid = int(x)
+			case "auid":
+				s.auid = idVal(v)
+			case "euid":
+				s.euid = idVal(v)
+			case "egid":
+				s.egid = idVal(v)
+			case "comm":
+				s.comm = v
+			}
+		case 5:
+			if string(k) == "items" {
+				x, _ := atoiAll(v)
+				s.items = int(x)
+			}
+		case 7:
+			switch string(k) {
+			case "syscall":
+				s.nr, _ = atoiAll(v)
+			case "success":
+				s.hasSuccess = true
+				s.success = string(v) == "yes"
+			}
+		}
+	}
+}
+
+// rebase moves the record's byte fields from the line they were parsed
+// from to a copy of that line (the event's buffer), so they outlive the
+// read block.
+func (s *sysRec) rebase(from, to []byte) {
+	for _, f := range []*[]byte{&s.comm, &s.exe, &s.tty, &s.key, &s.rest} {
+		if *f != nil {
+			off := cap(from) - cap(*f) // *f is a subslice of from
+			*f = to[off : off+len(*f)]
 		}
 	}
 }

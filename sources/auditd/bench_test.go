@@ -143,6 +143,7 @@ func BenchmarkDoc(b *testing.B) {
 	}
 	p.Flush()
 	bx := newBoxes()
+	bx.obj = newObjects()
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, fe := range fes {

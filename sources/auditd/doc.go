@@ -183,14 +183,48 @@ func stamp(sec, msec int64) string {
 	return time.Unix(sec, msec*int64(time.Millisecond)).UTC().Format(time.RFC3339Nano)
 }
 
+// Values every document of a Scan shares (see boxes.share).
+// They are boxed once: storing a slice in a map[string]any allocates.
+var (
+	categoryFile any = []any{"file"}
+	typeCreation any = []any{"creation"}
+	typeChange   any = []any{"change"}
+	typeDeletion any = []any{"deletion"}
+)
+
+// constant returns the interface value of one of the fixed strings of a
+// document (actions, file types) without allocating: boxing a constant
+// is free, boxing a variable string is not.
+func constant(s string) any {
+	switch s {
+	case "creation":
+		return "creation"
+	case "change":
+		return "change"
+	case "deletion":
+		return "deletion"
+	case "rename":
+		return "rename"
+	case "overwrite":
+		return "overwrite"
+	case "file":
+		return "file"
+	case "dir":
+		return "dir"
+	case "symlink":
+		return "symlink"
+	}
+	return s
+}
+
 // doc builds the ECS document (SPEC §3) of a planned event.
 func (fe *fileEvent) doc(bx *boxes) ecs.Doc {
-	ts := stamp(fe.sec, fe.msec)
-	event := make(map[string]any, 12)
+	ts := any(stamp(fe.sec, fe.msec))
+	event := make(map[string]any, 11)
 	event["kind"] = "event"
-	event["category"] = []any{"file"}
-	event["type"] = []any{fe.typ}
-	event["action"] = fe.action
+	event["category"] = bx.category()
+	event["type"] = bx.eventType(fe.typ)
+	event["action"] = constant(fe.action)
 	event["module"] = "auditd"
 	event["dataset"] = "xferhunt.auditd"
 	event["id"] = strconv.FormatUint(fe.serial, 10)
@@ -198,15 +232,6 @@ func (fe *fileEvent) doc(bx *boxes) ecs.Doc {
 	event["original"] = fe.original
 	event["outcome"] = "success"
 	event["ingested"] = ts
-
-	host := make(map[string]any, 3)
-	host["os"] = map[string]any{"type": "linux"}
-	if fe.hostID != "" {
-		host["id"] = fe.hostID
-	}
-	if fe.hostName != "" {
-		host["name"] = fe.hostName
-	}
 
 	proc := make(map[string]any, 12)
 	proc["pid"] = bx.num(fe.pid)
@@ -219,11 +244,12 @@ func (fe *fileEvent) doc(bx *boxes) ecs.Doc {
 	if len(fe.args) > 0 {
 		if fe.argsShared {
 			proc["args"] = bx.args(fe.args)
+			proc["command_line"] = bx.commandLine(fe.args)
 		} else {
 			proc["args"] = bx.list(fe.args)
+			proc["command_line"] = strings.Join(fe.args, " ")
 		}
 		proc["args_count"] = len(fe.args)
-		proc["command_line"] = strings.Join(fe.args, " ")
 	}
 	if fe.title != "" {
 		proc["title"] = bx.str(fe.title)
@@ -232,70 +258,55 @@ func (fe *fileEvent) doc(bx *boxes) ecs.Doc {
 		proc["working_directory"] = bx.str(fe.cwd)
 	}
 	if fe.ppid > 0 {
-		parent := map[string]any{"pid": bx.num(fe.ppid)}
-		if fe.parentName != "" {
-			parent["name"] = bx.str(fe.parentName)
-		}
-		if fe.parentExe != "" {
-			parent["executable"] = bx.str(fe.parentExe)
-		}
-		proc["parent"] = parent
+		proc["parent"] = bx.parent(fe.ppid, fe.parentName, fe.parentExe)
 	}
 	var anc []any
 	if len(fe.chain) > 0 {
 		pids := make([]any, len(fe.chain))
 		anc = make([]any, len(fe.chain))
-		for i, a := range fe.chain {
-			pids[i] = bx.num(a.pid)
-			m := make(map[string]any, 5)
-			m["pid"] = bx.num(a.pid)
-			if a.known {
-				m["ppid"] = bx.num(a.ppid)
-				if a.name != "" {
-					m["name"] = bx.str(a.name)
-				}
-				if a.exe != "" {
-					m["executable"] = bx.str(a.exe)
-				}
-				if len(a.args) > 0 {
-					m["args"] = bx.args(a.args)
-				}
-			}
-			anc[i] = m
+		for i := range fe.chain {
+			pids[i] = bx.num(fe.chain[i].pid)
+			anc[i] = bx.ancestor(&fe.chain[i])
 		}
 		proc["Ext"] = map[string]any{"ancestry": pids}
 	}
 
-	user := make(map[string]any, 4)
-	if fe.uid >= 0 {
-		user["id"] = bx.id(fe.uid)
-	}
-	if fe.uidName != "" {
-		user["name"] = bx.str(fe.uidName)
-	}
-	if fe.euid >= 0 {
-		eff := map[string]any{"id": bx.id(fe.euid)}
-		if fe.euidName != "" {
-			eff["name"] = bx.str(fe.euidName)
-		}
-		user["effective"] = eff
-	}
-	if fe.auid >= 0 && fe.auid != unset {
-		au := map[string]any{"id": bx.id(fe.auid)}
-		if fe.auidName != "" {
-			au["name"] = bx.str(fe.auidName)
-		}
-		user["audit"] = au
-	}
-	group := make(map[string]any, 2)
-	if fe.gid >= 0 {
-		group["id"] = bx.id(fe.gid)
-	}
-	if fe.gidName != "" {
-		group["name"] = bx.str(fe.gidName)
-	}
+	doc := make(ecs.Doc, 10)
+	doc["@timestamp"] = ts
+	doc["event"] = event
+	doc["host"] = bx.host(fe.hostID, fe.hostName)
+	doc["process"] = proc
+	doc["user"] = bx.user(userKey{fe.uid, fe.euid, fe.auid, fe.uidName, fe.euidName, fe.auidName})
+	doc["group"] = bx.group(fe.gid, fe.gidName)
+	doc["file"] = fe.fileObject(bx)
 
-	file := make(map[string]any, 14)
+	sk := sessKey{by: fe.attributedBy, ses: fe.ses}
+	if fe.attributedBy != "none" {
+		sk.loginSec, sk.loginMsec, sk.terminal, sk.leaderPid = fe.loginSec, fe.loginMsec, fe.terminal, fe.leaderPid
+		sk.acct, sk.hostname, sk.addr = fe.acct, fe.hostname, fe.addr
+		if fe.leaderPid > 0 {
+			proc["entry_leader"] = bx.leader(leaderKey{fe.leaderPid, fe.leaderExe, fe.terminal, fe.ip})
+		}
+	}
+	if fe.ip.IsValid() {
+		doc["source"] = bx.source(fe.ip, fe.port)
+	}
+	if fe.ip.IsValid() || len(fe.related) > 0 {
+		doc["related"] = bx.related(fe.ip, fe.related)
+	}
+	x := make(map[string]any, 3)
+	x["session"] = bx.session(sk)
+	if anc != nil {
+		x["ancestry"] = anc
+	}
+	x["audit"] = bx.audit(fe.syscall, fe.auditKey)
+	doc["xferhunt"] = x
+	return doc
+}
+
+// fileObject is the file field set of the event: unique to it, never shared.
+func (fe *fileEvent) fileObject(bx *boxes) map[string]any {
+	file := make(map[string]any, 12)
 	if fe.fpath != "" {
 		file["path"] = fe.fpath
 		name := path.Base(fe.fpath)
@@ -309,9 +320,9 @@ func (fe *fileEvent) doc(bx *boxes) ecs.Doc {
 		file["inode"] = fe.inode
 	}
 	if fe.hasMode {
-		file["mode"] = octal4(fe.mode & 0o7777)
+		file["mode"] = bx.str(octal4(fe.mode & 0o7777))
 		if ft := fileType(fe.mode); ft != "" {
-			file["type"] = ft
+			file["type"] = constant(ft)
 		}
 	}
 	if fe.ouid >= 0 {
@@ -333,92 +344,376 @@ func (fe *fileEvent) doc(bx *boxes) ecs.Doc {
 		}
 		file["Ext"] = map[string]any{"original": o}
 	}
+	return file
+}
 
-	doc := make(ecs.Doc, 12)
-	doc["@timestamp"] = ts
-	doc["event"] = event
-	doc["host"] = host
-	doc["process"] = proc
-	doc["user"] = user
-	doc["group"] = group
-	doc["file"] = file
+// Keys of the shared sub-objects: every input the object is built from.
+type (
+	parentKey struct {
+		pid       int
+		name, exe string
+	}
+	ancestorKey struct {
+		pid, ppid int
+		known     bool
+		name, exe string
+		args      *string // identity of the process table's argument list
+		nargs     int
+	}
+	userKey struct {
+		uid, euid, auid             int64
+		uidName, euidName, auidName string
+	}
+	groupKey struct {
+		gid  int64
+		name string
+	}
+	leaderKey struct {
+		pid           int
+		exe, terminal string
+		ip            netip.Addr
+	}
+	sessKey struct {
+		by                       string
+		ses, loginSec, loginMsec int64
+		terminal                 string
+		leaderPid                int
+		acct, hostname, addr     string
+	}
+	sourceKey struct {
+		ip   netip.Addr
+		port int
+	}
+	relatedKey struct {
+		ip    netip.Addr
+		n     int
+		users [4]string
+	}
+	auditKey struct{ syscall, key string }
+)
 
-	sess := make(map[string]any, 9)
-	sess["attributed_by"] = bx.str(fe.attributedBy)
-	if fe.ses >= 0 && fe.ses != unset {
-		sess["id"] = fe.ses
+// objects caches the sub-objects that repeat from event to event (the
+// acting user, the parent, each ancestor, the session), so that a Scan
+// builds each once instead of once per document. Documents then share
+// these maps: a consumer that modifies a document must copy it first
+// (the detection engine only reads; its alerts are deep copies).
+type objects struct {
+	host     map[string]any
+	hostKey  [2]string
+	parents  map[parentKey]map[string]any
+	ancs     map[ancestorKey]map[string]any
+	users    map[userKey]map[string]any
+	groups   map[groupKey]map[string]any
+	leaders  map[leaderKey]map[string]any
+	sessions map[sessKey]map[string]any
+	sources  map[sourceKey]map[string]any
+	related  map[relatedKey]map[string]any
+	audits   map[auditKey]map[string]any
+	cmdlines map[*string]string
+}
+
+func newObjects() *objects {
+	return &objects{
+		parents:  map[parentKey]map[string]any{},
+		ancs:     map[ancestorKey]map[string]any{},
+		users:    map[userKey]map[string]any{},
+		groups:   map[groupKey]map[string]any{},
+		leaders:  map[leaderKey]map[string]any{},
+		sessions: map[sessKey]map[string]any{},
+		sources:  map[sourceKey]map[string]any{},
+		related:  map[relatedKey]map[string]any{},
+		audits:   map[auditKey]map[string]any{},
+		cmdlines: map[*string]string{},
 	}
-	if fe.attributedBy != "none" {
-		if fe.loginSec >= 0 {
-			sess["login_time"] = stamp(fe.loginSec, fe.loginMsec)
-		}
-		if fe.terminal != "" {
-			sess["terminal"] = bx.str(fe.terminal)
-		}
-		if fe.leaderPid > 0 {
-			sess["sshd_pid"] = bx.num(fe.leaderPid)
-		}
-		if fe.acct != "" {
-			sess["user"] = bx.str(fe.acct)
-		}
-		if fe.hostname != "" {
-			sess["hostname"] = bx.str(fe.hostname)
-		}
-		if fe.addr != "" {
-			sess["addr"] = bx.str(fe.addr)
-		}
-		if fe.leaderPid > 0 {
-			leader := map[string]any{"pid": bx.num(fe.leaderPid)}
-			if fe.leaderExe != "" {
-				leader["executable"] = bx.str(fe.leaderExe)
-				leader["name"] = bx.str(path.Base(fe.leaderExe))
-			}
-			meta := map[string]any{}
-			if fe.terminal != "" {
-				meta["type"] = bx.str(fe.terminal)
-			}
-			if fe.ip.IsValid() {
-				meta["source"] = map[string]any{"ip": fe.ip.String()}
-			}
-			if len(meta) > 0 {
-				leader["entry_meta"] = meta
-			}
-			proc["entry_leader"] = leader
+}
+
+// remember stores v under k, clearing m first when it is full so that
+// the caches stay bounded on endless input.
+func remember[K comparable, V any](m map[K]V, k K, v V) V {
+	if len(m) >= boxesMax {
+		clear(m)
+	}
+	m[k] = v
+	return v
+}
+
+func (b *boxes) category() any {
+	if b.obj != nil {
+		return categoryFile
+	}
+	return []any{"file"}
+}
+
+func (b *boxes) eventType(t string) any {
+	if b.obj != nil {
+		switch t {
+		case "creation":
+			return typeCreation
+		case "change":
+			return typeChange
+		case "deletion":
+			return typeDeletion
 		}
 	}
-	var related map[string]any
-	if fe.ip.IsValid() {
-		ip := fe.ip.String()
-		src := map[string]any{"ip": ip}
-		if fe.port > 0 {
-			src["port"] = fe.port
+	return []any{t}
+}
+
+func (b *boxes) host(id, name string) map[string]any {
+	if b.obj != nil && b.obj.host != nil && b.obj.hostKey == [2]string{id, name} {
+		return b.obj.host
+	}
+	host := make(map[string]any, 3)
+	host["os"] = map[string]any{"type": "linux"}
+	if id != "" {
+		host["id"] = id
+	}
+	if name != "" {
+		host["name"] = name
+	}
+	if b.obj != nil {
+		b.obj.host, b.obj.hostKey = host, [2]string{id, name}
+	}
+	return host
+}
+
+func (b *boxes) parent(pid int, name, exe string) map[string]any {
+	k := parentKey{pid, name, exe}
+	if b.obj != nil {
+		if m, ok := b.obj.parents[k]; ok {
+			return m
 		}
-		doc["source"] = src
-		related = map[string]any{"ip": []any{ip}}
 	}
-	if len(fe.related) > 0 {
-		if related == nil {
-			related = map[string]any{}
+	parent := map[string]any{"pid": b.num(pid)}
+	if name != "" {
+		parent["name"] = b.str(name)
+	}
+	if exe != "" {
+		parent["executable"] = b.str(exe)
+	}
+	if b.obj != nil {
+		remember(b.obj.parents, k, parent)
+	}
+	return parent
+}
+
+func (b *boxes) ancestor(a *ancestor) map[string]any {
+	k := ancestorKey{pid: a.pid, ppid: a.ppid, known: a.known, name: a.name, exe: a.exe, nargs: len(a.args)}
+	if len(a.args) > 0 {
+		k.args = &a.args[0]
+	}
+	if b.obj != nil {
+		if m, ok := b.obj.ancs[k]; ok {
+			return m
 		}
-		related["user"] = bx.list(fe.related)
 	}
-	if related != nil {
-		doc["related"] = related
+	m := make(map[string]any, 5)
+	m["pid"] = b.num(a.pid)
+	if a.known {
+		m["ppid"] = b.num(a.ppid)
+		if a.name != "" {
+			m["name"] = b.str(a.name)
+		}
+		if a.exe != "" {
+			m["executable"] = b.str(a.exe)
+		}
+		if len(a.args) > 0 {
+			m["args"] = b.args(a.args)
+		}
 	}
-	x := map[string]any{"session": sess}
-	if anc != nil {
-		x["ancestry"] = anc
+	if b.obj != nil {
+		remember(b.obj.ancs, k, m)
+	}
+	return m
+}
+
+func (b *boxes) user(k userKey) map[string]any {
+	if b.obj != nil {
+		if m, ok := b.obj.users[k]; ok {
+			return m
+		}
+	}
+	user := make(map[string]any, 4)
+	if k.uid >= 0 {
+		user["id"] = b.id(k.uid)
+	}
+	if k.uidName != "" {
+		user["name"] = b.str(k.uidName)
+	}
+	if k.euid >= 0 {
+		eff := map[string]any{"id": b.id(k.euid)}
+		if k.euidName != "" {
+			eff["name"] = b.str(k.euidName)
+		}
+		user["effective"] = eff
+	}
+	if k.auid >= 0 && k.auid != unset {
+		au := map[string]any{"id": b.id(k.auid)}
+		if k.auidName != "" {
+			au["name"] = b.str(k.auidName)
+		}
+		user["audit"] = au
+	}
+	if b.obj != nil {
+		remember(b.obj.users, k, user)
+	}
+	return user
+}
+
+func (b *boxes) group(gid int64, name string) map[string]any {
+	k := groupKey{gid, name}
+	if b.obj != nil {
+		if m, ok := b.obj.groups[k]; ok {
+			return m
+		}
+	}
+	group := make(map[string]any, 2)
+	if gid >= 0 {
+		group["id"] = b.id(gid)
+	}
+	if name != "" {
+		group["name"] = b.str(name)
+	}
+	if b.obj != nil {
+		remember(b.obj.groups, k, group)
+	}
+	return group
+}
+
+func (b *boxes) leader(k leaderKey) map[string]any {
+	if b.obj != nil {
+		if m, ok := b.obj.leaders[k]; ok {
+			return m
+		}
+	}
+	leader := map[string]any{"pid": b.num(k.pid)}
+	if k.exe != "" {
+		leader["executable"] = b.str(k.exe)
+		leader["name"] = b.str(path.Base(k.exe))
+	}
+	meta := map[string]any{}
+	if k.terminal != "" {
+		meta["type"] = b.str(k.terminal)
+	}
+	if k.ip.IsValid() {
+		meta["source"] = map[string]any{"ip": k.ip.String()}
+	}
+	if len(meta) > 0 {
+		leader["entry_meta"] = meta
+	}
+	if b.obj != nil {
+		remember(b.obj.leaders, k, leader)
+	}
+	return leader
+}
+
+func (b *boxes) session(k sessKey) map[string]any {
+	if b.obj != nil {
+		if m, ok := b.obj.sessions[k]; ok {
+			return m
+		}
+	}
+	sess := make(map[string]any, 8)
+	sess["attributed_by"] = b.str(k.by)
+	if k.ses >= 0 && k.ses != unset {
+		sess["id"] = k.ses
+	}
+	if k.by != "none" {
+		if k.loginSec >= 0 {
+			sess["login_time"] = stamp(k.loginSec, k.loginMsec)
+		}
+		if k.terminal != "" {
+			sess["terminal"] = b.str(k.terminal)
+		}
+		if k.leaderPid > 0 {
+			sess["sshd_pid"] = b.num(k.leaderPid)
+		}
+		if k.acct != "" {
+			sess["user"] = b.str(k.acct)
+		}
+		if k.hostname != "" {
+			sess["hostname"] = b.str(k.hostname)
+		}
+		if k.addr != "" {
+			sess["addr"] = b.str(k.addr)
+		}
+	}
+	if b.obj != nil {
+		remember(b.obj.sessions, k, sess)
+	}
+	return sess
+}
+
+func (b *boxes) source(ip netip.Addr, port int) map[string]any {
+	k := sourceKey{ip, port}
+	if b.obj != nil {
+		if m, ok := b.obj.sources[k]; ok {
+			return m
+		}
+	}
+	src := map[string]any{"ip": ip.String()}
+	if port > 0 {
+		src["port"] = port
+	}
+	if b.obj != nil {
+		remember(b.obj.sources, k, src)
+	}
+	return src
+}
+
+// related is the related field set: the peer's address and every user
+// name of the event (at most four, see plan).
+func (b *boxes) related(ip netip.Addr, users []string) map[string]any {
+	k := relatedKey{ip: ip, n: len(users)}
+	cacheable := b.obj != nil && len(users) <= len(k.users)
+	if cacheable {
+		copy(k.users[:], users)
+		if m, ok := b.obj.related[k]; ok {
+			return m
+		}
+	}
+	related := make(map[string]any, 2)
+	if ip.IsValid() {
+		related["ip"] = []any{ip.String()}
+	}
+	if len(users) > 0 {
+		related["user"] = b.list(users)
+	}
+	if cacheable {
+		remember(b.obj.related, k, related)
+	}
+	return related
+}
+
+func (b *boxes) audit(syscall, key string) map[string]any {
+	k := auditKey{syscall, key}
+	if b.obj != nil {
+		if m, ok := b.obj.audits[k]; ok {
+			return m
+		}
 	}
 	audit := make(map[string]any, 2)
-	if fe.syscall != "" {
-		audit["syscall"] = bx.str(fe.syscall)
+	if syscall != "" {
+		audit["syscall"] = b.str(syscall)
 	}
-	if fe.auditKey != "" {
-		audit["key"] = bx.str(fe.auditKey)
+	if key != "" {
+		audit["key"] = b.str(key)
 	}
-	x["audit"] = audit
-	doc["xferhunt"] = x
-	return doc
+	if b.obj != nil {
+		remember(b.obj.audits, k, audit)
+	}
+	return audit
+}
+
+// commandLine joins a process table's argument list once per list.
+func (b *boxes) commandLine(ss []string) string {
+	if b.obj == nil || len(ss) == 0 {
+		return strings.Join(ss, " ")
+	}
+	k := &ss[0]
+	if s, ok := b.obj.cmdlines[k]; ok {
+		return s
+	}
+	return remember(b.obj.cmdlines, k, strings.Join(ss, " "))
 }
 
 // boxes caches values already converted to interfaces. Storing a string or
@@ -431,13 +726,17 @@ type boxes struct {
 	ids  map[int64]any
 	nums map[int]any
 	strs map[string]any
-	argv map[*string][]any
+	argv map[*string]boxedArgs
+	// obj, when set, shares whole sub-objects between documents (Scan,
+	// whose consumer only reads); nil builds fresh maps per document,
+	// for consumers that may modify them (the live enricher).
+	obj *objects
 }
 
 const boxesMax = 4096
 
 func newBoxes() *boxes {
-	return &boxes{ids: map[int64]any{}, nums: map[int]any{}, strs: map[string]any{}, argv: map[*string][]any{}}
+	return &boxes{ids: map[int64]any{}, nums: map[int]any{}, strs: map[string]any{}, argv: map[*string]boxedArgs{}}
 }
 
 func (b *boxes) id(v int64) any {
@@ -479,15 +778,16 @@ func (b *boxes) str(s string) any {
 	return x
 }
 
-// args boxes an argument list. Lists from the process table are shared
-// slices, so the address of the first element identifies them.
-func (b *boxes) args(ss []string) []any {
+// args boxes an argument list, as an interface holding a []any. Lists
+// from the process table are shared slices, so the address of the first
+// element identifies them.
+func (b *boxes) args(ss []string) any {
 	if len(ss) == 0 {
 		return nil
 	}
 	k := &ss[0]
-	if x, ok := b.argv[k]; ok && len(x) == len(ss) {
-		return x
+	if x, ok := b.argv[k]; ok && x.n == len(ss) {
+		return x.v
 	}
 	if len(b.argv) >= boxesMax {
 		clear(b.argv)
@@ -496,8 +796,14 @@ func (b *boxes) args(ss []string) []any {
 	for i, v := range ss {
 		x[i] = b.str(v)
 	}
-	b.argv[k] = x
+	b.argv[k] = boxedArgs{x, len(ss)}
 	return x
+}
+
+// boxedArgs is a boxed argument list and its length.
+type boxedArgs struct {
+	v any
+	n int
 }
 
 // list boxes a fresh list of strings.

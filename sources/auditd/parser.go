@@ -172,9 +172,7 @@ func (p *Parser) Stats() Stats { return p.st }
 // are not audit records are counted as malformed and skipped.
 func (p *Parser) Line(line []byte) {
 	p.st.Lines++
-	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
-		line = line[:len(line)-1]
-	}
+	line = trimEOL(line)
 	if len(line) == 0 {
 		return
 	}
@@ -183,18 +181,33 @@ func (p *Parser) Line(line []byte) {
 		p.st.Malformed++
 		return
 	}
+	p.record(line, &h, kindOf(h.typ), nil)
+}
+
+// trimEOL drops the line's trailing newline and carriage returns.
+func trimEOL(line []byte) []byte {
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
+	return line
+}
+
+// record handles one audit record whose header is already split. sys, when
+// not nil, is the SYSCALL body parsed ahead (by Scan's reading goroutine)
+// from this very line; nil parses it here.
+func (p *Parser) record(line []byte, h *header, k recKind, sys *sysRec) {
 	p.st.Records++
-	switch k := kindOf(h.typ); k {
+	switch k {
 	case rkEOE:
-		if ev := p.find(&h); ev != nil {
+		if ev := p.find(h); ev != nil {
 			ev.done = true
 			p.drain()
 		}
 	case rkUserStart, rkCredAcq, rkPAM:
-		p.userRecord(k, &h)
+		p.userRecord(k, h)
 		p.expire(h.sec)
 	case rkSyscall, rkCwd, rkPath, rkProctitle, rkExecve, rkSockaddr:
-		p.eventRecord(k, &h, line)
+		p.eventRecord(k, h, line, sys)
 	default:
 		p.expire(h.sec)
 	}
@@ -235,7 +248,7 @@ func (p *Parser) wasFinished(serial uint64) bool {
 	return false
 }
 
-func (p *Parser) eventRecord(k recKind, h *header, line []byte) {
+func (p *Parser) eventRecord(k recKind, h *header, line []byte, sys *sysRec) {
 	ev := p.find(h)
 	if ev == nil {
 		if p.wasIgnored(h.serial) {
@@ -264,8 +277,12 @@ func (p *Parser) eventRecord(k recKind, h *header, line []byte) {
 	r.body = r.rawEnd - len(h.body)
 	if k == rkSyscall {
 		ev.hasSys = true
-		body := ev.buf[r.body:r.rawEnd]
-		ev.sys.parse(body)
+		if sys != nil {
+			ev.sys = *sys
+			ev.sys.rebase(line, ev.buf[start:r.end])
+		} else {
+			ev.sys.parse(ev.buf[r.body:r.rawEnd])
+		}
 		if len(h.enriched) > 0 {
 			ev.sys.enriched = ev.buf[r.rawEnd+1 : r.end]
 		}

@@ -20,15 +20,26 @@ func init() {
 const (
 	// blockSize is how much Scan reads at once; lines are cut in place.
 	blockSize = 1 << 20
+	// chunkSize is the read size of a pipelined Scan: small enough that
+	// the stages overlap from the start, large enough that handing a
+	// chunk over costs nothing per line.
+	chunkSize = 256 << 10
+	// chunks bounds the blocks in flight between reading and parsing,
+	// and so the memory of a pipelined Scan.
+	chunks = 4
 	// batchSize is how many planned events travel to the builder at once,
 	// so the channel costs little per event.
 	batchSize = 64
 )
 
-// Scan parses a whole auditd log from r, streaming: memory is one block
+// Scan parses a whole auditd log from r, streaming: memory is a few blocks
 // plus the bounded tables, whatever the size of the input. With two or more
-// workers, the caller's goroutine reads and parses while a second one turns
-// finished events into documents and emits them, in log order.
+// workers it runs three stages on their own goroutines, so that both cores
+// work: the caller's reads blocks, splits lines and parses their headers
+// and SYSCALL bodies; the second groups records into events and keeps the
+// attribution tables (the only part that must see every record in order);
+// the third turns finished events into documents and emits them, in log
+// order.
 func Scan(r io.Reader, opt Options) (Stats, error) {
 	p := NewParser(opt)
 	workers := opt.Workers
@@ -40,11 +51,13 @@ func Scan(r io.Reader, opt Options) (Stats, error) {
 		p.Flush()
 		return p.Stats(), err
 	}
+
 	batches := make(chan []*fileEvent, 8)
-	done := make(chan struct{})
+	built := make(chan struct{})
 	go func() {
-		defer close(done)
+		defer close(built)
 		bx := newBoxes()
+		bx.obj = newObjects() // Scan's consumer only reads documents
 		for b := range batches {
 			for _, fe := range b {
 				if opt.Emit != nil {
@@ -53,22 +66,143 @@ func Scan(r io.Reader, opt Options) (Stats, error) {
 			}
 		}
 	}()
-	batch := make([]*fileEvent, 0, batchSize)
-	p.out = func(fe *fileEvent) {
-		batch = append(batch, fe)
-		if len(batch) == batchSize {
+
+	full := make(chan *chunk, chunks)
+	free := make(chan *chunk, chunks)
+	for range chunks {
+		free <- &chunk{buf: make([]byte, chunkSize)}
+	}
+	parsed := make(chan struct{})
+	go func() {
+		defer close(parsed)
+		batch := make([]*fileEvent, 0, batchSize)
+		p.out = func(fe *fileEvent) {
+			batch = append(batch, fe)
+			if len(batch) == batchSize {
+				batches <- batch
+				batch = make([]*fileEvent, 0, batchSize)
+			}
+		}
+		for c := range full {
+			for i := range c.toks {
+				p.token(c, &c.toks[i])
+			}
+			free <- c
+		}
+		p.Flush()
+		if len(batch) > 0 {
 			batches <- batch
-			batch = make([]*fileEvent, 0, batchSize)
+		}
+		close(batches)
+	}()
+
+	err := readChunks(r, full, free)
+	close(full)
+	<-parsed
+	<-built
+	return p.Stats(), err
+}
+
+// chunk is a block of whole lines with their headers (and SYSCALL bodies)
+// already parsed, on its way from the reading goroutine to the parser.
+type chunk struct {
+	buf  []byte
+	toks []token
+	sys  []sysRec
+}
+
+// token is one line of a chunk.
+type token struct {
+	line []byte // without its newline; empty lines count but hold nothing
+	h    header
+	kind recKind
+	ok   bool  // the line is an audit record
+	sys  int32 // index of the parsed SYSCALL body in chunk.sys, or -1
+}
+
+// split cuts data (whole lines) into tokens.
+func (c *chunk) split(data []byte) {
+	c.toks, c.sys = c.toks[:0], c.sys[:0]
+	for len(data) > 0 {
+		var line []byte
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			line, data = data, nil
+		}
+		t := token{line: trimEOL(line), sys: -1}
+		if len(t.line) > 0 {
+			t.h, t.ok = parseHeader(t.line)
+			if t.ok {
+				t.kind = kindOf(t.h.typ)
+				if t.kind == rkSyscall {
+					c.sys = append(c.sys, sysRec{})
+					c.sys[len(c.sys)-1].parse(t.h.body)
+					t.sys = int32(len(c.sys) - 1)
+				}
+			}
+		}
+		c.toks = append(c.toks, t)
+	}
+}
+
+// token feeds one prepared line, as Line does with a raw one.
+func (p *Parser) token(c *chunk, t *token) {
+	p.st.Lines++
+	if len(t.line) == 0 {
+		return
+	}
+	if !t.ok {
+		p.st.Malformed++
+		return
+	}
+	var sys *sysRec
+	if t.sys >= 0 {
+		sys = &c.sys[t.sys]
+	}
+	p.record(t.line, &t.h, t.kind, sys)
+}
+
+// readChunks reads r into chunks taken from free, cut after their last
+// newline (the unfinished line moves to the next chunk), and sends them to
+// full once split and at least half full, so that short reads (a pipe)
+// still make large chunks; a last line without a newline counts too.
+func readChunks(r io.Reader, full chan<- *chunk, free <-chan *chunk) error {
+	c := <-free
+	n := 0   // bytes read into c.buf
+	end := 0 // c.buf[:end] is whole lines
+	for {
+		if n == len(c.buf) {
+			c.buf = append(c.buf, make([]byte, len(c.buf))...) // a line longer than a chunk
+		}
+		m, err := r.Read(c.buf[n:])
+		// Only the new bytes are searched: a long line read in small
+		// pieces must not be scanned again and again.
+		if i := bytes.LastIndexByte(c.buf[n:n+m], '\n'); i >= 0 {
+			end = n + i + 1
+		}
+		n += m
+		if err != nil {
+			end = n
+		}
+		if end > 0 && (err != nil || 2*n >= len(c.buf)) {
+			next := <-free
+			tail := c.buf[end:n]
+			if len(next.buf) < 2*len(tail) {
+				next.buf = make([]byte, 2*len(tail))
+			}
+			c.split(c.buf[:end])
+			n, end = copy(next.buf, tail), 0
+			full <- c
+			c = next
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
 		}
 	}
-	err := readLines(r, p)
-	p.Flush()
-	if len(batch) > 0 {
-		batches <- batch
-	}
-	close(batches)
-	<-done
-	return p.Stats(), err
 }
 
 // readLines feeds every line of r to p; a last line without a newline

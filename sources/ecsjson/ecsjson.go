@@ -1,6 +1,10 @@
-// Package ecsjson reads ECS NDJSON documents already in Elastic Defend's
-// shape (an Elastic export, a replay) and passes them on as they are. It
-// also tells Auditbeat NDJSON from other ECS NDJSON for format detection.
+// Package ecsjson reads JSON exports of events: NDJSON line by line, and
+// every other shape a responder has (pretty-printed documents, arrays,
+// Elasticsearch _search responses, Kibana archives, integration test
+// files) as a stream of documents. Documents already in Elastic Defend's
+// shape pass as they are; Auditbeat and go-libaudit coalesced documents
+// are mapped by sources/auditbeat. It also tells Auditbeat NDJSON from
+// other JSON for format detection.
 package ecsjson
 
 import (
@@ -9,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/sources"
@@ -17,70 +22,136 @@ import (
 
 func init() {
 	sources.RegisterScanner(sources.ECSNDJSON, Scan)
+	sources.RegisterScanner(sources.JSONDocuments, ScanDocuments)
 	sources.RegisterSniffer(Sniff)
 }
 
 // Options configure a Decoder.
 type Options struct {
-	// HostID fills host.id when a document has none.
-	HostID string
-	Emit   func(sources.Event)
+	// HostID fills host.id when a document has none; HostName likewise
+	// host.name for the Auditbeat documents a stream may hold.
+	HostID, HostName string
+	Emit             func(sources.Event)
 }
 
-// Decoder turns NDJSON lines into events.
+// Decoder turns NDJSON lines into events. A line may also be one of the
+// export wrappers (search hit or response, archive record, {"events":[…]}).
 type Decoder struct {
-	opt   Options
-	stats sources.Stats
+	em emitter
 }
 
 // NewDecoder returns a decoder emitting through opt.Emit.
-func NewDecoder(opt Options) *Decoder { return &Decoder{opt: opt} }
+func NewDecoder(opt Options) *Decoder { return &Decoder{em: emitter{opt: opt}} }
 
 // Stats returns the counters so far.
-func (d *Decoder) Stats() sources.Stats { return d.stats }
+func (d *Decoder) Stats() sources.Stats { return d.em.stats }
 
-// Line decodes one document. A search-hit wrapper ({"_index","_source"})
-// is unwrapped; invalid JSON is counted and skipped.
+// Line decodes one line; blank lines are ignored, invalid JSON counted and
+// skipped.
 func (d *Decoder) Line(line []byte) {
-	d.stats.Lines++
+	d.em.stats.Lines++
 	line = bytes.TrimSpace(line)
 	if len(line) == 0 {
 		return
 	}
-	doc, ok := Decode(line)
-	if !ok {
-		d.stats.Malformed++
+	var m map[string]any
+	if err := json.Unmarshal(line, &m); err != nil || m == nil {
+		d.em.stats.Malformed++
 		return
 	}
-	d.stats.Records++
-	if d.opt.HostID != "" && doc.Str("host.id") == "" {
-		doc.Set("host.id", d.opt.HostID)
-	}
-	d.stats.Events++
-	if d.opt.Emit != nil {
-		d.opt.Emit(sources.Event{Doc: doc})
-	}
+	d.em.object(m, line)
 }
 
 // Flush is a no-op: every line is a whole document.
 func (d *Decoder) Flush() {}
 
-// Decode parses one JSON object, unwrapping an Elasticsearch hit.
+// Decode parses one JSON object and returns the first event document it
+// holds, unwrapping a search hit, archive record or golden-file element.
 func Decode(line []byte) (ecs.Doc, bool) {
 	var m map[string]any
 	if err := json.Unmarshal(line, &m); err != nil || m == nil {
 		return nil, false
 	}
-	if src, ok := m["_source"].(map[string]any); ok {
-		if _, hit := m["_index"]; hit {
-			m = src
+	var first map[string]any
+	eachDoc(m, func(doc map[string]any, _ string) {
+		if first == nil {
+			first = doc
 		}
+	})
+	if first == nil {
+		return nil, false
 	}
-	return ecs.Doc(m), true
+	return ecs.Doc(first), true
 }
 
-// Sniff recognises NDJSON from its first non-blank line: Auditbeat's
-// auditd/file_integrity documents, or any other JSON object as ECS.
+// emitter classifies each document (Auditbeat, go-libaudit coalesced, or
+// ECS as Elastic Defend writes it) and emits the file events, counting as
+// it goes. Both the line and the document reader feed it.
+type emitter struct {
+	opt   Options
+	stats sources.Stats
+}
+
+// object emits the documents of one decoded top-level object or array
+// element. raw is its text when the reader has it on one line, else nil.
+func (e *emitter) object(m map[string]any, raw []byte) {
+	e.stats.Malformed += uint64(eachDoc(m, func(doc map[string]any, id string) {
+		if !sameMap(doc, m) {
+			raw = nil // the line is the wrapper, not the event
+		}
+		e.doc(ecs.Doc(doc), raw, id)
+	}))
+}
+
+func sameMap(a, b map[string]any) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
+// doc emits one event document. id is the Elasticsearch _id it was stored
+// under: it stands in for the dedup key (and so the alert's ancestor id)
+// when the event carries no id of its own.
+func (e *emitter) doc(d ecs.Doc, raw []byte, id string) {
+	e.stats.Records++
+	coalesced := auditbeat.IsCoalesced(d)
+	var key string
+	if coalesced || auditbeat.Is(d) {
+		orig := ""
+		if d.Get("event.original") == nil {
+			if raw == nil {
+				// Pretty-printed or wrapped: keep the event as it came, on
+				// one line, before the mapping rewrites it.
+				raw, _ = json.Marshal(d)
+			}
+			orig = string(raw)
+		}
+		if coalesced {
+			auditbeat.FromCoalesced(d)
+		}
+		mapped, ok := auditbeat.Map(d, orig, e.opt.HostID, e.opt.HostName)
+		if !ok {
+			return
+		}
+		if coalesced {
+			mapped.Set("xferhunt.mapped_from", "go-libaudit")
+		}
+		d, key = mapped, auditbeat.Key(mapped, e.opt.HostID)
+	} else if e.opt.HostID != "" && d.Str("host.id") == "" {
+		d.Set("host.id", e.opt.HostID)
+	}
+	if key == "" && id != "" && d.Str("event.id") == "" {
+		key = id
+	}
+	e.stats.Events++
+	if e.opt.Emit != nil {
+		e.opt.Emit(sources.Event{Doc: d, Key: key})
+	}
+}
+
+// Sniff recognises JSON input from its first non-blank line. A complete
+// JSON object there means NDJSON: Auditbeat's auditd/file_integrity
+// documents, or any other object as ECS. Anything else that opens like
+// JSON (an array, a pretty-printed or cut-off object) is read as
+// JSONDocuments.
 func Sniff(head []byte) sources.Format {
 	for len(head) > 0 {
 		line := head
@@ -93,19 +164,18 @@ func Sniff(head []byte) sources.Format {
 		if len(line) == 0 {
 			continue
 		}
-		if line[0] != '{' {
+		switch line[0] {
+		case '[':
+			return sources.JSONDocuments
+		case '{':
+		default:
 			return sources.Unknown
 		}
-		doc, ok := Decode(line)
-		if !ok {
-			// The head may cut the first document short; a JSON object
-			// start is still NDJSON, and Auditbeat names its module early.
-			if bytes.Contains(line, []byte(`"auditd"`)) || bytes.Contains(line, []byte(`"file_integrity"`)) {
-				return sources.AuditbeatNDJSON
-			}
-			return sources.ECSNDJSON
+		var m map[string]any
+		if err := json.Unmarshal(line, &m); err != nil || m == nil {
+			return sources.JSONDocuments
 		}
-		if auditbeat.Is(doc) {
+		if auditbeat.Is(ecs.Doc(m)) {
 			return sources.AuditbeatNDJSON
 		}
 		return sources.ECSNDJSON
@@ -115,7 +185,7 @@ func Sniff(head []byte) sources.Format {
 
 // Scan reads a recorded ECS NDJSON stream to its end.
 func Scan(r io.Reader, opt sources.ScanOptions) (sources.Stats, error) {
-	d := NewDecoder(Options{HostID: opt.HostID, Emit: opt.Emit})
+	d := NewDecoder(Options{HostID: opt.HostID, HostName: opt.HostName, Emit: opt.Emit})
 	br := bufio.NewReaderSize(r, 256<<10)
 	var long []byte
 	for {

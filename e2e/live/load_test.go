@@ -1,0 +1,201 @@
+package live
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xferhunt/xferhunt/internal/testenv"
+	"github.com/xferhunt/xferhunt/sources/netlink"
+)
+
+// loadFiles is how many files the load test uploads; XFERHUNT_E2E_LOAD_FILES
+// scales it down on slow machines.
+func loadFiles(t *testing.T) int {
+	t.Helper()
+	v := os.Getenv("XFERHUNT_E2E_LOAD_FILES")
+	if v == "" {
+		return 20000
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("XFERHUNT_E2E_LOAD_FILES=%q: want a positive count", v)
+	}
+	return n
+}
+
+// uncappedSeed is the seed rule with max_signals raised so that, with
+// per-file new terms, every upload alerts and its latency can be measured.
+func uncappedSeed(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, "detect", "rules", "builtin", "seed.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte("max_signals")) || !bytes.Contains(b, []byte("\n[rule]\n")) {
+		t.Fatal("seed.toml changed shape: want a [rule] table without max_signals")
+	}
+	b = bytes.Replace(b, []byte("\n[rule]\n"), []byte("\n[rule]\nmax_signals = 100000\n"), 1)
+	p := filepath.Join(t.TempDir(), "uncapped.toml")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// procCPU is a process's utime+stime in clock ticks (USER_HZ, 100 on Linux).
+func procCPU(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the parenthesized comm, which may itself hold spaces.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return ut + st
+}
+
+// procHWM is a process's peak resident set (VmHWM) in kB.
+func procHWM(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	t.Fatal("no VmHWM in /proc status")
+	return 0
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted)-1) * p)
+	return sorted[i]
+}
+
+// TestLoad uploads thousands of files through one `scp -O -r` while
+// xferhunt reads netlink with every file a new term: nothing may be lost
+// or dropped, memory stays bounded and alerts keep up.
+func TestLoad(t *testing.T) {
+	testenv.LockAudit(t)
+	if pid, err := netlink.DaemonPID(); err != nil || pid != 0 {
+		testenv.Need(t, false, "no audit daemon may be registered for unicast (pid %d, %v)", pid, err)
+	}
+	testenv.NeedBinary(t, "/usr/bin/scp")
+	n := loadFiles(t)
+	began := time.Now()
+	// The source tree is written before xferhunt starts, so only the
+	// server-side creations are events of the run.
+	src := filepath.Join(t.TempDir(), "load")
+	if err := os.Mkdir(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := os.WriteFile(filepath.Join(src, fmt.Sprintf("f%05d", i)), []byte("x\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u := testenv.CreateUser(t, "xfe2l-a")
+	sshd := testenv.StartSSHD(t, 22251)
+	drop := dropDir(t, "/tmp", "xferhunt-e2e-load-")
+	dest := filepath.Join(drop, "load")
+
+	x := startXferhunt(t, xferOptions{Light: true, Netlink: true}, "--headless", "--ephemeral", "--source", "netlink",
+		"--rule", uncappedSeed(t), "--new-terms-fields", "file.path,host.id")
+	x.waitReady(15 * time.Second)
+	t.Logf("setup (source tree, user, sshd, xferhunt ready) took %v", time.Since(began).Round(time.Millisecond))
+
+	if f := os.Getenv("XFERHUNT_E2E_PERF"); f != "" {
+		perf := exec.Command("perf", "record", "-F", "499", "-g", "-o", f, "-p", strconv.Itoa(x.PID()))
+		if err := perf.Start(); err == nil {
+			defer func() { _ = perf.Process.Signal(os.Interrupt); _ = perf.Wait() }()
+		}
+	}
+	cpu0, t0 := procCPU(t, x.PID()), time.Now()
+	args := append(sshOpts(u, sshd.Port, "127.0.0.10"), "-O", "-r", "-q", src, u.Name+"@127.0.0.1:"+drop+"/")
+	if out, err := exec.Command("/usr/bin/scp", args...).CombinedOutput(); err != nil {
+		t.Fatalf("scp -O -r: %v: %s", err, out)
+	}
+	upload := time.Since(t0)
+	inDest := func(a alert) bool { return strings.HasPrefix(a.Path, dest+"/") }
+	if !x.waitCount(inDest, n, 60*time.Second) {
+		t.Errorf("timed out waiting for %d alerts", n)
+	}
+	wall := time.Since(t0)
+	cpu1 := procCPU(t, x.PID())
+	hwm := procHWM(t, x.PID())
+	x.stop(5 * time.Second)
+	st := x.finalStatus()
+	t.Log(x.lastStatus())
+
+	// Latency: from the file's last write (its mtime, just after creation)
+	// to the alert line read on stdout.
+	var lats, detectLats, outLats []time.Duration
+	var dump strings.Builder
+	seen := map[string]bool{}
+	for _, a := range x.Alerts() {
+		if !inDest(a) || seen[a.Path] {
+			continue
+		}
+		seen[a.Path] = true
+		fi, err := os.Stat(a.Path)
+		if err != nil {
+			t.Errorf("alert for %s, which does not exist: %v", a.Path, err)
+			continue
+		}
+		lats = append(lats, a.At.Sub(fi.ModTime()))
+		detectLats = append(detectLats, a.Created.Sub(a.EventTime))
+		outLats = append(outLats, a.At.Sub(a.Created))
+		fmt.Fprintf(&dump, "%d %d %d %d\n", a.At.Sub(t0).Milliseconds(), a.At.Sub(fi.ModTime()).Milliseconds(), a.Created.Sub(a.EventTime).Milliseconds(), a.At.Sub(a.Created).Milliseconds())
+	}
+	if f := os.Getenv("XFERHUNT_E2E_DUMP"); f != "" {
+		_ = os.WriteFile(f, []byte(dump.String()), 0o644)
+	}
+	slices.Sort(lats)
+	slices.Sort(detectLats)
+	slices.Sort(outLats)
+	p50, p90, p99, pmax := percentile(lats, .5), percentile(lats, .9), percentile(lats, .99), percentile(lats, 1)
+	cpuPct := float64(cpu1-cpu0) / 100 / wall.Seconds() * 100
+	events := st.Sources[0].Events
+	t.Logf("load: %d files uploaded in %v (%.0f files/s); %d events total, %.0f events/s over %v until the last alert",
+		n, upload.Round(time.Millisecond), float64(n)/upload.Seconds(), events, float64(events)/wall.Seconds(), wall.Round(time.Millisecond))
+	t.Logf("load: xferhunt CPU %.0f%% of one core, VmHWM %.1f MB; alert latency p50 %v p90 %v p99 %v max %v over %d alerts",
+		cpuPct, float64(hwm)/1024, p50.Round(time.Millisecond), p90.Round(time.Millisecond), p99.Round(time.Millisecond), pmax.Round(time.Millisecond), len(lats))
+	t.Logf("load: of which audit time to alert creation p50 %v p99 %v; alert creation to line read p50 %v p99 %v",
+		percentile(detectLats, .5), percentile(detectLats, .99), percentile(outLats, .5), percentile(outLats, .99))
+
+	if len(seen) != n {
+		t.Errorf("%d distinct files alerted, want %d", len(seen), n)
+	}
+	if events < int64(n) {
+		t.Errorf("status counts %d events, want >= %d", events, n)
+	}
+	if s := st.Sources[0]; s.Lost != 0 || s.Dropped != 0 || s.Gaps != 0 {
+		t.Errorf("lost %d, dropped %d, gaps %d: want none (%s)", s.Lost, s.Dropped, s.Gaps, x.lastStatus())
+	}
+	if st.HeldBack != 0 {
+		t.Errorf("%d alerts held back despite max_signals = 100000", st.HeldBack)
+	}
+	if hwm > 150*1024 {
+		t.Errorf("VmHWM %d kB, want < 150 MB", hwm)
+	}
+	if p99 > 500*time.Millisecond {
+		t.Errorf("p99 alert latency %v, want < 500ms", p99)
+	}
+}

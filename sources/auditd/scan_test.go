@@ -1,0 +1,65 @@
+package auditd
+
+import (
+	"bytes"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/xferhunt/xferhunt/sources"
+)
+
+// TestScanChunks: the pipelined Scan cuts its input into chunks whatever
+// the reads return; lines that straddle chunks, lines longer than a chunk,
+// CRLF, blank and foreign lines and a last line without a newline must give
+// exactly what feeding the lines one by one gives.
+func TestScanChunks(t *testing.T) {
+	data, _ := syntheticLog(t, "raw.log", 4)
+	long := "type=USER_CMD msg=audit(1795662795.100:1): pid=1 uid=0 cmd=" + strings.Repeat("41", chunkSize) + "\n"
+	half := bytes.IndexByte(data[len(data)/2:], '\n') + len(data)/2 + 1
+	var in bytes.Buffer
+	in.Write(data[:half])
+	in.WriteString("\n\ngarbage line\r\n")
+	in.WriteString(long)
+	in.Write(bytes.ReplaceAll(data[half:], []byte("\n"), []byte("\r\n")))
+	in.WriteString("type=EOE msg=audit(1795663200.000:99999999):") // no newline
+
+	var want []sources.Event
+	p := NewParser(Options{HostID: "h", Emit: func(ev sources.Event) { want = append(want, ev) }})
+	for _, l := range bytes.Split(in.Bytes(), []byte("\n")) {
+		p.Line(l)
+	}
+	p.Flush()
+	wantSt := p.Stats()
+	if wantSt.Events == 0 || wantSt.Malformed != 1 {
+		t.Fatalf("reference stats %+v", wantSt)
+	}
+	for name, r := range map[string]io.Reader{
+		"whole":   bytes.NewReader(in.Bytes()),
+		"halves":  iotest.HalfReader(bytes.NewReader(in.Bytes())),
+		"onebyte": iotest.OneByteReader(bytes.NewReader(in.Bytes())),
+	} {
+		var got []sources.Event
+		st, err := Scan(r, Options{HostID: "h", Workers: 2, Emit: func(ev sources.Event) { got = append(got, ev) }})
+		if err != nil || st != wantSt {
+			t.Errorf("%s: %v, stats %+v, want %+v", name, err, st, wantSt)
+			continue
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %d events differ from line by line (%d)", name, len(got), len(want))
+		}
+	}
+}
+
+// TestScanReadError: a read error ends the scan with that error, after the
+// lines read before it.
+func TestScanReadError(t *testing.T) {
+	data, _ := syntheticLog(t, "raw.log", 1)
+	r := iotest.TimeoutReader(iotest.HalfReader(bytes.NewReader(data)))
+	st, err := Scan(r, Options{HostID: "h", Workers: 2})
+	if err == nil || st.Lines == 0 {
+		t.Errorf("err %v, stats %+v", err, st)
+	}
+}
