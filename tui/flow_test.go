@@ -284,3 +284,42 @@ func TestFeederBoundsAndBatches(t *testing.T) {
 		t.Fatal("health not forwarded")
 	}
 }
+
+func TestArrayFieldsAreNotExceptionTargets(t *testing.T) {
+	m := keys(t, testModel(t, newMemBackend(), 100, 30), "enter", "tab")
+	for _, i := range focusable(m.dlines) {
+		if m.dlines[i].field == "process.args" {
+			t.Fatal("multi-valued process.args offered as an exception value")
+		}
+	}
+	if len(focusable(m.dlines)) == 0 {
+		t.Fatal("no focusable field on the Process tab")
+	}
+}
+
+// TestFeederDeepBufferStillFilters: rows deep in the feeder buffer drop
+// their arrival document; a live filter must decode them instead of
+// dropping or mis-filtering them.
+func TestFeederDeepBufferStillFilters(t *testing.T) {
+	f := NewFeeder(0)
+	n := keepArrival + 4
+	for i := range n {
+		proc := "vsftpd"
+		if i%2 == 0 {
+			proc = "sshd"
+		}
+		f.Push(mkAlert(spec{id: fmt.Sprint(i), at: base.Add(time.Duration(i) * time.Second).Format(time.RFC3339), sev: "low", proc: proc, path: "/x"}))
+	}
+	msg, _, _ := f.take()
+	if msg.rows[0].arrival == nil || msg.rows[n-1].arrival != nil {
+		t.Fatal("arrival documents not bounded as designed")
+	}
+	m := testModel(t, newMemBackend(), 100, 30)
+	m = keys(t, m, strings.Split("/process.name : sshd", "")...)
+	m = keys(t, m, "enter")
+	before := len(m.st.vis)
+	m, _ = step(t, m, msg)
+	if got := len(m.st.vis) - before; got != n/2 {
+		t.Fatalf("live filter kept %d of %d sshd alerts", got, n/2)
+	}
+}

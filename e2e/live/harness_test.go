@@ -365,13 +365,13 @@ func (x *xfer) cleanup() {
 
 // sourceStatus is one source's bracket of a status line.
 type sourceStatus struct {
-	Name, State                                          string
+	Name, State                                     string
 	Records, Events, Malformed, Lost, Gaps, Dropped int64
 }
 
 // engineStatus is the tail of a status line.
 type engineStatus struct {
-	Sources                                  []sourceStatus
+	Sources                                    []sourceStatus
 	Matches, Alerts, HeldBack, Excepted, Terms int64
 }
 

@@ -183,7 +183,7 @@ type procEntry struct {
 	ppid            int
 	commRaw, exeRaw string // as logged, to notice change without decoding
 	comm, exe       string
-	args            []string
+	argv            *lazyArgs // of the last exec, decoded on demand
 	cwd             string
 	sec             int64
 }
@@ -209,7 +209,7 @@ func (p *Parser) seeProcess(s *sysRec, sec int64) {
 	n.comm = decodeStr(s.comm)
 	n.exe = decodeStr(s.exe)
 	if ok && e.exeRaw == n.exeRaw {
-		n.args, n.cwd = e.args, e.cwd
+		n.argv, n.cwd = e.argv, e.cwd
 	}
 	p.procs.put(s.pid, n)
 }

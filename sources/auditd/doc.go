@@ -94,8 +94,8 @@ func (p *Parser) plan(ev *event, si sysInfo, cwd, parentDir string, proctitle []
 	}
 	fe.original = orig.String()
 
-	if e := p.procLookup(s.pid); e != nil && e.args != nil && e.exe == fe.exe {
-		fe.args, fe.argsShared = e.args, true
+	if e := p.procLookup(s.pid); e != nil && e.exe == fe.exe && e.argv.get() != nil {
+		fe.args, fe.argsShared = e.argv.get(), true
 	} else {
 		fe.args = splitTitle(proctitle)
 	}
@@ -110,7 +110,7 @@ func (p *Parser) plan(ev *event, si sysInfo, cwd, parentDir string, proctitle []
 	for i, pid := range chain {
 		a := ancestor{pid: pid}
 		if e := p.procLookup(pid); e != nil {
-			a.known, a.ppid, a.name, a.exe, a.args = true, e.ppid, e.comm, e.exe, e.args
+			a.known, a.ppid, a.name, a.exe, a.args = true, e.ppid, e.comm, e.exe, e.argv.get()
 		}
 		fe.chain[i] = a
 	}

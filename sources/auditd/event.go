@@ -115,6 +115,45 @@ func parseExecve(body []byte, args *[]string) {
 	}
 }
 
+// lazyArgs is the argument list of an exec, kept as logged and decoded on
+// first use: most processes never act in a file event nor parent one, and
+// decoding every exec's arguments was a large share of the parse.
+type lazyArgs struct {
+	raw   []byte // EXECVE bodies, each ended by '\n', then the PROCTITLE value
+	split int    // raw[:split] is the EXECVE part
+	args  []string
+	done  bool
+}
+
+// newLazyArgs copies an exec's EXECVE bodies (each ended by '\n') and
+// PROCTITLE value.
+func newLazyArgs(execs, title []byte) *lazyArgs {
+	raw := make([]byte, 0, len(execs)+len(title))
+	raw = append(append(raw, execs...), title...)
+	return &lazyArgs{raw: raw, split: len(execs)}
+}
+
+// get decodes the list once: the EXECVE arguments, else the PROCTITLE's.
+// The result is shared: never modify it.
+func (l *lazyArgs) get() []string {
+	if l == nil {
+		return nil
+	}
+	if !l.done {
+		var args []string
+		for b := l.raw[:l.split]; len(b) > 0; {
+			i := bytes.IndexByte(b, '\n')
+			parseExecve(b[:i], &args)
+			b = b[i+1:]
+		}
+		if args == nil {
+			args = splitTitle(decode(l.raw[l.split:]))
+		}
+		l.args, l.raw, l.done = args, nil, true
+	}
+	return l.args
+}
+
 // mayEmit is a byte-level look at the PATH records that rules out, before
 // any decoding, the many syscall events that yield no file event (reads,
 // opens of existing files, execs of the same binaries).
@@ -163,11 +202,11 @@ func (p *Parser) finish(ev *event) {
 		return
 	}
 	var (
-		cwd       string
-		items     = p.scratchItems[:0]
-		proctitle []byte
-		args      []string
-		saddr     []byte
+		cwd   string
+		items = p.scratchItems[:0]
+		title []byte // the PROCTITLE value, still encoded
+		execs = p.scratchExec[:0]
+		saddr []byte
 	)
 	for _, r := range ev.recs {
 		body := ev.buf[r.body:r.rawEnd]
@@ -184,9 +223,9 @@ func (p *Parser) finish(ev *event) {
 			}
 			items = append(items, parsePath(body, enr))
 		case rkProctitle:
-			proctitle = decode(field(body, "proctitle"))
+			title = field(body, "proctitle")
 		case rkExecve:
-			parseExecve(body, &args)
+			execs = append(append(execs, body...), '\n')
 		case rkSockaddr:
 			saddr = field(body, "saddr")
 		}
@@ -195,11 +234,9 @@ func (p *Parser) finish(ev *event) {
 	case sysExec:
 		p.seeProcess(s, ev.sec)
 		if e := p.procLookup(s.pid); e != nil {
-			if args == nil {
-				args = splitTitle(proctitle)
-			}
-			e.args, e.cwd = args, cwd
+			e.argv, e.cwd = newLazyArgs(execs, title), cwd
 		}
+		p.scratchExec = execs[:0]
 		return
 	case sysAccept:
 		if len(saddr) > 0 {
@@ -273,6 +310,7 @@ func (p *Parser) finish(ev *event) {
 			break
 		}
 	}
+	proctitle := decode(title)
 	for _, t := range targets {
 		fe := p.plan(ev, si, cwd, parentDir, proctitle, t)
 		p.st.Events++

@@ -144,6 +144,7 @@ type Parser struct {
 	scratchTargets []fileTarget
 	scratchChain   []int
 	scratchPids    []int
+	scratchExec    []byte
 
 	procs    *table[int, *procEntry]
 	sessions *table[uint32, *sessEntry]
