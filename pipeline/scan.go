@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/xferhunt/xferhunt/detect"
@@ -21,6 +23,13 @@ func Scan(cfg Config, paths []string) (err error) {
 		if err := sources.CheckInput(p); err != nil {
 			return usage(err)
 		}
+	}
+	if os.Getenv("GOGC") == "" {
+		// A scan's live heap is small and bounded (the parser's tables,
+		// the term history), while it allocates fast; collecting at 5×
+		// the live heap instead of 2× saves about a fifth of the CPU and
+		// memory still stays flat as the input grows.
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
 	s, err := newSetup(&cfg)
 	if err != nil {

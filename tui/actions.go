@@ -96,7 +96,7 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		f, v := l.field, l.value
 		return func() tea.Msg {
 			var n atomic.Int64
-			parallelRows(rows, func(_ int, d ecs.Doc) {
+			parallelMatch(rows, planFields([]string{f}, false), func(_ int, d ecs.Doc) {
 				if slices.Contains(d.Keywords(f), v) {
 					n.Add(1)
 				}
@@ -152,7 +152,13 @@ func (m *Model) recompute(text string, pred func(ecs.Doc) bool, compile func() (
 			}
 			pred = p
 		}
-		return filterResultMsg{gen: gen, text: text, pred: pred, vis: computeView(rows, pred, mode), upto: len(rows)}
+		// Planned per pass, not kept: rows that arrived since may carry
+		// fields the last plan did not know.
+		var pl *plan
+		if pred != nil {
+			pl = planQuery(text)
+		}
+		return filterResultMsg{gen: gen, text: text, pred: pred, vis: computeView(rows, pred, pl, mode), upto: len(rows)}
 	}
 }
 

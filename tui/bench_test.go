@@ -184,7 +184,7 @@ func BenchmarkFilter100k(b *testing.B) {
 	pred, _ := newMemBackend().Compile("process.name : sshd")
 	b.ResetTimer()
 	for range b.N {
-		if vis := computeView(m.st.rows, pred, SortTime); len(vis) != 20_000 {
+		if vis := computeView(m.st.rows, pred, planQuery("process.name : sshd"), SortTime); len(vis) != 20_000 {
 			b.Fatalf("filter kept %d", len(vis))
 		}
 	}

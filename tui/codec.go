@@ -80,9 +80,12 @@ func decodeDoc(blob []byte) (ecs.Doc, error) {
 	return d, nil
 }
 
-// parallelRows runs fn over rows on every core, for the whole-history
-// passes (filter, exception preview) that must decode each alert.
-func parallelRows(rows []*row, fn func(i int, d ecs.Doc)) {
+// parallelMatch runs fn over rows on every core, for the whole-history
+// passes (filter, exception preview). With a plan, fn gets a document
+// holding only the fields the plan reads, built from the row index, and
+// valid only during the call; rows the index cannot answer, and every row
+// without a plan, are decoded.
+func parallelMatch(rows []*row, pl *plan, fn func(i int, d ecs.Doc)) {
 	workers := max(1, runtime.GOMAXPROCS(0))
 	chunk := (len(rows) + workers - 1) / workers
 	var wg sync.WaitGroup
@@ -91,7 +94,12 @@ func parallelRows(rows []*row, fn func(i int, d ecs.Doc)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			mini := ecs.Doc{}
 			for i := start; i < end; i++ {
+				if pl != nil && pl.miniDoc(rows[i], mini) {
+					fn(i, mini)
+					continue
+				}
 				fn(i, rows[i].doc())
 			}
 		}()

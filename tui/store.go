@@ -82,6 +82,11 @@ func (s SortMode) String() string { return sortNames[s] }
 type row struct {
 	seq  int
 	blob []byte // deflated alert JSON, see codec.go
+	// flat indexes the leaf values relative to tmpl, the template of the
+	// alert's rule, so filters need not decode blob (flat.go). A nil tmpl
+	// means no index: filters decode.
+	flat string
+	tmpl *template
 	uuid string
 	pid  int
 	// arrival is the document as it came in, kept only until the row is
@@ -100,8 +105,12 @@ type row struct {
 func newRow(seq int, a detect.Alert) *row {
 	d := a.Doc
 	blob, err := encodeDoc(d)
+	var flat string
+	var tmpl *template
 	if err != nil {
 		blob, _ = encodeDoc(ecs.Doc{"kibana.alert.uuid": d.Str("kibana.alert.uuid"), "xferhunt.tui_error": err.Error()})
+	} else {
+		flat, tmpl = flatten(d)
 	}
 	pid, _ := strconv.Atoi(fmtValue(d.Get("process.pid")))
 	ts := d.Str("kibana.alert.original_time")
@@ -114,6 +123,8 @@ func newRow(seq int, a detect.Alert) *row {
 		seq:        seq,
 		arrival:    d,
 		blob:       blob,
+		flat:       flat,
+		tmpl:       tmpl,
 		pid:        pid,
 		uuid:       d.Str("kibana.alert.uuid"),
 		at:         at,
@@ -136,6 +147,7 @@ func (r *row) withStatus(s Status) *row {
 	doc["kibana.alert.workflow_status"] = s.String()
 	if blob, err := encodeDoc(doc); err == nil {
 		n.blob = blob
+		n.flat, n.tmpl = flatten(doc)
 	}
 	return &n
 }
@@ -267,8 +279,9 @@ func (s *store) setStatus(uuid string, st Status) bool {
 }
 
 // computeView filters and sorts a snapshot of rows. It runs inside a Cmd:
-// with 100k alerts a KQL pass plus a sort is too slow for a key press.
-func computeView(rows []*row, pred func(ecs.Doc) bool, mode SortMode) []int32 {
+// with 100k alerts a KQL pass plus a sort is too slow for a key press. pl,
+// when set, lets the predicate run on the rows' index (flat.go).
+func computeView(rows []*row, pred func(ecs.Doc) bool, pl *plan, mode SortMode) []int32 {
 	vis := make([]int32, 0, len(rows))
 	if pred == nil {
 		for i := range rows {
@@ -276,7 +289,7 @@ func computeView(rows []*row, pred func(ecs.Doc) bool, mode SortMode) []int32 {
 		}
 	} else {
 		keep := make([]bool, len(rows))
-		parallelRows(rows, func(i int, d ecs.Doc) { keep[i] = pred(d) })
+		parallelMatch(rows, pl, func(i int, d ecs.Doc) { keep[i] = pred(d) })
 		for i, k := range keep {
 			if k {
 				vis = append(vis, int32(i))

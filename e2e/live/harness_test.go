@@ -495,6 +495,22 @@ func writePayload(t testing.TB, content string) string {
 	return p
 }
 
+// knownBugs fails the test on product bugs when XFERHUNT_E2E_STRICT=1 and
+// otherwise skips it naming them, so that a known, reported bug does not
+// mask new failures in the rest of the suite. A test that already failed
+// stays failed.
+func knownBugs(t *testing.T, bugs []string) {
+	t.Helper()
+	if len(bugs) == 0 {
+		return
+	}
+	msg := "BUG: " + strings.Join(bugs, "; ")
+	if os.Getenv("XFERHUNT_E2E_STRICT") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg + " (set XFERHUNT_E2E_STRICT=1 to fail on it)")
+}
+
 // describe lists alerts compactly for failure messages.
 func describe(as []alert) string {
 	var b strings.Builder

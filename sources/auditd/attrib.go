@@ -206,8 +206,8 @@ func (p *Parser) seeProcess(s *sysRec, sec int64) {
 		return
 	}
 	n := &procEntry{ppid: s.ppid, commRaw: string(s.comm), exeRaw: string(s.exe), sec: sec}
-	n.comm = decodeStr(s.comm)
-	n.exe = decodeStr(s.exe)
+	n.comm = p.strs.str(s.comm)
+	n.exe = p.strs.str(s.exe)
 	if ok && e.exeRaw == n.exeRaw {
 		n.argv, n.cwd = e.argv, e.cwd
 	}
@@ -244,11 +244,11 @@ func (p *Parser) userRecord(k recKind, h *header) {
 		return
 	}
 	pid, _ := atoiAll(field(b, "pid"))
-	acct := decodeStr(field(b, "acct"))
-	addr := decodeStr(field(b, "addr"))
-	host := decodeStr(field(b, "hostname"))
-	term := decodeStr(field(b, "terminal"))
-	exe := decodeStr(field(b, "exe"))
+	acct := p.strs.str(field(b, "acct"))
+	addr := p.strs.str(field(b, "addr"))
+	host := p.strs.str(field(b, "hostname"))
+	term := p.strs.str(field(b, "terminal"))
+	exe := p.strs.str(field(b, "exe"))
 	ip, _ := netip.ParseAddr(addr)
 	if k == rkUserStart || k == rkCredAcq {
 		if ses := idVal(field(b, "ses")); ses >= 0 && ses != unset {

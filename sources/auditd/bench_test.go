@@ -152,3 +152,44 @@ func BenchmarkDoc(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(fes)), "ns/doc")
 }
+
+// captureRecords returns the real capture's lines and their SYSCALL bodies.
+func captureRecords(tb testing.TB) (lines, syscalls [][]byte) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "capture", "raw.log"))
+	if err != nil {
+		tb.Skipf("no capture: %v", err)
+	}
+	lines = bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+	for _, l := range lines {
+		if h, ok := parseHeader(l); ok && string(h.typ) == "SYSCALL" {
+			syscalls = append(syscalls, h.body)
+		}
+	}
+	return lines, syscalls
+}
+
+// BenchmarkSyscallParse is the cost of reading one SYSCALL body, which the
+// reading goroutine pays for every SYSCALL record of the log.
+func BenchmarkSyscallParse(b *testing.B) {
+	_, bodies := captureRecords(b)
+	var s sysRec
+	for b.Loop() {
+		for _, body := range bodies {
+			s.parse(body)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(bodies)), "ns/record")
+}
+
+// BenchmarkHeader is the cost of splitting one line's header, paid for
+// every line.
+func BenchmarkHeader(b *testing.B) {
+	lines, _ := captureRecords(b)
+	for b.Loop() {
+		for _, l := range lines {
+			h, _ := parseHeader(l)
+			_ = kindOf(h.typ)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/line")
+}

@@ -70,7 +70,7 @@ func (p *Parser) plan(ev *event, si sysInfo, cwd, parentDir string, proctitle []
 	fe := &fileEvent{
 		key: p.key(ev), sec: ev.sec, msec: ev.msec, serial: ev.serial,
 		hostID: p.opt.HostID, hostName: p.opt.HostName,
-		action: t.action, typ: t.typ, syscall: si.name, auditKey: decodeStr(s.keyVal()),
+		action: t.action, typ: t.typ, syscall: si.name, auditKey: p.strs.str(s.keyVal()),
 		pid: s.pid, ppid: s.ppid, cwd: cwd,
 		uid: s.uid, euid: s.euid, auid: s.auid, gid: s.gid, ses: s.ses,
 		loginSec: -1,
@@ -78,7 +78,7 @@ func (p *Parser) plan(ev *event, si sysInfo, cwd, parentDir string, proctitle []
 	if e := p.procLookup(s.pid); e != nil && e.commRaw == string(s.comm) && e.exeRaw == string(s.exe) {
 		fe.comm, fe.exe = e.comm, e.exe // decoded once per process image
 	} else {
-		fe.comm, fe.exe = decodeStr(s.comm), decodeStr(s.exe)
+		fe.comm, fe.exe = p.strs.str(s.comm), p.strs.str(s.exe)
 	}
 	n := 0
 	for _, r := range ev.recs {
@@ -116,10 +116,10 @@ func (p *Parser) plan(ev *event, si sysInfo, cwd, parentDir string, proctitle []
 	}
 
 	if len(s.enriched) > 0 {
-		fe.uidName = decodeStr(field(s.enriched, "UID"))
-		fe.euidName = decodeStr(field(s.enriched, "EUID"))
-		fe.auidName = decodeStr(field(s.enriched, "AUID"))
-		fe.gidName = decodeStr(field(s.enriched, "GID"))
+		fe.uidName = p.strs.str(field(s.enriched, "UID"))
+		fe.euidName = p.strs.str(field(s.enriched, "EUID"))
+		fe.auidName = p.strs.str(field(s.enriched, "AUID"))
+		fe.gidName = p.strs.str(field(s.enriched, "GID"))
 		if fe.auidName == "unset" {
 			fe.auidName = ""
 		}

@@ -212,7 +212,7 @@ func (p *Parser) finish(ev *event) {
 		body := ev.buf[r.body:r.rawEnd]
 		switch r.kind {
 		case rkCwd:
-			cwd = decodeStr(field(body, "cwd"))
+			cwd = p.strs.str(field(body, "cwd"))
 		case rkPath:
 			if si.class == sysExec {
 				continue

@@ -28,7 +28,9 @@ type Options struct {
 	// it on the caller's goroutine; Scan with two workers calls it from
 	// the goroutine that builds documents, never concurrently. Documents
 	// may share immutable values (argument lists, boxed strings): replace
-	// a field rather than modifying a slice inside a Doc.
+	// a field rather than modifying a slice inside a Doc. Scan's documents
+	// also share whole sub-objects (user, group, parent, ancestors,
+	// session) with one another: copy a document before modifying it.
 	Emit func(ev sources.Event)
 	// Workers bounds the goroutines Scan uses: 1 does everything on the
 	// caller's goroutine; 0 (GOMAXPROCS) or more parses on the caller's
@@ -145,6 +147,7 @@ type Parser struct {
 	scratchChain   []int
 	scratchPids    []int
 	scratchExec    []byte
+	strs           interner
 
 	procs    *table[int, *procEntry]
 	sessions *table[uint32, *sessEntry]

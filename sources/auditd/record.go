@@ -273,6 +273,47 @@ func isHex(v []byte) bool {
 	return true
 }
 
+// interner hands out one string per distinct decoded value. Names, paths
+// and keys repeat from record to record (the same cwd, account, rule key),
+// so most lookups allocate nothing; it is cleared when full to stay bounded.
+type interner struct {
+	m       map[string]string
+	scratch []byte
+}
+
+const internMax = 8192
+
+// str is decodeStr through the interner.
+func (in *interner) str(v []byte) string {
+	if len(v) == 0 || string(v) == "(null)" || string(v) == "?" || string(v) == "(none)" {
+		return ""
+	}
+	var d []byte
+	switch {
+	case len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0]:
+		d = v[1 : len(v)-1]
+	case len(v) > 0 && (v[0] == '"' || v[0] == '\''):
+		d = v[1:]
+	case isHex(v):
+		in.scratch = in.scratch[:0]
+		for i := 0; i+1 < len(v); i += 2 {
+			in.scratch = append(in.scratch, hexVal[v[i]]<<4|hexVal[v[i+1]])
+		}
+		d = in.scratch
+	default:
+		d = v
+	}
+	if s, ok := in.m[string(d)]; ok {
+		return s
+	}
+	if in.m == nil || len(in.m) >= internMax {
+		in.m = make(map[string]string, 256)
+	}
+	s := string(d)
+	in.m[s] = s
+	return s
+}
+
 // decodeStr is decode as a string; "" for absent and placeholder values.
 func decodeStr(v []byte) string {
 	if len(v) == 0 || string(v) == "(null)" || string(v) == "?" || string(v) == "(none)" {

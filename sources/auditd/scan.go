@@ -70,7 +70,9 @@ func Scan(r io.Reader, opt Options) (Stats, error) {
 	full := make(chan *chunk, chunks)
 	free := make(chan *chunk, chunks)
 	for range chunks {
-		free <- &chunk{buf: make([]byte, chunkSize)}
+		// Audit lines are rarely shorter than 64 bytes: the token
+		// slices seldom grow.
+		free <- &chunk{buf: make([]byte, chunkSize), toks: make([]token, 0, chunkSize/64), sys: make([]sysRec, 0, chunkSize/256)}
 	}
 	parsed := make(chan struct{})
 	go func() {

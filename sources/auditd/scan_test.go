@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"unsafe"
 
 	"github.com/xferhunt/xferhunt/sources"
 )
@@ -61,5 +63,26 @@ func TestScanReadError(t *testing.T) {
 	st, err := Scan(r, Options{HostID: "h", Workers: 2})
 	if err == nil || st.Lines == 0 {
 		t.Errorf("err %v, stats %+v", err, st)
+	}
+}
+
+// TestInterner: decoded values come back equal to decodeStr's, the same
+// value twice is one string, and the table stays bounded.
+func TestInterner(t *testing.T) {
+	var in interner
+	for _, v := range []string{`"/home/u"`, `2F746D702F6120622063`, `(null)`, `?`, `(none)`, ``, `"trunc`, `1001`, `'x'`} {
+		if got, want := in.str([]byte(v)), decodeStr([]byte(v)); got != want {
+			t.Errorf("str(%s) = %q, want %q", v, got, want)
+		}
+	}
+	a, b := in.str([]byte(`"/srv/ftp"`)), in.str([]byte(`"/srv/ftp"`))
+	if unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Error("the same value was not interned")
+	}
+	for i := range 2 * internMax {
+		in.str([]byte(strconv.Itoa(i)))
+	}
+	if len(in.m) > internMax {
+		t.Errorf("interner holds %d values, bound %d", len(in.m), internMax)
 	}
 }

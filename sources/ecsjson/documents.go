@@ -32,7 +32,11 @@ func ScanDocuments(r io.Reader, opt sources.ScanOptions) (sources.Stats, error) 
 			return em.stats, fmt.Errorf("read: %w", cr.err)
 		}
 		em.stats.Malformed++
-		if !in.resync(w.dec.Buffered()) {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			break // the input ends inside a document
+		}
+		unread, _ := io.ReadAll(w.dec.Buffered())
+		if !in.resync(unread) {
 			break
 		}
 	}
@@ -228,51 +232,103 @@ func (w *walker) rest(d json.Delim) (any, error) {
 	return obj, err
 }
 
-// input is what the decoder reads: bytes handed back after a resync,
-// then the file.
+// input is what the decoder reads: byte runs handed back by resyncs, in
+// order, then the file. Runs are kept apart rather than joined so a
+// resync never copies what it has not read.
 type input struct {
-	pending []byte
-	src     *bufio.Reader
+	runs [][]byte
+	src  *bufio.Reader
 }
 
 func (in *input) Read(p []byte) (int, error) {
-	if len(in.pending) > 0 {
-		n := copy(p, in.pending)
-		in.pending = in.pending[n:]
+	for len(in.runs) > 0 {
+		if len(in.runs[0]) == 0 {
+			in.runs = in.runs[1:]
+			continue
+		}
+		n := copy(p, in.runs[0])
+		in.runs[0] = in.runs[0][n:]
 		return n, nil
 	}
 	return in.src.Read(p)
 }
 
-// resync drops the broken document the failed decoder stopped in (its
-// unread bytes are in buffered) and positions the input at the start of
-// the next line beginning with '{'. It reports false when there is none.
-func (in *input) resync(buffered io.Reader) bool {
-	rest, _ := io.ReadAll(buffered)
-	rest = append(rest, in.pending...)
-	in.pending = nil
-	// Never resume on the line the error was in: skip to its end first.
-	atLineStart := false
-	if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-		rest, atLineStart = rest[i+1:], true
-	}
-	for atLineStart && len(rest) > 0 {
-		if rest[0] == '{' {
-			in.pending = rest
-			return true
-		}
-		j := bytes.IndexByte(rest, '\n')
-		if j < 0 {
-			atLineStart = false
-			break
-		}
-		rest = rest[j+1:]
-	}
-	// What was buffered is used up; the rest of the search is in the file.
-	if !atLineStart && !in.skipLine() {
+// resync positions the input at the next line that starts with '{' after
+// a syntax error. unread is what the failed decoder held, from the start
+// of the value it could not decode. The search starts at the line of the
+// error itself, so each byte is scanned a bounded number of times however
+// many errors there are; it reports false when no document follows.
+func (in *input) resync(unread []byte) bool {
+	from, lineStart := resumeFrom(unread)
+	in.runs = append([][]byte{unread[from:]}, in.runs...)
+	if !lineStart && !in.nextLine() {
 		return false
 	}
-	return in.lineStart()
+	for {
+		c, ok := in.peek()
+		if !ok {
+			return false
+		}
+		if c == '{' {
+			return true
+		}
+		if !in.nextLine() {
+			return false
+		}
+	}
+}
+
+// resumeFrom finds where in unread the search for the next document
+// starts. It scans the broken value again on its own to learn where the
+// error is: the line holding it may start the next document (a cut-off
+// NDJSON line runs into the next one). lineStart is false when the error
+// is on the value's first line, which is then skipped.
+func resumeFrom(unread []byte) (from int, lineStart bool) {
+	d := json.NewDecoder(bytes.NewReader(unread))
+	var raw json.RawMessage
+	err := d.Decode(&raw)
+	p := 0
+	var se *json.SyntaxError
+	switch {
+	case err == nil:
+		// Whole on its own: the error was in what surrounds it (a missing
+		// comma between array elements).
+		p = int(d.InputOffset())
+	case errors.As(err, &se) && se.Offset > 0:
+		p = int(se.Offset) - 1 // Offset counts the offending byte
+	}
+	p = min(p, len(unread))
+	if ls := bytes.LastIndexByte(unread[:p], '\n') + 1; ls > 0 {
+		return ls, true
+	}
+	return 0, false
+}
+
+// peek returns the next byte of the input without consuming it.
+func (in *input) peek() (byte, bool) {
+	for len(in.runs) > 0 {
+		if len(in.runs[0]) > 0 {
+			return in.runs[0][0], true
+		}
+		in.runs = in.runs[1:]
+	}
+	c, err := in.src.Peek(1)
+	if err != nil {
+		return 0, false
+	}
+	return c[0], true
+}
+
+// nextLine consumes the input up to and including the next newline.
+func (in *input) nextLine() bool {
+	for len(in.runs) > 0 {
+		if i := bytes.IndexByte(in.runs[0], '\n'); i >= 0 {
+			in.runs[0] = in.runs[0][i+1:]
+			return true
+		}
+		in.runs = in.runs[1:]
+	}
+	return in.skipLine()
 }
 
 // skipLine discards the file up to and including the next newline.
@@ -285,23 +341,6 @@ func (in *input) skipLine() bool {
 		case errors.Is(err, bufio.ErrBufferFull):
 			continue
 		default:
-			return false
-		}
-	}
-}
-
-// lineStart moves the file to the next line that starts with '{', reading
-// from the start of a line.
-func (in *input) lineStart() bool {
-	for {
-		c, err := in.src.Peek(1)
-		if err != nil {
-			return false
-		}
-		if c[0] == '{' {
-			return true
-		}
-		if !in.skipLine() {
 			return false
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/xferhunt/xferhunt/ecs"
@@ -36,6 +37,9 @@ type Enricher struct {
 	opt    Options
 	users  *IDNames
 	groups *IDNames
+
+	mu    sync.Mutex
+	procs map[int]procFacts
 }
 
 // New returns an Enricher.
@@ -55,7 +59,7 @@ func New(opt Options) *Enricher {
 	if opt.MaxAncestry == 0 {
 		opt.MaxAncestry = 16
 	}
-	return &Enricher{opt: opt, users: NewIDNames(opt.Passwd), groups: NewIDNames(opt.Group)}
+	return &Enricher{opt: opt, users: NewIDNames(opt.Passwd), groups: NewIDNames(opt.Group), procs: map[int]procFacts{}}
 }
 
 // Names fills user and group names from ids where the records gave none.
@@ -100,6 +104,56 @@ func (e *Enricher) Alert(ctx context.Context, d ecs.Doc) {
 	}
 }
 
+// procTTL is how long what /proc said about one process is reused: a
+// transfer process writing thousands of files is read once, not per file,
+// while a reused pid is not mistaken for long.
+const procTTL = 2 * time.Second
+
+// procCacheMax bounds the cache; it is cleared when full.
+const procCacheMax = 4096
+
+// procFacts is what process() learns about one pid.
+type procFacts struct {
+	at    time.Time
+	chain []Process
+	// the connection, when the process tree tells it
+	ip        string
+	port, via int
+	how       string
+}
+
+// lookup returns the facts for pid, reading /proc only when the cached
+// ones are older than procTTL. wantSource asks for the connection too,
+// which costs a walk over the tree's sockets.
+func (e *Enricher) lookup(pid int, wantSource bool) procFacts {
+	now := time.Now()
+	e.mu.Lock()
+	f, ok := e.procs[pid]
+	e.mu.Unlock()
+	if ok && now.Sub(f.at) < procTTL && (!wantSource || f.how != "") {
+		return f
+	}
+	f = procFacts{at: now, chain: e.opt.Proc.Ancestry(pid, e.opt.MaxAncestry)}
+	if len(f.chain) > 0 {
+		if ip, port, via, ok := e.opt.Proc.SSHConnection(f.chain); ok {
+			f.ip, f.port, f.via, f.how = ip.String(), port, via, "proc-environ"
+		} else if wantSource {
+			f.how = "none"
+			for _, pe := range e.opt.Proc.SocketPeers(f.chain) {
+				f.ip, f.port, f.via, f.how = pe.Remote.Addr().String(), int(pe.Remote.Port()), pe.PID, "proc-socket"
+				break
+			}
+		}
+	}
+	e.mu.Lock()
+	if len(e.procs) >= procCacheMax {
+		clear(e.procs)
+	}
+	e.procs[pid] = f
+	e.mu.Unlock()
+	return f
+}
+
 // process attributes the connection and ancestry from /proc when the
 // records did not. The process may be gone: then nothing is added.
 func (e *Enricher) process(d ecs.Doc) {
@@ -107,7 +161,8 @@ func (e *Enricher) process(d ecs.Doc) {
 	if err != nil || pid <= 0 {
 		return
 	}
-	chain := e.opt.Proc.Ancestry(pid, e.opt.MaxAncestry)
+	f := e.lookup(pid, d.Str("source.ip") == "")
+	chain := f.chain
 	if len(chain) == 0 {
 		return
 	}
@@ -129,17 +184,10 @@ func (e *Enricher) process(d ecs.Doc) {
 			d.Set("process.parent.executable", chain[1].Exe)
 		}
 	}
-	if d.Str("source.ip") != "" {
+	if d.Str("source.ip") != "" || f.ip == "" {
 		return
 	}
-	if ip, port, via, ok := e.opt.Proc.SSHConnection(chain); ok {
-		e.setSource(d, ip.String(), port, "proc-environ", via)
-		return
-	}
-	for _, pe := range e.opt.Proc.SocketPeers(chain) {
-		e.setSource(d, pe.Remote.Addr().String(), int(pe.Remote.Port()), "proc-socket", pe.PID)
-		return
-	}
+	e.setSource(d, f.ip, f.port, f.how, f.via)
 }
 
 func (e *Enricher) setSource(d ecs.Doc, ip string, port int, how string, pid int) {

@@ -1,0 +1,458 @@
+package tui
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/xferhunt/xferhunt/ecs"
+)
+
+// A filter must not inflate and decode every held alert: that is tens of
+// microseconds an alert, seconds over 100k. So each row also keeps a flat
+// index of its leaf values, the way Elasticsearch resolves them
+// (ecs.Doc.Values), with field names interned in one table and every entry
+// identical to its rule's template (the rule metadata, threat, explain,
+// constant ECS fields) left out. A filter pass then builds, per row, a
+// tiny ecs.Doc holding only the fields the query references and hands it
+// to the unchanged predicate. Long strings (event.original, the reason),
+// invalid UTF-8 and types the JSON round trip would change are not indexed
+// ("cold"): a query touching one decodes that row as before, so results
+// are always those of the full document.
+
+// maxInline is the longest string value the index holds. Longer ones are
+// rare per field but cost memory on every row.
+const maxInline = 160
+
+// Entry kinds, the first byte of an entry's payload.
+const (
+	entryVals   byte = 'v' // values follow
+	entryCold   byte = 'c' // present but not indexed: decode the document
+	entryAbsent byte = 'a' // in the template but not in this row
+)
+
+// Value tags inside an entryVals payload.
+const (
+	valStr   byte = 's'
+	valNum   byte = 'n'
+	valTrue  byte = 't'
+	valFalse byte = 'f'
+)
+
+// fieldTable interns leaf paths: rows store small ids, queries look names
+// up once per pass. Ids only grow, so an id read once stays valid.
+type fieldTable struct {
+	mu    sync.RWMutex
+	ids   map[string]uint32
+	names []string
+}
+
+var leafFields = fieldTable{ids: map[string]uint32{}}
+
+func (t *fieldTable) id(name string) uint32 {
+	t.mu.RLock()
+	id, ok := t.ids[name]
+	t.mu.RUnlock()
+	if ok {
+		return id
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if id, ok := t.ids[name]; ok {
+		return id
+	}
+	id = uint32(len(t.names))
+	name = strings.Clone(name)
+	t.ids[name] = id
+	t.names = append(t.names, name)
+	return id
+}
+
+// snapshot returns the names known now, indexed by id.
+func (t *fieldTable) snapshot() []string {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.names[:len(t.names):len(t.names)]
+}
+
+// template is the index entries the first alert of a rule had; rows of
+// that rule store only what differs. Immutable once built.
+type template struct {
+	payload map[uint32]string
+	vals    map[uint32][]any // decoded payloads, shared read-only
+	ids     []uint32         // sorted
+}
+
+var templates = struct {
+	sync.Mutex
+	byRule map[string]*template
+}{byRule: map[string]*template{}}
+
+type flatEntry struct {
+	id      uint32
+	payload string
+}
+
+// flatten builds the row index of d and the template it is relative to.
+func flatten(d ecs.Doc) (string, *template) {
+	acc := map[string][]any{}
+	cold := map[string]bool{}
+	walkFlat(map[string]any(d), "", acc, cold)
+	entries := make([]flatEntry, 0, len(acc)+len(cold))
+	var buf []byte
+	for p, vs := range acc {
+		if cold[p] {
+			continue
+		}
+		var ok bool
+		buf, ok = encodeVals(buf[:0], vs)
+		if !ok {
+			cold[p] = true
+			continue
+		}
+		entries = append(entries, flatEntry{leafFields.id(p), string(buf)})
+	}
+	for p := range cold {
+		entries = append(entries, flatEntry{leafFields.id(p), string(entryCold)})
+	}
+	slices.SortFunc(entries, func(a, b flatEntry) int { return int(a.id) - int(b.id) })
+
+	t := ruleTemplate(d.Str("kibana.alert.rule.rule_id"), entries)
+	var out []byte
+	i := 0
+	put := func(id uint32, payload string) {
+		out = binary.AppendUvarint(out, uint64(id))
+		out = binary.AppendUvarint(out, uint64(len(payload)))
+		out = append(out, payload...)
+	}
+	// Merge the row's entries with the template's ids, both sorted.
+	for _, tid := range t.ids {
+		for i < len(entries) && entries[i].id < tid {
+			put(entries[i].id, entries[i].payload)
+			i++
+		}
+		if i < len(entries) && entries[i].id == tid {
+			if entries[i].payload != t.payload[tid] {
+				put(tid, entries[i].payload)
+			}
+			i++
+			continue
+		}
+		put(tid, string(entryAbsent))
+	}
+	for ; i < len(entries); i++ {
+		put(entries[i].id, entries[i].payload)
+	}
+	return string(out), t
+}
+
+func ruleTemplate(rule string, entries []flatEntry) *template {
+	templates.Lock()
+	defer templates.Unlock()
+	if t, ok := templates.byRule[rule]; ok {
+		return t
+	}
+	t := &template{payload: map[uint32]string{}, vals: map[uint32][]any{}}
+	for _, e := range entries {
+		t.payload[e.id] = e.payload
+		t.ids = append(t.ids, e.id)
+		if vs, ok := decodeVals(e.payload); ok {
+			t.vals[e.id] = vs
+		}
+	}
+	templates.byRule[rule] = t
+	return t
+}
+
+// walkFlat gathers the scalar values under every leaf path, as
+// ecs.Doc.Values would return them for that path (up to order, which no
+// KQL operator observes). Values the JSON round trip of codec.go would
+// alter mark their path cold.
+func walkFlat(m map[string]any, prefix string, acc map[string][]any, cold map[string]bool) {
+	for k, v := range m {
+		p := k
+		if prefix != "" {
+			p = prefix + "." + k
+		}
+		walkValue(v, p, acc, cold)
+	}
+}
+
+func walkValue(v any, p string, acc map[string][]any, cold map[string]bool) {
+	switch t := v.(type) {
+	case nil:
+	case map[string]any:
+		walkFlat(t, p, acc, cold)
+	case ecs.Doc:
+		walkFlat(t, p, acc, cold)
+	case []any:
+		for _, e := range t {
+			walkValue(e, p, acc, cold)
+		}
+	case []string:
+		for _, e := range t {
+			acc[p] = append(acc[p], e)
+		}
+	case string, bool:
+		acc[p] = append(acc[p], t)
+	default:
+		if f, ok := asFloat(v); ok {
+			acc[p] = append(acc[p], f)
+			return
+		}
+		cold[p] = true
+	}
+}
+
+// asFloat converts the numbers a document may carry to the float64 that
+// decoding its JSON yields.
+func asFloat(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case float32:
+		return float64(n), true
+	case int:
+		return float64(n), true
+	case int32:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case uint32:
+		return float64(n), true
+	case uint64:
+		return float64(n), true
+	case json.Number:
+		f, err := strconv.ParseFloat(string(n), 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+func encodeVals(b []byte, vs []any) ([]byte, bool) {
+	b = append(b, entryVals)
+	for _, v := range vs {
+		switch t := v.(type) {
+		case string:
+			if len(t) > maxInline || !utf8.ValidString(t) {
+				return b, false
+			}
+			b = append(b, valStr)
+			b = binary.AppendUvarint(b, uint64(len(t)))
+			b = append(b, t...)
+		case float64:
+			b = append(b, valNum)
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(t))
+		case bool:
+			if t {
+				b = append(b, valTrue)
+			} else {
+				b = append(b, valFalse)
+			}
+		default:
+			return b, false
+		}
+	}
+	return b, true
+}
+
+// decodeVals reads an entryVals payload. Strings are substrings of p, so
+// reading a row's values copies nothing.
+func decodeVals(p string) ([]any, bool) {
+	if p == "" || p[0] != entryVals {
+		return nil, false
+	}
+	var out []any
+	for i := 1; i < len(p); {
+		tag := p[i]
+		i++
+		switch tag {
+		case valStr:
+			n, w := uvarint(p[i:])
+			i += w
+			out = append(out, p[i:i+int(n)])
+			i += int(n)
+		case valNum:
+			out = append(out, math.Float64frombits(le64(p[i:i+8])))
+			i += 8
+		case valTrue:
+			out = append(out, true)
+		case valFalse:
+			out = append(out, false)
+		default:
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+func le64(s string) uint64 {
+	var x uint64
+	for i := 7; i >= 0; i-- {
+		x = x<<8 | uint64(s[i])
+	}
+	return x
+}
+
+func uvarint(s string) (uint64, int) {
+	var x uint64
+	var shift uint
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x80 {
+			return x | uint64(c)<<shift, i + 1
+		}
+		x |= uint64(c&0x7f) << shift
+		shift += 7
+	}
+	return x, len(s)
+}
+
+// lookup state of a field in a row.
+type fieldState int
+
+const (
+	fieldMissing fieldState = iota
+	fieldPresent
+	fieldCold
+)
+
+// value returns the values of field id in r.
+func (r *row) value(id uint32) ([]any, fieldState) {
+	s := r.flat
+	for len(s) > 0 {
+		eid, w := uvarint(s)
+		s = s[w:]
+		n, w := uvarint(s)
+		s = s[w:]
+		p := s[:n]
+		s = s[n:]
+		if uint32(eid) < id {
+			continue
+		}
+		if uint32(eid) > id {
+			break
+		}
+		switch p[0] {
+		case entryAbsent:
+			return nil, fieldMissing
+		case entryCold:
+			return nil, fieldCold
+		}
+		vs, ok := decodeVals(p)
+		if !ok {
+			return nil, fieldCold
+		}
+		return vs, fieldPresent
+	}
+	if vs, ok := r.tmpl.vals[id]; ok {
+		return vs, fieldPresent
+	}
+	if _, ok := r.tmpl.payload[id]; ok {
+		return nil, fieldCold
+	}
+	return nil, fieldMissing
+}
+
+// each calls fn with every indexed field of r and its values; it returns
+// false, having stopped, when a field is cold.
+func (r *row) each(fn func(id uint32, vs []any)) bool {
+	s := r.flat
+	var own []uint32 // ids r overrides (or drops) from the template
+	for len(s) > 0 {
+		eid, w := uvarint(s)
+		s = s[w:]
+		n, w := uvarint(s)
+		s = s[w:]
+		p := s[:n]
+		s = s[n:]
+		own = append(own, uint32(eid))
+		switch p[0] {
+		case entryAbsent:
+			continue
+		case entryCold:
+			return false
+		}
+		vs, ok := decodeVals(p)
+		if !ok {
+			return false
+		}
+		fn(uint32(eid), vs)
+	}
+	for _, id := range r.tmpl.ids {
+		if _, ok := slices.BinarySearch(own, id); ok {
+			continue
+		}
+		vs, ok := r.tmpl.vals[id]
+		if !ok {
+			return false
+		}
+		fn(id, vs)
+	}
+	return true
+}
+
+// plan says how a query reads rows: the fields it needs, or all of them
+// (free text and field-name wildcards resolve against every field).
+type plan struct {
+	all   bool
+	ids   []uint32
+	names []string // by id, as known when the plan was made
+}
+
+// planFields builds the plan for a query over the given field names, or
+// nil when the index cannot answer it (nested queries, object fields):
+// those decode every row. Unknown fields are in no row and are skipped.
+func planFields(fields []string, all bool) *plan {
+	names := leafFields.snapshot()
+	p := &plan{all: all, names: names}
+	for _, f := range fields {
+		if strings.Contains(f, "*") {
+			p.all = true
+			continue
+		}
+		for _, n := range names {
+			if strings.HasPrefix(n, f) && len(n) > len(f) && n[len(f)] == '.' {
+				return nil // an object: exists queries need the structure
+			}
+		}
+		leafFields.mu.RLock()
+		id, ok := leafFields.ids[f]
+		leafFields.mu.RUnlock()
+		if ok && int(id) < len(names) {
+			p.ids = append(p.ids, id)
+		}
+	}
+	return p
+}
+
+// miniDoc fills d with the fields of r that p needs. It reports false when
+// one of them is cold and the document must be decoded instead.
+func (p *plan) miniDoc(r *row, d ecs.Doc) bool {
+	clear(d)
+	if r.tmpl == nil {
+		return false
+	}
+	if p.all {
+		return r.each(func(id uint32, vs []any) {
+			if int(id) < len(p.names) {
+				d[p.names[id]] = vs
+			}
+		})
+	}
+	for _, id := range p.ids {
+		vs, st := r.value(id)
+		switch st {
+		case fieldCold:
+			return false
+		case fieldPresent:
+			d[p.names[id]] = vs
+		}
+	}
+	return true
+}
