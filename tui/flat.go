@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"math"
@@ -42,6 +43,7 @@ const (
 	valNum   byte = 'n'
 	valTrue  byte = 't'
 	valFalse byte = 'f'
+	valRef   byte = 'r' // a string already in the row's index: offset, length
 )
 
 // fieldTable interns leaf paths: rows store small ids, queries look names
@@ -95,7 +97,8 @@ var templates = struct {
 
 type flatEntry struct {
 	id      uint32
-	payload string
+	payload string // without references, as templates hold it
+	vals    []any
 }
 
 // flatten builds the row index of d and the template it is relative to.
@@ -115,40 +118,97 @@ func flatten(d ecs.Doc) (string, *template) {
 			cold[p] = true
 			continue
 		}
-		entries = append(entries, flatEntry{leafFields.id(p), string(buf)})
+		entries = append(entries, flatEntry{leafFields.id(p), string(buf), vs})
 	}
 	for p := range cold {
-		entries = append(entries, flatEntry{leafFields.id(p), string(entryCold)})
+		entries = append(entries, flatEntry{id: leafFields.id(p), payload: string(entryCold)})
 	}
 	slices.SortFunc(entries, func(a, b flatEntry) int { return int(a.id) - int(b.id) })
 
 	t := ruleTemplate(d.Str("kibana.alert.rule.rule_id"), entries)
 	var out []byte
-	i := 0
-	put := func(id uint32, payload string) {
-		out = binary.AppendUvarint(out, uint64(id))
-		out = binary.AppendUvarint(out, uint64(len(payload)))
-		out = append(out, payload...)
+	put := func(e flatEntry) {
+		out = binary.AppendUvarint(out, uint64(e.id))
+		if e.vals == nil {
+			out = binary.AppendUvarint(out, uint64(len(e.payload)))
+			out = append(out, e.payload...)
+			return
+		}
+		// The same strings recur within an alert (the user in four
+		// fields, the file name inside the path, both inside the
+		// reason): a later copy refers to the earlier bytes.
+		buf = appendRefs(buf[:0], out, e.vals)
+		out = binary.AppendUvarint(out, uint64(len(buf)))
+		out = append(out, buf...)
 	}
-	// Merge the row's entries with the template's ids, both sorted.
+	// Merge the row's entries with the template's ids, both sorted,
+	// keeping what differs.
+	var keep []flatEntry
+	i := 0
 	for _, tid := range t.ids {
 		for i < len(entries) && entries[i].id < tid {
-			put(entries[i].id, entries[i].payload)
+			keep = append(keep, entries[i])
 			i++
 		}
 		if i < len(entries) && entries[i].id == tid {
 			if entries[i].payload != t.payload[tid] {
-				put(tid, entries[i].payload)
+				keep = append(keep, entries[i])
 			}
 			i++
 			continue
 		}
-		put(tid, string(entryAbsent))
+		keep = append(keep, flatEntry{id: tid, payload: string(entryAbsent)})
 	}
-	for ; i < len(entries); i++ {
-		put(entries[i].id, entries[i].payload)
+	keep = append(keep, entries[i:]...)
+	// Longest values first: the reason holds the user, process and path,
+	// and the path holds the file name, so those become references.
+	slices.SortStableFunc(keep, func(a, b flatEntry) int { return longest(b.vals) - longest(a.vals) })
+	for _, e := range keep {
+		put(e)
 	}
 	return string(out), t
+}
+
+func longest(vs []any) int {
+	n := 0
+	for _, v := range vs {
+		if s, ok := v.(string); ok {
+			n = max(n, len(s))
+		}
+	}
+	return n
+}
+
+// appendRefs encodes vs (already checked by encodeVals) as an entryVals
+// payload whose strings refer into base when base holds them.
+func appendRefs(b, base []byte, vs []any) []byte {
+	b = append(b, entryVals)
+	for _, v := range vs {
+		switch t := v.(type) {
+		case string:
+			if len(t) > 4 {
+				if off := bytes.Index(base, []byte(t)); off >= 0 {
+					b = append(b, valRef)
+					b = binary.AppendUvarint(b, uint64(off))
+					b = binary.AppendUvarint(b, uint64(len(t)))
+					continue
+				}
+			}
+			b = append(b, valStr)
+			b = binary.AppendUvarint(b, uint64(len(t)))
+			b = append(b, t...)
+		case float64:
+			b = append(b, valNum)
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(t))
+		case bool:
+			if t {
+				b = append(b, valTrue)
+			} else {
+				b = append(b, valFalse)
+			}
+		}
+	}
+	return b
 }
 
 func ruleTemplate(rule string, entries []flatEntry) *template {
@@ -161,7 +221,7 @@ func ruleTemplate(rule string, entries []flatEntry) *template {
 	for _, e := range entries {
 		t.payload[e.id] = e.payload
 		t.ids = append(t.ids, e.id)
-		if vs, ok := decodeVals(e.payload); ok {
+		if vs, ok := decodeVals("", e.payload); ok {
 			t.vals[e.id] = vs
 		}
 	}
@@ -261,9 +321,9 @@ func encodeVals(b []byte, vs []any) ([]byte, bool) {
 	return b, true
 }
 
-// decodeVals reads an entryVals payload. Strings are substrings of p, so
-// reading a row's values copies nothing.
-func decodeVals(p string) ([]any, bool) {
+// decodeVals reads an entryVals payload of the index base. Strings are
+// substrings of it, so reading a row's values copies nothing.
+func decodeVals(base, p string) ([]any, bool) {
 	if p == "" || p[0] != entryVals {
 		return nil, false
 	}
@@ -277,6 +337,12 @@ func decodeVals(p string) ([]any, bool) {
 			i += w
 			out = append(out, p[i:i+int(n)])
 			i += int(n)
+		case valRef:
+			off, w := uvarint(p[i:])
+			i += w
+			n, w := uvarint(p[i:])
+			i += w
+			out = append(out, base[off:off+n])
 		case valNum:
 			out = append(out, math.Float64frombits(le64(p[i:i+8])))
 			i += 8
@@ -332,11 +398,8 @@ func (r *row) value(id uint32) ([]any, fieldState) {
 		s = s[w:]
 		p := s[:n]
 		s = s[n:]
-		if uint32(eid) < id {
-			continue
-		}
-		if uint32(eid) > id {
-			break
+		if uint32(eid) != id {
+			continue // entries are not sorted by id, see flatten
 		}
 		switch p[0] {
 		case entryAbsent:
@@ -344,7 +407,7 @@ func (r *row) value(id uint32) ([]any, fieldState) {
 		case entryCold:
 			return nil, fieldCold
 		}
-		vs, ok := decodeVals(p)
+		vs, ok := decodeVals(r.flat, p)
 		if !ok {
 			return nil, fieldCold
 		}
@@ -378,12 +441,13 @@ func (r *row) each(fn func(id uint32, vs []any)) bool {
 		case entryCold:
 			return false
 		}
-		vs, ok := decodeVals(p)
+		vs, ok := decodeVals(r.flat, p)
 		if !ok {
 			return false
 		}
 		fn(uint32(eid), vs)
 	}
+	slices.Sort(own)
 	for _, id := range r.tmpl.ids {
 		if _, ok := slices.BinarySearch(own, id); ok {
 			continue

@@ -511,6 +511,16 @@ func knownBugs(t *testing.T, bugs []string) {
 	t.Skip(msg + " (set XFERHUNT_E2E_STRICT=1 to fail on it)")
 }
 
+// gapsBug describes a non-zero reassembler gap count: one of 2³¹ or more
+// is a wrapped uint32 sequence difference (a record older than the last
+// event handed on), never that many missing events.
+func gapsBug(g int64) string {
+	if g >= 1<<31 {
+		return fmt.Sprintf("status gaps=%d: a wrapped sequence difference counted as missing events", g)
+	}
+	return fmt.Sprintf("status gaps=%d on a run that lost nothing in the kernel", g)
+}
+
 // describe lists alerts compactly for failure messages.
 func describe(as []alert) string {
 	var b strings.Builder

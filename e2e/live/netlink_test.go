@@ -146,7 +146,7 @@ func checkScenarioAlerts(t *testing.T, x *xfer, paths []string) []string {
 			t.Errorf("source %s: lost %d, dropped %d, malformed %d on an idle host, want none", s.Name, s.Lost, s.Dropped, s.Malformed)
 		}
 		if s.Gaps != 0 {
-			bugs = append(bugs, fmt.Sprintf("status gaps=%d with lost=0 (a wrapped sequence difference, not missing events)", s.Gaps))
+			bugs = append(bugs, gapsBug(s.Gaps))
 		}
 	}
 	return bugs

@@ -7,6 +7,7 @@
 package auditbeat
 
 import (
+	"bytes"
 	"encoding/json"
 	"path"
 	"strconv"
@@ -326,6 +327,8 @@ func pad3(v int64) string {
 }
 
 func trimSpace(b []byte) []byte {
+	// Windows tools start exported JSON with a UTF-8 byte order mark.
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r') {
 		b = b[1:]
 	}

@@ -217,7 +217,7 @@ func TestMalformedLinesCounted(t *testing.T) {
 }
 
 func TestScanRegistered(t *testing.T) {
-	line := openedFile(t, nil)
+	line := append([]byte("\xef\xbb\xbf"), openedFile(t, nil)...)
 	var n int
 	st, err := Scan(bytes.NewReader(append(append(line, '\n'), line...)), sources.ScanOptions{HostID: "h", Emit: func(sources.Event) { n++ }})
 	if err != nil || n != 2 || st.Events != 2 {

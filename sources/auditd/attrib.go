@@ -33,8 +33,9 @@ func (s *sysRec) parse(body []byte) {
 	n := len(b)
 	i := 0
 	for i < n {
-		for i < n && b[i] == ' ' {
+		if b[i] == ' ' {
 			i++
+			continue
 		}
 		ks := i
 		for i < n && b[i] != '=' && b[i] != ' ' {
@@ -55,10 +56,10 @@ func (s *sysRec) parse(body []byte) {
 			} else {
 				i += e + 2
 			}
+		} else if e := bytes.IndexByte(b[i:], ' '); e < 0 {
+			i = n
 		} else {
-			for i < n && b[i] != ' ' {
-				i++
-			}
+			i += e
 		}
 		v := b[vs:i]
 		switch len(k) {

@@ -2,6 +2,7 @@ package auditd
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net/netip"
 	"path"
 	"strconv"
@@ -94,8 +95,8 @@ func (p *Parser) plan(ev *event, si sysInfo, cwd, parentDir string, proctitle []
 	}
 	fe.original = orig.String()
 
-	if e := p.procLookup(s.pid); e != nil && e.exe == fe.exe && e.argv.get() != nil {
-		fe.args, fe.argsShared = e.argv.get(), true
+	if e := p.procLookup(s.pid); e != nil && e.exe == fe.exe && e.argv.get(&p.argvs) != nil {
+		fe.args, fe.argsShared = e.argv.get(&p.argvs), true
 	} else {
 		fe.args = splitTitle(proctitle)
 	}
@@ -110,7 +111,7 @@ func (p *Parser) plan(ev *event, si sysInfo, cwd, parentDir string, proctitle []
 	for i, pid := range chain {
 		a := ancestor{pid: pid}
 		if e := p.procLookup(pid); e != nil {
-			a.known, a.ppid, a.name, a.exe, a.args = true, e.ppid, e.comm, e.exe, e.argv.get()
+			a.known, a.ppid, a.name, a.exe, a.args = true, e.ppid, e.comm, e.exe, e.argv.get(&p.argvs)
 		}
 		fe.chain[i] = a
 	}
@@ -260,15 +261,9 @@ func (fe *fileEvent) doc(bx *boxes) ecs.Doc {
 	if fe.ppid > 0 {
 		proc["parent"] = bx.parent(fe.ppid, fe.parentName, fe.parentExe)
 	}
-	var anc []any
+	var anc any
 	if len(fe.chain) > 0 {
-		pids := make([]any, len(fe.chain))
-		anc = make([]any, len(fe.chain))
-		for i := range fe.chain {
-			pids[i] = bx.num(fe.chain[i].pid)
-			anc[i] = bx.ancestor(&fe.chain[i])
-		}
-		proc["Ext"] = map[string]any{"ancestry": pids}
+		proc["Ext"], anc = bx.ancestry(fe.chain)
 	}
 
 	doc := make(ecs.Doc, 10)
@@ -398,24 +393,30 @@ type (
 // these maps: a consumer that modifies a document must copy it first
 // (the detection engine only reads; its alerts are deep copies).
 type objects struct {
-	host     map[string]any
-	hostKey  [2]string
-	parents  map[parentKey]map[string]any
-	ancs     map[ancestorKey]map[string]any
-	users    map[userKey]map[string]any
-	groups   map[groupKey]map[string]any
-	leaders  map[leaderKey]map[string]any
-	sessions map[sessKey]map[string]any
-	sources  map[sourceKey]map[string]any
-	related  map[relatedKey]map[string]any
-	audits   map[auditKey]map[string]any
-	cmdlines map[*string]string
+	host    map[string]any
+	hostKey [2]string
+	parents map[parentKey]map[string]any
+	ancs    map[ancestorKey]ancestorObject
+	lastID  uint64
+	chains  map[string]chainObjects
+	// scratch of ancestry
+	chainKey  []byte
+	chainMaps []map[string]any
+	users     map[userKey]map[string]any
+	groups    map[groupKey]map[string]any
+	leaders   map[leaderKey]map[string]any
+	sessions  map[sessKey]map[string]any
+	sources   map[sourceKey]map[string]any
+	related   map[relatedKey]map[string]any
+	audits    map[auditKey]map[string]any
+	cmdlines  map[*string]string
 }
 
 func newObjects() *objects {
 	return &objects{
 		parents:  map[parentKey]map[string]any{},
-		ancs:     map[ancestorKey]map[string]any{},
+		ancs:     map[ancestorKey]ancestorObject{},
+		chains:   map[string]chainObjects{},
 		users:    map[userKey]map[string]any{},
 		groups:   map[groupKey]map[string]any{},
 		leaders:  map[leaderKey]map[string]any{},
@@ -427,10 +428,15 @@ func newObjects() *objects {
 	}
 }
 
+// objectsMax bounds each cache of shared objects. Objects repeat within
+// a process or a session, so the recent ones are what matters, and each
+// entry holds whole maps.
+const objectsMax = 1024
+
 // remember stores v under k, clearing m first when it is full so that
 // the caches stay bounded on endless input.
 func remember[K comparable, V any](m map[K]V, k K, v V) V {
-	if len(m) >= boxesMax {
+	if len(m) >= objectsMax {
 		clear(m)
 	}
 	m[k] = v
@@ -496,14 +502,63 @@ func (b *boxes) parent(pid int, name, exe string) map[string]any {
 	return parent
 }
 
-func (b *boxes) ancestor(a *ancestor) map[string]any {
+// ancestry returns process.Ext (the ancestor pids) and the
+// xferhunt.ancestry list of a chain. A Scan shares both between the
+// events of processes with the same known ancestors, found by the ids of
+// the shared ancestor objects.
+func (b *boxes) ancestry(chain []ancestor) (ext, list any) {
+	if b.obj == nil {
+		pids := make([]any, len(chain))
+		anc := make([]any, len(chain))
+		for i := range chain {
+			pids[i] = b.num(chain[i].pid)
+			anc[i], _ = b.ancestor(&chain[i])
+		}
+		return map[string]any{"ancestry": pids}, anc
+	}
+	o := b.obj
+	key := o.chainKey[:0]
+	maps := o.chainMaps[:0]
+	for i := range chain {
+		m, id := b.ancestor(&chain[i])
+		key = binary.AppendUvarint(key, id)
+		maps = append(maps, m)
+	}
+	o.chainKey, o.chainMaps = key, maps[:0]
+	if c, ok := o.chains[string(key)]; ok {
+		return c.ext, c.list
+	}
+	pids := make([]any, len(chain))
+	anc := make([]any, len(chain))
+	for i := range chain {
+		pids[i] = b.num(chain[i].pid)
+		anc[i] = maps[i]
+	}
+	c := remember(o.chains, string(key), chainObjects{map[string]any{"ancestry": pids}, anc})
+	clear(maps)
+	return c.ext, c.list
+}
+
+// chainObjects are the shared objects of one ancestor chain.
+type chainObjects struct{ ext, list any }
+
+// ancestorObject is a shared ancestor object and its id: ids are never
+// reused, so a chain's key stays unique after the cache is cleared.
+type ancestorObject struct {
+	m  map[string]any
+	id uint64
+}
+
+// ancestor returns the xferhunt.ancestry object of one ancestor and, in a
+// Scan, the id of the shared object (0 otherwise).
+func (b *boxes) ancestor(a *ancestor) (map[string]any, uint64) {
 	k := ancestorKey{pid: a.pid, ppid: a.ppid, known: a.known, name: a.name, exe: a.exe, nargs: len(a.args)}
 	if len(a.args) > 0 {
 		k.args = &a.args[0]
 	}
 	if b.obj != nil {
-		if m, ok := b.obj.ancs[k]; ok {
-			return m
+		if c, ok := b.obj.ancs[k]; ok {
+			return c.m, c.id
 		}
 	}
 	m := make(map[string]any, 5)
@@ -520,10 +575,12 @@ func (b *boxes) ancestor(a *ancestor) map[string]any {
 			m["args"] = b.args(a.args)
 		}
 	}
-	if b.obj != nil {
-		remember(b.obj.ancs, k, m)
+	if b.obj == nil {
+		return m, 0
 	}
-	return m
+	b.obj.lastID++
+	remember(b.obj.ancs, k, ancestorObject{m, b.obj.lastID})
+	return m, b.obj.lastID
 }
 
 func (b *boxes) user(k userKey) map[string]any {

@@ -2,6 +2,7 @@ package auditd
 
 import (
 	"bytes"
+	"encoding/binary"
 	"path"
 	"strconv"
 	"strings"
@@ -133,9 +134,10 @@ func newLazyArgs(execs, title []byte) *lazyArgs {
 	return &lazyArgs{raw: raw, split: len(execs)}
 }
 
-// get decodes the list once: the EXECVE arguments, else the PROCTITLE's.
-// The result is shared: never modify it.
-func (l *lazyArgs) get() []string {
+// get decodes the list once: the EXECVE arguments, else the PROCTITLE's,
+// as the one slice in lists for those arguments. The result is shared:
+// never modify it.
+func (l *lazyArgs) get(lists *argLists) []string {
 	if l == nil {
 		return nil
 	}
@@ -149,9 +151,41 @@ func (l *lazyArgs) get() []string {
 		if args == nil {
 			args = splitTitle(decode(l.raw[l.split:]))
 		}
-		l.args, l.raw, l.done = args, nil, true
+		l.args, l.raw, l.done = lists.canonical(args), nil, true
 	}
 	return l.args
+}
+
+// argLists hands out one slice per distinct argument list. A shell loop or
+// a session that runs the same command again logs the same arguments each
+// time; sharing the slice lets the document builder, which keys its caches
+// on a list's identity, box and join them once.
+type argLists struct {
+	m   map[string][]string
+	key []byte
+}
+
+// canonical returns the list already seen with the same arguments, else
+// args itself, remembered.
+func (al *argLists) canonical(args []string) []string {
+	if len(args) == 0 {
+		return args
+	}
+	// Length-prefixed, so that no two different lists share a key.
+	k := al.key[:0]
+	for _, a := range args {
+		k = binary.AppendUvarint(k, uint64(len(a)))
+		k = append(k, a...)
+	}
+	al.key = k
+	if c, ok := al.m[string(k)]; ok {
+		return c
+	}
+	if al.m == nil || len(al.m) >= internMax {
+		al.m = make(map[string][]string, 256)
+	}
+	al.m[string(k)] = args
+	return args
 }
 
 // mayEmit is a byte-level look at the PATH records that rules out, before

@@ -148,6 +148,7 @@ type Parser struct {
 	scratchPids    []int
 	scratchExec    []byte
 	strs           interner
+	argvs          argLists
 
 	procs    *table[int, *procEntry]
 	sessions *table[uint32, *sessEntry]

@@ -21,6 +21,9 @@ func ScanDocuments(r io.Reader, opt sources.ScanOptions) (sources.Stats, error) 
 	em := &emitter{opt: Options{HostID: opt.HostID, HostName: opt.HostName, Emit: opt.Emit}}
 	cr := &countingReader{r: r}
 	in := &input{src: bufio.NewReaderSize(cr, 64<<10)}
+	if head, err := in.src.Peek(len(bom)); err == nil && bytes.Equal(head, bom) {
+		_, _ = in.src.Discard(len(bom))
+	}
 	for {
 		w := walker{dec: json.NewDecoder(in), em: em}
 		err := w.all()
@@ -96,10 +99,10 @@ func (w *walker) array() error {
 }
 
 // object reads a top-level object whose '{' was just read. Its "events"
-// array and "hits.hits" list are streamed as they come; any other member
-// is decoded. An object that streamed nothing is itself a document (or a
-// single-document wrapper); one that did is a wrapper whose other members
-// (took, _shards…) are dropped.
+// array, "hits.hits" list and _msearch "responses" are streamed as they
+// come; any other member is decoded. An object that streamed nothing is
+// itself a document (or a single-document wrapper); one that did is a
+// wrapper whose other members (took, _shards…) are dropped.
 func (w *walker) object() error {
 	m := map[string]any{}
 	streamed := false
@@ -109,21 +112,18 @@ func (w *walker) object() error {
 			return err
 		}
 		var v any
+		here := false // this member was streamed
 		switch key {
-		case "events", "hits":
+		case "events", "responses", "hits":
 			var tok json.Token
 			if tok, err = w.dec.Token(); err != nil {
 				return err
 			}
 			switch {
-			case key == "events" && tok == json.Delim('['):
-				err = w.array()
-				streamed = true
+			case key != "hits" && tok == json.Delim('['):
+				err, here = w.array(), true
 			case key == "hits" && tok == json.Delim('{'):
-				var found bool
-				if v, found, err = w.hits(); found {
-					streamed = true
-				}
+				v, here, err = w.hits()
 			default:
 				v, err = w.value(tok)
 			}
@@ -133,7 +133,9 @@ func (w *walker) object() error {
 		if err != nil {
 			return err
 		}
-		if v != nil {
+		if here {
+			streamed = true
+		} else {
 			m[key] = v
 		}
 	}

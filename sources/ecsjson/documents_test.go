@@ -69,6 +69,9 @@ func TestDocumentShapes(t *testing.T) {
 		{name: "array of hits", in: `[{"_id":"x","_source":` + docB + `}]`, msgs: []string{"b"}, keys: []string{"x"}},
 		{name: "golden file element", in: `[{"test_name":"t","event":` + docB + `,"warnings":["w"]}]`,
 			msgs: []string{"b"}, keys: []string{""}},
+		{name: "byte order mark", in: "\xef\xbb\xbf[\n" + docB + "\n]\n", msgs: []string{"b"}, keys: []string{""}},
+		{name: "msearch responses", in: `{"took":1,"responses":[{"hits":{"hits":[{"_id":"m1","_source":` + docB + `}]}},{"hits":{"hits":[{"_id":"m2","_source":` + docA + `}]}}]}`,
+			msgs: []string{"b", "a"}, keys: []string{"m1", ""}},
 		{name: "NDJSON read as documents", in: docA + "\n" + docB + "\n", msgs: []string{"a", "b"}, keys: []string{"", ""}, lines: 2},
 		{name: "hits object without a list is an event", in: `{"message":"b","hits":{"count":3}}`, msgs: []string{"b"}, keys: []string{""}},
 		{name: "events that are not an array", in: `{"message":"b","events":{"n":1}}`, msgs: []string{"b"}, keys: []string{""}},
@@ -188,11 +191,12 @@ func TestLineModeUnwraps(t *testing.T) {
 	d.Line([]byte(`{"type":"doc","value":{"id":"2","source":` + docB + `}}`))
 	d.Line([]byte(`{"hits":{"hits":[{"_id":"3","_source":` + docB + `},{"_id":"4","_source":` + docA + `}]}}`))
 	d.Line([]byte(`{"events":[` + docB + `, 5]}`))
-	want := []string{"b", "b", "b", "a", "b"}
-	if !reflect.DeepEqual(msgs, want) || !reflect.DeepEqual(keys, []string{"1", "2", "3", "", ""}) {
+	d.Line([]byte("\xef\xbb\xbf" + docB))
+	want := []string{"b", "b", "b", "a", "b", "b"}
+	if !reflect.DeepEqual(msgs, want) || !reflect.DeepEqual(keys, []string{"1", "2", "3", "", "", ""}) {
 		t.Errorf("events %q keys %q", msgs, keys)
 	}
-	if st := d.Stats(); st.Records != 5 || st.Malformed != 1 || st.Lines != 4 {
+	if st := d.Stats(); st.Records != 6 || st.Malformed != 1 || st.Lines != 5 {
 		t.Errorf("stats %+v", st)
 	}
 }
@@ -212,5 +216,32 @@ func writeFile(t *testing.T, path, s string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// go-libaudit's own JSON output is NDJSON of coalesced events; each line
+// maps as Auditbeat would have indexed it.
+func TestLineModeMapsCoalesced(t *testing.T) {
+	line := `{"@timestamp":"2026-03-01T10:00:00.123Z","sequence":9,"category":"audit-rule","record_type":"syscall","result":"success",` +
+		`"process":{"name":"scp","exe":"/usr/bin/scp","cwd":"/tmp"},"data":{"syscall":"openat","a2":"241"},` +
+		`"paths":[{"name":"/tmp/","nametype":"PARENT"},{"name":"x.tar","nametype":"CREATE"}]}`
+	if f := Sniff([]byte(line + "\n")); f != sources.ECSNDJSON {
+		t.Fatalf("sniffed %v", f)
+	}
+	var evs []sources.Event
+	d := NewDecoder(Options{HostID: "h", Emit: func(e sources.Event) { evs = append(evs, e) }})
+	d.Line([]byte(line))
+	d.Line([]byte(`{"_id":"q","_source":` + line + `}`))
+	if len(evs) != 2 {
+		t.Fatalf("%d events", len(evs))
+	}
+	// A wrapped event's original is the event, not the wrapper line.
+	if o := evs[1].Doc.Str("event.original"); strings.Contains(o, "_source") || !strings.Contains(o, `"record_type":"syscall"`) {
+		t.Errorf("wrapped event.original %.60q", o)
+	}
+	e := evs[0]
+	if e.Doc.Str("event.action") != "creation" || e.Doc.Str("file.path") != "/tmp/x.tar" || e.Key != "h:1772359200.123:9" ||
+		e.Doc.Str("event.original") != line || e.Doc.Str("xferhunt.mapped_from") != "go-libaudit" {
+		t.Errorf("action %q path %q key %q original %.40q", e.Doc.Str("event.action"), e.Doc.Str("file.path"), e.Key, e.Doc.Str("event.original"))
 	}
 }

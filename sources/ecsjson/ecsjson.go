@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"reflect"
 
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/sources"
@@ -50,7 +49,7 @@ func (d *Decoder) Stats() sources.Stats { return d.em.stats }
 // skipped.
 func (d *Decoder) Line(line []byte) {
 	d.em.stats.Lines++
-	line = bytes.TrimSpace(line)
+	line = bytes.TrimSpace(bytes.TrimPrefix(line, bom))
 	if len(line) == 0 {
 		return
 	}
@@ -65,6 +64,9 @@ func (d *Decoder) Line(line []byte) {
 // Flush is a no-op: every line is a whole document.
 func (d *Decoder) Flush() {}
 
+// bom is the UTF-8 byte order mark Windows tools put before exported JSON.
+var bom = []byte("\xef\xbb\xbf")
+
 // Decode parses one JSON object and returns the first event document it
 // holds, unwrapping a search hit, archive record or golden-file element.
 func Decode(line []byte) (ecs.Doc, bool) {
@@ -73,7 +75,7 @@ func Decode(line []byte) (ecs.Doc, bool) {
 		return nil, false
 	}
 	var first map[string]any
-	eachDoc(m, func(doc map[string]any, _ string) {
+	eachDoc(m, func(doc map[string]any, _ string, _ bool) {
 		if first == nil {
 			first = doc
 		}
@@ -95,16 +97,12 @@ type emitter struct {
 // object emits the documents of one decoded top-level object or array
 // element. raw is its text when the reader has it on one line, else nil.
 func (e *emitter) object(m map[string]any, raw []byte) {
-	e.stats.Malformed += uint64(eachDoc(m, func(doc map[string]any, id string) {
-		if !sameMap(doc, m) {
+	e.stats.Malformed += uint64(eachDoc(m, func(doc map[string]any, id string, wrapped bool) {
+		if wrapped {
 			raw = nil // the line is the wrapper, not the event
 		}
 		e.doc(ecs.Doc(doc), raw, id)
 	}))
-}
-
-func sameMap(a, b map[string]any) bool {
-	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 // doc emits one event document. id is the Elasticsearch _id it was stored
@@ -153,6 +151,7 @@ func (e *emitter) doc(d ecs.Doc, raw []byte, id string) {
 // JSON (an array, a pretty-printed or cut-off object) is read as
 // JSONDocuments.
 func Sniff(head []byte) sources.Format {
+	head = bytes.TrimPrefix(head, bom)
 	for len(head) > 0 {
 		line := head
 		if i := bytes.IndexByte(head, '\n'); i >= 0 {

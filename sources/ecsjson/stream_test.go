@@ -81,13 +81,13 @@ func TestSearchResponseStreamsInFlatMemory(t *testing.T) {
 	pLarge, nLarge := peakHeap(t, large)
 	t.Logf("%d MB: %d docs, peak HeapInuse %.1f MB; %d MB: %d docs, peak %.1f MB",
 		small>>20, nSmall, float64(pSmall)/(1<<20), large>>20, nLarge, float64(pLarge)/(1<<20))
-	if nLarge < 20*nSmall {
+	if float64(nLarge) < 0.9*float64(nSmall)*float64(large/small) {
 		t.Fatalf("large response read only %d docs (small %d)", nLarge, nSmall)
 	}
 	if pLarge >= 50<<20 {
 		t.Errorf("peak HeapInuse %.1f MB over 50 MB", float64(pLarge)/(1<<20))
 	}
-	// 25 times the input must not cost much more than the small one did.
+	// Many times the input must not cost much more than the small one did.
 	if pLarge > pSmall+16<<20 {
 		t.Errorf("heap grows with the input: %.1f MB for %d MB vs %.1f MB for %d MB",
 			float64(pLarge)/(1<<20), large>>20, float64(pSmall)/(1<<20), small>>20)

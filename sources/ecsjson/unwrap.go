@@ -8,9 +8,10 @@ package ecsjson
 // response inside an archive would be two); deeper nesting is an event.
 const maxWrapDepth = 3
 
-// docFunc receives one event document and the Elasticsearch _id it was
-// stored under ("" when the export does not say).
-type docFunc func(doc map[string]any, id string)
+// docFunc receives one event document, the Elasticsearch _id it was
+// stored under ("" when the export does not say) and whether it came out
+// of a wrapper (so the text read is not the event's own).
+type docFunc func(doc map[string]any, id string, wrapped bool)
 
 // eachDoc calls fn for every event document m holds: m itself, or the
 // documents of the wrapper m is. It returns how many array elements were
@@ -21,18 +22,18 @@ func eachDoc(m map[string]any, fn docFunc) (malformed int) {
 
 func eachDocDepth(m map[string]any, fn docFunc, depth int) (malformed int) {
 	if depth >= maxWrapDepth {
-		fn(m, "")
+		fn(m, "", true)
 		return 0
 	}
 	if src, id, ok := archived(m); ok {
 		if src != nil {
-			return eachDocDepth(src, func(d map[string]any, inner string) { fn(d, firstID(inner, id)) }, depth+1)
+			return eachDocDepth(src, func(d map[string]any, inner string, _ bool) { fn(d, firstID(inner, id), true) }, depth+1)
 		}
 		return 0 // an index or data stream definition: no event in it
 	}
 	if src, ok := m["_source"].(map[string]any); ok {
 		id, _ := m["_id"].(string)
-		return eachDocDepth(src, func(d map[string]any, inner string) { fn(d, firstID(inner, id)) }, depth+1)
+		return eachDocDepth(src, func(d map[string]any, inner string, _ bool) { fn(d, firstID(inner, id), true) }, depth+1)
 	}
 	if hits, ok := searchHits(m); ok {
 		return eachElement(hits, fn, depth)
@@ -40,11 +41,14 @@ func eachDocDepth(m map[string]any, fn docFunc, depth int) (malformed int) {
 	if evs, ok := m["events"].([]any); ok && len(m) == 1 {
 		return eachElement(evs, fn, depth)
 	}
+	if rs, ok := m["responses"].([]any); ok {
+		return eachElement(rs, fn, depth) // _msearch: one response per query
+	}
 	if ev, ok := goldenEvent(m); ok {
-		fn(ev, "")
+		fn(ev, "", true)
 		return 0
 	}
-	fn(m, "")
+	fn(m, "", depth > 0)
 	return 0
 }
 
