@@ -118,13 +118,24 @@ func (d Doc) Delete(path string) {
 // are not values. The result holds scalars only.
 func (d Doc) Values(path string) []any {
 	var out []any
-	collect(map[string]any(d), path, &out)
+	walk(map[string]any(d), path, func(v any) { leaf(v, &out) })
 	return out
 }
 
-func collect(m map[string]any, path string, out *[]any) {
+// Objects returns the objects at path with the same dotted-key and array
+// rules as Values, keeping objects instead of scalars: the elements a
+// nested query or exception entry is evaluated against one by one.
+func (d Doc) Objects(path string) []Doc {
+	var out []Doc
+	walk(map[string]any(d), path, func(v any) { objects(v, &out) })
+	return out
+}
+
+// walk calls fn with every value stored at path, under any dotted-key
+// spelling, descending through arrays of objects on the way.
+func walk(m map[string]any, path string, fn func(any)) {
 	if v, ok := m[path]; ok {
-		leaf(v, out)
+		fn(v)
 	}
 	for i := 0; i < len(path); i++ {
 		if path[i] != '.' {
@@ -134,19 +145,36 @@ func collect(m map[string]any, path string, out *[]any) {
 		if !ok {
 			continue
 		}
-		descend(child, path[i+1:], out)
+		descend(child, path[i+1:], fn)
 	}
 }
 
-func descend(v any, rest string, out *[]any) {
+func descend(v any, rest string, fn func(any)) {
 	switch t := v.(type) {
 	case []any:
 		for _, e := range t {
-			descend(e, rest, out)
+			descend(e, rest, fn)
 		}
 	default:
 		if cm := asMap(v); cm != nil {
-			collect(cm, rest, out)
+			walk(cm, rest, fn)
+		}
+	}
+}
+
+func objects(v any, out *[]Doc) {
+	switch t := v.(type) {
+	case []any:
+		for _, e := range t {
+			objects(e, out)
+		}
+	case []map[string]any:
+		for _, e := range t {
+			*out = append(*out, e)
+		}
+	default:
+		if cm := asMap(v); cm != nil {
+			*out = append(*out, cm)
 		}
 	}
 }

@@ -74,3 +74,17 @@ func TestSetGetDelete(t *testing.T) {
 		t.Fatalf("Leaves = %v, want %v", got, want)
 	}
 }
+
+func TestObjects(t *testing.T) {
+	d := mustDoc(t, `{"f":[{"a":"x"},{"a":"y"}],"g.h":{"a":"z"},"g":{"h":[{"a":"w"},"scalar",null]}}`)
+	if got := len(d.Objects("f")); got != 2 {
+		t.Fatalf("f: %d objects, want 2", got)
+	}
+	got := d.Objects("g.h")
+	if len(got) != 2 || got[0].Str("a") != "z" || got[1].Str("a") != "w" {
+		t.Fatalf("g.h: %v, want the dotted key's object and the nested array's", got)
+	}
+	if len(d.Objects("f.a")) != 0 {
+		t.Fatal("scalars returned as objects")
+	}
+}

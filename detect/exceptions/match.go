@@ -116,7 +116,7 @@ func (e *Entry) includedHolds(d ecs.Doc) bool {
 // nestedHolds requires one element of the parent object array to satisfy
 // all child entries, as Elasticsearch's nested query does.
 func (e *Entry) nestedHolds(d ecs.Doc) bool {
-	for _, elem := range objectsAt(d, e.Field) {
+	for _, elem := range d.Objects(e.Field) {
 		all := true
 		for i := range e.Entries {
 			if !e.Entries[i].Holds(elem) {
@@ -129,58 +129,4 @@ func (e *Entry) nestedHolds(d ecs.Doc) bool {
 		}
 	}
 	return false
-}
-
-// objectsAt returns the objects found at path, with the same dotted-key and
-// array rules as ecs.Doc.Values, but keeping objects instead of scalars.
-func objectsAt(d ecs.Doc, path string) []ecs.Doc {
-	var out []ecs.Doc
-	collectObjects(d, path, &out)
-	return out
-}
-
-func collectObjects(m map[string]any, path string, out *[]ecs.Doc) {
-	if v, ok := m[path]; ok {
-		appendObjects(v, out)
-	}
-	for i := 0; i < len(path); i++ {
-		if path[i] != '.' {
-			continue
-		}
-		child, ok := m[path[:i]]
-		if !ok {
-			continue
-		}
-		descendObjects(child, path[i+1:], out)
-	}
-}
-
-func descendObjects(v any, rest string, out *[]ecs.Doc) {
-	switch t := v.(type) {
-	case []any:
-		for _, e := range t {
-			descendObjects(e, rest, out)
-		}
-	case map[string]any:
-		collectObjects(t, rest, out)
-	case ecs.Doc:
-		collectObjects(t, rest, out)
-	}
-}
-
-func appendObjects(v any, out *[]ecs.Doc) {
-	switch t := v.(type) {
-	case []any:
-		for _, e := range t {
-			appendObjects(e, out)
-		}
-	case []map[string]any:
-		for _, e := range t {
-			*out = append(*out, e)
-		}
-	case map[string]any:
-		*out = append(*out, t)
-	case ecs.Doc:
-		*out = append(*out, t)
-	}
 }
