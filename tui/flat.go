@@ -422,9 +422,9 @@ func (r *row) value(id uint32) ([]any, fieldState) {
 	return nil, fieldMissing
 }
 
-// each calls fn with every indexed field of r and its values; it returns
-// false, having stopped, when a field is cold.
-func (r *row) each(fn func(id uint32, vs []any)) bool {
+// each calls fn with every field of r and its values; cold fields come
+// with cold set and no values.
+func (r *row) each(fn func(id uint32, vs []any, cold bool)) {
 	s := r.flat
 	var own []uint32 // ids r overrides (or drops) from the template
 	for len(s) > 0 {
@@ -435,17 +435,11 @@ func (r *row) each(fn func(id uint32, vs []any)) bool {
 		p := s[:n]
 		s = s[n:]
 		own = append(own, uint32(eid))
-		switch p[0] {
-		case entryAbsent:
+		if p[0] == entryAbsent {
 			continue
-		case entryCold:
-			return false
 		}
 		vs, ok := decodeVals(r.flat, p)
-		if !ok {
-			return false
-		}
-		fn(uint32(eid), vs)
+		fn(uint32(eid), vs, !ok)
 	}
 	slices.Sort(own)
 	for _, id := range r.tmpl.ids {
@@ -453,12 +447,8 @@ func (r *row) each(fn func(id uint32, vs []any)) bool {
 			continue
 		}
 		vs, ok := r.tmpl.vals[id]
-		if !ok {
-			return false
-		}
-		fn(id, vs)
+		fn(id, vs, !ok)
 	}
-	return true
 }
 
 // plan says how a query reads rows: the fields it needs, or all of them
@@ -495,28 +485,45 @@ func planFields(fields []string, all bool) *plan {
 	return p
 }
 
-// miniDoc fills d with the fields of r that p needs. It reports false when
-// one of them is cold and the document must be decoded instead.
+// miniDoc fills d with the fields of r that p needs. Cold ones are read
+// from the inflated JSON without building its maps (scanLeaves), still a
+// third of a full decode. It reports false when the row has no index or
+// its JSON cannot be read; the caller then decodes.
 func (p *plan) miniDoc(r *row, d ecs.Doc) bool {
 	clear(d)
 	if r.tmpl == nil {
 		return false
 	}
-	if p.all {
-		return r.each(func(id uint32, vs []any) {
-			if int(id) < len(p.names) {
-				d[p.names[id]] = vs
+	var cold map[string]bool
+	add := func(id uint32, vs []any, isCold bool) {
+		if int(id) >= len(p.names) {
+			return // not in the snapshot the plan was made over
+		}
+		if isCold {
+			if cold == nil {
+				cold = map[string]bool{}
 			}
-		})
+			cold[p.names[id]] = true
+			return
+		}
+		d[p.names[id]] = vs
 	}
-	for _, id := range p.ids {
-		vs, st := r.value(id)
-		switch st {
-		case fieldCold:
-			return false
-		case fieldPresent:
-			d[p.names[id]] = vs
+	if p.all {
+		r.each(add)
+	} else {
+		for _, id := range p.ids {
+			vs, st := r.value(id)
+			if st != fieldMissing {
+				add(id, vs, st == fieldCold)
+			}
 		}
 	}
-	return true
+	if cold == nil {
+		return true
+	}
+	js, err := inflate(r.blob)
+	if err != nil {
+		return false
+	}
+	return scanLeaves(js, cold, d) == nil
 }

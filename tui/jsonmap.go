@@ -229,3 +229,138 @@ func (d *jdec) num() (any, error) {
 	}
 	return f, nil
 }
+
+// scanLeaves adds to d, under their dotted paths, the scalar values of
+// the leaf paths in want, the way ecs.Doc.Values resolves them: arrays
+// flatten, nulls drop. Everything else is skipped without building maps,
+// which is what makes reading a few long fields cheaper than a decode.
+func scanLeaves(b []byte, want map[string]bool, d map[string]any) error {
+	s := scanner{jdec: jdec{b: b}, want: want, out: d}
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != '{' {
+		return errors.New("scanning alert: not a JSON object")
+	}
+	if err := s.value(); err != nil {
+		return fmt.Errorf("scanning alert at byte %d: %w", s.i, err)
+	}
+	return nil
+}
+
+type scanner struct {
+	jdec
+	path []byte
+	want map[string]bool
+	out  map[string]any
+}
+
+func (s *scanner) value() error {
+	s.ws()
+	if s.i >= len(s.b) {
+		return errEOF
+	}
+	switch s.b[s.i] {
+	case '{':
+		return s.object()
+	case '[':
+		s.i++
+		s.ws()
+		if s.i < len(s.b) && s.b[s.i] == ']' {
+			s.i++
+			return nil
+		}
+		for {
+			if err := s.value(); err != nil {
+				return err
+			}
+			s.ws()
+			if s.i >= len(s.b) {
+				return errEOF
+			}
+			switch s.b[s.i] {
+			case ',':
+				s.i++
+			case ']':
+				s.i++
+				return nil
+			default:
+				return errors.New("comma or ] expected")
+			}
+		}
+	}
+	if !s.want[string(s.path)] {
+		return s.skip()
+	}
+	v, err := s.jdec.value()
+	if err != nil || v == nil {
+		return err
+	}
+	k := string(s.path)
+	vs, _ := s.out[k].([]any)
+	s.out[k] = append(vs, v)
+	return nil
+}
+
+func (s *scanner) object() error {
+	s.i++ // {
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+		return nil
+	}
+	base := len(s.path)
+	for {
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] != '"' {
+			return errors.New("object key expected")
+		}
+		k, err := s.str()
+		if err != nil {
+			return err
+		}
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			return errors.New("colon expected")
+		}
+		s.i++
+		if base > 0 {
+			s.path = append(s.path, '.')
+		}
+		s.path = append(s.path, k...)
+		err = s.value()
+		s.path = s.path[:base]
+		if err != nil {
+			return err
+		}
+		s.ws()
+		if s.i >= len(s.b) {
+			return errEOF
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return nil
+		default:
+			return errors.New("comma or } expected")
+		}
+	}
+}
+
+// skip passes over a scalar without converting it.
+func (s *scanner) skip() error {
+	if s.b[s.i] != '"' {
+		_, err := s.jdec.value() // numbers and literals allocate nothing
+		return err
+	}
+	for s.i++; s.i < len(s.b); s.i++ {
+		switch s.b[s.i] {
+		case '\\':
+			s.i++
+		case '"':
+			s.i++
+			return nil
+		}
+	}
+	return errEOF
+}

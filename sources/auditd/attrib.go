@@ -128,7 +128,7 @@ func (s *sysRec) parse(body []byte) {
 // from to a copy of that line (the event's buffer), so they outlive the
 // read block.
 func (s *sysRec) rebase(from, to []byte) {
-	for _, f := range []*[]byte{&s.comm, &s.exe, &s.tty, &s.key, &s.rest} {
+	for _, f := range []*[]byte{&s.comm, &s.exe, &s.tty, &s.key, &s.rest, &s.enriched} {
 		if *f != nil {
 			off := cap(from) - cap(*f) // *f is a subslice of from
 			*f = to[off : off+len(*f)]

@@ -83,7 +83,7 @@ func (p *Parser) plan(ev *event, si sysInfo, cwd, parentDir string, proctitle []
 	}
 	n := 0
 	for _, r := range ev.recs {
-		n += r.rawEnd - r.start + 1
+		n += r.rawEnd + 1
 	}
 	var orig strings.Builder
 	orig.Grow(n)
@@ -91,7 +91,7 @@ func (p *Parser) plan(ev *event, si sysInfo, cwd, parentDir string, proctitle []
 		if i > 0 {
 			orig.WriteByte('\n')
 		}
-		orig.Write(ev.buf[r.start:r.rawEnd])
+		orig.Write(r.raw())
 	}
 	fe.original = orig.String()
 

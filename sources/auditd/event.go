@@ -198,7 +198,7 @@ func (p *Parser) mayEmit(ev *event, si sysInfo, known bool) bool {
 		if r.kind != rkPath {
 			continue
 		}
-		nt := field(ev.buf[r.body:r.rawEnd], "nametype")
+		nt := field(r.text(), "nametype")
 		switch string(nt) {
 		case "CREATE":
 			return true
@@ -243,7 +243,7 @@ func (p *Parser) finish(ev *event) {
 		saddr []byte
 	)
 	for _, r := range ev.recs {
-		body := ev.buf[r.body:r.rawEnd]
+		body := r.text()
 		switch r.kind {
 		case rkCwd:
 			cwd = p.strs.str(field(body, "cwd"))
@@ -251,11 +251,7 @@ func (p *Parser) finish(ev *event) {
 			if si.class == sysExec {
 				continue
 			}
-			var enr []byte
-			if r.end > r.rawEnd {
-				enr = ev.buf[r.rawEnd+1 : r.end]
-			}
-			items = append(items, parsePath(body, enr))
+			items = append(items, parsePath(body, r.enriched()))
 		case rkProctitle:
 			title = field(body, "proctitle")
 		case rkExecve:

@@ -100,19 +100,32 @@ func kindOf(t []byte) recKind {
 
 // rec locates one stored record inside its event's buffer.
 type rec struct {
-	kind                recKind
-	start, body, rawEnd int // line start, body start, end of the RAW part
-	end                 int // end of the line (after the ENRICHED part)
+	kind         recKind
+	borrowed     bool   // line is in the caller's read block, see Parser.borrow
+	line         []byte // the whole line, ENRICHED part included
+	body, rawEnd int    // offsets in line: body start, end of the RAW part
+}
+
+func (r *rec) raw() []byte  { return r.line[:r.rawEnd] }
+func (r *rec) text() []byte { return r.line[r.body:r.rawEnd] }
+
+// enriched is the ENRICHED part of the line, nil in RAW logs.
+func (r *rec) enriched() []byte {
+	if len(r.line) > r.rawEnd {
+		return r.line[r.rawEnd+1:]
+	}
+	return nil
 }
 
 // event is an audit event being assembled from its records.
 type event struct {
 	sec, msec int64
 	serial    uint64
-	opened    int64 // the log's clock (newest second seen) when it opened
-	buf       []byte
+	opened    int64  // the log's clock (newest second seen) when it opened
+	buf       []byte // copies of the records' lines
 	recs      []rec
 	sys       sysRec
+	sysIdx    int // the record sys was read from
 	hasSys    bool
 	ignore    bool // nothing to emit or learn: drop further records
 	done      bool // EOE seen
@@ -128,7 +141,10 @@ type Parser struct {
 	st  Stats
 	// out, when set, receives planned events instead of Emit; Scan uses it
 	// to build documents on another goroutine.
-	out     func(*fileEvent)
+	out func(*fileEvent)
+	// borrow says the lines given to record stay valid until detach is
+	// called (Scan's read blocks), so events keep them without copying.
+	borrow  bool
 	bx      *boxes
 	pending []*event
 	free    []*event
@@ -275,22 +291,22 @@ func (p *Parser) eventRecord(k recKind, h *header, line []byte, sys *sysRec) {
 	if ev.ignore {
 		return
 	}
-	start := len(ev.buf)
-	ev.buf = append(ev.buf, line...)
-	r := rec{kind: k, start: start, end: len(ev.buf)}
-	r.rawEnd = start + len(h.raw)
+	r := rec{kind: k, rawEnd: len(h.raw)}
 	r.body = r.rawEnd - len(h.body)
+	if p.borrow {
+		r.line, r.borrowed = line, true
+	} else {
+		r.line = ev.keep(line)
+	}
 	if k == rkSyscall {
-		ev.hasSys = true
+		ev.hasSys, ev.sysIdx = true, len(ev.recs)
 		if sys != nil {
 			ev.sys = *sys
-			ev.sys.rebase(line, ev.buf[start:r.end])
+			ev.sys.rebase(line, r.line)
 		} else {
-			ev.sys.parse(ev.buf[r.body:r.rawEnd])
+			ev.sys.parse(r.text())
 		}
-		if len(h.enriched) > 0 {
-			ev.sys.enriched = ev.buf[r.rawEnd+1 : r.end]
-		}
+		ev.sys.enriched = r.enriched()
 		p.seeProcess(&ev.sys, h.sec)
 		if !ev.sys.interesting() {
 			ev.ignore, ev.done = true, true
@@ -302,6 +318,35 @@ func (p *Parser) eventRecord(k recKind, h *header, line []byte, sys *sysRec) {
 		}
 	}
 	ev.recs = append(ev.recs, r)
+}
+
+// keep copies a line into the event's buffer. A buffer that grows leaves
+// the lines kept before in the old array, which stays valid: lines are
+// never modified.
+func (ev *event) keep(line []byte) []byte {
+	start := len(ev.buf)
+	ev.buf = append(ev.buf, line...)
+	return ev.buf[start:len(ev.buf):len(ev.buf)]
+}
+
+// detach copies the lines that open events borrow from the caller's read
+// block into their own buffers, so that the block can be reused. Scan
+// calls it after each block: most events finish within their block, so
+// most lines are never copied.
+func (p *Parser) detach() {
+	for _, ev := range p.pending {
+		for i := range ev.recs {
+			r := &ev.recs[i]
+			if !r.borrowed {
+				continue
+			}
+			line := ev.keep(r.line)
+			if ev.hasSys && i == ev.sysIdx {
+				ev.sys.rebase(r.line, line)
+			}
+			r.line, r.borrowed = line, false
+		}
+	}
 }
 
 // expire finishes open events the log has left graceSec behind.

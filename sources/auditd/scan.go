@@ -85,10 +85,12 @@ func Scan(r io.Reader, opt Options) (Stats, error) {
 				batch = make([]*fileEvent, 0, batchSize)
 			}
 		}
+		p.borrow = true // the chunk stays ours until detach
 		for c := range full {
 			for i := range c.toks {
 				p.token(c, &c.toks[i])
 			}
+			p.detach()
 			free <- c
 		}
 		p.Flush()

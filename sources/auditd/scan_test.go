@@ -14,11 +14,13 @@ import (
 )
 
 // TestScanChunks: the pipelined Scan cuts its input into chunks whatever
-// the reads return; lines that straddle chunks, lines longer than a chunk,
-// CRLF, blank and foreign lines and a last line without a newline must give
-// exactly what feeding the lines one by one gives.
+// the reads return; lines that straddle chunks, events whose records span
+// chunks (their borrowed lines must be copied before the chunk is reused),
+// lines longer than a chunk, CRLF, blank and foreign lines and a last line
+// without a newline must give exactly what feeding the lines one by one
+// gives.
 func TestScanChunks(t *testing.T) {
-	data, _ := syntheticLog(t, "raw.log", 4)
+	data, _ := syntheticLog(t, "raw.log", 12)
 	long := "type=USER_CMD msg=audit(1795662795.100:1): pid=1 uid=0 cmd=" + strings.Repeat("41", chunkSize) + "\n"
 	half := bytes.IndexByte(data[len(data)/2:], '\n') + len(data)/2 + 1
 	var in bytes.Buffer
@@ -84,5 +86,24 @@ func TestInterner(t *testing.T) {
 	}
 	if len(in.m) > internMax {
 		t.Errorf("interner holds %d values, bound %d", len(in.m), internMax)
+	}
+}
+
+// TestArgLists: equal argument lists share one slice; lists that only
+// concatenate alike stay apart.
+func TestArgLists(t *testing.T) {
+	var al argLists
+	a := al.canonical([]string{"scp", "-t", "/tmp"})
+	b := al.canonical([]string{"scp", "-t", "/tmp"})
+	if &a[0] != &b[0] {
+		t.Error("equal lists were not shared")
+	}
+	x := al.canonical([]string{"ab", "c"})
+	y := al.canonical([]string{"a", "bc"})
+	if !reflect.DeepEqual(x, []string{"ab", "c"}) || !reflect.DeepEqual(y, []string{"a", "bc"}) {
+		t.Errorf("lists mixed up: %q %q", x, y)
+	}
+	if al.canonical(nil) != nil {
+		t.Error("an empty list must stay nil")
 	}
 }

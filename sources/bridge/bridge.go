@@ -17,6 +17,10 @@ import (
 type Options struct {
 	// Capacity is the most events held for the consumer (default 65536).
 	Capacity int
+	// MaxBytes bounds the estimated memory of the held events (default
+	// 64 MiB): events differ a hundredfold in size (event.original), so a
+	// count alone does not bound memory.
+	MaxBytes int
 	// Interval is how often a batch is handed over (default 50ms).
 	Interval time.Duration
 	// DedupWindow is how many event keys are remembered to drop duplicates
@@ -41,6 +45,7 @@ type Bridge struct {
 
 	mu        sync.Mutex
 	buf       []sources.Event
+	bytes     int // estimated size of buf
 	stats     Stats
 	seen, old map[dedupKey]struct{}
 }
@@ -51,6 +56,9 @@ type dedupKey struct{ key, action, path string }
 func New(opt Options) *Bridge {
 	if opt.Capacity <= 0 {
 		opt.Capacity = 65536
+	}
+	if opt.MaxBytes <= 0 {
+		opt.MaxBytes = 64 << 20
 	}
 	if opt.Interval <= 0 {
 		opt.Interval = 50 * time.Millisecond
@@ -79,12 +87,14 @@ func (b *Bridge) Push(name string, evs []sources.Event) {
 			b.stats.Duplicate++
 			continue
 		}
-		if len(b.buf) >= b.opt.Capacity {
+		size := eventSize(ev)
+		if len(b.buf) >= b.opt.Capacity || b.bytes+size > b.opt.MaxBytes {
 			b.stats.Dropped++
 			b.stats.DroppedBy[name]++
 			continue
 		}
 		b.buf = append(b.buf, ev)
+		b.bytes += size
 		b.stats.Accepted++
 	}
 	b.mu.Unlock()
@@ -124,6 +134,7 @@ func (b *Bridge) Take() []sources.Event {
 	}
 	out := b.buf
 	b.buf = make([]sources.Event, 0, min(max(len(out), 64), b.opt.Capacity))
+	b.bytes = 0
 	b.stats.Delivered += uint64(len(out))
 	return out
 }
@@ -167,4 +178,14 @@ func (b *Bridge) Stats() Stats {
 		s.DroppedBy[k] = v
 	}
 	return s
+}
+
+// eventSize estimates an event's memory: its raw records plus what a
+// normalized document of a few dozen fields costs.
+func eventSize(ev sources.Event) int {
+	n := 2048
+	if s, ok := ev.Doc.Get("event.original").(string); ok {
+		n += len(s)
+	}
+	return n
 }

@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -154,5 +155,26 @@ func BenchmarkPushTake64(b *testing.B) {
 	for b.Loop() {
 		br.Push("netlink", batch)
 		br.Take()
+	}
+}
+
+func TestByteBudgetBoundsMemory(t *testing.T) {
+	b := New(Options{Capacity: 1000, MaxBytes: 10 * (2048 + 1000)})
+	big := strings.Repeat("x", 1000)
+	evs := make([]sources.Event, 20)
+	for i := range evs {
+		evs[i] = sources.Event{Doc: ecs.Doc{"event": map[string]any{"original": big}}}
+	}
+	b.Push("src", evs)
+	st := b.Stats()
+	if st.Queued != 10 || st.Dropped != 10 || st.DroppedBy["src"] != 10 {
+		t.Fatalf("queued %d dropped %d (%v), want 10 and 10", st.Queued, st.Dropped, st.DroppedBy)
+	}
+	if got := len(b.Take()); got != 10 {
+		t.Fatalf("took %d", got)
+	}
+	b.Push("src", evs[:5])
+	if st := b.Stats(); st.Queued != 5 {
+		t.Fatalf("after Take the budget is free again: queued %d", st.Queued)
 	}
 }

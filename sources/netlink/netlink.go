@@ -283,6 +283,13 @@ func (s *Source) read(ctx context.Context, sock libaudit.NetlinkReceiver, lost f
 			parser.Flush()
 		},
 		lost: func(n int) {
+			// go-libaudit computes the gap in uint32: a late record of an
+			// event it already handed on (a split, not a loss) comes out
+			// as 2^32-1 or 2^32-2. Count it as one gap, flag nothing.
+			if n <= 0 || n >= 1<<31-1 {
+				s.update(func(h *sources.Health) { h.Gaps++ })
+				return
+			}
 			markLoss()
 			s.update(func(h *sources.Health) { h.Gaps += uint64(n) })
 		},
@@ -302,6 +309,10 @@ func (s *Source) read(ctx context.Context, sock libaudit.NetlinkReceiver, lost f
 	return err
 }
 
+// maxMaintainGap bounds how long a socket that never drains can postpone
+// expiring incomplete events.
+const maxMaintainGap = 2 * time.Second
+
 // loop receives until ctx ends or the socket fails.
 func (s *Source) loop(ctx context.Context, sock libaudit.NetlinkReceiver, lost func() (uint32, error), lastLost uint32,
 	reasm *libaudit.Reassembler, flush, markLoss func()) error {
@@ -318,7 +329,11 @@ func (s *Source) loop(ctx context.Context, sock libaudit.NetlinkReceiver, lost f
 	for ctx.Err() == nil {
 		msgs, err := sock.Receive(false, parse)
 		now := time.Now()
-		if now.Sub(lastMaintain) >= 100*time.Millisecond {
+		// Expire incomplete events only once the socket is drained (or
+		// when it never drains): after a stall, the rest of an event may
+		// still be queued, and expiring first would split it.
+		drained := errors.Is(err, syscall.EAGAIN)
+		if (drained && now.Sub(lastMaintain) >= 100*time.Millisecond) || now.Sub(lastMaintain) >= maxMaintainGap {
 			lastMaintain = now
 			reasm.Maintain()
 			flush()

@@ -1,0 +1,152 @@
+package tui
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/detect/kql"
+	"github.com/xferhunt/xferhunt/ecs"
+)
+
+// oddAlerts are documents that stress the row index: values it must not
+// index (long, invalid UTF-8, types JSON would change), dotted keys next
+// to objects, engine-side Go types, a second rule, fields the rule's
+// template has and this alert lacks.
+func oddAlerts() []detect.Alert {
+	long := mkAlert(spec{"odd-long", "2026-11-26T01:00:00Z", "high", "scp", "mallory", "192.0.2.9", "/srv/" + strings.Repeat("deep/", 60) + "x.bin", false})
+	long.Doc["event"].(map[string]any)["original"] = strings.Repeat("type=SYSCALL ", 80)
+
+	bad := mkAlert(spec{"odd-utf8", "2026-11-26T01:01:00Z", "low", "sshd", "eve", "192.0.2.10", "/tmp/\xff\xfe.bin", false})
+
+	typed := mkAlert(spec{"odd-typed", "2026-11-26T01:02:00Z", "medium", "vsftpd", "trent", "192.0.2.11", "/srv/ftp/t.bin", false})
+	typed.Doc["process"].(map[string]any)["pid"] = 31337 // int, not float64
+	typed.Doc["process"].(map[string]any)["args"] = []string{"vsftpd", "/etc/vsftpd.conf"}
+	typed.Doc["source"].(map[string]any)["port"] = json.Number("2121")
+	typed.Doc["process.title"] = "vsftpd: dotted"
+	typed.Doc["labels"] = map[string]any{"team": nil, "env": []any{}, "tier": "gold"}
+	typed.Doc["xferhunt.file.mtime"] = time.Date(2026, 11, 26, 1, 2, 3, 0, time.UTC)
+
+	other := mkAlert(spec{"odd-rule", "2026-11-26T01:03:00Z", "critical", "sftp-server", "peggy", "192.0.2.12", "/var/www/x.php", false})
+	other.Doc["kibana.alert.rule.rule_id"] = "another-rule"
+	other.Doc["kibana.alert.rule.name"] = "Another Rule"
+
+	sparse := mkAlert(spec{"odd-sparse", "2026-11-26T01:04:00Z", "low", "scp", "victor", "192.0.2.13", "/srv/s.bin", false})
+	delete(sparse.Doc, "threat")
+	delete(sparse.Doc, "host")
+	sparse.Doc["kibana.alert.risk_score"] = 99.5
+
+	return []detect.Alert{long, bad, typed, other, sparse}
+}
+
+// TestIndexedFilterMatchesDecoded: for every query, the pass over the row
+// index keeps exactly the rows a pass over decoded documents keeps.
+func TestIndexedFilterMatchesDecoded(t *testing.T) {
+	alerts := append(append(tableAlerts(), manyAlerts(200)...), oddAlerts()...)
+	rows := buildRows(alerts)
+	rows[3] = rows[3].withStatus(StatusClosed)
+	queries := []struct {
+		q       string
+		planned bool // the row index answers it (no plan means decode)
+	}{
+		{`process.name : sshd`, true},
+		{`process.name : (sshd or scp) and not user.name : bob`, true},
+		{`file.path : /srv/*`, true},
+		{`file.path : *deep*`, true},
+		{`event.original : *SYSCALL*`, true},
+		{`kibana.alert.workflow_status : closed`, true},
+		{`kibana.alert.rule.name : "Unusual Remote File Creation"`, true},
+		{`kibana.alert.rule.rule_id : another-rule`, true},
+		{`threat.tactic.id : TA0008`, true},
+		{`not threat.tactic.id : TA0008`, true},
+		{`host.name : *`, true},
+		{`not host.name : *`, true},
+		{`process.pid : 31337`, true},
+		{`process.pid >= 4242`, true},
+		{`source.port : 2121`, true},
+		{`process.args : "/etc/vsftpd.conf"`, true},
+		{`process.title : "vsftpd: dotted"`, true},
+		{`labels.team : *`, true},
+		{`labels.tier : gold`, true},
+		{`xferhunt.file.mtime : *`, true},
+		{`kibana.alert.risk_score > 50`, true},
+		{`xferhunt.historical : true`, true},
+		{`file.name : *.bin and user.effective.name : user1*`, true},
+		{`no.such.field : x`, true},
+		{`not no.such.field : x`, true},
+		{`@timestamp >= "2026-11-26T02:00:00Z"`, true},
+		{`sshd`, true},                             // free text: every field
+		{`process.* : vsftpd`, true},               // field wildcard: every field
+		{`*.name : root`, true},                    // ditto
+		{`process.parent : *`, false},              // an object: exists needs structure
+		{`threat : { tactic.id : TA0008 }`, false}, // nested
+		{`xferhunt.ancestry : { name : sshd and pid : 4100 }`, false},
+	}
+	for _, tc := range queries {
+		q, err := kql.Parse(tc.q)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.q, err)
+		}
+		pl := planQuery(tc.q)
+		if (pl != nil) != tc.planned {
+			t.Errorf("%s: planned=%v, want %v", tc.q, pl != nil, tc.planned)
+		}
+		want := computeView(rows, q.Match, nil, SortTime)
+		got := computeView(rows, q.Match, pl, SortTime)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: index kept %d rows, decoding kept %d", tc.q, len(got), len(want))
+		}
+	}
+}
+
+// TestIndexAvoidsDecoding: ordinary rows answer a plain field query from
+// the index; a value the index does not hold is read from the JSON, with
+// the text the JSON round trip gives it.
+func TestIndexAvoidsDecoding(t *testing.T) {
+	rows := buildRows(append(tableAlerts(), oddAlerts()...))
+	mini := ecs.Doc{}
+	pl := planQuery(`file.path : * and user.name : *`)
+	for _, r := range rows {
+		_, st := r.value(pl.ids[0])
+		wantCold := r.uuid == "odd-long" || r.uuid == "odd-utf8"
+		if (st == fieldCold) != wantCold {
+			t.Errorf("%s: file.path state %v", r.uuid, st)
+		}
+		if !pl.miniDoc(r, mini) {
+			t.Fatalf("%s: no mini document", r.uuid)
+		}
+		if len(mini) != 2 || !slices.Equal(mini.Values("file.path"), r.doc().Values("file.path")) || mini.Str("user.name") == "" {
+			t.Errorf("%s: mini document %v", r.uuid, mini)
+		}
+	}
+	// The rule's metadata lives once in the template, not in each row.
+	for _, r := range rows[1:len(table)] {
+		if strings.Contains(r.flat, "Unusual Remote File Creation") || strings.Contains(r.flat, "MITRE") {
+			t.Errorf("%s: rule metadata stored per row", r.uuid)
+		}
+	}
+}
+
+// TestExceptionPreviewCount: the preview count is the same as a
+// decode of every alert, including multi-valued fields.
+func TestExceptionPreviewCount(t *testing.T) {
+	rows := buildRows(append(tableAlerts(), oddAlerts()...))
+	for _, fv := range [][2]string{{"process.name", "sshd"}, {"process.args", "-D"}, {"xferhunt.ancestry.name", "systemd"}, {"process.pid", "31337"}} {
+		count := func(pl *plan) int {
+			var n atomic.Int64
+			parallelMatch(rows, pl, func(_ int, d ecs.Doc) {
+				if slices.Contains(d.Keywords(fv[0]), fv[1]) {
+					n.Add(1)
+				}
+			})
+			return int(n.Load())
+		}
+		if got, want := count(planFields([]string{fv[0]}, false)), count(nil); got != want || want == 0 {
+			t.Errorf("%s:%s: index counted %d, decoding %d", fv[0], fv[1], got, want)
+		}
+	}
+}
