@@ -495,20 +495,14 @@ func writePayload(t testing.TB, content string) string {
 	return p
 }
 
-// knownBugs fails the test on product bugs when XFERHUNT_E2E_STRICT=1 and
-// otherwise skips it naming them, so that a known, reported bug does not
-// mask new failures in the rest of the suite. A test that already failed
-// stays failed.
+// knownBugs fails the test on the product bugs it names. They were found
+// by these tests and fixed; the check stays so that they cannot return
+// unnoticed.
 func knownBugs(t *testing.T, bugs []string) {
 	t.Helper()
-	if len(bugs) == 0 {
-		return
+	if len(bugs) > 0 {
+		t.Fatal("BUG: " + strings.Join(bugs, "; "))
 	}
-	msg := "BUG: " + strings.Join(bugs, "; ")
-	if os.Getenv("XFERHUNT_E2E_STRICT") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg + " (set XFERHUNT_E2E_STRICT=1 to fail on it)")
 }
 
 // gapsBug describes a non-zero reassembler gap count: one of 2³¹ or more

@@ -2,6 +2,7 @@ package auditd
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"reflect"
 	"strconv"
@@ -105,5 +106,41 @@ func TestArgLists(t *testing.T) {
 	}
 	if al.canonical(nil) != nil {
 		t.Error("an empty list must stay nil")
+	}
+}
+
+// TestScanBorrowedLines: an event whose first records are followed by
+// megabytes of other records before its last ones keeps its early lines
+// although the chunks they were read into are reused meanwhile.
+func TestScanBorrowedLines(t *testing.T) {
+	lines := strings.Split(specExample, "\n")
+	var in strings.Builder
+	for _, l := range lines[:3] { // USER_START, SYSCALL, CWD
+		in.WriteString(l + "\n")
+	}
+	for i := range 4 * chunks * chunkSize / 100 {
+		// Same second as the event, so that it does not expire; each
+		// line overwrites what a reused chunk held.
+		fmt.Fprintf(&in, "type=CRED_DISP msg=audit(1795661111.050:%d): pid=%d uid=0 auid=0 ses=9 msg='op=x res=success'\n", 900000+i, i)
+	}
+	for _, l := range lines[3:] {
+		in.WriteString(l + "\n")
+	}
+	var want []sources.Event
+	p := NewParser(Options{HostID: "host1", HostName: "srv", Emit: func(ev sources.Event) { want = append(want, ev) }})
+	for _, l := range strings.Split(in.String(), "\n") {
+		p.Line([]byte(l))
+	}
+	p.Flush()
+	var got []sources.Event
+	if _, err := Scan(strings.NewReader(in.String()), Options{HostID: "host1", HostName: "srv", Workers: 2,
+		Emit: func(ev sources.Event) { got = append(got, ev) }}); err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != 1 || want[0].Doc.Str("process.working_directory") != "/home/victim" {
+		t.Fatalf("reference: %d events", len(want))
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Scan differs from line by line:\n%v\n%v", got, want)
 	}
 }
