@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -31,6 +32,18 @@ var demoCapture []byte
 var version = "dev"
 
 func main() {
+	// XFERHUNT_CPUPROFILE names a file for a CPU profile of the whole run:
+	// the way to see where a slow pipeline spends its time on a real host.
+	if path := os.Getenv("XFERHUNT_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+				pprof.StopCPUProfile()
+				f.Close()
+				os.Exit(code)
+			}
+		}
+	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 

@@ -96,7 +96,7 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		f, v := l.field, l.value
 		return func() tea.Msg {
 			var n atomic.Int64
-			parallelMatch(rows, planFields([]string{f}, false), func(_ int, d ecs.Doc) {
+			parallelMatch(rows, planFields([]string{f}, false, len(v) <= maxInline), func(_ int, d ecs.Doc) {
 				if slices.Contains(d.Keywords(f), v) {
 					n.Add(1)
 				}

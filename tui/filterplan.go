@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/xferhunt/xferhunt/detect/kql"
@@ -21,7 +22,44 @@ func planQuery(text string) *plan {
 		return nil
 	}
 	// Free text is rendered with a null field and matches any field.
-	return planFields(q.Fields(), outsideQuotes(dbg, "(null,"))
+	return planFields(q.Fields(), outsideQuotes(dbg, "(null,"), onlyShortEquality(dbg))
+}
+
+// onlyShortEquality reports whether the query (as Query.Debug renders it)
+// compares fields only for equality with plain literals of at most
+// maxInline bytes: no ranges, no wildcard values. A value longer than that
+// can then never match, and the row index may leave it out.
+func onlyShortEquality(dbg string) bool {
+	if outsideQuotes(dbg, "range(") {
+		return false
+	}
+	for i := 0; i < len(dbg); i++ {
+		if dbg[i] != '"' {
+			continue
+		}
+		start := i
+		for i++; i < len(dbg) && dbg[i] != '"'; i++ {
+			if dbg[i] == '\\' {
+				i++
+			}
+		}
+		tok := dbg[start:min(i+1, len(dbg))]
+		prefix := start
+		if prefix > 0 && (dbg[prefix-1] == 'q' || dbg[prefix-1] == 'w') {
+			prefix--
+		}
+		if prefix > 0 && dbg[prefix-1] == '(' {
+			continue // a field name: is("f", …), nested("f", …)
+		}
+		if dbg[prefix] == 'w' {
+			return false // a wildcard value, * (exists) included
+		}
+		v, err := strconv.Unquote(tok)
+		if err != nil || len(v) > maxInline {
+			return false
+		}
+	}
+	return true
 }
 
 // outsideQuotes reports whether s holds sub outside Go-quoted strings

@@ -27,12 +27,15 @@ import (
 // are always those of the full document.
 
 // maxInline is the longest string value the index holds. Longer ones are
-// rare per field but cost memory on every row.
+// rare per field but cost memory on every row. An entry that dropped one
+// is partial: a query that only compares fields for equality with shorter
+// literals can still use it, as a long value can never be equal to them.
 const maxInline = 160
 
 // Entry kinds, the first byte of an entry's payload.
 const (
 	entryVals   byte = 'v' // values follow
+	entryPart   byte = 'p' // values follow; longer ones were left out
 	entryCold   byte = 'c' // present but not indexed: decode the document
 	entryAbsent byte = 'a' // in the template but not in this row
 )
@@ -87,7 +90,8 @@ func (t *fieldTable) snapshot() []string {
 type template struct {
 	payload map[uint32]string
 	vals    map[uint32][]any // decoded payloads, shared read-only
-	ids     []uint32         // sorted
+	partial map[uint32]bool
+	ids     []uint32 // sorted
 }
 
 var templates = struct {
@@ -98,7 +102,8 @@ var templates = struct {
 type flatEntry struct {
 	id      uint32
 	payload string // without references, as templates hold it
-	vals    []any
+	vals    []any  // what the payload holds
+	partial bool
 }
 
 // flatten builds the row index of d and the template it is relative to.
@@ -112,13 +117,13 @@ func flatten(d ecs.Doc) (string, *template) {
 		if cold[p] {
 			continue
 		}
-		var ok bool
-		buf, ok = encodeVals(buf[:0], vs)
+		var ok, partial bool
+		buf, vs, partial, ok = encodeVals(buf[:0], vs)
 		if !ok {
 			cold[p] = true
 			continue
 		}
-		entries = append(entries, flatEntry{leafFields.id(p), string(buf), vs})
+		entries = append(entries, flatEntry{leafFields.id(p), string(buf), vs, partial})
 	}
 	for p := range cold {
 		entries = append(entries, flatEntry{id: leafFields.id(p), payload: string(entryCold)})
@@ -137,7 +142,7 @@ func flatten(d ecs.Doc) (string, *template) {
 		// The same strings recur within an alert (the user in four
 		// fields, the file name inside the path, both inside the
 		// reason): a later copy refers to the earlier bytes.
-		buf = appendRefs(buf[:0], out, e.vals)
+		buf = appendRefs(buf[:0], out, e)
 		out = binary.AppendUvarint(out, uint64(len(buf)))
 		out = append(out, buf...)
 	}
@@ -181,9 +186,9 @@ func longest(vs []any) int {
 
 // appendRefs encodes vs (already checked by encodeVals) as an entryVals
 // payload whose strings refer into base when base holds them.
-func appendRefs(b, base []byte, vs []any) []byte {
-	b = append(b, entryVals)
-	for _, v := range vs {
+func appendRefs(b, base []byte, e flatEntry) []byte {
+	b = append(b, e.payload[0])
+	for _, v := range e.vals {
 		switch t := v.(type) {
 		case string:
 			if len(t) > 4 {
@@ -217,12 +222,13 @@ func ruleTemplate(rule string, entries []flatEntry) *template {
 	if t, ok := templates.byRule[rule]; ok {
 		return t
 	}
-	t := &template{payload: map[uint32]string{}, vals: map[uint32][]any{}}
+	t := &template{payload: map[uint32]string{}, vals: map[uint32][]any{}, partial: map[uint32]bool{}}
 	for _, e := range entries {
 		t.payload[e.id] = e.payload
 		t.ids = append(t.ids, e.id)
-		if vs, ok := decodeVals("", e.payload); ok {
+		if vs, partial, ok := decodeVals("", e.payload); ok {
 			t.vals[e.id] = vs
+			t.partial[e.id] = partial
 		}
 	}
 	templates.byRule[rule] = t
@@ -294,13 +300,22 @@ func asFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-func encodeVals(b []byte, vs []any) ([]byte, bool) {
+// encodeVals returns the payload of a field's values and the values it
+// holds; ok is false when the field cannot be indexed.
+func encodeVals(b []byte, vs []any) (_ []byte, held []any, partial, ok bool) {
 	b = append(b, entryVals)
+	held = vs[:0:0]
 	for _, v := range vs {
 		switch t := v.(type) {
 		case string:
-			if len(t) > maxInline || !utf8.ValidString(t) {
-				return b, false
+			// json.Marshal rewrites invalid UTF-8, so only the JSON
+			// knows the value a filter sees.
+			if !utf8.ValidString(t) {
+				return b, nil, false, false
+			}
+			if len(t) > maxInline {
+				partial = true
+				continue
 			}
 			b = append(b, valStr)
 			b = binary.AppendUvarint(b, uint64(len(t)))
@@ -315,17 +330,21 @@ func encodeVals(b []byte, vs []any) ([]byte, bool) {
 				b = append(b, valFalse)
 			}
 		default:
-			return b, false
+			return b, nil, false, false
 		}
+		held = append(held, v)
 	}
-	return b, true
+	if partial {
+		b[0] = entryPart
+	}
+	return b, held, partial, true
 }
 
 // decodeVals reads an entryVals payload of the index base. Strings are
 // substrings of it, so reading a row's values copies nothing.
-func decodeVals(base, p string) ([]any, bool) {
-	if p == "" || p[0] != entryVals {
-		return nil, false
+func decodeVals(base, p string) (_ []any, partial, ok bool) {
+	if p == "" || (p[0] != entryVals && p[0] != entryPart) {
+		return nil, false, false
 	}
 	var out []any
 	for i := 1; i < len(p); {
@@ -351,10 +370,10 @@ func decodeVals(base, p string) ([]any, bool) {
 		case valFalse:
 			out = append(out, false)
 		default:
-			return nil, false
+			return nil, false, false
 		}
 	}
-	return out, true
+	return out, p[0] == entryPart, true
 }
 
 func le64(s string) uint64 {
@@ -385,8 +404,19 @@ type fieldState int
 const (
 	fieldMissing fieldState = iota
 	fieldPresent
+	fieldPartial // values longer than maxInline left out
 	fieldCold
 )
+
+func state(partial, ok bool) fieldState {
+	switch {
+	case !ok:
+		return fieldCold
+	case partial:
+		return fieldPartial
+	}
+	return fieldPresent
+}
 
 // value returns the values of field id in r.
 func (r *row) value(id uint32) ([]any, fieldState) {
@@ -407,14 +437,11 @@ func (r *row) value(id uint32) ([]any, fieldState) {
 		case entryCold:
 			return nil, fieldCold
 		}
-		vs, ok := decodeVals(r.flat, p)
-		if !ok {
-			return nil, fieldCold
-		}
-		return vs, fieldPresent
+		vs, partial, ok := decodeVals(r.flat, p)
+		return vs, state(partial, ok)
 	}
 	if vs, ok := r.tmpl.vals[id]; ok {
-		return vs, fieldPresent
+		return vs, state(r.tmpl.partial[id], true)
 	}
 	if _, ok := r.tmpl.payload[id]; ok {
 		return nil, fieldCold
@@ -422,9 +449,8 @@ func (r *row) value(id uint32) ([]any, fieldState) {
 	return nil, fieldMissing
 }
 
-// each calls fn with every field of r and its values; cold fields come
-// with cold set and no values.
-func (r *row) each(fn func(id uint32, vs []any, cold bool)) {
+// each calls fn with every field of r, its values and their state.
+func (r *row) each(fn func(id uint32, vs []any, st fieldState)) {
 	s := r.flat
 	var own []uint32 // ids r overrides (or drops) from the template
 	for len(s) > 0 {
@@ -438,8 +464,8 @@ func (r *row) each(fn func(id uint32, vs []any, cold bool)) {
 		if p[0] == entryAbsent {
 			continue
 		}
-		vs, ok := decodeVals(r.flat, p)
-		fn(uint32(eid), vs, !ok)
+		vs, partial, ok := decodeVals(r.flat, p)
+		fn(uint32(eid), vs, state(partial, ok))
 	}
 	slices.Sort(own)
 	for _, id := range r.tmpl.ids {
@@ -447,14 +473,17 @@ func (r *row) each(fn func(id uint32, vs []any, cold bool)) {
 			continue
 		}
 		vs, ok := r.tmpl.vals[id]
-		fn(id, vs, !ok)
+		fn(id, vs, state(r.tmpl.partial[id], ok))
 	}
 }
 
 // plan says how a query reads rows: the fields it needs, or all of them
 // (free text and field-name wildcards resolve against every field).
 type plan struct {
-	all   bool
+	all bool
+	// exact: the query only tests equality with literals of at most
+	// maxInline bytes, so partial entries answer it as they are.
+	exact bool
 	ids   []uint32
 	names []string // by id, as known when the plan was made
 }
@@ -462,9 +491,9 @@ type plan struct {
 // planFields builds the plan for a query over the given field names, or
 // nil when the index cannot answer it (nested queries, object fields):
 // those decode every row. Unknown fields are in no row and are skipped.
-func planFields(fields []string, all bool) *plan {
+func planFields(fields []string, all, exact bool) *plan {
 	names := leafFields.snapshot()
-	p := &plan{all: all, names: names}
+	p := &plan{all: all, exact: exact, names: names}
 	for _, f := range fields {
 		if strings.Contains(f, "*") {
 			p.all = true
@@ -495,26 +524,27 @@ func (p *plan) miniDoc(r *row, d ecs.Doc) bool {
 		return false
 	}
 	var cold map[string]bool
-	add := func(id uint32, vs []any, isCold bool) {
+	add := func(id uint32, vs []any, st fieldState) {
 		if int(id) >= len(p.names) {
 			return // not in the snapshot the plan was made over
 		}
-		if isCold {
+		if st == fieldCold || (st == fieldPartial && !p.exact) {
 			if cold == nil {
 				cold = map[string]bool{}
 			}
 			cold[p.names[id]] = true
 			return
 		}
-		d[p.names[id]] = vs
+		if len(vs) > 0 {
+			d[p.names[id]] = vs
+		}
 	}
 	if p.all {
 		r.each(add)
 	} else {
 		for _, id := range p.ids {
-			vs, st := r.value(id)
-			if st != fieldMissing {
-				add(id, vs, st == fieldCold)
+			if vs, st := r.value(id); st != fieldMissing {
+				add(id, vs, st)
 			}
 		}
 	}

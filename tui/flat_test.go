@@ -79,7 +79,14 @@ func TestIndexedFilterMatchesDecoded(t *testing.T) {
 		{`no.such.field : x`, true},
 		{`not no.such.field : x`, true},
 		{`@timestamp >= "2026-11-26T02:00:00Z"`, true},
-		{`sshd`, true},                             // free text: every field
+		{`sshd`, true}, // free text: every field
+		{`not mallory`, true},
+		{`*deep*`, true},
+		{`"` + strings.Repeat("type=SYSCALL ", 80) + `"`, true},
+		{`event.original : "` + strings.Repeat("type=SYSCALL ", 80) + `"`, true},
+		{`not event.original : "type=SYSCALL "`, true},
+		{`event.original : *`, true},
+		{`kibana.alert.reason : * and not file.path : /srv/*`, true},
 		{`process.* : vsftpd`, true},               // field wildcard: every field
 		{`*.name : root`, true},                    // ditto
 		{`process.parent : *`, false},              // an object: exists needs structure
@@ -112,9 +119,12 @@ func TestIndexAvoidsDecoding(t *testing.T) {
 	pl := planQuery(`file.path : * and user.name : *`)
 	for _, r := range rows {
 		_, st := r.value(pl.ids[0])
-		wantCold := r.uuid == "odd-long" || r.uuid == "odd-utf8"
-		if (st == fieldCold) != wantCold {
-			t.Errorf("%s: file.path state %v", r.uuid, st)
+		want := map[string]fieldState{"odd-long": fieldPartial, "odd-utf8": fieldCold}[r.uuid]
+		if want == fieldMissing {
+			want = fieldPresent
+		}
+		if st != want {
+			t.Errorf("%s: file.path state %v, want %v", r.uuid, st, want)
 		}
 		if !pl.miniDoc(r, mini) {
 			t.Fatalf("%s: no mini document", r.uuid)
@@ -127,6 +137,25 @@ func TestIndexAvoidsDecoding(t *testing.T) {
 	for _, r := range rows[1:len(table)] {
 		if strings.Contains(r.flat, "Unusual Remote File Creation") || strings.Contains(r.flat, "MITRE") {
 			t.Errorf("%s: rule metadata stored per row", r.uuid)
+		}
+	}
+}
+
+func TestOnlyShortEquality(t *testing.T) {
+	for q, want := range map[string]bool{
+		`sshd`:                         true,
+		`process.name : (scp or sshd)`: true,
+		`process.* : scp`:              true,
+		`xferhunt.historical : true`:   true,
+		`a : "(q\"x w\"(" or b : x`:    true,
+		`file.path : *`:                false,
+		`file.path : /srv/*`:           false,
+		`*deep*`:                       false,
+		`process.pid >= 1`:             false,
+		`a : "` + strings.Repeat("x", maxInline+1) + `"`: false,
+	} {
+		if got := onlyShortEquality(kql.MustParse(q).Debug()); got != want {
+			t.Errorf("%s: %v, want %v (%s)", q, got, want, kql.MustParse(q).Debug())
 		}
 	}
 }
@@ -145,7 +174,7 @@ func TestExceptionPreviewCount(t *testing.T) {
 			})
 			return int(n.Load())
 		}
-		if got, want := count(planFields([]string{fv[0]}, false)), count(nil); got != want || want == 0 {
+		if got, want := count(planFields([]string{fv[0]}, false, true)), count(nil); got != want || want == 0 {
 			t.Errorf("%s:%s: index counted %d, decoding %d", fv[0], fv[1], got, want)
 		}
 	}

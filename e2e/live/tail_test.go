@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -110,7 +111,13 @@ func TestAuditLogRotation(t *testing.T) {
 		file := batch(b.name, b.n)
 		done := make(chan error, 1)
 		go func() { done <- sftpBatch(u, sshd.Port, "127.0.0.9", file) }()
-		testenv.WaitFor(t, func() bool { _, err := os.Stat(want[first]); return err == nil }, 20*time.Second, "the burst's first file")
+		// auditd writes asynchronously: wait until the first file's record
+		// is in the log itself, or the rotation may come before it.
+		firstName := []byte(filepath.Base(want[first]))
+		testenv.WaitFor(t, func() bool {
+			b, err := os.ReadFile(ad.LogPath)
+			return err == nil && bytes.Contains(b, firstName)
+		}, 20*time.Second, "the burst's first file in auditd's log")
 		ad.Rotate(t)
 		if err := <-done; err != nil {
 			t.Fatal(err)

@@ -44,7 +44,11 @@ func nametypeStr(v []byte) string {
 func parsePath(body, enriched []byte) pathItem {
 	it := pathItem{ouid: -1, ogid: -1, item: -1}
 	t := kv{b: body}
-	for {
+	// The kernel writes each field once, the capability fields last: stop
+	// once every field used here has been read.
+	const all = 1<<7 - 1
+	seen := 0
+	for seen != all {
 		k, v, ok := t.next()
 		if !ok {
 			break
@@ -53,22 +57,29 @@ func parsePath(body, enriched []byte) pathItem {
 		case "item":
 			n, _ := atoiAll(v)
 			it.item = int(n)
+			seen |= 1 << 0
 		case "name":
 			if string(v) != "(null)" {
 				it.name = string(decode(v))
 			}
+			seen |= 1 << 1
 		case "inode":
 			it.inodeRaw = v
+			seen |= 1 << 2
 		case "mode":
 			if m, err := strconv.ParseUint(string(v), 8, 32); err == nil {
 				it.mode, it.hasMode = uint32(m), true
 			}
+			seen |= 1 << 3
 		case "ouid":
 			it.ouid = idVal(v)
+			seen |= 1 << 4
 		case "ogid":
 			it.ogid = idVal(v)
+			seen |= 1 << 5
 		case "nametype":
 			it.nametype = nametypeStr(v)
+			seen |= 1 << 6
 		}
 	}
 	if len(enriched) > 0 {

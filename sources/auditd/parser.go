@@ -33,8 +33,8 @@ type Options struct {
 	// session) with one another: copy a document before modifying it.
 	Emit func(ev sources.Event)
 	// Workers bounds the goroutines Scan uses: 1 does everything on the
-	// caller's goroutine; 0 (GOMAXPROCS) or more parses on the caller's
-	// goroutine and builds and emits documents on a second one.
+	// caller's goroutine; 0 (GOMAXPROCS) or more pipelines the scan on
+	// three (read and split, parse and attribute, build and emit).
 	Workers int
 }
 
@@ -98,7 +98,8 @@ func kindOf(t []byte) recKind {
 	return rkOther
 }
 
-// rec locates one stored record inside its event's buffer.
+// rec is one record of an event: its line, copied into the event's buffer
+// or, while borrowed, still in the caller's read block.
 type rec struct {
 	kind         recKind
 	borrowed     bool   // line is in the caller's read block, see Parser.borrow

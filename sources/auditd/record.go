@@ -213,11 +213,15 @@ func field(b []byte, key string) []byte {
 				}
 				return b[vs : vs+e+2]
 			}
-			e := vs
-			for e < len(b) && b[e] != ' ' && b[e] != '\'' {
-				e++
+			// Values can be long (a PROCTITLE's hex): search, don't loop.
+			v := b[vs:]
+			if e := bytes.IndexByte(v, ' '); e >= 0 {
+				v = v[:e]
 			}
-			return b[vs:e]
+			if e := bytes.IndexByte(v, '\''); e >= 0 {
+				v = v[:e]
+			}
+			return v
 		}
 		off = j + 1
 	}

@@ -115,13 +115,25 @@ type chunk struct {
 	sys  []sysRec
 }
 
-// token is one line of a chunk.
+// token is one line of a chunk: its header, kept small (offsets rather
+// than slices) because every line of the log passes through one.
 type token struct {
-	line []byte // without its newline; empty lines count but hold nothing
-	h    header
-	kind recKind
-	ok   bool  // the line is an audit record
-	sys  int32 // index of the parsed SYSCALL body in chunk.sys, or -1
+	line         []byte // without its newline; empty lines count but hold nothing
+	sec, msec    int64
+	serial       uint64
+	body, rawEnd int // offsets in line, as in rec
+	kind         recKind
+	ok           bool  // the line is an audit record
+	sys          int32 // index of the parsed SYSCALL body in chunk.sys, or -1
+}
+
+// header rebuilds the line's header.
+func (t *token) header() header {
+	h := header{sec: t.sec, msec: t.msec, serial: t.serial, raw: t.line[:t.rawEnd], body: t.line[t.body:t.rawEnd]}
+	if t.rawEnd < len(t.line) {
+		h.enriched = t.line[t.rawEnd+1:]
+	}
+	return h
 }
 
 // split cuts data (whole lines) into tokens.
@@ -136,12 +148,16 @@ func (c *chunk) split(data []byte) {
 		}
 		t := token{line: trimEOL(line), sys: -1}
 		if len(t.line) > 0 {
-			t.h, t.ok = parseHeader(t.line)
+			var h header
+			h, t.ok = parseHeader(t.line)
 			if t.ok {
-				t.kind = kindOf(t.h.typ)
+				t.sec, t.msec, t.serial = h.sec, h.msec, h.serial
+				t.rawEnd = len(h.raw)
+				t.body = t.rawEnd - len(h.body)
+				t.kind = kindOf(h.typ)
 				if t.kind == rkSyscall {
 					c.sys = append(c.sys, sysRec{})
-					c.sys[len(c.sys)-1].parse(t.h.body)
+					c.sys[len(c.sys)-1].parse(h.body)
 					t.sys = int32(len(c.sys) - 1)
 				}
 			}
@@ -164,7 +180,8 @@ func (p *Parser) token(c *chunk, t *token) {
 	if t.sys >= 0 {
 		sys = &c.sys[t.sys]
 	}
-	p.record(t.line, &t.h, t.kind, sys)
+	h := t.header()
+	p.record(t.line, &h, t.kind, sys)
 }
 
 // readChunks reads r into chunks taken from free, cut after their last

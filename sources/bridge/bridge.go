@@ -21,7 +21,9 @@ type Options struct {
 	// 64 MiB): events differ a hundredfold in size (event.original), so a
 	// count alone does not bound memory.
 	MaxBytes int
-	// Interval is how often a batch is handed over (default 50ms).
+	// Interval is the least time between two batches. The default, 0,
+	// hands events over as soon as the consumer is free: batches then form
+	// by themselves while it is busy, and an idle pipeline adds no delay.
 	Interval time.Duration
 	// DedupWindow is how many event keys are remembered to drop duplicates
 	// (default 65536; negative disables dedup).
@@ -59,9 +61,6 @@ func New(opt Options) *Bridge {
 	}
 	if opt.MaxBytes <= 0 {
 		opt.MaxBytes = 64 << 20
-	}
-	if opt.Interval <= 0 {
-		opt.Interval = 50 * time.Millisecond
 	}
 	if opt.DedupWindow == 0 {
 		opt.DedupWindow = 65536
@@ -139,13 +138,11 @@ func (b *Bridge) Take() []sources.Event {
 	return out
 }
 
-// Run hands batches to deliver at most every Interval until ctx ends, then
-// delivers what is left. deliver may block; sources keep filling the
-// buffer meanwhile, up to Capacity.
+// Run hands batches to deliver until ctx ends, then delivers what is
+// left. deliver may block; sources keep filling the buffer meanwhile, up
+// to Capacity and MaxBytes.
 func (b *Bridge) Run(ctx context.Context, deliver func([]sources.Event)) {
-	t := time.NewTicker(b.opt.Interval)
-	defer t.Stop()
-	pending := false
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -154,15 +151,19 @@ func (b *Bridge) Run(ctx context.Context, deliver func([]sources.Event)) {
 			}
 			return
 		case <-b.wake:
-			pending = true
-		case <-t.C:
-			if !pending {
+		}
+		if wait := b.opt.Interval - time.Since(last); b.opt.Interval > 0 && wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
 				continue
+			case <-t.C:
 			}
-			pending = false
-			if batch := b.Take(); batch != nil {
-				deliver(batch)
-			}
+		}
+		last = time.Now()
+		if batch := b.Take(); batch != nil {
+			deliver(batch)
 		}
 	}
 }
