@@ -309,10 +309,6 @@ func (s *Source) read(ctx context.Context, sock libaudit.NetlinkReceiver, lost f
 	return err
 }
 
-// maxMaintainGap bounds how long a socket that never drains can postpone
-// expiring incomplete events.
-const maxMaintainGap = 2 * time.Second
-
 // loop receives until ctx ends or the socket fails.
 func (s *Source) loop(ctx context.Context, sock libaudit.NetlinkReceiver, lost func() (uint32, error), lastLost uint32,
 	reasm *libaudit.Reassembler, flush, markLoss func()) error {
@@ -325,16 +321,68 @@ func (s *Source) loop(ctx context.Context, sock libaudit.NetlinkReceiver, lost f
 		one[0] = m
 		return one[:], nil
 	}
+	// handle feeds one received datagram to the reassembler. It returns
+	// false when err ends the loop.
+	var fatal error
+	handle := func(msgs []syscall.NetlinkMessage, err error, now time.Time) bool {
+		if err != nil {
+			switch {
+			case errors.Is(err, syscall.EAGAIN), errors.Is(err, syscall.EINTR):
+				return true
+			case errors.Is(err, syscall.ENOBUFS):
+				// Our socket overflowed: records are gone without a
+				// kernel lost count, so flag them ourselves.
+				markLoss()
+				s.update(func(h *sources.Health) { h.Lost++; h.Err = "netlink receive buffer overflow" })
+				return true
+			}
+			fatal = fmt.Errorf("netlink receive: %w", err)
+			return false
+		}
+		m := msgs[0]
+		typ := auparse.AuditMessageType(m.Header.Type)
+		if typ < auparse.AUDIT_USER_AUTH {
+			return true // control replies, not records
+		}
+		am, perr := auparse.Parse(typ, string(m.Data))
+		if perr != nil {
+			s.update(func(h *sources.Health) { h.Records++; h.Malformed++ })
+			return true
+		}
+		lag := now.Sub(am.Timestamp)
+		s.update(func(h *sources.Health) { h.Records++; h.Lag = lag })
+		reasm.PushMessage(am)
+		if standalone(typ) {
+			// Userspace records (PAM, logins) never get an EOE; closing them
+			// at once keeps them from holding back the events behind them.
+			reasm.PushMessage(&auparse.AuditMessage{RecordType: auparse.AUDIT_EOE, Sequence: am.Sequence})
+		}
+		flush()
+		return true
+	}
 	lastPoll, lastMaintain := time.Now(), time.Now()
 	for ctx.Err() == nil {
 		msgs, err := sock.Receive(false, parse)
 		now := time.Now()
-		// Expire incomplete events only once the socket is drained (or
-		// when it never drains): after a stall, the rest of an event may
-		// still be queued, and expiring first would split it.
-		drained := errors.Is(err, syscall.EAGAIN)
-		if (drained && now.Sub(lastMaintain) >= 100*time.Millisecond) || now.Sub(lastMaintain) >= maxMaintainGap {
-			lastMaintain = now
+		if !handle(msgs, err, now) {
+			return fatal
+		}
+		if now.Sub(lastMaintain) >= 100*time.Millisecond {
+			// Read what is already queued before expiring incomplete
+			// events: after a stall, the rest of an event may be waiting
+			// in the socket, and expiring first would split it.
+			// Bounded, so a socket that never drains cannot postpone expiry
+			// forever.
+			for range 4096 {
+				msgs, err := sock.Receive(true, parse)
+				if errors.Is(err, syscall.EAGAIN) {
+					break
+				}
+				if !handle(msgs, err, time.Now()) {
+					return fatal
+				}
+			}
+			lastMaintain = time.Now()
 			reasm.Maintain()
 			flush()
 		}
@@ -349,38 +397,6 @@ func (s *Source) loop(ctx context.Context, sock libaudit.NetlinkReceiver, lost f
 				lastLost = n
 			}
 		}
-		if err != nil {
-			switch {
-			case errors.Is(err, syscall.EAGAIN), errors.Is(err, syscall.EINTR):
-				continue
-			case errors.Is(err, syscall.ENOBUFS):
-				// Our socket overflowed: records are gone without a
-				// kernel lost count, so flag them ourselves.
-				markLoss()
-				s.update(func(h *sources.Health) { h.Lost++; h.Err = "netlink receive buffer overflow" })
-				continue
-			}
-			return fmt.Errorf("netlink receive: %w", err)
-		}
-		m := msgs[0]
-		typ := auparse.AuditMessageType(m.Header.Type)
-		if typ < auparse.AUDIT_USER_AUTH {
-			continue // control replies, not records
-		}
-		am, perr := auparse.Parse(typ, string(m.Data))
-		if perr != nil {
-			s.update(func(h *sources.Health) { h.Records++; h.Malformed++ })
-			continue
-		}
-		lag := now.Sub(am.Timestamp)
-		s.update(func(h *sources.Health) { h.Records++; h.Lag = lag })
-		reasm.PushMessage(am)
-		if standalone(typ) {
-			// Userspace records (PAM, logins) never get an EOE; closing them
-			// at once keeps them from holding back the events behind them.
-			reasm.PushMessage(&auparse.AuditMessage{RecordType: auparse.AUDIT_EOE, Sequence: am.Sequence})
-		}
-		flush()
 	}
 	return nil
 }
