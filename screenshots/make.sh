@@ -3,7 +3,7 @@
 # `xferhunt demo` (a replay of a bundled capture, no root needed) in a
 # detached tmux at 120x40, drives it with keys, captures each view with its
 # colors (capture-pane -e), and turns the captures into SVG (ansi2svg, in
-# this directory) and PNG (rsvg-convert).
+# this directory) and PNG (rsvg-convert, then pngshrink to a palette).
 #
 # Needs: tmux, rsvg-convert (Debian: tmux librsvg2-bin), Go.
 # Usage: screenshots/make.sh            (from anywhere in the repo)
@@ -13,37 +13,50 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 cols=120 rows=40
-session="xferhunt-shots-$$"
+session="shots"
 work=$(mktemp -d)
+# A private tmux server (its own socket in $work): the script never touches
+# the caller's tmux, and cleanup can kill the whole server.
+sock="$work/tmux.sock"
+t() { tmux -f /dev/null -S "$sock" "$@"; }
+pane_pid=""
 
 for tool in tmux rsvg-convert go; do
   command -v "$tool" >/dev/null || { echo "make.sh: $tool not found (apt-get install tmux librsvg2-bin)" >&2; exit 1; }
 done
 
 cleanup() {
-  tmux kill-session -t "$session" 2>/dev/null || true
+  t kill-server 2>/dev/null || true
+  # The pane's process gets SIGHUP from the dying server; make sure.
+  if [[ -n "$pane_pid" ]] && kill -0 "$pane_pid" 2>/dev/null; then
+    kill "$pane_pid" 2>/dev/null || true
+    for _ in $(seq 30); do kill -0 "$pane_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pane_pid" 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-(cd "$repo" && go build -o "$work/ansi2svg" ./screenshots/ansi2svg)
+(cd "$repo" && go build -o "$work/ansi2svg" ./screenshots/ansi2svg && go build -o "$work/pngshrink" ./screenshots/pngshrink)
 if [[ -z "${XFERHUNT_CMD:-}" ]]; then
   (cd "$repo" && go build -o "$work/xferhunt" .)
   XFERHUNT_CMD="$work/xferhunt demo"
 fi
 
 # A fixed, known terminal so the images do not depend on the caller's.
-tmux -f /dev/null new-session -d -s "$session" -x "$cols" -y "$rows" \
-  "cd '$work' && env TERM=xterm-256color COLORTERM=truecolor LANG=C.UTF-8 XDG_STATE_HOME=$work/state $XFERHUNT_CMD"
-tmux set-option -t "$session" status off >/dev/null
+# exec: the pane's process is xferhunt itself, so pane_pid is its pid.
+t new-session -d -s "$session" -x "$cols" -y "$rows" \
+  "cd '$work' && exec env TERM=xterm-256color COLORTERM=truecolor LANG=C.UTF-8 XDG_STATE_HOME=$work/state $XFERHUNT_CMD"
+t set-option -t "$session" status off >/dev/null
+pane_pid=$(t display-message -p -t "$session" '#{pane_pid}')
 
-capture() { tmux capture-pane -t "$session" -p -e; }
+capture() { t capture-pane -t "$session" -p -e -N; } # -N: keep trailing (styled) blanks
 
 # wait_for TEXT: poll the screen (not the clock) until TEXT shows, 30 s max.
 wait_for() {
   for _ in $(seq 300); do
     if capture | grep -qF -- "$1"; then return 0; fi
-    if ! tmux has-session -t "$session" 2>/dev/null; then
+    if ! t has-session -t "$session" 2>/dev/null; then
       echo "make.sh: the program exited before showing '$1'" >&2; exit 1
     fi
     sleep 0.1
@@ -58,13 +71,14 @@ shoot() { # NAME TITLE
   capture >"$work/$1.ansi"
   "$work/ansi2svg" -cols "$cols" -rows "$rows" -title "$2" <"$work/$1.ansi" >"$here/$1.svg"
   rsvg-convert "$here/$1.svg" -o "$here/$1.png"
+  "$work/pngshrink" "$here/$1.png" # palette PNG: a third of the size
   echo "wrote screenshots/$1.png"
 }
 
-keys() { tmux send-keys -t "$session" "$@"; }
+keys() { t send-keys -t "$session" "$@"; }
 
-wait_for "shown"
-wait_for "severity"
+# The demo replays its capture in real time: wait for all five alerts.
+wait_for "5/5 shown"
 shoot list "xferhunt alert list"
 keys Enter;  wait_for "Overview";   shoot overview "alert overview: reason, new terms, matched clauses, MITRE"
 keys Tab;    wait_for "Ancestry";   shoot process "process tab: ancestry tree"
@@ -75,4 +89,12 @@ keys Tab;    wait_for "Alert JSON"; shoot raw "raw tab: alert JSON and audit rec
 keys Tab;    sleep 0.3;             shoot guide "investigation guide"
 keys Escape; sleep 0.3; keys '?'; wait_for "Global"; shoot help "help generated from the keymap"
 keys '?'; keys '/'; keys -l 'process.name : sshd'; wait_for "process.name : sshd"; shoot filter "KQL filter prompt"
+keys Escape; sleep 0.3
+
+# The smallest supported everyday terminal.
+cols=80 rows=24
+t resize-window -t "$session" -x "$cols" -y "$rows"
+sleep 0.5
+shoot small "80x24 terminal"
+keys Enter; wait_for "Overview"; shoot small-detail "80x24 terminal, alert open"
 keys Escape; sleep 0.3; keys q

@@ -47,24 +47,23 @@ run1() {
 	echo "$wall $kb"
 }
 
-# measure NAME LINES IN CMD... keeps the best (shortest) of $runs runs of CMD and its
-# peak RSS (the largest over the runs: memory does not depend on the machine's load).
+# measure NAME LINES IN CMD... runs CMD once and keeps, over the calls for NAME, the
+# best (shortest) run and the largest peak RSS (memory does not depend on the load).
 measure() {
 	local name=$1 nl=$2 in=$3
 	shift 3
-	local best="" maxkb=0 r w kb
-	for _ in $(seq "$runs"); do
-		if ! r=$(run1 "$name" "$in" /dev/null "$@"); then
-			echo "$name: FAILED ($(tail -n 3 "$work/$name.err" | tr '\n' ' '))" >&2
-			return 0
-		fi
-		read -r w kb <<<"$r"
-		if [ -z "$best" ] || awk -v a="$w" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$w; fi
-		if [ "$kb" -gt "$maxkb" ]; then maxkb=$kb; fi
-	done
-	secs[$name]=$best
-	rss[$name]=$maxkb
-	rate[$name]=$(awk -v n="$nl" -v s="$best" 'BEGIN { if (s <= 0) s = 0.01; printf "%.0f", n / s }')
+	local r w kb
+	if ! r=$(run1 "$name" "$in" /dev/null "$@"); then
+		echo "$name: FAILED ($(tail -n 3 "$work/$name.err" | tr '\n' ' '))" >&2
+		failed[$name]=1
+		return 0
+	fi
+	read -r w kb <<<"$r"
+	if [ -z "${secs[$name]:-}" ] || awk -v a="$w" -v b="${secs[$name]}" 'BEGIN { exit !(a < b) }'; then
+		secs[$name]=$w
+		rate[$name]=$(awk -v n="$nl" -v s="$w" 'BEGIN { if (s <= 0) s = 0.01; printf "%.0f", n / s }')
+	fi
+	if [ "$kb" -gt "${rss[$name]:-0}" ]; then rss[$name]=$kb; fi
 }
 
 # xferhunt: only when the tree builds and the binary has the scan command.
@@ -72,20 +71,15 @@ bin="$work/xferhunt"
 have_xferhunt=0
 if go build -o "$bin" . 2>"$work/build.err" && { "$bin" help 2>&1 || true; } | grep -q scan; then
 	have_xferhunt=1
-	measure xferhunt "$n" /dev/null "$bin" scan --ephemeral "$log"
 else
 	echo "xferhunt: skipped (go build . failed or no scan command: $(head -n 1 "$work/build.err"))" >&2
 fi
-
-if command -v ausearch >/dev/null; then
-	measure ausearch "$n" /dev/null ausearch --raw -if "$log"
-else
-	echo "ausearch: not installed" >&2
-fi
-
+have_ausearch=0
+if command -v ausearch >/dev/null; then have_ausearch=1; else echo "ausearch: not installed" >&2; fi
 # laurel reads audit lines on stdin as auditd's plugin would; its JSON goes to a temp dir.
+have_laurel=0
 if command -v laurel >/dev/null; then
-	mkdir -p "$work/laurel"
+	have_laurel=1
 	cat >"$work/laurel.toml" <<TOML
 directory = "$work/laurel"
 statusreport-period = 0
@@ -101,11 +95,28 @@ user-db = false
 [enrich]
 pid = true
 TOML
-	measure laurel "$n" "$log" laurel -c "$work/laurel.toml"
-	rm -rf "$work/laurel"
 else
 	echo "laurel: not installed" >&2
 fi
+
+# The tools take turns, round after round, so that a burst of load elsewhere on the
+# machine or the kernel writing the new file back does not fall on one tool only.
+declare -A failed
+sync
+cat "$log" >/dev/null
+for _ in $(seq "$runs"); do
+	if [ "$have_xferhunt" -eq 1 ] && [ -z "${failed[xferhunt]:-}" ]; then
+		measure xferhunt "$n" /dev/null "$bin" scan --ephemeral "$log"
+	fi
+	if [ "$have_ausearch" -eq 1 ] && [ -z "${failed[ausearch]:-}" ]; then
+		measure ausearch "$n" /dev/null ausearch --raw -if "$log"
+	fi
+	if [ "$have_laurel" -eq 1 ] && [ -z "${failed[laurel]:-}" ]; then
+		mkdir -p "$work/laurel"
+		measure laurel "$n" "$log" laurel -c "$work/laurel.toml"
+		rm -rf "$work/laurel"
+	fi
+done
 
 printf '%-9s %10s %9s %12s %13s\n' tool lines seconds lines/s "peak RSS MiB"
 for t in xferhunt ausearch laurel; do
@@ -130,7 +141,11 @@ if [ "$have_xferhunt" -eq 1 ]; then
 	go run ./scripts/mklog -n $((4 * lines)) -o "$big" >/dev/null
 	n4=$(wc -l <"$big")
 	rm -f "$log"
-	measure xferhunt4 "$n4" /dev/null "$bin" scan --ephemeral "$big"
+	sync
+	cat "$big" >/dev/null
+	for _ in $(seq "$runs"); do
+		measure xferhunt4 "$n4" /dev/null "$bin" scan --ephemeral "$big"
+	done
 	if [ -n "${rss[xferhunt4]:-}" ]; then
 		echo
 		awk -v a="${rss[xferhunt]}" -v b="${rss[xferhunt4]}" -v n="$n" -v n4="$n4" -v s="${secs[xferhunt4]}" -v r="${rate[xferhunt4]}" \

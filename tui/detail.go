@@ -248,11 +248,7 @@ func processLines(d ecs.Doc) []dline {
 		if i > 0 {
 			prefix = strings.Repeat("  ", i-1) + "└─"
 		}
-		name := ad.Str("name")
-		if name == "" {
-			name = ad.Str("executable")
-		}
-		text := fmt.Sprintf("%s%s [%s]", prefix, Sanitize(name), fmtValue(ad.Get("pid")))
+		text := prefix + ancestorLabel(ad)
 		if args := ad.Values("args"); len(args) > 0 {
 			text += " " + Sanitize(fmtValue(args))
 		}
@@ -265,6 +261,26 @@ func processLines(d ecs.Doc) []dline {
 		out = append(out, dline{text: "(not recorded)", style: 3})
 	}
 	return out
+}
+
+// ancestorLabel is "name [pid]"; a part the engine could not record is
+// left out rather than leaving a stray space or empty brackets.
+func ancestorLabel(ad ecs.Doc) string {
+	name := ad.Str("name")
+	if name == "" {
+		name = ad.Str("executable")
+	}
+	var parts []string
+	if name != "" {
+		parts = append(parts, Sanitize(name))
+	}
+	if pid := fmtValue(ad.Get("pid")); pid != "" {
+		parts = append(parts, "["+Sanitize(pid)+"]")
+	}
+	if len(parts) == 0 {
+		return "(unknown process)"
+	}
+	return strings.Join(parts, " ")
 }
 
 func userLines(d ecs.Doc) []dline {
@@ -405,7 +421,7 @@ func (m Model) detailRows(w int) []drow {
 	var out []drow
 	for i, l := range m.dlines {
 		if l.label == "" {
-			for _, part := range wrapCells(l.text, w) {
+			for _, part := range wrapHanging(l.text, w) {
 				out = append(out, drow{text: part, style: l.style, free: true})
 			}
 			continue
@@ -436,10 +452,52 @@ func (m Model) styleRow(r drow) string {
 		return st.Render(r.text)
 	}
 	val := s.Value.Render(r.text)
-	if r.focused {
+	switch {
+	case r.focused:
 		val = s.Focus.Render(r.text)
+	case r.text == "" && r.label != "":
+		val = s.Muted.Render("—") // recorded as empty or not at all
 	}
 	return s.Label.Render(fit(r.label, r.labelW)) + " " + val
+}
+
+// wrapHanging is wrapCells for free text lines: continuation lines keep
+// the line's indentation, and list items, quotes and indented (code, JSON)
+// lines indent further, so a wrapped bullet or JSON string still reads as
+// one item.
+func wrapHanging(t string, w int) []string {
+	lines := wrapCells(t, w)
+	if len(lines) == 1 {
+		return lines
+	}
+	rest, ok := strings.CutPrefix(t, lines[0])
+	hang := hangPrefix(t)
+	hw := ansi.StringWidth(hang)
+	if !ok || hw >= w/2 {
+		return lines
+	}
+	out := []string{lines[0]}
+	for _, l := range wrapCells(strings.TrimLeft(rest, " "), w-hw) {
+		out = append(out, hang+l)
+	}
+	return out
+}
+
+// hangPrefix is what continuation lines of t start with.
+func hangPrefix(t string) string {
+	body := strings.TrimLeft(t, " ")
+	lead := t[:len(t)-len(body)]
+	switch {
+	case strings.HasPrefix(body, "• "):
+		return lead + "  "
+	case strings.HasPrefix(body, "│ "):
+		return lead + "│ "
+	case isNumbered(body):
+		return lead + strings.Repeat(" ", strings.Index(body, " ")+1)
+	case lead != "":
+		return lead + "  "
+	}
+	return ""
 }
 
 // wrapCells wraps sanitized text to w cells at spaces, breaking words only when they are longer than a line; never returns

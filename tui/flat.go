@@ -89,7 +89,7 @@ func (t *fieldTable) snapshot() []string {
 // that rule store only what differs. Immutable once built.
 type template struct {
 	payload map[uint32]string
-	vals    map[uint32][]any // decoded payloads, shared read-only
+	vals    map[uint32]any // decoded payloads (see decodeAny), shared read-only
 	partial map[uint32]bool
 	ids     []uint32 // sorted
 }
@@ -108,7 +108,7 @@ type flatEntry struct {
 
 // flatten builds the row index of d and the template it is relative to.
 func flatten(d ecs.Doc) (string, *template) {
-	acc := map[string][]any{}
+	acc := make(map[string][]any, 64)
 	cold := map[string]bool{}
 	walkFlat(map[string]any(d), "", acc, cold)
 	entries := make([]flatEntry, 0, len(acc)+len(cold))
@@ -222,12 +222,12 @@ func ruleTemplate(rule string, entries []flatEntry) *template {
 	if t, ok := templates.byRule[rule]; ok {
 		return t
 	}
-	t := &template{payload: map[uint32]string{}, vals: map[uint32][]any{}, partial: map[uint32]bool{}}
+	t := &template{payload: map[uint32]string{}, vals: map[uint32]any{}, partial: map[uint32]bool{}}
 	for _, e := range entries {
 		t.payload[e.id] = e.payload
 		t.ids = append(t.ids, e.id)
-		if vs, partial, ok := decodeVals("", e.payload); ok {
-			t.vals[e.id] = vs
+		if v, partial, ok := decodeAny("", e.payload); ok {
+			t.vals[e.id] = v
 			t.partial[e.id] = partial
 		}
 	}
@@ -348,32 +348,61 @@ func decodeVals(base, p string) (_ []any, partial, ok bool) {
 	}
 	var out []any
 	for i := 1; i < len(p); {
-		tag := p[i]
-		i++
-		switch tag {
-		case valStr:
-			n, w := uvarint(p[i:])
-			i += w
-			out = append(out, p[i:i+int(n)])
-			i += int(n)
-		case valRef:
-			off, w := uvarint(p[i:])
-			i += w
-			n, w := uvarint(p[i:])
-			i += w
-			out = append(out, base[off:off+n])
-		case valNum:
-			out = append(out, math.Float64frombits(le64(p[i:i+8])))
-			i += 8
-		case valTrue:
-			out = append(out, true)
-		case valFalse:
-			out = append(out, false)
-		default:
+		v, next, ok := nextVal(base, p, i)
+		if !ok {
 			return nil, false, false
 		}
+		out = append(out, v)
+		i = next
 	}
 	return out, p[0] == entryPart, true
+}
+
+// decodeAny is decodeVals giving a lone value as itself rather than a
+// one-element slice, ready to store in an ecs.Doc (Values reads both the
+// same): one allocation where the slice, its boxing and the value's
+// boxing would be three, on the hot path of a free-text pass. No values
+// give nil.
+func decodeAny(base, p string) (_ any, partial, ok bool) {
+	if p == "" || (p[0] != entryVals && p[0] != entryPart) {
+		return nil, false, false
+	}
+	if len(p) == 1 {
+		return nil, p[0] == entryPart, true
+	}
+	v, next, ok := nextVal(base, p, 1)
+	if !ok {
+		return nil, false, false
+	}
+	if next == len(p) {
+		return v, p[0] == entryPart, true
+	}
+	vs, partial, ok := decodeVals(base, p)
+	return vs, partial, ok
+}
+
+// nextVal reads the value at p[i:], returning it and where the next starts.
+func nextVal(base, p string, i int) (any, int, bool) {
+	tag := p[i]
+	i++
+	switch tag {
+	case valStr:
+		n, w := uvarint(p[i:])
+		i += w
+		return p[i : i+int(n)], i + int(n), true
+	case valRef:
+		off, w := uvarint(p[i:])
+		i += w
+		n, w := uvarint(p[i:])
+		return base[off : off+n], i + w, true
+	case valNum:
+		return math.Float64frombits(le64(p[i : i+8])), i + 8, true
+	case valTrue:
+		return true, i, true
+	case valFalse:
+		return false, i, true
+	}
+	return nil, i, false
 }
 
 func le64(s string) uint64 {
@@ -419,7 +448,7 @@ func state(partial, ok bool) fieldState {
 }
 
 // value returns the values of field id in r.
-func (r *row) value(id uint32) ([]any, fieldState) {
+func (r *row) value(id uint32) (any, fieldState) {
 	s := r.flat
 	for len(s) > 0 {
 		eid, w := uvarint(s)
@@ -437,11 +466,11 @@ func (r *row) value(id uint32) ([]any, fieldState) {
 		case entryCold:
 			return nil, fieldCold
 		}
-		vs, partial, ok := decodeVals(r.flat, p)
-		return vs, state(partial, ok)
+		v, partial, ok := decodeAny(r.flat, p)
+		return v, state(partial, ok)
 	}
-	if vs, ok := r.tmpl.vals[id]; ok {
-		return vs, state(r.tmpl.partial[id], true)
+	if v, ok := r.tmpl.vals[id]; ok {
+		return v, state(r.tmpl.partial[id], true)
 	}
 	if _, ok := r.tmpl.payload[id]; ok {
 		return nil, fieldCold
@@ -450,7 +479,7 @@ func (r *row) value(id uint32) ([]any, fieldState) {
 }
 
 // each calls fn with every field of r, its values and their state.
-func (r *row) each(fn func(id uint32, vs []any, st fieldState)) {
+func (r *row) each(fn func(id uint32, v any, st fieldState)) {
 	s := r.flat
 	var own []uint32 // ids r overrides (or drops) from the template
 	for len(s) > 0 {
@@ -464,16 +493,16 @@ func (r *row) each(fn func(id uint32, vs []any, st fieldState)) {
 		if p[0] == entryAbsent {
 			continue
 		}
-		vs, partial, ok := decodeVals(r.flat, p)
-		fn(uint32(eid), vs, state(partial, ok))
+		v, partial, ok := decodeAny(r.flat, p)
+		fn(uint32(eid), v, state(partial, ok))
 	}
 	slices.Sort(own)
 	for _, id := range r.tmpl.ids {
 		if _, ok := slices.BinarySearch(own, id); ok {
 			continue
 		}
-		vs, ok := r.tmpl.vals[id]
-		fn(id, vs, state(r.tmpl.partial[id], ok))
+		v, ok := r.tmpl.vals[id]
+		fn(id, v, state(r.tmpl.partial[id], ok))
 	}
 }
 
@@ -524,7 +553,7 @@ func (p *plan) miniDoc(r *row, d ecs.Doc) bool {
 		return false
 	}
 	var cold map[string]bool
-	add := func(id uint32, vs []any, st fieldState) {
+	add := func(id uint32, v any, st fieldState) {
 		if int(id) >= len(p.names) {
 			return // not in the snapshot the plan was made over
 		}
@@ -535,16 +564,16 @@ func (p *plan) miniDoc(r *row, d ecs.Doc) bool {
 			cold[p.names[id]] = true
 			return
 		}
-		if len(vs) > 0 {
-			d[p.names[id]] = vs
+		if v != nil {
+			d[p.names[id]] = v
 		}
 	}
 	if p.all {
 		r.each(add)
 	} else {
 		for _, id := range p.ids {
-			if vs, st := r.value(id); st != fieldMissing {
-				add(id, vs, st)
+			if v, st := r.value(id); st != fieldMissing {
+				add(id, v, st)
 			}
 		}
 	}

@@ -36,6 +36,9 @@ func markdownLines(md string) []dline {
 		case strings.HasPrefix(trim, "- ") || strings.HasPrefix(trim, "* ") || strings.HasPrefix(trim, "+ "):
 			indent := strings.Repeat("  ", (len(line)-len(strings.TrimLeft(line, " ")))/2)
 			out = append(out, dline{text: indent + "• " + Sanitize(inline(trim[2:]))})
+		case strings.HasPrefix(trim, ">"):
+			q := strings.TrimSpace(strings.TrimLeft(trim, ">"))
+			out = append(out, dline{text: "│ " + Sanitize(inline(q)), style: 3})
 		case isNumbered(trim):
 			out = append(out, dline{text: Sanitize(inline(trim))})
 		default:

@@ -194,10 +194,12 @@ type store struct {
 func newStore() store { return store{byUUID: map[string]int32{}} }
 
 // add appends alerts (replacing ones already known by uuid) and merges the
-// new ones that pass pred into vis. Cost is O(len(vis)+batch) per batch, not
-// a full re-sort.
+// new ones that pass pred into vis. A replaced alert is checked against
+// pred again and re-placed, as its fields (and sort keys) may have
+// changed. Cost is O(len(vis)+batch) per batch, not a full re-sort.
 func (s *store) add(batch []*row, statuses map[string]Status, mode SortMode, pred func(ecs.Doc) bool) {
 	var fresh []int32
+	var replaced map[int32]bool // index → passes pred, the latest copy decides
 	for _, r := range batch {
 		r.seq = len(s.rows)
 		doc := r.arrival
@@ -212,6 +214,13 @@ func (s *store) add(batch []*row, statuses map[string]Status, mode SortMode, pre
 			s.counts[old.status]--
 			s.counts[r.status]++
 			s.rows[i] = r
+			if replaced == nil {
+				replaced = map[int32]bool{}
+			}
+			if pred != nil && doc == nil {
+				doc = r.doc()
+			}
+			replaced[i] = pred == nil || pred(doc)
 			continue
 		}
 		idx := int32(len(s.rows))
@@ -225,6 +234,16 @@ func (s *store) add(batch []*row, statuses map[string]Status, mode SortMode, pre
 		}
 		if pred == nil || pred(doc) {
 			fresh = append(fresh, idx)
+		}
+	}
+	if replaced != nil {
+		gone := func(i int32) bool { _, ok := replaced[i]; return ok }
+		s.vis = slices.DeleteFunc(s.vis, gone)
+		fresh = slices.DeleteFunc(fresh, gone) // new in this batch, then re-sent
+		for i, keep := range replaced {
+			if keep {
+				fresh = append(fresh, i)
+			}
 		}
 	}
 	s.merge(fresh, mode)

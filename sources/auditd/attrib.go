@@ -240,19 +240,19 @@ type acceptEntry struct {
 
 // userRecord feeds the session and PAM tables.
 func (p *Parser) userRecord(k recKind, h *header) {
-	b := h.body
-	if res := field(b, "res"); len(res) > 0 && string(res) != "success" && string(res) != "1" {
+	u := userFields(h.body)
+	if res := u.res; len(res) > 0 && string(res) != "success" && string(res) != "1" {
 		return
 	}
-	pid, _ := atoiAll(field(b, "pid"))
-	acct := p.strs.str(field(b, "acct"))
-	addr := p.strs.str(field(b, "addr"))
-	host := p.strs.str(field(b, "hostname"))
-	term := p.strs.str(field(b, "terminal"))
-	exe := p.strs.str(field(b, "exe"))
+	pid, _ := atoiAll(u.pid)
+	acct := p.strs.str(u.acct)
+	addr := p.strs.str(u.addr)
+	host := p.strs.str(u.hostname)
+	term := p.strs.str(u.terminal)
+	exe := p.strs.str(u.exe)
 	ip, _ := netip.ParseAddr(addr)
 	if k == rkUserStart || k == rkCredAcq {
-		if ses := idVal(field(b, "ses")); ses >= 0 && ses != unset {
+		if ses := idVal(u.ses); ses >= 0 && ses != unset {
 			s, ok := p.sessions.get(uint32(ses))
 			if !ok {
 				s = &sessEntry{sec: h.sec, msec: h.msec, pid: int(pid)}

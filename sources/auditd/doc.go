@@ -180,8 +180,46 @@ func contains(ss []string, s string) bool {
 	return false
 }
 
+// stamp formats an audit time as RFC 3339 in UTC with the milliseconds
+// trimmed of trailing zeros, as time.RFC3339Nano does. Every document
+// needs one, so it writes the digits itself (time.Format costs several
+// times more); years outside 0-9999 go through time.Format.
 func stamp(sec, msec int64) string {
-	return time.Unix(sec, msec*int64(time.Millisecond)).UTC().Format(time.RFC3339Nano)
+	t := time.Unix(sec, msec*int64(time.Millisecond)).UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.Format(time.RFC3339Nano)
+	}
+	hour, minute, second := t.Clock()
+	var b [24]byte
+	put := func(i, v, width int) {
+		for j := i + width - 1; j >= i; j-- {
+			b[j] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, year, 4)
+	b[4] = '-'
+	put(5, int(month), 2)
+	b[7] = '-'
+	put(8, day, 2)
+	b[10] = 'T'
+	put(11, hour, 2)
+	b[13] = ':'
+	put(14, minute, 2)
+	b[16] = ':'
+	put(17, second, 2)
+	n := 19
+	if ms := t.Nanosecond() / int(time.Millisecond); ms > 0 {
+		b[n] = '.'
+		put(n+1, ms, 3)
+		n += 4
+		for b[n-1] == '0' {
+			n--
+		}
+	}
+	b[n] = 'Z'
+	return string(b[:n+1])
 }
 
 // Values every document of a Scan shares (see boxes.share).

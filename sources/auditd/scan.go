@@ -18,7 +18,8 @@ func init() {
 }
 
 const (
-	// blockSize is how much Scan reads at once; lines are cut in place.
+	// blockSize is how much a one-worker Scan reads at once; lines are cut
+	// in place.
 	blockSize = 1 << 20
 	// chunkSize is the read size of a pipelined Scan: small enough that
 	// the stages overlap from the start, large enough that handing a

@@ -1,0 +1,50 @@
+package tui
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/xferhunt/xferhunt/detect"
+)
+
+// TestResentAlertRechecked: an alert re-sent with a known uuid replaces
+// the old copy and is checked against the active filter again: it leaves
+// the view when it stops matching, joins it when it starts to, and moves
+// to its new place in the order.
+func TestResentAlertRechecked(t *testing.T) {
+	m := testModel(t, newMemBackend(), 100, 30)
+	m = keys(t, m, "/")
+	for _, r := range "process.name : sshd" {
+		m = keys(t, m, string(r))
+	}
+	m = keys(t, m, "enter")
+	ids := func() []string {
+		var out []string
+		for _, i := range m.st.vis {
+			out = append(out, m.st.rows[i].uuid)
+		}
+		return out
+	}
+	if got := ids(); !slices.Equal(got, []string{"a5", "a2"}) {
+		t.Fatalf("filtered view %v", got)
+	}
+	// a2 re-sent as vsftpd: out. a1 re-sent as sshd, newest: in, on top.
+	m, _ = step(t, m, AlertsMsg{Alerts: []detect.Alert{
+		mkAlert(spec{"a2", "2026-11-26T02:20:00Z", "medium", "vsftpd", "bob", "198.51.100.23", "/home/bob/x", false}),
+		mkAlert(spec{"a1", "2026-11-26T02:59:00Z", "medium", "sshd", "alice", "203.0.113.7", "/srv/ftp/upload/payload.bin", true}),
+	}})
+	if got := ids(); !slices.Equal(got, []string{"a1", "a5"}) {
+		t.Fatalf("after re-send: view %v, want [a1 a5]", got)
+	}
+	if len(m.st.rows) != len(table) {
+		t.Fatalf("re-sent alerts added rows: %d", len(m.st.rows))
+	}
+	// The same uuid twice in one batch: the later copy decides.
+	m, _ = step(t, m, AlertsMsg{Alerts: []detect.Alert{
+		mkAlert(spec{"a3", "2026-11-26T02:30:00Z", "high", "sshd", "carol", "192.0.2.44", "/x", false}),
+		mkAlert(spec{"a3", "2026-11-26T02:30:00Z", "high", "scp", "carol", "192.0.2.44", "/x", false}),
+	}})
+	if got := ids(); !slices.Equal(got, []string{"a1", "a5"}) {
+		t.Fatalf("after double re-send: view %v, want [a1 a5]", got)
+	}
+}
