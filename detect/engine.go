@@ -418,6 +418,15 @@ func (e *Engine) Stats() Stats {
 	return s
 }
 
+// Newest is the newest event time processed: the clock new_terms judges
+// by. Like Coverage, it belongs to the detection goroutine.
+func (e *Engine) Newest() time.Time {
+	if e.newest == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(e.newest)
+}
+
 // eventTime returns the event's detection time in Unix ms: event.ingested,
 // falling back to @timestamp (Kibana's timestamp_override with fallback).
 func eventTime(ev ecs.Doc) (int64, bool) {

@@ -37,14 +37,7 @@ func Demo(cfg Config, capture []byte) error {
 		return err
 	}
 	defer s.Close()
-	src, err := spec.Parse("-", spec.Options{
-		HostID:   cfg.HostID,
-		HostName: "demo",
-		Stdin:    replay.New(ctx, capture, 1),
-	})
-	if err != nil {
-		return err
-	}
+	src := spec.Reader("demo replay", replay.New(ctx, capture, 1), spec.Options{HostID: cfg.HostID, HostName: "demo"})
 	srcs := []sources.Source{src}
 	if cfg.Headless {
 		return runHeadless(ctx, cfg, s, srcs)

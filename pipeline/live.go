@@ -109,6 +109,7 @@ type live struct {
 	// coverage is the oldest sighting the term history holds (Unix ms),
 	// refreshed by the detection goroutine, which alone may walk history.
 	coverage  atomic.Int64
+	newest    atomic.Int64
 	coveredAt time.Time
 }
 
@@ -202,6 +203,9 @@ func (l *live) detect(ctx context.Context, batch []sources.Event, sink func(dete
 		}
 		if !oldest.IsZero() {
 			l.coverage.Store(oldest.UnixMilli())
+		}
+		if n := l.s.engine.Newest(); !n.IsZero() {
+			l.newest.Store(n.UnixMilli())
 		}
 	}
 }

@@ -60,6 +60,9 @@ func reportHealth(ctx context.Context, l *live, feed *tui.Feeder) {
 			if ms := l.coverage.Load(); ms != 0 {
 				st.Coverage = time.UnixMilli(ms)
 			}
+			if ms := l.newest.Load(); ms != 0 {
+				st.Newest = time.UnixMilli(ms)
+			}
 			lastEvents, last = es.Events, now
 			feed.SetHealth(tui.HealthMsg{Sources: l.health(), Stats: st, At: now})
 		}

@@ -37,7 +37,11 @@ type Stats struct {
 	HistoryWindow time.Duration
 	// Coverage is the oldest event time the baseline actually holds; the
 	// difference to At shows whether the configured window is really covered.
-	Coverage     time.Time
+	Coverage time.Time
+	// Newest is the newest event time processed: coverage is measured
+	// from it, so a replayed or backfilled past reads right. Zero means
+	// the health snapshot's own time.
+	Newest       time.Time
 	EventsPerSec float64
 }
 

@@ -40,8 +40,12 @@ func (m Model) renderBar(w int) []string {
 	}
 	st := m.health.Stats
 	cov := "none"
-	if !st.Coverage.IsZero() && !m.health.At.IsZero() {
-		cov = shortDur(m.health.At.Sub(st.Coverage))
+	clock := st.Newest
+	if clock.IsZero() {
+		clock = m.health.At
+	}
+	if !st.Coverage.IsZero() && !clock.IsZero() {
+		cov = shortDur(clock.Sub(st.Coverage))
 	}
 	line2 := s.Bar.Render(fmt.Sprintf("%.0f ev/s · history %s (covers %s) · terms %d · alerts %d",
 		st.EventsPerSec, shortDur(st.HistoryWindow), cov, st.Terms, st.Alerts))
@@ -82,7 +86,11 @@ func shortDur(d time.Duration) string {
 	case hours > 0:
 		return fmt.Sprintf("%dh%dm", hours, mins)
 	}
-	return fmt.Sprintf("%dm", max(1, mins))
+	if mins > 0 {
+		return fmt.Sprintf("%dm", mins)
+	}
+	// Short windows are real (the demo's is 2 s): never round them up.
+	return fmt.Sprintf("%ds", max(1, int(d/time.Second)))
 }
 
 // renderFooter shows the filter prompt, a flash message, or short help.

@@ -49,7 +49,7 @@ func Parse(s string, opt Options) (sources.Source, error) {
 	case s == "auto" || s == "":
 		return Auto(opt)
 	case s == "-":
-		return tail.NewReaderSource("stdin", stdin(opt), autoDecoder(opt)), nil
+		return Reader("stdin", stdin(opt), opt), nil
 	case kind == "netlink":
 		mode := netlink.Auto
 		switch path {
@@ -76,6 +76,12 @@ func Parse(s string, opt Options) (sources.Source, error) {
 		})
 	}
 	return nil, fmt.Errorf("%w: --source %s: unknown kind %q", ErrUnusable, s, kind)
+}
+
+// Reader builds a source over a stream read once to its end, whose lines
+// may be auditd text, Auditbeat NDJSON or ECS NDJSON (stdin, a replay).
+func Reader(name string, r io.Reader, opt Options) sources.Source {
+	return tail.NewReaderSource(name, r, autoDecoder(opt))
 }
 
 func file(name string, o tail.Options, nd tail.NewDecoder) (sources.Source, error) {
