@@ -180,9 +180,19 @@ func appendMap(dst []byte, m map[string]any, depth int) ([]byte, error) {
 	if depth >= maxDepth {
 		return appendStd(dst, m)
 	}
-	// A stack array keeps the common small object free of allocations.
+	// A stack array keeps the common small object free of allocations; an
+	// alert's flat top level (dozens of kibana.alert.* keys) borrows from a pool.
 	var arr [32]string
 	keys := arr[:0]
+	if len(m) > len(arr) {
+		p := keyPool.Get().(*[]string)
+		defer func() {
+			clear(keys) // drop references so pooled slices pin no documents
+			*p = keys[:0]
+			keyPool.Put(p)
+		}()
+		keys = (*p)[:0]
+	}
 	for k := range m {
 		keys = append(keys, k)
 	}
@@ -201,6 +211,8 @@ func appendMap(dst []byte, m map[string]any, depth int) ([]byte, error) {
 	}
 	return append(dst, '}'), nil
 }
+
+var keyPool = sync.Pool{New: func() any { return new([]string) }}
 
 // appendFloat mirrors encoding/json's floatEncoder: ES6 number formatting,
 // with the exponent cut-offs compared at the value's own precision.

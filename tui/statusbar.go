@@ -45,7 +45,14 @@ func (m Model) renderBar(w int) []string {
 		clock = m.health.At
 	}
 	if !st.Coverage.IsZero() && !clock.IsZero() {
-		cov = shortDur(clock.Sub(st.Coverage))
+		// History is kept a little past the window (late events); what
+		// counts is how much of the window it fills.
+		span := clock.Sub(st.Coverage)
+		if st.HistoryWindow > 0 && span >= st.HistoryWindow {
+			cov = "all of it"
+		} else {
+			cov = shortDur(span)
+		}
 	}
 	line2 := s.Bar.Render(fmt.Sprintf("%.0f ev/s · history %s (covers %s) · terms %d · alerts %d",
 		st.EventsPerSec, shortDur(st.HistoryWindow), cov, st.Terms, st.Alerts))
