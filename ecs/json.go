@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"reflect"
 	"slices"
@@ -181,18 +182,24 @@ func appendMap(dst []byte, m map[string]any, depth int) ([]byte, error) {
 		return appendStd(dst, m)
 	}
 	// A stack array keeps the common small object free of allocations; an
-	// alert's flat top level (dozens of kibana.alert.* keys) borrows from a pool.
-	var arr [32]string
-	keys := arr[:0]
-	if len(m) > len(arr) {
-		p := keyPool.Get().(*[]string)
-		defer func() {
-			clear(keys) // drop references so pooled slices pin no documents
-			*p = keys[:0]
-			keyPool.Put(p)
-		}()
-		keys = (*p)[:0]
+	// alert's flat top level (dozens of kibana.alert.* keys) borrows from a
+	// pool. The pooled slice gets full capacity up front so appendSorted never
+	// grows it, and the stack array never escapes.
+	if len(m) <= 32 {
+		var arr [32]string
+		return appendSorted(dst, m, arr[:0], depth)
 	}
+	p := keyPool.Get().(*[]string)
+	if cap(*p) < len(m) {
+		*p = make([]string, 0, len(m))
+	}
+	dst, err := appendSorted(dst, m, (*p)[:0], depth)
+	clear((*p)[:len(m)]) // pooled slices must not pin documents
+	keyPool.Put(p)
+	return dst, err
+}
+
+func appendSorted(dst []byte, m map[string]any, keys []string, depth int) ([]byte, error) {
 	for k := range m {
 		keys = append(keys, k)
 	}
@@ -285,19 +292,21 @@ func isDigit(b byte) bool { return '0' <= b && b <= '9' }
 // Long strings (a rule's description and investigation note ride in every
 // alert) are the bulk of an alert's bytes, so their escaped form is cached.
 const (
-	cacheMinLen  = 256     // shorter strings escape faster than a map lookup pays
-	cacheMaxLen  = 1 << 20 // bound the memory one entry can pin
+	cacheMinLen  = 256      // shorter strings escape faster than a map lookup pays
+	cacheMaxLen  = 64 << 10 // bound the memory one entry can pin
 	cacheEntries = 64
 )
 
 // strCache holds escaped encodings of long strings seen at least twice. The
-// first sighting only records the string as a candidate, so one-off long
-// values (command lines, paths) do not churn the cache.
+// first sighting only records the string's hash as a candidate, so one-off
+// long values (command lines, paths) neither churn the cache nor get copied;
+// a hash collision merely promotes a string one sighting early.
 var strCache = struct {
 	mu   sync.RWMutex
 	enc  map[string][]byte
-	seen map[string]struct{}
-}{enc: map[string][]byte{}, seen: map[string]struct{}{}}
+	seen map[uint64]struct{}
+	seed maphash.Seed
+}{enc: map[string][]byte{}, seen: map[uint64]struct{}{}, seed: maphash.MakeSeed()}
 
 func appendJSONString(dst []byte, s string) []byte {
 	if len(s) < cacheMinLen || len(s) > cacheMaxLen {
@@ -311,23 +320,25 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	start := len(dst)
 	dst = appendEscaped(dst, s)
+	h := maphash.String(strCache.seed, s)
 
 	strCache.mu.Lock()
 	defer strCache.mu.Unlock()
-	if _, again := strCache.seen[s]; !again {
-		if len(strCache.seen) >= cacheEntries {
+	if _, again := strCache.seen[h]; !again {
+		if len(strCache.seen) >= 4*cacheEntries {
 			clear(strCache.seen)
 		}
-		strCache.seen[strings.Clone(s)] = struct{}{}
+		strCache.seen[h] = struct{}{}
 		return dst
 	}
-	delete(strCache.seen, s)
+	delete(strCache.seen, h)
 	if len(strCache.enc) >= cacheEntries {
 		for k := range strCache.enc { // map order is random: random eviction
 			delete(strCache.enc, k)
 			break
 		}
 	}
+	// Clone so the cache never pins the document the string was cut from.
 	strCache.enc[strings.Clone(s)] = bytes.Clone(dst[start:])
 	return dst
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math"
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -87,8 +89,12 @@ func TestAppendJSONTable(t *testing.T) {
 		"escaped keys": map[string]any{"k\"\n\u2028": "v"},
 		"time":         []any{time.Date(2024, 5, 6, 7, 8, 9, 120000000, time.UTC), time.Date(1999, 1, 2, 3, 4, 5, 0, time.FixedZone("x", -3*3600-30*60))},
 		"bad time":     time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
-		"fallback":     map[string]any{"ss": map[string]string{"z": "<a>", "a": "b"}, "p": &struct{ X int }{3}, "b": []byte("hi"), "f": []float64{1e-9}},
-		"many keys":    manyKeys(100),
+		"odd zones": []any{time.Date(1850, 1, 1, 0, 0, 0, 5, time.FixedZone("lmt", 561)), time.Date(0, 1, 1, 0, 0, 0, 0, time.FixedZone("max", 24*3600-1)),
+			time.Date(2020, 1, 1, 0, 0, 0, 0, time.FixedZone("min", -24*3600+60)), time.Time{}},
+		"zone 24h":    time.Date(2020, 1, 1, 0, 0, 0, 0, time.FixedZone("over", 24*3600)),
+		"negative yr": time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		"fallback":    map[string]any{"ss": map[string]string{"z": "<a>", "a": "b"}, "p": &struct{ X int }{3}, "b": []byte("hi"), "f": []float64{1e-9}},
+		"many keys":   manyKeys(100),
 	}
 	for name, v := range cases {
 		t.Run(name, func(t *testing.T) { checkSame(t, v) })
@@ -119,17 +125,69 @@ func TestAppendJSONCycle(t *testing.T) {
 }
 
 // TestAppendJSONCacheRepeats encodes the same long strings many times, so the
-// cached path (and its eviction) is compared, not just the first encoding.
+// cached path and its eviction are compared, not just the first encoding.
 func TestAppendJSONCacheRepeats(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
 	longs := make([]string, 2*cacheEntries+5)
 	for i := range longs {
 		longs[i] = randString(r, 300+r.IntN(2000))
 	}
-	for range 5 {
-		for _, s := range longs {
+	// Each string three times in a row: recorded, cached, then served from
+	// the cache; more strings than entries forces eviction.
+	for _, s := range longs {
+		for range 3 {
 			checkSame(t, Doc{"rule": Doc{"note": s, "description": s[:len(s)/2]}})
 		}
+	}
+	strCache.mu.RLock()
+	n := len(strCache.enc)
+	strCache.mu.RUnlock()
+	if n == 0 || n > cacheEntries {
+		t.Fatalf("cache holds %d entries, want 1..%d", n, cacheEntries)
+	}
+	// A short string is never cached, however often it repeats.
+	for range 3 {
+		checkSame(t, strings.Repeat("x", cacheMinLen-1))
+	}
+	strCache.mu.RLock()
+	_, cached := strCache.enc[strings.Repeat("x", cacheMinLen-1)]
+	strCache.mu.RUnlock()
+	if cached {
+		t.Fatal("string shorter than cacheMinLen was cached")
+	}
+}
+
+// TestAppendJSONConcurrent shares long strings across goroutines so the
+// cache's locking is exercised (meaningful under go test -race).
+func TestAppendJSONConcurrent(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	docs := make([]Doc, 8)
+	for i := range docs {
+		docs[i] = Doc{"note": randString(r, 400+i*100), "shared": randString(rand.New(rand.NewPCG(9, 9)), 700)}
+	}
+	want := make([][]byte, len(docs))
+	for i, d := range docs {
+		want[i] = mustStd(d)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := range 4 {
+		wg.Go(func() {
+			var buf []byte
+			for n := range 200 {
+				i := (g + n) % len(docs)
+				var err error
+				if buf, err = AppendJSON(buf[:0], docs[i]); err != nil || !bytes.Equal(buf, want[i]) {
+					errs <- fmt.Errorf("goroutine %d doc %d: err=%v, output differs=%v", g, i, err, !bytes.Equal(buf, want[i]))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -189,13 +190,17 @@ func (b *backend) Export(path string, alerts []detect.Alert) error {
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(f)
-	enc.SetEscapeHTML(false)
+	bw := bufio.NewWriter(f)
+	enc := &ndjson{w: bw}
 	for _, a := range alerts {
-		if err := enc.Encode(a.Doc); err != nil {
+		if err := enc.write(a.Doc); err != nil {
 			f.Close()
 			return err
 		}
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
 	}
 	return f.Close()
 }

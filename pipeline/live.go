@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -236,12 +235,11 @@ func (l *live) health() []sources.Health {
 
 func runHeadless(ctx context.Context, cfg Config, s *setup, srcs []sources.Source) error {
 	l := newLive(s, srcs)
-	enc := json.NewEncoder(cfg.Stdout)
-	enc.SetEscapeHTML(false)
+	enc := &ndjson{w: cfg.Stdout}
 	var outErr error
 	sink := func(a detect.Alert) {
 		// One line per alert, written at once, so a reader never sees half.
-		if err := enc.Encode(a.Doc); err != nil && outErr == nil {
+		if err := enc.write(a.Doc); err != nil && outErr == nil {
 			outErr = err
 		}
 	}
