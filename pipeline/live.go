@@ -133,10 +133,27 @@ func (l *live) run(ctx context.Context, sink func(detect.Alert)) error {
 			errs <- runSource(ctx, src, l.bridge.Emitter(l.names[i]))
 		}()
 	}
+	// Detection is serial (term history is ordered); enriching and writing
+	// an alert is not, and costs more: it runs on a second goroutine, so
+	// the two share the machine's cores. The channel bounds the backlog:
+	// when it is full, detection waits and the bridge buffers (and counts
+	// what it must drop).
+	staged := make(chan stagedAlert, 1024)
+	outDone := make(chan struct{})
+	go func() {
+		defer close(outDone)
+		// Alerts still in flight at shutdown are finished, not dropped.
+		octx := context.WithoutCancel(ctx)
+		for st := range staged {
+			l.finish(octx, st, sink)
+		}
+	}()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		l.bridge.Run(ctx, func(batch []sources.Event) { l.detect(ctx, batch, sink) })
+		l.bridge.Run(ctx, func(batch []sources.Event) {
+			l.detect(batch, func(st stagedAlert) { staged <- st })
+		})
 	}()
 
 	var first error
@@ -155,6 +172,8 @@ func (l *live) run(ctx context.Context, sink func(detect.Alert)) error {
 	cancel()
 	wg.Wait()
 	<-done
+	close(staged)
+	<-outDone
 	if err := l.s.engine.Flush(); err != nil && first == nil {
 		first = fmt.Errorf("save term history: %w", err)
 	}
@@ -175,18 +194,20 @@ func runSource(ctx context.Context, src sources.Source, emit func([]sources.Even
 	return nil
 }
 
-func (l *live) detect(ctx context.Context, batch []sources.Event, sink func(detect.Alert)) {
+// stagedAlert is an alert between detection and the sink.
+type stagedAlert struct {
+	alert detect.Alert
+	live  bool // raised by a live event, not during backfill
+}
+
+// detect runs the engine over a batch, on the detection goroutine.
+func (l *live) detect(batch []sources.Event, out func(stagedAlert)) {
 	for _, ev := range batch {
 		// Names first: a query or exception may test user.name.
 		l.enr.Names(ev.Doc)
 		loss, _ := ev.Doc.Get("xferhunt.loss").(bool)
 		for _, a := range l.s.engine.Process(ev.Doc, detect.Flags{Historical: ev.Historical, Loss: loss, Key: ev.Key}) {
-			if !ev.Historical {
-				// File facts describe the file now: only meaningful for
-				// alerts raised live, not for backfilled history.
-				l.enr.Alert(ctx, a.Doc)
-			}
-			sink(a)
+			out(stagedAlert{alert: a, live: !ev.Historical})
 		}
 	}
 	// A failed flush keeps history in memory and the next one retries;
@@ -207,6 +228,16 @@ func (l *live) detect(ctx context.Context, batch []sources.Event, sink func(dete
 			l.newest.Store(n.UnixMilli())
 		}
 	}
+}
+
+// finish enriches an alert raised live and hands it to the sink. File
+// facts describe the file now: only meaningful for alerts raised live,
+// not for backfilled history.
+func (l *live) finish(ctx context.Context, st stagedAlert, sink func(detect.Alert)) {
+	if st.live {
+		l.enr.Alert(ctx, st.alert.Doc)
+	}
+	sink(st.alert)
 }
 
 // ready closes when every source is live.
