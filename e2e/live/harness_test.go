@@ -396,6 +396,21 @@ func parseStatus(line string) (engineStatus, error) {
 	return st, nil
 }
 
+// statusEventsLocked is the first source's event count in the newest
+// status line (headless prints one every 10 s), 0 before the first. The
+// caller holds x.mu, as waitUntil's conditions do.
+func (x *xfer) statusEventsLocked() int64 {
+	for i := len(x.stderr) - 1; i >= 0; i-- {
+		if strings.HasPrefix(x.stderr[i], "status:") {
+			if st, err := parseStatus(x.stderr[i]); err == nil {
+				return st.Sources[0].Events
+			}
+			return 0
+		}
+	}
+	return 0
+}
+
 // finalStatus parses the status line printed at exit.
 func (x *xfer) finalStatus() engineStatus {
 	x.t.Helper()
