@@ -2,6 +2,7 @@ package detect
 
 import (
 	"encoding/json"
+	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"os"
 	"testing"
 	"time"
@@ -12,7 +13,7 @@ import (
 // TestAlertFromDefendSample builds an alert from a real Elastic Defend
 // document (skipped when the shared samples are absent).
 func TestAlertFromDefendSample(t *testing.T) {
-	b, err := os.ReadFile("/work/shared/samples/elastic-defend-ecs/endpoint-package-schema-examples/file_modified_linux.json")
+	b, err := os.ReadFile(sharedtest.Dir + "/samples/elastic-defend-ecs/endpoint-package-schema-examples/file_modified_linux.json")
 	if err != nil {
 		t.Skipf("shared samples not available: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"io"
 	"io/fs"
 	"math"
@@ -359,7 +360,7 @@ func decodeAll(t *testing.T, data []byte) []any {
 }
 
 func TestAppendJSONSamples(t *testing.T) {
-	const root = "/work/shared/samples"
+	root := sharedtest.Dir + "/samples"
 	if _, err := os.Stat(root); err != nil {
 		t.Skipf("samples not available: %v", err)
 	}

@@ -2,6 +2,7 @@ package sources_test
 
 import (
 	"errors"
+	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -39,8 +40,8 @@ func TestSniff(t *testing.T) {
 
 func TestSniffRealSamples(t *testing.T) {
 	for dir, want := range map[string]sources.Format{
-		"/work/shared/samples/auditd-raw/real-hosts":      sources.AuditdRaw,
-		"/work/shared/samples/auditd-enriched/real-hosts": sources.AuditdEnriched,
+		sharedtest.Dir + "/samples/auditd-raw/real-hosts":      sources.AuditdRaw,
+		sharedtest.Dir + "/samples/auditd-enriched/real-hosts": sources.AuditdEnriched,
 	} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
 		if len(files) == 0 {

@@ -3,9 +3,9 @@ package kql
 import (
 	"encoding/json"
 	"errors"
+	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -292,18 +292,10 @@ const fimDoc = `{"@timestamp":"2026-03-01T10:00:00Z",
  "host":{"name":"srv1","os":{"type":"linux"}},
  "file":{"path":"/home/alice/tool.bin","extension":"bin","type":"file"}}`
 
-// sharedDir is ../shared seen from the repository root (the work tree is
-// laid beside it), found from this file's location.
-func sharedDir() string {
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	return filepath.Join(root, "..", "shared")
-}
-
 // latestRuleQuery reads the newest rule's query, or skips the test.
 func latestRuleQuery(tb testing.TB) string {
 	tb.Helper()
-	path := filepath.Join(sharedDir(), "rules", "unusual_remote_file_creation.latest.toml")
+	path := filepath.Join(sharedtest.Dir, "rules", "unusual_remote_file_creation.latest.toml")
 	var rule struct {
 		Rule struct {
 			Query    string `toml:"query"`
@@ -389,7 +381,7 @@ func mustDocNumber(t testing.TB, s string) ecs.Doc {
 }
 
 func ruleQueryOrEmpty() string {
-	path := filepath.Join(sharedDir(), "rules", "unusual_remote_file_creation.latest.toml")
+	path := filepath.Join(sharedtest.Dir, "rules", "unusual_remote_file_creation.latest.toml")
 	var rule struct {
 		Rule struct {
 			Query string `toml:"query"`

@@ -3,6 +3,7 @@ package kql
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,7 +21,7 @@ type corpusRule struct {
 
 func loadCorpus(tb testing.TB) []corpusRule {
 	tb.Helper()
-	path := filepath.Join(sharedDir(), "corpus", "kql-detection-rules.ndjson")
+	path := filepath.Join(sharedtest.Dir, "corpus", "kql-detection-rules.ndjson")
 	f, err := os.Open(path)
 	if err != nil {
 		tb.Skipf("corpus absent: %v", err)
@@ -44,7 +45,7 @@ func loadCorpus(tb testing.TB) []corpusRule {
 
 // corpusQueries returns the corpus queries, or none when it is absent.
 func corpusQueries(t *testing.T) []string {
-	path := filepath.Join(sharedDir(), "corpus", "kql-detection-rules.ndjson")
+	path := filepath.Join(sharedtest.Dir, "corpus", "kql-detection-rules.ndjson")
 	if _, err := os.Stat(path); err != nil {
 		return nil
 	}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,7 +11,7 @@ import (
 	"time"
 )
 
-const sharedRules = "/work/shared/rules"
+var sharedRules = sharedtest.Dir + "/rules"
 
 func TestBuiltinSeed(t *testing.T) {
 	r, err := Load("seed")

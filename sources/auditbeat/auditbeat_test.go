@@ -3,6 +3,7 @@ package auditbeat
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,7 +14,7 @@ import (
 	"github.com/xferhunt/xferhunt/sources"
 )
 
-const samples = "/work/shared/samples/auditbeat-ecs"
+var samples = sharedtest.Dir + "/samples/auditbeat-ecs"
 
 // sampleLines returns every document of a sample file as one compact
 // NDJSON line (the samples are pretty-printed, some wrapped in "events").

@@ -3,6 +3,7 @@ package auditd
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -547,7 +548,7 @@ func itoa(i int) string { return idStr(int64(i)) }
 // TestSamples runs the shared real logs through the parser: nothing panics,
 // real sshd sessions are learned, and foreign lines are counted malformed.
 func TestSamples(t *testing.T) {
-	files, _ := filepath.Glob("/work/shared/samples/auditd-*/real-hosts/*.log")
+	files, _ := filepath.Glob(sharedtest.Dir + "/samples/auditd-*/real-hosts/*.log")
 	if len(files) == 0 {
 		t.Skip("shared samples absent")
 	}

@@ -3,6 +3,7 @@ package auditd
 import (
 	"bytes"
 	"fmt"
+	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"io"
 	"os"
 	"path/filepath"
@@ -160,7 +161,7 @@ func TestUserFields(t *testing.T) {
 		`acct=first acct=second addrx=1 addr=2 sess=1 ses=5 terminals=x terminal=y res=`,
 		`pid`, ``, `res=1`, `'pid=4'`, `a`, `addr`,
 	}
-	files, _ := filepath.Glob("/work/shared/samples/auditd-*/real-hosts/*.log")
+	files, _ := filepath.Glob(sharedtest.Dir + "/samples/auditd-*/real-hosts/*.log")
 	files = append(files, filepath.Join("..", "..", "testdata", "capture", "raw.log"), filepath.Join("..", "..", "testdata", "capture", "enriched.log"))
 	for _, f := range files {
 		data, err := os.ReadFile(f)

@@ -3,6 +3,7 @@ package ecsjson
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"os"
 	"strings"
 	"testing"
@@ -28,9 +29,9 @@ func compact(t *testing.T, path string) []byte {
 
 func TestSniffRealSamples(t *testing.T) {
 	cases := map[string]sources.Format{
-		"/work/shared/samples/elastic-defend-ecs/endpoint-package-schema-examples/file_modified_linux.json": sources.ECSNDJSON,
-		"/work/shared/samples/auditbeat-ecs/beats-meta/file_integrity_data.json":                            sources.AuditbeatNDJSON,
-		"/work/shared/samples/auditbeat-ecs/beats-meta/auditd_execve.json":                                  sources.AuditbeatNDJSON,
+		sharedtest.Dir + "/samples/elastic-defend-ecs/endpoint-package-schema-examples/file_modified_linux.json": sources.ECSNDJSON,
+		sharedtest.Dir + "/samples/auditbeat-ecs/beats-meta/file_integrity_data.json":                            sources.AuditbeatNDJSON,
+		sharedtest.Dir + "/samples/auditbeat-ecs/beats-meta/auditd_execve.json":                                  sources.AuditbeatNDJSON,
 	}
 	for path, want := range cases {
 		line := compact(t, path)
@@ -51,7 +52,7 @@ func TestSniffRealSamples(t *testing.T) {
 }
 
 func TestDocumentsPassAsTheyAre(t *testing.T) {
-	line := compact(t, "/work/shared/samples/elastic-defend-ecs/endpoint-package-schema-examples/file_modified_linux.json")
+	line := compact(t, sharedtest.Dir+"/samples/elastic-defend-ecs/endpoint-package-schema-examples/file_modified_linux.json")
 	hit := `{"_index":".ds-logs-endpoint.events.file-default","_id":"x","_source":` + string(line) + `}`
 	var evs []sources.Event
 	d := NewDecoder(Options{HostID: "fallback", Emit: func(e sources.Event) { evs = append(evs, e) }})

@@ -1,6 +1,7 @@
 package ecsjson
 
 import (
+	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,7 +11,7 @@ import (
 	"github.com/xferhunt/xferhunt/sources"
 )
 
-const samplesDir = "/work/shared/samples"
+var samplesDir = sharedtest.Dir + "/samples"
 
 // jsonSamples lists every JSON sample file, skipping when the samples are
 // not on this machine.
