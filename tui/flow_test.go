@@ -63,7 +63,7 @@ func TestTriagePersistsAcrossRestart(t *testing.T) {
 	}
 	// Reopen goes back to open and is persisted too.
 	m2 = keys(t, m2, "o")
-	if b.statuses["a5"] != "open" {
+	if b.statuses["a5"] != "open" || !strings.Contains(screen(m2), "open 4") {
 		t.Fatalf("reopen not persisted: %v", b.statuses)
 	}
 }

@@ -44,24 +44,23 @@ type fileEvent struct {
 	auidName, gidName    string
 	ses                  int64
 
-	fpath, inode      string
-	mode              uint32
-	hasMode           bool
-	ouid, ogid        int64
-	owner, group      string
-	origPath          string
-	hasOrig           bool
-	attributedBy      string
-	loginSec          int64
-	loginMsec         int64
-	terminal          string
-	leaderPid         int
-	leaderExe, acct   string
-	hostname, addr    string
-	ip                netip.Addr
-	port              int
-	related           []string
-	hasSession, hasIP bool
+	fpath, inode    string
+	mode            uint32
+	hasMode         bool
+	ouid, ogid      int64
+	owner, group    string
+	origPath        string
+	hasOrig         bool
+	attributedBy    string
+	loginSec        int64
+	loginMsec       int64
+	terminal        string
+	leaderPid       int
+	leaderExe, acct string
+	hostname, addr  string
+	ip              netip.Addr
+	port            int
+	related         []string
 }
 
 // plan gathers one file event's values; see fileEvent.
