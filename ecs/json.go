@@ -48,62 +48,16 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 	case Doc:
 		return appendMap(dst, map[string]any(x), depth)
 	case []any:
-		if x == nil {
-			return append(dst, "null"...), nil
-		}
-		if depth >= maxDepth {
+		if depth >= maxDepth && x != nil {
 			return appendStd(dst, x)
 		}
-		dst = append(dst, '[')
-		for i, e := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var err error
-			if dst, err = appendValue(dst, e, depth+1); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, ']'), nil
+		return appendArray(dst, x, func(dst []byte, e any) ([]byte, error) { return appendValue(dst, e, depth+1) })
 	case []string:
-		if x == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, '[')
-		for i, e := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendJSONString(dst, e)
-		}
-		return append(dst, ']'), nil
+		return appendArray(dst, x, func(dst []byte, e string) ([]byte, error) { return appendJSONString(dst, e), nil })
 	case []map[string]any:
-		if x == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, '[')
-		for i, e := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var err error
-			if dst, err = appendMap(dst, e, depth+1); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, ']'), nil
+		return appendArray(dst, x, func(dst []byte, e map[string]any) ([]byte, error) { return appendMap(dst, e, depth+1) })
 	case []int:
-		if x == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, '[')
-		for i, e := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = strconv.AppendInt(dst, int64(e), 10)
-		}
-		return append(dst, ']'), nil
+		return appendArray(dst, x, func(dst []byte, e int) ([]byte, error) { return strconv.AppendInt(dst, int64(e), 10), nil })
 	case float64:
 		return appendFloat(dst, x, 64)
 	case float32:
@@ -427,4 +381,23 @@ func appendEscaped(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// appendArray writes a JSON array (null for a nil slice, as encoding/json
+// does), each element by elem.
+func appendArray[T any](dst []byte, xs []T, elem func([]byte, T) ([]byte, error)) ([]byte, error) {
+	if xs == nil {
+		return append(dst, "null"...), nil
+	}
+	dst = append(dst, '[')
+	for i, e := range xs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		var err error
+		if dst, err = elem(dst, e); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, ']'), nil
 }
