@@ -2,12 +2,12 @@ package detect
 
 import (
 	"encoding/json"
-	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/sharedtest"
 )
 
 // TestAlertFromDefendSample builds an alert from a real Elastic Defend

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"io"
 	"io/fs"
 	"math"
@@ -18,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/xferhunt/xferhunt/internal/sharedtest"
 )
 
 // stdJSON is the reference: what encoding/json's Encoder writes with HTML

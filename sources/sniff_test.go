@@ -2,11 +2,11 @@ package sources_test
 
 import (
 	"errors"
-	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"github.com/xferhunt/xferhunt/sources"
 )
 

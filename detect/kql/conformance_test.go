@@ -3,7 +3,6 @@ package kql
 import (
 	"encoding/json"
 	"errors"
-	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/sharedtest"
 )
 
 // outcome of a conformance row.

@@ -3,10 +3,11 @@ package kql
 import (
 	"bufio"
 	"encoding/json"
-	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/xferhunt/xferhunt/internal/sharedtest"
 )
 
 // corpusRule is one line of shared/corpus/kql-detection-rules.ndjson: a

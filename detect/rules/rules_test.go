@@ -2,13 +2,14 @@ package rules
 
 import (
 	"errors"
-	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xferhunt/xferhunt/internal/sharedtest"
 )
 
 var sharedRules = sharedtest.Dir + "/rules"

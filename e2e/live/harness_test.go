@@ -33,26 +33,13 @@ func TestMain(m *testing.M) {
 }
 
 func buildAndRun(m *testing.M) int {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	gomod := strings.TrimSpace(string(out))
-	if err != nil || gomod == "" || gomod == os.DevNull {
-		fmt.Fprintf(os.Stderr, "e2e/live: cannot find the module root (go env GOMOD: %q, %v)\n", gomod, err)
-		return 1
-	}
-	repoRoot = filepath.Dir(gomod)
-	dir, err := os.MkdirTemp("", "xferhunt-e2e-bin-")
+	b, err := testenv.BuildBinary()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e/live: %v\n", err)
+		fmt.Fprintln(os.Stderr, "e2e/live:", err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	binPath = filepath.Join(dir, "xferhunt")
-	build := exec.Command("go", "build", "-o", binPath, ".")
-	build.Dir = repoRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e/live: go build: %v\n%s", err, out)
-		return 1
-	}
+	defer b.Close()
+	binPath, repoRoot = b.Path, b.Root
 	return m.Run()
 }
 

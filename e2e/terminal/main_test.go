@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"github.com/xferhunt/xferhunt/internal/testenv"
 )
 
 // bin is the xferhunt binary under test, built once from the repository root
@@ -20,33 +21,13 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	root, err := filepath.Abs(filepath.Join("..", ".."))
+	b, err := testenv.BuildBinary()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e/terminal:", err)
 		return 1
 	}
-	repoRoot = root
-	// A prebuilt binary (e.g. a release build) can be tested instead.
-	if b := os.Getenv("XFERHUNT_E2E_BIN"); b != "" {
-		if bin, err = filepath.Abs(b); err != nil {
-			fmt.Fprintln(os.Stderr, "e2e/terminal:", err)
-			return 1
-		}
-		return m.Run()
-	}
-	dir, err := os.MkdirTemp("", "xferhunt-e2e-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e/terminal:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	bin = filepath.Join(dir, "xferhunt")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e/terminal: building xferhunt: %v\n%s", err, out)
-		return 1
-	}
+	defer b.Close()
+	bin, repoRoot = b.Path, b.Root
 	return m.Run()
 }
 

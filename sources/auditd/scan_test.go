@@ -3,7 +3,6 @@ package auditd
 import (
 	"bytes"
 	"fmt"
-	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"github.com/xferhunt/xferhunt/sources"
 )
 

@@ -3,11 +3,11 @@ package ecsjson
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"github.com/xferhunt/xferhunt/sources"
 )
 

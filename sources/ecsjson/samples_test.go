@@ -1,13 +1,13 @@
 package ecsjson
 
 import (
-	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"github.com/xferhunt/xferhunt/sources"
 )
 
