@@ -79,8 +79,8 @@ func TestTriageAndExceptionsSurviveRestart(t *testing.T) {
 func TestEvidenceCopiesWithoutFollowingSymlinks(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
 	s := testSetup(t, dir)
-	defer s.Close()
 	b := &backend{s: s}
+	defer func() { b.s.Close() }()
 
 	files := t.TempDir()
 	payload := []byte("#!/bin/sh\necho dropped\n")
@@ -107,6 +107,18 @@ func TestEvidenceCopiesWithoutFollowingSymlinks(t *testing.T) {
 	}
 	if rec, err := s.store.Evidence("u1"); err != nil || !bytes.Contains(rec, []byte(sum)) {
 		t.Fatalf("evidence record %q: %v", rec, err)
+	}
+	// The record and the copy survive a restart.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = testSetup(t, dir)
+	b.s = s
+	if rec, err := s.store.Evidence("u1"); err != nil || !bytes.Contains(rec, []byte(sum)) || !bytes.Contains(rec, []byte(dest)) {
+		t.Fatalf("evidence record after restart %q: %v", rec, err)
+	}
+	if got, err := os.ReadFile(dest); err != nil || !bytes.Equal(got, payload) {
+		t.Fatalf("copy after restart %q: %v", got, err)
 	}
 
 	secret := filepath.Join(files, "secret")
