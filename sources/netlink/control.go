@@ -61,6 +61,10 @@ func RestoreAll() error {
 }
 
 func newController(client *libaudit.AuditClient) (*controller, error) {
+	// What a killed xferhunt left behind is undone first, so that "before"
+	// is the kernel as the administrator set it. A failure here is not
+	// fatal: the source still runs, and the journal stays for next time.
+	_, _ = RecoverStale(client)
 	st, err := client.GetStatus()
 	if err != nil {
 		return nil, fmt.Errorf("audit status: %w", err)
@@ -99,6 +103,7 @@ func (c *controller) prepare(unicast bool, backlog, waitTime uint32) error {
 	}
 	if c.before.Enabled == 0 {
 		c.enabled = true
+		c.writeJournal()
 		if err := c.client.SetEnabled(true, libaudit.WaitForReply); err != nil {
 			return fmt.Errorf("enable audit: %w", err)
 		}
@@ -118,6 +123,7 @@ func (c *controller) prepare(unicast bool, backlog, waitTime uint32) error {
 			return fmt.Errorf("set backlog wait time: %w", err)
 		}
 	}
+	c.writeJournal()
 	return nil
 }
 
@@ -157,6 +163,7 @@ func (c *controller) install(wires [][]byte) error {
 		}
 		c.added = append(c.added, w)
 	}
+	c.writeJournal()
 	return nil
 }
 
@@ -164,6 +171,7 @@ func (c *controller) install(wires [][]byte) error {
 func (c *controller) markPID() {
 	c.mu.Lock()
 	c.pidSet = true
+	c.writeJournal()
 	c.mu.Unlock()
 }
 
@@ -214,6 +222,9 @@ func (c *controller) restore() error {
 		if err := c.client.SetEnabled(false, libaudit.WaitForReply); err != nil {
 			errs = append(errs, fmt.Errorf("restore audit enabled flag: %w", err))
 		}
+	}
+	if len(errs) == 0 {
+		removeJournal()
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,166 @@
+package netlink
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	libaudit "github.com/elastic/go-libaudit/v2"
+)
+
+// JournalDir is where a running netlink source writes down what it changed
+// in the kernel, so that the next start can undo what a `kill -9` (or a
+// power-cut of the process) left behind. /run is a tmpfs: it is emptied at
+// boot, exactly when the kernel forgets audit rules too.
+var JournalDir = "/run/xferhunt"
+
+// journal is one process's record of its kernel changes.
+type journal struct {
+	PID      int      `json:"pid"`
+	Before   Settings `json:"before"`
+	Added    [][]byte `json:"added"` // wire-format rules, base64 in JSON
+	Enabled  bool     `json:"enabled"`
+	Backlog  bool     `json:"backlog"`
+	WaitTime bool     `json:"wait_time"`
+	PIDSet   bool     `json:"pid_set"`
+}
+
+func journalPath(pid int) string {
+	return filepath.Join(JournalDir, "netlink-"+strconv.Itoa(pid)+".json")
+}
+
+// writeJournal records c's current changes; the caller holds c.mu. It is
+// best effort: a source that cannot write it still runs, it only loses
+// crash recovery.
+func (c *controller) writeJournal() {
+	j := journal{PID: os.Getpid(), Before: c.before, Added: c.added, Enabled: c.enabled,
+		Backlog: c.backlog, WaitTime: c.waitTime, PIDSet: c.pidSet}
+	b, err := json.Marshal(j)
+	if err != nil {
+		return
+	}
+	if err := os.MkdirAll(JournalDir, 0o700); err != nil {
+		return
+	}
+	tmp := journalPath(j.PID) + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return
+	}
+	_ = os.Rename(tmp, journalPath(j.PID))
+}
+
+func removeJournal() { _ = os.Remove(journalPath(os.Getpid())) }
+
+// RecoverStale undoes the kernel changes of netlink sources whose process
+// is gone without restoring them (killed with SIGKILL, or crashed hard):
+// it deletes exactly their rules and puts back what they changed, unless
+// someone else has taken over since (another daemon now holds the audit
+// pid, or another xferhunt is running). It returns how many journals it
+// recovered.
+func RecoverStale(client *libaudit.AuditClient) (int, error) {
+	paths, _ := filepath.Glob(filepath.Join(JournalDir, "netlink-*.json"))
+	var stale []journal
+	live := 0
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		var j journal
+		if json.Unmarshal(b, &j) != nil || j.PID <= 0 {
+			_ = os.Remove(p)
+			continue
+		}
+		if j.PID == os.Getpid() {
+			continue
+		}
+		if isXferhunt(j.PID) {
+			live++
+			continue
+		}
+		stale = append(stale, j)
+	}
+	var errs []error
+	for _, j := range stale {
+		if err := recoverOne(client, j, live > 0); err != nil {
+			errs = append(errs, fmt.Errorf("undo what xferhunt pid %d left in kernel audit: %w", j.PID, err))
+			continue
+		}
+		_ = os.Remove(journalPath(j.PID))
+	}
+	return len(stale), errors.Join(errs...)
+}
+
+func recoverOne(client *libaudit.AuditClient, j journal, othersLive bool) error {
+	var errs []error
+	for i := len(j.Added) - 1; i >= 0; i-- {
+		if err := client.DeleteRule(j.Added[i]); err != nil && !errors.Is(err, syscall.ENOENT) &&
+			!strings.Contains(err.Error(), "no such file") {
+			errs = append(errs, fmt.Errorf("delete audit rule: %w", err))
+		}
+	}
+	if othersLive {
+		// Settings are shared: another running xferhunt owns them now,
+		// and restores them itself.
+		return errors.Join(errs...)
+	}
+	st, err := client.GetStatus()
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	// The dead process held the audit pid; the kernel keeps the number
+	// until its next send fails. Give it back to the daemon that had it,
+	// if that one still lives, else to nobody.
+	ownerGone := st.PID == uint32(j.PID) || (st.PID != 0 && !processAlive(st.PID))
+	if j.PIDSet && ownerGone {
+		pid := j.Before.PID
+		if pid != 0 && !processAlive(pid) {
+			pid = 0
+		}
+		c := &controller{client: client}
+		if err := c.setPID(pid); err != nil {
+			errs = append(errs, fmt.Errorf("restore audit pid: %w", err))
+		}
+		st.PID = pid
+	}
+	// Only when no daemon runs now: one that started meanwhile chose its
+	// own backlog and enabled flag.
+	if st.PID == 0 || ownerGone {
+		if j.WaitTime {
+			if err := client.SetBacklogWaitTime(int32(j.Before.BacklogWaitTime), libaudit.WaitForReply); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if j.Backlog {
+			if err := client.SetBacklogLimit(j.Before.BacklogLimit, libaudit.WaitForReply); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if j.Enabled && st.PID == 0 {
+			if err := client.SetEnabled(false, libaudit.WaitForReply); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// isXferhunt reports whether pid is a live process of this program.
+func isXferhunt(pid int) bool {
+	if !processAlive(uint32(pid)) {
+		return false
+	}
+	self, err1 := os.Readlink("/proc/self/exe")
+	other, err2 := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+	if err1 != nil || err2 != nil {
+		// Cannot tell (another user's process): assume it is one, so
+		// nothing live is disturbed.
+		return true
+	}
+	return filepath.Base(strings.TrimSuffix(other, " (deleted)")) == filepath.Base(strings.TrimSuffix(self, " (deleted)"))
+}
