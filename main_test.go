@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -306,6 +307,20 @@ func TestScanHostileInput(t *testing.T) {
 	}
 	if n, _ := strconv.Atoi(m[2]); n == 0 {
 		t.Fatalf("summary counts no malformed lines: %q", got.stderr)
+	}
+
+	// A gzipped copy (rotated logs often are) gives the same result.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(dirty.Bytes())
+	zw.Close()
+	gzPath := filepath.Join(t.TempDir(), "dirty.log.1.gz")
+	if err := os.WriteFile(gzPath, gz.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	viaGzip := xferhunt(t, nil, "scan", "--ephemeral", gzPath)
+	if s := ids(alerts(t, viaGzip.stdout)); viaGzip.code != 0 || strings.Join(s, "\n") != strings.Join(w, "\n") {
+		t.Fatalf("gzip: exit %d, alerts %q, stderr %q", viaGzip.code, s, viaGzip.stderr)
 	}
 
 	// stdin gives the same result.

@@ -1,11 +1,6 @@
 package sources
 
-import (
-	"errors"
-	"fmt"
-	"io"
-	"os"
-)
+import ()
 
 // CheckInput tells, without consuming it, whether path is a recorded input
 // that ScanFile can read: it exists, is a regular readable file, is text,
@@ -16,36 +11,11 @@ func CheckInput(path string) error {
 	if path == "-" {
 		return nil
 	}
-	fi, err := os.Stat(path)
+	f, err := openPath(path)
 	if err != nil {
-		return fmt.Errorf("%s: %w: %w", path, ErrUnreadable, unwrapPathErr(err))
-	}
-	if fi.IsDir() {
-		return fmt.Errorf("%s: %w", path, ErrIsDirectory)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("%s: %w: %w", path, ErrUnreadable, unwrapPathErr(err))
+		return err
 	}
 	defer f.Close()
-	head := make([]byte, SniffHeadSize)
-	n, err := io.ReadFull(f, head)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%s: %w: %w", path, ErrUnreadable, err)
-	}
-	head = head[:n]
-	if len(head) == 0 {
-		return nil
-	}
-	if isBinary(head) {
-		return fmt.Errorf("%s: %w", path, ErrBinary)
-	}
-	format, err := Sniff(head)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if _, ok := scanners[format]; !ok {
-		return fmt.Errorf("%s: %s: %w", path, format, ErrNoScanner)
-	}
-	return nil
+	_, _, err = prepare(f, path)
+	return err
 }

@@ -2,6 +2,8 @@ package sources
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -64,38 +66,16 @@ func ScanFile(path string, opt ScanOptions) (Stats, error) {
 	if path == "-" {
 		r, name = os.Stdin, "stdin"
 	} else {
-		fi, err := os.Stat(path)
+		f, err := openPath(path)
 		if err != nil {
-			return Stats{}, fmt.Errorf("%s: %w: %w", path, ErrUnreadable, unwrapPathErr(err))
-		}
-		if fi.IsDir() {
-			return Stats{}, fmt.Errorf("%s: %w", path, ErrIsDirectory)
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return Stats{}, fmt.Errorf("%s: %w: %w", path, ErrUnreadable, unwrapPathErr(err))
+			return Stats{}, err
 		}
 		defer f.Close()
 		r = f
 	}
-	br := bufio.NewReaderSize(r, SniffHeadSize)
-	head, err := br.Peek(SniffHeadSize)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return Stats{}, fmt.Errorf("%s: %w: %w", name, ErrUnreadable, err)
-	}
-	if len(head) == 0 {
-		return Stats{}, nil // an empty file holds no events; not an error
-	}
-	if isBinary(head) {
-		return Stats{}, fmt.Errorf("%s: %w", name, ErrBinary)
-	}
-	format, err := Sniff(head)
-	if err != nil {
-		return Stats{}, fmt.Errorf("%s: %w", name, err)
-	}
-	scan, ok := scanners[format]
-	if !ok {
-		return Stats{}, fmt.Errorf("%s: %s: %w", name, format, ErrNoScanner)
+	br, scan, err := prepare(r, name)
+	if err != nil || scan == nil {
+		return Stats{}, err
 	}
 	st, err := scan(br, opt)
 	if err != nil {
@@ -124,4 +104,57 @@ func isBinary(head []byte) bool {
 		}
 	}
 	return bad*10 > len(head)
+}
+
+// gzipMagic starts every gzip stream: rotated logs are often compressed.
+var gzipMagic = []byte{0x1f, 0x8b}
+
+// prepare reads the head of an input, decompressing gzip transparently,
+// and finds the scanner for its format. A nil scanner with a nil error is
+// an empty input.
+func prepare(r io.Reader, name string) (*bufio.Reader, ScanFunc, error) {
+	br := bufio.NewReaderSize(r, SniffHeadSize)
+	if magic, _ := br.Peek(len(gzipMagic)); bytes.Equal(magic, gzipMagic) {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w: gzip: %w", name, ErrUnreadable, err)
+		}
+		br = bufio.NewReaderSize(gz, SniffHeadSize)
+	}
+	head, err := br.Peek(SniffHeadSize)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, nil, fmt.Errorf("%s: %w: %w", name, ErrUnreadable, err)
+	}
+	if len(head) == 0 {
+		return br, nil, nil // an empty file holds no events; not an error
+	}
+	if isBinary(head) {
+		return nil, nil, fmt.Errorf("%s: %w", name, ErrBinary)
+	}
+	format, err := Sniff(head)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	scan, ok := scanners[format]
+	if !ok {
+		return nil, nil, fmt.Errorf("%s: %s: %w", name, format, ErrNoScanner)
+	}
+	return br, scan, nil
+}
+
+// openPath opens a recorded input, refusing what is missing, unreadable or
+// a directory with an error naming the path.
+func openPath(path string) (*os.File, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", path, ErrUnreadable, unwrapPathErr(err))
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("%s: %w", path, ErrIsDirectory)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", path, ErrUnreadable, unwrapPathErr(err))
+	}
+	return f, nil
 }
