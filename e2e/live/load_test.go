@@ -214,15 +214,25 @@ func TestLoad(t *testing.T) {
 		t.Errorf("%d alerts held back, want %d", st.HeldBack, want)
 	}
 	if everyAlert {
-		if g := st.Sources[0].Gaps; g != 0 {
-			t.Errorf("%s", gapsBug(g))
+		if st.Matches != int64(n) {
+			t.Errorf("%d creations matched the rule, want %d", st.Matches, n)
 		}
 		return
 	}
 
+	// Every creation reached the rule: the proof that nothing was lost
+	// between kernel and detection. Reassembly gaps (sequence numbers the
+	// kernel skipped, or a record that came after its event was expired
+	// on a starved machine) are reported, and fail only when they cost a
+	// creation, which the count above catches; a wrapped count is a bug.
+	if st.Matches != int64(n) {
+		t.Errorf("%d creations matched the rule, want %d (%s)", st.Matches, n, x.lastStatus())
+	}
 	var bugs []string
-	if g := st.Sources[0].Gaps; g != 0 {
+	if g := st.Sources[0].Gaps; g >= 1<<31 {
 		bugs = append(bugs, gapsBug(g))
+	} else if g != 0 {
+		t.Logf("reassembly gaps: %d (no creation lost)", g)
 	}
 	if hwm > 150*1024 {
 		bugs = append(bugs, fmt.Sprintf("VmHWM %.0f MB, want < 150 MB", float64(hwm)/1024))
