@@ -199,18 +199,9 @@ func appendRefs(b, base []byte, e flatEntry) []byte {
 					continue
 				}
 			}
-			b = append(b, valStr)
-			b = binary.AppendUvarint(b, uint64(len(t)))
-			b = append(b, t...)
-		case float64:
-			b = append(b, valNum)
-			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(t))
-		case bool:
-			if t {
-				b = append(b, valTrue)
-			} else {
-				b = append(b, valFalse)
-			}
+			b = appendScalar(b, v)
+		case float64, bool:
+			b = appendScalar(b, v)
 		}
 	}
 	return b
@@ -317,18 +308,9 @@ func encodeVals(b []byte, vs []any) (_ []byte, held []any, partial, ok bool) {
 				partial = true
 				continue
 			}
-			b = append(b, valStr)
-			b = binary.AppendUvarint(b, uint64(len(t)))
-			b = append(b, t...)
-		case float64:
-			b = append(b, valNum)
-			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(t))
-		case bool:
-			if t {
-				b = append(b, valTrue)
-			} else {
-				b = append(b, valFalse)
-			}
+			b = appendScalar(b, v)
+		case float64, bool:
+			b = appendScalar(b, v)
 		default:
 			return b, nil, false, false
 		}
@@ -585,4 +567,23 @@ func (p *plan) miniDoc(r *row, d ecs.Doc) bool {
 		return false
 	}
 	return scanLeaves(js, cold, d) == nil
+}
+
+// appendScalar encodes a string, number or boolean value inline.
+func appendScalar(b []byte, v any) []byte {
+	switch t := v.(type) {
+	case string:
+		b = append(b, valStr)
+		b = binary.AppendUvarint(b, uint64(len(t)))
+		return append(b, t...)
+	case float64:
+		b = append(b, valNum)
+		return binary.LittleEndian.AppendUint64(b, math.Float64bits(t))
+	case bool:
+		if t {
+			return append(b, valTrue)
+		}
+		return append(b, valFalse)
+	}
+	return b
 }

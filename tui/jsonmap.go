@@ -132,18 +132,8 @@ func (d *jdec) object() (any, error) {
 			return nil, err
 		}
 		m[k] = v
-		d.ws()
-		if d.i >= len(d.b) {
-			return nil, errEOF
-		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-		case '}':
-			d.i++
-			return m, nil
-		default:
-			return nil, errors.New("comma or } expected")
+		if end, err := d.sep('}'); err != nil || end {
+			return m, err
 		}
 	}
 }
@@ -162,20 +152,28 @@ func (d *jdec) array() (any, error) {
 			return nil, err
 		}
 		a = append(a, v)
-		d.ws()
-		if d.i >= len(d.b) {
-			return nil, errEOF
-		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-		case ']':
-			d.i++
-			return a, nil
-		default:
-			return nil, errors.New("comma or ] expected")
+		if end, err := d.sep(']'); err != nil || end {
+			return a, err
 		}
 	}
+}
+
+// sep consumes what follows a member or element: a comma, or the
+// container's closing byte (end reports which).
+func (d *jdec) sep(closer byte) (end bool, err error) {
+	d.ws()
+	if d.i >= len(d.b) {
+		return false, errEOF
+	}
+	switch d.b[d.i] {
+	case ',':
+		d.i++
+		return false, nil
+	case closer:
+		d.i++
+		return true, nil
+	}
+	return false, fmt.Errorf("comma or %c expected", closer)
 }
 
 // str reads a string. Strings without escapes are sliced directly (and
