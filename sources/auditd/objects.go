@@ -108,6 +108,22 @@ func remember[K comparable, V any](m map[K]V, k K, v V) V {
 	return v
 }
 
+// share returns the sub-object a Scan already built for k, or builds it
+// (and, in a Scan, remembers it). cache picks the Scan's cache for the
+// kind; neither it nor build captures anything, so the per-event path
+// allocates no closures. Without a cache (the live parser, whose consumers
+// enrich documents in place) every document gets its own object.
+func share[K comparable](b *boxes, cache func(*objects) map[K]map[string]any, k K, build func(*boxes, K) map[string]any) map[string]any {
+	if b.obj == nil {
+		return build(b, k)
+	}
+	m := cache(b.obj)
+	if v, ok := m[k]; ok {
+		return v
+	}
+	return remember(m, k, build(b, k))
+}
+
 func (b *boxes) category() any {
 	if b.obj != nil {
 		return categoryFile
@@ -149,20 +165,17 @@ func (b *boxes) host(id, name string) map[string]any {
 
 func (b *boxes) parent(pid int, name, exe string) map[string]any {
 	k := parentKey{pid, name, exe}
-	if b.obj != nil {
-		if m, ok := b.obj.parents[k]; ok {
-			return m
-		}
-	}
+	return share(b, func(o *objects) map[parentKey]map[string]any { return o.parents }, k, buildParent)
+}
+
+func buildParent(b *boxes, k parentKey) map[string]any {
+	pid, name, exe := k.pid, k.name, k.exe
 	parent := map[string]any{"pid": b.num(pid)}
 	if name != "" {
 		parent["name"] = b.str(name)
 	}
 	if exe != "" {
 		parent["executable"] = b.str(exe)
-	}
-	if b.obj != nil {
-		remember(b.obj.parents, k, parent)
 	}
 	return parent
 }
@@ -249,11 +262,10 @@ func (b *boxes) ancestor(a *ancestor) (map[string]any, uint64) {
 }
 
 func (b *boxes) user(k userKey) map[string]any {
-	if b.obj != nil {
-		if m, ok := b.obj.users[k]; ok {
-			return m
-		}
-	}
+	return share(b, func(o *objects) map[userKey]map[string]any { return o.users }, k, buildUser)
+}
+
+func buildUser(b *boxes, k userKey) map[string]any {
 	user := make(map[string]any, 4)
 	if k.uid >= 0 {
 		user["id"] = b.id(k.uid)
@@ -275,19 +287,16 @@ func (b *boxes) user(k userKey) map[string]any {
 		}
 		user["audit"] = au
 	}
-	if b.obj != nil {
-		remember(b.obj.users, k, user)
-	}
 	return user
 }
 
 func (b *boxes) group(gid int64, name string) map[string]any {
 	k := groupKey{gid, name}
-	if b.obj != nil {
-		if m, ok := b.obj.groups[k]; ok {
-			return m
-		}
-	}
+	return share(b, func(o *objects) map[groupKey]map[string]any { return o.groups }, k, buildGroup)
+}
+
+func buildGroup(b *boxes, k groupKey) map[string]any {
+	gid, name := k.gid, k.name
 	group := make(map[string]any, 2)
 	if gid >= 0 {
 		group["id"] = b.id(gid)
@@ -295,18 +304,14 @@ func (b *boxes) group(gid int64, name string) map[string]any {
 	if name != "" {
 		group["name"] = b.str(name)
 	}
-	if b.obj != nil {
-		remember(b.obj.groups, k, group)
-	}
 	return group
 }
 
 func (b *boxes) leader(k leaderKey) map[string]any {
-	if b.obj != nil {
-		if m, ok := b.obj.leaders[k]; ok {
-			return m
-		}
-	}
+	return share(b, func(o *objects) map[leaderKey]map[string]any { return o.leaders }, k, buildLeader)
+}
+
+func buildLeader(b *boxes, k leaderKey) map[string]any {
 	leader := map[string]any{"pid": b.num(k.pid)}
 	if k.exe != "" {
 		leader["executable"] = b.str(k.exe)
@@ -322,18 +327,14 @@ func (b *boxes) leader(k leaderKey) map[string]any {
 	if len(meta) > 0 {
 		leader["entry_meta"] = meta
 	}
-	if b.obj != nil {
-		remember(b.obj.leaders, k, leader)
-	}
 	return leader
 }
 
 func (b *boxes) session(k sessKey) map[string]any {
-	if b.obj != nil {
-		if m, ok := b.obj.sessions[k]; ok {
-			return m
-		}
-	}
+	return share(b, func(o *objects) map[sessKey]map[string]any { return o.sessions }, k, buildSession)
+}
+
+func buildSession(b *boxes, k sessKey) map[string]any {
 	sess := make(map[string]any, 8)
 	sess["attributed_by"] = b.str(k.by)
 	if k.ses >= 0 && k.ses != unset {
@@ -359,25 +360,19 @@ func (b *boxes) session(k sessKey) map[string]any {
 			sess["addr"] = b.str(k.addr)
 		}
 	}
-	if b.obj != nil {
-		remember(b.obj.sessions, k, sess)
-	}
 	return sess
 }
 
 func (b *boxes) source(ip netip.Addr, port int) map[string]any {
 	k := sourceKey{ip, port}
-	if b.obj != nil {
-		if m, ok := b.obj.sources[k]; ok {
-			return m
-		}
-	}
+	return share(b, func(o *objects) map[sourceKey]map[string]any { return o.sources }, k, buildSource)
+}
+
+func buildSource(b *boxes, k sourceKey) map[string]any {
+	ip, port := k.ip, k.port
 	src := map[string]any{"ip": ip.String()}
 	if port > 0 {
 		src["port"] = port
-	}
-	if b.obj != nil {
-		remember(b.obj.sources, k, src)
 	}
 	return src
 }
@@ -408,20 +403,17 @@ func (b *boxes) related(ip netip.Addr, users []string) map[string]any {
 
 func (b *boxes) audit(syscall, key string) map[string]any {
 	k := auditKey{syscall, key}
-	if b.obj != nil {
-		if m, ok := b.obj.audits[k]; ok {
-			return m
-		}
-	}
+	return share(b, func(o *objects) map[auditKey]map[string]any { return o.audits }, k, buildAudit)
+}
+
+func buildAudit(b *boxes, k auditKey) map[string]any {
+	syscall, key := k.syscall, k.key
 	audit := make(map[string]any, 2)
 	if syscall != "" {
 		audit["syscall"] = b.str(syscall)
 	}
 	if key != "" {
 		audit["key"] = b.str(key)
-	}
-	if b.obj != nil {
-		remember(b.obj.audits, k, audit)
 	}
 	return audit
 }
