@@ -20,6 +20,7 @@ import (
 
 	"github.com/xferhunt/xferhunt/detect/rules"
 	"github.com/xferhunt/xferhunt/pipeline"
+	"github.com/xferhunt/xferhunt/sources/auditrules"
 )
 
 // demoCapture is the real capture `xferhunt demo` replays (see
@@ -171,6 +172,11 @@ func newFlagSet(cfg *pipeline.Config, showVersion *bool, out io.Writer) *flag.Fl
 	fs.StringVar(&cfg.HostID, "host-id", "", "host.id for inputs that carry none (default: /etc/machine-id)")
 	fs.StringVar(&cfg.Exceptions, "exceptions", "", "exception items file (Kibana exception-list NDJSON export)")
 	fs.BoolVar(&cfg.Headless, "headless", false, "no TUI: alerts as JSON lines on stdout, status on stderr")
+	fs.Func("coverage", "kernel audit rules for live netlink: narrow (default: transfer programs only, filtered in the kernel, cheap) or broad (every creation, exec and connect)", func(v string) error {
+		c, err := auditrules.ParseCoverage(v)
+		cfg.Coverage = c
+		return err
+	})
 	if showVersion != nil {
 		fs.BoolVar(showVersion, "version", false, "print version and exit")
 	}

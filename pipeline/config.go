@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/xferhunt/xferhunt/sources/auditrules"
 )
 
 // ErrUsage marks errors that are the caller's to fix (bad flag, unusable
@@ -35,6 +37,8 @@ type Config struct {
 	HostID         string
 	Exceptions     string
 	Headless       bool
+	// Coverage is the kernel audit rule set a live netlink source installs.
+	Coverage auditrules.Coverage
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer

@@ -63,6 +63,7 @@ func openSources(cfg *Config, s *setup) ([]sources.Source, error) {
 		specs = []string{"auto"}
 	}
 	opt := spec.Options{
+		Coverage: cfg.Coverage,
 		HostID:   cfg.hostID(),
 		HostName: hostName(),
 		Since:    time.Now().Add(-s.window()),

@@ -23,16 +23,18 @@ type Event struct {
 // Health is a snapshot of a source's counters, shown in the status bar and
 // in headless status lines.
 type Health struct {
-	Name      string
-	Live      bool // backfill done, now following
-	Records   uint64
-	Events    uint64
-	Malformed uint64 // lines or records that could not be parsed, skipped
-	Lost      uint64 // kernel-reported lost records (netlink)
-	Gaps      uint64 // reassembly sequence gaps
-	Dropped   uint64 // events dropped because a consumer was too slow
-	Lag       time.Duration
-	Err       string // last error, if the source is unhealthy
+	Name       string
+	Live       bool // backfill done, now following
+	Records    uint64
+	Events     uint64
+	Malformed  uint64 // lines or records that could not be parsed, skipped
+	Lost       uint64 // records lost before reaching us: kernel lost deltas plus receive overruns (netlink)
+	Overruns   uint64 // times our netlink receive buffer overflowed (each lost one or more records)
+	Reattached uint64 // times the netlink feed stopped under us and was attached again
+	Gaps       uint64 // reassembly sequence gaps
+	Dropped    uint64 // events dropped because a consumer was too slow
+	Lag        time.Duration
+	Err        string // last error, if the source is unhealthy
 }
 
 // Source produces events until its context ends. Run sends events in

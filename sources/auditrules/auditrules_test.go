@@ -120,3 +120,53 @@ func countEventsNaming(log, p string) int {
 	}
 	return len(ids)
 }
+
+func TestNarrowLines(t *testing.T) {
+	lines := auditrules.NarrowLines([]string{"/usr/bin/scp", "/opt/with space/ftp", "/usr/sbin/vsftpd"})
+	if len(lines) != 16 {
+		t.Fatalf("NarrowLines = %d rules, want 8 per executable with a writable path:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+	for _, l := range lines {
+		if !strings.HasSuffix(l, "-k "+auditrules.Key) || !strings.Contains(l, " -F exe=/usr/") {
+			t.Errorf("narrow rule without exe filter or key: %s", l)
+		}
+		if strings.Contains(l, "arch=b32") && strings.Contains(l, ",accept,") {
+			t.Errorf("i386 has no accept syscall: %s", l)
+		}
+	}
+	if got := auditrules.NarrowLines(nil); len(got) != 0 {
+		t.Errorf("no executables, %d rules", len(got))
+	}
+}
+
+// TestExecutables resolves links to the binary the kernel will compare
+// with, drops what is missing or not a regular file, and keeps order.
+func TestExecutables(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "tnftp")
+	if err := os.WriteFile(real, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "ftp")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	got := auditrules.Executables([]string{filepath.Join(dir, "missing"), link, dir, real, "/usr/bin/../bin/sh"})
+	sh, _ := filepath.EvalSymlinks("/bin/sh")
+	want := []string{real, sh}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("Executables = %v, want %v", got, want)
+	}
+}
+
+func TestParseCoverage(t *testing.T) {
+	for in, want := range map[string]auditrules.Coverage{"": auditrules.Narrow, "narrow": auditrules.Narrow, "broad": auditrules.Broad} {
+		got, err := auditrules.ParseCoverage(in)
+		if err != nil || got != want || (in != "" && got.String() != in) {
+			t.Errorf("ParseCoverage(%q) = %v, %v", in, got, err)
+		}
+	}
+	if _, err := auditrules.ParseCoverage("wide"); err == nil {
+		t.Error("wide accepted")
+	}
+}

@@ -27,7 +27,7 @@ func BenchmarkReadPath(b *testing.B) {
 		ctx, cancel := context.WithCancel(context.Background())
 		rp.done = cancel
 		n := 0
-		if err := s.read(ctx, rp, func() (uint32, error) { return 0, nil }, 0, func(evs []sources.Event) { n += len(evs) }); err != nil {
+		if err := s.read(ctx, rp, func(evs []sources.Event) { n += len(evs) }); err != nil {
 			b.Fatal(err)
 		}
 		if n != events {

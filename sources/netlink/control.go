@@ -92,10 +92,14 @@ func (c *controller) status() (Settings, error) {
 	return settingsOf(st), nil
 }
 
-// prepare enables audit and raises the backlog as a source needs it.
-// Unicast also raises the backlog wait; multicast leaves the daemon's
-// tuning alone and only switches audit on if it is off.
-func (c *controller) prepare(unicast bool, backlog, waitTime uint32) error {
+// prepare enables audit and, for unicast, raises the backlog and sets the
+// backlog wait time to 0. With a wait time, a full backlog makes every audited
+// process on the host sleep in the kernel until the reader drains it (auditd's
+// default is a minute); with 0 the kernel drops the record and counts it as
+// lost, which the watcher reports. A responder's tool must never stall the
+// host it is looking at. Multicast leaves the daemon's tuning alone and only
+// switches audit on if it is off.
+func (c *controller) prepare(unicast bool, backlog uint32) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.before.Enabled == 2 {
@@ -113,17 +117,18 @@ func (c *controller) prepare(unicast bool, backlog, waitTime uint32) error {
 	}
 	if c.before.BacklogLimit < backlog {
 		c.backlog = true
+		c.writeJournal()
 		if err := c.client.SetBacklogLimit(backlog, libaudit.WaitForReply); err != nil {
 			return fmt.Errorf("set backlog limit: %w", err)
 		}
 	}
-	if waitTime != 0 && c.before.BacklogWaitTime != waitTime {
+	if c.before.BacklogWaitTime != 0 {
 		c.waitTime = true
-		if err := c.client.SetBacklogWaitTime(int32(waitTime), libaudit.WaitForReply); err != nil {
+		c.writeJournal()
+		if err := c.client.SetBacklogWaitTime(0, libaudit.WaitForReply); err != nil {
 			return fmt.Errorf("set backlog wait time: %w", err)
 		}
 	}
-	c.writeJournal()
 	return nil
 }
 
@@ -179,6 +184,12 @@ func (c *controller) markPID() {
 // changed. It keeps going after an error so one failure does not leave the
 // rest in place.
 func (c *controller) restore() error {
+	// Another instance may be choosing its mode from the settings we are
+	// about to put back; wait for it. Restoring without the lock beats not
+	// restoring.
+	if unlock, err := lockHost(); err == nil {
+		defer unlock()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.restored {

@@ -44,11 +44,21 @@ func (c *controller) writeJournal() {
 	if err != nil {
 		return
 	}
-	if err := os.MkdirAll(JournalDir, 0o700); err != nil {
+	if ensureJournalDir() != nil {
 		return
 	}
+	// Written beside and renamed into place, so a kill mid-write leaves the
+	// previous journal whole; O_EXCL|O_NOFOLLOW so nothing planted is written
+	// through.
 	tmp := journalPath(j.PID) + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	_ = os.Remove(tmp)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return
+	}
+	_, werr := f.Write(b)
+	if cerr := f.Close(); werr != nil || cerr != nil {
+		_ = os.Remove(tmp)
 		return
 	}
 	_ = os.Rename(tmp, journalPath(j.PID))

@@ -81,7 +81,7 @@ func TestKilledSourceIsRecovered(t *testing.T) {
 		t.Fatal("the killed source's rules are gone already: nothing left to recover, the test proves nothing")
 	}
 
-	sock, err := newSocket(0)
+	sock, err := newSocket(0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

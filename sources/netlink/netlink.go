@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -58,13 +59,15 @@ type Options struct {
 	// NewParser builds the parser fed with rebuilt record lines; its emit
 	// callback receives normalized events.
 	NewParser func(emit func(sources.Event)) LineParser
-	// BacklogLimit is the minimum kernel backlog in unicast mode (default 8192).
+	// BacklogLimit is the minimum kernel backlog in unicast mode (default
+	// 16384): room for a burst while the reader catches up.
 	BacklogLimit uint32
-	// BacklogWaitTime is set in unicast mode (default 60000, auditd's value).
-	BacklogWaitTime uint32
 	// LossFlagFor is how long after a loss the events carry xferhunt.loss
 	// (default 2s).
 	LossFlagFor time.Duration
+	// PollEvery is how often the kernel's audit status is read for lost
+	// records and for a feed that stopped (default 250ms).
+	PollEvery time.Duration
 }
 
 // Source is the netlink audit source.
@@ -73,21 +76,28 @@ type Source struct {
 
 	mu     sync.Mutex
 	health sources.Health
-	mode   Mode
-	ready  chan struct{}
-	once   sync.Once
+	// errAt is when a transient error (a receive buffer overflow) was
+	// last seen; the watcher clears it once quiet for errQuiet.
+	errAt     time.Time
+	transient bool
+	mode      Mode
+	ready     chan struct{}
+	once      sync.Once
+	// lossUntil (Unix ns) flags the events read before it with
+	// xferhunt.loss: set by the reader and by the status watcher.
+	lossUntil atomic.Int64
 }
 
 // New returns a netlink source; nothing touches the kernel until Run.
 func New(opt Options) *Source {
 	if opt.BacklogLimit == 0 {
-		opt.BacklogLimit = 8192
-	}
-	if opt.BacklogWaitTime == 0 {
-		opt.BacklogWaitTime = 60000
+		opt.BacklogLimit = 16384
 	}
 	if opt.LossFlagFor == 0 {
 		opt.LossFlagFor = 2 * time.Second
+	}
+	if opt.PollEvery == 0 {
+		opt.PollEvery = 250 * time.Millisecond
 	}
 	return &Source{opt: opt, mode: opt.Mode, ready: make(chan struct{}),
 		health: sources.Health{Name: "netlink:" + opt.Mode.String()}}
@@ -123,11 +133,16 @@ func (s *Source) update(f func(h *sources.Health)) {
 	s.mu.Unlock()
 }
 
+// markLoss flags the events of the next LossFlagFor as read around a loss.
+func (s *Source) markLoss() {
+	s.lossUntil.Store(time.Now().Add(s.opt.LossFlagFor).UnixNano())
+}
+
 // Available reports whether kernel audit can be driven from here: root
 // (CAP_AUDIT_CONTROL), a kernel with audit, rules not locked. It changes
 // nothing.
 func Available() error {
-	sock, err := newSocket(0)
+	sock, err := newSocket(0, 0)
 	if err != nil {
 		return err
 	}
@@ -146,7 +161,7 @@ func Available() error {
 // DaemonPID returns the PID of a live audit daemon holding the audit
 // socket, or 0.
 func DaemonPID() (uint32, error) {
-	sock, err := newSocket(0)
+	sock, err := newSocket(0, 0)
 	if err != nil {
 		return 0, err
 	}
@@ -161,10 +176,17 @@ func DaemonPID() (uint32, error) {
 	return 0, nil
 }
 
+// recvBuffer is the reader socket's receive buffer: a burst the reader has
+// not yet drained waits here instead of in the kernel's backlog.
+const recvBuffer = 32 << 20
+
 // Run attaches to kernel audit, installs the rules and emits events until
 // ctx ends. Whatever way it returns — including a panic in emit — the
-// kernel's rules and settings are restored before it does.
-func (s *Source) Run(ctx context.Context, emit func([]sources.Event)) (err error) {
+// kernel's rules and settings are restored before it does. When the feed
+// stops under it (the unicast daemon it read beside left, audit was
+// switched off, its own registration was taken), it says so in Health,
+// puts back what it changed and attaches again.
+func (s *Source) Run(ctx context.Context, emit func([]sources.Event)) error {
 	if s.opt.NewParser == nil {
 		return errors.New("netlink source: no parser configured")
 	}
@@ -172,11 +194,47 @@ func (s *Source) Run(ctx context.Context, emit func([]sources.Event)) (err error
 	if err != nil {
 		return err
 	}
-	ctlSock, err := newSocket(0)
+	if len(wires) == 0 {
+		return errors.New("netlink source: no audit rule to install (no transfer program found for narrow coverage? try --coverage broad)")
+	}
+	for {
+		err := s.attach(ctx, wires, emit)
+		var fl *feedLost
+		if !errors.As(err, &fl) || ctx.Err() != nil {
+			return err
+		}
+		s.update(func(h *sources.Health) {
+			h.Live = false
+			h.Err = fl.Error() + "; attaching again"
+			h.Reattached++
+		})
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// feedLost ends one attachment: the records stopped coming for a reason the
+// status watcher saw.
+type feedLost struct{ why string }
+
+func (f *feedLost) Error() string { return "audit feed stopped: " + f.why }
+
+// attach is one attachment: set up under the host lock, read until ctx ends
+// or the feed stops, restore.
+func (s *Source) attach(ctx context.Context, wires [][]byte, emit func([]sources.Event)) (err error) {
+	ctlSock, err := newSocket(0, 0)
 	if err != nil {
 		return err
 	}
 	defer ctlSock.Close()
+	unlock, err := lockHost()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	ctl, err := newController(&libaudit.AuditClient{Netlink: ctlSock})
 	if err != nil {
 		return err
@@ -186,68 +244,101 @@ func (s *Source) Run(ctx context.Context, emit func([]sources.Event)) (err error
 		if r := recover(); r != nil {
 			err = fmt.Errorf("netlink source panic: %v", r)
 		}
+		unlock() // restore takes the lock itself
 		if rerr := ctl.restore(); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 		if recvSock != nil {
 			recvSock.Close()
 		}
-		if err != nil {
+		var fl *feedLost
+		if err != nil && !errors.As(err, &fl) {
 			s.update(func(h *sources.Health) { h.Live = false; h.Err = err.Error() })
 		}
 	}()
 
 	mode := s.opt.Mode
+	daemon := ctl.before.PID
+	if daemon != 0 && (daemon == uint32(os.Getpid()) || !processAlive(daemon)) {
+		daemon = 0
+	}
 	if mode == Auto {
 		mode = Unicast
-		if p := ctl.before.PID; p != 0 && p != uint32(os.Getpid()) && processAlive(p) {
+		if daemon != 0 {
 			mode = Multicast
 		}
 	}
-	if mode == Unicast && ctl.before.PID != 0 && processAlive(ctl.before.PID) {
-		return fmt.Errorf("netlink unicast: audit daemon pid %d holds the audit socket; use netlink:multicast", ctl.before.PID)
+	if mode == Unicast && daemon != 0 {
+		return fmt.Errorf("netlink unicast: audit daemon pid %d holds the audit socket; use netlink:multicast", daemon)
 	}
 	s.mu.Lock()
 	s.mode = mode
 	s.health.Name = "netlink:" + mode.String()
 	s.mu.Unlock()
 
-	if err := ctl.prepare(mode == Unicast, s.opt.BacklogLimit, s.opt.BacklogWaitTime); err != nil {
+	if err := ctl.prepare(mode == Unicast, s.opt.BacklogLimit); err != nil {
 		return err
 	}
+	owner := daemon
 	if mode == Unicast {
-		if recvSock, err = newSocket(0); err != nil {
+		if recvSock, err = newSocket(0, recvBuffer); err != nil {
 			return err
 		}
 		ctl.markPID()
 		if err := (&libaudit.AuditClient{Netlink: recvSock}).SetPID(libaudit.WaitForReply); err != nil {
 			return fmt.Errorf("register as audit daemon: %w", err)
 		}
+		owner = uint32(os.Getpid())
 	} else {
-		if recvSock, err = newSocket(libaudit.NetlinkGroupReadLog); err != nil {
+		if recvSock, err = newSocket(libaudit.NetlinkGroupReadLog, recvBuffer); err != nil {
 			return fmt.Errorf("join audit multicast group: %w", err)
 		}
 	}
 	if err := ctl.install(wires); err != nil {
 		return err
 	}
-	s.update(func(h *sources.Health) { h.Live = true })
-	s.once.Do(func() { close(s.ready) })
-	lost := func() (uint32, error) {
-		st, err := ctl.status()
-		return st.Lost, err
+	unlock()
+	pollSock, err := newSocket(0, 0)
+	if err != nil {
+		return err
 	}
-	return s.read(ctx, recvSock, lost, ctl.before.Lost, emit)
+	defer pollSock.Close()
+	poll := &libaudit.AuditClient{Netlink: pollSock}
+	status := func() (Settings, error) {
+		st, err := poll.GetStatus()
+		if err != nil {
+			return Settings{}, err
+		}
+		return settingsOf(st), nil
+	}
+
+	s.update(func(h *sources.Health) { h.Live = true; h.Err = "" })
+	s.once.Do(func() { close(s.ready) })
+
+	// The status watcher runs beside the reader, never on its goroutine: a
+	// request to kernel audit can wait in the kernel while the backlog is
+	// full, and a reader waiting there drains nothing.
+	rctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		s.watch(rctx, cancel, status, watchFor{lost: ctl.before.Lost, owner: owner})
+	}()
+	err = s.read(rctx, recvSock, emit)
+	cancel(nil)
+	<-watched
+	var fl *feedLost
+	if cause := context.Cause(rctx); errors.As(cause, &fl) && err == nil {
+		return fl
+	}
+	return err
 }
 
 // read is the receive loop: one record per datagram, reassembled into
 // events, rebuilt as text lines for the parser.
-func (s *Source) read(ctx context.Context, sock libaudit.NetlinkReceiver, lost func() (uint32, error), lastLost uint32, emit func([]sources.Event)) error {
-	var (
-		pending   []sources.Event
-		lossUntil time.Time
-	)
-	markLoss := func() { lossUntil = time.Now().Add(s.opt.LossFlagFor) }
+func (s *Source) read(ctx context.Context, sock libaudit.NetlinkReceiver, emit func([]sources.Event)) error {
+	var pending []sources.Event
 	parser := s.opt.NewParser(func(ev sources.Event) { pending = append(pending, ev) })
 	// flush runs after the reassembler's callbacks for one record, so an
 	// event that revealed a gap is flagged along with those after it.
@@ -255,7 +346,7 @@ func (s *Source) read(ctx context.Context, sock libaudit.NetlinkReceiver, lost f
 		if len(pending) == 0 {
 			return
 		}
-		if time.Now().Before(lossUntil) {
+		if time.Now().UnixNano() < s.lossUntil.Load() {
 			for _, ev := range pending {
 				if ev.Doc != nil {
 					ev.Doc.Set("xferhunt.loss", true)
@@ -290,7 +381,7 @@ func (s *Source) read(ctx context.Context, sock libaudit.NetlinkReceiver, lost f
 				s.update(func(h *sources.Health) { h.Gaps++ })
 				return
 			}
-			markLoss()
+			s.markLoss()
 			s.update(func(h *sources.Health) { h.Gaps += uint64(n) })
 		},
 	}
@@ -302,16 +393,17 @@ func (s *Source) read(ctx context.Context, sock libaudit.NetlinkReceiver, lost f
 	}
 	// Not deferred: after a panic in emit, nothing more is handed to the
 	// consumer; Run's recover restores the kernel.
-	err = s.loop(ctx, sock, lost, lastLost, reasm, flush, markLoss)
+	err = s.loop(ctx, sock, reasm, flush)
 	reasm.Close()
 	parser.Flush()
 	flush()
 	return err
 }
 
-// loop receives until ctx ends or the socket fails.
-func (s *Source) loop(ctx context.Context, sock libaudit.NetlinkReceiver, lost func() (uint32, error), lastLost uint32,
-	reasm *libaudit.Reassembler, flush, markLoss func()) error {
+// loop receives until ctx ends or the socket fails. It sends nothing to the
+// kernel: a request could wait in the kernel's backlog wait while the queue
+// it should be draining is full.
+func (s *Source) loop(ctx context.Context, sock libaudit.NetlinkReceiver, reasm *libaudit.Reassembler, flush func()) error {
 	var one [1]syscall.NetlinkMessage
 	parse := func(buf []byte) ([]syscall.NetlinkMessage, error) {
 		m, err := parseOne(buf)
@@ -331,9 +423,15 @@ func (s *Source) loop(ctx context.Context, sock libaudit.NetlinkReceiver, lost f
 				return true
 			case errors.Is(err, syscall.ENOBUFS):
 				// Our socket overflowed: records are gone without a
-				// kernel lost count, so flag them ourselves.
-				markLoss()
-				s.update(func(h *sources.Health) { h.Lost++; h.Err = "netlink receive buffer overflow" })
+				// kernel lost count (at least one each time), so flag and
+				// count them ourselves. The error clears once quiet.
+				s.markLoss()
+				s.mu.Lock()
+				s.health.Lost++
+				s.health.Overruns++
+				s.health.Err = "netlink receive buffer overflow: records lost"
+				s.errAt, s.transient = now, true
+				s.mu.Unlock()
 				return true
 			}
 			fatal = fmt.Errorf("netlink receive: %w", err)
@@ -360,7 +458,7 @@ func (s *Source) loop(ctx context.Context, sock libaudit.NetlinkReceiver, lost f
 		flush()
 		return true
 	}
-	lastPoll, lastMaintain := time.Now(), time.Now()
+	lastMaintain := time.Now()
 	for ctx.Err() == nil {
 		msgs, err := sock.Receive(false, parse)
 		now := time.Now()
@@ -385,17 +483,6 @@ func (s *Source) loop(ctx context.Context, sock libaudit.NetlinkReceiver, lost f
 			lastMaintain = time.Now()
 			reasm.Maintain()
 			flush()
-		}
-		if now.Sub(lastPoll) >= 500*time.Millisecond {
-			lastPoll = now
-			if n, err := lost(); err == nil {
-				if n > lastLost {
-					markLoss()
-					d := uint64(n - lastLost)
-					s.update(func(h *sources.Health) { h.Lost += d })
-				}
-				lastLost = n
-			}
 		}
 	}
 	return nil

@@ -28,7 +28,7 @@ var _ libaudit.NetlinkSendReceiver = (*socket)(nil)
 // re-checks its context.
 const readTimeout = 200 * time.Millisecond
 
-func newSocket(groups uint32) (*socket, error) {
+func newSocket(groups uint32, rcvbuf int) (*socket, error) {
 	fd, err := syscall.Socket(syscall.AF_NETLINK, syscall.SOCK_RAW|syscall.SOCK_CLOEXEC, syscall.NETLINK_AUDIT)
 	if err != nil {
 		return nil, fmt.Errorf("open audit netlink socket: %w", err)
@@ -42,9 +42,11 @@ func newSocket(groups uint32) (*socket, error) {
 		syscall.Close(fd)
 		return nil, fmt.Errorf("set audit socket timeout: %w", err)
 	}
-	// A large receive buffer absorbs bursts while the reader is busy; the
-	// kernel counts what still overflows as lost.
-	_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, 8<<20)
+	// A reader's large receive buffer absorbs bursts while it is busy;
+	// control sockets keep the default.
+	if rcvbuf > 0 {
+		_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, rcvbuf)
+	}
 	sa, err := syscall.Getsockname(fd)
 	if err != nil {
 		syscall.Close(fd)

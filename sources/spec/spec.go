@@ -34,6 +34,8 @@ type Options struct {
 	Since time.Time
 	// Stdin is read for "-" (default os.Stdin).
 	Stdin io.Reader
+	// Coverage picks the kernel audit rules a netlink source installs.
+	Coverage auditrules.Coverage
 }
 
 // Default paths auto falls back to when netlink is not usable.
@@ -92,9 +94,9 @@ func file(name string, o tail.Options, nd tail.NewDecoder) (sources.Source, erro
 	return src, nil
 }
 
-// Netlink builds a kernel audit source with xferhunt's rule set.
+// Netlink builds a kernel audit source with the rule set of opt.Coverage.
 func Netlink(mode netlink.Mode, opt Options) *netlink.Source {
-	return netlink.New(netlink.Options{Mode: mode, Rules: auditrules.Lines(),
+	return netlink.New(netlink.Options{Mode: mode, Rules: auditrules.For(opt.Coverage),
 		NewParser: func(emit func(sources.Event)) netlink.LineParser {
 			return auditd.NewParser(auditd.Options{HostID: opt.HostID, HostName: opt.HostName, Emit: emit})
 		}})

@@ -1,0 +1,69 @@
+package netlink
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/xferhunt/xferhunt/sources"
+)
+
+// errQuiet is how long a transient error (a receive buffer overflow) stays in
+// Health after it was last seen: the source recovers by itself, and its health
+// should say so.
+const errQuiet = 10 * time.Second
+
+// watchFor is what the status watcher compares the kernel's status with.
+type watchFor struct {
+	// lost is the kernel's lost counter when the attachment began.
+	lost uint32
+	// owner is the pid the kernel must keep as its audit daemon for our
+	// records to flow: ours in unicast, the daemon read beside in multicast
+	// (0 when there was none).
+	owner uint32
+}
+
+// watch polls the kernel's audit status until ctx ends. It adds the kernel's
+// lost deltas to Health (and flags the events around them), clears a
+// transient error once quiet, and ends the attachment with feedLost when the
+// records stop flowing to us: audit switched off, or the audit daemon pid no
+// longer the one the attachment relies on.
+func (s *Source) watch(ctx context.Context, stop context.CancelCauseFunc, status func() (Settings, error), w watchFor) {
+	t := time.NewTicker(s.opt.PollEvery)
+	defer t.Stop()
+	last := w.lost
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st, err := status()
+		if err != nil {
+			continue // a busy kernel answers late; the next tick asks again
+		}
+		// uint32 arithmetic: the kernel's counter wraps.
+		if d := st.Lost - last; d != 0 && d < 1<<31 {
+			s.markLoss()
+			s.update(func(h *sources.Health) { h.Lost += uint64(d) })
+		}
+		last = st.Lost
+		s.mu.Lock()
+		if s.transient && time.Since(s.errAt) > errQuiet {
+			s.health.Err, s.transient = "", false
+		}
+		s.mu.Unlock()
+		switch {
+		case st.Enabled == 0:
+			stop(&feedLost{why: "kernel audit was switched off"})
+			return
+		case st.PID != w.owner && w.owner != 0:
+			stop(&feedLost{why: fmt.Sprintf("audit daemon pid %d gave way to %d", w.owner, st.PID)})
+			return
+		case st.PID != 0 && w.owner == 0 && processAlive(st.PID):
+			// Multicast with no daemon: one started; attach beside it.
+			stop(&feedLost{why: fmt.Sprintf("audit daemon pid %d started", st.PID)})
+			return
+		}
+	}
+}
