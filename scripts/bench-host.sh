@@ -238,8 +238,9 @@ xferhunt_args() {
 # start_xferhunt MODE ERRFILE: start xferhunt and wait for its "ready" line.
 start_xferhunt() {
 	local i
+	: >"$2"
 	# shellcheck disable=SC2046 # word splitting of the fixed argument list is intended
-	"$xh" $(xferhunt_args "$1") >/dev/null 2>"$2" 9>&- &
+	"$xh" $(xferhunt_args "$1") >/dev/null 2>>"$2" 9>&- &
 	xh_pid=$!
 	for ((i = 0; i < 600; i++)); do
 		grep -qx ready "$2" && return 0
@@ -389,7 +390,8 @@ drain() {
 # run_one CONFIG WORKLOAD ROUND: set up CONFIG, run WORKLOAD once, tear down, and append
 # "config workload round seconds lost_delta xferhunt_counters drain" to the log.
 run_one() {
-	local cfg=$1 wl=$2 round=$3 tag="$work/$1.$2.$3" lost0 lost1 xhc="-" dr="-"
+	local cfg=$1 wl=$2 round=$3 tag="$work/$1.$2.$3" lostpre lost0 lost1 lostpost xhc="-" dr="-"
+	lostpre=$(status_field lost)
 	case $cfg in
 	none)
 		[ "$(status_field enabled)" = 0 ] || auditctl -e 0 9>&- >/dev/null
@@ -426,8 +428,10 @@ run_one() {
 		;;
 	esac
 	restore_audit
-	echo "$cfg|$wl|$round|$secs|$((lost1 - lost0))|$xhc|$dr" >>"$log"
-	note "round $round $cfg $wl: ${secs}s lost+$((lost1 - lost0)) xferhunt-lost/gaps/dropped $xhc drain ${dr}s"
+	lostpost=$(status_field lost)
+	echo "$cfg|$wl|$round|$secs|$((lost1 - lost0)) ($((lostpost - lostpre)))|$xhc|$dr" >>"$log"
+	note "round $round $cfg $wl: ${secs} s; kernel lost +$((lost1 - lost0)) (session +$((lostpost - lostpre)));" \
+		"xferhunt lost/gaps/dropped $xhc; drain ${dr} s"
 }
 
 start_all=$(date +%s)
@@ -439,7 +443,7 @@ for ((round = 1; round <= rounds; round++)); do
 		for wl in "${run_workloads[@]}"; do
 			if ! run_one "$cfg" "$wl" "$round"; then
 				restore_audit
-				echo "$cfg|$wl|$round|fail|0|-|-" >>"$log"
+				echo "$cfg|$wl|$round|fail|-|-|-" >>"$log"
 			fi
 		done
 		unlock
@@ -508,10 +512,12 @@ for w in "${run_workloads[@]}"; do
 done
 
 echo
-echo "Losses per run (round 1, 2, …): kernel \`lost\` delta from \`auditctl -s\` around the workload;"
-echo "for xferhunt its final status line's lost/gaps/dropped; drain = seconds until the kernel backlog emptied after the workload."
+echo "Losses per run (round 1, 2, …): the kernel's \`lost\` delta (\`auditctl -s\`) from the workload's start until"
+echo "the backlog drained, and in parentheses from before the reader started until after it stopped (the window"
+echo "xferhunt's own counter covers); xferhunt's lost/gaps/dropped from its final status line; drain = seconds"
+echo "until the kernel backlog emptied after the workload."
 echo
-echo "| workload | configuration | kernel lost Δ | xferhunt lost/gaps/dropped | drain s |"
+echo "| workload | configuration | kernel lost Δ (session) | xferhunt lost/gaps/dropped | drain s |"
 echo "|---|---|---|---|---|"
 for w in "${run_workloads[@]}"; do
 	for c in "${run_configs[@]}"; do

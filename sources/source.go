@@ -23,12 +23,16 @@ type Event struct {
 // Health is a snapshot of a source's counters, shown in the status bar and
 // in headless status lines.
 type Health struct {
-	Name       string
-	Live       bool // backfill done, now following
-	Records    uint64
-	Events     uint64
-	Malformed  uint64 // lines or records that could not be parsed, skipped
-	Lost       uint64 // records lost before reaching us: kernel lost deltas plus receive overruns (netlink)
+	Name      string
+	Live      bool // backfill done, now following
+	Records   uint64
+	Events    uint64
+	Malformed uint64 // lines or records that could not be parsed, skipped
+	Lost      uint64 // records lost before reaching us: kernel lost deltas plus receive overruns (netlink)
+	// Suppressed is what the kernel's printk rate limit said it swallowed
+	// while a unicast source read: possibly undelivered audit records,
+	// possibly other kernel messages; a hint beside Lost, not part of it.
+	Suppressed uint64
 	Overruns   uint64 // times our netlink receive buffer overflowed (each lost one or more records)
 	Reattached uint64 // times the netlink feed stopped under us and was attached again
 	Gaps       uint64 // reassembly sequence gaps

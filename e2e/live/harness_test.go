@@ -29,6 +29,9 @@ var binPath string
 var repoRoot string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(creatorDirEnv) != "" {
+		os.Exit(runCreator())
+	}
 	os.Exit(buildAndRun(m))
 }
 

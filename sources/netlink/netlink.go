@@ -239,7 +239,10 @@ func (s *Source) attach(ctx context.Context, wires [][]byte, emit func([]sources
 	if err != nil {
 		return err
 	}
-	var recvSock *socket
+	var (
+		recvSock *socket
+		printed  *printedLog
+	)
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("netlink source panic: %v", r)
@@ -248,6 +251,7 @@ func (s *Source) attach(ctx context.Context, wires [][]byte, emit func([]sources
 		if rerr := ctl.restore(); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
+		s.countPrinted(printed)
 		if recvSock != nil {
 			recvSock.Close()
 		}
@@ -285,6 +289,10 @@ func (s *Source) attach(ctx context.Context, wires [][]byte, emit func([]sources
 			return err
 		}
 		ctl.markPID()
+		// Opened before registering, positioned at the log's end, counting
+		// from now: what the kernel prints from here on instead of
+		// delivering is our loss.
+		printed = openPrintedLog(time.Now())
 		if err := (&libaudit.AuditClient{Netlink: recvSock}).SetPID(libaudit.WaitForReply); err != nil {
 			return fmt.Errorf("register as audit daemon: %w", err)
 		}
@@ -323,7 +331,7 @@ func (s *Source) attach(ctx context.Context, wires [][]byte, emit func([]sources
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
-		s.watch(rctx, cancel, status, watchFor{lost: ctl.before.Lost, owner: owner})
+		s.watch(rctx, cancel, status, watchFor{lost: ctl.before.Lost, owner: owner, printed: printed})
 	}()
 	err = s.read(rctx, recvSock, emit)
 	cancel(nil)

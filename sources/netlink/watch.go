@@ -21,6 +21,8 @@ type watchFor struct {
 	// records to flow: ours in unicast, the daemon read beside in multicast
 	// (0 when there was none).
 	owner uint32
+	// printed is the kernel log of a unicast reader (nil otherwise).
+	printed *printedLog
 }
 
 // watch polls the kernel's audit status until ctx ends. It adds the kernel's
@@ -48,6 +50,10 @@ func (s *Source) watch(ctx context.Context, stop context.CancelCauseFunc, status
 			s.update(func(h *sources.Health) { h.Lost += uint64(d) })
 		}
 		last = st.Lost
+		if n, sup, _ := w.printed.read(); n > 0 || sup > 0 {
+			s.markLoss()
+			s.update(func(h *sources.Health) { h.Lost += n; h.Suppressed += sup })
+		}
 		s.mu.Lock()
 		if s.transient && time.Since(s.errAt) > errQuiet {
 			s.health.Err, s.transient = "", false
@@ -65,5 +71,28 @@ func (s *Source) watch(ctx context.Context, stop context.CancelCauseFunc, status
 			stop(&feedLost{why: fmt.Sprintf("audit daemon pid %d started", st.PID)})
 			return
 		}
+	}
+}
+
+// countPrinted adds what the kernel log tells of after the reader stopped
+// reading, then closes it. The printk rate limit reports the records it
+// swallowed only with the next printed line, which our own restore provokes
+// (its configuration records are printed: no reader is registered any more),
+// so it waits briefly for that line.
+func (s *Source) countPrinted(p *printedLog) {
+	if p == nil {
+		return
+	}
+	defer p.close()
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for {
+		n, sup, config := p.read()
+		if n > 0 || sup > 0 {
+			s.update(func(h *sources.Health) { h.Lost += n; h.Suppressed += sup })
+		}
+		if config || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
