@@ -176,7 +176,7 @@ func (s *sysRec) interesting() bool {
 		return true
 	}
 	si, _ := s.info()
-	return si.class == sysAccept
+	return si.class == sysAccept || si.class == sysFork
 }
 
 // procEntry is what the records tell about one process.
@@ -307,6 +307,20 @@ func (p *Parser) seeAccept(pid int, saddr []byte, sec int64) {
 	p.recentN++
 }
 
+// seeFork hands the child of a fork the newest connection its parent
+// accepted. A listener that accepts and forks one session process per
+// connection (vsftpd, inetd-style servers) does exactly that in turn, so the
+// child's connection is known even when several sessions from one address
+// overlap, where "the listener's newest accept" would be another session's.
+func (p *Parser) seeFork(parent int, child int64) {
+	if child <= 0 || child > 1<<22 {
+		return
+	}
+	if a, ok := p.accepts.get(parent); ok {
+		p.conns.put(int(child), a)
+	}
+}
+
 // parseSockaddr decodes a SOCKADDR saddr (hex struct sockaddr, family in
 // host byte order, port and address in network order).
 func parseSockaddr(hexv []byte) (netip.Addr, int, bool) {
@@ -402,7 +416,17 @@ func (p *Parser) attribute(s *sysRec, chain []int) attribution {
 		return (!addrWant.IsValid() || e.ip == addrWant) && (loginSec < 0 || e.sec <= loginSec)
 	}
 	best, bestRank := acceptEntry{}, -1
+	// A connection handed to a forked ancestor is exact: the nearest wins.
+	for _, pid := range pids {
+		if e, ok := p.conns.get(pid); ok && fits(e) {
+			best, bestRank = e, len(pids)
+			break
+		}
+	}
 	consider := func(e acceptEntry, newest bool) {
+		if bestRank == len(pids) {
+			return
+		}
 		if !fits(e) {
 			return
 		}

@@ -243,6 +243,10 @@ func (p *Parser) finish(ev *event) {
 		return
 	}
 	si, known := s.info()
+	if si.class == sysFork {
+		p.seeFork(s.pid, s.exit)
+		return
+	}
 	if si.class != sysExec && si.class != sysAccept && !p.mayEmit(ev, si, known) {
 		return
 	}

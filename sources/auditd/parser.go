@@ -171,7 +171,8 @@ type Parser struct {
 	sessions *table[uint32, *sessEntry]
 	pam      *table[int, *pamEntry]
 	accepts  *table[int, acceptEntry]
-	recent   [64]acceptEntry // newest accepts from any pid, for IP matching
+	conns    *table[int, acceptEntry] // forked child → the connection it serves
+	recent   [64]acceptEntry          // newest accepts from any pid, for IP matching
 	recentN  int
 }
 
@@ -184,6 +185,7 @@ func NewParser(opt Options) *Parser {
 		sessions: newTable[uint32, *sessEntry](maxSessions),
 		pam:      newTable[int, *pamEntry](maxPAM),
 		accepts:  newTable[int, acceptEntry](maxAccepts),
+		conns:    newTable[int, acceptEntry](maxAccepts),
 	}
 }
 

@@ -11,6 +11,7 @@ const (
 	sysDelete          // unlink*, rmdir: DELETE items
 	sysExec            // execve*: process table
 	sysAccept          // accept*: SOCKADDR gives the peer
+	sysFork            // clone, fork, vfork: the child (exit) inherits the parent's newest connection
 )
 
 // sysInfo classifies one syscall number of one arch. flagArg is the index
@@ -40,6 +41,7 @@ var (
 		87: {sysDelete, -1, "unlink"}, 263: {sysDelete, -1, "unlinkat"}, 84: {sysDelete, -1, "rmdir"},
 		59: {sysExec, -1, "execve"}, 322: {sysExec, -1, "execveat"},
 		43: {sysAccept, -1, "accept"}, 288: {sysAccept, -1, "accept4"},
+		56: {sysFork, -1, "clone"}, 57: {sysFork, -1, "fork"}, 58: {sysFork, -1, "vfork"}, 435: {sysFork, -1, "clone3"},
 	}
 	aarch64 = map[uint16]sysInfo{
 		56: {sysOpen, 2, "openat"}, 437: {sysOpen, -1, "openat2"}, 33: {sysCreate, -1, "mknodat"},
@@ -47,6 +49,7 @@ var (
 		38: {sysRename, -1, "renameat"}, 276: {sysRename, -1, "renameat2"},
 		35: {sysDelete, -1, "unlinkat"}, 221: {sysExec, -1, "execve"}, 281: {sysExec, -1, "execveat"},
 		202: {sysAccept, -1, "accept"}, 242: {sysAccept, -1, "accept4"},
+		220: {sysFork, -1, "clone"}, 435: {sysFork, -1, "clone3"},
 	}
 	i386 = map[uint16]sysInfo{
 		5: {sysOpen, 1, "open"}, 295: {sysOpen, 2, "openat"}, 437: {sysOpen, -1, "openat2"},
@@ -56,6 +59,7 @@ var (
 		38: {sysRename, -1, "rename"}, 302: {sysRename, -1, "renameat"}, 353: {sysRename, -1, "renameat2"},
 		10: {sysDelete, -1, "unlink"}, 301: {sysDelete, -1, "unlinkat"}, 40: {sysDelete, -1, "rmdir"},
 		11: {sysExec, -1, "execve"}, 358: {sysExec, -1, "execveat"},
+		120: {sysFork, -1, "clone"}, 2: {sysFork, -1, "fork"}, 190: {sysFork, -1, "vfork"}, 435: {sysFork, -1, "clone3"},
 	}
 	// byName serves arches we have no table for, when an ENRICHED log
 	// names the syscall (SYSCALL=openat).

@@ -115,7 +115,8 @@ func Executables(candidates []string) []string {
 
 // NarrowLines returns the narrow rule set for the given executables: per
 // executable and arch, the creating opens (flags filtered as in the broad set),
-// the other creation syscalls, and the execs and connections that attribute them.
+// the other creation syscalls, and the execs, connections and forks that
+// attribute them (a forking server's child serves the connection accepted last).
 // Paths with white space cannot be written as auditctl rules and are skipped.
 func NarrowLines(exes []string) []string {
 	var out []string
@@ -130,11 +131,15 @@ func NarrowLines(exes []string) []string {
 			if arch == "b64" {
 				rest += ",accept"
 			}
+			// Forks get lines of their own: arm64 has no fork or vfork, and
+			// a rule naming a syscall the arch lacks is skipped whole.
 			out = append(out,
 				head+" -S open -F a1&0x40 -F success=1"+tail,
 				head+" -S openat -F a2&0x40 -F success=1"+tail,
 				head+" -S openat2 -F success=1"+tail,
 				head+" -S "+rest+" -F success=1"+tail,
+				head+" -S clone,clone3 -F success=1"+tail,
+				head+" -S fork,vfork -F success=1"+tail,
 			)
 		}
 	}

@@ -1,0 +1,163 @@
+package live
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xferhunt/xferhunt/internal/testenv"
+	"github.com/xferhunt/xferhunt/sources/netlink"
+)
+
+// ftpSession is an interactive FTP client (tnftp) kept logged in, so that
+// sessions can overlap as they do on a real server.
+type ftpSession struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	in    io.WriteCloser
+	mu    sync.Mutex
+	out   []string
+	lines chan struct{}
+}
+
+func startFTPSession(t *testing.T, port int, from string, u *testenv.User) *ftpSession {
+	t.Helper()
+	testenv.NeedBinary(t, "/usr/bin/tnftp")
+	s := &ftpSession{t: t, lines: make(chan struct{}, 1)}
+	s.cmd = exec.Command("/usr/bin/tnftp", "-n", "-v", "-p", "-s", from, "127.0.0.1", strconv.Itoa(port))
+	var err error
+	if s.in, err = s.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Stderr = s.cmd.Stdout
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.in.Close(); _ = s.cmd.Process.Kill(); _ = s.cmd.Wait() })
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			s.mu.Lock()
+			s.out = append(s.out, sc.Text())
+			s.mu.Unlock()
+			select {
+			case s.lines <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	s.do(fmt.Sprintf("user %s %s", u.Name, u.Password), "230 ")
+	return s
+}
+
+// do sends one command and waits for a reply line starting with want.
+func (s *ftpSession) do(command, want string) {
+	s.t.Helper()
+	s.mu.Lock()
+	from := len(s.out)
+	s.mu.Unlock()
+	if _, err := io.WriteString(s.in, command+"\n"); err != nil {
+		s.t.Fatalf("ftp %q: %v", command, err)
+	}
+	deadline := time.After(20 * time.Second)
+	began := time.Now()
+	for {
+		s.mu.Lock()
+		for _, l := range s.out[from:] {
+			if strings.HasPrefix(l, want) {
+				s.mu.Unlock()
+				s.t.Logf("ftp %q: %q after %v", strings.Fields(command)[0], want, time.Since(began).Round(time.Millisecond))
+				return
+			}
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.lines:
+		case <-deadline:
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.t.Fatalf("ftp %q: no %q reply; output:\n%s", command, want, strings.Join(s.out, "\n"))
+		}
+	}
+}
+
+var ssPeerRE = regexp.MustCompile(`(\d+\.\d+\.\d+\.\d+):(\d+)\s+127\.0\.0\.1:(\d+)\s.*pid=(\d+),`)
+
+// controlPort is the client's local port of its control connection to port.
+func (s *ftpSession) controlPort(port int) int {
+	s.t.Helper()
+	out, err := exec.Command("ss", "-Htnp", "state", "established").Output()
+	if err != nil {
+		s.t.Fatalf("ss: %v", err)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		m := ssPeerRE.FindStringSubmatch(l)
+		if m != nil && m[3] == strconv.Itoa(port) && m[4] == strconv.Itoa(s.cmd.Process.Pid) {
+			p, _ := strconv.Atoi(m[2])
+			return p
+		}
+	}
+	s.t.Fatalf("no control connection of ftp pid %d in:\n%s", s.cmd.Process.Pid, out)
+	return 0
+}
+
+// TestConcurrentFTPSessions: two FTP logins from one address overlap (both
+// logged in before either uploads). Each upload's alert must carry its own
+// session's control connection, not the one the listener accepted last.
+func TestConcurrentFTPSessions(t *testing.T) {
+	testenv.LockAudit(t)
+	if pid, err := netlink.DaemonPID(); err != nil || pid != 0 {
+		testenv.Need(t, false, "no audit daemon may be registered (pid %d, %v)", pid, err)
+	}
+	testenv.NeedBinary(t, "/usr/bin/ss")
+	x := startXferhunt(t, xferOptions{Netlink: true}, "--headless", "--ephemeral", "--source", "netlink",
+		"--new-terms-fields", "file.path,host.id")
+	x.waitReady(15 * time.Second)
+	const port = 22258
+	ftpd := testenv.StartVsftpd(t, port, 22259, 22259)
+	_ = ftpd
+	ua := testenv.CreateUser(t, "xfe2f-a")
+	ub := testenv.CreateUser(t, "xfe2f-b")
+	payload := writePayload(t, "ftp session\n")
+	dir := dropDir(t, "/tmp", "xferhunt-e2e-ftp-")
+	const from = "127.0.0.10"
+
+	a := startFTPSession(t, port, from, ua)
+	b := startFTPSession(t, port, from, ub)
+	portA, portB := a.controlPort(port), b.controlPort(port)
+	destA, destB := filepath.Join(dir, "from-a.bin"), filepath.Join(dir, "from-b.bin")
+	a.do("put "+payload+" "+destA, "226 ")
+	b.do("put "+payload+" "+destB, "226 ")
+	for _, c := range []struct {
+		dest, user string
+		port       int
+	}{{destA, ua.Name, portA}, {destB, ub.Name, portB}} {
+		al, ok := x.waitAlert(c.dest, 5*time.Second)
+		if !ok {
+			t.Errorf("no alert for %s:%s", c.dest, describe(x.Alerts()))
+			continue
+		}
+		got := map[string]string{"source.ip": al.Doc.Str("source.ip"), "user.name": al.Doc.Str("user.name")}
+		if got["source.ip"] != from || got["user.name"] != c.user {
+			t.Errorf("%s: %v, want source.ip %s, user %s", c.dest, got, from, c.user)
+		}
+		if p := al.Doc.Get("source.port"); fmt.Sprint(p) != strconv.Itoa(c.port) {
+			t.Errorf("%s: source.port %v, want its own control connection's %d (the other session's is %d)", c.dest, p, c.port, portA+portB-c.port)
+		}
+	}
+	a.do("bye", "221 ")
+	b.do("bye", "221 ")
+	x.stop(5 * time.Second)
+}
