@@ -115,19 +115,17 @@ func (s *ftpSession) controlPort(port int) int {
 
 // TestConcurrentFTPSessions: two FTP logins from one address overlap (both
 // logged in before either uploads). Each upload's alert must carry its own
-// session's control connection, not the one the listener accepted last.
+// session's control connection, not the one the listener accepted last. The
+// first session logs in before xferhunt starts, so no record tells its
+// connection: the port must come from the live process's sockets.
 func TestConcurrentFTPSessions(t *testing.T) {
 	testenv.LockAudit(t)
 	if pid, err := netlink.DaemonPID(); err != nil || pid != 0 {
 		testenv.Need(t, false, "no audit daemon may be registered (pid %d, %v)", pid, err)
 	}
 	testenv.NeedBinary(t, "/usr/bin/ss")
-	x := startXferhunt(t, xferOptions{Netlink: true}, "--headless", "--ephemeral", "--source", "netlink",
-		"--new-terms-fields", "file.path,host.id")
-	x.waitReady(15 * time.Second)
 	const port = 22258
-	ftpd := testenv.StartVsftpd(t, port, 22259, 22259)
-	_ = ftpd
+	testenv.StartVsftpd(t, port, 22259, 22259)
 	ua := testenv.CreateUser(t, "xfe2f-a")
 	ub := testenv.CreateUser(t, "xfe2f-b")
 	payload := writePayload(t, "ftp session\n")
@@ -135,6 +133,9 @@ func TestConcurrentFTPSessions(t *testing.T) {
 	const from = "127.0.0.10"
 
 	a := startFTPSession(t, port, from, ua)
+	x := startXferhunt(t, xferOptions{Netlink: true}, "--headless", "--ephemeral", "--source", "netlink",
+		"--new-terms-fields", "file.path,host.id")
+	x.waitReady(15 * time.Second)
 	b := startFTPSession(t, port, from, ub)
 	portA, portB := a.controlPort(port), b.controlPort(port)
 	destA, destB := filepath.Join(dir, "from-a.bin"), filepath.Join(dir, "from-b.bin")
@@ -143,7 +144,8 @@ func TestConcurrentFTPSessions(t *testing.T) {
 	for _, c := range []struct {
 		dest, user string
 		port       int
-	}{{destA, ua.Name, portA}, {destB, ub.Name, portB}} {
+		by         string // how the port was found
+	}{{destA, ua.Name, portA, "proc-socket"}, {destB, ub.Name, portB, ""}} {
 		al, ok := x.waitAlert(c.dest, 5*time.Second)
 		if !ok {
 			t.Errorf("no alert for %s:%s", c.dest, describe(x.Alerts()))
@@ -156,6 +158,11 @@ func TestConcurrentFTPSessions(t *testing.T) {
 		if p := al.Doc.Get("source.port"); fmt.Sprint(p) != strconv.Itoa(c.port) {
 			t.Errorf("%s: source.port %v, want its own control connection's %d (the other session's is %d)", c.dest, p, c.port, portA+portB-c.port)
 		}
+		if by := al.Doc.Str("xferhunt.connection.port_by"); by != c.by {
+			t.Errorf("%s: port found by %q, want %q", c.dest, by, c.by)
+		}
+		t.Logf("%s: %s:%v attributed by %s, port by %q; ancestry %v", filepath.Base(c.dest), al.Doc.Str("source.ip"), al.Doc.Get("source.port"),
+			al.Doc.Str("xferhunt.connection.attributed_by"), al.Doc.Str("xferhunt.connection.port_by"), al.Doc.Get("xferhunt.session"))
 	}
 	a.do("bye", "221 ")
 	b.do("bye", "221 ")

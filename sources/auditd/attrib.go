@@ -416,9 +416,13 @@ func (p *Parser) attribute(s *sysRec, chain []int) attribution {
 		return (!addrWant.IsValid() || e.ip == addrWant) && (loginSec < 0 || e.sec <= loginSec)
 	}
 	best, bestRank := acceptEntry{}, -1
-	// A connection handed to a forked ancestor is exact: the nearest wins.
-	for _, pid := range pids {
-		if e, ok := p.conns.get(pid); ok && fits(e) {
+	// A connection handed to a forked ancestor is exact. The oldest such
+	// ancestor wins: it was forked by the listener for the control
+	// connection, while a session process that later accepts a data
+	// connection (vsftpd's privileged parent does, for PASV) and forks
+	// again hands that one down.
+	for i := len(pids) - 1; i >= 0; i-- {
+		if e, ok := p.conns.get(pids[i]); ok && fits(e) {
 			best, bestRank = e, len(pids)
 			break
 		}

@@ -620,3 +620,31 @@ func FuzzLine(f *testing.F) {
 		}
 	})
 }
+
+// TestOverlappingFTPSessions runs a real capture (testdata/ftp-overlap.log,
+// recorded live with the narrow rules for /usr/sbin/vsftpd): two FTP logins
+// from 127.0.0.10 overlap — the listener accepts A, forks A's session,
+// accepts B, forks B's session — and then each uploads. Each creation must
+// carry its own control connection's port: A's is 0x8555, B's 0xC713. Taking
+// the listener's newest accept would give B's port to A; taking the session
+// process's newest accept would give a data connection's.
+func TestOverlappingFTPSessions(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "ftp-overlap.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, _ := parseAll(t, string(b))
+	want := map[string]string{"/tmp/dbg/drop/a.bin": "34133", "/tmp/dbg/drop/b.bin": "50963"}
+	got := map[string]string{}
+	for _, ev := range evs {
+		if ev.Doc.Str("event.action") != "creation" {
+			continue
+		}
+		got[ev.Doc.Str("file.path")] = ev.Doc.Str("source.port")
+		wantStr(t, ev, "source.ip", "127.0.0.10")
+		wantStr(t, ev, "user.name", "xfe2dbg")
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ports by file %v, want %v", got, want)
+	}
+}

@@ -120,6 +120,9 @@ type procFacts struct {
 	ip        string
 	port, via int
 	how       string
+	// peers are the tree's established TCP peers, self first (asked for
+	// with wantSource).
+	peers []Peer
 }
 
 // lookup returns the facts for pid, reading /proc only when the cached
@@ -139,7 +142,8 @@ func (e *Enricher) lookup(pid int, wantSource bool) procFacts {
 			f.ip, f.port, f.via, f.how = ip.String(), port, via, "proc-environ"
 		} else if wantSource {
 			f.how = "none"
-			for _, pe := range e.opt.Proc.SocketPeers(f.chain) {
+			f.peers = e.opt.Proc.SocketPeers(f.chain)
+			for _, pe := range f.peers {
 				f.ip, f.port, f.via, f.how = pe.Remote.Addr().String(), int(pe.Remote.Port()), pe.PID, "proc-socket"
 				break
 			}
@@ -161,7 +165,10 @@ func (e *Enricher) process(d ecs.Doc) {
 	if err != nil || pid <= 0 {
 		return
 	}
-	f := e.lookup(pid, d.Str("source.ip") == "")
+	// The records may name the address (a PAM record) but not the port: the
+	// connection was accepted before the rules were loaded.
+	wantPort := d.Str("source.ip") != "" && d.Get("source.port") == nil
+	f := e.lookup(pid, d.Str("source.ip") == "" || wantPort)
 	chain := f.chain
 	if len(chain) == 0 {
 		return
@@ -184,10 +191,37 @@ func (e *Enricher) process(d ecs.Doc) {
 			d.Set("process.parent.executable", chain[1].Exe)
 		}
 	}
+	if wantPort {
+		e.fillPort(d, f)
+		return
+	}
 	if d.Str("source.ip") != "" || f.ip == "" {
 		return
 	}
 	e.setSource(d, f.ip, f.port, f.how, f.via)
+}
+
+// fillPort takes the port of the connection from the recorded address that
+// the oldest process of the tree holds: a forking server's session process
+// holds the control connection, its children also hold data connections
+// from the same address.
+func (e *Enricher) fillPort(d ecs.Doc, f procFacts) {
+	ip := d.Str("source.ip")
+	if f.how == "proc-environ" && f.ip == ip {
+		d.Set("source.port", f.port)
+		d.Set("xferhunt.connection.port_by", f.how)
+		return
+	}
+	var best *Peer
+	for i := range f.peers {
+		if f.peers[i].Remote.Addr().String() == ip {
+			best = &f.peers[i]
+		}
+	}
+	if best != nil {
+		d.Set("source.port", int(best.Remote.Port()))
+		d.Set("xferhunt.connection.port_by", "proc-socket")
+	}
 }
 
 func (e *Enricher) setSource(d ecs.Doc, ip string, port int, how string, pid int) {
