@@ -19,15 +19,19 @@ import (
 
 // loadFiles is how many files the load test uploads; XFERHUNT_E2E_LOAD_FILES
 // scales it down on slow machines.
-func loadFiles(t *testing.T) int {
+func loadFiles(t *testing.T) int { return envCount(t, "XFERHUNT_E2E_LOAD_FILES", 20000) }
+
+// envCount reads a positive count from the environment variable name, def
+// when it is unset.
+func envCount(t *testing.T, name string, def int) int {
 	t.Helper()
-	v := os.Getenv("XFERHUNT_E2E_LOAD_FILES")
+	v := os.Getenv(name)
 	if v == "" {
-		return 20000
+		return def
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 {
-		t.Fatalf("XFERHUNT_E2E_LOAD_FILES=%q: want a positive count", v)
+		t.Fatalf("%s=%q: want a positive count", name, v)
 	}
 	return n
 }

@@ -159,6 +159,9 @@ func BuildRules(lines []string) (wires [][]byte, skipped []string, err error) {
 func (c *controller) install(wires [][]byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.restored {
+		return errors.New("audit rules already restored")
+	}
 	for _, w := range wires {
 		if err := c.client.AddRule(w); err != nil {
 			if err.Error() == "rule exists" {

@@ -68,6 +68,12 @@ type Options struct {
 	// PollEvery is how often the kernel's audit status is read for lost
 	// records and for a feed that stopped (default 250ms).
 	PollEvery time.Duration
+	// Refresh, when set, is asked every RefreshEvery (default 30s) for the
+	// rule lines that should be installed now; lines not yet installed are
+	// added. Narrow coverage uses it to cover a transfer program installed
+	// after the start.
+	Refresh      func() []string
+	RefreshEvery time.Duration
 }
 
 // Source is the netlink audit source.
@@ -98,6 +104,9 @@ func New(opt Options) *Source {
 	}
 	if opt.PollEvery == 0 {
 		opt.PollEvery = 250 * time.Millisecond
+	}
+	if opt.RefreshEvery == 0 {
+		opt.RefreshEvery = 30 * time.Second
 	}
 	return &Source{opt: opt, mode: opt.Mode, ready: make(chan struct{}),
 		health: sources.Health{Name: "netlink:" + opt.Mode.String()}}
@@ -328,13 +337,18 @@ func (s *Source) attach(ctx context.Context, wires [][]byte, emit func([]sources
 	// full, and a reader waiting there drains nothing.
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	watched := make(chan struct{})
+	watched := make(chan struct{}, 2)
 	go func() {
-		defer close(watched)
+		defer func() { watched <- struct{}{} }()
 		s.watch(rctx, cancel, status, watchFor{lost: ctl.before.Lost, owner: owner, printed: printed})
+	}()
+	go func() {
+		defer func() { watched <- struct{}{} }()
+		s.refresh(rctx, ctl, wires)
 	}()
 	err = s.read(rctx, recvSock, emit)
 	cancel(nil)
+	<-watched
 	<-watched
 	var fl *feedLost
 	if cause := context.Cause(rctx); errors.As(cause, &fl) && err == nil {

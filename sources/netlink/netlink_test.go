@@ -327,15 +327,7 @@ func TestBuildRulesNarrowSet(t *testing.T) {
 // record creations by the named executable and nothing of another process:
 // cp stands in for a transfer program, sh for everything else on the host.
 func TestNarrowFiltersInKernel(t *testing.T) {
-	testenv.LockAudit(t)
-	before := auditctl(t, "-s")
-	if statusField(before, "pid") != "0" {
-		testenv.Need(t, false, "an audit daemon is running (pid %s); the test needs none", statusField(before, "pid"))
-	}
-	cp := auditrules.Executables([]string{"/usr/bin/cp", "/bin/cp"})
-	if len(cp) == 0 {
-		t.Fatal("no cp binary")
-	}
+	before, cp := lockForCP(t)
 	lines := &lineLog{}
 	s := newTestSource(Unicast, auditrules.NarrowLines(cp), lines)
 	c := &collector{}
@@ -367,4 +359,77 @@ func TestNarrowFiltersInKernel(t *testing.T) {
 		t.Error("no exec record of cp: narrow rules must keep the transfer program's execs")
 	}
 	assertRestored(t, before)
+}
+
+// installProgram copies src to path the way a package manager does: written
+// beside, then renamed over the path.
+func installProgram(t *testing.T, src, path string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := path + ".dpkg-new"
+	if err := os.WriteFile(tmp, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNarrowFollowsPrograms: a transfer program installed after the start
+// gets its rules at the next refresh, and one upgraded in place (a new
+// binary renamed over the path) stays covered.
+func TestNarrowFollowsPrograms(t *testing.T) {
+	before, cp := lockForCP(t)
+	dir := t.TempDir()
+	tool := filepath.Join(dir, "tool")
+	lines := &lineLog{}
+	s := New(Options{Mode: Unicast, Rules: auditrules.NarrowLines(cp),
+		Refresh:      func() []string { return auditrules.NarrowLines(auditrules.Executables([]string{cp[0], tool})) },
+		RefreshEvery: 50 * time.Millisecond,
+		NewParser: func(emit func(sources.Event)) LineParser {
+			return &pathParser{emit: emit, lines: lines}
+		}})
+	c := &collector{}
+	stop := startSource(t, s, c)
+	src := filepath.Join(dir, "src")
+	createFile(t, src)
+
+	installProgram(t, cp[0], tool)
+	testenv.WaitFor(t, func() bool { return strings.Contains(auditctl(t, "-l"), "exe="+tool) }, 5*time.Second, "rules for the new program")
+	first := filepath.Join(dir, "by-new-program")
+	if out, err := exec.Command(tool, src, first).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v: %s", tool, err, out)
+	}
+	testenv.WaitFor(t, func() bool { _, ok := c.path(first); return ok }, 2*time.Second, "creation by the program installed after the start")
+
+	installProgram(t, cp[0], tool) // the upgrade: a new inode at the same path
+	second := filepath.Join(dir, "by-upgraded-program")
+	if out, err := exec.Command(tool, src, second).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v: %s", tool, err, out)
+	}
+	testenv.WaitFor(t, func() bool { _, ok := c.path(second); return ok }, 2*time.Second, "creation by the upgraded program")
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	assertRestored(t, before)
+}
+
+// lockForCP takes the audit lock for a test that needs no daemon running and
+// cp as a stand-in transfer program; it returns the audit status found and
+// cp's real path.
+func lockForCP(t *testing.T) (before string, cp []string) {
+	t.Helper()
+	testenv.LockAudit(t)
+	before = auditctl(t, "-s")
+	if statusField(before, "pid") != "0" {
+		testenv.Need(t, false, "an audit daemon is running (pid %s); the test needs none", statusField(before, "pid"))
+	}
+	cp = auditrules.Executables([]string{"/usr/bin/cp", "/bin/cp"})
+	if len(cp) == 0 {
+		t.Fatal("no cp binary")
+	}
+	return before, cp
 }

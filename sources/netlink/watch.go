@@ -96,3 +96,47 @@ func (s *Source) countPrinted(p *printedLog) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// refresh installs the rule lines Options.Refresh names that are not yet
+// installed, every RefreshEvery, until ctx ends. The kernel itself follows a
+// program replaced in place (a package upgrade renames the new binary over
+// the old path, and an -F exe= rule follows the path); what it cannot know is
+// a program that did not exist when the rules were built.
+func (s *Source) refresh(ctx context.Context, ctl *controller, installed [][]byte) {
+	if s.opt.Refresh == nil {
+		return
+	}
+	have := make(map[string]bool, len(installed))
+	for _, w := range installed {
+		have[string(w)] = true
+	}
+	t := time.NewTicker(s.opt.RefreshEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		wires, _, err := BuildRules(s.opt.Refresh())
+		if err != nil {
+			continue
+		}
+		var add [][]byte
+		for _, w := range wires {
+			if !have[string(w)] {
+				add = append(add, w)
+			}
+		}
+		if len(add) == 0 {
+			continue
+		}
+		if err := ctl.install(add); err != nil {
+			s.update(func(h *sources.Health) { h.Err = "add rules for a new transfer program: " + err.Error() })
+			continue
+		}
+		for _, w := range add {
+			have[string(w)] = true
+		}
+	}
+}

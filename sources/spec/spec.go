@@ -94,9 +94,14 @@ func file(name string, o tail.Options, nd tail.NewDecoder) (sources.Source, erro
 	return src, nil
 }
 
-// Netlink builds a kernel audit source with the rule set of opt.Coverage.
+// Netlink builds a kernel audit source with the rule set of opt.Coverage;
+// narrow coverage looks again for transfer programs while it runs.
 func Netlink(mode netlink.Mode, opt Options) *netlink.Source {
-	return netlink.New(netlink.Options{Mode: mode, Rules: auditrules.For(opt.Coverage),
+	var refresh func() []string
+	if opt.Coverage == auditrules.Narrow {
+		refresh = func() []string { return auditrules.For(auditrules.Narrow) }
+	}
+	return netlink.New(netlink.Options{Mode: mode, Rules: auditrules.For(opt.Coverage), Refresh: refresh,
 		NewParser: func(emit func(sources.Event)) netlink.LineParser {
 			return auditd.NewParser(auditd.Options{HostID: opt.HostID, HostName: opt.HostName, Emit: emit})
 		}})
