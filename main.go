@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/xferhunt/xferhunt/detect/rules"
+	"github.com/xferhunt/xferhunt/internal/safefile"
 	"github.com/xferhunt/xferhunt/pipeline"
 )
 
@@ -35,16 +37,28 @@ func main() {
 	// XFERHUNT_CPUPROFILE names a file for a CPU profile of the whole run:
 	// the way to see where a slow pipeline spends its time on a real host.
 	if path := os.Getenv("XFERHUNT_CPUPROFILE"); path != "" {
-		if f, err := os.Create(path); err == nil {
-			if pprof.StartCPUProfile(f) == nil {
-				code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-				pprof.StopCPUProfile()
-				f.Close()
-				os.Exit(code)
-			}
+		// A new file in a private directory, like every file xferhunt
+		// writes: root must not write a profile through a planted link.
+		f, err := createProfile(path)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "xferhunt: XFERHUNT_CPUPROFILE: %v\n", err)
+		} else if pprof.StartCPUProfile(f) == nil {
+			code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(code)
 		}
 	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func createProfile(path string) (*os.File, error) {
+	d, err := safefile.OpenDir(filepath.Dir(path))
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Create(filepath.Base(path))
 }
 
 const usage = `xferhunt — live hunting for files created by remote file-transfer services

@@ -389,3 +389,27 @@ func TestRulesCommand(t *testing.T) {
 		t.Fatalf("version: %d %q", r.code, r.stdout)
 	}
 }
+
+// TestStateDirSymlinkRefused: --state given as a symlink to a system
+// directory used to be followed and the target chmod'ed 0700 (issue 9 item
+// 4). It is refused with one line on stderr; the target is untouched.
+func TestStateDirSymlinkRefused(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "etc")
+	if err := os.Mkdir(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(target, 0o755)
+	link := filepath.Join(t.TempDir(), "xh")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	r := xferhunt(t, nil, "scan", "--state", link, "testdata/capture/raw.log")
+	if r.code == 0 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, link+": refused: a path component is a symbolic link") {
+		t.Fatalf("exit %d, stderr %q; want one line refusing the symlink", r.code, r.stderr)
+	}
+	fi, _ := os.Stat(target)
+	entries, _ := os.ReadDir(target)
+	if fi.Mode().Perm() != 0o755 || len(entries) != 0 {
+		t.Fatalf("symlink target changed: mode %v, %d entries", fi.Mode().Perm(), len(entries))
+	}
+}

@@ -30,11 +30,20 @@ import (
 
 // ErrSymlink matches (errors.Is) a refusal because a path component is a
 // symbolic link.
-var ErrSymlink = errors.New("a path component is a symbolic link, which xferhunt never follows here")
+var ErrSymlink = errors.New("a path component is a symbolic link (never followed)")
 
 // ErrNotPrivate matches (errors.Is) a refusal because a directory is owned
 // by another user or writable by group or others.
 var ErrNotPrivate = errors.New("directory is not private to this user")
+
+// refusal is a one-line message that still matches its kind with errors.Is.
+type refusal struct {
+	msg  string
+	kind error
+}
+
+func (r *refusal) Error() string { return r.msg }
+func (r *refusal) Unwrap() error { return r.kind }
 
 // Dir is a directory opened without following symlinks and verified to be
 // owned by us and not writable by anyone else: nobody but us (and root) can
@@ -209,8 +218,9 @@ func (d *Dir) OpenFile(name string, flag int, perm os.FileMode) (*os.File, error
 }
 
 // WriteFile replaces name in d with data, mode 0600: it writes a new file
-// created with O_EXCL and renames it over name, so a planted symlink or
-// hard link at name is replaced, never written through.
+// created with O_EXCL, syncs it and renames it over name, so a planted
+// symlink or hard link at name is replaced, never written through, and a
+// crash leaves the old content or the new, never a torn file.
 func (d *Dir) WriteFile(name string, data []byte) error {
 	if err := checkName(name); err != nil {
 		return pathErr(join(d.path, name), err)
@@ -228,6 +238,9 @@ func (d *Dir) WriteFile(name string, data []byte) error {
 		return err
 	}
 	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -279,10 +292,10 @@ func verifiedDir(fd int, path string) (*Dir, error) {
 		return nil, fmt.Errorf("%s: not a directory", path)
 	case st.Uid != euid:
 		unix.Close(fd)
-		return nil, fmt.Errorf("%s: refused: owned by uid %d, not by us (uid %d): %w", path, st.Uid, euid, ErrNotPrivate)
+		return nil, &refusal{fmt.Sprintf("%s: refused: owned by uid %d, not by us (uid %d)", path, st.Uid, euid), ErrNotPrivate}
 	case st.Mode&0o022 != 0:
 		unix.Close(fd)
-		return nil, fmt.Errorf("%s: refused: mode %04o lets group or others write it: %w", path, st.Mode&0o7777, ErrNotPrivate)
+		return nil, &refusal{fmt.Sprintf("%s: refused: mode %04o lets group or others write it", path, st.Mode&0o7777), ErrNotPrivate}
 	}
 	return &Dir{f: os.NewFile(uintptr(fd), path), path: path}, nil
 }
@@ -308,7 +321,7 @@ func join(dir, name string) string {
 // ErrSymlink.
 func pathErr(path string, err error) error {
 	if errors.Is(err, unix.ELOOP) || errors.Is(err, ErrSymlink) {
-		return fmt.Errorf("%s: refused: %w", path, ErrSymlink)
+		return &refusal{path + ": refused: " + ErrSymlink.Error(), ErrSymlink}
 	}
 	return &os.PathError{Op: "open", Path: path, Err: err}
 }
