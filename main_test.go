@@ -351,6 +351,8 @@ func TestScanUnusableInput(t *testing.T) {
 		"bad query":     {"scan", "--ephemeral", "--rule", badRule, "testdata/capture/raw.log"},
 		"broken toml":   {"scan", "--ephemeral", "--rule", notToml, "testdata/capture/raw.log"},
 		"unknown rule":  {"scan", "--ephemeral", "--rule", "nosuchrule", "testdata/capture/raw.log"},
+		"rule device":   {"scan", "--ephemeral", "--rule", "/dev/zero", "testdata/capture/raw.log"},
+		"exc. device":   {"scan", "--ephemeral", "--exceptions", "/dev/zero", "testdata/capture/raw.log"},
 		"missing after": {"scan", "--ephemeral", "testdata/capture/raw.log", filepath.Join(dir, "nope.log")},
 		"no path":       {"scan", "--ephemeral"},
 		"bad flag":      {"scan", "--history-window", "forever", "testdata/capture/raw.log"},

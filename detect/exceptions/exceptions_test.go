@@ -552,3 +552,16 @@ func TestSaveFileReplacesPlantedLinkWithoutWritingThrough(t *testing.T) {
 		t.Fatal("saved through a symlinked directory")
 	}
 }
+
+// TestLoadFileCapped: --exceptions /dev/zero read without a limit (issue 9
+// item 9); it fails at once with one line naming the file.
+func TestLoadFileCapped(t *testing.T) {
+	start := time.Now()
+	_, err := LoadFile("/dev/zero")
+	if err == nil || err.Error() != "exceptions /dev/zero: is a device, not a file" {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("refusing took %v", d)
+	}
+}
