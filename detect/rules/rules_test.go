@@ -433,15 +433,15 @@ func TestDeepNestingRefused(t *testing.T) {
 
 func TestNestingDepth(t *testing.T) {
 	cases := map[string]int{
-		``:                             0,
-		`a = [1, [2, {b = 3}]]`:        3,
-		"[rule]\nq = '''((([[[{'''":    1,
-		`q = "[[[\"[[[" # [[[[[`:       0,
+		``:                            0,
+		`a = [1, [2, {b = 3}]]`:       3,
+		"[rule]\nq = '''((([[[{'''":   1,
+		`q = "[[[\"[[[" # [[[[[`:      0,
 		"q = \"\"\"\n{{{\\\"\"\"\"\"": 0,
-		"q = 'a\\' \n x = [[1]]":       2,
-		"# [[[[[[\nx = [1]":            1,
-		`q = "unterminated [[[`:        0,
-		`[[rule.threat]]`:              2,
+		"q = 'a\\' \n x = [[1]]":      2,
+		"# [[[[[[\nx = [1]":           1,
+		`q = "unterminated [[[`:       0,
+		`[[rule.threat]]`:             2,
 	}
 	for doc, want := range cases {
 		if got := nestingDepth([]byte(doc)); got != want {
