@@ -1,4 +1,8 @@
-package tui
+// Package visible is the one escape for every byte xferhunt prints outside
+// JSON: host-supplied strings (paths, arguments, user, rule and field
+// names) reach the TUI, error messages and `xferhunt rules` only through
+// it, so none can drive the terminal or hide what it is.
+package visible
 
 import (
 	"fmt"
@@ -7,16 +11,18 @@ import (
 	"unicode/utf8"
 )
 
-// Sanitize makes a host-supplied string safe to print: control characters,
+// String makes a host-supplied string safe to print: control characters,
 // escape sequences, invalid UTF-8 and invisible formatting characters become
 // visible escapes (ESC → \x1b, newline → \n, bad byte → \xNN, U+202E → \u202e)
 // so a file name can neither drive the terminal nor hide what it is.
 // Backslash is doubled so an escape we add cannot be confused with one that
 // was literally in the name.
-func Sanitize(s string) string { return sanitize(s, true) }
+func String(s string) string { return sanitize(s, true) }
 
-// sanitize is Sanitize with backslash doubling optional, for text (JSON)
-// whose backslashes are already escapes.
+// Escaped is String for text whose backslashes are already escapes (JSON):
+// they are kept as they are.
+func Escaped(s string) string { return sanitize(s, false) }
+
 func sanitize(s string, doubleBackslash bool) string {
 	if isPlain(s) {
 		return s
@@ -54,7 +60,7 @@ func sanitize(s string, doubleBackslash bool) string {
 }
 
 // isPlain reports whether s is printable ASCII without backslashes, the
-// overwhelmingly common case, so Sanitize can return it without allocating.
+// overwhelmingly common case, so String can return it without allocating.
 func isPlain(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -1,4 +1,4 @@
-package tui
+package visible
 
 import (
 	"testing"
@@ -6,7 +6,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
-func TestSanitize(t *testing.T) {
+func TestString(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"/tmp/ok.txt", "/tmp/ok.txt"},
 		{"a\x1b[2Jb", `a\x1b[2Jb`},
@@ -22,24 +22,24 @@ func TestSanitize(t *testing.T) {
 		{"osc\x1b]52;c;AAAA\x07", `osc\x1b]52;c;AAAA\x07`},
 	}
 	for _, c := range cases {
-		got := Sanitize(c.in)
+		got := String(c.in)
 		if got != c.want {
-			t.Errorf("Sanitize(%q) = %q, want %q", c.in, got, c.want)
+			t.Errorf("String(%q) = %q, want %q", c.in, got, c.want)
 		}
 		if ansi.Strip(got) != got {
-			t.Errorf("Sanitize(%q) still holds an escape sequence: %q", c.in, got)
+			t.Errorf("String(%q) still holds an escape sequence: %q", c.in, got)
 		}
 	}
 }
 
-func BenchmarkSanitizePlain(b *testing.B) {
+func BenchmarkStringPlain(b *testing.B) {
 	for b.Loop() {
-		_ = Sanitize("/home/alice/upload/report-2026.pdf")
+		_ = String("/home/alice/upload/report-2026.pdf")
 	}
 }
 
-func TestSanitizeJSONKeepsBackslash(t *testing.T) {
-	if got := sanitize(`"a\"b\u001b" `+"\x7f\u202e", false); got != `"a\"b\u001b" \x7f\u202e` {
+func TestEscapedKeepsBackslash(t *testing.T) {
+	if got := Escaped(`"a\"b\u001b" `+"\x7f\u202e"); got != `"a\"b\u001b" \x7f\u202e` {
 		t.Fatalf("got %q", got)
 	}
 }
