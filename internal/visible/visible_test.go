@@ -39,7 +39,7 @@ func BenchmarkStringPlain(b *testing.B) {
 }
 
 func TestEscapedKeepsBackslash(t *testing.T) {
-	if got := Escaped(`"a\"b\u001b" `+"\x7f\u202e"); got != `"a\"b\u001b" \x7f\u202e` {
+	if got := Escaped(`"a\"b\u001b" ` + "\x7f\u202e"); got != `"a\"b\u001b" \x7f\u202e` {
 		t.Fatalf("got %q", got)
 	}
 }
