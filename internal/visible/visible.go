@@ -6,6 +6,7 @@ package visible
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -65,6 +66,52 @@ func isPlain(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < 0x20 || c >= 0x7f || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// Lines returns a writer that passes everything written to it through
+// String, keeping only newlines and tabs as they are: for text that is
+// meant to be read line by line on a terminal (stderr, `xferhunt rules`),
+// whatever part of it came from the host. Each Write is escaped on its own,
+// so a rune split across two writes shows as \xNN bytes.
+func Lines(w io.Writer) io.Writer { return lineWriter{w} }
+
+type lineWriter struct{ w io.Writer }
+
+// Write escapes p and writes it; it reports len(p) on success, since the
+// caller's bytes were all consumed even though more were written.
+func (l lineWriter) Write(p []byte) (int, error) {
+	s := string(p)
+	if isPlainText(s) {
+		_, err := l.w.Write(p)
+		return len(p), err
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for {
+		i := strings.IndexAny(s, "\n\t")
+		if i < 0 {
+			b.WriteString(String(s))
+			break
+		}
+		b.WriteString(String(s[:i]))
+		b.WriteByte(s[i])
+		s = s[i+1:]
+	}
+	if _, err := io.WriteString(l.w, b.String()); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// isPlainText is isPlain allowing newlines and tabs.
+func isPlainText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 0x20 && c != '\n' && c != '\t') || c >= 0x7f || c == '\\' {
 			return false
 		}
 	}

@@ -1,6 +1,8 @@
 package visible
 
 import (
+	"io"
+	"strings"
 	"testing"
 
 	"github.com/charmbracelet/x/ansi"
@@ -41,5 +43,24 @@ func BenchmarkStringPlain(b *testing.B) {
 func TestEscapedKeepsBackslash(t *testing.T) {
 	if got := Escaped(`"a\"b\u001b" ` + "\x7f\u202e"); got != `"a\"b\u001b" \x7f\u202e` {
 		t.Fatalf("got %q", got)
+	}
+}
+
+func TestLines(t *testing.T) {
+	var b strings.Builder
+	w := Lines(&b)
+	in := "name:\tevil\x1b]0;t\x07\u009b\u202e\nnext line \\ done\n"
+	n, err := io.WriteString(w, in)
+	if err != nil || n != len(in) {
+		t.Fatalf("wrote %d of %d: %v", n, len(in), err)
+	}
+	want := `name:` + "\t" + `evil\x1b]0;t\x07\u009b\u202e` + "\n" + `next line \\ done` + "\n"
+	if b.String() != want {
+		t.Fatalf("got %q, want %q", b.String(), want)
+	}
+	b.Reset()
+	io.WriteString(w, "plain\ttext\n")
+	if b.String() != "plain\ttext\n" {
+		t.Fatalf("plain text changed: %q", b.String())
 	}
 }
