@@ -378,9 +378,9 @@ func appendEscaped(dst []byte, s string) []byte {
 		// U+2028 and U+2029 are valid JSON but break JSONP; encoding/json
 		// escapes them unconditionally. C1 and bidi controls are escaped so
 		// the output cannot drive a terminal (see AppendJSON).
-		if c <= 0x9f || c == 0x061c || c >= 0x200e && c <= 0x2069 && escapedFormat(c) {
+		if escapedRune(c) {
 			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', hexDigits[c>>12], hexDigits[c>>8&0xF], hexDigits[c>>4&0xF], hexDigits[c&0xF])
+			dst = appendU4(dst, c)
 			i += size
 			start = i
 			continue
@@ -391,11 +391,17 @@ func appendEscaped(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// escapedFormat reports the runes from U+200E to U+2069 that AppendJSON
-// escapes: the bidi marks, embeddings, overrides and isolates, and the
+// escapedRune reports the non-ASCII runes AppendJSON writes as \uXXXX: C1
+// controls, the bidi marks, embeddings, overrides and isolates, and the
 // line and paragraph separators encoding/json escapes.
-func escapedFormat(c rune) bool {
-	return c <= 0x200f || c >= 0x2028 && c <= 0x202e || c >= 0x2066
+func escapedRune(c rune) bool {
+	return c <= 0x9f || c == 0x061c ||
+		c >= 0x200e && c <= 0x2069 && (c <= 0x200f || c >= 0x2028 && c <= 0x202e || c >= 0x2066)
+}
+
+// appendU4 appends the \uXXXX escape of c (at most U+FFFF).
+func appendU4(dst []byte, c rune) []byte {
+	return append(dst, '\\', 'u', hexDigits[c>>12], hexDigits[c>>8&0xF], hexDigits[c>>4&0xF], hexDigits[c&0xF])
 }
 
 // escapeControls rewrites, in b[from:], the UTF-8 encodings of the runes
@@ -413,8 +419,8 @@ func escapeControls(b []byte, from int) []byte {
 	out := append([]byte(nil), b[:i]...)
 	for i < len(b) {
 		c, size := utf8.DecodeRune(b[i:])
-		if size > 1 && (c <= 0x9f || c == 0x061c || c >= 0x200e && c <= 0x2069 && escapedFormat(c)) {
-			out = append(out, '\\', 'u', hexDigits[c>>12], hexDigits[c>>8&0xF], hexDigits[c>>4&0xF], hexDigits[c&0xF])
+		if size > 1 && escapedRune(c) {
+			out = appendU4(out, c)
 		} else {
 			out = append(out, b[i:i+size]...)
 		}

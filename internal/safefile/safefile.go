@@ -193,21 +193,8 @@ func (d *Dir) OpenFile(name string, flag int, perm os.FileMode) (*os.File, error
 	if err != nil {
 		return nil, pathErr(path, err)
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		unix.Close(fd)
-		return nil, pathErr(path, err)
-	}
-	switch {
-	case st.Mode&unix.S_IFMT != unix.S_IFREG:
-		unix.Close(fd)
-		return nil, fmt.Errorf("%s: refused: not a regular file", path)
-	case st.Uid != uint32(os.Geteuid()):
-		unix.Close(fd)
-		return nil, fmt.Errorf("%s: refused: owned by uid %d, not by us (uid %d)", path, st.Uid, os.Geteuid())
-	case flag&(os.O_WRONLY|os.O_RDWR) != 0 && st.Nlink != 1:
-		unix.Close(fd)
-		return nil, fmt.Errorf("%s: refused: it has %d hard links, so writing it would change another file", path, st.Nlink)
+	if err := checkFD(fd, path, unix.S_IFREG, flag&(os.O_WRONLY|os.O_RDWR) != 0); err != nil {
+		return nil, err
 	}
 	// Regular files ignore O_NONBLOCK for I/O, but clear it anyway so the
 	// file behaves as an ordinary blocking one for its users.
@@ -280,24 +267,38 @@ func Open(path string) (*os.File, error) {
 // verifiedDir takes ownership of fd and returns it as a Dir when it is a
 // directory owned by us and not writable by group or others.
 func verifiedDir(fd int, path string) (*Dir, error) {
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		unix.Close(fd)
-		return nil, pathErr(path, err)
-	}
-	euid := uint32(os.Geteuid())
-	switch {
-	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
-		unix.Close(fd)
-		return nil, fmt.Errorf("%s: not a directory", path)
-	case st.Uid != euid:
-		unix.Close(fd)
-		return nil, &refusal{fmt.Sprintf("%s: refused: owned by uid %d, not by us (uid %d)", path, st.Uid, euid), ErrNotPrivate}
-	case st.Mode&0o022 != 0:
-		unix.Close(fd)
-		return nil, &refusal{fmt.Sprintf("%s: refused: mode %04o lets group or others write it", path, st.Mode&0o7777), ErrNotPrivate}
+	if err := checkFD(fd, path, unix.S_IFDIR, false); err != nil {
+		return nil, err
 	}
 	return &Dir{f: os.NewFile(uintptr(fd), path), path: path}, nil
+}
+
+// checkFD closes fd and says why when what it refers to is not of type typ
+// (S_IFDIR, S_IFREG) and owned by us; a directory must also not be
+// writable by group or others, and a file opened for writing must have no
+// other hard link.
+func checkFD(fd int, path string, typ uint32, writing bool) error {
+	var st unix.Stat_t
+	err := unix.Fstat(fd, &st)
+	euid := uint32(os.Geteuid())
+	switch {
+	case err != nil:
+		err = pathErr(path, err)
+	case st.Mode&unix.S_IFMT != typ && typ == unix.S_IFDIR:
+		err = fmt.Errorf("%s: not a directory", path)
+	case st.Mode&unix.S_IFMT != typ:
+		err = fmt.Errorf("%s: refused: not a regular file", path)
+	case st.Uid != euid:
+		err = &refusal{fmt.Sprintf("%s: refused: owned by uid %d, not by us (uid %d)", path, st.Uid, euid), ErrNotPrivate}
+	case typ == unix.S_IFDIR && st.Mode&0o022 != 0:
+		err = &refusal{fmt.Sprintf("%s: refused: mode %04o lets group or others write it", path, st.Mode&0o7777), ErrNotPrivate}
+	case writing && st.Nlink != 1:
+		err = fmt.Errorf("%s: refused: it has %d hard links, so writing it would change another file", path, st.Nlink)
+	}
+	if err != nil {
+		unix.Close(fd)
+	}
+	return err
 }
 
 // checkName accepts only a single path component: names inside a verified
