@@ -51,7 +51,11 @@ func TestReaderSourceCapsLines(t *testing.T) {
 	}
 	runtime.ReadMemStats(&after)
 	if got := strings.Join(dec.lines, "|"); got != "before|after" {
-		t.Fatalf("lines %q, want before|after", got)
+		sizes := make([]int, len(dec.lines))
+		for i, l := range dec.lines {
+			sizes[i] = len(l)
+		}
+		t.Fatalf("%d lines of %v bytes, want before|after", len(sizes), sizes)
 	}
 	if h := src.Health(); h.Malformed != 1 {
 		t.Fatalf("malformed %d, want the one over-long line", h.Malformed)
