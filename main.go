@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
@@ -19,6 +20,8 @@ import (
 	"time"
 
 	"github.com/xferhunt/xferhunt/detect/rules"
+	"github.com/xferhunt/xferhunt/internal/safefile"
+	"github.com/xferhunt/xferhunt/internal/visible"
 	"github.com/xferhunt/xferhunt/pipeline"
 	"github.com/xferhunt/xferhunt/sources/auditrules"
 )
@@ -36,16 +39,28 @@ func main() {
 	// XFERHUNT_CPUPROFILE names a file for a CPU profile of the whole run:
 	// the way to see where a slow pipeline spends its time on a real host.
 	if path := os.Getenv("XFERHUNT_CPUPROFILE"); path != "" {
-		if f, err := os.Create(path); err == nil {
-			if pprof.StartCPUProfile(f) == nil {
-				code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-				pprof.StopCPUProfile()
-				f.Close()
-				os.Exit(code)
-			}
+		// A new file in a private directory, like every file xferhunt
+		// writes: root must not write a profile through a planted link.
+		f, err := createProfile(path)
+		if err != nil {
+			printError(os.Stderr, "XFERHUNT_CPUPROFILE: "+err.Error())
+		} else if pprof.StartCPUProfile(f) == nil {
+			code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(code)
 		}
 	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func createProfile(path string) (*os.File, error) {
+	d, err := safefile.OpenDir(filepath.Dir(path))
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Create(filepath.Base(path))
 }
 
 const usage = `xferhunt — live hunting for files created by remote file-transfer services
@@ -89,7 +104,13 @@ func (f durationFlag) Set(v string) error {
 	return nil
 }
 
+// run is the whole command. Every byte it prints outside JSON goes through
+// internal/visible: errors as one escaped line (printError), and all else
+// on stderr, and `rules` on stdout, through visible.Lines, so a path, rule
+// or field name from the host cannot drive the terminal.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	errOut := stderr // printError escapes itself
+	stderr = visible.Lines(stderr)
 	cmd := ""
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
@@ -101,7 +122,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		newFlagSet(&pipeline.Config{}, nil, stdout).PrintDefaults()
 		return 0
 	default:
-		fmt.Fprintf(stderr, "xferhunt: unknown command %q (try: scan, demo, rules, version, --help)\n", cmd)
+		printError(errOut, `unknown command "`+cmd+`" (try: scan, demo, rules, version, --help)`)
 		return 2
 	}
 
@@ -113,7 +134,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "xferhunt: %v\n", err)
+		printError(errOut, err.Error())
 		return 2
 	}
 	if showVersion || cmd == "version" {
@@ -124,7 +145,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cfg.Rules = []string{"seed"}
 	}
 	if len(paths) > 0 && cmd != "scan" {
-		fmt.Fprintf(stderr, "xferhunt: unexpected argument %q (files are read by `xferhunt scan PATH…` or `--source auditlog:PATH`)\n", paths[0])
+		printError(errOut, `unexpected argument "`+paths[0]+`" (files are read by `+"`xferhunt scan PATH…` or `--source auditlog:PATH`)")
 		return 2
 	}
 	cfg.Stdin, cfg.Stdout, cfg.Stderr = stdin, stdout, stderr
@@ -132,16 +153,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "scan":
 		if len(paths) == 0 {
-			fmt.Fprintln(stderr, "xferhunt: scan needs at least one PATH (use - for stdin)")
+			printError(errOut, "scan needs at least one PATH (use - for stdin)")
 			return 2
 		}
-		return exitCode(stderr, pipeline.Scan(cfg, paths))
+		return exitCode(errOut, pipeline.Scan(cfg, paths))
 	case "rules":
-		return exitCode(stderr, pipeline.ListRules(cfg))
+		// Rule names and queries come from files: text, escaped like stderr.
+		cfg.Stdout = visible.Lines(stdout)
+		return exitCode(errOut, pipeline.ListRules(cfg))
 	case "demo":
-		return exitCode(stderr, pipeline.Demo(cfg, demoCapture))
+		return exitCode(errOut, pipeline.Demo(cfg, demoCapture))
 	default:
-		return exitCode(stderr, pipeline.Live(cfg))
+		return exitCode(errOut, pipeline.Live(cfg))
 	}
 }
 
@@ -221,9 +244,15 @@ func exitCode(stderr io.Writer, err error) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintf(stderr, "xferhunt: %v\n", err)
+	printError(stderr, err.Error())
 	if errors.Is(err, pipeline.ErrUsage) {
 		return 2
 	}
 	return 1
+}
+
+// printError writes msg as one line: escaped by visible.String, newlines
+// included, since it may quote a path or a field name from the host.
+func printError(w io.Writer, msg string) {
+	fmt.Fprintf(w, "xferhunt: %s\n", visible.String(msg))
 }

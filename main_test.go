@@ -351,6 +351,8 @@ func TestScanUnusableInput(t *testing.T) {
 		"bad query":     {"scan", "--ephemeral", "--rule", badRule, "testdata/capture/raw.log"},
 		"broken toml":   {"scan", "--ephemeral", "--rule", notToml, "testdata/capture/raw.log"},
 		"unknown rule":  {"scan", "--ephemeral", "--rule", "nosuchrule", "testdata/capture/raw.log"},
+		"rule device":   {"scan", "--ephemeral", "--rule", "/dev/zero", "testdata/capture/raw.log"},
+		"exc. device":   {"scan", "--ephemeral", "--exceptions", "/dev/zero", "testdata/capture/raw.log"},
 		"missing after": {"scan", "--ephemeral", "testdata/capture/raw.log", filepath.Join(dir, "nope.log")},
 		"no path":       {"scan", "--ephemeral"},
 		"bad flag":      {"scan", "--history-window", "forever", "testdata/capture/raw.log"},
@@ -387,5 +389,29 @@ func TestRulesCommand(t *testing.T) {
 	}
 	if r := xferhunt(t, nil, "version"); r.code != 0 || !strings.HasPrefix(string(r.stdout), "xferhunt ") {
 		t.Fatalf("version: %d %q", r.code, r.stdout)
+	}
+}
+
+// TestStateDirSymlinkRefused: --state given as a symlink to a system
+// directory used to be followed and the target chmod'ed 0700 (issue 9 item
+// 4). It is refused with one line on stderr; the target is untouched.
+func TestStateDirSymlinkRefused(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "etc")
+	if err := os.Mkdir(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(target, 0o755)
+	link := filepath.Join(t.TempDir(), "xh")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	r := xferhunt(t, nil, "scan", "--state", link, "testdata/capture/raw.log")
+	if r.code == 0 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, link+": refused: a path component is a symbolic link") {
+		t.Fatalf("exit %d, stderr %q; want one line refusing the symlink", r.code, r.stderr)
+	}
+	fi, _ := os.Stat(target)
+	entries, _ := os.ReadDir(target)
+	if fi.Mode().Perm() != 0o755 || len(entries) != 0 {
+		t.Fatalf("symlink target changed: mode %v, %d entries", fi.Mode().Perm(), len(entries))
 	}
 }

@@ -17,7 +17,12 @@ import (
 
 // AppendJSON appends the JSON encoding of v to dst, byte-for-byte identical to
 // what encoding/json's Encoder with SetEscapeHTML(false) writes for v (without
-// the trailing newline).
+// the trailing newline), with one difference: C1 controls (U+0080–U+009F)
+// and bidirectional controls (U+061C, U+200E, U+200F, U+202A–U+202E,
+// U+2066–U+2069) are written as \uXXXX escapes. Both are valid raw in JSON,
+// but `cat` of an alert in a terminal would obey them: U+009B starts a
+// control sequence, U+202E shows a file name reversed. The decoded value is
+// the same.
 //
 // The types a Doc is built from are written without reflection; any other
 // value is handed to encoding/json, so the output never differs, only the
@@ -98,11 +103,12 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 		// json.Compact appends to the buffer's existing bytes, so dst is
 		// reused; with escapeHTML off it is exactly the compaction the
 		// Encoder applies to a Marshaler's output.
+		start := len(dst)
 		buf := bytes.NewBuffer(dst)
 		if err := json.Compact(buf, x); err != nil {
 			return dst, fmt.Errorf("json: error calling MarshalJSON for type json.RawMessage: %w", err)
 		}
-		return buf.Bytes(), nil
+		return escapeControls(buf.Bytes(), start), nil
 	case time.Time:
 		if y := x.Year(); y >= 0 && y <= 9999 {
 			if _, off := x.Zone(); off > -24*3600 && off < 24*3600 {
@@ -125,7 +131,8 @@ func appendStd(dst []byte, v any) ([]byte, error) {
 	if err := enc.Encode(v); err != nil {
 		return dst, err
 	}
-	return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})...), nil
+	start := len(dst)
+	return escapeControls(append(dst, bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})...), start), nil
 }
 
 func appendMap(dst []byte, m map[string]any, depth int) ([]byte, error) {
@@ -369,10 +376,11 @@ func appendEscaped(dst []byte, s string) []byte {
 			continue
 		}
 		// U+2028 and U+2029 are valid JSON but break JSONP; encoding/json
-		// escapes them unconditionally.
-		if c == '\u2028' || c == '\u2029' {
+		// escapes them unconditionally. C1 and bidi controls are escaped so
+		// the output cannot drive a terminal (see AppendJSON).
+		if escapedRune(c) {
 			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+			dst = appendU4(dst, c)
 			i += size
 			start = i
 			continue
@@ -381,6 +389,44 @@ func appendEscaped(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// escapedRune reports the non-ASCII runes AppendJSON writes as \uXXXX: C1
+// controls, the bidi marks, embeddings, overrides and isolates, and the
+// line and paragraph separators encoding/json escapes.
+func escapedRune(c rune) bool {
+	return c <= 0x9f || c == 0x061c ||
+		c >= 0x200e && c <= 0x2069 && (c <= 0x200f || c >= 0x2028 && c <= 0x202e || c >= 0x2066)
+}
+
+// appendU4 appends the \uXXXX escape of c (at most U+FFFF).
+func appendU4(dst []byte, c rune) []byte {
+	return append(dst, '\\', 'u', hexDigits[c>>12], hexDigits[c>>8&0xF], hexDigits[c>>4&0xF], hexDigits[c&0xF])
+}
+
+// escapeControls rewrites, in b[from:], the UTF-8 encodings of the runes
+// appendEscaped escapes that encoding/json (the fallback, RawMessage
+// compaction) leaves raw. JSON's own syntax is ASCII, so a multi-byte
+// sequence can only be inside a string, where \uXXXX means the same rune.
+func escapeControls(b []byte, from int) []byte {
+	i := from
+	for i < len(b) && b[i] < utf8.RuneSelf {
+		i++
+	}
+	if i == len(b) {
+		return b // all ASCII, the usual case: no copy
+	}
+	out := append([]byte(nil), b[:i]...)
+	for i < len(b) {
+		c, size := utf8.DecodeRune(b[i:])
+		if size > 1 && escapedRune(c) {
+			out = appendU4(out, c)
+		} else {
+			out = append(out, b[i:i+size]...)
+		}
+		i += size
+	}
+	return out
 }
 
 // appendArray writes a JSON array (null for a nil slice, as encoding/json

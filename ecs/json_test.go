@@ -17,12 +17,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xferhunt/xferhunt/internal/sharedtest"
 )
 
 // stdJSON is the reference: what encoding/json's Encoder writes with HTML
-// escaping off, minus the newline.
+// escaping off, minus the newline, with the terminal controls AppendJSON
+// escapes (C1, bidi) turned into \uXXXX rune by rune.
 func stdJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -30,7 +32,60 @@ func stdJSON(v any) ([]byte, error) {
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+	return escapeTerminalRunes(bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})), nil
+}
+
+// terminalRunes are the runes a terminal obeys that AppendJSON escapes,
+// listed one by one rather than as the ranges json.go tests.
+var terminalRunes = func() map[rune]bool {
+	m := map[rune]bool{0x061c: true, 0x200e: true, 0x200f: true}
+	for r := rune(0x80); r <= 0x9f; r++ {
+		m[r] = true
+	}
+	for _, r := range []rune{0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069} {
+		m[r] = true
+	}
+	return m
+}()
+
+func escapeTerminalRunes(b []byte) []byte {
+	var out []byte
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if n > 1 && terminalRunes[r] {
+			out = fmt.Appendf(out, `\u%04x`, r)
+		} else {
+			out = append(out, b[:n]...)
+		}
+		b = b[n:]
+	}
+	return out
+}
+
+// TestAppendJSONEscapesTerminalControls: U+009B (CSI) and U+202E (RLO)
+// reached `scan` output raw (issue 9 item 20); they are escaped, the value
+// decodes the same, and every other byte is as encoding/json writes it.
+func TestAppendJSONEscapesTerminalControls(t *testing.T) {
+	doc := map[string]any{"file.path": "/tmp/evil\u202etxt.exe", "k\u009b31m": []any{"\u0085", "a\u2066b\u2069", "ok\u200dzwj", "\u2028"}}
+	got, err := AppendJSON(nil, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"file.path":"/tmp/evil\u202etxt.exe","k\u009b31m":["\u0085","a\u2066b\u2069","ok` + "\u200d" + `zwj","\u2028"]}`
+	if string(got) != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(got, &back); err != nil || back["file.path"] != doc["file.path"] {
+		t.Fatalf("does not decode to the same value: %v %v", back, err)
+	}
+	// The fallback (encoding/json) and RawMessage paths escape them too.
+	type odd struct{ S string }
+	for _, v := range []any{odd{"x\u009by"}, json.RawMessage("\"x\u009by\"")} {
+		if got, _ := AppendJSON(nil, v); bytes.Contains(got, []byte("\u009b")) || !bytes.Contains(got, []byte(`\u009b`)) {
+			t.Fatalf("%T: %q", v, got)
+		}
+	}
 }
 
 // checkSame fails unless AppendJSON and encoding/json agree on v: equal bytes,

@@ -19,6 +19,7 @@ import (
 	"github.com/xferhunt/xferhunt/detect/exceptions"
 	"github.com/xferhunt/xferhunt/detect/kql"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/safefile"
 	"github.com/xferhunt/xferhunt/state"
 )
 
@@ -56,8 +57,9 @@ type backend struct {
 	s     *setup
 	guide string
 
-	mu    sync.Mutex
-	added *exceptions.List // exceptions added in this UI, persisted
+	mu          sync.Mutex
+	added       *exceptions.List // exceptions added in this UI, persisted
+	tmpEvidence string           // the --ephemeral evidence dir, once made
 }
 
 func (b *backend) SetStatus(uuid, status string) error {
@@ -134,24 +136,33 @@ type evidence struct {
 }
 
 // PreserveEvidence copies the alert's file into the state directory's
-// evidence/ folder. It never follows a symlink (the file could have been
-// swapped for one pointing at a secret) and copies only regular files.
+// evidence/ folder (with --ephemeral, into a private directory of random
+// name under the temporary directory, made once per run). The source is
+// opened without following a symlink at any component (the file or one of
+// its directories could have been swapped for a link to a secret) and only
+// a regular file is copied; everything written goes through safefile.
 func (b *backend) PreserveEvidence(a detect.Alert) (string, string, error) {
 	src := a.Doc.Str("file.path")
 	if src == "" {
 		return "", "", errors.New("alert has no file.path")
 	}
-	base := b.s.store.Dir()
-	if base == "" {
-		base = filepath.Join(os.TempDir(), fmt.Sprintf("xferhunt-evidence-%d", os.Getpid()))
-	}
-	dir := filepath.Join(base, "evidence", a.ID())
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", "", err
-	}
-	in, err := os.OpenFile(src, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	base, err := b.evidenceBase()
 	if err != nil {
-		return "", "", fmt.Errorf("open %q: %w", src, err)
+		return "", "", fmt.Errorf("evidence: %w", err)
+	}
+	root, err := safefile.MkdirAll(base)
+	if err != nil {
+		return "", "", fmt.Errorf("evidence: %w", err)
+	}
+	defer root.Close()
+	dir, err := root.Mkdir(a.ID())
+	if err != nil {
+		return "", "", fmt.Errorf("evidence: %w", err)
+	}
+	defer dir.Close()
+	in, err := safefile.Open(src)
+	if err != nil {
+		return "", "", err
 	}
 	defer in.Close()
 	fi, err := in.Stat()
@@ -161,11 +172,11 @@ func (b *backend) PreserveEvidence(a detect.Alert) (string, string, error) {
 	if !fi.Mode().IsRegular() {
 		return "", "", fmt.Errorf("%q is not a regular file (%s)", src, fi.Mode().Type())
 	}
-	dest := filepath.Join(dir, "file")
-	out, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	out, err := dir.Create("file")
 	if err != nil {
-		return "", "", err
+		return "", "", fmt.Errorf("evidence: %w", err)
 	}
+	dest := out.Name()
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(out, h), in)
 	if cerr := out.Close(); err == nil {
@@ -176,8 +187,8 @@ func (b *backend) PreserveEvidence(a detect.Alert) (string, string, error) {
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	rec, _ := json.Marshal(evidence{Alert: a.ID(), Original: src, Copy: dest, SHA256: sum, Size: n, Preserved: time.Now().UTC()})
-	if err := os.WriteFile(filepath.Join(dir, "evidence.json"), append(rec, '\n'), 0o600); err != nil {
-		return "", "", err
+	if err := dir.WriteFile("evidence.json", append(rec, '\n')); err != nil {
+		return "", "", fmt.Errorf("evidence: %w", err)
 	}
 	if err := b.s.store.PutEvidence(a.ID(), rec); err != nil {
 		return "", "", err
@@ -185,10 +196,40 @@ func (b *backend) PreserveEvidence(a detect.Alert) (string, string, error) {
 	return dest, sum, nil
 }
 
+// evidenceBase is the evidence folder: inside the state directory, or for
+// a memory store a private directory created once with a random name. A
+// predictable name in the shared /tmp (it was xferhunt-evidence-<pid>) can
+// be pre-created by anyone.
+func (b *backend) evidenceBase() (string, error) {
+	if dir := b.s.store.Dir(); dir != "" {
+		return filepath.Join(dir, "evidence"), nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.tmpEvidence == "" {
+		d, err := safefile.MkdirTemp(os.TempDir(), "xferhunt-evidence-*")
+		if err != nil {
+			return "", err
+		}
+		d.Close()
+		b.tmpEvidence = d.Path()
+	}
+	return b.tmpEvidence, nil
+}
+
+// Export writes the alerts as NDJSON to the new file path, created with
+// O_EXCL in a directory that must be private to us: the working directory
+// of a responder may be shared, and a planted link there must not turn the
+// export into a root overwrite.
 func (b *backend) Export(path string, alerts []detect.Alert) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	dir, err := safefile.OpenDir(filepath.Dir(path))
 	if err != nil {
-		return err
+		return fmt.Errorf("export: %w", err)
+	}
+	defer dir.Close()
+	f, err := dir.Create(filepath.Base(path))
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
 	}
 	bw := bufio.NewWriter(f)
 	enc := &ndjson{w: bw}

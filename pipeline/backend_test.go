@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/xferhunt/xferhunt/detect"
@@ -136,5 +139,119 @@ func TestEvidenceCopiesWithoutFollowingSymlinks(t *testing.T) {
 	b3.Doc.Set("file.path", files)
 	if _, _, err := b.PreserveEvidence(b3); err == nil {
 		t.Fatal("copied a directory")
+	}
+}
+
+// TestEvidenceNeverFollowsSymlinkedDirectories: P on a path whose
+// directory was swapped for a link to a root-only directory copies nothing
+// (issue 9 item 5; O_NOFOLLOW alone guards only the last component).
+func TestEvidenceNeverFollowsSymlinkedDirectories(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	s := testSetup(t, dir)
+	defer s.Close()
+	b := &backend{s: s}
+	private := t.TempDir()
+	if err := os.WriteFile(filepath.Join(private, "shadow"), []byte("root:secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	drop := t.TempDir()
+	if err := os.Symlink(private, filepath.Join(drop, "upload")); err != nil {
+		t.Fatal(err)
+	}
+	a := detect.Alert{Doc: ecs.Doc{"kibana.alert.uuid": "u1"}}
+	a.Doc.Set("file.path", filepath.Join(drop, "upload", "shadow"))
+	if dest, _, err := b.PreserveEvidence(a); err == nil {
+		t.Fatalf("copied %s through a symlinked directory", dest)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "evidence", "u1", "file")); !os.IsNotExist(err) {
+		t.Fatalf("a copy exists: %v", err)
+	}
+}
+
+// TestEphemeralEvidenceIgnoresPlantedDirectory: with --ephemeral the old
+// evidence dir name /tmp/xferhunt-evidence-<pid> could be pre-created by
+// another user with evidence.json linked to a root file (issue 9 item 1).
+// Evidence now goes to a fresh private directory and the root file is
+// untouched.
+func TestEphemeralEvidenceIgnoresPlantedDirectory(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("plants a directory owned by another uid: needs root")
+	}
+	tmp := t.TempDir()
+	os.Chmod(tmp, 0o1777)
+	t.Setenv("TMPDIR", tmp)
+	victim := filepath.Join(t.TempDir(), "victim")
+	os.WriteFile(victim, []byte("root file\n"), 0o600)
+	planted := filepath.Join(tmp, fmt.Sprintf("xferhunt-evidence-%d", os.Getpid()))
+	pd := filepath.Join(planted, "evidence", "u1")
+	if err := os.MkdirAll(pd, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink(victim, filepath.Join(pd, "evidence.json"))
+	for _, p := range []string{planted, filepath.Join(planted, "evidence"), pd} {
+		os.Chown(p, 65534, 65534)
+		os.Chmod(p, 0o777)
+	}
+
+	var errb bytes.Buffer
+	s, err := newSetup(&Config{Rules: []string{"seed"}, Ephemeral: true, Stderr: &errb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	b := &backend{s: s}
+	src := filepath.Join(t.TempDir(), "dropped")
+	os.WriteFile(src, []byte("payload"), 0o644)
+	a := detect.Alert{Doc: ecs.Doc{"kibana.alert.uuid": "u1"}}
+	a.Doc.Set("file.path", src)
+	dest, _, err := b.PreserveEvidence(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(victim); string(got) != "root file\n" {
+		t.Fatalf("root file overwritten: %q", got)
+	}
+	base := filepath.Dir(filepath.Dir(dest))
+	if filepath.Dir(base) != tmp || base == planted || !strings.HasPrefix(filepath.Base(base), "xferhunt-evidence-") {
+		t.Fatalf("evidence in %s, want a fresh xferhunt-evidence-* in %s", dest, tmp)
+	}
+	fi, err := os.Stat(base)
+	if err != nil || fi.Mode().Perm() != 0o700 || fi.Sys().(*syscall.Stat_t).Uid != 0 {
+		t.Fatalf("evidence dir %s: %v %v, want ours and 0700", base, fi.Mode(), err)
+	}
+	if rec, err := os.ReadFile(filepath.Join(filepath.Dir(dest), "evidence.json")); err != nil || !bytes.Contains(rec, []byte(`"alert":"u1"`)) {
+		t.Fatalf("evidence.json %q: %v", rec, err)
+	}
+}
+
+// TestExportRefusesPlantedLinkAndSharedDir: E writes a predictable name in
+// the working directory; a link planted there for that name must not be
+// followed (issue 9 item 2), nor a directory others can write be used.
+func TestExportRefusesPlantedLinkAndSharedDir(t *testing.T) {
+	b := &backend{}
+	victim := filepath.Join(t.TempDir(), "victim")
+	os.WriteFile(victim, []byte("root file\n"), 0o600)
+	cwd := t.TempDir()
+	name := filepath.Join(cwd, "xferhunt-alerts-20261205T000000Z.ndjson")
+	if err := os.Symlink(victim, name); err != nil {
+		t.Fatal(err)
+	}
+	alerts := []detect.Alert{{Doc: creation("/usr/bin/scp", "/tmp/a")}}
+	if err := b.Export(name, alerts); err == nil {
+		t.Fatal("export wrote through a planted symlink")
+	}
+	if got, _ := os.ReadFile(victim); string(got) != "root file\n" {
+		t.Fatalf("root file overwritten: %q", got)
+	}
+	fresh := filepath.Join(cwd, "xferhunt-alerts-20261205T000001Z.ndjson")
+	if err := b.Export(fresh, alerts); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(fresh); err != nil || !bytes.Contains(got, []byte(`"/tmp/a"`)) {
+		t.Fatalf("export %q: %v", got, err)
+	}
+	os.Chmod(cwd, 0o777)
+	if err := b.Export(filepath.Join(cwd, "x.ndjson"), alerts); err == nil || !strings.Contains(err.Error(), "write it") {
+		t.Fatalf("export into a world-writable directory: %v", err)
 	}
 }

@@ -17,11 +17,21 @@ import (
 // alerts as JSON lines on stdout and a summary on stderr.
 func Scan(cfg Config, paths []string) (err error) {
 	// Unusable inputs fail before any work, so a typo never yields a
-	// half-written result (SPEC §1: exit 2 with one clear line).
+	// half-written result (SPEC §1: exit 2 with one clear line). Each is
+	// opened once here and scanned from that open: a pipe or stdin given
+	// as a path cannot be read twice.
+	inputs := make([]*sources.Input, 0, len(paths))
+	defer func() {
+		for _, in := range inputs {
+			in.Close()
+		}
+	}()
 	for _, p := range paths {
-		if err := sources.CheckInput(p); err != nil {
+		in, err := sources.OpenInput(p)
+		if err != nil {
 			return usage(err)
 		}
+		inputs = append(inputs, in)
 	}
 	if os.Getenv("GOGC") == "" {
 		// A scan's live heap is small and bounded (the parser's tables,
@@ -61,16 +71,26 @@ func Scan(cfg Config, paths []string) (err error) {
 			emitAlerts(s.engine.Process(ev.Doc, detect.Flags{Historical: ev.Historical, Key: ev.Key}))
 		},
 	}
-	for _, p := range paths {
-		st, err := sources.ScanFile(p, opt)
+	// A read that fails part way (a truncated gzip, an I/O error) keeps
+	// what was found before it and goes on with the other inputs: the
+	// alerts are printed, the summary too, and the first error is
+	// returned after them (exit 1).
+	var readErr error
+	for _, in := range inputs {
+		st, err := in.Scan(opt)
 		total.Add(st)
-		if err != nil {
-			if errors.Is(err, sources.ErrUnreadable) || errors.Is(err, sources.ErrIsDirectory) ||
-				errors.Is(err, sources.ErrBinary) || errors.Is(err, sources.ErrNoScanner) ||
-				errors.Is(err, sources.ErrUnknownFormat) {
-				return usage(err)
-			}
-			return err
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, sources.ErrUnreadable) || errors.Is(err, sources.ErrIsDirectory) ||
+			errors.Is(err, sources.ErrIsDevice) || errors.Is(err, sources.ErrBinary) ||
+			errors.Is(err, sources.ErrNoScanner) || errors.Is(err, sources.ErrUnknownFormat) {
+			err = usage(err) // changed since the check: still unusable input
+		}
+		if readErr == nil {
+			readErr = err // printed by the caller, after the summary
+		} else {
+			fmt.Fprintf(cfg.Stderr, "xferhunt scan: %v\n", err)
 		}
 	}
 	if err := out.Flush(); err != nil && writeErr == nil {
@@ -80,7 +100,7 @@ func Scan(cfg Config, paths []string) (err error) {
 		return fmt.Errorf("write alerts: %w", writeErr)
 	}
 	printSummary(cfg, total, s.engine.Stats(), time.Since(start))
-	return nil
+	return readErr
 }
 
 func printSummary(cfg Config, st sources.Stats, es detect.Stats, took time.Duration) {

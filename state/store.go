@@ -8,6 +8,7 @@ package state
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +17,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/xferhunt/xferhunt/internal/safefile"
 )
 
 // DBFile is the name of the bbolt database inside the state directory.
@@ -56,33 +59,48 @@ func (e *InUseError) Is(target error) bool { return target == ErrInUse }
 // Store is an open state directory (or its in-memory stand-in). Its methods
 // are safe for concurrent use.
 type Store struct {
-	dir string // "" for memory stores
+	dir string        // "" for memory stores
+	d   *safefile.Dir // the verified directory; nil for memory stores
 	kv  backend
 }
 
-// Open opens (creating it when needed) the state directory dir with mode
-// 0700, fixing looser permissions, and the bbolt database inside it. When
+// Open opens (creating it with mode 0700 when needed) the state directory
+// dir and the bbolt database inside it. The directory must be private to
+// us (owned by the effective uid, not writable by group or others) and be
+// reached without a symlink at any component: whoever else could write it
+// could swap the database for one that suppresses alerts, or plant a link
+// that turns the pid file into a root overwrite (internal/safefile). A
+// directory Open did not create is used as it is, never chmod'ed. When
 // another process holds the database, Open gives up after a second with an
 // error wrapping ErrInUse that names that process's pid when known.
 func Open(dir string) (*Store, error) {
-	if err := ensureDir(dir); err != nil {
-		return nil, err
+	if dir == "" {
+		return nil, errors.New("state dir: empty path")
+	}
+	d, err := safefile.MkdirAll(dir)
+	if err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
 	}
 	path := filepath.Join(dir, DBFile)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, FreelistType: bolt.FreelistMapType})
+	var refused error // openDB's own error already names the path
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:      lockTimeout,
+		FreelistType: bolt.FreelistMapType,
+		OpenFile: func(_ string, flag int, mode os.FileMode) (*os.File, error) {
+			f, err := openDB(d, flag, mode)
+			refused = err
+			return f, err
+		},
+	})
 	if err != nil {
-		if errors.Is(err, bolterrors.ErrTimeout) {
-			return nil, &InUseError{Dir: dir, PID: holderPID(dir)}
+		defer d.Close()
+		switch {
+		case errors.Is(err, bolterrors.ErrTimeout):
+			return nil, &InUseError{Dir: dir, PID: holderPID(d)}
+		case refused != nil:
+			return nil, fmt.Errorf("state db: %w", err)
 		}
 		return nil, fmt.Errorf("open state db %s: %w", path, err)
-	}
-	// A database copied in or created by an older build may be readable by
-	// others; bbolt only applies the mode when it creates the file.
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm() != 0o600 {
-		if err := os.Chmod(path, 0o600); err != nil {
-			_ = db.Close()
-			return nil, fmt.Errorf("state db %s has mode %v and cannot be fixed to 0600: %w", path, fi.Mode().Perm(), err)
-		}
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketTerms, bucketTriage, bucketExceptions, bucketEvidence} {
@@ -94,11 +112,30 @@ func Open(dir string) (*Store, error) {
 	})
 	if err != nil {
 		_ = db.Close()
+		d.Close()
 		return nil, fmt.Errorf("init state db %s: %w", path, err)
 	}
 	// Best effort: the pid only improves the "in use" message.
-	_ = os.WriteFile(filepath.Join(dir, pidFile), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
-	return &Store{dir: dir, kv: &boltBackend{db: db}}, nil
+	_ = d.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"))
+	return &Store{dir: dir, d: d, kv: &boltBackend{db: db}}, nil
+}
+
+// openDB opens the database file inside the verified directory d, for
+// bbolt: never through a symlink or a hard link, only a regular file we own.
+func openDB(d *safefile.Dir, flag int, mode os.FileMode) (*os.File, error) {
+	f, err := d.OpenFile(DBFile, flag, mode)
+	if err != nil {
+		return nil, err
+	}
+	// A database copied in or created by an older build may be readable by
+	// others; the file is ours (checked), so tightening it is safe.
+	if fi, err := f.Stat(); err == nil && fi.Mode().Perm() != 0o600 {
+		if err := f.Chmod(0o600); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s has mode %v and cannot be fixed to 0600: %w", f.Name(), fi.Mode().Perm(), err)
+		}
+	}
+	return f, nil
 }
 
 // OpenMemory returns a Store that keeps everything in memory and forgets it
@@ -116,8 +153,9 @@ func (s *Store) Ephemeral() bool { return s.dir == "" }
 // Close releases the database. Callers flush their buffered history (for
 // example detect.Engine.Flush) before closing.
 func (s *Store) Close() error {
-	if s.dir != "" {
-		_ = os.Remove(filepath.Join(s.dir, pidFile))
+	if s.d != nil {
+		_ = s.d.Remove(pidFile)
+		defer s.d.Close()
 	}
 	if err := s.kv.close(); err != nil {
 		return fmt.Errorf("close state db: %w", err)
@@ -125,35 +163,16 @@ func (s *Store) Close() error {
 	return nil
 }
 
-func ensureDir(dir string) error {
-	if dir == "" {
-		return errors.New("state dir: empty path")
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create state dir %s: %w", dir, err)
-	}
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("state dir %s: %w", dir, err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("state dir %s: not a directory", dir)
-	}
-	// Term history and exceptions tell an intruder what is watched: only
-	// the owner may read them, even when the directory pre-existed.
-	if fi.Mode().Perm() != 0o700 {
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("state dir %s has mode %v and cannot be fixed to 0700: %w", dir, fi.Mode().Perm(), err)
-		}
-	}
-	return nil
-}
-
-func holderPID(dir string) string {
-	b, err := os.ReadFile(filepath.Join(dir, pidFile))
+// holderPID reads the pid file of the process holding the database; it is
+// read through the verified directory and bounded, as it only words an
+// error.
+func holderPID(d *safefile.Dir) string {
+	f, err := d.OpenFile(pidFile, os.O_RDONLY, 0)
 	if err != nil {
 		return "unknown"
 	}
+	defer f.Close()
+	b, _ := io.ReadAll(io.LimitReader(f, 32))
 	p := strings.TrimSpace(string(b))
 	if _, err := strconv.Atoi(p); err != nil {
 		return "unknown"

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -32,7 +33,10 @@ func both(t *testing.T, fn func(t *testing.T, s *Store)) {
 	})
 }
 
-func TestOpenCreatesAndFixesPerms(t *testing.T) {
+// TestOpenCreatesPrivateAndNeverChmodsOthers: a state dir Open creates is
+// 0700; one that already exists and is ours is used as it is, since a
+// mistaken --state /etc must not chmod /etc.
+func TestOpenCreatesPrivateAndNeverChmodsOthers(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a", "b")
 	s, err := Open(dir)
 	if err != nil {
@@ -51,8 +55,8 @@ func TestOpenCreatesAndFixesPerms(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
-		t.Fatalf("mode not fixed: %v", fi.Mode().Perm())
+	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o755 {
+		t.Fatalf("mode of an existing state dir changed to %v", fi.Mode().Perm())
 	}
 	f := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(f, nil, 0o600)
@@ -342,5 +346,63 @@ func BenchmarkSaveTerms(b *testing.B) {
 		if err := s.SaveTerms("r", put, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestOpenRefusesHostileStateDirs plays the attacks of issue 9 items 3 and
+// 4 as root with what an unprivileged user can plant: a --state directory
+// owned by that user (with the pid file linked to a root file), one that
+// is group-writable, a symlink to a system directory and a symlinked
+// intermediate component. Each is refused with one line naming the path,
+// and nothing outside is written or chmod'ed.
+func TestOpenRefusesHostileStateDirs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("plants directories owned by another uid: needs root")
+	}
+	tmp := t.TempDir()
+	secret := filepath.Join(tmp, "secret")
+	if err := os.WriteFile(secret, []byte("root only\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	theirs := filepath.Join(tmp, "theirs")
+	os.Mkdir(theirs, 0o700)
+	if err := os.Symlink(secret, filepath.Join(theirs, pidFile)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(theirs, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	shared := filepath.Join(tmp, "shared")
+	os.Mkdir(shared, 0o700)
+	os.Chmod(shared, 0o770)
+	etc := filepath.Join(tmp, "etc")
+	os.Mkdir(etc, 0o755)
+	os.Chmod(etc, 0o755)
+	link := filepath.Join(tmp, "link")
+	if err := os.Symlink(etc, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ dir, want string }{
+		{theirs, "owned by uid 65534"},
+		{shared, "lets group or others write it"},
+		{link, "symbolic link"},
+		{filepath.Join(link, "xh"), "symbolic link"},
+	} {
+		s, err := Open(c.dir)
+		if err == nil {
+			s.Close()
+			t.Fatalf("Open(%s) accepted", c.dir)
+		}
+		if msg := err.Error(); !strings.Contains(msg, c.want) || !strings.Contains(msg, c.dir) || strings.Contains(msg, "\n") {
+			t.Fatalf("Open(%s): %q, want one line naming the path and %q", c.dir, msg, c.want)
+		}
+	}
+	if b, _ := os.ReadFile(secret); string(b) != "root only\n" {
+		t.Fatalf("root file overwritten through the pid file: %q", b)
+	}
+	fi, _ := os.Stat(etc)
+	entries, _ := os.ReadDir(etc)
+	if fi.Mode().Perm() != 0o755 || len(entries) != 0 {
+		t.Fatalf("symlink target touched: mode %v, %d entries", fi.Mode().Perm(), len(entries))
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/visible"
 )
 
 // setFlash shows a one-line message in the footer until the next key.
@@ -32,7 +33,7 @@ func (m *Model) onResult(msg tea.Msg) {
 		m.ask = confirm{
 			title: "Add exception",
 			body: fmt.Sprintf("%s : %q\nwould have suppressed %d of %d alerts held now. Future matching events raise no alert.",
-				Sanitize(f), Sanitize(v), msg.matches, len(m.st.rows)),
+				visible.String(f), visible.String(v), msg.matches, len(m.st.rows)),
 			yes: func() tea.Msg { return exceptionAddedMsg{f, v, b.AddException(f, v)} },
 		}
 	case exceptionAddedMsg:

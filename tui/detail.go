@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/visible"
 )
 
 // Tabs of the drill-down view, in display order.
@@ -35,7 +36,7 @@ type dline struct {
 }
 
 func kv(label, field string, d ecs.Doc) dline {
-	return dline{label: label, text: Sanitize(fmtValue(d.Get(field))), field: field, value: exceptionValue(d, field)}
+	return dline{label: label, text: visible.String(fmtValue(d.Get(field))), field: field, value: exceptionValue(d, field)}
 }
 
 // exceptionValue is the keyword an exception on field would match, or ""
@@ -48,9 +49,9 @@ func exceptionValue(d ecs.Doc, field string) string {
 	return ""
 }
 
-func kvText(label, text string) dline { return dline{label: label, text: Sanitize(text)} }
+func kvText(label, text string) dline { return dline{label: label, text: visible.String(text)} }
 
-func heading(s string) dline { return dline{text: Sanitize(s), style: 1} }
+func heading(s string) dline { return dline{text: visible.String(s), style: 1} }
 
 func blank() dline { return dline{} }
 
@@ -123,7 +124,7 @@ func firstNonEmpty(d ecs.Doc, fields ...string) (string, string) {
 
 func kvAny(label string, d ecs.Doc, fields ...string) dline {
 	f, v := firstNonEmpty(d, fields...)
-	return dline{label: label, text: Sanitize(v), field: f, value: exceptionValue(d, f)}
+	return dline{label: label, text: visible.String(v), field: f, value: exceptionValue(d, f)}
 }
 
 // selected returns the alert under the cursor, or nil.
@@ -185,7 +186,7 @@ func overviewLines(d ecs.Doc) []dline {
 		if field != "" {
 			ex = v
 		}
-		out = append(out, dline{label: Sanitize(label), text: Sanitize(v), field: field, value: ex})
+		out = append(out, dline{label: visible.String(label), text: visible.String(v), field: field, value: ex})
 	}
 	last := fmtValue(d.Get("xferhunt.explain.last_seen"))
 	if last == "" {
@@ -250,10 +251,10 @@ func processLines(d ecs.Doc) []dline {
 		}
 		text := prefix + ancestorLabel(ad)
 		if args := ad.Values("args"); len(args) > 0 {
-			text += " " + Sanitize(fmtValue(args))
+			text += " " + visible.String(fmtValue(args))
 		}
 		if cwd := ad.Str("cwd"); cwd != "" {
-			text += " (cwd " + Sanitize(cwd) + ")"
+			text += " (cwd " + visible.String(cwd) + ")"
 		}
 		out = append(out, dline{text: text})
 	}
@@ -272,10 +273,10 @@ func ancestorLabel(ad ecs.Doc) string {
 	}
 	var parts []string
 	if name != "" {
-		parts = append(parts, Sanitize(name))
+		parts = append(parts, visible.String(name))
 	}
 	if pid := fmtValue(ad.Get("pid")); pid != "" {
-		parts = append(parts, "["+Sanitize(pid)+"]")
+		parts = append(parts, "["+visible.String(pid)+"]")
 	}
 	if len(parts) == 0 {
 		return "(unknown process)"
@@ -329,7 +330,7 @@ func connectionLines(d ecs.Doc) []dline {
 		ipPort += ":" + p
 	}
 	return []dline{
-		{label: "source", text: Sanitize(ipPort), field: "source.ip", value: d.Str("source.ip")},
+		{label: "source", text: visible.String(ipPort), field: "source.ip", value: d.Str("source.ip")},
 		kv("session", "xferhunt.session.id", d),
 		kv("daemon pid", "xferhunt.session.sshd_pid", d),
 		kv("login time", "xferhunt.session.login_time", d),
@@ -349,7 +350,7 @@ func rawLines(d ecs.Doc) []dline {
 	for _, l := range strings.Split(string(b), "\n") {
 		// JSON already escapes quotes and C0 controls; doubling its
 		// backslashes would only obscure them.
-		out = append(out, dline{text: sanitize(l, false), style: 2})
+		out = append(out, dline{text: visible.Escaped(l), style: 2})
 	}
 	out = append(out, blank(), heading("Original audit records"))
 	orig := d.Str("event.original")
@@ -358,7 +359,7 @@ func rawLines(d ecs.Doc) []dline {
 	}
 	for _, l := range strings.Split(orig, "\n") {
 		if l != "" {
-			out = append(out, dline{text: Sanitize(l), style: 2})
+			out = append(out, dline{text: visible.String(l), style: 2})
 		}
 	}
 	return out

@@ -2,6 +2,8 @@ package tui
 
 import (
 	"strings"
+
+	"github.com/xferhunt/xferhunt/internal/visible"
 )
 
 // markdownLines renders the small subset of markdown investigation guides
@@ -22,7 +24,7 @@ func markdownLines(md string) []dline {
 			continue
 		}
 		if inCode {
-			out = append(out, dline{text: "  " + Sanitize(line), style: 2})
+			out = append(out, dline{text: "  " + visible.String(line), style: 2})
 			continue
 		}
 		switch {
@@ -32,17 +34,17 @@ func markdownLines(md string) []dline {
 			}
 		case strings.HasPrefix(trim, "#"):
 			h := strings.TrimSpace(strings.TrimLeft(trim, "#"))
-			out = append(out, dline{text: Sanitize(inline(h)), style: 1})
+			out = append(out, dline{text: visible.String(inline(h)), style: 1})
 		case strings.HasPrefix(trim, "- ") || strings.HasPrefix(trim, "* ") || strings.HasPrefix(trim, "+ "):
 			indent := strings.Repeat("  ", (len(line)-len(strings.TrimLeft(line, " ")))/2)
-			out = append(out, dline{text: indent + "• " + Sanitize(inline(trim[2:]))})
+			out = append(out, dline{text: indent + "• " + visible.String(inline(trim[2:]))})
 		case strings.HasPrefix(trim, ">"):
 			q := strings.TrimSpace(strings.TrimLeft(trim, ">"))
-			out = append(out, dline{text: "│ " + Sanitize(inline(q)), style: 3})
+			out = append(out, dline{text: "│ " + visible.String(inline(q)), style: 3})
 		case isNumbered(trim):
-			out = append(out, dline{text: Sanitize(inline(trim))})
+			out = append(out, dline{text: visible.String(inline(trim))})
 		default:
-			out = append(out, dline{text: Sanitize(inline(trim))})
+			out = append(out, dline{text: visible.String(inline(trim))})
 		}
 	}
 	return out

@@ -6,6 +6,8 @@ import (
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/xferhunt/xferhunt/internal/visible"
 )
 
 // fit cuts s to exactly w cells, padding with spaces, measuring with
@@ -91,7 +93,7 @@ func (m Model) renderHeader(w int) string {
 	counts := fmt.Sprintf(" open %d · ack %d · closed %d", c[StatusOpen], c[StatusAcknowledged], c[StatusClosed])
 	shown := fmt.Sprintf(" │ %d/%d shown · sort %s", len(m.st.vis), len(m.st.rows), m.sortMode)
 	if m.filter != "" {
-		shown += " · filter " + Sanitize(m.filter)
+		shown += " · filter " + visible.String(m.filter)
 	}
 	if m.pending {
 		shown += " · working…"

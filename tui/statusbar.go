@@ -7,6 +7,8 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/xferhunt/xferhunt/internal/visible"
 )
 
 // renderBar draws two status lines: each source and its health, then the
@@ -20,9 +22,9 @@ func (m Model) renderBar(w int) []string {
 			state, st = "live", s.OK
 		}
 		if h.Err != "" {
-			state, st = "error: "+Sanitize(h.Err), s.Bad
+			state, st = "error: "+visible.String(h.Err), s.Bad
 		}
-		part := st.Render("● "+Sanitize(h.Name)+" "+state) + s.Bar.Render(fmt.Sprintf(" %d ev", h.Events))
+		part := st.Render("● "+visible.String(h.Name)+" "+state) + s.Bar.Render(fmt.Sprintf(" %d ev", h.Events))
 		if h.Malformed > 0 {
 			part += s.Warn.Render(fmt.Sprintf(" %d malformed", h.Malformed))
 		}
@@ -105,9 +107,9 @@ func (m Model) renderFooter(w int) string {
 	s := m.styles
 	switch {
 	case m.overlay == overlayFilter:
-		prompt := s.Key.Render("/") + " " + Sanitize(string(m.input)) + "█"
+		prompt := s.Key.Render("/") + " " + visible.String(string(m.input)) + "█"
 		if m.inputErr != "" {
-			prompt += "  " + s.FlashErr.Render(Sanitize(m.inputErr))
+			prompt += "  " + s.FlashErr.Render(visible.String(m.inputErr))
 		}
 		return ansi.Truncate(prompt, w, "…")
 	case m.flash != "":
@@ -115,7 +117,7 @@ func (m Model) renderFooter(w int) string {
 		if m.flashErr {
 			st = s.FlashErr
 		}
-		return st.Render(ansi.Truncate(Sanitize(m.flash), w, "…"))
+		return st.Render(ansi.Truncate(visible.String(m.flash), w, "…"))
 	}
 	var hints []key.Binding
 	k := m.keys

@@ -8,6 +8,7 @@ import (
 
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/visible"
 )
 
 // Severity orders alerts by kibana.alert.severity.
@@ -131,10 +132,10 @@ func newRow(seq int, a detect.Alert) *row {
 		sev:        parseSeverity(d.Str("kibana.alert.severity")),
 		status:     parseStatus(d.Str("kibana.alert.workflow_status")),
 		historical: hist,
-		process:    Sanitize(d.Str("process.name")),
-		user:       Sanitize(d.Str("user.name")),
-		ip:         Sanitize(d.Str("source.ip")),
-		path:       Sanitize(d.Str("file.path")),
+		process:    visible.String(d.Str("process.name")),
+		user:       visible.String(d.Str("user.name")),
+		ip:         visible.String(d.Str("source.ip")),
+		path:       visible.String(d.Str("file.path")),
 	}
 }
 

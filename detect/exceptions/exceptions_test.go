@@ -524,3 +524,44 @@ func BenchmarkMatchLast(b *testing.B) {
 		}
 	}
 }
+
+// TestSaveFileReplacesPlantedLinkWithoutWritingThrough: saving over a name
+// that is a symlink to another file replaces the link; the other file is
+// untouched. A symlinked directory is refused.
+func TestSaveFileReplacesPlantedLinkWithoutWritingThrough(t *testing.T) {
+	victim := filepath.Join(t.TempDir(), "victim")
+	os.WriteFile(victim, []byte("root file\n"), 0o600)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "exceptions.ndjson")
+	if err := os.Symlink(victim, p); err != nil {
+		t.Fatal(err)
+	}
+	l := mustLoad(t, kibanaExport)
+	if err := l.SaveFile(p); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(victim); string(got) != "root file\n" {
+		t.Fatalf("written through the link: %q", got)
+	}
+	if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
+		t.Fatalf("%s is %v (%v), want a regular file", p, fi.Mode(), err)
+	}
+	link := filepath.Join(t.TempDir(), "d")
+	os.Symlink(filepath.Dir(victim), link)
+	if err := l.SaveFile(filepath.Join(link, "x.ndjson")); err == nil {
+		t.Fatal("saved through a symlinked directory")
+	}
+}
+
+// TestLoadFileCapped: --exceptions /dev/zero read without a limit (issue 9
+// item 9); it fails at once with one line naming the file.
+func TestLoadFileCapped(t *testing.T) {
+	start := time.Now()
+	_, err := LoadFile("/dev/zero")
+	if err == nil || err.Error() != "exceptions /dev/zero: is a device, not a file" {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("refusing took %v", d)
+	}
+}

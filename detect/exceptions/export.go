@@ -1,13 +1,15 @@
 package exceptions
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"path/filepath"
+
+	"github.com/xferhunt/xferhunt/internal/safefile"
 )
 
 // kibanaTime is how Kibana writes expire_time.
@@ -112,25 +114,20 @@ func (l *List) Export(w io.Writer) error {
 }
 
 // SaveFile exports the list to path atomically (write, sync, rename) with
-// mode 0600: exceptions decide what a responder never sees.
+// mode 0600: exceptions decide what a responder never sees, so the file is
+// written only in a private directory reached without symlinks
+// (internal/safefile).
 func (l *List) SaveFile(path string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	var buf bytes.Buffer
+	if err := l.Export(&buf); err != nil {
+		return fmt.Errorf("save exceptions %s: %w", path, err)
+	}
+	d, err := safefile.OpenDir(filepath.Dir(path))
 	if err != nil {
 		return fmt.Errorf("save exceptions: %w", err)
 	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if err := l.Export(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save exceptions %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save exceptions %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save exceptions %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	defer d.Close()
+	if err := d.WriteFile(filepath.Base(path), buf.Bytes()); err != nil {
 		return fmt.Errorf("save exceptions: %w", err)
 	}
 	return nil

@@ -7,9 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/xferhunt/xferhunt/internal/limitfile"
 )
 
 // Load reads a Kibana exception-list export: NDJSON with the list
@@ -39,14 +40,19 @@ func Load(r io.Reader) (*List, error) {
 	return l, nil
 }
 
-// LoadFile reads an export file; errors name the file.
+// MaxFileSize caps an exception-list file: a Kibana export of thousands
+// of items is a few MiB, and a mistaken --exceptions /dev/zero must fail
+// at once rather than read until memory runs out.
+const MaxFileSize = 64 << 20
+
+// LoadFile reads an export file of at most MaxFileSize bytes; errors name
+// the file.
 func LoadFile(path string) (*List, error) {
-	f, err := os.Open(path)
+	data, err := limitfile.Read(path, MaxFileSize)
 	if err != nil {
-		return nil, fmt.Errorf("exceptions: %w", err)
+		return nil, fmt.Errorf("exceptions %s: %w", path, err)
 	}
-	defer f.Close()
-	l, err := Load(f)
+	l, err := Load(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("exceptions %s: %w", path, err)
 	}

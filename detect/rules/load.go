@@ -4,7 +4,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/xferhunt/xferhunt/internal/limitfile"
 )
 
 // Kibana's defaults for keys a rule file may leave out.
@@ -80,9 +81,14 @@ func Load(nameOrPath string) (*Rule, error) {
 	return LoadFile(nameOrPath)
 }
 
-// LoadFile reads and validates one detection-rules TOML file.
+// MaxFileSize caps a rule file: published rules are a few KiB, and a
+// mistaken --rule /dev/zero or a log given as a rule must fail at once.
+const MaxFileSize = 1 << 20
+
+// LoadFile reads and validates one detection-rules TOML file of at most
+// MaxFileSize bytes.
 func LoadFile(path string) (*Rule, error) {
-	data, err := os.ReadFile(path)
+	data, err := limitfile.Read(path, MaxFileSize)
 	if err != nil {
 		return nil, &LoadError{Source: path, Err: err}
 	}
@@ -110,6 +116,9 @@ func validated(r *Rule) error {
 var fileVersion = regexp.MustCompile(`\.v(\d+)\.toml$`)
 
 func parse(data []byte, source string) (*Rule, error) {
+	if d := nestingDepth(data); d > maxNesting {
+		return nil, &LoadError{Source: source, Err: fmt.Errorf("arrays and tables nest %d levels deep, more than the %d allowed", d, maxNesting)}
+	}
 	var f tomlFile
 	if _, err := toml.Decode(string(data), &f); err != nil {
 		return nil, tomlError(source, err)

@@ -395,3 +395,57 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("query rule listing shows new_terms lines:\n%s", d)
 	}
 }
+
+// TestLoadFileCapped: --rule /dev/zero read 23 GB before it was killed,
+// a rule file of any size was read whole (issue 9 item 9). Both now fail
+// at once with one line naming the file.
+func TestLoadFileCapped(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big.toml")
+	if err := os.WriteFile(big, append([]byte(minimal), make([]byte, MaxFileSize)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for path, want := range map[string]string{"/dev/zero": "rule /dev/zero: is a device", big: "rule " + big + ": too large"} {
+		_, err := Load(path)
+		if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("Load(%s) = %v, want one line starting %q", path, err, want)
+		}
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("refusing took %v", d)
+	}
+}
+
+// TestDeepNestingRefused: 20,000 nested inline tables cost the decoder
+// 15 GB (quadratic); anything deeper than maxNesting is refused before it.
+func TestDeepNestingRefused(t *testing.T) {
+	const n = 20000
+	doc := minimal + "[rule.deep]\nx = " + strings.Repeat("{a=", n) + "1" + strings.Repeat("}", n) + "\n"
+	start := time.Now()
+	_, err := Parse([]byte(doc), "deep.toml")
+	if err == nil || !strings.Contains(err.Error(), "nest 20000 levels deep") {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("refusing took %v", d)
+	}
+}
+
+func TestNestingDepth(t *testing.T) {
+	cases := map[string]int{
+		``:                            0,
+		`a = [1, [2, {b = 3}]]`:       3,
+		"[rule]\nq = '''((([[[{'''":   1,
+		`q = "[[[\"[[[" # [[[[[`:      0,
+		"q = \"\"\"\n{{{\\\"\"\"\"\"": 0,
+		"q = 'a\\' \n x = [[1]]":      2,
+		"# [[[[[[\nx = [1]":           1,
+		`q = "unterminated [[[`:       0,
+		`[[rule.threat]]`:             2,
+	}
+	for doc, want := range cases {
+		if got := nestingDepth([]byte(doc)); got != want {
+			t.Errorf("nestingDepth(%q) = %d, want %d", doc, got, want)
+		}
+	}
+}

@@ -31,7 +31,7 @@ type alertRow struct {
 
 // display is the path as the TUI must show it: escaped by the rule the SPEC
 // states (control characters visible, backslash doubled). It is written
-// here independently of tui.Sanitize so the test checks the contract, not
+// here independently of visible.String so the test checks the contract, not
 // the implementation against itself.
 func (a alertRow) display() string { return escaped(a.path) }
 

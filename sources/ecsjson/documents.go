@@ -15,17 +15,18 @@ import (
 // (pretty-printed) objects, top-level arrays, {"events":[…]},
 // Elasticsearch _search responses and Kibana es_archiver files. It
 // streams: only one event document is in memory at a time, however large
-// the array or hits list holding it. A syntax error counts one malformed
-// document; reading resumes at the next line that starts with "{".
+// the array or hits list holding it. A syntax error, or a document over
+// MaxDocument bytes, counts one malformed document; reading resumes at the
+// next line that starts with "{".
 func ScanDocuments(r io.Reader, opt sources.ScanOptions) (sources.Stats, error) {
 	em := &emitter{opt: Options{HostID: opt.HostID, HostName: opt.HostName, Emit: opt.Emit}}
 	cr := &countingReader{r: r}
-	in := &input{src: bufio.NewReaderSize(cr, 64<<10)}
+	in := &input{src: bufio.NewReaderSize(cr, 64<<10), limit: MaxDocument, budget: MaxDocument}
 	if head, err := in.src.Peek(len(bom)); err == nil && bytes.Equal(head, bom) {
 		_, _ = in.src.Discard(len(bom))
 	}
 	for {
-		w := walker{dec: json.NewDecoder(in), em: em}
+		w := walker{dec: json.NewDecoder(in), em: em, in: in}
 		err := w.all()
 		if err == nil {
 			break
@@ -42,22 +43,34 @@ func ScanDocuments(r io.Reader, opt sources.ScanOptions) (sources.Stats, error) 
 		if !in.resync(unread) {
 			break
 		}
+		in.budget = in.limit
 	}
 	em.stats.Lines = cr.lines
 	return em.stats, nil
 }
+
+// MaxDocument caps one document (a top-level value, or one element of a
+// streamed array or hits list): the decoder holds a whole value in memory,
+// so one 10 GiB string must not reach it. Real event documents are a few
+// KiB; Elastic Defend's largest are well under a MiB.
+const MaxDocument = 4 << 20
+
+// errDocumentTooLarge stops the decoder inside a document over MaxDocument.
+var errDocumentTooLarge = errors.New("document larger than the limit")
 
 // walker walks one json.Decoder's stream token by token down to the
 // documents, so arrays and hit lists are never decoded whole.
 type walker struct {
 	dec *json.Decoder
 	em  *emitter
+	in  *input // its budget restarts at every document
 }
 
 // all reads top-level values until the end of the stream; nil at a clean
 // end, the decoder's error otherwise.
 func (w *walker) all() error {
 	for {
+		w.in.budget = w.in.limit // a top-level value starts
 		tok, err := w.dec.Token()
 		if errors.Is(err, io.EOF) {
 			return nil
@@ -83,6 +96,7 @@ func (w *walker) all() error {
 // array streams the elements of an array whose '[' was just read.
 func (w *walker) array() error {
 	for w.dec.More() {
+		w.in.budget = w.in.limit // an element (a document) starts
 		var v any
 		if err := w.dec.Decode(&v); err != nil {
 			return err
@@ -240,9 +254,26 @@ func (w *walker) rest(d json.Delim) (any, error) {
 type input struct {
 	runs [][]byte
 	src  *bufio.Reader
+	// budget is what the decoder may still read before the document it is
+	// in counts as too large; the walker sets it to limit at every
+	// document's start. What the decoder read ahead is not charged again,
+	// so it holds at most about twice the limit.
+	budget, limit int
 }
 
 func (in *input) Read(p []byte) (int, error) {
+	if in.limit > 0 {
+		if in.budget <= 0 {
+			return 0, errDocumentTooLarge
+		}
+		p = p[:min(len(p), in.budget)]
+	}
+	n, err := in.read(p)
+	in.budget -= n
+	return n, err
+}
+
+func (in *input) read(p []byte) (int, error) {
 	for len(in.runs) > 0 {
 		if len(in.runs[0]) == 0 {
 			in.runs = in.runs[1:]

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -244,4 +245,39 @@ func TestLineModeMapsCoalesced(t *testing.T) {
 		e.Doc.Str("event.original") != line || e.Doc.Str("xferhunt.mapped_from") != "go-libaudit" {
 		t.Errorf("action %q path %q key %q original %.40q", e.Doc.Str("event.action"), e.Doc.Str("file.path"), e.Key, e.Doc.Str("event.original"))
 	}
+}
+
+// TestDocumentOverLimitSkipped: one JSON document holding a huge string
+// (a bomb in a pretty-printed export) was decoded whole. It now counts as
+// one malformed document once it passes MaxDocument, the documents after
+// it are still read, and memory stays bounded by the limit, not the
+// document.
+func TestDocumentOverLimitSkipped(t *testing.T) {
+	const huge = 256 << 20
+	in := io.MultiReader(
+		strings.NewReader(docA+"\n"+`{"message":"`),
+		io.LimitReader(repeatA{}, huge),
+		strings.NewReader("\"}\n"+docB+"\n"),
+	)
+	var msgs []string
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	st, err := ScanDocuments(in, sources.ScanOptions{HostID: "h1", Emit: func(e sources.Event) { msgs = append(msgs, e.Doc.Str("message")) }})
+	runtime.ReadMemStats(&after)
+	if err != nil || strings.Join(msgs, ",") != "a,b" || st.Malformed != 1 {
+		t.Fatalf("err %v, %d messages %.20q, %+v; want a,b and one malformed", err, len(msgs), msgs, st)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16*MaxDocument { // the decoder buffer and the resync, each a few times the limit
+		t.Fatalf("allocated %d MiB for a %d MiB document", alloc>>20, huge>>20)
+	}
+}
+
+// repeatA reads as an endless run of 'A'.
+type repeatA struct{}
+
+func (repeatA) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'A'
+	}
+	return len(p), nil
 }

@@ -241,3 +241,23 @@ func TestMagic(t *testing.T) {
 		}
 	}
 }
+
+// TestFileFactsNeverHashThroughSymlinkedDirectory: the live file facts of
+// an alert whose directory was swapped for a link to a root-only directory
+// carry no hash and no metadata of the file behind it (issue 9 item 5).
+func TestFileFactsNeverHashThroughSymlinkedDirectory(t *testing.T) {
+	private := t.TempDir()
+	secret := []byte("root:secret-hash-me")
+	os.WriteFile(filepath.Join(private, "shadow"), secret, 0o600)
+	drop := t.TempDir()
+	if err := os.Symlink(private, filepath.Join(drop, "upload")); err != nil {
+		t.Fatal(err)
+	}
+	ff := StatFile(context.Background(), filepath.Join(drop, "upload", "shadow"), 1<<20)
+	if ff.SHA256 != "" || ff.Size != 0 || ff.HashSkipped != "symlink in path" {
+		t.Fatalf("facts through a symlinked directory: %+v", ff)
+	}
+	if ff := StatFile(context.Background(), filepath.Join(private, "shadow"), 1<<20); ff.SHA256 != fmt.Sprintf("%x", sha256.Sum256(secret)) {
+		t.Fatalf("direct path not hashed: %+v", ff)
+	}
+}

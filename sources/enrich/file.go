@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"syscall"
+
+	"github.com/xferhunt/xferhunt/internal/safefile"
 )
 
 // FileFacts is what a responder asks first about a file that landed.
@@ -58,12 +60,21 @@ func StatFile(ctx context.Context, path string, maxHash int64) FileFacts {
 		ff.Kind = "device"
 		return ff
 	}
+	// No symlink at any component (Lstat guards only the last: a directory
+	// swapped for a link would have us hash a root-only file), and
 	// O_NONBLOCK: a file swapped for a FIFO after Lstat still cannot block.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+	f, err := safefile.Open(path)
+	if errors.Is(err, safefile.ErrSymlink) {
+		// What Lstat saw lies behind a link: vouch for none of it.
+		return FileFacts{Exists: true, Kind: "behind symlink", HashSkipped: "symlink in path"}
+	}
 	if err != nil {
 		return ff
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return ff // swapped since Lstat
+	}
 	head := make([]byte, 512)
 	n, _ := io.ReadFull(f, head)
 	ff.Kind = Magic(head[:n])

@@ -237,16 +237,38 @@ func (s *ReaderSource) Run(ctx context.Context, emit func([]sources.Event)) erro
 	defer p.finish()
 	buf := make([]byte, 256<<10)
 	var partial []byte
+	skipping := false // inside a line over DefaultMaxLine: drop to its newline
+	oversize := func() {
+		partial, skipping = partial[:0], true
+		s.mu.Lock()
+		s.health.Malformed++
+		s.mu.Unlock()
+	}
 	for ctx.Err() == nil {
 		n, err := s.r.Read(buf)
 		chunk := buf[:n]
 		for len(chunk) > 0 {
 			i := bytes.IndexByte(chunk, '\n')
 			if i < 0 {
-				partial = append(partial, chunk...)
+				// Bounded like the tailer's lines: one line without a
+				// newline must not grow memory without limit.
+				if !skipping && len(partial)+len(chunk) > DefaultMaxLine {
+					oversize()
+				}
+				if !skipping {
+					partial = append(partial, chunk...)
+				}
 				break
 			}
 			seg := chunk[:i]
+			if !skipping && len(partial)+len(seg) > DefaultMaxLine {
+				oversize()
+			}
+			if skipping {
+				skipping = false
+				chunk = chunk[i+1:]
+				continue
+			}
 			if len(partial) > 0 {
 				partial = append(partial, seg...)
 				seg = partial
@@ -259,7 +281,7 @@ func (s *ReaderSource) Run(ctx context.Context, emit func([]sources.Event)) erro
 			chunk = chunk[i+1:]
 		}
 		if err == io.EOF {
-			if len(partial) > 0 {
+			if len(partial) > 0 && !skipping {
 				p.line(trimCR(partial), false)
 			}
 			return nil

@@ -31,7 +31,7 @@ type Options struct {
 	// Since skips backfilling files last modified before it; zero reads all.
 	Since time.Time
 	// MaxLine bounds a line's length; longer lines are counted and skipped.
-	// Default 4 MiB.
+	// Default DefaultMaxLine.
 	MaxLine int
 	// Rescan is the safety-net interval for filesystems where fsnotify misses
 	// events; default 1s.
@@ -82,13 +82,17 @@ type file struct {
 
 const headLen = 256
 
+// DefaultMaxLine caps a live line (a file followed, or stdin): far above
+// any real audit record or ECS document, far below what would hurt memory.
+const DefaultMaxLine = 4 << 20
+
 // New checks that the path can be followed; errors name the path.
 func New(opt Options) (*Tailer, error) {
 	if opt.Prefix == "" {
 		opt.Prefix = "auditbeat"
 	}
 	if opt.MaxLine <= 0 {
-		opt.MaxLine = 4 << 20
+		opt.MaxLine = DefaultMaxLine
 	}
 	if opt.Rescan <= 0 {
 		opt.Rescan = time.Second

@@ -1,0 +1,98 @@
+package sources
+
+import (
+	"bytes"
+	"io"
+)
+
+// lineCap passes a line-oriented input through, but replaces every line
+// longer than max bytes by an empty line and counts it in dropped. It
+// holds back the unfinished last line until its newline (or the end)
+// shows it fits, so a scanner never sees any part of an over-long line
+// (a prefix could parse as a record) and memory stays max plus one read,
+// whatever the input.
+type lineCap struct {
+	r        io.Reader
+	max      int
+	buf      []byte
+	off      int // buf[off:ready] is whole lines not yet returned
+	ready    int // buf[ready:n] is the unfinished line
+	n        int
+	skipping bool // inside an over-long line: discard up to its newline
+	readSize int  // at most max
+	eof      bool
+	err      error // the underlying reader's error other than io.EOF
+	dropped  uint64
+}
+
+// capReadSize is how much lineCap reads at once beyond the held line.
+const capReadSize = 256 << 10
+
+func newLineCap(r io.Reader, max int) *lineCap {
+	rs := min(capReadSize, max)
+	return &lineCap{r: r, max: max, readSize: rs, buf: make([]byte, max+rs)}
+}
+
+// Read returns whole lines (and at the end the last line without a
+// newline) of at most max bytes each.
+func (c *lineCap) Read(p []byte) (int, error) {
+	for {
+		if c.off < c.ready {
+			k := copy(p, c.buf[c.off:c.ready])
+			c.off += k
+			return k, nil
+		}
+		if c.eof {
+			if c.n > c.ready && !c.skipping {
+				c.ready = c.n // the last line, without a newline, fits
+				continue
+			}
+			if c.err != nil {
+				return 0, c.err
+			}
+			return 0, io.EOF
+		}
+		// Move the unfinished line to the front, then read after it.
+		c.n = copy(c.buf, c.buf[c.ready:c.n])
+		c.off, c.ready = 0, 0
+		m, err := c.r.Read(c.buf[c.n : c.n+c.readSize])
+		if err != nil {
+			c.eof = true
+			if err != io.EOF {
+				c.err = err
+			}
+		}
+		c.take(m)
+	}
+}
+
+// take accounts for m bytes just read at buf[n:]. A read is never longer
+// than max, so only the line that was unfinished before it can be too long
+// among the lines it completes.
+func (c *lineCap) take(m int) {
+	start := c.n // the new bytes are buf[start:start+m]
+	if c.skipping {
+		i := bytes.IndexByte(c.buf[start:start+m], '\n')
+		if i < 0 {
+			return // still inside the over-long line: drop it all
+		}
+		// Keep from its newline on: the dropped line reads as empty, so
+		// line counts stay true.
+		m = copy(c.buf[start:], c.buf[start+i:start+m])
+		c.skipping = false
+	} else if i := bytes.IndexByte(c.buf[start:start+m], '\n'); i >= 0 && start+i-c.ready > c.max {
+		// The unfinished line ends here, too long: the same, at once.
+		m = copy(c.buf[c.ready:], c.buf[start+i:start+m])
+		start = c.ready
+		c.dropped++
+	}
+	c.n = start + m
+	if i := bytes.LastIndexByte(c.buf[start:c.n], '\n'); i >= 0 {
+		c.ready = start + i + 1
+	}
+	if c.n-c.ready > c.max {
+		c.dropped++
+		c.skipping = true
+		c.n = c.ready
+	}
+}
