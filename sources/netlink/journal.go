@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 
 	libaudit "github.com/elastic/go-libaudit/v2"
+
+	"github.com/xferhunt/xferhunt/internal/safefile"
 )
 
 // JournalDir is where a running netlink source writes down what it changed
@@ -44,27 +47,42 @@ func (c *controller) writeJournal() {
 	if err != nil {
 		return
 	}
-	if ensureJournalDir() != nil {
-		return
-	}
-	// Written beside and renamed into place, so a kill mid-write leaves the
-	// previous journal whole; O_EXCL|O_NOFOLLOW so nothing planted is written
-	// through.
-	tmp := journalPath(j.PID) + ".tmp"
-	_ = os.Remove(tmp)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	d, err := journalDir()
 	if err != nil {
 		return
 	}
-	_, werr := f.Write(b)
-	if cerr := f.Close(); werr != nil || cerr != nil {
-		_ = os.Remove(tmp)
-		return
-	}
-	_ = os.Rename(tmp, journalPath(j.PID))
+	defer d.Close()
+	// Replaced whole (a new file renamed over the old): a kill mid-write
+	// leaves the previous journal, and nothing planted is written through.
+	_ = d.WriteFile(filepath.Base(journalPath(j.PID)), b)
 }
 
-func removeJournal() { _ = os.Remove(journalPath(os.Getpid())) }
+func removeJournal() {
+	if d, err := journalDir(); err == nil {
+		_ = d.Remove(filepath.Base(journalPath(os.Getpid())))
+		d.Close()
+	}
+}
+
+// journalDir opens JournalDir, creating it private: a directory under /run
+// that is a link, another user's or open to others is refused.
+func journalDir() (*safefile.Dir, error) { return safefile.MkdirAll(JournalDir) }
+
+// maxJournal caps what is read of one journal: a few hundred rules.
+const maxJournal = 1 << 20
+
+// readJournal reads one journal file without following links.
+func readJournal(path string) ([]byte, error) {
+	f, err := safefile.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	return io.ReadAll(io.LimitReader(f, maxJournal))
+}
 
 // RecoverStale undoes the kernel changes of netlink sources whose process
 // is gone without restoring them (killed with SIGKILL, or crashed hard):
@@ -77,7 +95,7 @@ func RecoverStale(client *libaudit.AuditClient) (int, error) {
 	var stale []journal
 	live := 0
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
+		b, err := readJournal(p)
 		if err != nil {
 			continue
 		}

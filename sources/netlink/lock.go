@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -61,34 +60,10 @@ func lockHost() (func(), error) {
 }
 
 func openLockFile() (*os.File, error) {
-	if err := ensureJournalDir(); err != nil {
+	d, err := journalDir()
+	if err != nil {
 		return nil, err
 	}
-	p := filepath.Join(JournalDir, "netlink.lock")
-	fd, err := syscall.Open(p, syscall.O_RDWR|syscall.O_CREAT|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open audit lock %s: %w", p, err)
-	}
-	var st syscall.Stat_t
-	if err := syscall.Fstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG || int(st.Uid) != os.Geteuid() {
-		syscall.Close(fd)
-		return nil, fmt.Errorf("audit lock %s is not a regular file of ours", p)
-	}
-	return os.NewFile(uintptr(fd), p), nil
-}
-
-// ensureJournalDir creates JournalDir 0700 and refuses one that is a link, not
-// a directory, not ours, or open to others.
-func ensureJournalDir() error {
-	if err := os.Mkdir(JournalDir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("create %s: %w", JournalDir, err)
-	}
-	var st syscall.Stat_t
-	if err := syscall.Lstat(JournalDir, &st); err != nil {
-		return fmt.Errorf("%s: %w", JournalDir, err)
-	}
-	if st.Mode&syscall.S_IFMT != syscall.S_IFDIR || int(st.Uid) != os.Geteuid() || st.Mode&0o022 != 0 {
-		return fmt.Errorf("%s is not a private directory of ours (a link, another owner, or writable by others): refusing to use it", JournalDir)
-	}
-	return nil
+	defer d.Close()
+	return d.OpenFile("netlink.lock", os.O_RDWR|os.O_CREATE, 0o600)
 }
