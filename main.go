@@ -179,6 +179,7 @@ func newFlagSet(cfg *pipeline.Config, showVersion *bool, out io.Writer) *flag.Fl
 	fs.Var((*listFlag)(&cfg.Rules), "rule", "rule to run, repeatable: seed (default), latest, or a detection-rules TOML file")
 	fs.StringVar(&cfg.StateDir, "state", "", "state directory (default $XDG_STATE_HOME/xferhunt; root: /var/lib/xferhunt)")
 	fs.BoolVar(&cfg.Ephemeral, "ephemeral", false, "keep state in memory only")
+	fs.BoolVar(&cfg.StateRepair, "state-repair", false, "when state.db is damaged, set it aside (state.db.damaged-TIME) and start with empty state")
 	fs.Var(durationFlag{&cfg.HistoryWindow}, "history-window", "override the rule's new-terms history window (e.g. 10d, 36h)")
 	fs.Func("new-terms-fields", "override the rule's new-terms fields (comma-separated, 1 to 3)", func(v string) error {
 		cfg.NewTermsFields = nil

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -97,7 +98,7 @@ func newSetup(cfg *Config) (*setup, error) {
 	if cfg.Ephemeral {
 		s.store = state.OpenMemory()
 	} else {
-		st, err := state.Open(cfg.stateDir())
+		st, err := openState(cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -126,4 +127,20 @@ func newSetup(cfg *Config) (*setup, error) {
 	}
 	s.engine = eng
 	return s, nil
+}
+
+// openState opens the state directory; with --state-repair a damaged
+// database is set aside (kept for a post-mortem, named on stderr) and a
+// fresh one started. Without it the damage is the one-line error.
+func openState(cfg *Config) (*state.Store, error) {
+	st, err := state.Open(cfg.stateDir())
+	if !errors.Is(err, state.ErrDamaged) || !cfg.StateRepair {
+		return st, err
+	}
+	moved, serr := state.SetAside(cfg.stateDir())
+	if serr != nil {
+		return nil, fmt.Errorf("%w (and --state-repair failed: %w)", err, serr)
+	}
+	fmt.Fprintf(cfg.Stderr, "xferhunt: --state-repair: damaged %s set aside as %s; starting with empty state\n", state.DBFile, moved)
+	return state.Open(cfg.stateDir())
 }

@@ -28,10 +28,13 @@ func usage(err error) error          { return usageError{err} }
 
 // Config is everything the command line says.
 type Config struct {
-	Sources        []string
-	Rules          []string
-	StateDir       string
-	Ephemeral      bool
+	Sources   []string
+	Rules     []string
+	StateDir  string
+	Ephemeral bool
+	// StateRepair sets a damaged state.db aside (state.db.damaged-TIME)
+	// and starts with empty state instead of refusing to run.
+	StateRepair    bool
 	HistoryWindow  time.Duration
 	NewTermsFields []string
 	HostID         string

@@ -72,7 +72,11 @@ type Store struct {
 // that turns the pid file into a root overwrite (internal/safefile). A
 // directory Open did not create is used as it is, never chmod'ed. When
 // another process holds the database, Open gives up after a second with an
-// error wrapping ErrInUse that names that process's pid when known.
+// error wrapping ErrInUse that names that process's pid when known. An
+// existing database is read in full, read-only, before it is opened for
+// writing: a damaged one (torn pages, cut short, garbage) gives a
+// *DamagedError (ErrDamaged) instead of a panic or SIGBUS later; SetAside
+// moves it out of the way.
 func Open(dir string) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("state dir: empty path")
@@ -82,6 +86,13 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
 	path := filepath.Join(dir, DBFile)
+	if err := verify(d, path); err != nil {
+		defer d.Close()
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, &InUseError{Dir: dir, PID: holderPID(d)}
+		}
+		return nil, err
+	}
 	var refused error // openDB's own error already names the path
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:      lockTimeout,

@@ -326,3 +326,19 @@ func pathErr(path string, err error) error {
 	}
 	return &os.PathError{Op: "open", Path: path, Err: err}
 }
+
+// Rename renames the file oldName in d to newName in d, refusing when
+// newName exists (RENAME_NOREPLACE): setting a damaged file aside must
+// never replace another one.
+func (d *Dir) Rename(oldName, newName string) error {
+	for _, n := range []string{oldName, newName} {
+		if err := checkName(n); err != nil {
+			return pathErr(join(d.path, n), err)
+		}
+	}
+	fd := int(d.f.Fd())
+	if err := unix.Renameat2(fd, oldName, fd, newName, unix.RENAME_NOREPLACE); err != nil {
+		return pathErr(join(d.path, newName), err)
+	}
+	return nil
+}
