@@ -83,7 +83,12 @@ type Stats struct {
 	Alerts   uint64 // alerts emitted
 	HeldBack uint64 // alerts held back by max_signals
 	Terms    int    // new_terms tuples known
-	Rules    []RuleStats
+	// StateErrors counts failed writes of term history (a full or broken
+	// state disk); StateErr is the first one's message. History stays in
+	// memory and is retried after a backoff (newterms.Tracker.Flush).
+	StateErrors uint64
+	StateErr    string
+	Rules       []RuleStats
 }
 
 // RuleStats are one rule's counters.
@@ -134,6 +139,23 @@ type ruleState struct {
 
 	matches, excepted, alerts, heldBack atomic.Uint64
 	terms                               atomic.Int64
+	// Mirrors of the tracker's flush failures, for Stats from any goroutine.
+	stateErrors atomic.Uint64
+	stateErr    atomic.Pointer[string]
+}
+
+// noteState copies the tracker's flush failures where Stats can read them;
+// called on the detection goroutine after anything that may flush.
+func (rs *ruleState) noteState() {
+	n := rs.tracker.FlushFailures()
+	if n == rs.stateErrors.Load() {
+		return
+	}
+	rs.stateErrors.Store(n)
+	if err := rs.tracker.Err(); err != nil && rs.stateErr.Load() == nil {
+		msg := err.Error()
+		rs.stateErr.Store(&msg)
+	}
 }
 
 // NewEngine prepares specs for processing. store may be nil (memory only);
@@ -242,6 +264,7 @@ func (e *Engine) Process(ev ecs.Doc, f Flags) []Alert {
 			}
 		}
 		rs.terms.Store(int64(rs.tracker.Terms(rs.rule.RuleID)))
+		rs.noteState()
 	}
 	e.maybePrune()
 	return out
@@ -360,6 +383,7 @@ func (e *Engine) Flush() error {
 			if err := rs.tracker.Flush(); err != nil {
 				errs = append(errs, fmt.Errorf("rule %q: %w", rs.rule.Name, err))
 			}
+			rs.noteState()
 		}
 	}
 	return errors.Join(errs...)
@@ -376,6 +400,7 @@ func (e *Engine) FlushIfDue() error {
 			if err := rs.tracker.FlushIfDue(); err != nil {
 				errs = append(errs, fmt.Errorf("rule %q: %w", rs.rule.Name, err))
 			}
+			rs.noteState()
 		}
 	}
 	return errors.Join(errs...)
@@ -413,6 +438,10 @@ func (e *Engine) Stats() Stats {
 		s.Alerts += r.Alerts
 		s.HeldBack += r.HeldBack
 		s.Terms += r.Terms
+		s.StateErrors += rs.stateErrors.Load()
+		if m := rs.stateErr.Load(); m != nil && s.StateErr == "" {
+			s.StateErr = *m
+		}
 		s.Rules = append(s.Rules, r)
 	}
 	return s

@@ -111,6 +111,11 @@ func printSummary(cfg Config, st sources.Stats, es detect.Stats, took time.Durat
 	}
 	fmt.Fprintf(cfg.Stderr, "xferhunt scan: %d lines, %d records, %d events, %d matches, %d alerts, %d held back, %d excepted, %d malformed lines, %.3f s, %.0f lines/s\n",
 		st.Lines, st.Records, es.Events, es.Matches, es.Alerts, es.HeldBack, es.Excepted, st.Malformed, secs, rate)
+	if es.StateErrors > 0 {
+		// Counted here; the error itself is printed once, as the exit error
+		// of the last flush.
+		fmt.Fprintf(cfg.Stderr, "xferhunt scan: term history could not be saved (%d failed writes, retried with backoff)\n", es.StateErrors)
+	}
 	if st.Gaps > 0 {
 		fmt.Fprintf(cfg.Stderr, "xferhunt scan: %d events got records after they were complete (reassembly gaps)\n", st.Gaps)
 	}

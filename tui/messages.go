@@ -29,11 +29,15 @@ func buildRows(alerts []detect.Alert) []*row {
 
 // Stats are the detection engine's counters shown in the status bar.
 type Stats struct {
-	Events        uint64
-	Matches       uint64
-	Alerts        uint64
-	HeldBack      uint64 // alerts withheld by max_signals
-	Terms         uint64 // distinct new_terms tuples known
+	Events   uint64
+	Matches  uint64
+	Alerts   uint64
+	HeldBack uint64 // alerts withheld by max_signals
+	Terms    uint64 // distinct new_terms tuples known
+	// StateErrors counts failed term-history writes (full state disk);
+	// StateErr is the first one's message.
+	StateErrors   uint64
+	StateErr      string
 	HistoryWindow time.Duration
 	// Coverage is the oldest event time the baseline actually holds; the
 	// difference to At shows whether the configured window is really covered.

@@ -72,7 +72,21 @@ type Tracker struct {
 	tick      int
 	err       error
 	keyBuf    []byte
+
+	// A failing History (a full disk) is retried after a backoff, not on
+	// every event: each try encodes every pending tuple, so retrying per
+	// event made a scan 140 times slower and spent the CPU of a live run.
+	retryAt  time.Time     // no automatic flush before this
+	backoff  time.Duration // 0 while flushes succeed
+	failures uint64        // failed flushes
 }
+
+// Backoff bounds for retrying a failed flush: doubling from the first to
+// the last, so a disk that frees up is noticed within half a minute.
+const (
+	FirstRetry = time.Second
+	MaxRetry   = 30 * time.Second
+)
 
 type ruleTerms struct {
 	terms   map[string]*entry
@@ -205,7 +219,7 @@ func (t *Tracker) maybeFlush() {
 	if t.h == nil {
 		return
 	}
-	if t.pending >= t.FlushTuples {
+	if t.pending >= t.FlushTuples && t.backoff == 0 {
 		_ = t.Flush()
 		return
 	}
@@ -220,16 +234,24 @@ func (t *Tracker) maybeFlush() {
 		t.lastFlush = now
 		return
 	}
-	if now.Sub(t.lastFlush) >= t.FlushInterval {
+	if t.due(now) {
 		_ = t.Flush()
 	}
 }
 
+// due reports whether an automatic flush may run at now: the interval has
+// passed and, after a failure, so has the backoff.
+func (t *Tracker) due(now time.Time) bool {
+	return now.Sub(t.lastFlush) >= t.FlushInterval && !now.Before(t.retryAt)
+}
+
 // Flush writes every changed tuple back to the History, one transaction per
 // rule. It returns (and remembers, see Err) the first failure; the changes
-// stay buffered and are retried by the next flush.
+// stay buffered and are retried, by the automatic flushes only after a
+// backoff (FirstRetry doubling to MaxRetry), by an explicit Flush at once.
 func (t *Tracker) Flush() error {
-	t.lastFlush = t.Clock()
+	now := t.Clock()
+	t.lastFlush = now
 	if t.h == nil || t.pending == 0 {
 		return nil
 	}
@@ -271,16 +293,23 @@ func (t *Tracker) Flush() error {
 		if t.err == nil {
 			t.err = first
 		}
+		t.failures++
+		t.backoff = min(max(2*t.backoff, FirstRetry), MaxRetry)
+		t.retryAt = now.Add(t.backoff)
 		return fmt.Errorf("flush term history: %w", first)
 	}
+	t.backoff, t.retryAt = 0, time.Time{}
 	return nil
 }
 
-// FlushIfDue flushes when changes are pending and FlushInterval has passed
-// since the last flush: cheap enough to call after every batch of events
+// FlushFailures returns how many flushes have failed so far.
+func (t *Tracker) FlushFailures() uint64 { return t.failures }
+
+// FlushIfDue flushes when changes are pending, FlushInterval has passed
+// since the last flush and no failure's backoff is running: cheap enough to call after every batch of events
 // or on a ticker, so a quiet stream still reaches the store in time.
 func (t *Tracker) FlushIfDue() error {
-	if t.h == nil || t.pending == 0 || t.Clock().Sub(t.lastFlush) < t.FlushInterval {
+	if t.h == nil || t.pending == 0 || !t.due(t.Clock()) {
 		return nil
 	}
 	return t.Flush()
