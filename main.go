@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/xferhunt/xferhunt/detect/rules"
+	"github.com/xferhunt/xferhunt/internal/crash"
 	"github.com/xferhunt/xferhunt/internal/safefile"
 	"github.com/xferhunt/xferhunt/internal/visible"
 	"github.com/xferhunt/xferhunt/pipeline"
@@ -45,13 +46,14 @@ func main() {
 		if err != nil {
 			printError(os.Stderr, "XFERHUNT_CPUPROFILE: "+err.Error())
 		} else if pprof.StartCPUProfile(f) == nil {
-			code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+			code := crash.Protect(os.Stderr, func() int { return run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr) })
 			pprof.StopCPUProfile()
 			f.Close()
 			os.Exit(code)
 		}
 	}
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	// A panic is a bug, not bad input: exit 3 (crash.Code), not Go's 2.
+	os.Exit(crash.Protect(os.Stderr, func() int { return run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr) }))
 }
 
 func createProfile(path string) (*os.File, error) {
@@ -240,13 +242,17 @@ func printVersion(w io.Writer) {
 }
 
 // exitCode maps a pipeline result onto SPEC §1's exit codes and prints the
-// error as one line: 2 for usage or unusable input, 1 for runtime failures.
+// error as one line: 2 for usage or unusable input, 3 for internal errors
+// (a panic a source recovered from), 1 for other runtime failures.
 func exitCode(stderr io.Writer, err error) int {
 	if err == nil {
 		return 0
 	}
 	printError(stderr, err.Error())
-	if errors.Is(err, pipeline.ErrUsage) {
+	switch {
+	case errors.Is(err, pipeline.ErrInternal):
+		return crash.Code
+	case errors.Is(err, pipeline.ErrUsage):
 		return 2
 	}
 	return 1

@@ -26,6 +26,17 @@ func (e usageError) Error() string   { return e.err.Error() }
 func (e usageError) Unwrap() []error { return []error{ErrUsage, e.err} }
 func usage(err error) error          { return usageError{err} }
 
+// ErrInternal marks errors that are xferhunt's bug (a panic a source
+// recovered from, so the kernel restore and state flush still ran); the
+// command exits 3 (internal/crash.Code) on them.
+var ErrInternal = errors.New("internal error")
+
+// internalError keeps err's message and makes errors.Is(err, ErrInternal) hold.
+type internalError struct{ err error }
+
+func (e internalError) Error() string   { return e.err.Error() }
+func (e internalError) Unwrap() []error { return []error{ErrInternal, e.err} }
+
 // Config is everything the command line says.
 type Config struct {
 	Sources   []string

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/internal/crash"
 	"github.com/xferhunt/xferhunt/sources"
 	"github.com/xferhunt/xferhunt/sources/bridge"
 	"github.com/xferhunt/xferhunt/sources/enrich"
@@ -143,6 +144,7 @@ func (l *live) run(ctx context.Context, sink func(detect.Alert)) error {
 	outDone := make(chan struct{})
 	go func() {
 		defer close(outDone)
+		defer crash.Guard() // runs first: exit before outDone lets main go on
 		// Alerts still in flight at shutdown are finished, not dropped.
 		octx := context.WithoutCancel(ctx)
 		for st := range staged {
@@ -152,6 +154,7 @@ func (l *live) run(ctx context.Context, sink func(detect.Alert)) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer crash.Guard() // runs first: exit before done lets main go on
 		l.bridge.Run(ctx, func(batch []sources.Event) {
 			l.detect(batch, func(st stagedAlert) { staged <- st })
 		})
@@ -186,7 +189,7 @@ func (l *live) run(ctx context.Context, sink func(detect.Alert)) error {
 func runSource(ctx context.Context, src sources.Source, emit func([]sources.Event)) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("source %s: panic: %v", src.Name(), p)
+			err = internalError{fmt.Errorf("source %s: internal error (a bug): panic: %v", src.Name(), p)}
 		}
 	}()
 	if err := src.Run(ctx, emit); err != nil && ctx.Err() == nil {
@@ -276,7 +279,10 @@ func runHeadless(ctx context.Context, cfg Config, s *setup, srcs []sources.Sourc
 		}
 	}
 	runDone := make(chan error, 1)
-	go func() { runDone <- l.run(ctx, sink) }()
+	go func() {
+		defer crash.Guard()
+		runDone <- l.run(ctx, sink)
+	}()
 
 	ready := l.ready()
 	tick := time.NewTicker(statusEvery)

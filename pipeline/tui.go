@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/internal/crash"
 	"github.com/xferhunt/xferhunt/sources"
 	"github.com/xferhunt/xferhunt/tui"
 )
@@ -23,7 +24,10 @@ func runTUI(ctx context.Context, cfg Config, s *setup, srcs []sources.Source, gu
 	l := newLive(s, srcs)
 	feed := tui.NewFeeder(0)
 	runDone := make(chan error, 1)
-	go func() { runDone <- l.run(ctx, func(a detect.Alert) { feed.Push(a) }) }()
+	go func() {
+		defer crash.Guard()
+		runDone <- l.run(ctx, func(a detect.Alert) { feed.Push(a) })
+	}()
 	go reportHealth(ctx, l, feed)
 
 	_, noColor := os.LookupEnv("NO_COLOR")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/xferhunt/xferhunt/internal/crash"
+	"github.com/xferhunt/xferhunt/pipeline"
 )
 
 // TestScanDamagedState: a state.db cut in half or torn after its meta
@@ -94,5 +98,27 @@ func TestScanFullStateDisk(t *testing.T) {
 	}
 	if c := strings.Count(r.stderr, "no space left on device"); c != 1 || !regexp.MustCompile(`term history could not be saved \(\d+ failed writes`).MatchString(r.stderr) {
 		t.Fatalf("stderr names the error %d times, want once with the count in the summary: %s", c, r.stderr)
+	}
+}
+
+// TestExitCodes: internal errors exit 3, bad input 2, runtime failures 1
+// (before: a panic exited 2 like bad input).
+func TestExitCodes(t *testing.T) {
+	var b bytes.Buffer
+	for _, c := range []struct {
+		err  error
+		want int
+	}{
+		{fmt.Errorf("source x: %w", pipeline.ErrInternal), 3},
+		{fmt.Errorf("bad: %w", pipeline.ErrUsage), 2},
+		{errors.New("write alerts: broken pipe"), 1},
+		{nil, 0},
+	} {
+		if got := exitCode(&b, c.err); got != c.want {
+			t.Errorf("exitCode(%v) = %d, want %d", c.err, got, c.want)
+		}
+	}
+	if got := crash.Protect(&b, func() int { panic("bug") }); got != 3 {
+		t.Fatalf("a panic in run exits %d, want 3", got)
 	}
 }
