@@ -14,6 +14,8 @@
 package auditd
 
 import (
+	"slices"
+
 	"github.com/xferhunt/xferhunt/sources"
 )
 
@@ -174,7 +176,25 @@ type Parser struct {
 	conns    *table[int, acceptEntry] // forked child → the connection it serves
 	recent   [64]acceptEntry          // newest accepts from any pid, for IP matching
 	recentN  int
+
+	// nodes holds one parser per node= name (see forNode): records of
+	// different hosts never share an event or an attribution table.
+	nodes   map[string]*nodeParser
+	useTick uint64
+	isNode  bool // this is a node's parser: records are its own
 }
+
+// nodeParser is the parser of one node of a multi-host log and when it
+// was last used (for eviction).
+type nodeParser struct {
+	p    *Parser
+	used uint64
+}
+
+// maxNodes bounds the per-node parsers: a hostile log naming a new node on
+// every line must not grow memory without limit. Beyond it the parser
+// least recently used is flushed (its open events emitted) and forgotten.
+const maxNodes = 256
 
 // NewParser returns a parser that emits through opt.Emit.
 func NewParser(opt Options) *Parser {
@@ -189,8 +209,53 @@ func NewParser(opt Options) *Parser {
 	}
 }
 
-// Stats returns the counters so far.
-func (p *Parser) Stats() Stats { return p.st }
+// Stats returns the counters so far, the per-node parsers' included.
+func (p *Parser) Stats() Stats {
+	st := p.st
+	for _, n := range p.nodes {
+		st.Add(n.p.st)
+	}
+	return st
+}
+
+// forNode returns the parser of the host a node= prefix names. auditd's
+// name_format writes node=NAME on every record when logs of several hosts
+// are gathered in one file; their (time:serial) pairs are independent, so
+// grouping by serial alone merged events of different hosts, and their
+// pids and sessions collide too. Each node therefore gets a parser of its
+// own, sharing the output, whose events carry host.name and host.id NAME:
+// the text log carries no other host identity, and the scanning host's
+// machine id would make every node one host for new_terms.
+func (p *Parser) forNode(node []byte) *Parser {
+	p.useTick++
+	if n := p.nodes[string(node)]; n != nil {
+		n.used = p.useTick
+		return n.p
+	}
+	if p.nodes == nil {
+		p.nodes = map[string]*nodeParser{}
+	}
+	if len(p.nodes) >= maxNodes {
+		var oldest string
+		var at uint64
+		for name, n := range p.nodes {
+			if oldest == "" || n.used < at {
+				oldest, at = name, n.used
+			}
+		}
+		n := p.nodes[oldest]
+		n.p.Flush()
+		p.st.Add(n.p.st) // its counts stay in the totals
+		delete(p.nodes, oldest)
+	}
+	name := string(node)
+	opt := p.opt
+	opt.HostName, opt.HostID = name, name
+	q := NewParser(opt)
+	q.out, q.borrow, q.bx, q.isNode = p.out, p.borrow, p.bx, true
+	p.nodes[name] = &nodeParser{p: q, used: p.useTick}
+	return q
+}
 
 // Line feeds one log line, with or without its trailing newline. Lines that
 // are not audit records are counted as malformed and skipped.
@@ -220,6 +285,10 @@ func trimEOL(line []byte) []byte {
 // not nil, is the SYSCALL body parsed ahead (by Scan's reading goroutine)
 // from this very line; nil parses it here.
 func (p *Parser) record(line []byte, h *header, k recKind, sys *sysRec) {
+	if len(h.node) > 0 && !p.isNode {
+		p.forNode(h.node).record(line, h, k, sys)
+		return
+	}
 	p.st.Records++
 	switch k {
 	case rkEOE:
@@ -237,10 +306,19 @@ func (p *Parser) record(line []byte, h *header, k recKind, sys *sysRec) {
 	}
 }
 
-// Flush finishes every open event (end of input).
+// Flush finishes every open event (end of input), every node's too.
 func (p *Parser) Flush() {
 	for len(p.pending) > 0 {
 		p.finishHead()
+	}
+	// In name order, so the output of a multi-host log is reproducible.
+	names := make([]string, 0, len(p.nodes))
+	for name := range p.nodes {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		p.nodes[name].p.Flush()
 	}
 }
 
@@ -337,6 +415,9 @@ func (ev *event) keep(line []byte) []byte {
 // calls it after each block: most events finish within their block, so
 // most lines are never copied.
 func (p *Parser) detach() {
+	for _, n := range p.nodes {
+		n.p.detach()
+	}
 	for _, ev := range p.pending {
 		for i := range ev.recs {
 			r := &ev.recs[i]

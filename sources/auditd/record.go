@@ -7,6 +7,7 @@ import (
 // header is what every audit record line starts with:
 // [node=N ]type=T msg=audit(SEC.MSEC:SERIAL): BODY[\x1dENRICHED]
 type header struct {
+	node     []byte // NAME of a "node=NAME " prefix (a central log of several hosts), else nil
 	typ      []byte
 	sec      int64
 	msec     int64
@@ -32,6 +33,7 @@ func parseHeader(line []byte) (h header, ok bool) {
 		if j < 0 || !bytes.HasPrefix(line, []byte("node=")) {
 			return h, false
 		}
+		h.node = line[len("node="):j]
 		i = j + 1
 	}
 	rest := line[i+len(typePrefix):]

@@ -123,6 +123,7 @@ type token struct {
 	sec, msec    int64
 	serial       uint64
 	body, rawEnd int // offsets in line, as in rec
+	nodeEnd      int // line[len("node="):nodeEnd] is the node name; 0 without one
 	kind         recKind
 	ok           bool  // the line is an audit record
 	sys          int32 // index of the parsed SYSCALL body in chunk.sys, or -1
@@ -131,6 +132,9 @@ type token struct {
 // header rebuilds the line's header.
 func (t *token) header() header {
 	h := header{sec: t.sec, msec: t.msec, serial: t.serial, raw: t.line[:t.rawEnd], body: t.line[t.body:t.rawEnd]}
+	if t.nodeEnd > 0 {
+		h.node = t.line[len("node="):t.nodeEnd]
+	}
 	if t.rawEnd < len(t.line) {
 		h.enriched = t.line[t.rawEnd+1:]
 	}
@@ -153,6 +157,9 @@ func (c *chunk) split(data []byte) {
 			h, t.ok = parseHeader(t.line)
 			if t.ok {
 				t.sec, t.msec, t.serial = h.sec, h.msec, h.serial
+				if h.node != nil {
+					t.nodeEnd = len("node=") + len(h.node)
+				}
 				t.rawEnd = len(h.raw)
 				t.body = t.rawEnd - len(h.body)
 				t.kind = kindOf(h.typ)
