@@ -251,10 +251,16 @@ func (p *Parser) userRecord(k recKind, h *header) {
 	term := p.strs.str(u.terminal)
 	exe := p.strs.str(u.exe)
 	ip, _ := netip.ParseAddr(addr)
-	if k == rkUserStart || k == rkCredAcq {
+	if k == rkUserStart || k == rkLogin || k == rkCredAcq {
 		if ses := idVal(u.ses); ses >= 0 && ses != unset {
 			s, ok := p.sessions.get(uint32(ses))
-			if !ok {
+			// Session ids are reused (they restart at boot, and a log can
+			// span boots), so a record that starts a login replaces what
+			// an older session of the same id left: the kernel's LOGIN
+			// (it assigns the id), or a login record from another address.
+			// Records of one login only fill gaps, so a sudo inside the
+			// session (acct=root addr=?) never rewrites who logged in.
+			if !ok || k == rkLogin || newPeer(s.ip, ip) {
 				s = &sessEntry{sec: h.sec, msec: h.msec, pid: int(pid)}
 				p.sessions.put(uint32(ses), s)
 			}
@@ -271,9 +277,11 @@ func (p *Parser) userRecord(k recKind, h *header) {
 			}
 		}
 	}
-	if (k == rkPAM || k == rkCredAcq || k == rkUserStart) && pid > 0 && (acct != "" || addr != "") {
+	if (k == rkPAM || k == rkCredAcq || k == rkUserStart || k == rkLogin) && pid > 0 && (acct != "" || addr != "") {
 		e, ok := p.pam.get(int(pid))
-		if !ok {
+		// Pids are reused too: a conversation from another address is
+		// another process's.
+		if !ok || newPeer(e.ip, ip) {
 			e = &pamEntry{sec: h.sec, msec: h.msec}
 			p.pam.put(int(pid), e)
 		}
@@ -286,6 +294,12 @@ func (p *Parser) userRecord(k recKind, h *header) {
 			e.ip = ip
 		}
 	}
+}
+
+// newPeer reports whether a record's address says it belongs to another
+// login than the one an entry holds: both known, and different.
+func newPeer(have, rec netip.Addr) bool {
+	return have.IsValid() && rec.IsValid() && have != rec
 }
 
 // fill keeps the first known value of a field across a session's records.

@@ -69,7 +69,8 @@ const (
 	rkExecve
 	rkSockaddr
 	rkEOE
-	rkUserStart // USER_START, USER_LOGIN, LOGIN: session records
+	rkUserStart // USER_START, USER_LOGIN: session records
+	rkLogin     // LOGIN: the kernel assigns a session id (a new session)
 	rkCredAcq   // CRED_ACQ: both session and PAM-by-pid
 	rkPAM       // USER_AUTH, USER_ACCT
 )
@@ -90,8 +91,10 @@ func kindOf(t []byte) recKind {
 		return rkSockaddr
 	case "EOE":
 		return rkEOE
-	case "USER_START", "USER_LOGIN", "LOGIN":
+	case "USER_START", "USER_LOGIN":
 		return rkUserStart
+	case "LOGIN":
+		return rkLogin
 	case "CRED_ACQ":
 		return rkCredAcq
 	case "USER_AUTH", "USER_ACCT":
@@ -296,7 +299,7 @@ func (p *Parser) record(line []byte, h *header, k recKind, sys *sysRec) {
 			ev.done = true
 			p.drain()
 		}
-	case rkUserStart, rkCredAcq, rkPAM:
+	case rkUserStart, rkLogin, rkCredAcq, rkPAM:
 		p.userRecord(k, h)
 		p.expire(h.sec)
 	case rkSyscall, rkCwd, rkPath, rkProctitle, rkExecve, rkSockaddr:

@@ -1,0 +1,65 @@
+package auditd
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/xferhunt/xferhunt/sources"
+)
+
+// staleLogin is a USER_LOGIN of an older session that had the same audit
+// session id (36) as the capture's scp login, from another address: ids
+// restart at boot, and a log (or a hostile local user writing to it
+// through a PAM module) can hold both.
+const staleLogin = `type=USER_LOGIN msg=audit(1795662700.120:5001): pid=1200 uid=0 auid=1001 ses=36 msg='op=login id=1001 exe="/usr/sbin/sshd" hostname=72.83.230.100 addr=72.83.230.100 terminal=/dev/pts/0 res=success'`
+
+// TestSessionIdReused: the stale login placed before the real capture must
+// not lend its address to the capture's scp upload, whose own session
+// records (LOGIN, USER_START, CRED_ACQ for ses 36) say 127.0.0.6 (before:
+// source.ip 72.83.230.100, the first address the session table saw). With
+// the kernel's LOGIN record removed, the capture's USER_START from another
+// address still starts the session afresh.
+func TestSessionIdReused(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "capture", "raw.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	capture := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	var noLogin []string
+	for _, l := range capture {
+		if !strings.HasPrefix(l, "type=LOGIN ") || !strings.Contains(l, " ses=36 ") {
+			noLogin = append(noLogin, l)
+		}
+	}
+	if len(noLogin) != len(capture)-1 {
+		t.Fatalf("removed %d LOGIN lines for ses 36, want 1", len(capture)-len(noLogin))
+	}
+	for name, lines := range map[string][]string{"capture": capture, "without LOGIN": noLogin} {
+		t.Run(name, func(t *testing.T) {
+			in := staleLogin + "\n" + strings.Join(lines, "\n") + "\n"
+			for _, workers := range []int{1, 2} {
+				var legacy *sources.Event
+				_, err := Scan(strings.NewReader(in), Options{HostID: "h", Workers: workers, Emit: func(ev sources.Event) {
+					if ev.Doc.Str("file.path") == "/tmp/dropped-legacy.bin" && ev.Doc.Str("event.action") == "creation" {
+						legacy = &ev
+					}
+				}})
+				if err != nil || legacy == nil {
+					t.Fatalf("workers=%d: no creation of /tmp/dropped-legacy.bin (err %v)", workers, err)
+				}
+				for f, want := range map[string]string{
+					"source.ip":                      "127.0.0.6",
+					"user.audit.name":                "xfvictim",
+					"xferhunt.session.attributed_by": "session",
+					"process.executable":             "/usr/bin/scp",
+				} {
+					if got := legacy.Doc.Str(f); got != want {
+						t.Errorf("workers=%d: %s = %q, want %q", workers, f, got, want)
+					}
+				}
+			}
+		})
+	}
+}
