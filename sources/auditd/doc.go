@@ -2,11 +2,13 @@ package auditd
 
 import (
 	"bytes"
+	"encoding/hex"
 	"net/netip"
 	"path"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xferhunt/xferhunt/ecs"
 )
@@ -331,8 +333,36 @@ func (fe *fileEvent) doc(bx *boxes) ecs.Doc {
 		x["ancestry"] = anc
 	}
 	x["audit"] = bx.audit(fe.syscall, fe.auditKey)
+	if f := fe.rawPaths(); f != nil {
+		x["file"] = f
+	}
 	doc["xferhunt"] = x
 	return doc
+}
+
+// rawPaths keeps the bytes of paths that are not valid UTF-8, hex-encoded
+// (xferhunt.file.path_hex, .original_path_hex), nil when every path is
+// valid. JSON strings are UTF-8: file.path shows invalid bytes as U+FFFD,
+// so without these two files named "a\xff" and "a\xfe" would print the
+// same, and the responder could not name the one on disk. Hex, as audit
+// itself encodes such names; only when needed, so ordinary alerts stay
+// as Elastic's.
+func (fe *fileEvent) rawPaths() map[string]any {
+	var f map[string]any
+	add := func(key, p string) {
+		if p == "" || utf8.ValidString(p) {
+			return
+		}
+		if f == nil {
+			f = make(map[string]any, 2)
+		}
+		f[key] = hex.EncodeToString([]byte(p))
+	}
+	add("path_hex", fe.fpath)
+	if fe.hasOrig {
+		add("original_path_hex", fe.origPath)
+	}
+	return f
 }
 
 // fileObject is the file field set of the event: unique to it, never shared.
