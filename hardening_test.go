@@ -125,3 +125,29 @@ func TestExitCodes(t *testing.T) {
 		t.Fatalf("a panic in run exits %d, want 3", got)
 	}
 }
+
+// TestScanWideDocumentBounded is issue 9's 3,000 × 3,000 document through
+// scan: bounded time and memory, the event counted as capped in the
+// summary (before: 28 s and 2.29 GB).
+func TestScanWideDocumentBounded(t *testing.T) {
+	var hosts, exes []string
+	for i := range 3000 {
+		hosts = append(hosts, fmt.Sprintf(`"h%04d"`, i))
+		exes = append(exes, fmt.Sprintf(`"/usr/bin/s%04d"`, i))
+	}
+	doc := fmt.Sprintf(`{"@timestamp":"2026-03-01T12:00:00Z","event":{"category":"file","action":"creation"},"host":{"os":{"type":"linux"},"id":[%s]},"process":{"name":"scp","executable":[%s]},"file":{"path":"/tmp/f"}}`+"\n",
+		strings.Join(hosts, ","), strings.Join(exes, ","))
+	src := filepath.Join(t.TempDir(), "wide.ndjson")
+	os.WriteFile(src, []byte(doc), 0o600)
+	start := time.Now()
+	r, rss := runLimited(t, 20*time.Second, nil, "scan", "--ephemeral", src)
+	took := time.Since(start)
+	t.Logf("%d-byte document, 9 M tuples: exit %d in %v, peak RSS %.1f MB", len(doc), r.code, took, float64(rss)/1e6)
+	if r.code != 0 || len(alerts(t, r.stdout)) != 100 ||
+		!strings.Contains(r.stderr, "1 events had more than 1000 new-terms tuples (array-valued fields); 8999000 tuples beyond the cap were not judged") {
+		t.Fatalf("exit %d, %d alerts, stderr %q", r.code, len(alerts(t, r.stdout)), r.stderr)
+	}
+	if rss > 200<<20 || took > 10*time.Second {
+		t.Fatalf("peak RSS %d MB in %v, want < 200 MB and < 10 s", rss>>20, took)
+	}
+}

@@ -3,6 +3,7 @@ package detect
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -83,6 +84,9 @@ type Stats struct {
 	Alerts   uint64 // alerts emitted
 	HeldBack uint64 // alerts held back by max_signals
 	Terms    int    // new_terms tuples known
+	// TuplesCapped counts events with more new_terms tuples than
+	// MaxTuplesPerEvent; TuplesDropped the tuples left unjudged.
+	TuplesCapped, TuplesDropped uint64
 	// StateErrors counts failed writes of term history (a full or broken
 	// state disk); StateErr is the first one's message. History stays in
 	// memory and is retried after a backoff (newterms.Tracker.Flush).
@@ -121,6 +125,7 @@ type Engine struct {
 	vals [][]string
 	flat []string
 	tup  [][]string
+	seen map[string]struct{} // distinct's set, kept empty between calls
 }
 
 type excHolder struct{ e Excepter }
@@ -139,6 +144,7 @@ type ruleState struct {
 
 	matches, excepted, alerts, heldBack atomic.Uint64
 	terms                               atomic.Int64
+	capped, dropped                     atomic.Uint64 // MaxTuplesPerEvent
 	// Mirrors of the tracker's flush failures, for Stats from any goroutine.
 	stateErrors atomic.Uint64
 	stateErr    atomic.Pointer[string]
@@ -254,7 +260,12 @@ func (e *Engine) Process(ev ecs.Doc, f Flags) []Alert {
 			}
 			continue
 		}
-		for _, tup := range e.tuples(ev, rs.fields) {
+		tuples, dropped := e.tuples(ev, rs.fields)
+		if dropped > 0 {
+			rs.capped.Add(1)
+			rs.dropped.Add(dropped)
+		}
+		for _, tup := range tuples {
 			isNew, last := rs.tracker.Observe(rs.rule.RuleID, tup, time.UnixMilli(ms))
 			// Held-back tuples still entered history above: the next
 			// sighting is not new, as in Kibana where the truncated
@@ -321,21 +332,38 @@ func (e *Engine) maybePrune() {
 	}
 }
 
+// MaxTuplesPerEvent caps the new_terms tuples one event is judged on.
+// Array-valued fields multiply: a 58 KB document with 3,000 host.id and
+// 3,000 process.executable values is 9 M tuples, which took 28 s and
+// 2.29 GB and stalled every source meanwhile. Real events have one value
+// per field (a handful at most), so the cap only bites on such documents;
+// the tuples beyond it are not judged, and the event is counted
+// (Stats.TuplesCapped, TuplesDropped) and shown, since it is an evasion.
+const MaxTuplesPerEvent = 1000
+
 // tuples returns the new-terms tuples of ev: the Cartesian product of each
-// field's distinct keyword values; none when a field has no value. The
-// result lives in the engine's scratch space until the next call: the
-// tracker only reads tuples and alerts copy them.
-func (e *Engine) tuples(ev ecs.Doc, fields []string) [][]string {
+// field's distinct keyword values, the last field varying fastest, cut at
+// MaxTuplesPerEvent (dropped says how many were left out); none when a
+// field has no value. The result lives in the engine's scratch space until
+// the next call: the tracker only reads tuples and alerts copy them.
+func (e *Engine) tuples(ev ecs.Doc, fields []string) (tuples [][]string, dropped uint64) {
 	e.vals = e.vals[:0]
-	n := 1
+	total := uint64(1)
 	for _, f := range fields {
-		v := distinct(ev.Keywords(f))
+		v := e.distinct(ev.Keywords(f))
 		if len(v) == 0 {
-			return nil
+			return nil, 0
 		}
 		e.vals = append(e.vals, v)
-		n *= len(v)
+		// Saturating: three fields of a few million values each must not
+		// wrap around to a small product.
+		if total > uint64(1)<<40 || uint64(len(v)) > uint64(1)<<20 {
+			total = uint64(1) << 60
+		} else {
+			total *= uint64(len(v))
+		}
 	}
+	n := int(min(total, MaxTuplesPerEvent))
 	e.flat = e.flat[:0]
 	for c := range n {
 		start := len(e.flat)
@@ -350,23 +378,32 @@ func (e *Engine) tuples(ev ecs.Doc, fields []string) [][]string {
 	for c := range n {
 		e.tup = append(e.tup, e.flat[c*len(fields):(c+1)*len(fields):(c+1)*len(fields)])
 	}
-	return e.tup
+	return e.tup, total - uint64(n)
 }
 
-func distinct(vs []string) []string {
+// distinct returns vs without repeats, first occurrences in order. Short
+// lists (the usual single value) are compared pairwise; longer ones go
+// through a set, so a hostile array costs linear time, not quadratic.
+func (e *Engine) distinct(vs []string) []string {
 	if len(vs) < 2 {
 		return vs
 	}
 	out := vs[:0:0]
-	for i, v := range vs {
-		dup := false
-		for _, w := range vs[:i] {
-			if w == v {
-				dup = true
-				break
+	if len(vs) <= 8 {
+		for i, v := range vs {
+			if !slices.Contains(vs[:i], v) {
+				out = append(out, v)
 			}
 		}
-		if !dup {
+		return out
+	}
+	if e.seen == nil {
+		e.seen = map[string]struct{}{}
+	}
+	defer clear(e.seen)
+	for _, v := range vs {
+		if _, dup := e.seen[v]; !dup {
+			e.seen[v] = struct{}{}
 			out = append(out, v)
 		}
 	}
@@ -438,6 +475,8 @@ func (e *Engine) Stats() Stats {
 		s.Alerts += r.Alerts
 		s.HeldBack += r.HeldBack
 		s.Terms += r.Terms
+		s.TuplesCapped += rs.capped.Load()
+		s.TuplesDropped += rs.dropped.Load()
 		s.StateErrors += rs.stateErrors.Load()
 		if m := rs.stateErr.Load(); m != nil && s.StateErr == "" {
 			s.StateErr = *m

@@ -320,6 +320,9 @@ func statusLine(hs []sources.Health, es detect.Stats) string {
 			h.Name, state, h.Records, h.Events, h.Malformed, h.Lost, h.Gaps, h.Dropped)
 	}
 	fmt.Fprintf(&b, " matches=%d alerts=%d held_back=%d excepted=%d terms=%d", es.Matches, es.Alerts, es.HeldBack, es.Excepted, es.Terms)
+	if es.TuplesCapped > 0 {
+		fmt.Fprintf(&b, " tuples_capped=%d tuples_dropped=%d", es.TuplesCapped, es.TuplesDropped)
+	}
 	if es.StateErrors > 0 {
 		// History is kept in memory meanwhile; the operator must know a
 		// restart now would forget it.

@@ -111,6 +111,10 @@ func printSummary(cfg Config, st sources.Stats, es detect.Stats, took time.Durat
 	}
 	fmt.Fprintf(cfg.Stderr, "xferhunt scan: %d lines, %d records, %d events, %d matches, %d alerts, %d held back, %d excepted, %d malformed lines, %.3f s, %.0f lines/s\n",
 		st.Lines, st.Records, es.Events, es.Matches, es.Alerts, es.HeldBack, es.Excepted, st.Malformed, secs, rate)
+	if es.TuplesCapped > 0 {
+		fmt.Fprintf(cfg.Stderr, "xferhunt scan: %d events had more than %d new-terms tuples (array-valued fields); %d tuples beyond the cap were not judged\n",
+			es.TuplesCapped, detect.MaxTuplesPerEvent, es.TuplesDropped)
+	}
 	if es.StateErrors > 0 {
 		// Counted here; the error itself is printed once, as the exit error
 		// of the last flush.

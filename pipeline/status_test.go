@@ -20,3 +20,15 @@ func TestStatusLineShowsStateErrors(t *testing.T) {
 		t.Fatalf("status %s does not show the state errors", bad)
 	}
 }
+
+// TestStatusLineShowsTupleCap: events over the new-terms tuple cap are an
+// evasion, so headless status counts them.
+func TestStatusLineShowsTupleCap(t *testing.T) {
+	if s := statusLine(nil, detect.Stats{}); strings.Contains(s, "tuples_capped") {
+		t.Fatalf("status without capped events mentions the cap: %s", s)
+	}
+	s := statusLine(nil, detect.Stats{TuplesCapped: 2, TuplesDropped: 17998000})
+	if !strings.Contains(s, " tuples_capped=2 tuples_dropped=17998000") {
+		t.Fatalf("status %s does not count capped events", s)
+	}
+}

@@ -34,6 +34,8 @@ type Stats struct {
 	Alerts   uint64
 	HeldBack uint64 // alerts withheld by max_signals
 	Terms    uint64 // distinct new_terms tuples known
+	// TuplesCapped counts events over detect.MaxTuplesPerEvent.
+	TuplesCapped uint64
 	// StateErrors counts failed term-history writes (full state disk);
 	// StateErr is the first one's message.
 	StateErrors   uint64

@@ -61,6 +61,9 @@ func (m Model) renderBar(w int) []string {
 	if st.HeldBack > 0 {
 		line2 += s.Warn.Render(fmt.Sprintf(" · held back %d", st.HeldBack))
 	}
+	if st.TuplesCapped > 0 {
+		line2 += s.Warn.Render(fmt.Sprintf(" · tuples capped %d", st.TuplesCapped))
+	}
 	if st.StateErrors > 0 {
 		line2 += s.Bad.Render(fmt.Sprintf(" · state not saved (%d failed writes): %s", st.StateErrors, visible.String(st.StateErr)))
 	}
