@@ -53,22 +53,24 @@ func verify(d *safefile.Dir, path string) error {
 		}
 	}
 	var f *os.File
+	var openErr error
 	err := guarded(func() error {
 		db, err := bolt.Open(path, 0o600, &bolt.Options{
 			ReadOnly: true,
 			Timeout:  lockTimeout,
 			OpenFile: func(_ string, flag int, mode os.FileMode) (*os.File, error) {
-				var err error
-				f, err = d.OpenFile(DBFile, flag, mode)
-				return f, err
+				f, openErr = d.OpenFile(DBFile, flag, mode)
+				return f, openErr
 			},
 		})
 		if err != nil {
-			if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) ||
-				errors.Is(err, bolterrors.ErrVersionMismatch) || errors.Is(err, bolterrors.ErrInvalidMapping) {
-				return &DamagedError{Path: path, Reason: err}
+			// Opening the file and taking its lock are not about its
+			// content; whatever else bbolt refuses (invalid meta pages,
+			// a checksum, "file size too small") is.
+			if openErr != nil || errors.Is(err, bolterrors.ErrTimeout) {
+				return err
 			}
-			return err
+			return &DamagedError{Path: path, Reason: err}
 		}
 		defer db.Close()
 		return db.View(func(tx *bolt.Tx) error { return walk(tx, path, f) })
