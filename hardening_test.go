@@ -151,3 +151,30 @@ func TestScanWideDocumentBounded(t *testing.T) {
 		t.Fatalf("peak RSS %d MB in %v, want < 200 MB and < 10 s", rss>>20, took)
 	}
 }
+
+// TestScanCentralLog: the real capture as a central log of two hosts
+// (node=a, node=b, interleaved line by line, so every time:serial occurs
+// twice) raises each host's three alerts, host.name and host.id the node
+// (before: 3 alerts, all on the scanning host — the second host's uploads
+// merged into the first's events).
+func TestScanCentralLog(t *testing.T) {
+	raw, err := os.ReadFile("testdata/capture/raw.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var central bytes.Buffer
+	for _, l := range strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n") {
+		fmt.Fprintf(&central, "node=a %s\nnode=b %s\n", l, l)
+	}
+	r := xferhunt(t, central.Bytes(), "scan", "--ephemeral", "--host-id", "collector", "-")
+	perHost := map[string]int{}
+	for _, a := range alerts(t, r.stdout) {
+		if a.str("host.name") != a.str("host.id") {
+			t.Errorf("alert host.name %q, host.id %q", a.str("host.name"), a.str("host.id"))
+		}
+		perHost[a.str("host.id")]++
+	}
+	if r.code != 0 || len(perHost) != 2 || perHost["a"] != 3 || perHost["b"] != 3 {
+		t.Fatalf("exit %d, alerts per host %v; want 3 for a and 3 for b: %s", r.code, perHost, r.stderr)
+	}
+}
