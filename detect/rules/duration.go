@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -43,7 +44,10 @@ func ParseDuration(s string) (time.Duration, error) {
 		}
 		v = v[1:]
 	}
-	if d, ok := dateMath(v); ok {
+	if d, ok, err := dateMath(v); ok {
+		if err != nil {
+			return 0, fmt.Errorf("duration %q: %w", in, err)
+		}
 		return d, nil
 	}
 	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
@@ -55,20 +59,26 @@ func ParseDuration(s string) (time.Duration, error) {
 	return 0, fmt.Errorf("duration %q: want a count and a unit s, m, h, d or w (e.g. 10d, 36h) or now-<count><unit>", in)
 }
 
-// dateMath parses "<digits><unit>" with one Elasticsearch date-math unit.
-func dateMath(v string) (time.Duration, bool) {
+// dateMath parses "<digits><unit>" with one Elasticsearch date-math unit;
+// ok says v has that shape, err that its length does not fit a Duration
+// (it would wrap around to a negative one: "106752d" read as "must be
+// positive").
+func dateMath(v string) (d time.Duration, ok bool, err error) {
 	if len(v) < 2 {
-		return 0, false
+		return 0, false, nil
 	}
 	unit, ok := units[v[len(v)-1]]
 	if !ok {
-		return 0, false
+		return 0, false, nil
 	}
-	n, err := strconv.ParseUint(v[:len(v)-1], 10, 32)
-	if err != nil {
-		return 0, false
+	n, perr := strconv.ParseUint(v[:len(v)-1], 10, 32)
+	if perr != nil {
+		return 0, false, nil
 	}
-	return time.Duration(n) * unit, true
+	if max := uint64(math.MaxInt64 / int64(unit)); n > max {
+		return 0, true, fmt.Errorf("too long: at most %d%c (about 292 years)", max, v[len(v)-1])
+	}
+	return time.Duration(n) * unit, true, nil
 }
 
 // FormatDuration renders d in the largest date-math unit up to days that
