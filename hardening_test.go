@@ -178,3 +178,19 @@ func TestScanCentralLog(t *testing.T) {
 		t.Fatalf("exit %d, alerts per host %v; want 3 for a and 3 for b: %s", r.code, perHost, r.stderr)
 	}
 }
+
+// TestScanLongExecutableCounted: a process.executable over 1024 bytes is
+// not indexed by Elasticsearch, so it makes no new-terms tuple and no
+// alert (kept, for parity with Kibana), but the event is counted in the
+// summary, since padding a path is an evasion (before: nothing said so).
+func TestScanLongExecutableCounted(t *testing.T) {
+	long := "/usr/bin/" + strings.Repeat("a", 1100) + "/scp"
+	in := fmt.Sprintf(`{"@timestamp":"2026-03-01T12:00:00Z","event":{"category":"file","action":"creation"},"host":{"os":{"type":"linux"},"id":"h1"},"process":{"name":"scp","executable":%q},"file":{"path":"/tmp/f"}}`+"\n", long) +
+		`{"@timestamp":"2026-03-01T12:00:01Z","event":{"category":"file","action":"creation"},"host":{"os":{"type":"linux"},"id":"h1"},"process":{"name":"scp","executable":"/usr/bin/scp"},"file":{"path":"/tmp/g"}}` + "\n"
+	r := xferhunt(t, []byte(in), "scan", "--ephemeral", "-")
+	if r.code != 0 || len(alerts(t, r.stdout)) != 1 ||
+		!strings.Contains(r.stderr, "2 matches, 1 alerts") ||
+		!strings.Contains(r.stderr, "1 matching events had a new-terms value longer than 1024 bytes") {
+		t.Fatalf("exit %d, %d alerts, stderr %q", r.code, len(alerts(t, r.stdout)), r.stderr)
+	}
+}

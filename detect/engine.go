@@ -87,6 +87,11 @@ type Stats struct {
 	// TuplesCapped counts events with more new_terms tuples than
 	// MaxTuplesPerEvent; TuplesDropped the tuples left unjudged.
 	TuplesCapped, TuplesDropped uint64
+	// IgnoredAbove counts matching events with a new_terms value longer
+	// than ecs.IgnoreAbove (1024 bytes): Elasticsearch does not index it,
+	// so it makes no tuple (no alert when it was the field's only value)
+	// — kept for parity, counted because it is an evasion.
+	IgnoredAbove uint64
 	// StateErrors counts failed writes of term history (a full or broken
 	// state disk); StateErr is the first one's message. History stays in
 	// memory and is retried after a backoff (newterms.Tracker.Flush).
@@ -145,6 +150,7 @@ type ruleState struct {
 	matches, excepted, alerts, heldBack atomic.Uint64
 	terms                               atomic.Int64
 	capped, dropped                     atomic.Uint64 // MaxTuplesPerEvent
+	ignoredAbove                        atomic.Uint64 // ecs.IgnoreAbove
 	// Mirrors of the tracker's flush failures, for Stats from any goroutine.
 	stateErrors atomic.Uint64
 	stateErr    atomic.Pointer[string]
@@ -260,7 +266,10 @@ func (e *Engine) Process(ev ecs.Doc, f Flags) []Alert {
 			}
 			continue
 		}
-		tuples, dropped := e.tuples(ev, rs.fields)
+		tuples, dropped, ignored := e.tuples(ev, rs.fields)
+		if ignored {
+			rs.ignoredAbove.Add(1)
+		}
 		if dropped > 0 {
 			rs.capped.Add(1)
 			rs.dropped.Add(dropped)
@@ -344,15 +353,18 @@ const MaxTuplesPerEvent = 1000
 // tuples returns the new-terms tuples of ev: the Cartesian product of each
 // field's distinct keyword values, the last field varying fastest, cut at
 // MaxTuplesPerEvent (dropped says how many were left out); none when a
-// field has no value. The result lives in the engine's scratch space until
+// field has no value. ignored says a field had a value longer than
+// ecs.IgnoreAbove, left out as Elasticsearch leaves it out. The result lives in the engine's scratch space until
 // the next call: the tracker only reads tuples and alerts copy them.
-func (e *Engine) tuples(ev ecs.Doc, fields []string) (tuples [][]string, dropped uint64) {
+func (e *Engine) tuples(ev ecs.Doc, fields []string) (tuples [][]string, dropped uint64, ignored bool) {
 	e.vals = e.vals[:0]
 	total := uint64(1)
 	for _, f := range fields {
-		v := e.distinct(ev.Keywords(f))
+		kw, n := ev.KeywordsIgnored(f)
+		ignored = ignored || n > 0
+		v := e.distinct(kw)
 		if len(v) == 0 {
-			return nil, 0
+			return nil, 0, ignored
 		}
 		e.vals = append(e.vals, v)
 		// Saturating: three fields of a few million values each must not
@@ -378,7 +390,7 @@ func (e *Engine) tuples(ev ecs.Doc, fields []string) (tuples [][]string, dropped
 	for c := range n {
 		e.tup = append(e.tup, e.flat[c*len(fields):(c+1)*len(fields):(c+1)*len(fields)])
 	}
-	return e.tup, total - uint64(n)
+	return e.tup, total - uint64(n), ignored
 }
 
 // distinct returns vs without repeats, first occurrences in order. Short
@@ -477,6 +489,7 @@ func (e *Engine) Stats() Stats {
 		s.Terms += r.Terms
 		s.TuplesCapped += rs.capped.Load()
 		s.TuplesDropped += rs.dropped.Load()
+		s.IgnoredAbove += rs.ignoredAbove.Load()
 		s.StateErrors += rs.stateErrors.Load()
 		if m := rs.stateErr.Load(); m != nil && s.StateErr == "" {
 			s.StateErr = *m

@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,5 +75,19 @@ func TestDistinctLinear(t *testing.T) {
 	}
 	if small := e.distinct([]string{"b", "a", "b", "c", "a"}); fmt.Sprint(small) != "[b a c]" {
 		t.Fatalf("short list: %v", small)
+	}
+}
+
+// TestIgnoredAboveCounted: a new-terms value over ecs.IgnoreAbove makes no
+// tuple, as in Elasticsearch, and the matching event is counted.
+func TestIgnoredAboveCounted(t *testing.T) {
+	e := newEngine(t, testRule(), nil, nil, Options{})
+	long := "/usr/bin/" + strings.Repeat("x", 1100) + "/scp"
+	if a := e.Process(fileEvent(base, long, "h1"), Flags{}); len(a) != 0 {
+		t.Fatalf("%d alerts for an unindexed executable", len(a))
+	}
+	e.Process(fileEvent(base.Add(time.Second), "/usr/bin/scp", "h1"), Flags{})
+	if st := e.Stats(); st.IgnoredAbove != 1 || st.Matches != 2 || st.Alerts != 1 {
+		t.Fatalf("stats %+v; want 1 ignored, 2 matches, 1 alert", st)
 	}
 }

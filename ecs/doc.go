@@ -201,19 +201,31 @@ func leaf(v any, out *[]any) {
 // text, with values longer than IgnoreAbove dropped, as Elasticsearch drops
 // them from the index.
 func (d Doc) Keywords(path string) []string {
+	out, _ := d.KeywordsIgnored(path)
+	return out
+}
+
+// KeywordsIgnored is Keywords plus how many scalar values were left out for
+// being longer than IgnoreAbove: Elasticsearch's behaviour, kept, but a
+// value made long on purpose escapes a rule, so callers count it.
+func (d Doc) KeywordsIgnored(path string) (kw []string, ignored int) {
 	vals := d.Values(path)
 	if len(vals) == 0 {
-		return nil
+		return nil, 0
 	}
 	out := make([]string, 0, len(vals))
 	for _, v := range vals {
 		s, ok := Keyword(v)
-		if !ok || len(s) > IgnoreAbove {
+		if !ok {
+			continue
+		}
+		if len(s) > IgnoreAbove {
+			ignored++
 			continue
 		}
 		out = append(out, s)
 	}
-	return out
+	return out, ignored
 }
 
 // Keyword renders a scalar as the text Elasticsearch indexes for it in a

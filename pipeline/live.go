@@ -323,6 +323,9 @@ func statusLine(hs []sources.Health, es detect.Stats) string {
 	if es.TuplesCapped > 0 {
 		fmt.Fprintf(&b, " tuples_capped=%d tuples_dropped=%d", es.TuplesCapped, es.TuplesDropped)
 	}
+	if es.IgnoredAbove > 0 {
+		fmt.Fprintf(&b, " ignored_above=%d", es.IgnoredAbove)
+	}
 	if es.StateErrors > 0 {
 		// History is kept in memory meanwhile; the operator must know a
 		// restart now would forget it.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/sources"
 	_ "github.com/xferhunt/xferhunt/sources/auditd" // registers the auditd log formats
 )
@@ -114,6 +115,10 @@ func printSummary(cfg Config, st sources.Stats, es detect.Stats, took time.Durat
 	if es.TuplesCapped > 0 {
 		fmt.Fprintf(cfg.Stderr, "xferhunt scan: %d events had more than %d new-terms tuples (array-valued fields); %d tuples beyond the cap were not judged\n",
 			es.TuplesCapped, detect.MaxTuplesPerEvent, es.TuplesDropped)
+	}
+	if es.IgnoredAbove > 0 {
+		fmt.Fprintf(cfg.Stderr, "xferhunt scan: %d matching events had a new-terms value longer than %d bytes, which Elasticsearch does not index (no tuple from it)\n",
+			es.IgnoredAbove, ecs.IgnoreAbove)
 	}
 	if es.StateErrors > 0 {
 		// Counted here; the error itself is printed once, as the exit error

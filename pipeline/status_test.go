@@ -27,8 +27,8 @@ func TestStatusLineShowsTupleCap(t *testing.T) {
 	if s := statusLine(nil, detect.Stats{}); strings.Contains(s, "tuples_capped") {
 		t.Fatalf("status without capped events mentions the cap: %s", s)
 	}
-	s := statusLine(nil, detect.Stats{TuplesCapped: 2, TuplesDropped: 17998000})
-	if !strings.Contains(s, " tuples_capped=2 tuples_dropped=17998000") {
+	s := statusLine(nil, detect.Stats{TuplesCapped: 2, TuplesDropped: 17998000, IgnoredAbove: 5})
+	if !strings.Contains(s, " tuples_capped=2 tuples_dropped=17998000 ignored_above=5") {
 		t.Fatalf("status %s does not count capped events", s)
 	}
 }

@@ -54,7 +54,7 @@ func reportHealth(ctx context.Context, l *live, feed *tui.Feeder) {
 			return
 		case now := <-t.C:
 			es := l.s.engine.Stats()
-			st := tui.Stats{Events: es.Events, Matches: es.Matches, Alerts: es.Alerts, HeldBack: es.HeldBack, Terms: uint64(es.Terms), StateErrors: es.StateErrors, StateErr: es.StateErr, TuplesCapped: es.TuplesCapped}
+			st := tui.Stats{Events: es.Events, Matches: es.Matches, Alerts: es.Alerts, HeldBack: es.HeldBack, Terms: uint64(es.Terms), StateErrors: es.StateErrors, StateErr: es.StateErr, TuplesCapped: es.TuplesCapped, IgnoredAbove: es.IgnoredAbove}
 			for _, r := range es.Rules {
 				st.HistoryWindow = max(st.HistoryWindow, r.Window)
 			}

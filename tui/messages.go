@@ -36,6 +36,9 @@ type Stats struct {
 	Terms    uint64 // distinct new_terms tuples known
 	// TuplesCapped counts events over detect.MaxTuplesPerEvent.
 	TuplesCapped uint64
+	// IgnoredAbove counts matching events with a new-terms value over
+	// 1024 bytes (not indexed, so no tuple from it).
+	IgnoredAbove uint64
 	// StateErrors counts failed term-history writes (full state disk);
 	// StateErr is the first one's message.
 	StateErrors   uint64

@@ -64,6 +64,9 @@ func (m Model) renderBar(w int) []string {
 	if st.TuplesCapped > 0 {
 		line2 += s.Warn.Render(fmt.Sprintf(" · tuples capped %d", st.TuplesCapped))
 	}
+	if st.IgnoredAbove > 0 {
+		line2 += s.Warn.Render(fmt.Sprintf(" · over 1024 B %d", st.IgnoredAbove))
+	}
 	if st.StateErrors > 0 {
 		line2 += s.Bad.Render(fmt.Sprintf(" · state not saved (%d failed writes): %s", st.StateErrors, visible.String(st.StateErr)))
 	}
