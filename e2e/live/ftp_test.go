@@ -113,11 +113,14 @@ func (s *ftpSession) controlPort(port int) int {
 	return 0
 }
 
-// TestConcurrentFTPSessions: two FTP logins from one address overlap (both
-// logged in before either uploads). Each upload's alert must carry its own
-// session's control connection, not the one the listener accepted last. The
-// first session logs in before xferhunt starts, so no record tells its
-// connection: the port must come from the live process's sockets.
+// TestConcurrentFTPSessions: three FTP logins from one address overlap (all
+// logged in before any uploads). Each upload's alert must carry its own
+// session's control connection, not the one the listener accepted last nor
+// a data connection. A logs in before xferhunt starts and B is the first
+// after it — the listener was already waiting in accept() when the rules
+// were loaded, and the kernel records a syscall only if rules existed when
+// it began — so no record tells their connections: the port comes from the
+// live processes' sockets. C's connection is in the records.
 func TestConcurrentFTPSessions(t *testing.T) {
 	testenv.LockAudit(t)
 	if pid, err := netlink.DaemonPID(); err != nil || pid != 0 {
@@ -126,49 +129,59 @@ func TestConcurrentFTPSessions(t *testing.T) {
 	testenv.NeedBinary(t, "/usr/bin/ss")
 	const port = 22258
 	testenv.StartVsftpd(t, port, 22259, 22259)
-	ua := testenv.CreateUser(t, "xfe2f-a")
-	ub := testenv.CreateUser(t, "xfe2f-b")
 	payload := writePayload(t, "ftp session\n")
 	dir := dropDir(t, "/tmp", "xferhunt-e2e-ftp-")
 	const from = "127.0.0.10"
 
-	a := startFTPSession(t, port, from, ua)
+	type session struct {
+		name string
+		user *testenv.User
+		ftp  *ftpSession
+		port int
+		by   string // how the port is found: "" = from the records
+	}
+	ss := []*session{{name: "a", by: "proc-socket"}, {name: "b", by: "proc-socket"}, {name: "c"}}
+	for _, s := range ss {
+		s.user = testenv.CreateUser(t, "xfe2f-"+s.name)
+	}
+	ss[0].ftp = startFTPSession(t, port, from, ss[0].user)
 	x := startXferhunt(t, xferOptions{Netlink: true}, "--headless", "--ephemeral", "--source", "netlink",
 		"--new-terms-fields", "file.path,host.id")
 	x.waitReady(15 * time.Second)
-	b := startFTPSession(t, port, from, ub)
-	portA, portB := a.controlPort(port), b.controlPort(port)
-	destA, destB := filepath.Join(dir, "from-a.bin"), filepath.Join(dir, "from-b.bin")
-	a.do("put "+payload+" "+destA, "226 ")
-	b.do("put "+payload+" "+destB, "226 ")
-	for _, c := range []struct {
-		dest, user string
-		port       int
-		by         string // how the port was found
-	}{{destA, ua.Name, portA, "proc-socket"}, {destB, ub.Name, portB, ""}} { // "": from the records
-		al, ok := x.waitAlert(c.dest, 5*time.Second)
+	for _, s := range ss[1:] {
+		s.ftp = startFTPSession(t, port, from, s.user)
+	}
+	for _, s := range ss {
+		s.port = s.ftp.controlPort(port)
+	}
+	for _, s := range ss {
+		s.ftp.do("put "+payload+" "+filepath.Join(dir, "from-"+s.name+".bin"), "226 ")
+	}
+	for _, s := range ss {
+		dest := filepath.Join(dir, "from-"+s.name+".bin")
+		al, ok := x.waitAlert(dest, 5*time.Second)
 		if !ok {
-			t.Errorf("no alert for %s:%s", c.dest, describe(x.Alerts()))
+			t.Errorf("no alert for %s:%s", dest, describe(x.Alerts()))
 			continue
 		}
 		got := map[string]string{"source.ip": al.Doc.Str("source.ip"), "user.name": al.Doc.Str("user.name")}
-		if got["source.ip"] != from || got["user.name"] != c.user {
-			t.Errorf("%s: %v, want source.ip %s, user %s", c.dest, got, from, c.user)
+		if got["source.ip"] != from || got["user.name"] != s.user.Name {
+			t.Errorf("%s: %v, want source.ip %s, user %s", dest, got, from, s.user.Name)
 		}
-		if p := al.Doc.Get("source.port"); fmt.Sprint(p) != strconv.Itoa(c.port) {
-			t.Errorf("%s: source.port %v, want its own control connection's %d (the other session's is %d)", c.dest, p, c.port, portA+portB-c.port)
+		if p := al.Doc.Get("source.port"); fmt.Sprint(p) != strconv.Itoa(s.port) {
+			t.Errorf("%s: source.port %v, want its own control connection's %d (the sessions': %d, %d, %d)",
+				dest, p, s.port, ss[0].port, ss[1].port, ss[2].port)
 		}
 		by := al.Doc.Str("xferhunt.connection.port_by")
 		if by == "" {
 			by = al.Doc.Str("xferhunt.connection.attributed_by")
 		}
-		if by != c.by {
-			t.Errorf("%s: port found by %q, want %q", c.dest, by, c.by)
+		if by != s.by {
+			t.Errorf("%s: port found by %q, want %q", dest, by, s.by)
 		}
-		t.Logf("%s: %s:%v attributed by %s, port by %q; ancestry %v", filepath.Base(c.dest), al.Doc.Str("source.ip"), al.Doc.Get("source.port"),
-			al.Doc.Str("xferhunt.connection.attributed_by"), al.Doc.Str("xferhunt.connection.port_by"), al.Doc.Get("xferhunt.session"))
 	}
-	a.do("bye", "221 ")
-	b.do("bye", "221 ")
+	for _, s := range ss {
+		s.ftp.do("bye", "221 ")
+	}
 	x.stop(5 * time.Second)
 }

@@ -235,7 +235,13 @@ type acceptEntry struct {
 	pid  int
 	ip   netip.Addr
 	port int
-	sec  int64
+	// ms is when the accept began (audit stamps a syscall at entry), in
+	// Unix milliseconds: a session's own data connections are accepted
+	// after its login, the control connection before.
+	ms int64
+	// serial orders it against the fork records: an accept recorded after
+	// the fork of a session process cannot be that session's connection.
+	serial uint64
 }
 
 // userRecord feeds the session and PAM tables.
@@ -310,12 +316,12 @@ func fill(dst *string, v string) {
 }
 
 // seeAccept records the peer of a successful accept.
-func (p *Parser) seeAccept(pid int, saddr []byte, sec int64) {
+func (p *Parser) seeAccept(pid int, saddr []byte, sec, msec int64, serial uint64) {
 	ip, port, ok := parseSockaddr(saddr)
 	if !ok {
 		return
 	}
-	a := acceptEntry{pid: pid, ip: ip, port: port, sec: sec}
+	a := acceptEntry{pid: pid, ip: ip, port: port, ms: sec*1000 + msec, serial: serial}
 	p.accepts.put(pid, a)
 	p.recent[p.recentN%len(p.recent)] = a
 	p.recentN++
@@ -326,10 +332,11 @@ func (p *Parser) seeAccept(pid int, saddr []byte, sec int64) {
 // connection (vsftpd, inetd-style servers) does exactly that in turn, so the
 // child's connection is known even when several sessions from one address
 // overlap, where "the listener's newest accept" would be another session's.
-func (p *Parser) seeFork(parent int, child int64) {
+func (p *Parser) seeFork(parent int, child int64, serial uint64) {
 	if child <= 0 || child > 1<<22 {
 		return
 	}
+	p.forked.put(int(child), serial)
 	if a, ok := p.accepts.get(parent); ok {
 		p.conns.put(int(child), a)
 	}
@@ -406,18 +413,18 @@ func (p *Parser) attribute(s *sysRec, chain []int) attribution {
 	pids := append(append(p.scratchPids[:0], s.pid), chain...)
 	defer func() { p.scratchPids = pids[:0] }()
 	var addrWant netip.Addr
-	var loginSec int64 = -1
+	var loginMs int64 = -1
 	if s.ses >= 0 && s.ses != unset {
 		if e, ok := p.sessions.get(uint32(s.ses)); ok {
 			a.by, a.ses = "session", e
-			a.ip, addrWant, loginSec = e.ip, e.ip, e.sec
+			a.ip, addrWant, loginMs = e.ip, e.ip, e.sec*1000+e.msec
 		}
 	}
 	if a.ses == nil {
 		for _, pid := range pids {
 			if e, ok := p.pam.get(pid); ok {
 				a.by, a.pam, a.pamPid = "ancestry", e, pid
-				a.ip, addrWant, loginSec = e.ip, e.ip, e.sec
+				a.ip, addrWant, loginMs = e.ip, e.ip, e.sec*1000+e.msec
 				break
 			}
 		}
@@ -426,8 +433,23 @@ func (p *Parser) attribute(s *sysRec, chain []int) attribution {
 	// that forked the session; a session's own later accepts are data
 	// connections), from the same peer and not after the login. Failing
 	// that, the newest such accept from any process.
+	// An accept by a chain member recorded after that member forked the
+	// next one down the chain came too late to be this session's: the
+	// listener moved on to the next connection. (Audit stamps a syscall
+	// when it begins, so a listener already waiting in accept() has a
+	// stamp from before the login it did not serve; the record order is
+	// what tells.)
+	tooLate := func(e acceptEntry) bool {
+		for rank := 1; rank < len(pids); rank++ {
+			if pids[rank] == e.pid {
+				fs, ok := p.forked.get(pids[rank-1])
+				return ok && e.serial > fs
+			}
+		}
+		return false
+	}
 	fits := func(e acceptEntry) bool {
-		return (!addrWant.IsValid() || e.ip == addrWant) && (loginSec < 0 || e.sec <= loginSec)
+		return (!addrWant.IsValid() || e.ip == addrWant) && (loginMs < 0 || e.ms <= loginMs) && !tooLate(e)
 	}
 	best, bestRank := acceptEntry{}, -1
 	// A connection handed to a forked ancestor is exact. The oldest such
@@ -449,7 +471,7 @@ func (p *Parser) attribute(s *sysRec, chain []int) attribution {
 			return
 		}
 		for rank, pid := range pids {
-			if pid == e.pid && (rank > bestRank || (rank == bestRank && e.sec > best.sec && newest)) {
+			if pid == e.pid && (rank > bestRank || (rank == bestRank && e.ms > best.ms && newest)) {
 				best, bestRank = e, rank
 			}
 		}

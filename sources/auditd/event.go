@@ -244,7 +244,7 @@ func (p *Parser) finish(ev *event) {
 	}
 	si, known := s.info()
 	if si.class == sysFork {
-		p.seeFork(s.pid, s.exit)
+		p.seeFork(s.pid, s.exit, ev.serial)
 		return
 	}
 	if si.class != sysExec && si.class != sysAccept && !p.mayEmit(ev, si, known) {
@@ -285,7 +285,7 @@ func (p *Parser) finish(ev *event) {
 		return
 	case sysAccept:
 		if len(saddr) > 0 {
-			p.seeAccept(s.pid, saddr, ev.sec)
+			p.seeAccept(s.pid, saddr, ev.sec, ev.msec, ev.serial)
 		}
 		return
 	}

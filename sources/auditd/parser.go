@@ -177,6 +177,7 @@ type Parser struct {
 	pam      *table[int, *pamEntry]
 	accepts  *table[int, acceptEntry]
 	conns    *table[int, acceptEntry] // forked child → the connection it serves
+	forked   *table[int, uint64]      // forked child → serial of its fork record
 	recent   [64]acceptEntry          // newest accepts from any pid, for IP matching
 	recentN  int
 
@@ -209,6 +210,7 @@ func NewParser(opt Options) *Parser {
 		pam:      newTable[int, *pamEntry](maxPAM),
 		accepts:  newTable[int, acceptEntry](maxAccepts),
 		conns:    newTable[int, acceptEntry](maxAccepts),
+		forked:   newTable[int, uint64](maxAccepts),
 	}
 }
 
