@@ -32,8 +32,13 @@ import (
 //go:embed testdata/capture/enriched.log
 var demoCapture []byte
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version and commit are stamped by scripts/release.sh with -ldflags
+// "-X main.version=… -X main.commit=…"; a plain `go build` leaves commit
+// empty and printVersion falls back to the VCS stamp of the build info.
+var (
+	version = "dev"
+	commit  = ""
+)
 
 func main() {
 	// XFERHUNT_CPUPROFILE names a file for a CPU profile of the whole run:
@@ -227,15 +232,18 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func printVersion(w io.Writer) {
-	commit := "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
+	c := commit
+	if bi, ok := debug.ReadBuildInfo(); ok && c == "" {
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.revision" {
-				commit = s.Value
+				c = s.Value
 			}
 		}
 	}
-	fmt.Fprintf(w, "xferhunt %s (commit %s, %s, %s/%s)\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if c == "" {
+		c = "unknown"
+	}
+	fmt.Fprintf(w, "xferhunt %s (commit %s, %s, %s/%s)\n", version, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // exitCode maps a pipeline result onto SPEC §1's exit codes and prints the
