@@ -23,7 +23,9 @@ import (
 	"github.com/xferhunt/xferhunt/internal/safefile"
 	"github.com/xferhunt/xferhunt/internal/visible"
 	"github.com/xferhunt/xferhunt/pipeline"
+	"github.com/xferhunt/xferhunt/preflight"
 	"github.com/xferhunt/xferhunt/sources/auditrules"
+	"github.com/xferhunt/xferhunt/sources/spec"
 )
 
 // demoCapture is the real capture `xferhunt demo` replays (see
@@ -76,6 +78,8 @@ Usage:
   xferhunt scan [flags] PATH...    offline hunt over recorded files ("-" = stdin)
   xferhunt demo [flags]            TUI over a bundled real capture, no root needed
   xferhunt rules [flags]           print the loaded rules and whether each parses
+  xferhunt doctor [flags]          preflight: what will work on this host and why not
+                                   (exit 0: live mode will work; 1: offline only)
   xferhunt version                 version, commit, Go version
 
 Flags:
@@ -121,13 +125,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "", "scan", "demo", "rules", "version":
+	case "", "scan", "demo", "rules", "doctor", "version":
 	case "help":
 		fmt.Fprint(stdout, usage)
 		newFlagSet(&pipeline.Config{}, nil, stdout).PrintDefaults()
 		return 0
 	default:
-		printError(errOut, `unknown command "`+cmd+`" (try: scan, demo, rules, version, --help)`)
+		printError(errOut, `unknown command "`+cmd+`" (try: scan, demo, rules, doctor, version, --help)`)
 		return 2
 	}
 
@@ -168,9 +172,30 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitCode(errOut, pipeline.ListRules(cfg))
 	case "demo":
 		return exitCode(errOut, pipeline.Demo(cfg, demoCapture))
+	case "doctor":
+		return doctor(cfg, visible.Lines(stdout))
 	default:
 		return exitCode(errOut, pipeline.Live(cfg))
 	}
+}
+
+// doctor runs the preflight for the live run these flags describe. Its
+// lines name processes and paths of the host: w escapes them.
+func doctor(cfg pipeline.Config, w io.Writer) int {
+	r := preflight.Interpret(preflight.Gather(preflight.Options{
+		StateDir:   cfg.StatePath(),
+		Ephemeral:  cfg.Ephemeral,
+		Coverage:   cfg.Coverage,
+		Logs:       []string{spec.DefaultAuditLog},
+		SSHDConfig: "/etc/ssh/sshd_config",
+	}))
+	if err := r.Write(w); err != nil {
+		return 1
+	}
+	if r.Live() {
+		return 0
+	}
+	return 1
 }
 
 func newFlagSet(cfg *pipeline.Config, showVersion *bool, out io.Writer) *flag.FlagSet {

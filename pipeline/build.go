@@ -97,7 +97,7 @@ func newSetup(cfg *Config) (*setup, error) {
 	if cfg.Ephemeral {
 		s.store = state.OpenMemory()
 	} else {
-		st, err := state.Open(cfg.stateDir())
+		st, err := state.Open(cfg.StatePath())
 		if err != nil {
 			return nil, err
 		}
