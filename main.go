@@ -23,9 +23,7 @@ import (
 	"github.com/xferhunt/xferhunt/internal/safefile"
 	"github.com/xferhunt/xferhunt/internal/visible"
 	"github.com/xferhunt/xferhunt/pipeline"
-	"github.com/xferhunt/xferhunt/preflight"
 	"github.com/xferhunt/xferhunt/sources/auditrules"
-	"github.com/xferhunt/xferhunt/sources/spec"
 )
 
 // demoCapture is the real capture `xferhunt demo` replays (see
@@ -182,13 +180,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // doctor runs the preflight for the live run these flags describe. Its
 // lines name processes and paths of the host: w escapes them.
 func doctor(cfg pipeline.Config, w io.Writer) int {
-	r := preflight.Interpret(preflight.Gather(preflight.Options{
-		StateDir:   cfg.StatePath(),
-		Ephemeral:  cfg.Ephemeral,
-		Coverage:   cfg.Coverage,
-		Logs:       []string{spec.DefaultAuditLog},
-		SSHDConfig: "/etc/ssh/sshd_config",
-	}))
+	r := pipeline.Preflight(cfg)
 	if err := r.Write(w); err != nil {
 		return 1
 	}

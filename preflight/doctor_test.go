@@ -160,4 +160,16 @@ func TestDoctorUnprivileged(t *testing.T) {
 	if strings.Contains(out, "live mode will work") {
 		t.Error("unprivileged doctor promised live mode")
 	}
+
+	// The live start runs the same checks and names the first failure.
+	live := exec.Command(exe, "--headless", "--ephemeral")
+	live.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	live.Env = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent"}
+	stderr, err := live.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+		t.Errorf("unprivileged live start: %v, want exit 2\n%s", err, stderr)
+	}
+	if want := "(xferhunt doctor: root: not root (uid 65534)"; !strings.Contains(string(stderr), want) {
+		t.Errorf("unprivileged live start says %q, want it to contain %q", stderr, want)
+	}
 }

@@ -87,6 +87,17 @@ type Report struct {
 // state directory. `xferhunt doctor` exits 0 exactly when this holds.
 func (r Report) Live() bool { return r.Source != Offline && r.StateOK }
 
+// FirstFailure returns the first check that failed, in report order
+// (privileges before kernel audit before logs), for the live run's error.
+func (r Report) FirstFailure() (Check, bool) {
+	for _, c := range r.Checks {
+		if c.Verdict == Fail {
+			return c, true
+		}
+	}
+	return Check{}, false
+}
+
 // Write prints one line per check and a last line with the decision. The
 // caller escapes host strings on the way out (main wraps w in
 // visible.Lines): a process name or a path may carry escape sequences.
