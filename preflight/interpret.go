@@ -119,7 +119,9 @@ func KernelAudit(euid int, canControl, userNS bool, cmdline string, st AuditStat
 	case errors.Is(err, syscall.ECONNREFUSED):
 		c.Verdict, c.Detail = Fail, "kernel audit refuses this network namespace (a container?): "+err.Error()
 		c.Instead = "run on the host, or " + c.Instead
-	case errors.Is(err, syscall.EPROTONOSUPPORT), errors.Is(err, syscall.EAFNOSUPPORT), errors.Is(err, syscall.EINVAL):
+	// Not EINVAL: an emulator (qemu-user) fails to translate the reply
+	// with it, which says nothing about the kernel.
+	case errors.Is(err, syscall.EPROTONOSUPPORT), errors.Is(err, syscall.EAFNOSUPPORT):
 		c.Verdict, c.Detail = Fail, "kernel without audit support: "+err.Error()
 	case errors.Is(err, syscall.EPERM):
 		c.Verdict, c.Detail = Fail, "kernel audit refused the status request (EPERM: a container or an LSM policy?)"

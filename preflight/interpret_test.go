@@ -72,6 +72,12 @@ func TestInterpretDecidesTheLiveSource(t *testing.T) {
 			f.UserNS, f.AuditErr = true, syscall.EPERM
 			f.Logs = noLog
 		}, Offline, false, "", "inside a user namespace"},
+		{"kernel without audit", func(f *Facts) {
+			f.AuditErr = fmt.Errorf("audit not supported by kernel: %w", syscall.EPROTONOSUPPORT)
+		}, LogTail, true, "following", "fail  audit     kernel without audit support"},
+		{"reply not understood (qemu-user)", func(f *Facts) {
+			f.AuditErr = fmt.Errorf("error receiving audit reply: %w", syscall.EINVAL)
+		}, LogTail, true, "following", "fail  audit     kernel audit unreachable: error receiving audit reply: invalid argument"},
 		{"container network namespace", func(f *Facts) {
 			f.AuditErr = syscall.ECONNREFUSED
 		}, LogTail, true, "following", "refuses this network namespace"},
