@@ -33,8 +33,13 @@ import (
 //go:embed testdata/capture/enriched.log
 var demoCapture []byte
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version and commit are stamped by scripts/release.sh with -ldflags
+// "-X main.version=… -X main.commit=…"; a plain `go build` leaves commit
+// empty and printVersion falls back to the VCS stamp of the build info.
+var (
+	version = "dev"
+	commit  = ""
+)
 
 func main() {
 	// XFERHUNT_CPUPROFILE names a file for a CPU profile of the whole run:
@@ -73,6 +78,8 @@ Usage:
   xferhunt scan [flags] PATH...    offline hunt over recorded files ("-" = stdin)
   xferhunt demo [flags]            TUI over a bundled real capture, no root needed
   xferhunt rules [flags]           print the loaded rules and whether each parses
+  xferhunt doctor [flags]          preflight: what will work on this host and why not
+                                   (exit 0: live mode will work; 1: offline only)
   xferhunt version                 version, commit, Go version
 
 Flags:
@@ -118,13 +125,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "", "scan", "demo", "rules", "version":
+	case "", "scan", "demo", "rules", "doctor", "version":
 	case "help":
 		fmt.Fprint(stdout, usage)
 		newFlagSet(&pipeline.Config{}, nil, stdout).PrintDefaults()
 		return 0
 	default:
-		printError(errOut, `unknown command "`+cmd+`" (try: scan, demo, rules, version, --help)`)
+		printError(errOut, `unknown command "`+cmd+`" (try: scan, demo, rules, doctor, version, --help)`)
 		return 2
 	}
 
@@ -165,9 +172,24 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitCode(errOut, pipeline.ListRules(cfg))
 	case "demo":
 		return exitCode(errOut, pipeline.Demo(cfg, demoCapture))
+	case "doctor":
+		return doctor(cfg, visible.Lines(stdout))
 	default:
 		return exitCode(errOut, pipeline.Live(cfg))
 	}
+}
+
+// doctor runs the preflight for the live run these flags describe. Its
+// lines name processes and paths of the host: w escapes them.
+func doctor(cfg pipeline.Config, w io.Writer) int {
+	r := pipeline.Preflight(cfg)
+	if err := r.Write(w); err != nil {
+		return 1
+	}
+	if r.Live() {
+		return 0
+	}
+	return 1
 }
 
 func newFlagSet(cfg *pipeline.Config, showVersion *bool, out io.Writer) *flag.FlagSet {
@@ -230,15 +252,18 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func printVersion(w io.Writer) {
-	commit := "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
+	c := commit
+	if bi, ok := debug.ReadBuildInfo(); ok && c == "" {
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.revision" {
-				commit = s.Value
+				c = s.Value
 			}
 		}
 	}
-	fmt.Fprintf(w, "xferhunt %s (commit %s, %s, %s/%s)\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if c == "" {
+		c = "unknown"
+	}
+	fmt.Fprintf(w, "xferhunt %s (commit %s, %s, %s/%s)\n", version, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // exitCode maps a pipeline result onto SPEC §1's exit codes and prints the

@@ -133,14 +133,14 @@ func newSetup(cfg *Config) (*setup, error) {
 // database is set aside (kept for a post-mortem, named on stderr) and a
 // fresh one started. Without it the damage is the one-line error.
 func openState(cfg *Config) (*state.Store, error) {
-	st, err := state.Open(cfg.stateDir())
+	st, err := state.Open(cfg.StatePath())
 	if !errors.Is(err, state.ErrDamaged) || !cfg.StateRepair {
 		return st, err
 	}
-	moved, serr := state.SetAside(cfg.stateDir())
+	moved, serr := state.SetAside(cfg.StatePath())
 	if serr != nil {
 		return nil, fmt.Errorf("%w (and --state-repair failed: %w)", err, serr)
 	}
 	fmt.Fprintf(cfg.Stderr, "xferhunt: --state-repair: damaged %s set aside as %s; starting with empty state\n", state.DBFile, moved)
-	return state.Open(cfg.stateDir())
+	return state.Open(cfg.StatePath())
 }

@@ -58,8 +58,9 @@ type Config struct {
 	Stdout, Stderr io.Writer
 }
 
-// stateDir resolves the default state directory of SPEC §1.
-func (c *Config) stateDir() string {
+// StatePath resolves the state directory: --state, else the default of
+// SPEC §1. `xferhunt doctor` checks the same directory the live run opens.
+func (c *Config) StatePath() string {
 	if c.StateDir != "" {
 		return c.StateDir
 	}

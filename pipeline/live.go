@@ -75,6 +75,13 @@ func openSources(cfg *Config, s *setup) ([]sources.Source, error) {
 		src, err := spec.Parse(sp, opt)
 		if err != nil {
 			if errors.Is(err, spec.ErrUnusable) {
+				if sp == "auto" {
+					// Name the first thing doctor finds wrong: "not root"
+					// or "audit=0 at boot" says more than what auto tried.
+					if c, ok := Preflight(*cfg).FirstFailure(); ok {
+						err = fmt.Errorf("%w (xferhunt doctor: %s: %s)", err, c.Name, c.Detail)
+					}
+				}
 				return nil, usage(err)
 			}
 			return nil, err

@@ -239,7 +239,7 @@ func (t *Tailer) scan(line func([]byte, bool), backfill bool) error {
 			continue
 		}
 		ents = append(ents, entry{name: p, id: fileID{uint64(st.Dev), uint64(st.Ino)},
-			mtime: time.Unix(st.Mtim.Sec, st.Mtim.Nsec), size: st.Size})
+			mtime: time.Unix(st.Mtim.Unix()), size: st.Size})
 	}
 	// Oldest first; for equal mtimes the higher rotation number is older.
 	slices.SortStableFunc(ents, func(a, b entry) int {
