@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -70,26 +71,38 @@ func Lines() []string {
 	return out
 }
 
-// Programs are the places the transfer programs live on the common distributions:
-// what the built-in rules' process.name values (scp, ftp, sftp, vsftpd, sftp-server,
-// sync) run as, and the sshd binaries that accept the connections and serve
-// internal-sftp. A rule of the user's own about another program needs Broad.
-var Programs = []string{
+// Creators are the places the transfer programs live on the common
+// distributions: what the built-in rules' process.name values (scp, ftp, sftp,
+// vsftpd, sftp-server) run as. Their file creations are recorded. (`sync`, also
+// in the query, never creates a file: recording it would cost every creating
+// open on the host one more comparison for nothing.) A rule of the user's own
+// about another program needs Broad.
+var Creators = []string{
 	"/usr/bin/scp",
 	"/usr/bin/sftp",
 	"/usr/bin/ftp",
-	"/usr/bin/sync",
 	"/usr/sbin/vsftpd",
 	"/usr/lib/openssh/sftp-server",
 	"/usr/libexec/openssh/sftp-server",
 	"/usr/libexec/sftp-server",
 	"/usr/lib/ssh/sftp-server",
 	"/usr/lib/sftp-server",
+}
+
+// Servers accept the connections the transfers arrive on: their execs,
+// accepts and forks are recorded for attribution, their file creations are
+// not. (internal-sftp creates files as sshd, which no built-in query matches;
+// each program in the creation rules costs every creating open on the host an
+// executable comparison in the kernel.)
+var Servers = []string{
 	"/usr/sbin/sshd",
 	"/usr/lib/openssh/sshd-session",
 	"/usr/libexec/openssh/sshd-session",
 	"/usr/lib/ssh/sshd-session",
 }
+
+// Programs are Creators and Servers: every program narrow coverage names.
+var Programs = append(append([]string(nil), Creators...), Servers...)
 
 // Executables returns the real paths of the candidates that exist as regular
 // files, symlinks resolved (the kernel compares -F exe= with the inode of the
@@ -121,7 +134,7 @@ func Executables(candidates []string) []string {
 func NarrowLines(exes []string) []string {
 	var out []string
 	for _, exe := range exes {
-		if exe == "" || strings.ContainsAny(exe, " \t\n") {
+		if !ruleSafe(exe) {
 			continue
 		}
 		for _, arch := range []string{"b64", "b32"} {
@@ -146,10 +159,41 @@ func NarrowLines(exes []string) []string {
 	return out
 }
 
+// ServerLines returns the attribution rules for the given executables: per
+// executable and arch, their execs, accepts, connects and forks — no file
+// creation.
+func ServerLines(exes []string) []string {
+	var out []string
+	for _, exe := range exes {
+		if !ruleSafe(exe) {
+			continue
+		}
+		for _, arch := range []string{"b64", "b32"} {
+			head := "-a always,exit -F arch=" + arch
+			tail := " -F success=1 -F exe=" + exe + " -k " + Key
+			rest := "execve,execveat,accept4,connect"
+			if arch == "b64" {
+				rest += ",accept"
+			}
+			out = append(out, head+" -S "+rest+tail, head+" -S clone,clone3"+tail, head+" -S fork,vfork"+tail)
+		}
+	}
+	return out
+}
+
+func ruleSafe(exe string) bool { return exe != "" && !strings.ContainsAny(exe, " \t\n") }
+
 // For returns the rule lines of a coverage on this host.
 func For(c Coverage) []string {
 	if c == Broad {
 		return Lines()
 	}
-	return NarrowLines(Executables(Programs))
+	creators := Executables(Creators)
+	var servers []string
+	for _, s := range Executables(Servers) {
+		if !slices.Contains(creators, s) {
+			servers = append(servers, s)
+		}
+	}
+	return append(NarrowLines(creators), ServerLines(servers)...)
 }

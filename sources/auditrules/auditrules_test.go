@@ -170,3 +170,31 @@ func TestParseCoverage(t *testing.T) {
 		t.Error("wide accepted")
 	}
 }
+
+// TestServerLines: servers get attribution rules only — no creation syscall,
+// since each program in the creation rules costs every creating open on the
+// host a comparison in the kernel.
+func TestServerLines(t *testing.T) {
+	lines := auditrules.ServerLines([]string{"/usr/sbin/sshd"})
+	if len(lines) != 6 {
+		t.Fatalf("ServerLines = %d rules, want 3 per arch:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+	for _, l := range lines {
+		for _, sc := range []string{"open", "creat", "link", "rename", "mknod"} {
+			if strings.Contains(l, "-S "+sc) || strings.Contains(l, ","+sc) {
+				t.Errorf("server rule records %s: %s", sc, l)
+			}
+		}
+		if !strings.Contains(l, "-F exe=/usr/sbin/sshd") {
+			t.Errorf("server rule without its exe: %s", l)
+		}
+	}
+	for _, l := range auditrules.For(auditrules.Narrow) {
+		if strings.Contains(l, "exe=/usr/bin/sync") {
+			t.Errorf("narrow coverage records sync, which creates no file: %s", l)
+		}
+		if strings.Contains(l, "exe=/usr/sbin/sshd ") && strings.Contains(l, "openat") {
+			t.Errorf("narrow coverage records sshd's opens: %s", l)
+		}
+	}
+}
