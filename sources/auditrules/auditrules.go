@@ -127,55 +127,51 @@ func Executables(candidates []string) []string {
 }
 
 // NarrowLines returns the narrow rule set for the given executables: per
-// executable and arch, the creating opens (flags filtered as in the broad set),
-// the other creation syscalls, and the execs, connections and forks that
-// attribute them (a forking server's child serves the connection accepted last).
-// Paths with white space cannot be written as auditctl rules and are skipped.
+// executable and arch, the creating opens (flags filtered as in the broad set)
+// and the other creation syscalls, then ServerLines' execs, connections and
+// forks that attribute them. Paths with white space cannot be written as
+// auditctl rules and are skipped.
 func NarrowLines(exes []string) []string {
-	var out []string
-	for _, exe := range exes {
-		if !ruleSafe(exe) {
-			continue
+	out := perArch(exes, func(head, tail, _ string) []string {
+		return []string{
+			head + " -S open -F a1&0x40 -F success=1" + tail,
+			head + " -S openat -F a2&0x40 -F success=1" + tail,
+			head + " -S openat2 -F success=1" + tail,
+			head + " -S creat,mknod,mknodat,link,linkat,symlink,symlinkat,rename,renameat,renameat2 -F success=1" + tail,
 		}
-		for _, arch := range []string{"b64", "b32"} {
-			head := "-a always,exit -F arch=" + arch
-			tail := " -F exe=" + exe + " -k " + Key
-			rest := "creat,mknod,mknodat,link,linkat,symlink,symlinkat,rename,renameat,renameat2,execve,execveat,accept4,connect"
-			if arch == "b64" {
-				rest += ",accept"
-			}
-			// Forks get lines of their own: arm64 has no fork or vfork, and
-			// a rule naming a syscall the arch lacks is skipped whole.
-			out = append(out,
-				head+" -S open -F a1&0x40 -F success=1"+tail,
-				head+" -S openat -F a2&0x40 -F success=1"+tail,
-				head+" -S openat2 -F success=1"+tail,
-				head+" -S "+rest+" -F success=1"+tail,
-				head+" -S clone,clone3 -F success=1"+tail,
-				head+" -S fork,vfork -F success=1"+tail,
-			)
-		}
-	}
-	return out
+	})
+	return append(out, ServerLines(exes)...)
 }
 
 // ServerLines returns the attribution rules for the given executables: per
-// executable and arch, their execs, accepts, connects and forks — no file
-// creation.
+// executable and arch, their execs, accepts, connects and forks (a forking
+// server's child serves the connection accepted last) — no file creation.
 func ServerLines(exes []string) []string {
+	return perArch(exes, func(head, tail, arch string) []string {
+		rest := "execve,execveat,accept4,connect"
+		if arch == "b64" {
+			rest += ",accept" // i386 accepts through socketcall
+		}
+		// Forks get lines of their own: arm64 has no fork or vfork, and a
+		// rule naming a syscall the arch lacks is skipped whole.
+		return []string{
+			head + " -S " + rest + " -F success=1" + tail,
+			head + " -S clone,clone3 -F success=1" + tail,
+			head + " -S fork,vfork -F success=1" + tail,
+		}
+	})
+}
+
+// perArch calls lines for every usable executable and both arches with the
+// rule's head (list, action, arch) and tail (exe filter, key).
+func perArch(exes []string, lines func(head, tail, arch string) []string) []string {
 	var out []string
 	for _, exe := range exes {
 		if !ruleSafe(exe) {
 			continue
 		}
 		for _, arch := range []string{"b64", "b32"} {
-			head := "-a always,exit -F arch=" + arch
-			tail := " -F success=1 -F exe=" + exe + " -k " + Key
-			rest := "execve,execveat,accept4,connect"
-			if arch == "b64" {
-				rest += ",accept"
-			}
-			out = append(out, head+" -S "+rest+tail, head+" -S clone,clone3"+tail, head+" -S fork,vfork"+tail)
+			out = append(out, lines("-a always,exit -F arch="+arch, " -F exe="+exe+" -k "+Key, arch)...)
 		}
 	}
 	return out

@@ -123,8 +123,8 @@ func countEventsNaming(log, p string) int {
 
 func TestNarrowLines(t *testing.T) {
 	lines := auditrules.NarrowLines([]string{"/usr/bin/scp", "/opt/with space/ftp", "/usr/sbin/vsftpd"})
-	if len(lines) != 24 {
-		t.Fatalf("NarrowLines = %d rules, want 12 per executable with a writable path:\n%s", len(lines), strings.Join(lines, "\n"))
+	if len(lines) != 28 {
+		t.Fatalf("NarrowLines = %d rules, want 14 per executable with a writable path:\n%s", len(lines), strings.Join(lines, "\n"))
 	}
 	for _, l := range lines {
 		if !strings.HasSuffix(l, "-k "+auditrules.Key) || !strings.Contains(l, " -F exe=/usr/") {
