@@ -67,6 +67,11 @@ func (d *Decoder) Flush() {}
 // Is reports whether a document comes from Auditbeat's auditd or
 // file_integrity module (or the auditd_manager integration).
 func Is(d ecs.Doc) bool {
+	// An alert document (xferhunt's own export, or Kibana's) carries its
+	// event's module, auditd included, but it is an ECS document already.
+	if _, ok := d["kibana.alert.uuid"]; ok {
+		return false
+	}
 	if _, ok := d["auditd"].(map[string]any); ok {
 		return true
 	}

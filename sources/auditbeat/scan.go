@@ -8,10 +8,10 @@ import (
 	"github.com/xferhunt/xferhunt/sources"
 )
 
-func init() { sources.RegisterScanner(sources.AuditbeatNDJSON, Scan) }
-
-// Scan reads a recorded Auditbeat NDJSON stream to its end (the scan
-// command's reader for this format).
+// Scan reads a recorded stream of Auditbeat documents only to its end. The
+// scan command reads NDJSON with ecsjson.Scan instead, which routes each
+// document by its own shape: a file that opens with an Auditbeat document
+// may hold ECS documents further down.
 func Scan(r io.Reader, opt sources.ScanOptions) (sources.Stats, error) {
 	d := NewDecoder(Options{HostID: opt.HostID, HostName: opt.HostName, Emit: opt.Emit})
 	if err := eachLine(r, d.Line); err != nil {

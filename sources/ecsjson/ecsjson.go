@@ -21,6 +21,10 @@ import (
 
 func init() {
 	sources.RegisterScanner(sources.ECSNDJSON, Scan)
+	// Sniff names a stream Auditbeat by its first document only; each
+	// document is routed by its own shape here, so later ECS documents
+	// are not lost.
+	sources.RegisterScanner(sources.AuditbeatNDJSON, Scan)
 	sources.RegisterScanner(sources.JSONDocuments, ScanDocuments)
 	sources.RegisterSniffer(Sniff)
 }

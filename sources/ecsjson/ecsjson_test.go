@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -69,5 +70,38 @@ func TestDocumentsPassAsTheyAre(t *testing.T) {
 		if !strings.HasPrefix(e.Doc.Str("message"), "The file before_driver.sys") {
 			t.Errorf("message %q", e.Doc.Str("message"))
 		}
+	}
+}
+
+// TestMixedStreamEveryDocument: a stream that opens with an Auditbeat
+// document and goes on with ECS ones (rotated or concatenated exports) is
+// read document by document: nothing after the first is dropped, whichever
+// scanner the sniff picked. An alert document exported by xferhunt (its event
+// says event.module auditd) is an ECS document, not Auditbeat.
+func TestMixedStreamEveryDocument(t *testing.T) {
+	beat := `{"@timestamp":"2026-01-01T00:00:00Z","event":{"module":"file_integrity","action":["created"],"type":["creation"],"category":["file"]},"file":{"path":"/tmp/from-auditbeat"},"host":{"name":"h"}}`
+	ecsDoc := `{"@timestamp":"2026-01-01T00:00:01Z","event":{"action":"creation","category":["file"]},"process":{"name":"scp"},"file":{"path":"/tmp/from-ecs"}}`
+	alertDoc := `{"@timestamp":"2026-01-01T00:00:02Z","kibana.alert.uuid":"u1","kibana.alert.rule.name":"r","event":{"module":"auditd","action":"creation","category":["file"]},"process":{"name":"scp"},"file":{"path":"/tmp/from-alert"}}`
+	in := beat + "\n" + ecsDoc + "\n" + alertDoc + "\n"
+	if f, err := sources.Sniff([]byte(in)); err != nil || f != sources.AuditbeatNDJSON {
+		t.Fatalf("sniff = %v, %v; the case needs a stream named Auditbeat by its first document", f, err)
+	}
+	path := filepath.Join(t.TempDir(), "mixed.ndjson")
+	if err := os.WriteFile(path, []byte(in), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	input, err := sources.OpenInput(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer input.Close()
+	var paths []string
+	st, err := input.Scan(sources.ScanOptions{HostID: "h1", Emit: func(ev sources.Event) { paths = append(paths, ev.Doc.Str("file.path")) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/tmp/from-auditbeat", "/tmp/from-ecs", "/tmp/from-alert"}
+	if strings.Join(paths, " ") != strings.Join(want, " ") || st.Events != 3 {
+		t.Errorf("events %v (%+v), want %v", paths, st, want)
 	}
 }

@@ -70,7 +70,8 @@ func Parse(s string, opt Options) (sources.Source, error) {
 		return file(s, tail.Options{Path: path, Since: opt.Since}, auditdDecoder(opt))
 	case kind == "auditbeat":
 		return file(s, tail.Options{Path: path, Since: opt.Since, Prefix: "auditbeat"}, func(emit func(sources.Event)) tail.Decoder {
-			return auditbeat.NewDecoder(auditbeat.Options{HostID: opt.HostID, HostName: opt.HostName, Emit: emit})
+			// Each document routed by its own shape: Auditbeat's, or ECS.
+			return ecsjson.NewDecoder(ecsjson.Options{HostID: opt.HostID, HostName: opt.HostName, Emit: emit})
 		})
 	case kind == "ecs":
 		return file(s, tail.Options{Path: path, Since: opt.Since, Prefix: "*"}, func(emit func(sources.Event)) tail.Decoder {
