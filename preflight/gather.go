@@ -19,6 +19,7 @@ import (
 	"github.com/xferhunt/xferhunt/sources"
 	"github.com/xferhunt/xferhunt/sources/auditrules"
 	_ "github.com/xferhunt/xferhunt/sources/ecsjson" // registers its sniffer: a log may be ECS NDJSON
+	"github.com/xferhunt/xferhunt/sources/netlink"
 )
 
 // Options are the live run's settings that change what is checked.
@@ -117,15 +118,10 @@ func withTimeout[T any](f func() (T, error)) (T, error) {
 }
 
 // readAuditStatus asks the kernel for its audit status (AUDIT_GET), which
-// changes nothing. The client never registers as the audit daemon, so
-// closing it leaves the audit pid alone.
+// changes nothing: the same read the netlink source makes before it chooses
+// a mode.
 func readAuditStatus() (AuditStatus, error) {
-	c, err := libaudit.NewAuditClient(nil)
-	if err != nil {
-		return AuditStatus{}, err
-	}
-	defer c.Close()
-	st, err := c.GetStatus()
+	st, err := netlink.Status()
 	if err != nil {
 		return AuditStatus{}, err
 	}

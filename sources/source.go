@@ -34,7 +34,6 @@ type Health struct {
 	// possibly other kernel messages; a hint beside Lost, not part of it.
 	Suppressed uint64
 	Overruns   uint64 // times our netlink receive buffer overflowed (each lost one or more records)
-	Reattached uint64 // times the netlink feed stopped under us and was attached again
 	Gaps       uint64 // reassembly sequence gaps
 	Dropped    uint64 // events dropped because a consumer was too slow
 	Lag        time.Duration

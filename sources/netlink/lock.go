@@ -9,14 +9,13 @@ import (
 	"time"
 )
 
-// hostLock serializes every change xferhunt makes to kernel audit on this host,
-// across processes: reading the settings, choosing a mode, changing them and
-// putting them back happen under it. Without it two instances started together
+// hostMu and the flock it guards serialize every change xferhunt makes to
+// kernel audit on this host, within the process and across processes: reading
+// the settings, choosing a mode, changing them and putting them back happen
+// under them. Without it two instances started together
 // both find audit off, both switch it on, and the one that fails switches it off
 // again under the one that runs.
-var hostLock struct {
-	mu sync.Mutex
-}
+var hostMu sync.Mutex
 
 // lockWait bounds how long a start or a restore waits for another instance's
 // setup; past it, the caller goes on without the lock rather than hang.
@@ -26,10 +25,10 @@ const lockWait = 10 * time.Second
 // file lives in JournalDir, a root-owned directory under /run that no other
 // user can plant a link in; the directory and file are checked anyway.
 func lockHost() (func(), error) {
-	hostLock.mu.Lock()
+	hostMu.Lock()
 	f, err := openLockFile()
 	if err != nil {
-		hostLock.mu.Unlock()
+		hostMu.Unlock()
 		return nil, err
 	}
 	deadline := time.Now().Add(lockWait)
@@ -40,12 +39,12 @@ func lockHost() (func(), error) {
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
 			f.Close()
-			hostLock.mu.Unlock()
+			hostMu.Unlock()
 			return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
 		}
 		if time.Now().After(deadline) {
 			f.Close()
-			hostLock.mu.Unlock()
+			hostMu.Unlock()
 			return nil, fmt.Errorf("another xferhunt has held %s for %v", f.Name(), lockWait)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -54,7 +53,7 @@ func lockHost() (func(), error) {
 	return func() {
 		once.Do(func() {
 			f.Close() // closing the descriptor releases the flock
-			hostLock.mu.Unlock()
+			hostMu.Unlock()
 		})
 	}, nil
 }

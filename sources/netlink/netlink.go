@@ -151,15 +151,9 @@ func (s *Source) markLoss() {
 // (CAP_AUDIT_CONTROL), a kernel with audit, rules not locked. It changes
 // nothing.
 func Available() error {
-	sock, err := newSocket(0, 0)
+	st, err := Status()
 	if err != nil {
 		return err
-	}
-	defer sock.Close()
-	c := &libaudit.AuditClient{Netlink: sock}
-	st, err := c.GetStatus()
-	if err != nil {
-		return fmt.Errorf("kernel audit status: %w", err)
 	}
 	if st.Enabled == 2 {
 		return errors.New("kernel audit configuration is immutable (enabled=2)")
@@ -167,22 +161,39 @@ func Available() error {
 	return nil
 }
 
-// DaemonPID returns the PID of a live audit daemon holding the audit
-// socket, or 0.
-func DaemonPID() (uint32, error) {
+// Status reads the kernel's audit settings on a socket of its own, whose
+// reads time out. It changes nothing.
+func Status() (Settings, error) {
 	sock, err := newSocket(0, 0)
 	if err != nil {
-		return 0, err
+		return Settings{}, err
 	}
 	defer sock.Close()
 	st, err := (&libaudit.AuditClient{Netlink: sock}).GetStatus()
 	if err != nil {
-		return 0, fmt.Errorf("kernel audit status: %w", err)
+		return Settings{}, fmt.Errorf("kernel audit status: %w", err)
 	}
-	if st.PID != 0 && st.PID != uint32(os.Getpid()) && processAlive(st.PID) {
-		return st.PID, nil
+	return settingsOf(st), nil
+}
+
+// DaemonPID returns the PID of a live audit daemon holding the audit
+// socket, or 0.
+func DaemonPID() (uint32, error) {
+	st, err := Status()
+	if err != nil {
+		return 0, err
 	}
-	return 0, nil
+	return liveDaemon(st.PID), nil
+}
+
+// liveDaemon returns pid when it is a live audit daemon other than this
+// process, else 0: the kernel keeps a dead daemon's pid until its next send
+// fails.
+func liveDaemon(pid uint32) uint32 {
+	if pid == 0 || pid == uint32(os.Getpid()) || !processAlive(pid) {
+		return 0
+	}
+	return pid
 }
 
 // recvBuffer is the reader socket's receive buffer: a burst the reader has
@@ -215,7 +226,6 @@ func (s *Source) Run(ctx context.Context, emit func([]sources.Event)) error {
 		s.update(func(h *sources.Health) {
 			h.Live = false
 			h.Err = fl.Error() + "; attaching again"
-			h.Reattached++
 		})
 		select {
 		case <-ctx.Done():
@@ -271,10 +281,7 @@ func (s *Source) attach(ctx context.Context, wires [][]byte, emit func([]sources
 	}()
 
 	mode := s.opt.Mode
-	daemon := ctl.before.PID
-	if daemon != 0 && (daemon == uint32(os.Getpid()) || !processAlive(daemon)) {
-		daemon = 0
-	}
+	daemon := liveDaemon(ctl.before.PID)
 	if mode == Auto {
 		mode = Unicast
 		if daemon != 0 {
