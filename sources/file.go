@@ -9,6 +9,7 @@ type Stats struct {
 	Lines     uint64 // input lines read
 	Records   uint64 // audit records recognised (or documents, for NDJSON)
 	Events    uint64 // normalized file events emitted
+	Context   uint64 // story events emitted besides (execs, connections, logins), see Event.Context
 	Malformed uint64 // lines that could not be parsed, skipped
 	Gaps      uint64 // records that arrived after their event was finished (reassembly gaps)
 }
@@ -18,6 +19,7 @@ func (s *Stats) Add(o Stats) {
 	s.Lines += o.Lines
 	s.Records += o.Records
 	s.Events += o.Events
+	s.Context += o.Context
 	s.Malformed += o.Malformed
 	s.Gaps += o.Gaps
 }
@@ -29,6 +31,8 @@ type ScanOptions struct {
 	Emit func(ev Event)
 	// Workers bounds the goroutines a scanner may use (0 = GOMAXPROCS).
 	Workers int
+	// Story asks for the context events of a story too (Event.Context).
+	Story bool
 }
 
 // ScanFunc reads one recorded input of a given format to its end.

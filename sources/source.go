@@ -18,6 +18,11 @@ type Event struct {
 	// Key identifies the kernel event for dedup across sources:
 	// host id + audit timestamp + serial; "" when the input has none.
 	Key string
+	// Context marks an event that is not one of the file events rules
+	// look at (SPEC §3) but the context a story tells around them: an
+	// exec, a connection, an attribute change, a login or logout. Only
+	// sources asked for a story emit them; detection skips them.
+	Context bool
 }
 
 // Health is a snapshot of a source's counters, shown in the status bar and

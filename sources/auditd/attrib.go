@@ -166,9 +166,10 @@ func (s *sysRec) info() (sysInfo, bool) {
 	return sysInfo{}, false
 }
 
-// interesting reports whether the event can yield a file event or feed
-// attribution; everything else is dropped record by record.
-func (s *sysRec) interesting() bool {
+// interesting reports whether the event can yield a file event, feed
+// attribution or, for a story, tell a connection; everything else is
+// dropped record by record.
+func (s *sysRec) interesting(story bool) bool {
 	if s.hasSuccess && !s.success {
 		return false
 	}
@@ -176,7 +177,7 @@ func (s *sysRec) interesting() bool {
 		return true
 	}
 	si, _ := s.info()
-	return si.class == sysAccept || si.class == sysFork
+	return si.class == sysAccept || si.class == sysFork || (story && si.class == sysConnect)
 }
 
 // procEntry is what the records tell about one process.
@@ -257,8 +258,24 @@ func (p *Parser) userRecord(k recKind, h *header) {
 	term := p.strs.str(u.terminal)
 	exe := p.strs.str(u.exe)
 	ip, _ := netip.ParseAddr(addr)
-	if k == rkUserStart || k == rkLogin || k == rkCredAcq {
-		if ses := idVal(u.ses); ses >= 0 && ses != unset {
+	ses := idVal(u.ses)
+	if p.opt.Story {
+		switch {
+		case k == rkUserEnd:
+			p.storyLogin(h, ActionLogOff, ses, int(pid), acct, addr, host, term, exe)
+		case k == rkUserStart:
+			p.storyLogin(h, ActionLogOn, ses, int(pid), acct, addr, host, term, exe)
+		case k == rkCredAcq && (ses < 0 || ses == unset) && term == "ftp":
+			// An FTP login opens no audit session (vsftpd runs no
+			// pam_loginuid): its credentials are the login.
+			p.storyLogin(h, ActionLogOn, ses, int(pid), acct, addr, host, term, exe)
+		}
+	}
+	if k == rkUserEnd {
+		return
+	}
+	if k == rkUserStart || k == rkUserLogin || k == rkLogin || k == rkCredAcq {
+		if ses >= 0 && ses != unset {
 			s, ok := p.sessions.get(uint32(ses))
 			// Session ids are reused (they restart at boot, and a log can
 			// span boots), so a record that starts a login replaces what
@@ -283,7 +300,7 @@ func (p *Parser) userRecord(k recKind, h *header) {
 			}
 		}
 	}
-	if (k == rkPAM || k == rkCredAcq || k == rkUserStart || k == rkLogin) && pid > 0 && (acct != "" || addr != "") {
+	if (k == rkPAM || k == rkCredAcq || k == rkUserStart || k == rkUserLogin || k == rkLogin) && pid > 0 && (acct != "" || addr != "") {
 		e, ok := p.pam.get(int(pid))
 		// Pids are reused too: a conversation from another address is
 		// another process's.

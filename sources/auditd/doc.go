@@ -45,6 +45,9 @@ type fileEvent struct {
 	uidName, euidName    string
 	auidName, gidName    string
 	ses                  int64
+	context              bool       // a story's context event (Event.Context)
+	peer                 netip.Addr // connect/accept: the other end
+	peerPort             int
 
 	fpath, inode    string
 	mode            uint32
@@ -145,10 +148,12 @@ func (p *Parser) plan(ev *event, si sysInfo, cwd, parentDir string, proctitle []
 		}
 	}
 
-	it := t.it
-	fe.fpath = absPath(it.name, cwd, parentDir)
-	fe.inode, fe.mode, fe.hasMode = string(it.inodeRaw), it.mode, it.hasMode
-	fe.ouid, fe.ogid, fe.owner, fe.group = it.ouid, it.ogid, it.owner, it.group
+	fe.ouid, fe.ogid = -1, -1
+	if it := t.it; it != nil {
+		fe.fpath = absPath(it.name, cwd, parentDir)
+		fe.inode, fe.mode, fe.hasMode = string(it.inodeRaw), it.mode, it.hasMode
+		fe.ouid, fe.ogid, fe.owner, fe.group = it.ouid, it.ogid, it.owner, it.group
+	}
 	if t.original != nil {
 		fe.origPath, fe.hasOrig = absPath(t.original.name, cwd, parentDir), true
 	}
@@ -261,7 +266,7 @@ func (fe *fileEvent) doc(bx *boxes) ecs.Doc {
 	ts := any(stamp(fe.sec, fe.msec))
 	event := make(map[string]any, 11)
 	event["kind"] = "event"
-	event["category"] = bx.category()
+	event["category"] = fe.category(bx)
 	event["type"] = bx.eventType(fe.typ)
 	event["action"] = constant(fe.action)
 	event["module"] = "auditd"
@@ -310,8 +315,12 @@ func (fe *fileEvent) doc(bx *boxes) ecs.Doc {
 	doc["host"] = bx.host(fe.hostID, fe.hostName)
 	doc["process"] = proc
 	doc["user"] = bx.user(userKey{fe.uid, fe.euid, fe.auid, fe.uidName, fe.euidName, fe.auidName})
-	doc["group"] = bx.group(fe.gid, fe.gidName)
-	doc["file"] = fe.fileObject(bx)
+	if !fe.context || fe.gid >= 0 || fe.gidName != "" {
+		doc["group"] = bx.group(fe.gid, fe.gidName)
+	}
+	if fe.fpath != "" || !fe.context {
+		doc["file"] = fe.fileObject(bx)
+	}
 
 	sk := sessKey{by: fe.attributedBy, ses: fe.ses}
 	if fe.attributedBy != "none" {
@@ -326,6 +335,9 @@ func (fe *fileEvent) doc(bx *boxes) ecs.Doc {
 	}
 	if fe.ip.IsValid() || len(fe.related) > 0 {
 		doc["related"] = bx.related(fe.ip, fe.related)
+	}
+	if fe.peer.IsValid() {
+		fe.network(doc, bx)
 	}
 	x := make(map[string]any, 3)
 	x["session"] = bx.session(sk)

@@ -247,8 +247,17 @@ func (p *Parser) finish(ev *event) {
 		p.seeFork(s.pid, s.exit, ev.serial)
 		return
 	}
-	if si.class != sysExec && si.class != sysAccept && !p.mayEmit(ev, si, known) {
-		return
+	story := p.opt.Story
+	switch si.class {
+	case sysExec, sysAccept:
+	case sysChmod, sysConnect:
+		if !story {
+			return
+		}
+	default:
+		if !p.mayEmit(ev, si, known) {
+			return
+		}
 	}
 	var (
 		cwd   string
@@ -263,7 +272,7 @@ func (p *Parser) finish(ev *event) {
 		case rkCwd:
 			cwd = p.strs.str(field(body, "cwd"))
 		case rkPath:
-			if si.class == sysExec {
+			if si.class == sysExec && !story {
 				continue
 			}
 			items = append(items, parsePath(body, r.enriched()))
@@ -282,11 +291,22 @@ func (p *Parser) finish(ev *event) {
 			e.argv, e.cwd = newLazyArgs(execs, title), cwd
 		}
 		p.scratchExec = execs[:0]
+		if story {
+			p.storyExec(ev, si, cwd, items, title)
+		}
+		p.scratchItems = items[:0]
 		return
-	case sysAccept:
-		if len(saddr) > 0 {
+	case sysAccept, sysConnect:
+		if si.class == sysAccept && len(saddr) > 0 {
 			p.seeAccept(s.pid, saddr, ev.sec, ev.msec, ev.serial)
 		}
+		if story && len(saddr) > 0 {
+			p.storyPeer(ev, si, cwd, saddr, title)
+		}
+		return
+	case sysChmod:
+		p.storyChmod(ev, si, cwd, items, title)
+		p.scratchItems = items[:0]
 		return
 	}
 	if e := p.procLookup(s.pid); e != nil && cwd != "" {
@@ -348,23 +368,36 @@ func (p *Parser) finish(ev *event) {
 	if len(targets) == 0 {
 		return
 	}
-	parentDir := ""
-	for i := range items {
-		if items[i].nametype == "PARENT" && strings.HasPrefix(items[i].name, "/") {
-			parentDir = items[i].name
-			break
-		}
-	}
+	parentDir := parentDirOf(items)
 	proctitle := decode(title)
 	for _, t := range targets {
-		fe := p.plan(ev, si, cwd, parentDir, proctitle, t)
+		p.emit(p.plan(ev, si, cwd, parentDir, proctitle, t))
+	}
+}
+
+// emit hands a planned event to Scan's builder or to Emit, counting it.
+func (p *Parser) emit(fe *fileEvent) {
+	if fe.context {
+		p.st.Context++
+	} else {
 		p.st.Events++
-		if p.out != nil {
-			p.out(fe)
-		} else if p.opt.Emit != nil {
-			p.opt.Emit(sources.Event{Doc: fe.doc(p.bx), Key: fe.key})
+	}
+	if p.out != nil {
+		p.out(fe)
+	} else if p.opt.Emit != nil {
+		p.opt.Emit(sources.Event{Doc: fe.doc(p.bx), Key: fe.key, Context: fe.context})
+	}
+}
+
+// parentDirOf is the first absolute PARENT item's name: relative names of
+// the event are joined with it when the CWD record is missing.
+func parentDirOf(items []pathItem) string {
+	for i := range items {
+		if items[i].nametype == "PARENT" && strings.HasPrefix(items[i].name, "/") {
+			return items[i].name
 		}
 	}
+	return ""
 }
 
 func (p *Parser) key(ev *event) string {

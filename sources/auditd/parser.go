@@ -38,6 +38,11 @@ type Options struct {
 	// caller's goroutine; 0 (GOMAXPROCS) or more pipelines the scan on
 	// three (read and split, parse and attribute, build and emit).
 	Workers int
+	// Story also emits the events a story needs besides file events:
+	// execs, connects and accepts, attribute changes, logins and logouts.
+	// They are marked sources.Event.Context: detection never sees them,
+	// so a rule's output is the same with or without.
+	Story bool
 }
 
 // Bounds of the attribution tables (entries). Each is a two-generation map,
@@ -69,10 +74,12 @@ const (
 	rkExecve
 	rkSockaddr
 	rkEOE
-	rkUserStart // USER_START, USER_LOGIN: session records
+	rkUserStart // USER_START: a session opens (its records attribute)
+	rkUserLogin // USER_LOGIN: a session record too, not its opening
 	rkLogin     // LOGIN: the kernel assigns a session id (a new session)
 	rkCredAcq   // CRED_ACQ: both session and PAM-by-pid
 	rkPAM       // USER_AUTH, USER_ACCT
+	rkUserEnd   // USER_END: a login session closes
 )
 
 func kindOf(t []byte) recKind {
@@ -91,14 +98,18 @@ func kindOf(t []byte) recKind {
 		return rkSockaddr
 	case "EOE":
 		return rkEOE
-	case "USER_START", "USER_LOGIN":
+	case "USER_START":
 		return rkUserStart
+	case "USER_LOGIN":
+		return rkUserLogin
 	case "LOGIN":
 		return rkLogin
 	case "CRED_ACQ":
 		return rkCredAcq
 	case "USER_AUTH", "USER_ACCT":
 		return rkPAM
+	case "USER_END":
+		return rkUserEnd
 	}
 	return rkOther
 }
@@ -301,7 +312,7 @@ func (p *Parser) record(line []byte, h *header, k recKind, sys *sysRec) {
 			ev.done = true
 			p.drain()
 		}
-	case rkUserStart, rkLogin, rkCredAcq, rkPAM:
+	case rkUserStart, rkUserLogin, rkLogin, rkCredAcq, rkPAM, rkUserEnd:
 		p.userRecord(k, h)
 		p.expire(h.sec)
 	case rkSyscall, rkCwd, rkPath, rkProctitle, rkExecve, rkSockaddr:
@@ -394,7 +405,7 @@ func (p *Parser) eventRecord(k recKind, h *header, line []byte, sys *sysRec) {
 		}
 		ev.sys.enriched = r.enriched()
 		p.seeProcess(&ev.sys, h.sec)
-		if !ev.sys.interesting() {
+		if !ev.sys.interesting(p.opt.Story) {
 			ev.ignore, ev.done = true, true
 			p.ignored[p.ignIdx] = ev.serial
 			p.ignIdx = (p.ignIdx + 1) % len(p.ignored)

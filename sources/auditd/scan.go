@@ -11,7 +11,7 @@ import (
 
 func init() {
 	fn := func(r io.Reader, o sources.ScanOptions) (sources.Stats, error) {
-		return Scan(r, Options{HostID: o.HostID, HostName: o.HostName, Emit: o.Emit, Workers: o.Workers})
+		return Scan(r, Options{HostID: o.HostID, HostName: o.HostName, Emit: o.Emit, Workers: o.Workers, Story: o.Story})
 	}
 	sources.RegisterScanner(sources.AuditdRaw, fn)
 	sources.RegisterScanner(sources.AuditdEnriched, fn)
@@ -62,7 +62,7 @@ func Scan(r io.Reader, opt Options) (Stats, error) {
 		for b := range batches {
 			for _, fe := range b {
 				if opt.Emit != nil {
-					opt.Emit(sources.Event{Doc: fe.doc(bx), Key: fe.key})
+					opt.Emit(sources.Event{Doc: fe.doc(bx), Key: fe.key, Context: fe.context})
 				}
 			}
 		}

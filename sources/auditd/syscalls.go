@@ -4,18 +4,21 @@ package auditd
 type sysClass uint8
 
 const (
-	sysOther  sysClass = iota
-	sysOpen            // open-like: flags decide overwrite (flagArg says where)
-	sysCreate          // creat, mknod, link, symlink, mkdir: CREATE items
-	sysRename          // rename*: one rename event, target + source
-	sysDelete          // unlink*, rmdir: DELETE items
-	sysExec            // execve*: process table
-	sysAccept          // accept*: SOCKADDR gives the peer
-	sysFork            // clone, fork, vfork: the child (exit) inherits the parent's newest connection
+	sysOther   sysClass = iota
+	sysOpen             // open-like: flags decide overwrite (flagArg says where)
+	sysCreate           // creat, mknod, link, symlink, mkdir: CREATE items
+	sysRename           // rename*: one rename event, target + source
+	sysDelete           // unlink*, rmdir: DELETE items
+	sysExec             // execve*: process table
+	sysAccept           // accept*: SOCKADDR gives the peer
+	sysFork             // clone, fork, vfork: the child (exit) inherits the parent's newest connection
+	sysChmod            // chmod family: an attribute change, for stories (flagArg is the mode argument)
+	sysConnect          // connect: SOCKADDR gives the peer, for stories
 )
 
 // sysInfo classifies one syscall number of one arch. flagArg is the index
-// of the open flags argument (a1 for open, a2 for openat), -1 when unknown.
+// of the open flags argument (a1 for open, a2 for openat), -1 when unknown;
+// for the chmod family, the index of the mode argument.
 type sysInfo struct {
 	class   sysClass
 	flagArg int8
@@ -42,6 +45,8 @@ var (
 		59: {sysExec, -1, "execve"}, 322: {sysExec, -1, "execveat"},
 		43: {sysAccept, -1, "accept"}, 288: {sysAccept, -1, "accept4"},
 		56: {sysFork, -1, "clone"}, 57: {sysFork, -1, "fork"}, 58: {sysFork, -1, "vfork"}, 435: {sysFork, -1, "clone3"},
+		90: {sysChmod, 1, "chmod"}, 91: {sysChmod, 1, "fchmod"}, 268: {sysChmod, 2, "fchmodat"}, 452: {sysChmod, 2, "fchmodat2"},
+		42: {sysConnect, -1, "connect"},
 	}
 	aarch64 = map[uint16]sysInfo{
 		56: {sysOpen, 2, "openat"}, 437: {sysOpen, -1, "openat2"}, 33: {sysCreate, -1, "mknodat"},
@@ -50,6 +55,8 @@ var (
 		35: {sysDelete, -1, "unlinkat"}, 221: {sysExec, -1, "execve"}, 281: {sysExec, -1, "execveat"},
 		202: {sysAccept, -1, "accept"}, 242: {sysAccept, -1, "accept4"},
 		220: {sysFork, -1, "clone"}, 435: {sysFork, -1, "clone3"},
+		52: {sysChmod, 1, "fchmod"}, 53: {sysChmod, 2, "fchmodat"}, 452: {sysChmod, 2, "fchmodat2"},
+		203: {sysConnect, -1, "connect"},
 	}
 	i386 = map[uint16]sysInfo{
 		5: {sysOpen, 1, "open"}, 295: {sysOpen, 2, "openat"}, 437: {sysOpen, -1, "openat2"},
@@ -60,6 +67,8 @@ var (
 		10: {sysDelete, -1, "unlink"}, 301: {sysDelete, -1, "unlinkat"}, 40: {sysDelete, -1, "rmdir"},
 		11: {sysExec, -1, "execve"}, 358: {sysExec, -1, "execveat"},
 		120: {sysFork, -1, "clone"}, 2: {sysFork, -1, "fork"}, 190: {sysFork, -1, "vfork"}, 435: {sysFork, -1, "clone3"},
+		15: {sysChmod, 1, "chmod"}, 94: {sysChmod, 1, "fchmod"}, 306: {sysChmod, 2, "fchmodat"}, 452: {sysChmod, 2, "fchmodat2"},
+		362: {sysConnect, -1, "connect"},
 	}
 	// byName serves arches we have no table for, when an ENRICHED log
 	// names the syscall (SYSCALL=openat).
