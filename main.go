@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,6 +77,10 @@ Usage:
   xferhunt [flags]                 live TUI on this host (sources: auto)
   xferhunt --headless [flags]      same pipeline, alerts as JSON lines on stdout
   xferhunt scan [flags] PATH...    offline hunt over recorded files ("-" = stdin)
+  xferhunt story [--session N | --ip ADDR | --user NAME | --file PATH | --pid N]
+                 [--format text|ndjson] [flags] PATH...
+                                   everything one login, address, user, file or
+                                   process tree did, in time order
   xferhunt demo [flags]            TUI over a bundled real capture, no root needed
   xferhunt rules [flags]           print the loaded rules and whether each parses
   xferhunt doctor [flags]          preflight: what will work on this host and why not
@@ -125,19 +130,25 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "", "scan", "demo", "rules", "doctor", "version":
+	case "", "scan", "story", "demo", "rules", "doctor", "version":
 	case "help":
 		fmt.Fprint(stdout, usage)
-		newFlagSet(&pipeline.Config{}, nil, stdout).PrintDefaults()
+		sq := pipeline.NewStoryQuery()
+		newFlagSet(&pipeline.Config{}, nil, stdout, &sq).PrintDefaults()
 		return 0
 	default:
-		printError(errOut, `unknown command "`+cmd+`" (try: scan, demo, rules, doctor, version, --help)`)
+		printError(errOut, `unknown command "`+cmd+`" (try: scan, story, demo, rules, doctor, version, --help)`)
 		return 2
 	}
 
 	var cfg pipeline.Config
 	var showVersion bool
-	fs := newFlagSet(&cfg, &showVersion, stderr)
+	var sq *pipeline.StoryQuery
+	if cmd == "story" {
+		q := pipeline.NewStoryQuery()
+		sq = &q
+	}
+	fs := newFlagSet(&cfg, &showVersion, stderr, sq)
 	paths, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -153,7 +164,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(cfg.Rules) == 0 {
 		cfg.Rules = []string{"seed"}
 	}
-	if len(paths) > 0 && cmd != "scan" {
+	if len(paths) > 0 && cmd != "scan" && cmd != "story" {
 		printError(errOut, `unexpected argument "`+paths[0]+`" (files are read by `+"`xferhunt scan PATH…` or `--source auditlog:PATH`)")
 		return 2
 	}
@@ -166,6 +177,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return exitCode(errOut, pipeline.Scan(cfg, paths))
+	case "story":
+		if len(paths) == 0 {
+			printError(errOut, "story needs at least one PATH (use - for stdin)")
+			return 2
+		}
+		return exitCode(errOut, pipeline.Story(cfg, *sq, paths))
 	case "rules":
 		// Rule names and queries come from files: text, escaped like stderr.
 		cfg.Stdout = visible.Lines(stdout)
@@ -192,7 +209,7 @@ func doctor(cfg pipeline.Config, w io.Writer) int {
 	return 1
 }
 
-func newFlagSet(cfg *pipeline.Config, showVersion *bool, out io.Writer) *flag.FlagSet {
+func newFlagSet(cfg *pipeline.Config, showVersion *bool, out io.Writer, sq *pipeline.StoryQuery) *flag.FlagSet {
 	fs := flag.NewFlagSet("xferhunt", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
@@ -225,10 +242,53 @@ func newFlagSet(cfg *pipeline.Config, showVersion *bool, out io.Writer) *flag.Fl
 		cfg.Coverage = c
 		return err
 	})
+	fs.Var(byteSize{&cfg.StoryBudget}, "story-budget", "memory bound of the event store that keeps stories, e.g. 64MiB, 1GiB (default 64MiB); the oldest events are evicted first, and counted")
+	if sq != nil {
+		fs.Int64Var(&sq.Session, "session", -1, "story: the audit login session N (ses=)")
+		fs.StringVar(&sq.IP, "ip", "", "story: every login from source address ADDR")
+		fs.StringVar(&sq.User, "user", "", "story: everything user NAME did or logged in as")
+		fs.StringVar(&sq.File, "file", "", "story: file PATH through its renames, chmods and execs")
+		fs.IntVar(&sq.PID, "pid", 0, "story: process N and its descendants")
+		fs.StringVar(&sq.Format, "format", "text", "story: text (a readable table) or ndjson (ECS events)")
+	}
 	if showVersion != nil {
 		fs.BoolVar(showVersion, "version", false, "print version and exit")
 	}
 	return fs
+}
+
+// byteSize is a size flag: a number with an optional KiB/MiB/GiB (or
+// KB/MB/GB, read the same) suffix.
+type byteSize struct{ n *int64 }
+
+func (b byteSize) String() string {
+	if b.n == nil || *b.n == 0 {
+		return ""
+	}
+	return strconv.FormatInt(*b.n, 10)
+}
+
+func (b byteSize) Set(v string) error {
+	s := strings.TrimSpace(v)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n <= 0 || n > (1<<50)/mult {
+		return fmt.Errorf("want a positive size such as 64MiB")
+	}
+	if n*mult < 1<<20 {
+		return fmt.Errorf("%s is below the 1MiB minimum", v)
+	}
+	*b.n = n * mult
+	return nil
 }
 
 // parseInterleaved lets flags and positional arguments mix

@@ -18,8 +18,11 @@ const kibanaTime = "2006-01-02T15:04:05.000Z"
 // alert gets a deep copy.
 func ruleFields(r *rules.Rule, intervalMS int64, maxSignals int) map[string]any {
 	typ, category, typeID := "query", "Custom Query Rule", "siem.queryRule"
-	if r.Type == "new_terms" {
+	switch r.Type {
+	case "new_terms":
 		typ, category, typeID = "new_terms", "New Terms Rule", "siem.newTermsRule"
+	case "eql":
+		typ, category, typeID = "eql", "Event Correlation Rule", "siem.eqlRule"
 	}
 	interval := rules.FormatDuration(time.Duration(intervalMS) * time.Millisecond)
 	threat := jsonValue(nonNil(r.Threat))

@@ -40,27 +40,33 @@ func (e excepter) Match(d ecs.Doc, now time.Time) (string, bool) {
 }
 
 // loadRules loads and compiles every --rule; any failure is a usage error
-// naming the rule and the reason.
-func loadRules(names []string) ([]detect.RuleSpec, error) {
-	var specs []detect.RuleSpec
+// naming the rule and the reason. Companion rules (upload-exec) are
+// returned apart: they run over story events, not as KQL.
+func loadRules(names []string) (specs []detect.RuleSpec, companions []*rules.Rule, err error) {
 	for _, name := range names {
 		r, err := rules.Load(name)
 		if err != nil {
-			return nil, usage(err)
+			return nil, nil, usage(err)
+		}
+		if r.Companion != "" {
+			companions = append(companions, r)
+			continue
 		}
 		q, err := kql.Parse(r.Query)
 		if err != nil {
-			return nil, usage(fmt.Errorf("rule %s (%s): query: %w", r.Name, r.Source, err))
+			return nil, nil, usage(fmt.Errorf("rule %s (%s): query: %w", r.Name, r.Source, err))
 		}
 		specs = append(specs, detect.RuleSpec{Rule: r, Query: kqlMatcher{q}})
 	}
-	return specs, nil
+	return specs, companions, nil
 }
 
 // setup is what every command that detects needs: rules, exceptions,
 // state and the engine built on them.
 type setup struct {
-	specs  []detect.RuleSpec
+	specs []detect.RuleSpec
+	// chain evaluates upload-exec when it was asked for (--rule upload-exec).
+	chain  *detect.Chain
 	exc    *exceptions.List
 	store  *state.Store
 	engine *detect.Engine
@@ -80,11 +86,16 @@ func (s *setup) Close() error {
 }
 
 func newSetup(cfg *Config) (*setup, error) {
-	specs, err := loadRules(cfg.Rules)
+	specs, companions, err := loadRules(cfg.Rules)
 	if err != nil {
 		return nil, err
 	}
 	s := &setup{specs: specs}
+	for _, r := range companions {
+		if r.Companion == rules.UploadExec && s.chain == nil {
+			s.chain = detect.NewChain(r)
+		}
+	}
 	if cfg.Exceptions != "" {
 		l, err := exceptions.LoadFile(cfg.Exceptions)
 		if err != nil {

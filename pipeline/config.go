@@ -53,6 +53,8 @@ type Config struct {
 	Headless       bool
 	// Coverage is the kernel audit rule set a live netlink source installs.
 	Coverage auditrules.Coverage
+	// StoryBudget bounds the event store's memory in bytes (0: story.DefaultBudget).
+	StoryBudget int64
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer

@@ -38,6 +38,12 @@ func ListRules(cfg Config) error {
 			continue
 		}
 		fmt.Fprint(cfg.Stdout, rules.Describe(r))
+		if r.Companion != "" {
+			// The EQL documents the join; xferhunt runs it in Go over
+			// story events (execs, renames, chmods), not as a query.
+			fmt.Fprintf(cfg.Stdout, "  %-15s built-in companion, evaluated over story events (opt-in: --rule %s)\n", "runs as:", r.Companion)
+			continue
+		}
 		if _, err := kql.Parse(r.Query); err != nil {
 			fmt.Fprintf(cfg.Stdout, "  %-15s no: %v\n", "parses:", err)
 			if bad == nil {

@@ -65,11 +65,13 @@ func Scan(cfg Config, paths []string) (err error) {
 
 	start := time.Now()
 	var total sources.Stats
+	feed := &storyFeed{chain: s.chain}
 	opt := sources.ScanOptions{
 		HostID:   cfg.hostID(),
 		HostName: hostName(),
+		Story:    feed.wanted(),
 		Emit: func(ev sources.Event) {
-			emitAlerts(s.engine.Process(ev.Doc, detect.Flags{Historical: ev.Historical, Key: ev.Key}))
+			emitAlerts(feed.process(s.engine, ev))
 		},
 	}
 	// A read that fails part way (a truncated gzip, an I/O error) keeps
@@ -101,6 +103,9 @@ func Scan(cfg Config, paths []string) (err error) {
 		return fmt.Errorf("write alerts: %w", writeErr)
 	}
 	printSummary(cfg, total, s.engine.Stats(), time.Since(start))
+	if s.chain != nil {
+		fmt.Fprintf(cfg.Stderr, "xferhunt scan: %s: %d alerts (%d context events read)\n", s.chain.Rule().Name, s.chain.Raised(), total.Context)
+	}
 	return readErr
 }
 

@@ -22,7 +22,7 @@ const (
 	DefaultMaxSignals = 100
 )
 
-//go:embed builtin/seed.toml builtin/latest.toml
+//go:embed builtin/seed.toml builtin/latest.toml builtin/upload-exec.toml
 var builtinFS embed.FS
 
 // builtinRule is one rule shipped inside the binary. Version is kept here
@@ -31,6 +31,9 @@ var builtinFS embed.FS
 type builtinRule struct {
 	file    string
 	version int
+	// companion names the built-in evaluator of a rule whose query xferhunt
+	// does not run as KQL (see Rule.Companion).
+	companion string
 }
 
 var builtins = map[string]builtinRule{
@@ -38,10 +41,16 @@ var builtins = map[string]builtinRule{
 	"seed": {file: "builtin/seed.toml", version: 3},
 	// The published file's version number is not in the file.
 	"latest": {file: "builtin/latest.toml", version: 0},
+	// Companion rules are opt-in: none is loaded unless named.
+	UploadExec: {file: "builtin/upload-exec.toml", version: 1, companion: UploadExec},
 }
 
+// UploadExec names the companion rule "Remote upload executed": an upload
+// by a transfer process, followed through renames, made executable or run.
+const UploadExec = "upload-exec"
+
 // Builtin lists the names Load accepts besides file paths.
-func Builtin() []string { return []string{"seed", "latest"} }
+func Builtin() []string { return []string{"seed", "latest", UploadExec} }
 
 // LoadError says which rule file failed and why, with the TOML line when
 // the decoder knows it.
@@ -76,6 +85,7 @@ func Load(nameOrPath string) (*Rule, error) {
 		if r.Version == 0 {
 			r.Version = b.version
 		}
+		r.Companion = b.companion
 		return r, validated(r)
 	}
 	return LoadFile(nameOrPath)

@@ -47,6 +47,11 @@ type Rule struct {
 	HistoryWindow      time.Duration
 
 	Threat []Threat
+
+	// Companion, when set, names the built-in evaluator of a companion
+	// rule (UploadExec): its query documents the logic in EQL, and
+	// xferhunt runs it in Go over story events instead of as KQL.
+	Companion string
 }
 
 // Threat is one MITRE ATT&CK mapping of a rule.

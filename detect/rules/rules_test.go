@@ -92,8 +92,31 @@ func TestBuiltinLatest(t *testing.T) {
 	if len(r.Threat) != 2 || r.Threat[1].Tactic.ID != "TA0011" {
 		t.Errorf("Threat = %+v, want TA0008 and TA0011", r.Threat)
 	}
-	if got := Builtin(); !reflect.DeepEqual(got, []string{"seed", "latest"}) {
+	if got := Builtin(); !reflect.DeepEqual(got, []string{"seed", "latest", UploadExec}) {
 		t.Errorf("Builtin() = %v", got)
+	}
+}
+
+// The companion rule loads by name, is marked for its Go evaluator and
+// says what Kibana would need to run it.
+func TestBuiltinUploadExec(t *testing.T) {
+	r, err := Load(UploadExec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Companion != UploadExec || r.Name != "Remote upload executed" || r.Severity != "high" || r.Type != "eql" {
+		t.Errorf("upload-exec = companion %q name %q severity %q type %q", r.Companion, r.Name, r.Severity, r.Type)
+	}
+	if !strings.Contains(r.Query, "sequence by host.id") || len(r.Threat) != 2 {
+		t.Errorf("query or threat missing: %q %+v", r.Query, r.Threat)
+	}
+	// A rule file of the same type is not a companion: xferhunt cannot run EQL.
+	data, err := builtinFS.ReadFile("builtin/upload-exec.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse(data, "copy.toml"); err == nil {
+		t.Error("an EQL rule file loaded as if xferhunt ran EQL")
 	}
 }
 

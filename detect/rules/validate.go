@@ -18,6 +18,12 @@ var ErrUnsupported = errors.New("unsupported")
 // subset xferhunt executes: KQL query and new_terms rules. Callers that
 // override fields (history window, new-terms fields) call it again.
 func (r *Rule) Validate() error {
+	if r.Companion != "" {
+		if r.Name == "" || r.RuleID == "" {
+			return errors.New("companion rule without name or rule_id")
+		}
+		return nil
+	}
 	switch r.Language {
 	case "kuery":
 	case "":

@@ -1,0 +1,289 @@
+package detect
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xferhunt/xferhunt/detect/rules"
+	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/story"
+)
+
+// TransferPrograms are the process names the seed rule's query names as
+// remote file-transfer services: a file one of them creates is an upload.
+var TransferPrograms = []string{"scp", "ftp", "sftp", "vsftpd", "sftp-server", "sync"}
+
+// Bounds of the chain tracker: uploads followed at once, and steps kept
+// per upload (a file renamed a thousand times keeps its first and last).
+const (
+	maxUploads = 1 << 16
+	maxSteps   = 16
+)
+
+// Chain evaluates the companion rule upload-exec: a file created by a
+// transfer process, followed through renames, later made executable or
+// executed (SPEC §8). It raises at most one alert per upload for each of
+// the two (made executable, executed). Not safe for concurrent use.
+type Chain struct {
+	rule   *rules.Rule
+	static map[string]any
+	// uploads is a two-generation map keyed by host and path, so memory
+	// stays bounded: the oldest generation is dropped when the newest fills.
+	cur, prev map[upKey]*upload
+	now       func() time.Time
+	raised    uint64
+}
+
+type upKey struct{ host, path string }
+
+// upload is one followed file: the upload event and its later steps.
+type upload struct {
+	steps                []story.Event
+	alert                string // uuid of the seed alert raised on the upload, if any
+	madeExec, executed   bool
+	alertMade, alertExec string
+}
+
+// NewChain returns the evaluator of a companion rule (rules.UploadExec).
+func NewChain(r *rules.Rule) *Chain {
+	return &Chain{
+		rule:   r,
+		static: ruleFields(r, r.Interval.Milliseconds(), r.MaxSignals),
+		cur:    map[upKey]*upload{}, prev: map[upKey]*upload{},
+		now: time.Now,
+	}
+}
+
+// Rule is the companion rule the chain evaluates.
+func (c *Chain) Rule() *rules.Rule { return c.rule }
+
+// Raised counts the alerts raised so far.
+func (c *Chain) Raised() uint64 { return c.raised }
+
+// IsTransfer reports whether the event's process is a transfer program.
+func IsTransfer(e *story.Event) bool {
+	for _, n := range TransferPrograms {
+		if e.Process == n {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Chain) get(k upKey) *upload {
+	if u, ok := c.cur[k]; ok {
+		return u
+	}
+	if u, ok := c.prev[k]; ok {
+		delete(c.prev, k)
+		c.put(k, u)
+		return u
+	}
+	return nil
+}
+
+func (c *Chain) put(k upKey, u *upload) {
+	if len(c.cur) >= maxUploads/2 {
+		c.prev, c.cur = c.cur, make(map[upKey]*upload, len(c.cur))
+	}
+	c.cur[k] = u
+}
+
+func (c *Chain) drop(k upKey) {
+	delete(c.cur, k)
+	delete(c.prev, k)
+}
+
+// NoteAlert links the seed alert raised on an upload's event to the
+// upload, so the chain's alert can name it among its ancestors.
+func (c *Chain) NoteAlert(host, filePath, eventKey, alertID string) {
+	if u := c.get(upKey{host, filePath}); u != nil && u.steps[0].Key == eventKey {
+		u.alert = alertID
+	}
+}
+
+// UploadAlert returns the seed alert of the upload a chain alert points
+// at, "" when the upload raised none.
+func UploadAlert(a *Alert) string {
+	s, _ := a.Doc.Get("xferhunt.chain.upload.alert").(string)
+	return s
+}
+
+// Process follows one story event; doc is its full document (the
+// alert's source event). It returns the alerts the event completes.
+func (c *Chain) Process(doc ecs.Doc, e *story.Event, f Flags) []Alert {
+	switch e.Kind {
+	case story.Create, story.Overwrite:
+		if IsTransfer(e) && e.Path != "" {
+			c.put(upKey{e.Host, e.Path}, &upload{steps: []story.Event{*e}})
+		} else if e.Kind == story.Overwrite {
+			// Rewritten by something else: no longer the upload.
+			c.drop(upKey{e.Host, e.Path})
+		}
+	case story.Rename:
+		from := upKey{e.Host, e.OldPath}
+		u := c.get(from)
+		c.drop(upKey{e.Host, e.Path}) // the name now holds another file
+		if u != nil {
+			c.drop(from)
+			u.step(*e)
+			c.put(upKey{e.Host, e.Path}, u)
+		}
+	case story.Delete:
+		c.drop(upKey{e.Host, e.Path})
+	case story.Chmod:
+		u := c.get(upKey{e.Host, e.Path})
+		if u == nil || u.madeExec || !executable(e.Mode) {
+			return nil
+		}
+		u.madeExec = true
+		u.step(*e)
+		return []Alert{c.alert(doc, e, u, "made_executable", e.Path, f)}
+	case story.Exec:
+		for _, p := range e.Files() {
+			u := c.get(upKey{e.Host, p})
+			if u == nil || u.executed {
+				continue
+			}
+			u.executed = true
+			u.step(*e)
+			return []Alert{c.alert(doc, e, u, "executed", p, f)}
+		}
+	}
+	return nil
+}
+
+func (u *upload) step(e story.Event) {
+	if len(u.steps) >= maxSteps {
+		u.steps = append(u.steps[:maxSteps-2], u.steps[maxSteps-1])
+	}
+	u.steps = append(u.steps, e)
+}
+
+// executable reports whether an octal mode has any execute bit.
+func executable(mode string) bool {
+	m, err := strconv.ParseUint(mode, 8, 32)
+	return err == nil && m&0o111 != 0
+}
+
+// alert builds the Kibana-shaped alert of a completed chain: the trigger
+// event's fields, the rule's, and xferhunt.chain with every step.
+func (c *Chain) alert(ev ecs.Doc, e *story.Event, u *upload, what, target string, f Flags) Alert {
+	now := c.now().UTC()
+	nowStr := now.Format(kibanaTime)
+	doc := nestedCopy(ev)
+	doc.Set("event.kind", "signal")
+	for k, v := range c.static {
+		doc[k] = deepCopy(v)
+	}
+	up := &u.steps[0]
+	evKey := eventKey(ev, f.Key)
+	doc["@timestamp"] = nowStr
+	doc["kibana.alert.original_time"] = e.When().Format(kibanaTime)
+	doc["kibana.alert.uuid"] = alertUUID(c.rule.RuleID, []string{what, up.Key, up.Path}, evKey)
+	doc["kibana.alert.reason"] = chainReason(e, up, what, c.rule)
+	doc["kibana.alert.workflow_status"] = "open"
+	doc["kibana.alert.workflow_tags"] = []any{}
+	doc["kibana.alert.workflow_assignee_ids"] = []any{}
+	doc["kibana.alert.status"] = "active"
+	doc["kibana.alert.start"] = nowStr
+	doc["kibana.alert.last_detected"] = nowStr
+	doc["kibana.alert.intended_timestamp"] = nowStr
+	doc["kibana.space_ids"] = []any{"default"}
+	doc["threat"] = deepCopy(c.static["kibana.alert.rule.threat"])
+	// Ancestors: the upload's event (a sequence's first event), then the
+	// trigger; and the seed alert of the upload when it raised one.
+	anc := []any{
+		map[string]any{"id": up.Key, "index": "", "type": "event", "depth": 0},
+		map[string]any{"id": evKey, "index": ancestorIndex(ev), "type": "event", "depth": 0},
+	}
+	depth := 1
+	if u.alert != "" {
+		anc = append(anc, map[string]any{"id": u.alert, "index": "", "type": "signal", "depth": 1})
+		depth = 2
+	}
+	doc["kibana.alert.ancestors"] = anc
+	doc["kibana.alert.depth"] = depth
+	steps := make([]any, len(u.steps))
+	for i := range u.steps {
+		steps[i] = stepDoc(&u.steps[i])
+	}
+	upload := stepDoc(up)
+	if u.alert != "" {
+		upload["alert"] = u.alert
+	}
+	doc.Set("xferhunt.chain", map[string]any{
+		"trigger": what,
+		"upload":  upload,
+		"steps":   steps,
+	})
+	doc.Set("xferhunt.explain", map[string]any{"clauses": []any{
+		map[string]any{"clause": "upload: " + up.Action + " by " + up.Process + " (a transfer program)", "matched": true},
+		map[string]any{"clause": strings.ReplaceAll(what, "_", " ") + ": " + e.Action + " of " + target, "matched": true},
+	}})
+	doc.Set("xferhunt.historical", f.Historical)
+	doc.Set("xferhunt.loss", f.Loss)
+	doc.Set("xferhunt.event_time", e.When().Format(kibanaTime))
+	c.raised++
+	return Alert{Doc: doc}
+}
+
+// stepDoc is one step of a chain as JSON.
+func stepDoc(e *story.Event) map[string]any {
+	m := map[string]any{
+		"action":     e.Action,
+		"@timestamp": e.When().Format(kibanaTime),
+		"event_key":  e.Key,
+	}
+	put := func(k, v string) {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	put("path", e.Path)
+	put("original_path", e.OldPath)
+	put("process", e.Process)
+	put("executable", e.Exe)
+	put("user", e.User)
+	put("source_ip", e.Addr)
+	put("mode", e.Mode)
+	if e.PID > 0 {
+		m["pid"] = e.PID
+	}
+	if e.Session != story.NoSession {
+		m["session"] = e.Session
+	}
+	if e.Kind == story.Exec && len(e.Args) > 0 {
+		m["args"] = strs(e.Args)
+	}
+	return m
+}
+
+// chainReason is the alert's one readable sentence.
+func chainReason(e, up *story.Event, what string, r *rules.Rule) string {
+	var b strings.Builder
+	name := path.Base(up.Path)
+	fmt.Fprintf(&b, "upload %s by %s", name, up.Process)
+	if up.User != "" {
+		fmt.Fprintf(&b, " as %s", up.User)
+	}
+	if up.Addr != "" {
+		fmt.Fprintf(&b, " from %s", up.Addr)
+	}
+	if what == "executed" {
+		fmt.Fprintf(&b, " was executed by %s (pid %d)", e.Process, e.PID)
+	} else {
+		fmt.Fprintf(&b, " was made executable (mode %s) by %s", e.Mode, e.Process)
+	}
+	if e.User != "" {
+		fmt.Fprintf(&b, " as %s", e.User)
+	}
+	if e.Addr != "" && e.Addr != up.Addr {
+		fmt.Fprintf(&b, " from %s", e.Addr)
+	}
+	fmt.Fprintf(&b, " created %s alert %s.", r.Severity, r.Name)
+	return b.String()
+}

@@ -1,0 +1,124 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"path"
+
+	"github.com/xferhunt/xferhunt/sources"
+	"github.com/xferhunt/xferhunt/story"
+)
+
+// StoryQuery is what `xferhunt story` selects and how it prints.
+type StoryQuery struct {
+	Session  int64 // -1: not asked
+	IP, User string
+	File     string
+	PID      int
+	Format   string // "text" (default) or "ndjson"
+}
+
+// NewStoryQuery returns a query that selects nothing yet.
+func NewStoryQuery() StoryQuery { return StoryQuery{Session: -1, Format: "text"} }
+
+// scope checks that exactly one selector was given and returns it.
+func (q StoryQuery) scope() (story.Scope, error) {
+	var scs []story.Scope
+	if q.Session >= 0 {
+		scs = append(scs, story.Scope{Kind: story.BySession, Session: q.Session})
+	}
+	if q.IP != "" {
+		a, err := netip.ParseAddr(q.IP)
+		if err != nil {
+			return story.Scope{}, fmt.Errorf("--ip %q is not an IP address", q.IP)
+		}
+		scs = append(scs, story.Scope{Kind: story.ByAddr, Addr: a.String()})
+	}
+	if q.User != "" {
+		scs = append(scs, story.Scope{Kind: story.ByUser, User: q.User})
+	}
+	if q.File != "" {
+		if !path.IsAbs(q.File) {
+			return story.Scope{}, fmt.Errorf("--file %q must be an absolute path", q.File)
+		}
+		scs = append(scs, story.Scope{Kind: story.ByFile, File: path.Clean(q.File)})
+	}
+	if q.PID > 0 {
+		scs = append(scs, story.Scope{Kind: story.ByProcess, PID: q.PID})
+	}
+	switch len(scs) {
+	case 0:
+		return story.Scope{}, errors.New("story needs one selector: --session N, --ip ADDR, --user NAME, --file PATH or --pid N")
+	case 1:
+		return scs[0], nil
+	}
+	return story.Scope{}, errors.New("story takes one selector at a time (--session, --ip, --user, --file or --pid)")
+}
+
+// Story is `xferhunt story`: every input read as `scan` reads it, with the
+// context events a story needs, kept in an event store; then the selected
+// story printed in time order. The rules run too, in memory only (the
+// state store is not touched), so the events that raised an alert within
+// these inputs are marked.
+func Story(cfg Config, q StoryQuery, paths []string) error {
+	sc, err := q.scope()
+	if err != nil {
+		return usage(err)
+	}
+	if q.Format != "text" && q.Format != "ndjson" {
+		return usage(fmt.Errorf("--format %q: want text or ndjson", q.Format))
+	}
+	inputs := make([]*sources.Input, 0, len(paths))
+	defer func() {
+		for _, in := range inputs {
+			in.Close()
+		}
+	}()
+	for _, p := range paths {
+		in, err := sources.OpenInput(p)
+		if err != nil {
+			return usage(err)
+		}
+		inputs = append(inputs, in)
+	}
+	cfg.Ephemeral = true
+	s, err := newSetup(&cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	feed := &storyFeed{store: story.NewStore(cfg.StoryBudget), chain: s.chain}
+	opt := sources.ScanOptions{
+		HostID:   cfg.hostID(),
+		HostName: hostName(),
+		Story:    true,
+		Emit:     func(ev sources.Event) { feed.process(s.engine, ev) },
+	}
+	var readErr error
+	for _, in := range inputs {
+		if _, err := in.Scan(opt); err != nil && readErr == nil {
+			readErr = err
+		}
+	}
+	evs := feed.store.Story(sc)
+	if st := feed.store.Stats(); st.Evicted > 0 {
+		fmt.Fprintf(cfg.Stderr, "xferhunt story: the event store's budget (%d bytes) held the newest %d events; %d older ones were evicted (raise --story-budget)\n",
+			st.Budget, st.Events, st.Evicted)
+	}
+	if len(evs) == 0 {
+		if readErr != nil {
+			return readErr
+		}
+		return usage(fmt.Errorf("no events of %s in the inputs", sc))
+	}
+	if q.Format == "ndjson" {
+		err = story.WriteNDJSON(cfg.Stdout, evs)
+	} else {
+		err = story.WriteText(cfg.Stdout, sc, evs)
+	}
+	if err != nil {
+		return fmt.Errorf("write story: %w", err)
+	}
+	return readErr
+}

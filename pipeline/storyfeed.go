@@ -1,0 +1,55 @@
+package pipeline
+
+import (
+	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/sources"
+	"github.com/xferhunt/xferhunt/story"
+)
+
+// storyFeed routes every event of a run to what tells stories: the event
+// store (the TUI's story view, `xferhunt story`) and the companion rule
+// upload-exec. Either may be nil. File events go to detection as before;
+// context events (execs, connections, logins) only come here.
+type storyFeed struct {
+	store *story.Store
+	chain *detect.Chain
+}
+
+// wanted reports whether sources must emit context events for this feed.
+func (f *storyFeed) wanted() bool { return f != nil && (f.store != nil || f.chain != nil) }
+
+// process runs one event through detection and the story, in the order
+// the chain needs: an upload is followed before its own seed alert is
+// noted, so the chain alert can name that alert.
+func (f *storyFeed) process(eng *detect.Engine, ev sources.Event) []detect.Alert {
+	var alerts []detect.Alert
+	var se story.Event
+	ok := false
+	if f.wanted() {
+		se, ok = story.FromDoc(ev.Doc, ev.Key)
+	}
+	if ok && f.chain != nil {
+		alerts = f.chain.Process(ev.Doc, &se, detect.Flags{Historical: ev.Historical, Key: ev.Key})
+	}
+	var seed []detect.Alert
+	if !ev.Context {
+		seed = eng.Process(ev.Doc, detect.Flags{Historical: ev.Historical, Key: ev.Key})
+	}
+	for i := range seed {
+		if f.chain != nil {
+			f.chain.NoteAlert(se.Host, se.Path, se.Key, seed[i].ID())
+		}
+		if ok && se.Alert == "" {
+			se.Alert = seed[i].ID()
+		}
+	}
+	if ok && f.store != nil {
+		for i := range alerts {
+			if se.Alert == "" {
+				se.Alert = alerts[i].ID()
+			}
+		}
+		f.store.Add(se)
+	}
+	return append(seed, alerts...)
+}

@@ -1,0 +1,292 @@
+// Package story keeps what logins did — every file event, exec, connection,
+// attribute change, login and logout a source reports, matched by a rule or
+// not — in a store bounded by bytes, and answers stories: the events of one
+// scope (a login session, a source address, a user, a process tree, a file
+// through its renames) in time order. Facts come from the events alone,
+// never from the host the store runs on.
+package story
+
+import (
+	"net/netip"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xferhunt/xferhunt/ecs"
+)
+
+// Kind is what an event did.
+type Kind uint8
+
+// The kinds of events a story tells.
+const (
+	Other Kind = iota
+	LogOn
+	LogOff
+	Exec
+	Create
+	Overwrite
+	Rename
+	Delete
+	Chmod
+	Connect
+	Accept
+)
+
+var kindNames = [...]string{"other", "login", "logout", "exec", "create", "overwrite", "rename", "delete", "chmod", "connect", "accept"}
+
+// String is the kind's short name, as the story table prints it.
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "other"
+}
+
+// kindOf maps event.action to a kind.
+func kindOf(action string) Kind {
+	switch action {
+	case "log_on":
+		return LogOn
+	case "log_off":
+		return LogOff
+	case "exec":
+		return Exec
+	case "creation":
+		return Create
+	case "overwrite":
+		return Overwrite
+	case "rename":
+		return Rename
+	case "deletion":
+		return Delete
+	case "attributes_modified":
+		return Chmod
+	case "connection_attempted":
+		return Connect
+	case "connection_accepted":
+		return Accept
+	}
+	return Other
+}
+
+// NoSession is Event.Session when the event belongs to no audit login
+// session (the kernel's 4294967295, or a format that does not say).
+const NoSession = -1
+
+// Event is one normalized event, reduced to what a story shows and
+// indexes. Strings are the source's, unescaped: sanitize before printing.
+type Event struct {
+	Seq     uint64 // arrival order in the store, 1-based
+	Time    int64  // event time, Unix milliseconds
+	Kind    Kind
+	Action  string // event.action as the source wrote it
+	Key     string // the source's event key (host:time:serial), "" if none
+	Host    string // host.id
+	Session int64  // audit session id, or NoSession
+	Addr    string // the login's address: xferhunt.session.addr, else source.ip
+	Port    int    // the login connection's port, 0 if unknown
+	User    string // user.name, else the login account
+	Login   string // the audit (login) user's name or id
+	PID     int
+	PPID    int
+	Process string // process.name
+	Exe     string // process.executable
+	Args    []string
+	Cwd     string
+	Path    string // file.path (exec: the file the kernel ran)
+	OldPath string // rename: the name before
+	Inode   string
+	Mode    string // file.mode (chmod: the new mode)
+	Peer    string // connect: destination ip:port; accept: source ip:port
+	Via     string // how the login was attributed (session, ancestry, none)
+	// Alert is the uuid of an alert raised on this event, when one was.
+	Alert string
+}
+
+// Time of the event as a time.Time in UTC.
+func (e *Event) When() time.Time { return time.UnixMilli(e.Time).UTC() }
+
+// FromDoc reduces a normalized ECS document to a story event. ok is false
+// when the document has no usable time: a story is ordered by time.
+func FromDoc(d ecs.Doc, key string) (Event, bool) {
+	ms, ok := docTime(d)
+	if !ok {
+		return Event{}, false
+	}
+	e := Event{
+		Time:    ms,
+		Action:  d.Str("event.action"),
+		Key:     key,
+		Host:    d.Str("host.id"),
+		Session: NoSession,
+		PID:     intOf(d.Get("process.pid")),
+		PPID:    intOf(d.Get("process.parent.pid")),
+		Process: d.Str("process.name"),
+		Exe:     d.Str("process.executable"),
+		Cwd:     d.Str("process.working_directory"),
+		Path:    d.Str("file.path"),
+		OldPath: d.Str("file.Ext.original.path"),
+		Inode:   str(d.Get("file.inode")),
+		Mode:    d.Str("file.mode"),
+		Via:     d.Str("xferhunt.session.attributed_by"),
+	}
+	e.Kind = kindOf(e.Action)
+	if e.Key == "" {
+		e.Key = d.Str("event.id")
+	}
+	if v := d.Get("xferhunt.session.id"); v != nil {
+		e.Session = int64(intOf(v))
+	} else if s := d.Str("auditd.session"); s != "" && s != "4294967295" {
+		// Auditbeat's auditd module names the session this way.
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			e.Session = n
+		}
+	}
+	e.User = d.Str("user.name")
+	if e.User == "" {
+		e.User = d.Str("xferhunt.session.user")
+	}
+	if e.Login = d.Str("user.audit.name"); e.Login == "" {
+		e.Login = d.Str("xferhunt.session.user")
+	}
+	for _, v := range d.Values("process.args") {
+		if s, ok := v.(string); ok {
+			e.Args = append(e.Args, s)
+		}
+	}
+	switch e.Kind {
+	case Connect:
+		e.Peer = hostPort(d, "destination")
+		e.Addr = d.Str("xferhunt.session.addr")
+	case Accept:
+		e.Peer = hostPort(d, "source")
+		e.Addr = d.Str("source.ip")
+	default:
+		if e.Addr = d.Str("xferhunt.session.addr"); e.Addr == "" {
+			e.Addr = d.Str("source.ip")
+		}
+		if d.Str("source.ip") == e.Addr {
+			e.Port = intOf(d.Get("source.port"))
+		}
+	}
+	if e.Addr != "" {
+		if a, err := netip.ParseAddr(e.Addr); err == nil {
+			e.Addr = a.String() // one spelling per address, for the index
+		}
+	}
+	return e, true
+}
+
+func hostPort(d ecs.Doc, obj string) string {
+	ip := d.Str(obj + ".ip")
+	if ip == "" {
+		return ""
+	}
+	if p := intOf(d.Get(obj + ".port")); p > 0 {
+		if a, err := netip.ParseAddr(ip); err == nil {
+			return netip.AddrPortFrom(a, uint16(p)).String()
+		}
+	}
+	return ip
+}
+
+func docTime(d ecs.Doc) (int64, bool) {
+	for _, f := range []string{"@timestamp", "event.created", "event.ingested"} {
+		if s, ok := d.Get(f).(string); ok {
+			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				return t.UnixMilli(), true
+			}
+		}
+	}
+	return 0, false
+}
+
+func intOf(v any) int {
+	switch x := v.(type) {
+	case int:
+		return x
+	case int64:
+		return int(x)
+	case float64:
+		return int(x)
+	case string:
+		n, _ := strconv.Atoi(x)
+		return n
+	}
+	return 0
+}
+
+func str(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case nil:
+		return ""
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	}
+	return ""
+}
+
+// Files are the paths an event touches: its file, the name before a
+// rename, and for an exec the paths among its arguments (a script given
+// to its interpreter), made absolute with the working directory.
+func (e *Event) Files() []string {
+	var out []string
+	add := func(p string) {
+		if p == "" {
+			return
+		}
+		for _, o := range out {
+			if o == p {
+				return
+			}
+		}
+		out = append(out, p)
+	}
+	add(e.Path)
+	add(e.OldPath)
+	if e.Kind == Exec {
+		for i, a := range e.Args {
+			if i == 0 && a == e.Exe {
+				continue
+			}
+			if p := argPath(a, e.Cwd); p != "" {
+				add(p)
+			}
+		}
+	}
+	return out
+}
+
+// argPath reads an argument as a path when it looks like one.
+func argPath(a, cwd string) string {
+	if a == "" || strings.HasPrefix(a, "-") || strings.ContainsAny(a, "\x00\n") || len(a) > 4096 {
+		return ""
+	}
+	if strings.HasPrefix(a, "/") {
+		return path.Clean(a)
+	}
+	if cwd != "" && strings.HasPrefix(cwd, "/") && (strings.HasPrefix(a, "./") || strings.HasPrefix(a, "../") || strings.Contains(a, "/")) {
+		return path.Join(cwd, a)
+	}
+	return ""
+}
+
+// size estimates the bytes an event holds, for the store's budget: the
+// struct, its strings and argument list, and the index entries.
+func (e *Event) size() int64 {
+	n := 240 + len(e.Action) + len(e.Key) + len(e.Host) + len(e.Addr) + len(e.User) + len(e.Login) +
+		len(e.Process) + len(e.Exe) + len(e.Cwd) + len(e.Path) + len(e.OldPath) + len(e.Inode) +
+		len(e.Mode) + len(e.Peer) + len(e.Via) + len(e.Alert)
+	for _, a := range e.Args {
+		n += 16 + len(a)
+	}
+	return int64(n)
+}

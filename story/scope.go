@@ -1,0 +1,169 @@
+package story
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// ScopeKind is what a story is about.
+type ScopeKind uint8
+
+// The scopes a story can take, in the order the TUI cycles them.
+const (
+	BySession ScopeKind = iota // one audit login session
+	ByAddr                     // every login from one source address
+	ByUser                     // one user, as actor or login
+	ByProcess                  // a process and its descendants
+	ByFile                     // a file, through its renames and execs
+)
+
+var scopeNames = [...]string{"session", "address", "user", "process tree", "file"}
+
+// String names the scope as the story header and --help say it.
+func (k ScopeKind) String() string {
+	if int(k) < len(scopeNames) {
+		return scopeNames[k]
+	}
+	return "?"
+}
+
+// Scope selects a story. Only the field of its Kind is read (Host too,
+// when set, restricts every kind to one host).
+type Scope struct {
+	Kind    ScopeKind
+	Host    string
+	Session int64
+	Addr    string
+	User    string
+	PID     int
+	File    string
+}
+
+// String is a one-line label: "session 44", "address 10.0.0.5", ….
+func (sc Scope) String() string {
+	switch sc.Kind {
+	case BySession:
+		return "session " + strconv.FormatInt(sc.Session, 10)
+	case ByAddr:
+		return "address " + sc.Addr
+	case ByUser:
+		return "user " + sc.User
+	case ByProcess:
+		return "process tree of pid " + strconv.Itoa(sc.PID)
+	case ByFile:
+		return "file " + sc.File
+	}
+	return fmt.Sprintf("scope %d", sc.Kind)
+}
+
+// maxFileNames bounds how many names a file story follows through
+// renames: a hostile loop of renames must not make a query unbounded.
+const maxFileNames = 256
+
+// Story returns the events of a scope in time order; nil when none is held.
+func (s *Store) Story(sc Scope) []Event {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var evs []Event
+	switch sc.Kind {
+	case BySession:
+		evs = s.collect(s.bySession[sc.Session])
+	case ByAddr:
+		evs = s.collect(s.byAddr[sc.Addr])
+	case ByUser:
+		evs = s.collect(s.byUser[sc.User])
+	case ByProcess:
+		evs = s.tree(sc.PID, sc.Host)
+	case ByFile:
+		evs = s.file(sc.File)
+	}
+	if sc.Host != "" {
+		kept := evs[:0]
+		for _, e := range evs {
+			if e.Host == sc.Host || e.Host == "" {
+				kept = append(kept, e)
+			}
+		}
+		evs = kept
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	return evs
+}
+
+// file follows a name through renames in both directions: the story of
+// an upload written as tool.part and renamed to tool.sh holds both names,
+// the chmod and the exec of either.
+func (s *Store) file(name string) []Event {
+	names := []string{name}
+	seen := map[string]bool{name: true}
+	var lists [][]uint64
+	for i := 0; i < len(names) && i < maxFileNames; i++ {
+		l := s.byFile[names[i]]
+		lists = append(lists, l)
+		for _, q := range l {
+			e := s.get(q)
+			if e == nil || e.Kind != Rename {
+				continue
+			}
+			for _, n := range []string{e.Path, e.OldPath} {
+				if n != "" && !seen[n] {
+					seen[n] = true
+					names = append(names, n)
+				}
+			}
+		}
+	}
+	return s.collect(lists...)
+}
+
+// tree is the process and every descendant the events name: a process
+// joins when its parent is in the tree. One pass in arrival order, so a
+// pid reused after the tree's root appeared only joins through a parent.
+func (s *Store) tree(root int, host string) []Event {
+	in := map[int]bool{root: true}
+	var out []Event
+	for i := range s.evs {
+		e := &s.evs[i]
+		if host != "" && e.Host != host {
+			continue
+		}
+		if !in[e.PID] && e.PPID != 0 && in[e.PPID] {
+			in[e.PID] = true
+		}
+		if in[e.PID] {
+			out = append(out, *e)
+		}
+	}
+	sortByTime(out)
+	return out
+}
+
+// ScopeOf returns the scope of a kind around an event: its session,
+// address, user, process or file. ok is false when the event has nothing
+// for that kind (no session, no address…).
+func ScopeOf(kind ScopeKind, e *Event) (Scope, bool) {
+	sc := Scope{Kind: kind, Host: e.Host}
+	switch kind {
+	case BySession:
+		sc.Session = e.Session
+		return sc, e.Session != NoSession
+	case ByAddr:
+		sc.Addr = e.Addr
+		return sc, e.Addr != ""
+	case ByUser:
+		sc.User = e.Login
+		if sc.User == "" {
+			sc.User = e.User
+		}
+		return sc, sc.User != ""
+	case ByProcess:
+		sc.PID = e.PID
+		return sc, e.PID > 0
+	case ByFile:
+		sc.File = e.Path
+		return sc, e.Path != ""
+	}
+	return sc, false
+}

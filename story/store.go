@@ -1,0 +1,237 @@
+package story
+
+import (
+	"slices"
+	"sync"
+)
+
+// DefaultBudget is the store's memory budget when none is given: at
+// ~350 bytes an event, the last ~190k events — hours of a busy login host.
+const DefaultBudget = 64 << 20
+
+// Store holds events in arrival order within a byte budget: when a new
+// event would pass it, the oldest events are evicted (and counted). It is
+// safe for concurrent use: sources add, the TUI and the CLI read.
+type Store struct {
+	mu      sync.RWMutex
+	budget  int64
+	used    int64
+	evs     []Event // evs[i].Seq == base+i
+	base    uint64
+	evicted uint64
+
+	bySession map[int64][]uint64
+	byAddr    map[string][]uint64
+	byUser    map[string][]uint64
+	byFile    map[string][]uint64
+	byKey     map[string]uint64 // source event key → first event's seq
+	strs      map[string]string // interned repeated strings (users, programs)
+}
+
+// NewStore returns an empty store bounded by budget bytes (DefaultBudget
+// when budget <= 0).
+func NewStore(budget int64) *Store {
+	if budget <= 0 {
+		budget = DefaultBudget
+	}
+	return &Store{
+		budget: budget, base: 1,
+		bySession: map[int64][]uint64{}, byAddr: map[string][]uint64{},
+		byUser: map[string][]uint64{}, byFile: map[string][]uint64{},
+		byKey: map[string]uint64{}, strs: map[string]string{},
+	}
+}
+
+// Stats says what the store holds and what it let go.
+type Stats struct {
+	Events  int    // held now
+	Bytes   int64  // their estimated size
+	Budget  int64  // the bound on Bytes
+	Evicted uint64 // oldest events dropped to stay in the budget
+}
+
+// Stats returns the store's counters.
+func (s *Store) Stats() Stats {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return Stats{Events: len(s.evs), Bytes: s.used, Budget: s.budget, Evicted: s.evicted}
+}
+
+// Add stores an event and returns its sequence number.
+func (s *Store) Add(e Event) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e.Process, e.Exe, e.User, e.Login = s.intern(e.Process), s.intern(e.Exe), s.intern(e.User), s.intern(e.Login)
+	e.Host, e.Addr, e.Action, e.Via, e.Cwd = s.intern(e.Host), s.intern(e.Addr), s.intern(e.Action), s.intern(e.Via), s.intern(e.Cwd)
+	size := e.size()
+	for s.used+size > s.budget && len(s.evs) > 0 {
+		s.evictOldest()
+	}
+	e.Seq = s.base + uint64(len(s.evs))
+	s.evs = append(s.evs, e)
+	s.used += size
+	s.index(&s.evs[len(s.evs)-1])
+	return e.Seq
+}
+
+// intern shares one copy of a string that repeats across events. The table
+// is cleared when it grows large, so it stays bounded.
+func (s *Store) intern(v string) string {
+	if v == "" || len(v) > 256 {
+		return v
+	}
+	if w, ok := s.strs[v]; ok {
+		return w
+	}
+	if len(s.strs) >= 1<<16 {
+		clear(s.strs)
+	}
+	s.strs[v] = v
+	return v
+}
+
+func (s *Store) index(e *Event) {
+	if e.Session != NoSession {
+		s.bySession[e.Session] = append(s.bySession[e.Session], e.Seq)
+	}
+	if e.Addr != "" {
+		s.byAddr[e.Addr] = append(s.byAddr[e.Addr], e.Seq)
+	}
+	for _, u := range e.users() {
+		s.byUser[u] = append(s.byUser[u], e.Seq)
+	}
+	for _, f := range e.Files() {
+		s.byFile[f] = append(s.byFile[f], e.Seq)
+	}
+	if e.Key != "" {
+		if _, ok := s.byKey[e.Key]; !ok {
+			s.byKey[e.Key] = e.Seq
+		}
+	}
+}
+
+// users are the names an event is indexed under: the acting user and the
+// login's user (a sudo inside a login is still that login's story).
+func (e *Event) users() []string {
+	switch {
+	case e.User == "" && e.Login == "":
+		return nil
+	case e.User == e.Login || e.Login == "":
+		return []string{e.User}
+	case e.User == "":
+		return []string{e.Login}
+	}
+	return []string{e.User, e.Login}
+}
+
+// evictOldest drops evs[0]. Index lists are in arrival order, so the
+// evicted event is at the front of each list it is in.
+func (s *Store) evictOldest() {
+	e := &s.evs[0]
+	trim := func(m map[string][]uint64, k string) {
+		if l := m[k]; len(l) > 0 && l[0] == e.Seq {
+			if len(l) == 1 {
+				delete(m, k)
+			} else {
+				m[k] = l[1:]
+			}
+		}
+	}
+	if l := s.bySession[e.Session]; len(l) > 0 && l[0] == e.Seq {
+		if len(l) == 1 {
+			delete(s.bySession, e.Session)
+		} else {
+			s.bySession[e.Session] = l[1:]
+		}
+	}
+	trim(s.byAddr, e.Addr)
+	for _, u := range e.users() {
+		trim(s.byUser, u)
+	}
+	for _, f := range e.Files() {
+		trim(s.byFile, f)
+	}
+	if e.Key != "" && s.byKey[e.Key] == e.Seq {
+		delete(s.byKey, e.Key)
+	}
+	s.used -= e.size()
+	*e = Event{}
+	s.evs = s.evs[1:]
+	s.base++
+	s.evicted++
+	// Reslicing leaves the evicted slots in the array: copy into a fresh
+	// one once they are most of it.
+	if cap(s.evs) > 1024 && len(s.evs) < cap(s.evs)/4 {
+		s.evs = append(make([]Event, 0, 2*len(s.evs)), s.evs...)
+	}
+}
+
+// get returns the event of a sequence number, nil once evicted.
+func (s *Store) get(seq uint64) *Event {
+	if seq < s.base || seq >= s.base+uint64(len(s.evs)) {
+		return nil
+	}
+	return &s.evs[seq-s.base]
+}
+
+// MarkAlert records that an alert was raised on the event of a source key,
+// so stories can mark it. It reports whether the event is held.
+func (s *Store) MarkAlert(key, alertID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seq, ok := s.byKey[key]
+	if !ok {
+		return false
+	}
+	for q := seq; ; q++ {
+		e := s.get(q)
+		if e == nil || e.Key != key {
+			break
+		}
+		if e.Alert == "" {
+			e.Alert = alertID
+			s.used += int64(len(alertID))
+		}
+	}
+	return true
+}
+
+// collect copies the events of the given sequence lists, each once, in
+// time order (arrival order among equal times).
+func (s *Store) collect(lists ...[]uint64) []Event {
+	var seqs []uint64
+	for _, l := range lists {
+		seqs = append(seqs, l...)
+	}
+	slices.Sort(seqs)
+	seqs = slices.Compact(seqs)
+	out := make([]Event, 0, len(seqs))
+	for _, q := range seqs {
+		if e := s.get(q); e != nil {
+			out = append(out, *e)
+		}
+	}
+	sortByTime(out)
+	return out
+}
+
+func sortByTime(evs []Event) {
+	slices.SortStableFunc(evs, func(a, b Event) int {
+		switch {
+		case a.Time < b.Time:
+			return -1
+		case a.Time > b.Time:
+			return 1
+		}
+		return 0
+	})
+}
+
+// All returns every held event in time order.
+func (s *Store) All() []Event {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := slices.Clone(s.evs)
+	sortByTime(out)
+	return out
+}
