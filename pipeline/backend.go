@@ -21,6 +21,7 @@ import (
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/safefile"
 	"github.com/xferhunt/xferhunt/state"
+	"github.com/xferhunt/xferhunt/story"
 )
 
 // storedExceptionsKey is where exceptions added in the TUI are kept in the
@@ -247,3 +248,5 @@ func (b *backend) Export(path string, alerts []detect.Alert) error {
 }
 
 func (b *backend) RuleGuide() string { return b.guide }
+
+func (b *backend) Story(sc story.Scope) []story.Event { return b.s.stories.Story(sc) }

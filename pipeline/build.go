@@ -11,6 +11,7 @@ import (
 	"github.com/xferhunt/xferhunt/detect/rules"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/state"
+	"github.com/xferhunt/xferhunt/story"
 )
 
 // kqlMatcher adapts a compiled KQL query to detect.Matcher, which keeps the
@@ -66,10 +67,12 @@ func loadRules(names []string) (specs []detect.RuleSpec, companions []*rules.Rul
 type setup struct {
 	specs []detect.RuleSpec
 	// chain evaluates upload-exec when it was asked for (--rule upload-exec).
-	chain  *detect.Chain
-	exc    *exceptions.List
-	store  *state.Store
-	engine *detect.Engine
+	chain *detect.Chain
+	// stories keeps the events of live runs for the story view.
+	stories *story.Store
+	exc     *exceptions.List
+	store   *state.Store
+	engine  *detect.Engine
 }
 
 func (s *setup) Close() error {
@@ -90,7 +93,7 @@ func newSetup(cfg *Config) (*setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &setup{specs: specs}
+	s := &setup{specs: specs, stories: story.NewStore(cfg.StoryBudget)}
 	for _, r := range companions {
 		if r.Companion == rules.UploadExec && s.chain == nil {
 			s.chain = detect.NewChain(r)

@@ -37,7 +37,7 @@ func Demo(cfg Config, capture []byte) error {
 		return err
 	}
 	defer s.Close()
-	src := spec.Reader("demo replay", replay.New(ctx, capture, 1), spec.Options{HostID: cfg.HostID, HostName: "demo"})
+	src := spec.Reader("demo replay", replay.New(ctx, capture, 1), spec.Options{HostID: cfg.HostID, HostName: "demo", Story: true})
 	srcs := []sources.Source{src}
 	if cfg.Headless {
 		return runHeadless(ctx, cfg, s, srcs)

@@ -69,6 +69,7 @@ func openSources(cfg *Config, s *setup) ([]sources.Source, error) {
 		HostName: hostName(),
 		Since:    time.Now().Add(-s.window()),
 		Stdin:    cfg.Stdin,
+		Story:    true,
 	}
 	var srcs []sources.Source
 	for _, sp := range specs {
@@ -113,6 +114,8 @@ type live struct {
 	names  []string
 	bridge *bridge.Bridge
 	enr    *enrich.Enricher
+	// feed keeps every event for stories and runs the companion rules.
+	feed *storyFeed
 
 	// coverage is the oldest sighting the term history holds (Unix ms),
 	// refreshed by the detection goroutine, which alone may walk history.
@@ -126,7 +129,8 @@ func newLive(s *setup, srcs []sources.Source) *live {
 	for i, src := range srcs {
 		names[i] = src.Name()
 	}
-	return &live{s: s, srcs: srcs, names: names, bridge: bridge.New(bridge.Options{}), enr: enrich.New(enrich.Options{})}
+	return &live{s: s, srcs: srcs, names: names, bridge: bridge.New(bridge.Options{}), enr: enrich.New(enrich.Options{}),
+		feed: &storyFeed{store: s.stories, chain: s.chain}}
 }
 
 // run returns when ctx ends (nil) or when a source fails (its error).
@@ -217,7 +221,7 @@ func (l *live) detect(batch []sources.Event, out func(stagedAlert)) {
 		// Names first: a query or exception may test user.name.
 		l.enr.Names(ev.Doc)
 		loss, _ := ev.Doc.Get("xferhunt.loss").(bool)
-		for _, a := range l.s.engine.Process(ev.Doc, detect.Flags{Historical: ev.Historical, Loss: loss, Key: ev.Key}) {
+		for _, a := range l.feed.process(l.s.engine, ev, loss) {
 			out(stagedAlert{alert: a, live: !ev.Historical})
 		}
 	}

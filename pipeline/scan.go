@@ -71,7 +71,7 @@ func Scan(cfg Config, paths []string) (err error) {
 		HostName: hostName(),
 		Story:    feed.wanted(),
 		Emit: func(ev sources.Event) {
-			emitAlerts(feed.process(s.engine, ev))
+			emitAlerts(feed.process(s.engine, ev, false))
 		},
 	}
 	// A read that fails part way (a truncated gzip, an I/O error) keeps

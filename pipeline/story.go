@@ -88,12 +88,12 @@ func Story(cfg Config, q StoryQuery, paths []string) error {
 		return err
 	}
 	defer s.Close()
-	feed := &storyFeed{store: story.NewStore(cfg.StoryBudget), chain: s.chain}
+	feed := &storyFeed{store: s.stories, chain: s.chain}
 	opt := sources.ScanOptions{
 		HostID:   cfg.hostID(),
 		HostName: hostName(),
 		Story:    true,
-		Emit:     func(ev sources.Event) { feed.process(s.engine, ev) },
+		Emit:     func(ev sources.Event) { feed.process(s.engine, ev, false) },
 	}
 	var readErr error
 	for _, in := range inputs {

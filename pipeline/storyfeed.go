@@ -21,7 +21,7 @@ func (f *storyFeed) wanted() bool { return f != nil && (f.store != nil || f.chai
 // process runs one event through detection and the story, in the order
 // the chain needs: an upload is followed before its own seed alert is
 // noted, so the chain alert can name that alert.
-func (f *storyFeed) process(eng *detect.Engine, ev sources.Event) []detect.Alert {
+func (f *storyFeed) process(eng *detect.Engine, ev sources.Event, loss bool) []detect.Alert {
 	var alerts []detect.Alert
 	var se story.Event
 	ok := false
@@ -29,11 +29,11 @@ func (f *storyFeed) process(eng *detect.Engine, ev sources.Event) []detect.Alert
 		se, ok = story.FromDoc(ev.Doc, ev.Key)
 	}
 	if ok && f.chain != nil {
-		alerts = f.chain.Process(ev.Doc, &se, detect.Flags{Historical: ev.Historical, Key: ev.Key})
+		alerts = f.chain.Process(ev.Doc, &se, detect.Flags{Historical: ev.Historical, Loss: loss, Key: ev.Key})
 	}
 	var seed []detect.Alert
 	if !ev.Context {
-		seed = eng.Process(ev.Doc, detect.Flags{Historical: ev.Historical, Key: ev.Key})
+		seed = eng.Process(ev.Doc, detect.Flags{Historical: ev.Historical, Loss: loss, Key: ev.Key})
 	}
 	for i := range seed {
 		if f.chain != nil {

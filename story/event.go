@@ -179,6 +179,29 @@ func FromDoc(d ecs.Doc, key string) (Event, bool) {
 	return e, true
 }
 
+// FromAlert reduces an alert document to the story event it was raised
+// on: the event's time (kibana.alert.original_time) and key (the first
+// ancestor), and the alert's own uuid in Alert.
+func FromAlert(d ecs.Doc) (Event, bool) {
+	key := ""
+	if anc, ok := d.Get("kibana.alert.ancestors").([]any); ok && len(anc) > 0 {
+		if m, ok := anc[0].(map[string]any); ok {
+			key, _ = m["id"].(string)
+		}
+	}
+	e, ok := FromDoc(d, key)
+	if !ok {
+		return e, false
+	}
+	if s, ok := d.Get("kibana.alert.original_time").(string); ok {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			e.Time = t.UnixMilli()
+		}
+	}
+	e.Alert = d.Str("kibana.alert.uuid")
+	return e, true
+}
+
 func hostPort(d ecs.Doc, obj string) string {
 	ip := d.Str(obj + ".ip")
 	if ip == "" {

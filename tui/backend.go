@@ -7,6 +7,7 @@ package tui
 import (
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/story"
 )
 
 // Backend is everything the TUI needs from the rest of xferhunt. The model
@@ -29,4 +30,7 @@ type Backend interface {
 	Export(path string, alerts []detect.Alert) error
 	// RuleGuide returns the rule's investigation guide as markdown.
 	RuleGuide() string
+	// Story returns the events of a scope in time order, nil when the
+	// event store holds none (see package story).
+	Story(sc story.Scope) []story.Event
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/story"
 )
 
 // spec is one compact alert row for tests.
@@ -102,6 +103,7 @@ type memBackend struct {
 	exported   map[string]int
 	guide      string
 	compile    func(string) (func(ecs.Doc) bool, error)
+	stories    *story.Store
 }
 
 func newMemBackend() *memBackend {
@@ -168,6 +170,14 @@ func (b *memBackend) Export(path string, alerts []detect.Alert) error {
 }
 
 func (b *memBackend) RuleGuide() string { return b.guide }
+
+// Story answers from a real event store when the test gave one.
+func (b *memBackend) Story(sc story.Scope) []story.Event {
+	if b.stories == nil {
+		return nil
+	}
+	return b.stories.Story(sc)
+}
 
 const testGuide = "## Triage and analysis\n\n### Investigating Unusual Remote File Creation\n\nThis rule detects a user creating a file through a **remote** service.\n\n- Check the `process.name` and the [session](https://example.org/x).\n  - Nested point\n1. Identify the source IP.\n\n```\nausearch -i -p 4242\n```\n"
 

@@ -36,6 +36,9 @@ type Options struct {
 	Stdin io.Reader
 	// Coverage picks the kernel audit rules a netlink source installs.
 	Coverage auditrules.Coverage
+	// Story asks auditd parsers for the context events of stories too
+	// (sources.Event.Context): execs, connections, logins, chmods.
+	Story bool
 }
 
 // Default paths auto falls back to when netlink is not usable.
@@ -104,7 +107,7 @@ func Netlink(mode netlink.Mode, opt Options) *netlink.Source {
 	}
 	return netlink.New(netlink.Options{Mode: mode, Rules: auditrules.For(opt.Coverage), Refresh: refresh,
 		NewParser: func(emit func(sources.Event)) netlink.LineParser {
-			return auditd.NewParser(auditd.Options{HostID: opt.HostID, HostName: opt.HostName, Emit: emit})
+			return auditd.NewParser(auditd.Options{HostID: opt.HostID, HostName: opt.HostName, Emit: emit, Story: opt.Story})
 		}})
 }
 
@@ -157,7 +160,7 @@ func stdin(opt Options) io.Reader {
 
 func auditdDecoder(opt Options) tail.NewDecoder {
 	return func(emit func(sources.Event)) tail.Decoder {
-		return auditd.NewParser(auditd.Options{HostID: opt.HostID, HostName: opt.HostName, Emit: emit})
+		return auditd.NewParser(auditd.Options{HostID: opt.HostID, HostName: opt.HostName, Emit: emit, Story: opt.Story})
 	}
 }
 
@@ -166,7 +169,7 @@ func auditdDecoder(opt Options) tail.NewDecoder {
 func autoDecoder(opt Options) tail.NewDecoder {
 	return func(emit func(sources.Event)) tail.Decoder {
 		return &multi{
-			audit: auditd.NewParser(auditd.Options{HostID: opt.HostID, HostName: opt.HostName, Emit: emit}),
+			audit: auditd.NewParser(auditd.Options{HostID: opt.HostID, HostName: opt.HostName, Emit: emit, Story: opt.Story}),
 			beat:  auditbeat.NewDecoder(auditbeat.Options{HostID: opt.HostID, HostName: opt.HostName, Emit: emit}),
 			ecs:   ecsjson.NewDecoder(ecsjson.Options{HostID: opt.HostID, Emit: emit}),
 		}
