@@ -78,9 +78,10 @@ Usage:
   xferhunt --headless [flags]      same pipeline, alerts as JSON lines on stdout
   xferhunt scan [flags] PATH...    offline hunt over recorded files ("-" = stdin)
   xferhunt story [--session N | --ip ADDR | --user NAME | --file PATH | --pid N]
-                 [--format text|ndjson] [flags] PATH...
+                 [--format text|ndjson] [flags] [PATH...]
                                    everything one login, address, user, file or
-                                   process tree did, in time order
+                                   process tree did, in time order (no PATH: the
+                                   events live runs kept in --state)
   xferhunt demo [flags]            TUI over a bundled real capture, no root needed
   xferhunt rules [flags]           print the loaded rules and whether each parses
   xferhunt doctor [flags]          preflight: what will work on this host and why not
@@ -178,10 +179,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return exitCode(errOut, pipeline.Scan(cfg, paths))
 	case "story":
-		if len(paths) == 0 {
-			printError(errOut, "story needs at least one PATH (use - for stdin)")
-			return 2
-		}
+		// Without PATH the story comes from the state directory's journal.
 		return exitCode(errOut, pipeline.Story(cfg, *sq, paths))
 	case "rules":
 		// Rule names and queries come from files: text, escaped like stderr.

@@ -70,6 +70,11 @@ type setup struct {
 	chain *detect.Chain
 	// stories keeps the events of live runs for the story view.
 	stories *story.Store
+	// journal keeps alerts and story events in the state store (live runs
+	// with a state directory); nil otherwise.
+	journal *journal
+	// restored is what the journal held at start.
+	restored restored
 	exc     *exceptions.List
 	store   *state.Store
 	engine  *detect.Engine

@@ -47,6 +47,15 @@ func Live(cfg Config) (err error) {
 			err = cerr
 		}
 	}()
+	if !cfg.Ephemeral {
+		s.journal = newJournal(s.store)
+		if s.restored, err = restore(s.store, s.stories, s.journal); err != nil {
+			return err
+		}
+		if n := s.restored.skipped; n > 0 {
+			fmt.Fprintf(cfg.Stderr, "xferhunt: %d records of the state's journal could not be read and were skipped\n", n)
+		}
+	}
 	srcs, err := openSources(&cfg, s)
 	if err != nil {
 		return err
@@ -130,7 +139,7 @@ func newLive(s *setup, srcs []sources.Source) *live {
 		names[i] = src.Name()
 	}
 	return &live{s: s, srcs: srcs, names: names, bridge: bridge.New(bridge.Options{}), enr: enrich.New(enrich.Options{}),
-		feed: &storyFeed{store: s.stories, chain: s.chain}}
+		feed: &storyFeed{store: s.stories, chain: s.chain, journal: s.journal, restoredUntil: s.restored.until}}
 }
 
 // run returns when ctx ends (nil) or when a source fails (its error).
@@ -151,6 +160,15 @@ func (l *live) run(ctx context.Context, sink func(detect.Alert)) error {
 	// the two share the machine's cores. The channel bounds the backlog:
 	// when it is full, detection waits and the bridge buffers (and counts
 	// what it must drop).
+	jctx, jstop := context.WithCancel(context.WithoutCancel(ctx))
+	jdone := make(chan struct{})
+	go func() {
+		defer close(jdone)
+		if l.s.journal != nil {
+			l.s.journal.run(jctx)
+		}
+	}()
+	defer func() { jstop(); <-jdone }() // the last commit, after the last alert
 	staged := make(chan stagedAlert, 1024)
 	outDone := make(chan struct{})
 	go func() {
@@ -251,6 +269,9 @@ func (l *live) detect(batch []sources.Event, out func(stagedAlert)) {
 func (l *live) finish(ctx context.Context, st stagedAlert, sink func(detect.Alert)) {
 	if st.live {
 		l.enr.Alert(ctx, st.alert.Doc)
+	}
+	if l.s.journal != nil {
+		l.s.journal.alert(st.alert)
 	}
 	sink(st.alert)
 }

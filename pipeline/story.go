@@ -69,6 +69,9 @@ func Story(cfg Config, q StoryQuery, paths []string) error {
 	if q.Format != "text" && q.Format != "ndjson" {
 		return usage(fmt.Errorf("--format %q: want text or ndjson", q.Format))
 	}
+	if len(paths) == 0 {
+		return storyFromState(cfg, q, sc)
+	}
 	inputs := make([]*sources.Input, 0, len(paths))
 	defer func() {
 		for _, in := range inputs {
@@ -101,8 +104,36 @@ func Story(cfg Config, q StoryQuery, paths []string) error {
 			readErr = err
 		}
 	}
-	evs := feed.store.Story(sc)
-	if st := feed.store.Stats(); st.Evicted > 0 {
+	return printStory(cfg, q, sc, feed.store, readErr)
+}
+
+// storyFromState tells a story from what live runs kept in the state
+// directory (their journal of events), for a run that has stopped: a
+// running one holds the directory, and its TUI tells stories itself.
+func storyFromState(cfg Config, q StoryQuery, sc story.Scope) error {
+	if cfg.Ephemeral {
+		return usage(errors.New("story without PATH reads the events live runs kept in --state; --ephemeral has none"))
+	}
+	st, err := openState(&cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	store := story.NewStore(cfg.StoryBudget)
+	r, err := restore(st, store, nil)
+	if err != nil {
+		return err
+	}
+	if r.skipped > 0 {
+		fmt.Fprintf(cfg.Stderr, "xferhunt story: %d records of the state's journal could not be read and were skipped\n", r.skipped)
+	}
+	return printStory(cfg, q, sc, store, nil)
+}
+
+// printStory prints the story of sc; nothing held is a usage error (exit 2).
+func printStory(cfg Config, q StoryQuery, sc story.Scope, store *story.Store, readErr error) error {
+	evs := store.Story(sc)
+	if st := store.Stats(); st.Evicted > 0 {
 		fmt.Fprintf(cfg.Stderr, "xferhunt story: the event store's budget (%d bytes) held the newest %d events; %d older ones were evicted (raise --story-budget)\n",
 			st.Budget, st.Events, st.Evicted)
 	}
@@ -112,6 +143,7 @@ func Story(cfg Config, q StoryQuery, paths []string) error {
 		}
 		return usage(fmt.Errorf("no events of %s in the inputs", sc))
 	}
+	var err error
 	if q.Format == "ndjson" {
 		err = story.WriteNDJSON(cfg.Stdout, evs)
 	} else {

@@ -13,6 +13,11 @@ import (
 type storyFeed struct {
 	store *story.Store
 	chain *detect.Chain
+	// journal, when set, keeps every stored event across restarts.
+	journal *journal
+	// restoredUntil is the newest event time restored from the journal:
+	// a backfill re-reading those events does not store them twice.
+	restoredUntil int64
 }
 
 // wanted reports whether sources must emit context events for this feed.
@@ -43,13 +48,16 @@ func (f *storyFeed) process(eng *detect.Engine, ev sources.Event, loss bool) []d
 			se.Alert = seed[i].ID()
 		}
 	}
-	if ok && f.store != nil {
+	if ok && f.store != nil && !(ev.Historical && se.Time <= f.restoredUntil) {
 		for i := range alerts {
 			if se.Alert == "" {
 				se.Alert = alerts[i].ID()
 			}
 		}
 		f.store.Add(se)
+		if f.journal != nil {
+			f.journal.event(&se)
+		}
 	}
 	return append(seed, alerts...)
 }

@@ -23,6 +23,11 @@ func runTUI(ctx context.Context, cfg Config, s *setup, srcs []sources.Source, gu
 	defer cancel()
 	l := newLive(s, srcs)
 	feed := tui.NewFeeder(0)
+	// What the last run on this state showed comes back first; live and
+	// backfilled alerts with the same uuid replace these rows.
+	for _, a := range s.restored.alerts {
+		feed.Push(a)
+	}
 	runDone := make(chan error, 1)
 	go func() {
 		defer crash.Guard()

@@ -62,6 +62,7 @@ type Store struct {
 	dir string        // "" for memory stores
 	d   *safefile.Dir // the verified directory; nil for memory stores
 	kv  backend
+	jr  journals
 }
 
 // Open opens (creating it with mode 0700 when needed) the state directory
@@ -114,7 +115,7 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("open state db %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketTerms, bucketTriage, bucketExceptions, bucketEvidence} {
+		for _, b := range [][]byte{bucketTerms, bucketTriage, bucketExceptions, bucketEvidence, []byte(JournalAlerts), []byte(JournalEvents)} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

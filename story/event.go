@@ -7,6 +7,8 @@
 package story
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/netip"
 	"path"
 	"strconv"
@@ -78,31 +80,51 @@ const NoSession = -1
 // Event is one normalized event, reduced to what a story shows and
 // indexes. Strings are the source's, unescaped: sanitize before printing.
 type Event struct {
-	Seq     uint64 // arrival order in the store, 1-based
-	Time    int64  // event time, Unix milliseconds
-	Kind    Kind
-	Action  string // event.action as the source wrote it
-	Key     string // the source's event key (host:time:serial), "" if none
-	Host    string // host.id
-	Session int64  // audit session id, or NoSession
-	Addr    string // the login's address: xferhunt.session.addr, else source.ip
-	Port    int    // the login connection's port, 0 if unknown
-	User    string // user.name, else the login account
-	Login   string // the audit (login) user's name or id
-	PID     int
-	PPID    int
-	Process string // process.name
-	Exe     string // process.executable
-	Args    []string
-	Cwd     string
-	Path    string // file.path (exec: the file the kernel ran)
-	OldPath string // rename: the name before
-	Inode   string
-	Mode    string // file.mode (chmod: the new mode)
-	Peer    string // connect: destination ip:port; accept: source ip:port
-	Via     string // how the login was attributed (session, ancestry, none)
+	Seq     uint64   `json:"-"`              // arrival order in the store, 1-based
+	Time    int64    `json:"t"`              // event time, Unix milliseconds
+	Kind    Kind     `json:"-"`              // from Action
+	Action  string   `json:"a"`              // event.action as the source wrote it
+	Key     string   `json:"k,omitempty"`    // the source's event key (host:time:serial), "" if none
+	Host    string   `json:"h,omitempty"`    // host.id
+	Session int64    `json:"s"`              // audit session id, or NoSession
+	Addr    string   `json:"ip,omitempty"`   // the login's address: xferhunt.session.addr, else source.ip
+	Port    int      `json:"port,omitempty"` // the login connection's port, 0 if unknown
+	User    string   `json:"u,omitempty"`    // user.name, else the login account
+	Login   string   `json:"lu,omitempty"`   // the audit (login) user's name or id
+	PID     int      `json:"pid,omitempty"`
+	PPID    int      `json:"ppid,omitempty"`
+	Process string   `json:"p,omitempty"` // process.name
+	Exe     string   `json:"x,omitempty"` // process.executable
+	Args    []string `json:"args,omitempty"`
+	Cwd     string   `json:"cwd,omitempty"`
+	Path    string   `json:"f,omitempty"`  // file.path (exec: the file the kernel ran)
+	OldPath string   `json:"of,omitempty"` // rename: the name before
+	Inode   string   `json:"ino,omitempty"`
+	Mode    string   `json:"m,omitempty"`    // file.mode (chmod: the new mode)
+	Peer    string   `json:"peer,omitempty"` // connect: destination ip:port; accept: source ip:port
+	Via     string   `json:"via,omitempty"`  // how the login was attributed (session, ancestry, none)
 	// Alert is the uuid of an alert raised on this event, when one was.
-	Alert string
+	Alert string `json:"alert,omitempty"`
+}
+
+// MaxEncoded caps one encoded event: a stored record larger than this is
+// not an event this package wrote (a damaged or planted state file).
+const MaxEncoded = 1 << 20
+
+// Encode is the event's durable form (the state journal's records).
+func (e *Event) Encode() ([]byte, error) { return json.Marshal(e) }
+
+// Decode reads an event Encode wrote.
+func Decode(b []byte) (Event, error) {
+	var e Event
+	if len(b) > MaxEncoded {
+		return e, fmt.Errorf("story event of %d bytes, more than %d", len(b), MaxEncoded)
+	}
+	if err := json.Unmarshal(b, &e); err != nil {
+		return e, fmt.Errorf("story event: %w", err)
+	}
+	e.Kind = kindOf(e.Action)
+	return e, nil
 }
 
 // Time of the event as a time.Time in UTC.

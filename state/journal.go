@@ -1,0 +1,148 @@
+package state
+
+import (
+	"fmt"
+	"strconv"
+	"sync"
+)
+
+// Journal names a durable queue of records the state keeps across runs,
+// oldest first, each bounded by a retention count: what a restarted run
+// shows again (the alerts and the events of their stories).
+type Journal string
+
+// The journals a live run writes.
+const (
+	// JournalAlerts holds alert documents (JSON), as they were shown.
+	JournalAlerts Journal = "alerts"
+	// JournalEvents holds story events (the story package's encoding).
+	JournalEvents Journal = "events"
+)
+
+// journalPos is where a journal's records start and where the next goes.
+// Keys are the record numbers in fixed-width hex, so byte order is
+// arrival order and the oldest are found without a scan.
+type journalPos struct {
+	loaded      bool
+	first, next uint64
+}
+
+type journals struct {
+	mu  sync.Mutex
+	pos map[Journal]*journalPos
+}
+
+func journalKey(n uint64) string {
+	const digits = "0123456789abcdef"
+	var b [16]byte
+	for i := 15; i >= 0; i-- {
+		b[i] = digits[n&0xf]
+		n >>= 4
+	}
+	return string(b[:])
+}
+
+// position reads a journal's first and next record numbers once.
+func (s *Store) position(tx txn, j Journal) (*journalPos, error) {
+	if s.jr.pos == nil {
+		s.jr.pos = map[Journal]*journalPos{}
+	}
+	p := s.jr.pos[j]
+	if p == nil {
+		p = &journalPos{}
+		s.jr.pos[j] = p
+	}
+	if p.loaded {
+		return p, nil
+	}
+	first := true
+	err := tx.each([2]string{string(j)}, func(k string, _ []byte) error {
+		n, err := strconv.ParseUint(k, 16, 64)
+		if err != nil || len(k) != 16 {
+			return fmt.Errorf("journal %s: bad key %q", j, k)
+		}
+		if first {
+			p.first, first = n, false
+		}
+		p.next = n + 1
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if first {
+		p.first, p.next = 0, 0
+	}
+	p.loaded = true
+	return p, nil
+}
+
+// Append adds records to a journal in one transaction and deletes the
+// oldest beyond keep (keep <= 0 keeps everything). It returns how many
+// old records were deleted.
+func (s *Store) Append(j Journal, recs [][]byte, keep int) (deleted int, err error) {
+	if len(recs) == 0 {
+		return 0, nil
+	}
+	s.jr.mu.Lock()
+	defer s.jr.mu.Unlock()
+	var newPos journalPos
+	err = s.kv.update(func(tx txn) error {
+		p, err := s.position(tx, j)
+		if err != nil {
+			return err
+		}
+		np := *p
+		for _, r := range recs {
+			if err := tx.put([2]string{string(j)}, journalKey(np.next), r); err != nil {
+				return err
+			}
+			np.next++
+		}
+		if keep > 0 {
+			for np.next-np.first > uint64(keep) {
+				if err := tx.del([2]string{string(j)}, journalKey(np.first)); err != nil {
+					return err
+				}
+				np.first++
+				deleted++
+			}
+		}
+		newPos = np
+		return nil
+	})
+	if err != nil {
+		// The transaction rolled back: the old position stays true.
+		return 0, fmt.Errorf("journal %s: %w", j, err)
+	}
+	*s.jr.pos[j] = newPos
+	return deleted, nil
+}
+
+// Records visits a journal's records, oldest first; data is only valid
+// during fn. An error from fn stops the visit and is returned.
+func (s *Store) Records(j Journal, fn func(data []byte) error) error {
+	err := s.kv.view(func(tx txn) error {
+		return tx.each([2]string{string(j)}, func(_ string, v []byte) error { return fn(v) })
+	})
+	if err != nil {
+		return fmt.Errorf("read journal %s: %w", j, err)
+	}
+	return nil
+}
+
+// JournalLen is how many records a journal holds.
+func (s *Store) JournalLen(j Journal) (int, error) {
+	s.jr.mu.Lock()
+	defer s.jr.mu.Unlock()
+	var n int
+	err := s.kv.view(func(tx txn) error {
+		p, err := s.position(tx, j)
+		if err != nil {
+			return err
+		}
+		n = int(p.next - p.first)
+		return nil
+	})
+	return n, err
+}
