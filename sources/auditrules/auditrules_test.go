@@ -18,8 +18,8 @@ import (
 // TestForParses checks every line with go-libaudit's rule/flags parser.
 func TestLines(t *testing.T) {
 	lines := auditrules.Lines()
-	if len(lines) != 13 {
-		t.Fatalf("Lines() = %d rules, want 13", len(lines))
+	if len(lines) != 15 {
+		t.Fatalf("Lines() = %d rules, want 15", len(lines))
 	}
 	for _, l := range lines {
 		if !strings.HasSuffix(l, "-k "+auditrules.Key) {
