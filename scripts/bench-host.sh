@@ -8,19 +8,26 @@
 # tables give the median over the rounds, the overhead against no audit, the range, and
 # per run the kernel's `lost` delta and xferhunt's own loss counters. Not run in CI.
 #
-#   sudo scripts/bench-host.sh [-r ROUNDS] [-c CONFIGS] [-w WORKLOADS] [-t SECONDS]
+#   sudo scripts/bench-host.sh [-r ROUNDS] [-c CONFIGS] [-w WORKLOADS] [-l LOADS] [-b REF] [-t SECONDS]
 #
 #   -r ROUNDS     rounds (env ROUNDS, default 3)
 #   -c CONFIGS    comma list of none, xferhunt-narrow, xferhunt-broad, auditd-narrow,
-#                 auditd-broad (env CONFIGS, default all)
+#                 auditd-broad, base-narrow, base-broad (env CONFIGS, default all but base-*)
 #   -w WORKLOADS  comma list of create, exec, connect, mixed (env WORKLOADS, default all)
+#   -l LOADS      comma list of daemon, session (env LOADS, default daemon): whose work it
+#                 is. daemon: audit login uid unset, as a service's; session: the login uid
+#                 set (env SESSION_AUID, default 1001), as a logged-in user's, which the
+#                 session rules of narrow coverage record. Each workload runs once per load.
+#   -b REF        also build xferhunt at the git revision REF (env BASE_REF) for the
+#                 base-narrow and base-broad configurations: the cost before a change
 #   -t SECONDS    per-workload time limit; a run that hits it counts as ">SECONDS s"
 #                 (env TIMEOUT, default 120)
 #   sizes:        env N_CREATE (200000), N_EXEC (20000), N_CONNECT (20000), PIPELINES (150)
 #   KEEP=1        keep the work directory (xferhunt/auditd stderr, per-run raw results)
 #
 # Needs root, /usr/sbin/auditctl and /usr/sbin/auditd (Debian package auditd), flock, git,
-# tar, and Go on PATH or in /usr/local/go/bin. A binary without --coverage (before the
+# tar, bash, and Go on PATH or in /usr/local/go/bin. Setting a load's login uid (writing
+# /proc/self/loginuid before exec'ing the workload) needs loginuid_immutable 0. A binary without --coverage (before the
 # narrow rule set exists) runs its only rule set as "broad" and the narrow configurations
 # are skipped with a note.
 #
@@ -38,22 +45,27 @@ usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
 rounds=${ROUNDS:-3}
 configs=${CONFIGS:-none,xferhunt-narrow,xferhunt-broad,auditd-narrow,auditd-broad}
 workloads=${WORKLOADS:-create,exec,connect,mixed}
+loads=${LOADS:-daemon}
+base_ref=${BASE_REF:-}
+session_auid=${SESSION_AUID:-1001}
 limit=${TIMEOUT:-120}
 n_create=${N_CREATE:-200000}
 n_exec=${N_EXEC:-20000}
 n_connect=${N_CONNECT:-20000}
 pipelines=${PIPELINES:-150}
-while getopts 'r:c:w:t:h' opt; do
+while getopts 'r:c:w:l:b:t:h' opt; do
 	case $opt in
 	r) rounds=$OPTARG ;;
 	c) configs=$OPTARG ;;
 	w) workloads=$OPTARG ;;
+	l) loads=$OPTARG ;;
+	b) base_ref=$OPTARG ;;
 	t) limit=$OPTARG ;;
 	h) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
 done
-for v in rounds limit n_create n_exec n_connect pipelines; do
+for v in rounds limit n_create n_exec n_connect pipelines session_auid; do
 	if ! [[ ${!v} =~ ^[1-9][0-9]*$ ]]; then
 		echo "bench-host: $v must be a positive integer, got '${!v}'" >&2
 		exit 2
@@ -66,7 +78,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
-for b in auditctl auditd flock git tar timeout go; do
+for b in auditctl auditd flock git tar timeout go bash; do
 	command -v "$b" >/dev/null || { echo "bench-host: $b not found" >&2; exit 1; }
 done
 
@@ -214,11 +226,21 @@ exec 9>>"$LOCK"
 xh="$work/xferhunt" hl="$work/hostload"
 go build -o "$xh" . || { note "go build . failed"; exit 1; }
 go build -o "$hl" ./scripts/hostload || { note "go build ./scripts/hostload failed"; exit 1; }
+has_coverage() { { "$1" --help 2>&1 || true; } | grep -q -- '-coverage'; }
 have_coverage=0
-if { "$xh" --help 2>&1 || true; } | grep -q -- '-coverage'; then have_coverage=1; fi
+if has_coverage "$xh"; then have_coverage=1; fi
+# The base binary: the same source at another revision, built from a git archive.
+xh_base="$work/xferhunt-base" base_coverage=0
+if [ -n "$base_ref" ]; then
+	mkdir "$work/base"
+	git archive "$base_ref" | tar -x -C "$work/base" || { note "git archive $base_ref failed"; exit 1; }
+	(cd "$work/base" && go build -buildvcs=false -o "$xh_base" .) || { note "go build at $base_ref failed"; exit 1; }
+	if has_coverage "$xh_base"; then base_coverage=1; fi
+fi
 
 # Which configurations run, and which rule set each one uses.
-declare -A mode_of=([xferhunt-narrow]=narrow [xferhunt-broad]=broad [auditd-narrow]=narrow [auditd-broad]=broad)
+declare -A mode_of=([xferhunt-narrow]=narrow [xferhunt-broad]=broad [auditd-narrow]=narrow [auditd-broad]=broad
+	[base-narrow]=narrow [base-broad]=broad)
 run_configs=()
 IFS=, read -r -a want_configs <<<"$configs"
 for c in "${want_configs[@]}"; do
@@ -231,29 +253,51 @@ for c in "${want_configs[@]}"; do
 			note "NOTE: this xferhunt has no --coverage flag yet: skipping $c (rerun once it exists)"
 		fi
 		;;
+	base-narrow | base-broad)
+		if [ -z "$base_ref" ]; then
+			note "$c needs -b REF"; exit 2
+		elif [ "$c" = base-narrow ] && [ "$base_coverage" = 0 ]; then
+			note "NOTE: xferhunt at $base_ref has no --coverage flag: skipping $c"
+		else
+			run_configs+=("$c")
+		fi
+		;;
 	*) note "unknown configuration '$c'"; exit 2 ;;
 	esac
 done
-IFS=, read -r -a run_workloads <<<"$workloads"
-for w in "${run_workloads[@]}"; do
+IFS=, read -r -a want_workloads <<<"$workloads"
+for w in "${want_workloads[@]}"; do
 	case $w in create | exec | connect | mixed) ;; *) note "unknown workload '$w'"; exit 2 ;; esac
+done
+# run_workloads are WORKLOAD for the daemon load, WORKLOAD@session for the session load.
+run_workloads=()
+IFS=, read -r -a want_loads <<<"$loads"
+for l in "${want_loads[@]}"; do
+	case $l in daemon | session) ;; *) note "unknown load '$l'"; exit 2 ;; esac
+done
+for w in "${want_workloads[@]}"; do
+	for l in "${want_loads[@]}"; do
+		if [ "$l" = daemon ]; then run_workloads+=("$w"); else run_workloads+=("$w@session"); fi
+	done
 done
 [ "${#run_configs[@]}" -gt 0 ] || { note "no configuration to run"; exit 2; }
 
-# xferhunt_args MODE: the command line of a live xferhunt in that rule mode. Without
-# --coverage the binary's only (today's, broad) rule set is used.
+# xferhunt_args MODE COVERAGE: the command line of a live xferhunt in that rule mode.
+# Without --coverage (COVERAGE 0) the binary's only (broad) rule set is used.
 xferhunt_args() {
 	local a=(--headless --ephemeral --source netlink:unicast)
-	if [ "$have_coverage" = 1 ]; then a+=(--coverage "$1"); fi
+	if [ "$2" = 1 ]; then a+=(--coverage "$1"); fi
 	echo "${a[@]}"
 }
 
-# start_xferhunt MODE ERRFILE: start xferhunt and wait for its "ready" line.
+# start_xferhunt MODE ERRFILE [base]: start xferhunt (the base binary with "base") and
+# wait for its "ready" line.
 start_xferhunt() {
-	local i
+	local i bin=$xh cov=$have_coverage
+	if [ "${3:-}" = base ]; then bin=$xh_base cov=$base_coverage; fi
 	: >"$2"
 	# shellcheck disable=SC2046 # word splitting of the fixed argument list is intended
-	"$xh" $(xferhunt_args "$1") >/dev/null 2>>"$2" 9>&- &
+	"$bin" $(xferhunt_args "$1" "$cov") >/dev/null 2>>"$2" 9>&- &
 	xh_pid=$!
 	for ((i = 0; i < 600; i++)); do
 		grep -qx ready "$2" && return 0
@@ -368,18 +412,29 @@ wl_pid=""
 
 # ---- the runs --------------------------------------------------------------------------
 
-# run_workload NAME OUTFILE: one timed workload; sets secs to its seconds, ">LIMIT" on
-# timeout or "fail". It runs in the background and is waited for, so that a signal to
-# the script is handled at once and the trap can stop it by pid.
+# as_load: bash that sets its audit login uid to $1 (written only if different: unset
+# 4294967295 for a daemon, the session's uid for a login session) and execs the rest.
+# The kernel keeps the login uid per task and children inherit it, so every process of
+# the workload has it; the write happens before hostload starts its clock.
+# shellcheck disable=SC2016 # expanded by that bash
+as_load=(bash -c 'read -r cur </proc/self/loginuid; if [ "$cur" != "$0" ]; then
+	echo "$0" >/proc/self/loginuid || { echo "cannot set the login uid to $0 (loginuid_immutable?)" >&2; exit 97; }
+fi; exec "$@"')
+
+# run_workload NAME OUTFILE: one timed workload (NAME is WORKLOAD or WORKLOAD@session);
+# sets secs to its seconds, ">LIMIT" on timeout or "fail". It runs in the background and
+# is waited for, so that a signal to the script is handled at once and the trap can
+# stop it by pid.
 run_workload() {
-	local args rc=0
-	case $1 in
+	local args rc=0 auid=4294967295
+	case $1 in *@session) auid=$session_auid ;; esac
+	case ${1%@session} in
 	create) args=(create -n "$n_create" -dir "$shm/create") ;;
 	exec) args=(exec -n "$n_exec") ;;
 	connect) args=(connect -n "$n_connect") ;;
 	mixed) args=(mixed -dir "$shm/mixed" -pipelines "$pipelines") ;;
 	esac
-	timeout -k 10 "$limit" "$hl" "${args[@]}" >"$2" 2>"$2.err" 9>&- &
+	timeout -k 10 "$limit" "${as_load[@]}" "$auid" "$hl" "${args[@]}" >"$2" 2>"$2.err" 9>&- &
 	wl_pid=$!
 	wait "$wl_pid" || rc=$?
 	wl_pid=""
@@ -421,6 +476,7 @@ run_one() {
 		if [ "$(auditctl -l 9>&-)" != "No rules" ]; then note "none: audit rules are loaded (not ours?)"; fi
 		;;
 	xferhunt-*) start_xferhunt "${mode_of[$cfg]}" "$tag.xferhunt.err" || return 1 ;;
+	base-*) start_xferhunt "${mode_of[$cfg]}" "$tag.xferhunt.err" base || return 1 ;;
 	auditd-*) start_auditd "${mode_of[$cfg]}" "$tag.auditd" || return 1 ;;
 	esac
 	lost0=$(status_field lost)
@@ -428,7 +484,7 @@ run_one() {
 	if [ "$cfg" != none ]; then dr=$(drain); fi
 	lost1=$(status_field lost)
 	case $cfg in
-	xferhunt-*)
+	xferhunt-* | base-*)
 		stop_pid "$xh_pid" 60
 		xh_pid=""
 		[ "$stopped" = ok ] || note "$cfg: xferhunt ignored SIGTERM for 60 s; killed"
@@ -499,9 +555,11 @@ declare -A label=(
 	[connect]="$(human "$n_connect") loopback connects"
 	[mixed]="mixed job (tar x of Go's src, git clone, $pipelines pipelines)"
 )
+for w in create exec connect mixed; do label[$w@session]="${label[$w]}, in a login session"; done
 declare -A title=(
 	[none]="no audit" [xferhunt-narrow]="xferhunt default (narrow)" [xferhunt-broad]="xferhunt --coverage broad"
 	[auditd-narrow]="auditd, narrow rules" [auditd-broad]="auditd, broad rules"
+	[base-narrow]="xferhunt $base_ref (narrow)" [base-broad]="xferhunt $base_ref --coverage broad"
 )
 
 echo
@@ -510,6 +568,8 @@ echo "Host overhead, $(nproc) cores, kernel $(uname -r), xferhunt $(git describe
 awk -F'|' 'NF >= 8 && $8 != "" { if (n++ == 0 || $8 < lo) lo = $8; if ($8 > hi) hi = $8 }
 	END { if (n) printf "1-min load average before each run: %.2f–%.2f (this benchmark alone keeps it near 1; higher means other load on the host).\n", lo, hi }' "$log"
 [ "$have_coverage" = 1 ] || echo "This xferhunt has no --coverage flag: \"broad\" is its only rule set; narrow not measured."
+[[ " ${run_workloads[*]}" != *@session* ]] || echo "\"in a login session\": the workload ran with audit login uid $session_auid (as after pam_loginuid); the others with it unset, as a service's."
+[ -z "$base_ref" ] || echo "xferhunt $base_ref: $(git rev-parse --short "$base_ref" 2>/dev/null || echo '?'), built from git archive."
 for mode in narrow broad; do
 	[ -n "${rule_backlog[$mode]:-}" ] || continue
 	echo "auditd-$mode: $(wc -l <"$work/rules.$mode") rules, backlog_limit ${rule_backlog[$mode]}, backlog_wait_time ${rule_wait[$mode]} (as xferhunt sets them)."

@@ -8,7 +8,9 @@
 // Narrow, the default, asks the kernel to record only what the rules' queries can
 // match — file creations by the transfer programs — plus what attributes them (their
 // execs and accepted connections), filtered in the kernel by executable (-F exe=),
-// so an unrelated process creating 200k files produces no record at all.
+// so an unrelated process creating 200k files produces no record at all — plus,
+// for the session story, what processes of login sessions do (SessionLines),
+// filtered in the kernel by login uid so that daemons cost no record.
 package auditrules
 
 import (
@@ -17,7 +19,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/elastic/go-libaudit/v2/rule"
 )
 
 // Key is the audit key every xferhunt rule carries; cleanup removes rules by this key only.
@@ -179,8 +184,10 @@ func perArch(exes []string, lines func(head, tail, arch string) []string) []stri
 
 func ruleSafe(exe string) bool { return exe != "" && !strings.ContainsAny(exe, " \t\n") }
 
-// For returns the rule lines of a coverage on this host.
-func For(c Coverage) []string {
+// For returns the rule lines of a coverage on this host. selfPID is the
+// process that installs them (xferhunt itself), which narrow coverage's
+// session rules leave out: see SessionLines.
+func For(c Coverage, selfPID int) []string {
 	if c == Broad {
 		return Lines()
 	}
@@ -191,5 +198,82 @@ func For(c Coverage) []string {
 			servers = append(servers, s)
 		}
 	}
-	return append(NarrowLines(creators), ServerLines(servers)...)
+	out := append(NarrowLines(creators), ServerLines(servers)...)
+	return append(out, SessionLines(selfPID)...)
+}
+
+// sessionRules are the syscalls SessionLines records, one rule each group,
+// with the extra filter the group needs. Everything without an argument
+// filter shares one rule: the kernel walks the whole exit list on every
+// syscall of every audited process, so each rule costs the host a little
+// even for syscalls it does not name. Unlike the narrow creation rules these
+// name removals and mode changes too: a story shows a file made executable
+// and the file deleted after use.
+var sessionRules = []struct {
+	syscalls []string
+	filter   string
+}{
+	{[]string{
+		"execve", "execveat", // with the EXECVE record: the command line
+		"openat2", // flags inside struct open_how, which audit cannot filter on
+		"creat", "mknod", "mknodat", "link", "linkat", "symlink", "symlinkat", "rename", "renameat", "renameat2",
+		"chmod", "fchmod", "fchmodat", "fchmodat2",
+		"unlink", "unlinkat", "rmdir",
+		"connect",
+	}, ""},
+	// O_CREAT is 0x40 on x86 and the generic (arm, arm64) flags alike.
+	{[]string{"open"}, " -F a1&0x40"},
+	{[]string{"openat"}, " -F a2&0x40"},
+}
+
+// SessionLines returns the rules of the session story: per arch, the execs,
+// creations (creating opens as in the broad set), mode changes, removals and
+// connections of processes in a login session (audit login uid set, as
+// pam_loginuid does for ssh and console logins, inherited through su and
+// sudo), successful ones only. Daemons and services keep the login uid unset,
+// so on a server their activity costs one comparison per audited syscall and
+// no record. selfPID, when positive, is excluded (-F pid!= compares the
+// thread group, so every thread of it): the responder runs xferhunt inside
+// their own login session, and without it the tool would record its own
+// reading of /proc and its database writes, feeding on itself. Syscalls an
+// arch lacks (arm64 has only the *at forms: no open, chmod, unlink, rmdir,
+// link, rename, creat) are left out of that arch's rules, since a rule naming
+// one is rejected whole.
+func SessionLines(selfPID int) []string {
+	filter := " -F auid!=unset"
+	if selfPID > 0 {
+		filter += " -F pid!=" + strconv.Itoa(selfPID)
+	}
+	var out []string
+	for _, arch := range []string{"b64", "b32"} {
+		for _, r := range sessionRules {
+			sc := Known(arch, r.syscalls)
+			if len(sc) == 0 {
+				continue
+			}
+			out = append(out, "-a always,exit -F arch="+arch+" -S "+strings.Join(sc, ",")+filter+r.filter+" -F success=1 -k "+Key)
+		}
+	}
+	return out
+}
+
+// Known returns the syscalls of names that arch ("b64" or "b32", read as
+// go-libaudit reads them: the running machine's 64- or 32-bit ABI) has, in
+// order. It asks go-libaudit's rule builder, the one the netlink source
+// installs rules with, so a name kept here never makes it reject a rule.
+func Known(arch string, names []string) []string {
+	var out []string
+	for _, n := range names {
+		r := &rule.SyscallRule{
+			Type:     rule.AppendSyscallRuleType,
+			List:     "exit",
+			Action:   "always",
+			Filters:  []rule.FilterSpec{{Type: rule.ValueFilterType, LHS: "arch", Comparator: "=", RHS: arch}},
+			Syscalls: []string{n},
+		}
+		if _, err := rule.Build(r); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
 }

@@ -15,12 +15,11 @@ import (
 	"github.com/xferhunt/xferhunt/sources/auditrules"
 )
 
-// go-libaudit's rule/flags parser is not checked here: its dependency
-// github.com/kballard/go-shellquote has no go.sum entry yet (see the report).
+// TestForParses checks every line with go-libaudit's rule/flags parser.
 func TestLines(t *testing.T) {
 	lines := auditrules.Lines()
-	if len(lines) != 13 {
-		t.Fatalf("Lines() = %d rules, want 13", len(lines))
+	if len(lines) != 15 {
+		t.Fatalf("Lines() = %d rules, want 15", len(lines))
 	}
 	for _, l := range lines {
 		if !strings.HasSuffix(l, "-k "+auditrules.Key) {
@@ -189,7 +188,7 @@ func TestServerLines(t *testing.T) {
 			t.Errorf("server rule without its exe: %s", l)
 		}
 	}
-	for _, l := range auditrules.For(auditrules.Narrow) {
+	for _, l := range auditrules.For(auditrules.Narrow, os.Getpid()) {
 		if strings.Contains(l, "exe=/usr/bin/sync") {
 			t.Errorf("narrow coverage records sync, which creates no file: %s", l)
 		}

@@ -99,13 +99,16 @@ func file(name string, o tail.Options, nd tail.NewDecoder) (sources.Source, erro
 }
 
 // Netlink builds a kernel audit source with the rule set of opt.Coverage;
-// narrow coverage looks again for transfer programs while it runs.
+// narrow coverage looks again for transfer programs while it runs. The rules
+// leave this process out (it is the one reading the records), see
+// auditrules.SessionLines.
 func Netlink(mode netlink.Mode, opt Options) *netlink.Source {
+	self := os.Getpid()
 	var refresh func() []string
 	if opt.Coverage == auditrules.Narrow {
-		refresh = func() []string { return auditrules.For(auditrules.Narrow) }
+		refresh = func() []string { return auditrules.For(auditrules.Narrow, self) }
 	}
-	return netlink.New(netlink.Options{Mode: mode, Rules: auditrules.For(opt.Coverage), Refresh: refresh,
+	return netlink.New(netlink.Options{Mode: mode, Rules: auditrules.For(opt.Coverage, self), Refresh: refresh,
 		NewParser: func(emit func(sources.Event)) netlink.LineParser {
 			return auditd.NewParser(auditd.Options{HostID: opt.HostID, HostName: opt.HostName, Emit: emit, Story: opt.Story})
 		}})
