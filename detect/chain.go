@@ -143,7 +143,7 @@ func (c *Chain) Process(doc ecs.Doc, e *story.Event, f Flags) []Alert {
 		u.step(*e)
 		return []Alert{c.alert(doc, e, u, "made_executable", e.Path, f)}
 	case story.Exec:
-		for _, p := range e.Files() {
+		for _, p := range ranFiles(e) {
 			u := c.get(upKey{e.Host, p})
 			if u == nil || u.executed {
 				continue
@@ -154,6 +154,32 @@ func (c *Chain) Process(doc ecs.Doc, e *story.Event, f Flags) []Alert {
 		}
 	}
 	return nil
+}
+
+// ranFiles are the files an exec runs: the one the kernel loaded (for a
+// #! script the script itself), and a script given to an interpreter as
+// its argument (`sh tool.sh` needs no execute bit). A `-c` command string
+// is not a file: `bash -c /tmp/tool.sh` is followed by the kernel's own
+// exec of tool.sh, which is the one that counts.
+func ranFiles(e *story.Event) []string {
+	out := []string{}
+	if e.Path != "" {
+		out = append(out, e.Path)
+	}
+	for i, a := range e.Args {
+		if i == 0 || e.Args[i-1] == "-c" || strings.HasPrefix(a, "-") {
+			continue
+		}
+		p := a
+		if !path.IsAbs(p) {
+			if e.Cwd == "" {
+				continue
+			}
+			p = path.Join(e.Cwd, p)
+		}
+		out = append(out, path.Clean(p))
+	}
+	return out
 }
 
 func (u *upload) step(e story.Event) {

@@ -33,8 +33,14 @@ func (f *storyFeed) process(eng *detect.Engine, ev sources.Event, loss bool) []d
 	if f.wanted() {
 		se, ok = story.FromDoc(ev.Doc, ev.Key)
 	}
+	seen := ok && ev.Historical && se.Time <= f.restoredUntil
 	if ok && f.chain != nil {
 		alerts = f.chain.Process(ev.Doc, &se, detect.Flags{Historical: ev.Historical, Loss: loss, Key: ev.Key})
+		if seen {
+			// The last run raised these already (they are in its alert
+			// journal); re-reading its events only rebuilds the chains.
+			alerts = nil
+		}
 	}
 	var seed []detect.Alert
 	if !ev.Context {
@@ -48,7 +54,7 @@ func (f *storyFeed) process(eng *detect.Engine, ev sources.Event, loss bool) []d
 			se.Alert = seed[i].ID()
 		}
 	}
-	if ok && f.store != nil && !(ev.Historical && se.Time <= f.restoredUntil) {
+	if ok && f.store != nil && !seen {
 		for i := range alerts {
 			if se.Alert == "" {
 				se.Alert = alerts[i].ID()

@@ -1,0 +1,59 @@
+package pipeline
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/state"
+	"github.com/xferhunt/xferhunt/story"
+)
+
+// Alerts are journaled once per uuid, events in order; a second run on
+// the same state restores both, and its journal knows the restored
+// alerts, so the backfill's copies are not journaled again.
+func TestJournalRestore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "st")
+	st, err := state.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := newJournal(st)
+	a := detect.Alert{Doc: ecs.Doc{"kibana.alert.uuid": "u1", "file": map[string]any{"path": "/tmp/x"}}}
+	j.alert(a)
+	j.alert(a)
+	for i := range 3 {
+		e := story.Event{Time: int64(1000 + i), Action: "exec", Session: 7, Path: "/bin/x"}
+		j.event(&e)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	j.run(ctx) // a cancelled run commits once
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	st, err = state.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	stories := story.NewStore(0)
+	j2 := newJournal(st)
+	r, err := restore(st, stories, j2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.alerts) != 1 || r.alerts[0].ID() != "u1" || r.alerts[0].Doc.Str("file.path") != "/tmp/x" {
+		t.Fatalf("restored alerts = %+v", r.alerts)
+	}
+	if got := stories.Story(story.Scope{Kind: story.BySession, Session: 7}); len(got) != 3 || r.until != 1002 {
+		t.Fatalf("restored %d events, until %d", len(got), r.until)
+	}
+	j2.alert(a)
+	if len(j2.alerts) != 0 {
+		t.Error("a restored alert was queued again")
+	}
+}
