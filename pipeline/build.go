@@ -75,9 +75,9 @@ type setup struct {
 	journal *journal
 	// restored is what the journal held at start.
 	restored restored
-	exc     *exceptions.List
-	store   *state.Store
-	engine  *detect.Engine
+	exc      *exceptions.List
+	store    *state.Store
+	engine   *detect.Engine
 }
 
 func (s *setup) Close() error {

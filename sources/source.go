@@ -31,7 +31,7 @@ type Health struct {
 	Name      string
 	Live      bool // backfill done, now following
 	Records   uint64
-	Events    uint64
+	Events    uint64 // file events (context events of stories are not counted)
 	Malformed uint64 // lines or records that could not be parsed, skipped
 	Lost      uint64 // records lost before reaching us: kernel lost deltas plus receive overruns (netlink)
 	// Suppressed is what the kernel's printk rate limit said it swallowed
@@ -52,4 +52,16 @@ type Source interface {
 	Name() string
 	Run(ctx context.Context, emit func([]Event)) error
 	Health() Health
+}
+
+// FileEvents counts the file events of a batch, leaving out context events:
+// a source's Health.Events says how many events the rules looked at.
+func FileEvents(batch []Event) uint64 {
+	var n uint64
+	for i := range batch {
+		if !batch[i].Context {
+			n++
+		}
+	}
+	return n
 }

@@ -384,7 +384,7 @@ func (s *Source) read(ctx context.Context, sock libaudit.NetlinkReceiver, emit f
 		}
 		batch := pending
 		pending = nil
-		s.update(func(h *sources.Health) { h.Events += uint64(len(batch)) })
+		s.update(func(h *sources.Health) { h.Events += sources.FileEvents(batch) })
 		emit(batch)
 	}
 	var line []byte

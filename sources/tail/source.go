@@ -155,7 +155,7 @@ func (p *pump) send(out []sources.Event) {
 		return
 	}
 	p.hmu.Lock()
-	p.health.Events += uint64(len(out))
+	p.health.Events += sources.FileEvents(out)
 	p.hmu.Unlock()
 	p.emit(out)
 }
