@@ -124,8 +124,8 @@ func (s *Store) file(name string) []Event {
 func (s *Store) tree(root int, host string) []Event {
 	in := map[int]bool{root: true}
 	var out []Event
-	for i := range s.evs {
-		e := &s.evs[i]
+	for i := 0; i < s.n; i++ {
+		e := s.at(i)
 		if host != "" && e.Host != host {
 			continue
 		}

@@ -16,7 +16,11 @@ type Store struct {
 	mu      sync.RWMutex
 	budget  int64
 	used    int64
-	evs     []Event // evs[i].Seq == base+i
+	// ring holds the events in arrival order from ring[head], n of them:
+	// the event of sequence number base+i is at (head+i) % len(ring).
+	// Evicting the oldest is a move of head, never a copy.
+	ring    []Event
+	head, n int
 	base    uint64
 	evicted uint64
 
@@ -54,7 +58,7 @@ type Stats struct {
 func (s *Store) Stats() Stats {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return Stats{Events: len(s.evs), Bytes: s.used, Budget: s.budget, Evicted: s.evicted}
+	return Stats{Events: s.n, Bytes: s.used, Budget: s.budget, Evicted: s.evicted}
 }
 
 // Add stores an event and returns its sequence number.
@@ -64,15 +68,32 @@ func (s *Store) Add(e Event) uint64 {
 	e.Process, e.Exe, e.User, e.Login = s.intern(e.Process), s.intern(e.Exe), s.intern(e.User), s.intern(e.Login)
 	e.Host, e.Addr, e.Action, e.Via, e.Cwd = s.intern(e.Host), s.intern(e.Addr), s.intern(e.Action), s.intern(e.Via), s.intern(e.Cwd)
 	size := e.size()
-	for s.used+size > s.budget && len(s.evs) > 0 {
+	for s.used+size > s.budget && s.n > 0 {
 		s.evictOldest()
 	}
-	e.Seq = s.base + uint64(len(s.evs))
-	s.evs = append(s.evs, e)
+	if s.n == len(s.ring) {
+		s.grow()
+	}
+	e.Seq = s.base + uint64(s.n)
+	slot := &s.ring[(s.head+s.n)%len(s.ring)]
+	*slot = e
+	s.n++
 	s.used += size
-	s.index(&s.evs[len(s.evs)-1])
+	s.index(slot)
 	return e.Seq
 }
+
+// grow doubles the ring, unrolling it so that head is 0 again.
+func (s *Store) grow() {
+	ring := make([]Event, max(64, 2*len(s.ring)))
+	for i := 0; i < s.n; i++ {
+		ring[i] = s.ring[(s.head+i)%len(s.ring)]
+	}
+	s.ring, s.head = ring, 0
+}
+
+// at is the i-th held event in arrival order.
+func (s *Store) at(i int) *Event { return &s.ring[(s.head+i)%len(s.ring)] }
 
 // intern shares one copy of a string that repeats across events. The table
 // is cleared when it grows large, so it stays bounded.
@@ -124,10 +145,10 @@ func (e *Event) users() []string {
 	return []string{e.User, e.Login}
 }
 
-// evictOldest drops evs[0]. Index lists are in arrival order, so the
-// evicted event is at the front of each list it is in.
+// evictOldest drops the oldest event. Index lists are in arrival order,
+// so the evicted event is at the front of each list it is in.
 func (s *Store) evictOldest() {
-	e := &s.evs[0]
+	e := s.at(0)
 	trim := func(m map[string][]uint64, k string) {
 		if l := m[k]; len(l) > 0 && l[0] == e.Seq {
 			if len(l) == 1 {
@@ -155,23 +176,19 @@ func (s *Store) evictOldest() {
 		delete(s.byKey, e.Key)
 	}
 	s.used -= e.size()
-	*e = Event{}
-	s.evs = s.evs[1:]
+	*e = Event{} // its strings may go
+	s.head = (s.head + 1) % len(s.ring)
+	s.n--
 	s.base++
 	s.evicted++
-	// Reslicing leaves the evicted slots in the array: copy into a fresh
-	// one once they are most of it.
-	if cap(s.evs) > 1024 && len(s.evs) < cap(s.evs)/4 {
-		s.evs = append(make([]Event, 0, 2*len(s.evs)), s.evs...)
-	}
 }
 
 // get returns the event of a sequence number, nil once evicted.
 func (s *Store) get(seq uint64) *Event {
-	if seq < s.base || seq >= s.base+uint64(len(s.evs)) {
+	if seq < s.base || seq >= s.base+uint64(s.n) {
 		return nil
 	}
-	return &s.evs[seq-s.base]
+	return s.at(int(seq - s.base))
 }
 
 // MarkAlert records that an alert was raised on the event of a source key,
@@ -231,7 +248,10 @@ func sortByTime(evs []Event) {
 func (s *Store) All() []Event {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := slices.Clone(s.evs)
+	out := make([]Event, s.n)
+	for i := range out {
+		out[i] = *s.at(i)
+	}
 	sortByTime(out)
 	return out
 }
