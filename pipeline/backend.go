@@ -119,7 +119,13 @@ func (b *backend) Compile(q string) (func(ecs.Doc) bool, error) {
 
 // Kill sends SIGKILL: the responder has confirmed, and a transfer process
 // that traps SIGTERM would keep writing.
+// errRecorded refuses an action on this host for an alert of a recording.
+var errRecorded = errors.New("this alert is from a recording (demo): its pid and path are not this host's; nothing was done")
+
 func (b *backend) Kill(pid int) error {
+	if b.s != nil && b.s.recorded {
+		return errRecorded
+	}
 	if pid <= 1 {
 		return fmt.Errorf("refusing to kill pid %d", pid)
 	}
@@ -143,6 +149,9 @@ type evidence struct {
 // its directories could have been swapped for a link to a secret) and only
 // a regular file is copied; everything written goes through safefile.
 func (b *backend) PreserveEvidence(a detect.Alert) (string, string, error) {
+	if b.s != nil && b.s.recorded {
+		return "", "", errRecorded
+	}
 	src := a.Doc.Str("file.path")
 	if src == "" {
 		return "", "", errors.New("alert has no file.path")

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -253,5 +255,26 @@ func TestExportRefusesPlantedLinkAndSharedDir(t *testing.T) {
 	os.Chmod(cwd, 0o777)
 	if err := b.Export(filepath.Join(cwd, "x.ndjson"), alerts); err == nil || !strings.Contains(err.Error(), "write it") {
 		t.Fatalf("export into a world-writable directory: %v", err)
+	}
+}
+
+// The demo replays another machine's recording: K and P must not act on
+// whatever this host has at the recorded pid or path (issue 10).
+func TestRecordedRefusesHostActions(t *testing.T) {
+	sleep := exec.Command("sleep", "30")
+	if err := sleep.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sleep.Process.Kill(); _ = sleep.Wait() }()
+	b := &backend{s: &setup{recorded: true}}
+	if err := b.Kill(sleep.Process.Pid); !errors.Is(err, errRecorded) {
+		t.Fatalf("Kill on a recording: %v", err)
+	}
+	if err := sleep.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("the host's process at the recorded pid was hurt: %v", err)
+	}
+	doc := ecs.Doc{"file": map[string]any{"path": "/etc/hostname"}}
+	if _, _, err := b.PreserveEvidence(detect.Alert{Doc: doc}); !errors.Is(err, errRecorded) {
+		t.Fatalf("PreserveEvidence on a recording: %v", err)
 	}
 }

@@ -75,6 +75,10 @@ type setup struct {
 	journal *journal
 	// restored is what the journal held at start.
 	restored restored
+	// recorded says the events are a recording (the demo's replay), not
+	// this host now: nothing about them may come from this host's /proc
+	// or files, and no action may target this host's processes or files.
+	recorded bool
 	exc      *exceptions.List
 	store    *state.Store
 	engine   *detect.Engine

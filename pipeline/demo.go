@@ -37,6 +37,9 @@ func Demo(cfg Config, capture []byte) error {
 		return err
 	}
 	defer s.Close()
+	// A recording: its pids and paths are another machine's (or another
+	// day's); enriching from this host or killing "its" pid would be wrong.
+	s.recorded = true
 	src := spec.Reader("demo replay", replay.New(ctx, capture, 1), spec.Options{HostID: cfg.HostID, HostName: "demo", Story: true})
 	srcs := []sources.Source{src}
 	if cfg.Headless {

@@ -122,7 +122,7 @@ type live struct {
 	// drops under the first name.
 	names  []string
 	bridge *bridge.Bridge
-	enr    *enrich.Enricher
+	enr    *enrich.Enricher // fills what the records lack from this host; nil for recordings
 	// feed keeps every event for stories and runs the companion rules.
 	feed *storyFeed
 
@@ -138,8 +138,12 @@ func newLive(s *setup, srcs []sources.Source) *live {
 	for i, src := range srcs {
 		names[i] = src.Name()
 	}
-	return &live{s: s, srcs: srcs, names: names, bridge: bridge.New(bridge.Options{}), enr: enrich.New(enrich.Options{}),
+	l := &live{s: s, srcs: srcs, names: names, bridge: bridge.New(bridge.Options{}),
 		feed: &storyFeed{store: s.stories, chain: s.chain, journal: s.journal, restoredUntil: s.restored.until}}
+	if !s.recorded {
+		l.enr = enrich.New(enrich.Options{})
+	}
+	return l
 }
 
 // run returns when ctx ends (nil) or when a source fails (its error).
@@ -237,7 +241,9 @@ type stagedAlert struct {
 func (l *live) detect(batch []sources.Event, out func(stagedAlert)) {
 	for _, ev := range batch {
 		// Names first: a query or exception may test user.name.
-		l.enr.Names(ev.Doc)
+		if l.enr != nil {
+			l.enr.Names(ev.Doc)
+		}
 		loss, _ := ev.Doc.Get("xferhunt.loss").(bool)
 		for _, a := range l.feed.process(l.s.engine, ev, loss) {
 			out(stagedAlert{alert: a, live: !ev.Historical})
@@ -267,7 +273,7 @@ func (l *live) detect(batch []sources.Event, out func(stagedAlert)) {
 // facts describe the file now: only meaningful for alerts raised live,
 // not for backfilled history.
 func (l *live) finish(ctx context.Context, st stagedAlert, sink func(detect.Alert)) {
-	if st.live {
+	if st.live && l.enr != nil {
 		l.enr.Alert(ctx, st.alert.Doc)
 	}
 	if l.s.journal != nil {
