@@ -141,21 +141,23 @@ func TestIndexAvoidsDecoding(t *testing.T) {
 	}
 }
 
-func TestOnlyShortEquality(t *testing.T) {
-	for q, want := range map[string]bool{
-		`sshd`:                         true,
-		`process.name : (scp or sshd)`: true,
-		`process.* : scp`:              true,
-		`xferhunt.historical : true`:   true,
-		`a : "(q\"x w\"(" or b : x`:    true,
-		`file.path : *`:                false,
-		`file.path : /srv/*`:           false,
-		`*deep*`:                       false,
-		`process.pid >= 1`:             false,
+// planQuery reads the query's shape from the KQL package: nested queries
+// decode, free text reads every field, long or non-equality values read
+// the inflated document.
+func TestPlanQueryShape(t *testing.T) {
+	if planQuery(`process : { name : scp }`) != nil {
+		t.Error("a nested query got an index plan")
+	}
+	if planQuery(`process.name : (`) != nil {
+		t.Error("a query that does not parse got a plan")
+	}
+	for q, short := range map[string]bool{
+		`process.name : (scp or sshd)`:                   true,
+		`file.path : /srv/*`:                             false,
 		`a : "` + strings.Repeat("x", maxInline+1) + `"`: false,
 	} {
-		if got := onlyShortEquality(kql.MustParse(q).Debug()); got != want {
-			t.Errorf("%s: %v, want %v (%s)", q, got, want, kql.MustParse(q).Debug())
+		if p := planQuery(q); p == nil || p.exact != short {
+			t.Errorf("%s: plan %+v, want short %v", q, p, short)
 		}
 	}
 }
