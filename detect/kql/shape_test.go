@@ -16,7 +16,7 @@ func TestShape(t *testing.T) {
 		`process.name : (scp or sshd)`:           {longest: 4},
 		`process.* : scp`:                        {longest: 3},
 		`xferhunt.historical : true`:             {},
-		`a : "(q\"x w\"(" or b : x`:              {longest: 10},
+		`a : "(q\"x w\"(" or b : x`:              {longest: 8},
 		`file.path : *`:                          {wild: true},
 		`file.path : /srv/*`:                     {wild: true},
 		`*deep*`:                                 {free: true, wild: true},
