@@ -49,7 +49,9 @@ func syntheticLog(tb testing.TB, name string, copies int) ([]byte, int) {
 	return out.Bytes(), n
 }
 
-func benchScan(b *testing.B, name string, workers int) {
+func benchScan(b *testing.B, name string, workers int) { benchScanOpt(b, name, workers, false) }
+
+func benchScanOpt(b *testing.B, name string, workers int, story bool) {
 	data, n := syntheticLog(b, name, 200)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
@@ -57,11 +59,11 @@ func benchScan(b *testing.B, name string, workers int) {
 	cpu0 := cpuTime()
 	var events uint64
 	for b.Loop() {
-		st, err := Scan(bytes.NewReader(data), Options{HostID: "h", Workers: workers, Emit: func(sources.Event) {}})
+		st, err := Scan(bytes.NewReader(data), Options{HostID: "h", Workers: workers, Story: story, Emit: func(sources.Event) {}})
 		if err != nil || st.Lines != uint64(n) {
 			b.Fatalf("%v %+v", err, st)
 		}
-		events = st.Events
+		events = st.Events + st.Context
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 	// The machine is shared: CPU time says what the scan costs whatever
@@ -83,6 +85,8 @@ func BenchmarkScan(b *testing.B) {
 	b.Run("raw/workers=1", func(b *testing.B) { benchScan(b, "raw.log", 1) })
 	b.Run("raw/workers=2", func(b *testing.B) { benchScan(b, "raw.log", 2) })
 	b.Run("enriched/workers=2", func(b *testing.B) { benchScan(b, "enriched.log", 2) })
+	// A live run's parser also builds the stories' context events.
+	b.Run("raw/workers=1/story", func(b *testing.B) { benchScanOpt(b, "raw.log", 1, true) })
 }
 
 // BenchmarkParseCore measures the parsing of a Scan without its document
