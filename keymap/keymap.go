@@ -34,6 +34,9 @@ type Alert struct {
 	Exception key.Binding
 	Kill      key.Binding
 	Evidence  key.Binding
+	// Story opens the story of the alert, or from the detail view the
+	// story of the focused field (a pivot).
+	Story key.Binding
 }
 
 // Detail keys navigate the drill-down view.
@@ -43,6 +46,23 @@ type Detail struct {
 	PrevTab key.Binding
 	Up      key.Binding
 	Down    key.Binding
+}
+
+// Story keys move through and search the story view.
+type Story struct {
+	Back      key.Binding
+	NextScope key.Binding
+	PrevScope key.Binding
+	Up        key.Binding
+	Down      key.Binding
+	PageUp    key.Binding
+	PageDown  key.Binding
+	Top       key.Binding
+	Bottom    key.Binding
+	Search    key.Binding
+	NextMatch key.Binding
+	PrevMatch key.Binding
+	Wrap      key.Binding
 }
 
 // Prompt keys drive the filter line and confirmation dialogs.
@@ -61,6 +81,7 @@ type KeyMap struct {
 	List   List
 	Alert  Alert
 	Detail Detail
+	Story  Story
 	Prompt Prompt
 }
 
@@ -94,6 +115,7 @@ func Default() KeyMap {
 			Exception: b([]string{"x"}, "x", "exception from field"),
 			Kill:      b([]string{"K"}, "K", "kill process"),
 			Evidence:  b([]string{"P"}, "P", "preserve file"),
+			Story:     b([]string{"t"}, "t", "tell the story"),
 		},
 		Detail: Detail{
 			Back:    b([]string{"esc", "backspace"}, "esc", "back to list"),
@@ -101,6 +123,21 @@ func Default() KeyMap {
 			PrevTab: b([]string{"shift+tab", "left", "h"}, "⇧tab/←", "previous tab"),
 			Up:      b([]string{"up", "k"}, "↑/k", "previous field"),
 			Down:    b([]string{"down", "j"}, "↓/j", "next field"),
+		},
+		Story: Story{
+			Back:      b([]string{"esc", "backspace"}, "esc", "back"),
+			NextScope: b([]string{"tab", "right", "l"}, "tab/→", "next scope"),
+			PrevScope: b([]string{"shift+tab", "left", "h"}, "⇧tab/←", "previous scope"),
+			Up:        b([]string{"up", "k"}, "↑/k", "earlier event"),
+			Down:      b([]string{"down", "j"}, "↓/j", "later event"),
+			PageUp:    b([]string{"pgup", "ctrl+b"}, "pgup", "page up"),
+			PageDown:  b([]string{"pgdown", "ctrl+f", "space"}, "pgdn", "page down"),
+			Top:       b([]string{"home", "g"}, "g/home", "first event"),
+			Bottom:    b([]string{"end", "G"}, "G/end", "last event"),
+			Search:    b([]string{"/"}, "/", "search"),
+			NextMatch: b([]string{"n"}, "n", "next match"),
+			PrevMatch: b([]string{"N"}, "N", "previous match"),
+			Wrap:      b([]string{"w"}, "w", "cut long lines"),
 		},
 		Prompt: Prompt{
 			Apply:   b([]string{"enter"}, "enter", "apply"),
@@ -123,8 +160,9 @@ func (k KeyMap) Groups() []Group {
 	all := []Group{
 		{"Global", []key.Binding{k.Global.Help, k.Global.Quit}},
 		{"List", []key.Binding{k.List.Up, k.List.Down, k.List.PageUp, k.List.PageDown, k.List.Top, k.List.Bottom, k.List.Open, k.List.Filter, k.List.Sort, k.List.Export}},
-		{"Alert", []key.Binding{k.Alert.Ack, k.Alert.Close, k.Alert.Reopen, k.Alert.Copy, k.Alert.Exception, k.Alert.Kill, k.Alert.Evidence}},
+		{"Alert", []key.Binding{k.Alert.Ack, k.Alert.Close, k.Alert.Reopen, k.Alert.Copy, k.Alert.Exception, k.Alert.Kill, k.Alert.Evidence, k.Alert.Story}},
 		{"Detail", []key.Binding{k.Detail.Back, k.Detail.NextTab, k.Detail.PrevTab, k.Detail.Up, k.Detail.Down}},
+		{"Story", []key.Binding{k.Story.Back, k.Story.NextScope, k.Story.PrevScope, k.Story.Up, k.Story.Down, k.Story.PageUp, k.Story.PageDown, k.Story.Top, k.Story.Bottom, k.Story.Search, k.Story.NextMatch, k.Story.PrevMatch, k.Story.Wrap}},
 	}
 	out := all[:0]
 	for _, g := range all {

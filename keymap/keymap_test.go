@@ -55,3 +55,28 @@ func count(gs []Group) int {
 	}
 	return n
 }
+
+// TestStoryKeysDistinct: in the story view the global, alert and story
+// keys are live together, so none may answer to the same key.
+func TestStoryKeysDistinct(t *testing.T) {
+	k := Default()
+	seen := map[string]string{}
+	for _, g := range k.Groups() {
+		if g.Title != "Global" && g.Title != "Alert" && g.Title != "Story" {
+			continue
+		}
+		for _, b := range g.Bindings {
+			for _, key := range b.Keys() {
+				if prev, ok := seen[key]; ok {
+					t.Errorf("%q is both %q and %q", key, prev, b.Help().Desc)
+				}
+				seen[key] = b.Help().Desc
+			}
+		}
+	}
+	for _, want := range []string{"t", "tab", "/", "n", "N", "w", "G", "esc"} {
+		if _, ok := seen[want]; !ok {
+			t.Errorf("no story-view binding for %q", want)
+		}
+	}
+}

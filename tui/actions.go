@@ -117,6 +117,8 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 			yes:   func() tea.Msg { return killedMsg{pid, b.Kill(pid)} },
 		}
 		return nil, true
+	case key.Matches(msg, k.Story):
+		return m.openStory(r), true
 	case key.Matches(msg, k.Evidence):
 		a := r.alert()
 		m.setFlash(false, "preserving %s…", r.path)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/kql"
+	"github.com/xferhunt/xferhunt/story"
 )
 
 var procs = []string{"sshd", "vsftpd", "sftp-server", "scp", "proftpd"}
@@ -236,5 +237,121 @@ func TestFilterBudget100k(t *testing.T) {
 		if best > tc.budget {
 			t.Errorf("filter %q took %v, budget %v", tc.q, best, tc.budget)
 		}
+	}
+}
+
+// bigStory is a 10k-event session built from the capture's real events:
+// the whole capture repeated with its times shifted, every copy put in
+// session 44, only the first copy keeping its alert marks.
+func bigStory(tb testing.TB, n int) (Model, *memBackend) {
+	tb.Helper()
+	c := loadCapture(tb)
+	b := newMemBackend()
+	b.stories = story.NewStore(0)
+	span := c.events[len(c.events)-1].Time - c.events[0].Time + 1000
+	for k := 0; b.stories.Stats().Events < n; k++ {
+		for _, e := range c.events {
+			if b.stories.Stats().Events == n {
+				break
+			}
+			e.Time += int64(k) * span
+			e.Session, e.Key = 44, ""
+			if k > 0 {
+				e.Alert = ""
+			}
+			b.stories.Add(e)
+		}
+	}
+	m := New(Options{Backend: b, Location: time.UTC, Now: func() time.Time { return captureAt }})
+	m, _ = step(tb, m, tea.WindowSizeMsg{Width: 160, Height: 48})
+	m, _ = step(tb, m, AlertsMsg{Alerts: c.alerts})
+	m = keys(tb, m, "t") // the newest alert: session 44
+	if got := len(m.sv.lines); got != n {
+		tb.Fatalf("story holds %d events, want %d", got, n)
+	}
+	m = keys(tb, m, strings.Split("/sftp-server", "")...)
+	m = keys(tb, m, "enter")
+	return m, b
+}
+
+// BenchmarkStoryView10k measures a key press in the story view plus the
+// frame, with a 10k-event story open (160×48, wrapping on, a search with
+// thousands of matches highlighted): the keys cycle through scrolling,
+// paging, both ends and the next match.
+func BenchmarkStoryView10k(b *testing.B) {
+	m, _ := bigStory(b, 10_000)
+	ks := []tea.KeyPressMsg{press("j"), {Code: tea.KeyPgDown}, press("n"), press("G"), press("k"), {Code: tea.KeyPgUp}, press("N"), press("g")}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		nm, _ := m.Update(ks[i%len(ks)])
+		m = nm.(Model)
+		_ = m.View()
+	}
+}
+
+// BenchmarkStoryQuery10k is the Cmd behind opening, switching scope and
+// every live refresh of a changed 10k-event story: the Backend's answer,
+// the lines built and sanitized, the search run. It runs off the UI loop.
+func BenchmarkStoryQuery10k(b *testing.B) {
+	m, _ := bigStory(b, 10_000)
+	sc := m.sv.scope
+	q := storyReq{b: m.opt.Backend, uuid: m.sv.uuid, origin: m.sv.origin, kind: m.sv.kind, scope: &sc, query: m.sv.query}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if msg := q.run().(storyMsg); len(msg.lines) != 10_000 {
+			b.Fatalf("%d lines", len(msg.lines))
+		}
+	}
+}
+
+// TestStoryFrameBudget10k asserts the acceptance number: with a 10k-event
+// story open, every key of the view is drawn in under 16 ms.
+func TestStoryFrameBudget10k(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 10k-event story; skipped with -short")
+	}
+	m, _ := bigStory(t, 10_000)
+	var worst time.Duration
+	var worstKey string
+	for _, k := range []string{"g", "j", "pgdown", "pgdown", "n", "n", "N", "G", "k", "pgup", "w", "w", "/", "x", "esc", "tab", "shift+tab"} {
+		msg := press(k)
+		switch k {
+		case "pgdown":
+			msg = tea.KeyPressMsg{Code: tea.KeyPgDown}
+		case "pgup":
+			msg = tea.KeyPressMsg{Code: tea.KeyPgUp}
+		}
+		best := time.Hour
+		var next Model
+		var cmd tea.Cmd
+		for range 3 {
+			start := time.Now()
+			nm, c := m.Update(msg)
+			_ = nm.(Model).View()
+			best = min(best, time.Since(start))
+			next, cmd = nm.(Model), c
+		}
+		// Cmds (a search, a scope switch) run off the UI loop; their
+		// answer is one more message to install and draw.
+		if cmd != nil {
+			if out := cmd(); out != nil {
+				start := time.Now()
+				nm, _ := next.Update(out)
+				_ = nm.(Model).View()
+				best = max(best, time.Since(start))
+				next = nm.(Model)
+			}
+		}
+		m = next
+		t.Logf("  %-9s %v", k, best)
+		if best > worst {
+			worst, worstKey = best, k
+		}
+	}
+	t.Logf("worst key→frame with a 10k-event story: %v (%s)", worst, worstKey)
+	if worst > 16*time.Millisecond {
+		t.Errorf("key→frame %v exceeds 16 ms", worst)
 	}
 }

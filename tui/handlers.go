@@ -9,8 +9,10 @@ import (
 // onAlerts merges a batch, keeping the same alert selected.
 func (m *Model) onAlerts(msg AlertsMsg) {
 	m.dropped = msg.Dropped
+	// The story view acts on the alert it was opened for: a new alert on
+	// top must not become the target of its keys.
 	var keep *row
-	if m.cursor > 0 {
+	if m.cursor > 0 || m.sv.open {
 		keep = m.selected()
 	}
 	batch := msg.rows
@@ -117,21 +119,46 @@ func (m *Model) refreshDetail() {
 func (m *Model) syncKeys() {
 	k := &m.keys
 	r := m.selected()
-	list := !m.detail
+	st := m.sv.open
+	list := !m.detail && !st
+	detail := m.detail && !st
 	for _, b := range []*key.Binding{&k.List.Up, &k.List.Down, &k.List.PageUp, &k.List.PageDown, &k.List.Top, &k.List.Bottom, &k.List.Open, &k.List.Sort} {
 		b.SetEnabled(list)
 	}
 	k.List.Filter.SetEnabled(list)
 	k.List.Export.SetEnabled(list && len(m.st.vis) > 0)
 	for _, b := range []*key.Binding{&k.Detail.Back, &k.Detail.NextTab, &k.Detail.PrevTab, &k.Detail.Up, &k.Detail.Down} {
-		b.SetEnabled(m.detail)
+		b.SetEnabled(detail)
 	}
 	has := r != nil
 	k.Alert.Ack.SetEnabled(has && r.status == StatusOpen)
 	k.Alert.Close.SetEnabled(has && r.status != StatusClosed)
 	k.Alert.Reopen.SetEnabled(has && r.status != StatusOpen)
 	k.Alert.Copy.SetEnabled(has)
-	k.Alert.Exception.SetEnabled(has && m.detail && len(focusable(m.dlines)) > 0)
+	k.Alert.Exception.SetEnabled(has && detail && len(focusable(m.dlines)) > 0)
 	k.Alert.Kill.SetEnabled(has && r.pid > 1)
 	k.Alert.Evidence.SetEnabled(has && r.path != "")
+	k.Alert.Story.SetEnabled(has && !st)
+	// From the detail view t pivots to the focused field's story: say so.
+	desc := "tell the story"
+	if l, ok := m.focusedLine(); ok && detail {
+		if kind, ok := pivotKind(l.field); ok {
+			desc = "story of this " + kind.String()
+		}
+	}
+	k.Alert.Story.SetHelp("t", desc)
+	sk := &k.Story
+	for _, b := range []*key.Binding{&sk.Back, &sk.Up, &sk.Down, &sk.PageUp, &sk.PageDown, &sk.Top, &sk.Bottom, &sk.Search, &sk.Wrap} {
+		b.SetEnabled(st)
+	}
+	scopes := st && m.sv.origin != nil && (m.sv.origin.scopeCount() > 1 || m.sv.pivot != "" && m.sv.origin.scopeCount() > 0)
+	sk.NextScope.SetEnabled(scopes)
+	sk.PrevScope.SetEnabled(scopes)
+	if m.sv.cut {
+		sk.Wrap.SetHelp("w", "wrap long lines")
+	} else {
+		sk.Wrap.SetHelp("w", "cut long lines")
+	}
+	sk.NextMatch.SetEnabled(st && len(m.sv.matches) > 0)
+	sk.PrevMatch.SetEnabled(st && len(m.sv.matches) > 0)
 }

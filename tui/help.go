@@ -29,6 +29,18 @@ func (m Model) renderHelp(w, h int) []string {
 		}
 		blocks = append(blocks, bl)
 	}
+	if m.sv.open {
+		bl := block{lines: []string{
+			s.Heading.Render("Story marks"),
+			s.MarkThis.Render("◆") + s.Muted.Render("  this alert's own event"),
+			s.MarkOther.Render("◇") + s.Muted.Render("  event another alert was raised on"),
+			s.Match.Render("abc") + s.Muted.Render("  search match (") + s.MatchCur.Render("abc") + s.Muted.Render(" current)"),
+		}}
+		for _, l := range bl.lines {
+			bl.width = max(bl.width, ansi.StringWidth(l))
+		}
+		blocks = append(blocks, bl)
+	}
 	// Greedy rows of columns.
 	var out []string
 	for i := 0; i < len(blocks); {

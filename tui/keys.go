@@ -5,13 +5,14 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/visible"
 )
 
 // onKey routes a key: quit, then the overlay that has focus, then the
-// detail pane or the list.
+// story view, the detail pane or the list.
 func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	k := m.keys
-	if m.overlay != overlayFilter {
+	if m.overlay != overlayFilter && m.overlay != overlaySearch {
 		m.flash = ""
 	}
 	if msg.String() == "ctrl+c" {
@@ -20,6 +21,8 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	switch m.overlay {
 	case overlayFilter:
 		return m.onFilterKey(msg)
+	case overlaySearch:
+		return m.onSearchKey(msg)
 	case overlayConfirm:
 		switch {
 		case key.Matches(msg, k.Prompt.Confirm):
@@ -47,6 +50,9 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	}
 	if cmd, ok := m.onAlertKey(msg); ok {
 		return m, cmd
+	}
+	if m.sv.open {
+		return m.onStoryKey(msg)
 	}
 	if m.detail {
 		return m.onDetailKey(msg), nil
@@ -137,4 +143,94 @@ func (m Model) onFilterKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		m.input = append(m.input, []rune(msg.Text)...)
 	}
 	return m, nil
+}
+
+// onStoryKey scrolls, searches and changes the scope of the story view.
+func (m Model) onStoryKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	k := m.keys.Story
+	sv := &m.sv
+	g := m.storyGeom()
+	switch {
+	case key.Matches(msg, k.Back):
+		// Keep what outlives one story: the request counter (late answers
+		// must still be dropped) and the wrap choice.
+		m.sv = storyView{req: sv.req, cut: sv.cut}
+	case key.Matches(msg, k.NextScope):
+		return m, m.switchScope(1)
+	case key.Matches(msg, k.PrevScope):
+		return m, m.switchScope(-1)
+	case key.Matches(msg, k.Up):
+		sv.top--
+	case key.Matches(msg, k.Down):
+		sv.top++
+	case key.Matches(msg, k.PageUp):
+		sv.pageUp(g)
+	case key.Matches(msg, k.PageDown):
+		sv.top = sv.lastShown(g, sv.top) + 1
+	case key.Matches(msg, k.Top):
+		sv.top = 0
+	case key.Matches(msg, k.Bottom):
+		sv.top = len(sv.lines)
+	case key.Matches(msg, k.Search):
+		m.overlay = overlaySearch
+		sv.saved = searchState{query: sv.query, matches: sv.matches, cur: sv.cur, top: sv.top, gen: sv.gen}
+		sv.input = nil
+	case key.Matches(msg, k.NextMatch):
+		m.stepMatch(1)
+	case key.Matches(msg, k.PrevMatch):
+		m.stepMatch(-1)
+	case key.Matches(msg, k.Wrap):
+		sv.cut = !sv.cut
+	}
+	return m, nil
+}
+
+// onSearchKey edits the story search. The search runs on every edit, in a
+// Cmd, and the view follows the first match from where the prompt was
+// opened; enter keeps it, esc puts back the search and place before.
+func (m Model) onSearchKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	k := m.keys.Prompt
+	sv := &m.sv
+	switch {
+	case key.Matches(msg, k.Apply):
+		m.overlay = overlayNone
+		switch {
+		case sv.query == "":
+		case sv.matchesFor != sv.query:
+			sv.jump = true // its answer is on the way: move when it lands
+		case len(sv.matches) == 0:
+			m.setFlash(true, "no event matches %q", visible.String(sv.query))
+		}
+		return m, nil
+	case key.Matches(msg, k.Cancel):
+		m.overlay = overlayNone
+		old := sv.saved
+		sv.query, sv.top, sv.cur = old.query, old.top, old.cur
+		if old.gen == sv.gen {
+			sv.matches, sv.matchesFor = old.matches, old.query
+			return m, nil
+		}
+		// The story changed meanwhile: the old matches point elsewhere.
+		sv.matches, sv.cur = nil, -1
+		if sv.query == "" {
+			return m, nil
+		}
+		return m, searchCmd(sv.gen, sv.lines, sv.query)
+	case msg.String() == "backspace":
+		if len(sv.input) > 0 {
+			sv.input = sv.input[:len(sv.input)-1]
+		}
+	case msg.String() == "ctrl+u":
+		sv.input = nil
+	case msg.Text != "":
+		sv.input = append(sv.input, []rune(msg.Text)...)
+	default:
+		return m, nil
+	}
+	sv.query = string(sv.input)
+	if sv.query == "" {
+		sv.matches, sv.matchesFor, sv.cur, sv.top = nil, "", -1, sv.saved.top
+		return m, nil
+	}
+	return m, searchCmd(sv.gen, sv.lines, sv.query)
 }

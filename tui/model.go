@@ -35,6 +35,7 @@ const (
 	overlayHelp
 	overlayFilter
 	overlayConfirm
+	overlaySearch // the story view's search prompt
 )
 
 // confirm is a pending yes/no question and the Cmd a yes runs.
@@ -82,6 +83,8 @@ type Model struct {
 
 	health  HealthMsg
 	dropped uint64
+
+	sv storyView
 }
 
 // New builds the model. It reads persisted statuses and the guide once,
@@ -141,8 +144,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.styles = NewStyles(m.dark, m.opt.NoColor)
 	case AlertsMsg:
 		m.onAlerts(msg)
+		cmd = m.refreshStory()
 	case HealthMsg:
 		m.health = msg
+		cmd = m.refreshStory()
+	case storyMsg:
+		cmd = m.onStory(msg)
+	case storySearchMsg:
+		m.onStorySearch(msg)
 	case filterResultMsg:
 		m.onFilterResult(msg)
 	case statusSavedMsg, exceptionPreviewMsg, exceptionAddedMsg, killedMsg, evidenceMsg, exportedMsg:
@@ -158,6 +167,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	m.syncKeys()
 	if m.detail {
 		m.refreshDetail()
+	}
+	if m.sv.open {
+		m.sv.clampTop(m.storyGeom())
 	}
 	return m, cmd
 }

@@ -17,6 +17,10 @@ func (m *Model) onWheel(msg tea.MouseWheelMsg) {
 	default:
 		return
 	}
+	if m.sv.open {
+		m.sv.top += delta
+		return
+	}
 	if m.detail && inside(l.detail, mm.X, mm.Y) {
 		m.dtop += delta
 		return
@@ -27,7 +31,9 @@ func (m *Model) onWheel(msg tea.MouseWheelMsg) {
 // onClick selects a row (a second click opens it) or switches tab.
 func (m *Model) onClick(msg tea.MouseClickMsg) {
 	mm := msg.Mouse()
-	if mm.Button != tea.MouseLeft || m.overlay != overlayNone {
+	// The story view covers the list and the detail: a click there must
+	// not select what is hidden under it.
+	if mm.Button != tea.MouseLeft || m.overlay != overlayNone || m.sv.open {
 		return
 	}
 	l := computeLayout(m.width, m.height, m.detail)

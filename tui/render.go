@@ -62,6 +62,8 @@ func (m Model) render() string {
 	switch {
 	case m.overlay == overlayHelp:
 		body = m.renderHelp(m.width, l.list.h+l.detail.h)
+	case m.sv.open:
+		body = m.renderStory(storyRect(m.width, m.height))
 	case l.detail.w > 0 && l.detail.y == l.list.y:
 		left := clip(m.renderList(l.list), l.list.w, l.list.h)
 		right := clip(m.renderDetail(l.detail), l.detail.w, l.detail.h)

@@ -121,6 +121,16 @@ func (m Model) renderFooter(w int) string {
 			prompt += "  " + s.FlashErr.Render(visible.String(m.inputErr))
 		}
 		return ansi.Truncate(prompt, w, "…")
+	case m.overlay == overlaySearch:
+		prompt := s.Key.Render("/") + " " + visible.String(string(m.sv.input)) + "█"
+		switch {
+		case m.sv.query == "" || m.sv.matchesFor != m.sv.query:
+		case len(m.sv.matches) == 0:
+			prompt += "  " + s.FlashErr.Render("no match")
+		default:
+			prompt += "  " + s.Muted.Render(fmt.Sprintf("%d matching events · enter keep · esc cancel", len(m.sv.matches)))
+		}
+		return ansi.Truncate(prompt, w, "…")
 	case m.flash != "":
 		st := s.Flash
 		if m.flashErr {
@@ -133,10 +143,12 @@ func (m Model) renderFooter(w int) string {
 	switch {
 	case m.overlay == overlayHelp:
 		hints = []key.Binding{k.Global.Help, k.Global.Quit}
+	case m.sv.open:
+		hints = []key.Binding{k.Global.Help, k.Story.Back, k.Story.NextScope, k.Story.Search, k.Story.NextMatch, k.Story.PrevMatch, k.Story.Wrap, k.Global.Quit}
 	case m.detail:
-		hints = []key.Binding{k.Global.Help, k.Detail.Back, k.Detail.NextTab, k.Alert.Ack, k.Alert.Close, k.Alert.Exception, k.Alert.Copy, k.Global.Quit}
+		hints = []key.Binding{k.Global.Help, k.Detail.Back, k.Detail.NextTab, k.Alert.Story, k.Alert.Ack, k.Alert.Close, k.Alert.Exception, k.Alert.Copy, k.Global.Quit}
 	default:
-		hints = []key.Binding{k.Global.Help, k.List.Open, k.List.Filter, k.List.Sort, k.Alert.Ack, k.Alert.Close, k.Alert.Copy, k.Global.Quit}
+		hints = []key.Binding{k.Global.Help, k.List.Open, k.Alert.Story, k.List.Filter, k.List.Sort, k.Alert.Ack, k.Alert.Close, k.Alert.Copy, k.Global.Quit}
 	}
 	var b strings.Builder
 	used := 0

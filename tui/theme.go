@@ -11,6 +11,7 @@ type palette struct {
 	accent, muted, faint, text                color.Color
 	low, medium, high, critical               color.Color
 	ok, warn, bad, selBg, selFg, barBg, barFg color.Color
+	matchBg, matchFg                          color.Color
 }
 
 func newPalette(dark bool) palette {
@@ -32,6 +33,8 @@ func newPalette(dark bool) palette {
 		selFg:    ld(c("#1A1A1A"), c("#FFFFFF")),
 		barBg:    ld(c("#E8E8E8"), c("#262626")),
 		barFg:    ld(c("#333333"), c("#C8C8C8")),
+		matchBg:  ld(c("#FFE082"), c("#7A5C00")),
+		matchFg:  ld(c("#1A1A1A"), c("#FFFFFF")),
 	}
 }
 
@@ -46,6 +49,10 @@ type Styles struct {
 	Bar, OK, Warn, Bad            lipgloss.Style
 	Footer, Flash, FlashErr, Key  lipgloss.Style
 	Dialog, Heading, Code, Bullet lipgloss.Style
+	// Story view: the marks of events alerts were raised on, the focused
+	// alert's own event, and search matches (the current one apart).
+	MarkThis, MarkOther, ThisRow lipgloss.Style
+	Match, MatchCur              lipgloss.Style
 }
 
 // NewStyles builds styles for a dark or light background; noColor keeps
@@ -63,6 +70,8 @@ func NewStyles(dark, noColor bool) Styles {
 			Footer: s(), Flash: s().Bold(true), FlashErr: s().Bold(true), Key: s().Bold(true),
 			Dialog:  s().Border(lipgloss.NormalBorder()).Padding(0, 1),
 			Heading: s().Bold(true).Underline(true), Code: s(), Bullet: s(),
+			MarkThis: s().Bold(true), MarkOther: s(), ThisRow: s().Bold(true),
+			Match: s().Underline(true), MatchCur: s().Reverse(true),
 		}
 	}
 	p := newPalette(dark)
@@ -92,5 +101,10 @@ func NewStyles(dark, noColor bool) Styles {
 		Heading:     s().Bold(true).Foreground(p.accent),
 		Code:        s().Foreground(p.medium),
 		Bullet:      s().Foreground(p.accent),
+		MarkThis:    s().Foreground(p.high).Bold(true),
+		MarkOther:   s().Foreground(p.warn),
+		ThisRow:     s().Foreground(p.text).Bold(true),
+		Match:       s().Background(p.matchBg).Foreground(p.matchFg),
+		MatchCur:    s().Background(p.accent).Foreground(p.selFg).Bold(true),
 	}
 }

@@ -63,7 +63,7 @@ func step(t testing.TB, m Model, msg tea.Msg) (Model, []tea.Msg) {
 			continue
 		}
 		switch out.(type) {
-		case filterResultMsg, statusSavedMsg, exceptionPreviewMsg, exceptionAddedMsg, killedMsg, evidenceMsg, exportedMsg:
+		case filterResultMsg, statusSavedMsg, exceptionPreviewMsg, exceptionAddedMsg, killedMsg, evidenceMsg, exportedMsg, storyMsg, storySearchMsg:
 			queue = append(queue, out)
 		default:
 			seen = append(seen, out) // clipboard, quit: observed, not fed back

@@ -27,6 +27,7 @@ type alertRow struct {
 	path       string // raw file.path, possibly hostile
 	leaderPID  string // process.entry_leader.pid: the sshd/vsftpd session process
 	terminal   string // process.entry_leader.entry_meta.type: ssh, ftp
+	session    string // xferhunt.session.id: the audit login session
 }
 
 // display is the path as the TUI must show it: escaped by the rule the SPEC
@@ -101,6 +102,7 @@ func scanAlerts(t *testing.T, path string, flags ...string) ([]alertRow, int) {
 			port:       str(doc, "source.port"),
 			leaderPID:  str(doc, "process.entry_leader.pid"),
 			terminal:   str(doc, "process.entry_leader.entry_meta.type"),
+			session:    str(doc, "xferhunt.session.id"),
 			path:       str(doc, "file.path"),
 		})
 	}
