@@ -30,22 +30,42 @@ type app struct {
 // the test can set the pane up first.
 func startApp(t *testing.T, w, h int, noColor bool, initial []byte) *app {
 	t.Helper()
-	requireTmux(t)
 	dir, err := os.MkdirTemp("", "xha")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	a := &app{dir: dir, log: filepath.Join(dir, "audit.log"), gate: filepath.Join(dir, "go")}
-	if err := os.WriteFile(a.log, initial, 0o600); err != nil {
+	return startAppIn(t, w, h, appOptions{noColor: noColor, initial: initial, flags: detectFlags, dir: dir, log: "audit.log"})
+}
+
+// appOptions say how startAppIn runs the TUI: flags, and the directory
+// that holds the log and the state (XDG_STATE_HOME), so that a second run
+// in the same directory finds what the first left.
+type appOptions struct {
+	noColor bool
+	initial []byte
+	flags   []string
+	dir     string
+	log     string // the log's name in dir
+}
+
+func startAppIn(t *testing.T, w, h int, o appOptions) *app {
+	t.Helper()
+	requireTmux(t)
+	dir := o.dir
+	for _, f := range []string{"go", "exit", "stderr"} {
+		_ = os.Remove(filepath.Join(dir, f)) // a previous run's
+	}
+	a := &app{dir: dir, log: filepath.Join(dir, o.log), gate: filepath.Join(dir, "go")}
+	if err := os.WriteFile(a.log, o.initial, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	colour := "env -u NO_COLOR"
-	if noColor {
+	if o.noColor {
 		colour = "env NO_COLOR=1"
 	}
 	args := []string{shellQuote(bin), "--source", shellQuote("auditlog:" + a.log)}
-	for _, f := range detectFlags {
+	for _, f := range o.flags {
 		args = append(args, shellQuote(f))
 	}
 	// The exit status is written to a temporary name and renamed so a
