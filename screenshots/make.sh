@@ -90,6 +90,9 @@ keys Tab;    sleep 0.3;             shoot guide "investigation guide"
 keys Escape; sleep 0.3; keys '?'; wait_for "Global"; shoot help "help generated from the keymap"
 keys '?'; keys '/'; keys -l 'process.name : sshd'; wait_for "process.name : sshd"; shoot filter "KQL filter prompt"
 keys Escape; sleep 0.3
+keys t;      wait_for "this alert"; shoot story "story view: the login session of the alert"
+keys Tab;    wait_for "address 127"; shoot story-address "story view: every login from the address"
+keys Escape; sleep 0.3
 
 # The smallest supported everyday terminal.
 cols=80 rows=24
