@@ -240,6 +240,7 @@ func newFlagSet(cfg *pipeline.Config, showVersion *bool, out io.Writer, sq *pipe
 		cfg.Coverage = c
 		return err
 	})
+	fs.BoolVar(&cfg.HideOwn, "hide-own", false, "live: leave out the alerts of the login session xferhunt was started from (the responder's own; they are labelled xferhunt.responder.own_session otherwise)")
 	fs.Var(byteSize{&cfg.StoryBudget}, "story-budget", "memory bound of the event store that keeps stories, e.g. 64MiB, 1GiB (default 64MiB); the oldest events are evicted first, and counted")
 	if sq != nil {
 		fs.Int64Var(&sq.Session, "session", -1, "story: the audit login session N (ses=)")

@@ -79,9 +79,12 @@ type setup struct {
 	// this host now: nothing about them may come from this host's /proc
 	// or files, and no action may target this host's processes or files.
 	recorded bool
-	exc      *exceptions.List
-	store    *state.Store
-	engine   *detect.Engine
+	// responder is the footprint of who runs xferhunt here (live runs on
+	// this host only; nil for recordings and offline scans).
+	responder *responder
+	exc       *exceptions.List
+	store     *state.Store
+	engine    *detect.Engine
 }
 
 func (s *setup) Close() error {

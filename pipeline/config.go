@@ -55,6 +55,9 @@ type Config struct {
 	Coverage auditrules.Coverage
 	// StoryBudget bounds the event store's memory in bytes (0: story.DefaultBudget).
 	StoryBudget int64
+	// HideOwn leaves the alerts of the responder's own login session out
+	// of the output (they are still kept and counted).
+	HideOwn bool
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer

@@ -47,6 +47,7 @@ func Live(cfg Config) (err error) {
 			err = cerr
 		}
 	}()
+	s.responder = newResponder(cfg.hostID(), cfg.HideOwn)
 	if !cfg.Ephemeral {
 		s.journal = newJournal(s.store)
 		if s.restored, err = restore(s.store, s.stories, s.journal); err != nil {
@@ -128,8 +129,11 @@ type live struct {
 
 	// coverage is the oldest sighting the term history holds (Unix ms),
 	// refreshed by the detection goroutine, which alone may walk history.
-	coverage  atomic.Int64
-	newest    atomic.Int64
+	coverage atomic.Int64
+	newest   atomic.Int64
+	// hidden counts the alerts of the responder's own session not shown
+	// (--hide-own).
+	hidden    atomic.Uint64
 	coveredAt time.Time
 }
 
@@ -139,7 +143,7 @@ func newLive(s *setup, srcs []sources.Source) *live {
 		names[i] = src.Name()
 	}
 	l := &live{s: s, srcs: srcs, names: names, bridge: bridge.New(bridge.Options{}),
-		feed: &storyFeed{store: s.stories, chain: s.chain, journal: s.journal, restoredUntil: s.restored.until}}
+		feed: &storyFeed{store: s.stories, chain: s.chain, journal: s.journal, restoredUntil: s.restored.until, responder: s.responder}}
 	if !s.recorded {
 		l.enr = enrich.New(enrich.Options{})
 	}
@@ -276,8 +280,13 @@ func (l *live) finish(ctx context.Context, st stagedAlert, sink func(detect.Aler
 	if st.live && l.enr != nil {
 		l.enr.Alert(ctx, st.alert.Doc)
 	}
+	hide := l.s.responder.markAlert(st.alert)
 	if l.s.journal != nil {
 		l.s.journal.alert(st.alert)
+	}
+	if hide {
+		l.hidden.Add(1)
+		return
 	}
 	sink(st.alert)
 }
@@ -331,15 +340,25 @@ func runHeadless(ctx context.Context, cfg Config, s *setup, srcs []sources.Sourc
 			fmt.Fprintln(cfg.Stderr, "ready")
 			ready = nil
 		case <-tick.C:
-			fmt.Fprintln(cfg.Stderr, statusLine(l.health(), s.engine.Stats()))
+			fmt.Fprintln(cfg.Stderr, l.statusLine())
 		case err := <-runDone:
-			fmt.Fprintln(cfg.Stderr, statusLine(l.health(), s.engine.Stats()))
+			fmt.Fprintln(cfg.Stderr, l.statusLine())
 			if err == nil && outErr != nil && !errors.Is(outErr, io.ErrClosedPipe) {
 				err = fmt.Errorf("write alerts: %w", outErr)
 			}
 			return err
 		}
 	}
+}
+
+// statusLine is headless mode's periodic health report, with the alerts
+// --hide-own left out when there are any.
+func (l *live) statusLine() string {
+	line := statusLine(l.health(), l.s.engine.Stats())
+	if n := l.hidden.Load(); n > 0 {
+		line += fmt.Sprintf(" hidden_own=%d", n)
+	}
+	return line
 }
 
 // statusLine is headless mode's periodic health report.

@@ -18,6 +18,8 @@ type storyFeed struct {
 	// restoredUntil is the newest event time restored from the journal:
 	// a backfill re-reading those events does not store them twice.
 	restoredUntil int64
+	// responder labels the events of the responder's own session (live).
+	responder *responder
 }
 
 // wanted reports whether sources must emit context events for this feed.
@@ -60,6 +62,7 @@ func (f *storyFeed) process(eng *detect.Engine, ev sources.Event, loss bool) []d
 				se.Alert = alerts[i].ID()
 			}
 		}
+		f.responder.markEvent(&se)
 		f.store.Add(se)
 		if f.journal != nil {
 			f.journal.event(&se)

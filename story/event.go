@@ -105,6 +105,10 @@ type Event struct {
 	Via     string   `json:"via,omitempty"`  // how the login was attributed (session, ancestry, none)
 	// Alert is the uuid of an alert raised on this event, when one was.
 	Alert string `json:"alert,omitempty"`
+	// Own marks an event of the responder's own login session (the one
+	// xferhunt was started from), labelled so that it is not mistaken for
+	// the intruder's.
+	Own bool `json:"own,omitempty"`
 }
 
 // MaxEncoded caps one encoded event: a stored record larger than this is

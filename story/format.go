@@ -91,8 +91,12 @@ func WriteText(w io.Writer, sc Scope, evs []Event) error {
 		if e.Session != NoSession {
 			ses = strconv.FormatInt(e.Session, 10)
 		}
+		detail := visible.String(e.Detail())
+		if e.Own {
+			detail += "  [responder's own session]"
+		}
 		fmt.Fprintf(bw, "%s %-23s %-5s %-10s %-9s %-22s %s\n", mark, e.When().Format("2006-01-02 15:04:05.000"), ses,
-			visible.String(e.User), e.Kind, visible.String(e.Actor()), visible.String(e.Detail()))
+			visible.String(e.User), e.Kind, visible.String(e.Actor()), detail)
 	}
 	return bw.Flush()
 }
@@ -160,6 +164,9 @@ func (e *Event) Doc() ecs.Doc {
 	set("xferhunt.session.addr", e.Addr)
 	set("xferhunt.session.attributed_by", e.Via)
 	set("xferhunt.alert", e.Alert)
+	if e.Own {
+		d.Set("xferhunt.responder.own_session", true)
+	}
 	switch e.Kind {
 	case Connect:
 		peer(d, "destination", e.Peer)

@@ -13,9 +13,9 @@ const DefaultBudget = 64 << 20
 // event would pass it, the oldest events are evicted (and counted). It is
 // safe for concurrent use: sources add, the TUI and the CLI read.
 type Store struct {
-	mu      sync.RWMutex
-	budget  int64
-	used    int64
+	mu     sync.RWMutex
+	budget int64
+	used   int64
 	// ring holds the events in arrival order from ring[head], n of them:
 	// the event of sequence number base+i is at (head+i) % len(ring).
 	// Evicting the oldest is a move of head, never a copy.

@@ -105,7 +105,14 @@ type xfer struct {
 // Cleanup stops it (SIGTERM, then SIGKILL) if the test did not.
 func startXferhunt(t testing.TB, opt xferOptions, args ...string) *xfer {
 	t.Helper()
-	cmd := exec.Command(binPath, args...)
+	return startCommand(t, opt, exec.Command(binPath, args...))
+}
+
+// startCommand runs cmd (xferhunt, or a wrapper that execs it) as
+// startXferhunt does.
+func startCommand(t testing.TB, opt xferOptions, cmd *exec.Cmd) *xfer {
+	t.Helper()
+	args := cmd.Args[1:]
 	// If the test binary dies, xferhunt still gets a signal it handles by
 	// restoring the kernel's audit settings.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
