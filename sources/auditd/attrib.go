@@ -170,7 +170,7 @@ func (s *sysRec) info() (sysInfo, bool) {
 // attribution or, for a story, tell a connection; everything else is
 // dropped record by record.
 func (s *sysRec) interesting(story bool) bool {
-	if s.hasSuccess && !s.success {
+	if s.failed(story) {
 		return false
 	}
 	if s.items > 0 {
@@ -178,6 +178,24 @@ func (s *sysRec) interesting(story bool) bool {
 	}
 	si, _ := s.info()
 	return si.class == sysAccept || si.class == sysFork || (story && si.class == sysConnect)
+}
+
+// einprogress is -EINPROGRESS: a non-blocking connect (Go, curl, most
+// clients) returns it, so audit logs success=no for a connection that
+// goes on to be made.
+const einprogress = -115
+
+// failed reports whether the syscall failed. A non-blocking connect in
+// progress is a connection for a story.
+func (s *sysRec) failed(story bool) bool {
+	if !s.hasSuccess || s.success {
+		return false
+	}
+	if story && s.exit == einprogress {
+		si, _ := s.info()
+		return si.class != sysConnect
+	}
+	return true
 }
 
 // procEntry is what the records tell about one process.

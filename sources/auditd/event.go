@@ -239,7 +239,7 @@ func (p *Parser) finish(ev *event) {
 		return
 	}
 	s := &ev.sys
-	if s.hasSuccess && !s.success {
+	if s.failed(p.opt.Story) {
 		return
 	}
 	si, known := s.info()

@@ -1,0 +1,83 @@
+package auditd
+
+import (
+	"bufio"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/xferhunt/xferhunt/sources"
+)
+
+// storyRecords returns the records of one event of the story capture
+// (testdata/story) whose SYSCALL line holds marker.
+func storyRecords(t *testing.T, marker string) []string {
+	t.Helper()
+	f, err := os.Open("../../testdata/story/raw.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var id string
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		l := sc.Text()
+		if id == "" && strings.HasPrefix(l, "type=SYSCALL ") && strings.Contains(l, marker) {
+			id = l[strings.Index(l, "msg=audit("):strings.Index(l, "):")]
+		}
+		if id != "" && strings.Contains(l, id+"):") {
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no event with %q in the story capture", marker)
+	}
+	return out
+}
+
+func parseStory(lines []string, story bool) []sources.Event {
+	var evs []sources.Event
+	p := NewParser(Options{HostID: "h", Story: story, Emit: func(ev sources.Event) { evs = append(evs, ev) }})
+	for _, l := range lines {
+		p.Line([]byte(l))
+	}
+	p.Flush()
+	return evs
+}
+
+// A connect is a story's context event only when asked for, and a
+// non-blocking connect in progress (success=no, exit=-EINPROGRESS: what
+// Go, curl and most clients do) is one too; another failure is not.
+func TestConnectContextEvents(t *testing.T) {
+	recs := storyRecords(t, "syscall=42 success=yes")
+	if evs := parseStory(recs, false); len(evs) != 0 {
+		t.Fatalf("without Story a connect gave %d events", len(evs))
+	}
+	evs := parseStory(recs, true)
+	if len(evs) != 1 || !evs[0].Context || evs[0].Doc.Str("event.action") != ActionConnect || evs[0].Doc.Str("destination.ip") == "" {
+		t.Fatalf("connect: %d events %v", len(evs), evs)
+	}
+	inProgress := strings.Replace(recs[0], "success=yes exit=0", "success=no exit=-115", 1)
+	if evs := parseStory(append([]string{inProgress}, recs[1:]...), true); len(evs) != 1 {
+		t.Errorf("a connect in progress gave %d events, want 1", len(evs))
+	}
+	refused := strings.Replace(recs[0], "success=yes exit=0", "success=no exit=-111", 1)
+	if evs := parseStory(append([]string{refused}, recs[1:]...), true); len(evs) != 0 {
+		t.Errorf("a refused connect gave %d events, want none", len(evs))
+	}
+}
+
+// The chmod of the capture (sftp-server's SETSTAT) carries the new mode,
+// not the one the PATH record held before the call.
+func TestChmodNewMode(t *testing.T) {
+	recs := storyRecords(t, "syscall=90 ")
+	evs := parseStory(recs, true)
+	if len(evs) != 1 || evs[0].Doc.Str("event.action") != ActionChmod || evs[0].Doc.Str("file.mode") != "0755" {
+		t.Fatalf("chmod: %v", evs)
+	}
+	if evs := parseStory(recs, false); len(evs) != 0 {
+		t.Errorf("without Story a chmod gave %d events", len(evs))
+	}
+}
