@@ -203,12 +203,12 @@ func For(c Coverage, selfPID int) []string {
 }
 
 // sessionRules are the syscalls SessionLines records, one rule each group,
-// with the extra filter the group needs. Everything without an argument
-// filter shares one rule: the kernel walks the whole exit list on every
-// syscall of every audited process, so each rule costs the host a little
-// even for syscalls it does not name. Unlike the narrow creation rules these
-// name removals and mode changes too: a story shows a file made executable
-// and the file deleted after use.
+// with the filters (argument, result) the group needs. Everything without an
+// argument filter shares one rule: the kernel walks the whole exit list on
+// every syscall of every audited process, so each rule costs the host a
+// little even for syscalls it does not name. Unlike the narrow creation rules
+// these name removals and mode changes too: a story shows a file made
+// executable and the file deleted after use.
 var sessionRules = []struct {
 	syscalls []string
 	filter   string
@@ -220,17 +220,22 @@ var sessionRules = []struct {
 		"chmod", "fchmod", "fchmodat", "fchmodat2",
 		"unlink", "unlinkat", "rmdir",
 		"connect",
-	}, ""},
+	}, " -F success=1"},
 	// O_CREAT is 0x40 on x86 and the generic (arm, arm64) flags alike.
-	{[]string{"open"}, " -F a1&0x40"},
-	{[]string{"openat"}, " -F a2&0x40"},
+	{[]string{"open"}, " -F a1&0x40 -F success=1"},
+	{[]string{"openat"}, " -F a2&0x40 -F success=1"},
+	// A non-blocking connect (Go, curl, Python with a timeout, ssh with
+	// ConnectTimeout: most clients) returns EINPROGRESS and learns the result
+	// later; with success=1 alone a story would show none of them. Such a
+	// record is an attempt: it may still be refused.
+	{[]string{"connect"}, " -F exit=-EINPROGRESS"},
 }
 
 // SessionLines returns the rules of the session story: per arch, the execs,
 // creations (creating opens as in the broad set), mode changes, removals and
 // connections of processes in a login session (audit login uid set, as
 // pam_loginuid does for ssh and console logins, inherited through su and
-// sudo), successful ones only. Daemons and services keep the login uid unset,
+// sudo), successful ones only (and connects in progress). Daemons and services keep the login uid unset,
 // so on a server their activity costs one comparison per audited syscall and
 // no record. selfPID, when positive, is excluded (-F pid!= compares the
 // thread group, so every thread of it): the responder runs xferhunt inside
@@ -251,7 +256,7 @@ func SessionLines(selfPID int) []string {
 			if len(sc) == 0 {
 				continue
 			}
-			out = append(out, "-a always,exit -F arch="+arch+" -S "+strings.Join(sc, ",")+filter+r.filter+" -F success=1 -k "+Key)
+			out = append(out, "-a always,exit -F arch="+arch+" -S "+strings.Join(sc, ",")+filter+r.filter+" -k "+Key)
 		}
 	}
 	return out

@@ -57,10 +57,13 @@ func TestSessionLines(t *testing.T) {
 	got := map[string][]string{} // arch → syscalls
 	for _, l := range lines {
 		build(t, l)
-		for _, want := range []string{" -F auid!=unset ", " -F pid!=4242 ", " -F success=1 "} {
+		for _, want := range []string{" -F auid!=unset ", " -F pid!=4242 "} {
 			if !strings.Contains(l, want) {
 				t.Errorf("session rule without%s: %s", want, l)
 			}
+		}
+		if !strings.Contains(l, " -F success=1 ") && !strings.Contains(l, " -S connect -F auid!=unset -F pid!=4242 -F exit=-EINPROGRESS ") {
+			t.Errorf("session rule records failures: %s", l)
 		}
 		if !strings.HasSuffix(l, " -k "+auditrules.Key) || strings.Contains(l, "exe=") {
 			t.Errorf("session rule without the key, or limited to a program: %s", l)
@@ -80,7 +83,7 @@ func TestSessionLines(t *testing.T) {
 	// x86 has every one of them on both arches (i386 too: chmod, unlink,
 	// fchmodat2); an arm64 host would keep the *at forms only.
 	want := []string{"execve", "execveat", "openat2", "creat", "mknod", "mknodat", "link", "linkat", "symlink", "symlinkat",
-		"rename", "renameat", "renameat2", "chmod", "fchmod", "fchmodat", "fchmodat2", "unlink", "unlinkat", "rmdir", "connect", "open", "openat"}
+		"rename", "renameat", "renameat2", "chmod", "fchmod", "fchmodat", "fchmodat2", "unlink", "unlinkat", "rmdir", "connect", "open", "openat", "connect"}
 	for _, arch := range []string{"arch=b64", "arch=b32"} {
 		if !slices.Equal(got[arch], want) {
 			t.Errorf("%s syscalls %v, want %v", arch, got[arch], want)
@@ -194,7 +197,11 @@ func TestSessionRulesLive(t *testing.T) {
 	}
 	defer ln.Close()
 	go func() {
-		if c, err := ln.Accept(); err == nil {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
 			c.Close()
 		}
 	}()
@@ -203,7 +210,8 @@ func TestSessionRulesLive(t *testing.T) {
 	session := exec.Command("/bin/bash", "-c", `echo 1001 >/proc/self/loginuid || exit 3
 f=$1/story; : >"$f"; cat "$f"; chmod 755 "$f"; rm "$f"; mkdir "$1/d"; rmdir "$1/d"
 exec 3<>/dev/tcp/127.0.0.1/$2; exec 3>&-
-exec /bin/true session-marker`, "session", work, strconv.Itoa(port))
+XFERHUNT_DIAL=127.0.0.1:$2 "$3" -test.run='^TestDialHelper$' || exit 4
+exec /bin/true session-marker`, "session", work, strconv.Itoa(port), os.Args[0])
 	if out, err := session.CombinedOutput(); err != nil {
 		t.Fatalf("session: %v %s", err, out)
 	}
@@ -243,7 +251,8 @@ exec /bin/true session-marker`, "session", work, strconv.Itoa(port))
 		{"chmod", []string{"SYSCALL=fchmodat", pathField(story) + " "}},
 		{"unlink", []string{"SYSCALL=unlinkat", pathField(story) + " "}},
 		{"rmdir", []string{"SYSCALL=rmdir", pathField(filepath.Join(work, "d")) + " "}},
-		{"connect", []string{"SYSCALL=connect", fmt.Sprintf("lport=%d ", port)}},
+		{"connect", []string{"SYSCALL=connect", "success=yes", fmt.Sprintf("lport=%d ", port)}},
+		{"non-blocking connect", []string{"SYSCALL=connect", "exit=-115 ", fmt.Sprintf("lport=%d ", port)}},
 		{"exec with args", []string{"SYSCALL=execve", `a1="session-marker"`}},
 	} {
 		if find(c.parts...) == 0 {
@@ -262,6 +271,20 @@ exec /bin/true session-marker`, "session", work, strconv.Itoa(port))
 			t.Errorf("%d events about %s, want none", n, quiet)
 		}
 	}
+}
+
+// TestDialHelper, run by TestSessionRulesLive inside its login session,
+// connects as Go does (a non-blocking socket: connect returns EINPROGRESS).
+func TestDialHelper(t *testing.T) {
+	addr := os.Getenv("XFERHUNT_DIAL")
+	if addr == "" {
+		t.Skip("helper of TestSessionRulesLive")
+	}
+	c, err := net.Dial("tcp4", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
 }
 
 // eventsOf groups a log's records by event id.
