@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -60,6 +61,9 @@ type Tailer struct {
 	files   map[fileID]*file
 	skipped map[fileID]bool // outside the backfill window, never read
 	buf     []byte
+	// held counts files whose last line is unfinished, for the idle
+	// flush, which runs on another goroutine.
+	held atomic.Int32
 }
 
 type fileID struct{ dev, ino uint64 }
@@ -78,6 +82,7 @@ type file struct {
 	twin *file
 	// skipLong drops the rest of an oversize line.
 	skipLong bool
+	held     bool // counted in Tailer.held
 }
 
 const headLen = 256
@@ -442,6 +447,7 @@ func (t *Tailer) read(f *file, line func([]byte, bool), historical bool) {
 			break
 		}
 	}
+	t.noteHeld(f)
 	if start < headLen && f.off > start {
 		// What we just read is the file's head: remember it as it is now,
 		// not as it was when the file was opened (it may since have been
@@ -506,7 +512,25 @@ func (t *Tailer) flushPartial(f *file, line func([]byte, bool), historical bool)
 		t.mu.Unlock()
 	}
 	f.partial = f.partial[:0]
+	t.noteHeld(f)
 }
+
+// noteHeld keeps Tailer.held in step with f's unfinished line.
+func (t *Tailer) noteHeld(f *file) {
+	if h := len(f.partial) > 0; h != f.held {
+		f.held = h
+		if h {
+			t.held.Add(1)
+		} else {
+			t.held.Add(-1)
+		}
+	}
+}
+
+// holding reports whether a followed file ends in an unfinished line: its
+// writer is inside a record, so the record's event is not complete. Safe
+// for use by another goroutine.
+func (t *Tailer) holding() bool { return t.held.Load() > 0 }
 
 func trimCR(b []byte) []byte {
 	if n := len(b); n > 0 && b[n-1] == '\r' {
