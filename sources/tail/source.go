@@ -65,7 +65,7 @@ func (s *Source) Health() sources.Health {
 	h.Live = st.Live
 	h.Records = st.Lines
 	ds := p.decoded()
-	h.Malformed += st.Oversize + ds.Malformed
+	h.Malformed += st.Oversize + st.Cut + ds.Malformed
 	h.Gaps += ds.Gaps
 	return h
 }
@@ -241,18 +241,17 @@ func (p *pump) idleFlusher(ctx context.Context) (stop func()) {
 }
 
 // quiet reports whether an input silent for d has finished its last event.
-// While a line is unfinished its record, and so its event, is not.
+// A decoder that knows where its events end (an Awaiter) is asked; for any
+// other, an unfinished line means its record, and so its event, is not
+// finished (up to lineHold, see Tailer.holding).
 func (p *pump) quiet(d time.Duration) bool {
 	if d < p.idle {
 		return false
 	}
-	if p.unfinished != nil && p.unfinished() {
-		return false
+	if a, ok := p.dec.(Awaiter); ok {
+		return !a.Awaiting() || d >= p.hold
 	}
-	if a, ok := p.dec.(Awaiter); ok && a.Awaiting() {
-		return d >= p.hold
-	}
-	return true
+	return p.unfinished == nil || !p.unfinished()
 }
 
 func (p *pump) finish() {

@@ -198,3 +198,41 @@ func runSource(t *testing.T, src *Source, emit func([]sources.Event)) (stop func
 	t.Cleanup(stop)
 	return stop
 }
+
+// TestUnfinishedLineHoldsFlushForLineHold: for a decoder that cannot tell
+// where its events end, an unfinished line holds back the idle flush of
+// the event before it, but only for the tailer's lineHold; once its writer
+// finishes it, it is parsed whole.
+func TestUnfinishedLineHoldsFlushForLineHold(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := NewSource("auditlog:"+path, Options{Path: path}, func(emit func(sources.Event)) Decoder {
+		return auditd.NewParser(auditd.Options{Emit: emit})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.idle, src.tailer.lineHold = 50*time.Millisecond, 500*time.Millisecond
+	c := &collector{}
+	runSource(t, src, c.emit)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	head, rest := upload(1, "/tmp/before-the-unfinished-line")
+	next, nextRest := upload(2, "/tmp/unfinished-then-finished")
+	start := time.Now()
+	f.WriteString(head + rest + next[:20])
+	waitFor(t, func() bool { return c.has("/tmp/before-the-unfinished-line") }, 3*time.Second, "the event before the unfinished line")
+	if d := time.Since(start); d < src.tailer.lineHold {
+		t.Fatalf("flushed after %v, inside the line hold", d)
+	}
+	f.WriteString(next[20:] + nextRest)
+	waitFor(t, func() bool { return c.has("/tmp/unfinished-then-finished") }, 3*time.Second, "the finished line's event")
+	if h := src.Health(); h.Malformed != 0 || h.Gaps != 0 {
+		t.Fatalf("health %+v", h)
+	}
+}

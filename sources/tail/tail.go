@@ -44,8 +44,11 @@ type Stats struct {
 	Lines    uint64
 	Bytes    uint64
 	Oversize uint64 // lines longer than MaxLine, skipped
-	Files    int    // files currently followed
-	Live     bool
+	// Cut counts unfinished lines whose file was truncated before their
+	// end was written: skipped, since what is left is not a record.
+	Cut   uint64
+	Files int // files currently followed
+	Live  bool
 }
 
 // Tailer follows one rotation set.
@@ -61,9 +64,12 @@ type Tailer struct {
 	files   map[fileID]*file
 	skipped map[fileID]bool // outside the backfill window, never read
 	buf     []byte
-	// held counts files whose last line is unfinished, for the idle
-	// flush, which runs on another goroutine.
-	held atomic.Int32
+	// held counts files whose last line is unfinished, and heldAt is when
+	// one last grew (Unix ns), for the idle flush on another goroutine.
+	held, heldAt atomic.Int64
+	lineHold     time.Duration
+	// order is the files in the order the last scan read them.
+	order []*file
 }
 
 type fileID struct{ dev, ino uint64 }
@@ -87,6 +93,13 @@ type file struct {
 
 const headLen = 256
 
+// lineHold is how long an unfinished line holds back the idle flush of the
+// events before it. A writer that stopped mid-line for longer may never
+// finish it; the line itself still waits for its newline (it is handed
+// over whole, or at shutdown as it is), so no half is ever parsed while
+// the other half may yet come.
+const lineHold = 5 * time.Second
+
 // DefaultMaxLine caps a live line (a file followed, or stdin): far above
 // any real audit record or ECS document, far below what would hurt memory.
 const DefaultMaxLine = 4 << 20
@@ -106,7 +119,8 @@ func New(opt Options) (*Tailer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("follow %s: %w", opt.Path, err)
 	}
-	t := &Tailer{opt: opt, ready: make(chan struct{}), files: map[fileID]*file{}, skipped: map[fileID]bool{}, buf: make([]byte, 256<<10)}
+	t := &Tailer{opt: opt, ready: make(chan struct{}), files: map[fileID]*file{}, skipped: map[fileID]bool{},
+		buf: make([]byte, 256<<10), lineHold: lineHold}
 	if st.IsDir() {
 		t.dir = opt.Path
 	} else {
@@ -161,8 +175,14 @@ func (t *Tailer) Run(ctx context.Context, line func(b []byte, historical bool)) 
 	for {
 		select {
 		case <-ctx.Done():
-			// Final drain: lines written just before shutdown still count.
-			return t.scan(line, false)
+			// Final drain: lines written just before shutdown still count,
+			// and so does an unfinished last line, which scan of the same
+			// file would read too.
+			err := t.scan(line, false)
+			for _, f := range t.order {
+				t.flushPartial(f, line, false)
+			}
+			return err
 		case ev, ok := <-w.Events:
 			if !ok {
 				return nil
@@ -309,6 +329,7 @@ func (t *Tailer) scan(line func([]byte, bool), backfill bool) error {
 	for _, f := range order {
 		t.read(f, line, backfill)
 	}
+	t.order = order
 	t.mu.Lock()
 	t.stats.Files = len(t.files)
 	t.mu.Unlock()
@@ -386,13 +407,21 @@ func (t *Tailer) read(f *file, line func([]byte, bool), historical bool) {
 		// Truncated in place (copytruncate). Lines appended after our last
 		// read live on only in the copy: deliver them first, then start over.
 		t.findCopies(f)
+		copied := false
 		for _, c := range t.files {
 			if c.twin == f {
 				c.twin = nil
 				c.off = max(c.off, f.off)
 				c.partial = append(c.partial[:0], f.partial...)
 				t.read(c, line, historical)
+				copied = true
 			}
+		}
+		if !copied && len(f.partial) > 0 && !f.skipLong {
+			// Its end, if ever written, went with the truncation.
+			t.mu.Lock()
+			t.stats.Cut++
+			t.mu.Unlock()
 		}
 		f.off, f.partial, f.skipLong = 0, f.partial[:0], false
 		f.head = f.head[:0]
@@ -448,6 +477,9 @@ func (t *Tailer) read(f *file, line func([]byte, bool), historical bool) {
 		}
 	}
 	t.noteHeld(f)
+	if nbytes > 0 && len(f.partial) > 0 {
+		t.heldAt.Store(time.Now().UnixNano())
+	}
 	if start < headLen && f.off > start {
 		// What we just read is the file's head: remember it as it is now,
 		// not as it was when the file was opened (it may since have been
@@ -527,10 +559,12 @@ func (t *Tailer) noteHeld(f *file) {
 	}
 }
 
-// holding reports whether a followed file ends in an unfinished line: its
-// writer is inside a record, so the record's event is not complete. Safe
-// for use by another goroutine.
-func (t *Tailer) holding() bool { return t.held.Load() > 0 }
+// holding reports whether a followed file ends in an unfinished line that
+// grew within lineHold: its writer is inside a record, so the record's
+// event is not complete. Safe for use by another goroutine.
+func (t *Tailer) holding() bool {
+	return t.held.Load() > 0 && time.Since(time.Unix(0, t.heldAt.Load())) < t.lineHold
+}
 
 func trimCR(b []byte) []byte {
 	if n := len(b); n > 0 && b[n-1] == '\r' {

@@ -318,3 +318,48 @@ func BenchmarkTailThroughput(b *testing.B) {
 	b.ReportMetric(float64(perOp*b.N)/b.Elapsed().Seconds(), "lines/s")
 	b.SetBytes(int64(len(content)))
 }
+
+// TestUnfinishedLastLineAtStop: a last line without its newline is not a
+// line while the file may still grow, but at shutdown it is read as it is,
+// as scan reads it (before, it was lost).
+func TestUnfinishedLastLineAtStop(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.WriteFile(path, []byte("first\nlast without newline"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{}
+	tl, stop := run(t, Options{Path: path}, s)
+	if lines, _ := s.snapshot(); strings.Join(lines, "|") != "first" {
+		t.Fatalf("before stop: %q, want only the finished line", lines)
+	}
+	stop()
+	if lines, _ := s.snapshot(); strings.Join(lines, "|") != "first|last without newline" {
+		t.Fatalf("after stop: %q", lines)
+	}
+	if st := tl.Stats(); st.Lines != 2 || st.Cut != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestTruncationCutsUnfinishedLine: a file truncated (no copy) while its
+// last line is unfinished loses that line's end; what is left is not
+// parsed but counted.
+func TestTruncationCutsUnfinishedLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.WriteFile(path, []byte("a\nhalf of b"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{}
+	tl, stop := run(t, Options{Path: path}, s)
+	if err := os.WriteFile(path, []byte("c\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return s.count() == 2 }, 3*time.Second, "the line after the truncation")
+	stop()
+	if lines, _ := s.snapshot(); strings.Join(lines, "|") != "a|c" {
+		t.Fatalf("lines %q, want a|c", lines)
+	}
+	if st := tl.Stats(); st.Cut != 1 {
+		t.Fatalf("cut %d, want the unfinished line counted", st.Cut)
+	}
+}
