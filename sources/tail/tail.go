@@ -82,7 +82,13 @@ type file struct {
 	off     int64
 	partial []byte
 	head    []byte // first bytes, to recognize a copy made by copytruncate
-	seen    bool   // present in the last scan
+	// mark is the last bytes read, those just before off: a file
+	// truncated and refilled past off between two reads is told by them
+	// when its first bytes happen to be the same.
+	mark   [markLen]byte
+	markN  int
+	markAt int64 // the offset mark ends at: off, unless off was moved without reading
+	seen   bool  // present in the last scan
 	// twin is the original of a copytruncate copy; while it has not been
 	// truncated, its lines come through it and the copy only keeps pace.
 	twin *file
@@ -93,12 +99,21 @@ type file struct {
 
 const headLen = 256
 
+// markLen is how many bytes before the read offset are compared, about a
+// record: a refill that repeats them would have to repeat a whole line at
+// the same offset.
+const markLen = 256
+
 // lineHold is how long an unfinished line holds back the idle flush of the
 // events before it. A writer that stopped mid-line for longer may never
 // finish it; the line itself still waits for its newline (it is handed
 // over whole, or at shutdown as it is), so no half is ever parsed while
 // the other half may yet come.
 const lineHold = 5 * time.Second
+
+// recheckAfter is how long handing a chunk's lines over may take before
+// the file is checked again for a truncate-and-refill.
+const recheckAfter = time.Millisecond
 
 // DefaultMaxLine caps a live line (a file followed, or stdin): far above
 // any real audit record or ECS document, far below what would hurt memory.
@@ -404,27 +419,7 @@ func (t *Tailer) read(f *file, line func([]byte, bool), historical bool) {
 	}
 	var st syscall.Stat_t
 	if err := syscall.Fstat(int(f.f.Fd()), &st); err == nil && (st.Size < f.off || t.rewritten(f)) {
-		// Truncated in place (copytruncate). Lines appended after our last
-		// read live on only in the copy: deliver them first, then start over.
-		t.findCopies(f)
-		copied := false
-		for _, c := range t.files {
-			if c.twin == f {
-				c.twin = nil
-				c.off = max(c.off, f.off)
-				c.partial = append(c.partial[:0], f.partial...)
-				t.read(c, line, historical)
-				copied = true
-			}
-		}
-		if !copied && len(f.partial) > 0 && !f.skipLong {
-			// Its end, if ever written, went with the truncation.
-			t.mu.Lock()
-			t.stats.Cut++
-			t.mu.Unlock()
-		}
-		f.off, f.partial, f.skipLong = 0, f.partial[:0], false
-		f.head = f.head[:0]
+		t.restart(f, line, historical)
 	}
 	var lines, nbytes, over uint64
 	start := f.off
@@ -434,6 +429,9 @@ func (t *Tailer) read(f *file, line func([]byte, bool), historical bool) {
 			f.off += int64(n)
 			nbytes += uint64(n)
 			chunk := t.buf[:n]
+			f.remember(chunk)
+			f.markAt = f.off
+			handed := time.Now()
 			for len(chunk) > 0 {
 				i := bytes.IndexByte(chunk, '\n')
 				if i < 0 {
@@ -471,6 +469,15 @@ func (t *Tailer) read(f *file, line func([]byte, bool), historical bool) {
 				}
 				f.partial = f.partial[:0]
 			}
+			// Handing lines over may have waited for a full sink, and the
+			// file may have been truncated and refilled meanwhile: reading
+			// on from our offset would skip the refill's start. A quick
+			// hand-over leaves no more room for that than any two reads.
+			if time.Since(handed) >= recheckAfter && t.rewritten(f) {
+				t.restart(f, line, historical)
+				start = 0
+				continue
+			}
 		}
 		if err != nil || n == 0 {
 			break
@@ -491,6 +498,32 @@ func (t *Tailer) read(f *file, line func([]byte, bool), historical bool) {
 	t.stats.Bytes += nbytes
 	t.stats.Oversize += over
 	t.mu.Unlock()
+}
+
+// restart starts f over from its beginning after it was truncated in place
+// (copytruncate, or truncated and refilled). Lines appended after our last
+// read live on only in a copy, if one was made: deliver them first.
+func (t *Tailer) restart(f *file, line func([]byte, bool), historical bool) {
+	t.findCopies(f)
+	copied := false
+	for _, c := range t.files {
+		if c.twin == f {
+			c.twin = nil
+			c.off = max(c.off, f.off)
+			c.partial = append(c.partial[:0], f.partial...)
+			t.read(c, line, historical)
+			copied = true
+		}
+	}
+	if !copied && len(f.partial) > 0 && !f.skipLong {
+		// Its end, if ever written, went with the truncation.
+		t.mu.Lock()
+		t.stats.Cut++
+		t.mu.Unlock()
+	}
+	f.off, f.partial, f.skipLong = 0, f.partial[:0], false
+	f.head, f.markN = f.head[:0], 0
+	t.noteHeld(f)
 }
 
 // findCopies looks for a copytruncate copy of f made since the last scan,
@@ -518,14 +551,36 @@ func (t *Tailer) findCopies(f *file) {
 }
 
 // rewritten reports a file truncated and refilled past our offset between
-// two reads: its first bytes changed.
+// two reads: its first bytes, or those just before our offset, changed.
 func (t *Tailer) rewritten(f *file) bool {
-	if len(f.head) == 0 || f.off == 0 {
+	if f.off == 0 {
 		return false
 	}
-	var b [headLen]byte
-	n, _ := f.f.ReadAt(b[:len(f.head)], 0)
-	return !bytes.Equal(b[:n], f.head)
+	var b [max(headLen, markLen)]byte
+	if len(f.head) > 0 {
+		n, _ := f.f.ReadAt(b[:len(f.head)], 0)
+		if !bytes.Equal(b[:n], f.head) {
+			return true
+		}
+	}
+	if f.markN > 0 && f.markAt == f.off {
+		n, _ := f.f.ReadAt(b[:f.markN], f.off-int64(f.markN))
+		return !bytes.Equal(b[:n], f.mark[:f.markN])
+	}
+	return false
+}
+
+// remember keeps the last markLen bytes read, chunk being the newest.
+func (f *file) remember(chunk []byte) {
+	if len(chunk) >= markLen {
+		f.markN = copy(f.mark[:], chunk[len(chunk)-markLen:])
+		return
+	}
+	if keep := markLen - len(chunk); f.markN > keep {
+		copy(f.mark[:], f.mark[f.markN-keep:f.markN])
+		f.markN = keep
+	}
+	f.markN += copy(f.mark[f.markN:], chunk)
 }
 
 func (t *Tailer) headOf(f *file, n int) []byte {
