@@ -33,7 +33,11 @@ type Health struct {
 	Records   uint64
 	Events    uint64 // file events (context events of stories are not counted)
 	Malformed uint64 // lines or records that could not be parsed, skipped
-	Lost      uint64 // records lost before reaching us: kernel lost deltas plus receive overruns (netlink)
+	// Lost counts records lost before reaching us: kernel lost deltas
+	// plus receive overruns (netlink); for a followed file, files of the
+	// rotation set gone before they could be read (each held one or more
+	// lines).
+	Lost uint64
 	// Suppressed is what the kernel's printk rate limit said it swallowed
 	// while a unicast source read: possibly undelivered audit records,
 	// possibly other kernel messages; a hint beside Lost, not part of it.

@@ -67,6 +67,7 @@ func (s *Source) Health() sources.Health {
 	ds := p.decoded()
 	h.Malformed += st.Oversize + st.Cut + ds.Malformed
 	h.Gaps += ds.Gaps
+	h.Lost += st.Missed
 	return h
 }
 

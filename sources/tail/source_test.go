@@ -236,3 +236,63 @@ func TestUnfinishedLineHoldsFlushForLineHold(t *testing.T) {
 		t.Fatalf("health %+v", h)
 	}
 }
+
+// stallDecoder records lines and stalls on one until released, as a
+// decoder behind a slow consumer would.
+type stallDecoder struct {
+	lineDecoder
+	at              string
+	stalled, resume chan struct{}
+}
+
+func (d *stallDecoder) Line(b []byte) {
+	d.lineDecoder.Line(b)
+	if string(b) == d.at {
+		close(d.stalled)
+		<-d.resume
+	}
+}
+
+// TestMissedFileCountedLost: a file created and deleted while the tailer
+// was busy was never read; the source says so in Health.Lost (issue 9
+// item 14: loss by rotation was silent).
+func TestMissedFileCountedLost(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dec := &stallDecoder{at: "a", stalled: make(chan struct{}), resume: make(chan struct{})}
+	src, err := NewSource("auditlog:"+path, Options{Path: path}, func(func(sources.Event)) Decoder { return dec })
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runSource(t, src, func([]sources.Event) {})
+	if err := os.WriteFile(path, []byte("a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	<-dec.stalled
+	// While the tailer is busy: rotate, and a file comes and goes unread.
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("b\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("c\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	close(dec.resume)
+	waitFor(t, func() bool { return src.Health().Lost == 1 }, 5*time.Second, "the missed file counted lost")
+	stop()
+	dec.mu.Lock()
+	defer dec.mu.Unlock()
+	if got := strings.Join(dec.lines, "|"); got != "a|c" {
+		t.Fatalf("lines %q, want a|c", got)
+	}
+	if h := src.Health(); h.Lost != 1 {
+		t.Fatalf("lost %d, want 1", h.Lost)
+	}
+}

@@ -46,9 +46,14 @@ type Stats struct {
 	Oversize uint64 // lines longer than MaxLine, skipped
 	// Cut counts unfinished lines whose file was truncated before their
 	// end was written: skipped, since what is left is not a record.
-	Cut   uint64
-	Files int // files currently followed
-	Live  bool
+	Cut uint64
+	// Missed counts files that came into the rotation set while
+	// following and were gone before the tailer could look at them
+	// (rotated out and deleted, or compressed, by a writer rotating
+	// faster than the tailer looks): their lines are lost.
+	Missed uint64
+	Files  int // files currently followed
+	Live   bool
 }
 
 // Tailer follows one rotation set.
@@ -70,6 +75,13 @@ type Tailer struct {
 	lineHold     time.Duration
 	// order is the files in the order the last scan read them.
 	order []*file
+
+	// Loss by rotation: births counts files created in the set since the
+	// backfill (creation events), opened those the tailer has opened
+	// since; more births than openings are files gone unread.
+	births, opened    uint64
+	live              bool // the backfill is over
+	afterMemberRename bool // the last event renamed a member: a creation next is its other half
 }
 
 type fileID struct{ dev, ino uint64 }
@@ -95,6 +107,8 @@ type file struct {
 	// skipLong drops the rest of an oversize line.
 	skipLong bool
 	held     bool // counted in Tailer.held
+	// backfilled says the file was opened by the backfill, not born since.
+	backfilled bool
 }
 
 const headLen = 256
@@ -187,6 +201,7 @@ func (t *Tailer) Run(ctx context.Context, line func(b []byte, historical bool)) 
 
 	tick := time.NewTicker(t.opt.Rescan)
 	defer tick.Stop()
+	var evs []fsnotify.Event
 	for {
 		select {
 		case <-ctx.Done():
@@ -202,14 +217,46 @@ func (t *Tailer) Run(ctx context.Context, line func(b []byte, historical bool)) 
 			if !ok {
 				return nil
 			}
-			if ev.Op == fsnotify.Write {
-				if f := t.byName(ev.Name); f != nil {
-					t.read(f, line, false)
+			// A rotation is a burst of events (renames, a creation,
+			// writes): take what is queued and look once, first, so that
+			// every file still there is opened before a writer rotating
+			// faster than the queue is worked through takes it away.
+			batch := append(evs[:0], ev)
+			for len(batch) < cap(w.Events) {
+				select {
+				case ev, ok := <-w.Events:
+					if !ok {
+						return nil
+					}
+					batch = append(batch, ev)
 					continue
+				default:
+				}
+				break
+			}
+			evs = batch
+			var written []*file
+			rescan := false
+			for _, ev := range batch {
+				if ev.Op != fsnotify.Write {
+					rescan = true
+				} else if f := t.byName(ev.Name); f == nil {
+					rescan = true
+				} else if !slices.Contains(written, f) {
+					written = append(written, f)
 				}
 			}
-			if err := t.scan(line, false); err != nil {
-				return err
+			if rescan {
+				if err := t.scan(line, false); err != nil {
+					return err
+				}
+			} else {
+				for _, f := range written {
+					t.read(f, line, false)
+				}
+			}
+			for _, ev := range batch {
+				t.noteBirth(ev)
 			}
 		case err, ok := <-w.Errors:
 			if !ok {
@@ -228,6 +275,31 @@ func (t *Tailer) Run(ctx context.Context, line func(b []byte, historical bool)) 
 			}
 		}
 	}
+}
+
+// noteBirth counts a file created in the rotation set. A rename within the
+// set is a pair of events, the creation of the new name right after the
+// rename of the old: not a birth. (If the kernel's event queue overflows,
+// births go uncounted: the count can fall short, never run over.)
+func (t *Tailer) noteBirth(ev fsnotify.Event) {
+	inSet := filepath.Dir(ev.Name) == filepath.Clean(t.dir) && t.member(filepath.Base(ev.Name))
+	paired := t.afterMemberRename
+	t.afterMemberRename = inSet && ev.Has(fsnotify.Rename)
+	if !inSet || !ev.Has(fsnotify.Create) || paired {
+		return
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(ev.Name, &st); err == nil {
+		// Created while the backfill listed it, if the backfill opened the
+		// file now there (and it is still that file, not a reused inode).
+		if f := t.files[fileID{uint64(st.Dev), uint64(st.Ino)}]; f != nil && f.backfilled {
+			var fst syscall.Stat_t
+			if syscall.Fstat(int(f.f.Fd()), &fst) == nil && fst.Nlink > 0 {
+				return
+			}
+		}
+	}
+	t.births++
 }
 
 // member reports whether a directory entry belongs to the rotation set.
@@ -264,22 +336,13 @@ type entry struct {
 // scan lists the rotation set, opens new inodes, drains every file oldest
 // first and forgets files that are gone once drained.
 func (t *Tailer) scan(line func([]byte, bool), backfill bool) error {
-	des, err := os.ReadDir(t.dir)
+	// Each birth counted so far is of a file in this listing, or of one
+	// gone for good: the openings after it tell how many were missed.
+	births := t.births
+	t.live = !backfill
+	ents, err := t.list()
 	if err != nil {
-		return fmt.Errorf("follow %s: %w", t.dir, err)
-	}
-	var ents []entry
-	for _, de := range des {
-		if !t.member(de.Name()) {
-			continue
-		}
-		var st syscall.Stat_t
-		p := filepath.Join(t.dir, de.Name())
-		if err := syscall.Stat(p, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-			continue
-		}
-		ents = append(ents, entry{name: p, id: fileID{uint64(st.Dev), uint64(st.Ino)},
-			mtime: time.Unix(st.Mtim.Unix()), size: st.Size})
+		return err
 	}
 	// Oldest first; for equal mtimes the higher rotation number is older.
 	slices.SortStableFunc(ents, func(a, b entry) int {
@@ -302,6 +365,7 @@ func (t *Tailer) scan(line func([]byte, bool), backfill bool) error {
 		}
 	}
 	var order []*file
+	unopened := uint64(0) // present, not opened yet: not missed
 	for _, e := range ents {
 		if t.skipped[e.id] {
 			continue
@@ -317,6 +381,7 @@ func (t *Tailer) scan(line func([]byte, bool), backfill bool) error {
 				continue // raced with deletion; the next scan sees the truth
 			}
 			if nf == nil {
+				unopened++
 				continue // a copy still being written, or the name moved; look again
 			}
 			f = nf
@@ -347,8 +412,60 @@ func (t *Tailer) scan(line func([]byte, bool), backfill bool) error {
 	t.order = order
 	t.mu.Lock()
 	t.stats.Files = len(t.files)
+	missed := t.stats.Missed
 	t.mu.Unlock()
+	// Openings may run ahead of births (files opened before their
+	// creation's event is handled), so the difference may fall short of
+	// the files missed for a while. It would exceed it if a rename hid a
+	// file from the listing: it is believed only when a second listing
+	// shows the directory unchanged.
+	if seen := t.opened + unopened; births > seen && births-seen > missed && t.unchanged(ents) {
+		t.mu.Lock()
+		t.stats.Missed = births - seen
+		t.mu.Unlock()
+	}
 	return nil
+}
+
+// list returns the regular files of the rotation set.
+func (t *Tailer) list() ([]entry, error) {
+	des, err := os.ReadDir(t.dir)
+	if err != nil {
+		return nil, fmt.Errorf("follow %s: %w", t.dir, err)
+	}
+	var ents []entry
+	for _, de := range des {
+		if !t.member(de.Name()) {
+			continue
+		}
+		var st syscall.Stat_t
+		p := filepath.Join(t.dir, de.Name())
+		if err := syscall.Stat(p, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+			continue
+		}
+		ents = append(ents, entry{name: p, id: fileID{uint64(st.Dev), uint64(st.Ino)},
+			mtime: time.Unix(st.Mtim.Unix()), size: st.Size})
+	}
+	return ents, nil
+}
+
+// unchanged reports whether the rotation set still holds the same files
+// under the same names as ents.
+func (t *Tailer) unchanged(ents []entry) bool {
+	now, err := t.list()
+	if err != nil || len(now) != len(ents) {
+		return false
+	}
+	ids := make(map[string]fileID, len(ents))
+	for _, e := range ents {
+		ids[e.name] = e.id
+	}
+	for _, e := range now {
+		if id, ok := ids[e.name]; !ok || id != e.id {
+			return false
+		}
+	}
+	return true
 }
 
 // retire drains a file that left the set and stops following it.
@@ -408,6 +525,10 @@ func (t *Tailer) open(e entry, present map[fileID]bool, backfill bool) (*file, e
 		}
 	}
 	t.files[e.id] = f
+	f.backfilled = backfill
+	if t.live {
+		t.opened++
+	}
 	return f, nil
 }
 

@@ -243,8 +243,64 @@ func exactlyOnce(t *testing.T, path string, opt Options) {
 	if len(lines) != r.n {
 		t.Errorf("delivered %d lines, wrote %d", len(lines), r.n)
 	}
-	if st := tl.Stats(); st.Lines != uint64(r.n) || !st.Live {
-		t.Errorf("stats %+v", st)
+	if st := tl.Stats(); st.Lines != uint64(r.n) || !st.Live || st.Missed != 0 {
+		t.Errorf("stats %+v: want every line and no file missed", st)
+	}
+}
+
+// TestRotationAfterEveryLineCountsMissedFiles: a writer that rotates
+// (rename, keep 5) after every line, faster than the tailer can look,
+// takes files away before they are read; they were lost uncounted (issue 9
+// item 14: 127 of 300). Every line is now delivered once or its file is
+// counted missed, and a paced writer loses nothing.
+func TestRotationAfterEveryLineCountsMissedFiles(t *testing.T) {
+	for _, paced := range []bool{false, true} {
+		t.Run(map[bool]string{false: "flat out", true: "paced"}[paced], func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "audit.log")
+			writeFile(t, path, "before")
+			s := &sink{}
+			tl, stop := run(t, Options{Path: path}, s)
+			const n, keep = 300, 5
+			for i := range n {
+				f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fmt.Fprintf(f, "event %04d\n", i)
+				f.Close()
+				if paced {
+					waitFor(t, func() bool { return s.count() == i+2 }, 3*time.Second, "the line before rotating")
+				}
+				for j := keep - 1; j >= 1; j-- {
+					os.Rename(fmt.Sprintf("%s.%d", path, j), fmt.Sprintf("%s.%d", path, j+1))
+				}
+				if err := os.Rename(path, path+".1"); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			accounted := func() int { return s.count() - 1 + int(tl.Stats().Missed) }
+			waitFor(t, func() bool { return accounted() >= n }, 5*time.Second, "every line delivered or its file counted")
+			stop()
+			lines, _ := s.snapshot()
+			seen := map[string]bool{}
+			for _, l := range lines {
+				if seen[l] {
+					t.Errorf("%q delivered twice", l)
+				}
+				seen[l] = true
+			}
+			st := tl.Stats()
+			t.Logf("%d lines read, %d files missed", len(lines)-1, st.Missed)
+			if accounted() != n {
+				t.Errorf("%d lines read + %d files missed, want %d", len(lines)-1, st.Missed, n)
+			}
+			if paced && st.Missed != 0 {
+				t.Errorf("paced writer: %d files counted missed", st.Missed)
+			}
+		})
 	}
 }
 
