@@ -56,6 +56,10 @@ func (s *Source) Name() string { return s.name }
 // Ready is closed when backfill is done.
 func (s *Source) Ready() <-chan struct{} { return s.tailer.Ready() }
 
+// CanWait is true: a followed file keeps what is not read yet, so the
+// source waits for a full sink rather than drop (sources.Waiter).
+func (s *Source) CanWait() bool { return true }
+
 // Health returns the counters.
 func (s *Source) Health() sources.Health {
 	st := s.tailer.Stats()
@@ -283,6 +287,11 @@ func NewReaderSource(name string, r io.Reader, newDec NewDecoder) *ReaderSource 
 
 // Name reports the source name.
 func (s *ReaderSource) Name() string { return s.name }
+
+// CanWait is true: a stream not read stays with its writer (a pipe blocks
+// it), so the source waits for a full sink rather than drop
+// (sources.Waiter).
+func (s *ReaderSource) CanWait() bool { return true }
 
 // Health returns the counters.
 func (s *ReaderSource) Health() sources.Health {
