@@ -75,6 +75,10 @@ type Tailer struct {
 	lineHold     time.Duration
 	// order is the files in the order the last scan read them.
 	order []*file
+	// halt, once closed, stops reading between two chunks: at shutdown
+	// what is not read yet stays in the file, however far behind a slow
+	// consumer left the tailer.
+	halt <-chan struct{}
 
 	// Loss by rotation: births counts files created in the set since the
 	// backfill (creation events), opened those the tailer has opened
@@ -107,6 +111,7 @@ type file struct {
 	// skipLong drops the rest of an oversize line.
 	skipLong bool
 	held     bool // counted in Tailer.held
+	eof      bool // the last read reached the end: partial is the file's last line
 	// backfilled says the file was opened by the backfill, not born since.
 	backfilled bool
 }
@@ -128,6 +133,10 @@ const lineHold = 5 * time.Second
 // recheckAfter is how long handing a chunk's lines over may take before
 // the file is checked again for a truncate-and-refill.
 const recheckAfter = time.Millisecond
+
+// finalDrain bounds the last read at shutdown: lines written just before
+// it still count, a backlog does not delay the exit.
+const finalDrain = time.Second
 
 // DefaultMaxLine caps a live line (a file followed, or stdin): far above
 // any real audit record or ECS document, far below what would hurt memory.
@@ -191,8 +200,12 @@ func (t *Tailer) Run(ctx context.Context, line func(b []byte, historical bool)) 
 			f.f.Close()
 		}
 	}()
+	t.halt = ctx.Done()
 	if err := t.scan(line, true); err != nil {
 		return err
+	}
+	if ctx.Err() != nil {
+		return nil // stopped inside the backfill: the rest is history still on disk
 	}
 	t.mu.Lock()
 	t.stats.Live = true
@@ -208,9 +221,15 @@ func (t *Tailer) Run(ctx context.Context, line func(b []byte, historical bool)) 
 			// Final drain: lines written just before shutdown still count,
 			// and so does an unfinished last line, which scan of the same
 			// file would read too.
+			halt := make(chan struct{})
+			drain := time.AfterFunc(finalDrain, func() { close(halt) })
+			defer drain.Stop()
+			t.halt = halt
 			err := t.scan(line, false)
 			for _, f := range t.order {
-				t.flushPartial(f, line, false)
+				if f.eof {
+					t.flushPartial(f, line, false)
+				}
 			}
 			return err
 		case ev, ok := <-w.Events:
@@ -471,7 +490,9 @@ func (t *Tailer) unchanged(ents []entry) bool {
 // retire drains a file that left the set and stops following it.
 func (t *Tailer) retire(f *file, line func([]byte, bool), historical bool) {
 	t.read(f, line, historical)
-	t.flushPartial(f, line, historical)
+	if f.eof {
+		t.flushPartial(f, line, historical)
+	}
 	f.f.Close()
 	delete(t.files, f.id)
 	for _, c := range t.files {
@@ -544,7 +565,11 @@ func (t *Tailer) read(f *file, line func([]byte, bool), historical bool) {
 	}
 	var lines, nbytes, over uint64
 	start := f.off
+	f.eof = false
 	for {
+		if nbytes > 0 && t.halted() {
+			break
+		}
 		n, err := f.f.ReadAt(t.buf, f.off)
 		if n > 0 {
 			f.off += int64(n)
@@ -601,6 +626,7 @@ func (t *Tailer) read(f *file, line func([]byte, bool), historical bool) {
 			}
 		}
 		if err != nil || n == 0 {
+			f.eof = true
 			break
 		}
 	}
@@ -619,6 +645,16 @@ func (t *Tailer) read(f *file, line func([]byte, bool), historical bool) {
 	t.stats.Bytes += nbytes
 	t.stats.Oversize += over
 	t.mu.Unlock()
+}
+
+// halted reports that reading must stop (see Tailer.halt).
+func (t *Tailer) halted() bool {
+	select {
+	case <-t.halt:
+		return true
+	default:
+		return false
+	}
 }
 
 // restart starts f over from its beginning after it was truncated in place

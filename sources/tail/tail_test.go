@@ -363,8 +363,11 @@ func BenchmarkTailThroughput(b *testing.B) {
 		}
 		n := 0
 		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- tl.Run(ctx, func([]byte, bool) { n++ }) }()
+		<-tl.Ready()
 		cancel()
-		if err := tl.Run(ctx, func([]byte, bool) { n++ }); err != nil {
+		if err := <-done; err != nil {
 			b.Fatal(err)
 		}
 		if n != perOp {
@@ -559,4 +562,55 @@ func BenchmarkTailRead(b *testing.B) {
 	}
 	b.ReportMetric(float64(perOp*b.N)/b.Elapsed().Seconds(), "lines/s")
 	b.SetBytes(int64(perOp * len(line)))
+}
+
+// TestStopInsideBackfill: stopping while the backfill is far from done
+// stops reading at once: with a consumer that waits, the rest of a large
+// log stays on disk instead of being read (and dropped) before the exit.
+// No unfinished piece of a line is handed over.
+func TestStopInsideBackfill(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	var b strings.Builder
+	const n = 50000
+	for i := range n {
+		fmt.Fprintf(&b, "line %06d %s\n", i, strings.Repeat("x", 80))
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tl, err := New(Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &sink{}
+	done := make(chan error, 1)
+	go func() {
+		done <- tl.Run(ctx, func(l []byte, h bool) {
+			s.line(l, h)
+			cancel() // shutdown arrives while the first lines are handed over
+		})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	lines, _ := s.snapshot()
+	if len(lines) == 0 || len(lines) >= n/4 {
+		t.Fatalf("%d of %d lines read after the stop at the first", len(lines), n)
+	}
+	for i, l := range lines {
+		if want := fmt.Sprintf("line %06d %s", i, strings.Repeat("x", 80)); l != want {
+			t.Fatalf("line %d is %q", i, l)
+		}
+	}
+	select {
+	case <-tl.Ready():
+		t.Fatal("ready although the backfill was not done")
+	default:
+	}
 }
