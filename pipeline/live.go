@@ -152,22 +152,33 @@ func newLive(s *setup, srcs []sources.Source) *live {
 
 // run returns when ctx ends (nil) or when a source fails (its error).
 func (l *live) run(ctx context.Context, sink func(detect.Alert)) error {
+	// The bridge outlives the sources' context: it delivers what they
+	// emit while they stop (a file source's last lines), and ends after
+	// the last of them has returned.
+	bctx, bcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer bcancel()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, len(l.srcs))
 	var wg sync.WaitGroup
 	for i, src := range l.srcs {
+		// A source that can wait (a file) is held back by a full bridge,
+		// so it loses nothing; the kernel stream is never held back.
+		emit := l.bridge.Emitter(l.names[i])
+		if w, ok := src.(sources.Waiter); ok && w.CanWait() {
+			emit = l.bridge.WaitingEmitter(ctx, l.names[i])
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- runSource(ctx, src, l.bridge.Emitter(l.names[i]))
+			errs <- runSource(ctx, src, emit)
 		}()
 	}
 	// Detection is serial (term history is ordered); enriching and writing
 	// an alert is not, and costs more: it runs on a second goroutine, so
 	// the two share the machine's cores. The channel bounds the backlog:
-	// when it is full, detection waits and the bridge buffers (and counts
-	// what it must drop).
+	// when it is full, detection waits and the bridge buffers, holding
+	// file sources back (and counting what the kernel stream must drop).
 	jctx, jstop := context.WithCancel(context.WithoutCancel(ctx))
 	jdone := make(chan struct{})
 	go func() {
@@ -192,7 +203,7 @@ func (l *live) run(ctx context.Context, sink func(detect.Alert)) error {
 	go func() {
 		defer close(done)
 		defer crash.Guard() // runs first: exit before done lets main go on
-		l.bridge.Run(ctx, func(batch []sources.Event) {
+		l.bridge.Run(bctx, func(batch []sources.Event) {
 			l.detect(batch, func(st stagedAlert) { staged <- st })
 		})
 	}()
@@ -212,6 +223,7 @@ func (l *live) run(ctx context.Context, sink func(detect.Alert)) error {
 	}
 	cancel()
 	wg.Wait()
+	bcancel()
 	<-done
 	close(staged)
 	<-outDone

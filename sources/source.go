@@ -33,7 +33,11 @@ type Health struct {
 	Records   uint64
 	Events    uint64 // file events (context events of stories are not counted)
 	Malformed uint64 // lines or records that could not be parsed, skipped
-	Lost      uint64 // records lost before reaching us: kernel lost deltas plus receive overruns (netlink)
+	// Lost counts records lost before reaching us: kernel lost deltas
+	// plus receive overruns (netlink); for a followed file, files of the
+	// rotation set gone before they could be read (each held one or more
+	// lines).
+	Lost uint64
 	// Suppressed is what the kernel's printk rate limit said it swallowed
 	// while a unicast source read: possibly undelivered audit records,
 	// possibly other kernel messages; a hint beside Lost, not part of it.
@@ -45,9 +49,10 @@ type Health struct {
 	Err        string // last error, if the source is unhealthy
 }
 
-// Source produces events until its context ends. Run sends events in
-// batches and must never block on a slow consumer for long: the sink is
-// bounded and what it drops is counted in Health.Dropped.
+// Source produces events until its context ends, sending them in batches
+// through emit. emit never blocks a source for long unless the source is a
+// Waiter: the sink is bounded, and what it drops is counted in
+// Health.Dropped.
 type Source interface {
 	Name() string
 	Run(ctx context.Context, emit func([]Event)) error
@@ -64,4 +69,15 @@ func FileEvents(batch []Event) uint64 {
 		}
 	}
 	return n
+}
+
+// Waiter is implemented by sources that read what is stored (a file, a
+// pipe, a replay) and so can wait for a slow consumer: their emit blocks
+// while the sink is full instead of dropping, and the input waits on disk
+// or in the pipe. A source that is not one (the kernel's audit stream,
+// whose records the kernel drops while nobody reads) is never made to
+// wait.
+type Waiter interface {
+	Source
+	CanWait() bool
 }

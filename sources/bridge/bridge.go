@@ -1,8 +1,10 @@
 // Package bridge carries events from sources to a consumer through a
-// bounded buffer, in batches, so that a slow consumer (a terminal UI, a
-// pipe) never blocks a source: when the buffer is full, what does not fit is
-// dropped and counted per source. It also drops the second copy of a kernel
-// event seen through two sources.
+// bounded buffer, in batches. A source that can wait (a file, a pipe) is
+// held back while the buffer is full, so nothing it reads is lost; one that
+// cannot (the kernel's audit stream) is never blocked by a slow consumer (a
+// terminal UI, a pipe): what does not fit is dropped and counted per
+// source. It also drops the second copy of a kernel event seen through two
+// sources.
 package bridge
 
 import (
@@ -44,6 +46,9 @@ type Stats struct {
 type Bridge struct {
 	opt  Options
 	wake chan struct{}
+	// room is closed, and replaced, when Take empties the buffer: it
+	// wakes the sources waiting for room.
+	room chan struct{}
 
 	mu        sync.Mutex
 	buf       []sources.Event
@@ -65,7 +70,7 @@ func New(opt Options) *Bridge {
 	if opt.DedupWindow == 0 {
 		opt.DedupWindow = 65536
 	}
-	return &Bridge{opt: opt, wake: make(chan struct{}, 1),
+	return &Bridge{opt: opt, wake: make(chan struct{}, 1), room: make(chan struct{}),
 		buf:   make([]sources.Event, 0, min(opt.Capacity, 4096)),
 		stats: Stats{DroppedBy: map[string]uint64{}},
 		seen:  map[dedupKey]struct{}{}, old: map[dedupKey]struct{}{}}
@@ -77,9 +82,25 @@ func (b *Bridge) Emitter(name string) func([]sources.Event) {
 	return func(evs []sources.Event) { b.Push(name, evs) }
 }
 
+// WaitingEmitter returns the emit function for a source that can wait
+// (sources.Waiter): while the buffer is half full it blocks until the
+// consumer takes what is queued, so a file read faster than it is
+// detected on loses nothing. The other half is left to sources that cannot
+// wait, so a file's backfill never makes the kernel stream drop. Once ctx
+// ends it waits no more: what does not fit then is dropped and counted.
+func (b *Bridge) WaitingEmitter(ctx context.Context, name string) func([]sources.Event) {
+	return func(evs []sources.Event) { b.push(ctx, true, name, evs) }
+}
+
 // Push queues events from the named source, dropping duplicates and
 // whatever exceeds the capacity.
 func (b *Bridge) Push(name string, evs []sources.Event) {
+	b.push(context.Background(), false, name, evs)
+}
+
+// push queues evs; if wait, it waits for room instead of dropping until
+// ctx ends.
+func (b *Bridge) push(ctx context.Context, wait bool, name string, evs []sources.Event) {
 	b.mu.Lock()
 	for _, ev := range evs {
 		if ev.Key != "" && b.opt.DedupWindow > 0 && b.duplicate(ev) {
@@ -87,6 +108,18 @@ func (b *Bridge) Push(name string, evs []sources.Event) {
 			continue
 		}
 		size := eventSize(ev)
+		// An event too large for half the buffer still goes in alone.
+		for wait && ctx.Err() == nil && len(b.buf) > 0 &&
+			(len(b.buf) >= b.opt.Capacity/2 || b.bytes+size > b.opt.MaxBytes/2) {
+			room := b.room
+			b.mu.Unlock()
+			b.signal()
+			select {
+			case <-room:
+			case <-ctx.Done():
+			}
+			b.mu.Lock()
+		}
 		if len(b.buf) >= b.opt.Capacity || b.bytes+size > b.opt.MaxBytes {
 			b.stats.Dropped++
 			b.stats.DroppedBy[name]++
@@ -97,6 +130,11 @@ func (b *Bridge) Push(name string, evs []sources.Event) {
 		b.stats.Accepted++
 	}
 	b.mu.Unlock()
+	b.signal()
+}
+
+// signal tells Run there is something to take.
+func (b *Bridge) signal() {
 	select {
 	case b.wake <- struct{}{}:
 	default:
@@ -135,12 +173,15 @@ func (b *Bridge) Take() []sources.Event {
 	b.buf = make([]sources.Event, 0, min(max(len(out), 64), b.opt.Capacity))
 	b.bytes = 0
 	b.stats.Delivered += uint64(len(out))
+	close(b.room)
+	b.room = make(chan struct{})
 	return out
 }
 
 // Run hands batches to deliver until ctx ends, then delivers what is
 // left. deliver may block; sources keep filling the buffer meanwhile, up
-// to Capacity and MaxBytes.
+// to Capacity and MaxBytes (half of them for sources that wait). Ending ctx
+// only after the sources have returned delivers everything they emitted.
 func (b *Bridge) Run(ctx context.Context, deliver func([]sources.Event)) {
 	var last time.Time
 	for {

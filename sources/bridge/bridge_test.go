@@ -178,3 +178,122 @@ func TestByteBudgetBoundsMemory(t *testing.T) {
 		t.Fatalf("after Take the budget is free again: queued %d", st.Queued)
 	}
 }
+
+// TestWaitingSourceLosesNothing: a source that can wait, emitting far more
+// than the buffer holds into a slow consumer, loses nothing and keeps its
+// order (issue 9 item 16: a file read through the live pipeline lost what
+// did not fit).
+func TestWaitingSourceLosesNothing(t *testing.T) {
+	b := New(Options{Capacity: 64})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var got []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.Run(ctx, func(batch []sources.Event) {
+			time.Sleep(time.Millisecond) // a consumer slower than the source
+			for _, e := range batch {
+				got = append(got, e.Doc.Str("file.path"))
+			}
+		})
+	}()
+	emit := b.WaitingEmitter(ctx, "auditlog:/var/log/audit/audit.log")
+	const n = 10000
+	for i := 0; i < n; i += 10 {
+		batch := make([]sources.Event, 10)
+		for j := range batch {
+			batch[j] = ev("", "creation", fmt.Sprintf("/f%05d", i+j))
+		}
+		emit(batch)
+	}
+	cancel() // every emit has returned: Run's final take delivers the rest
+	<-done
+	if st := b.Stats(); st.Dropped != 0 || st.Delivered != n {
+		t.Fatalf("stats %+v, want %d delivered and none dropped", st, n)
+	}
+	for i, p := range got {
+		if want := fmt.Sprintf("/f%05d", i); p != want {
+			t.Fatalf("event %d is %s, want %s", i, p, want)
+		}
+	}
+}
+
+// TestWaitingSourceLeavesRoomForKernel: a waiting source fills half the
+// buffer and waits there; the other half still takes a source that
+// cannot wait, which drops only beyond it.
+func TestWaitingSourceLeavesRoomForKernel(t *testing.T) {
+	b := New(Options{Capacity: 10})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	file := make([]sources.Event, 8)
+	for i := range file {
+		file[i] = ev("", "creation", fmt.Sprintf("/file%d", i))
+	}
+	returned := make(chan struct{})
+	go func() {
+		b.WaitingEmitter(ctx, "auditlog:x")(file)
+		close(returned)
+	}()
+	waitQueued := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(3 * time.Second)
+		for b.Stats().Queued != n {
+			if time.Now().After(deadline) {
+				t.Fatalf("queued %d, want %d", b.Stats().Queued, n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitQueued(5)
+	kernel := make([]sources.Event, 6)
+	for i := range kernel {
+		kernel[i] = ev("", "creation", fmt.Sprintf("/kernel%d", i))
+	}
+	b.Push("netlink", kernel)
+	if st := b.Stats(); st.DroppedBy["netlink"] != 1 || st.DroppedBy["auditlog:x"] != 0 || st.Queued != 10 {
+		t.Fatalf("stats %+v: want the kernel's 6th event dropped, nothing of the file's", st)
+	}
+	select {
+	case <-returned:
+		t.Fatal("the waiting source returned with 3 events not queued")
+	default:
+	}
+	if got := len(b.Take()); got != 10 {
+		t.Fatalf("took %d", got)
+	}
+	<-returned
+	if got := len(b.Take()); got != 3 {
+		t.Fatalf("took %d after the wait, want the file's last 3", got)
+	}
+}
+
+// TestWaitingEndsWithContext: at shutdown a waiting source stops waiting;
+// what does not fit is dropped and counted.
+func TestWaitingEndsWithContext(t *testing.T) {
+	b := New(Options{Capacity: 4})
+	ctx, cancel := context.WithCancel(context.Background())
+	evs := make([]sources.Event, 7)
+	for i := range evs {
+		evs[i] = ev("", "creation", fmt.Sprintf("/p%d", i))
+	}
+	returned := make(chan struct{})
+	go func() {
+		b.WaitingEmitter(ctx, "auditlog:x")(evs)
+		close(returned)
+	}()
+	select {
+	case <-returned:
+		t.Fatal("returned without room for its events")
+	case <-time.After(50 * time.Millisecond):
+	}
+	cancel()
+	select {
+	case <-returned:
+	case <-time.After(3 * time.Second):
+		t.Fatal("still waiting after its context ended")
+	}
+	if st := b.Stats(); st.Accepted != 4 || st.DroppedBy["auditlog:x"] != 3 {
+		t.Fatalf("stats %+v: want 4 queued, 3 dropped and counted", st)
+	}
+}

@@ -162,9 +162,7 @@ func stdin(opt Options) io.Reader {
 }
 
 func auditdDecoder(opt Options) tail.NewDecoder {
-	return func(emit func(sources.Event)) tail.Decoder {
-		return auditd.NewParser(auditd.Options{HostID: opt.HostID, HostName: opt.HostName, Emit: emit, Story: opt.Story})
-	}
+	return func(emit func(sources.Event)) tail.Decoder { return newAuditdLog(opt, emit) }
 }
 
 // autoDecoder reads a stream whose lines may be auditd text, Auditbeat
@@ -172,7 +170,7 @@ func auditdDecoder(opt Options) tail.NewDecoder {
 func autoDecoder(opt Options) tail.NewDecoder {
 	return func(emit func(sources.Event)) tail.Decoder {
 		return &multi{
-			audit: auditd.NewParser(auditd.Options{HostID: opt.HostID, HostName: opt.HostName, Emit: emit, Story: opt.Story}),
+			audit: newAuditdLog(opt, emit),
 			beat:  auditbeat.NewDecoder(auditbeat.Options{HostID: opt.HostID, HostName: opt.HostName, Emit: emit}),
 			ecs:   ecsjson.NewDecoder(ecsjson.Options{HostID: opt.HostID, Emit: emit}),
 		}
@@ -180,7 +178,7 @@ func autoDecoder(opt Options) tail.NewDecoder {
 }
 
 type multi struct {
-	audit *auditd.Parser
+	audit *auditdLog
 	beat  *auditbeat.Decoder
 	ecs   *ecsjson.Decoder
 }
@@ -201,6 +199,9 @@ func (m *multi) Line(b []byte) {
 
 // Flush completes the auditd parser's open events.
 func (m *multi) Flush() { m.audit.Flush() }
+
+// Awaiting reports an auditd event whose last record has not arrived.
+func (m *multi) Awaiting() bool { return m.audit.Awaiting() }
 
 // Stats sums the three decoders' counters.
 func (m *multi) Stats() sources.Stats {

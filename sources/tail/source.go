@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/xferhunt/xferhunt/sources"
@@ -27,6 +28,8 @@ type Source struct {
 	tailer *Tailer
 	newDec NewDecoder
 	since  time.Time
+	// idle and hold are idleFlush and eventHold; tests shorten them.
+	idle, hold time.Duration
 
 	mu     sync.Mutex
 	health sources.Health
@@ -44,7 +47,7 @@ func NewSource(name string, opt Options, newDec NewDecoder) (*Source, error) {
 		return nil, err
 	}
 	return &Source{name: name, tailer: t, newDec: newDec, since: opt.Since,
-		health: sources.Health{Name: name}}, nil
+		idle: idleFlush, hold: eventHold, health: sources.Health{Name: name}}, nil
 }
 
 // Name reports the source spec.
@@ -52,6 +55,10 @@ func (s *Source) Name() string { return s.name }
 
 // Ready is closed when backfill is done.
 func (s *Source) Ready() <-chan struct{} { return s.tailer.Ready() }
+
+// CanWait is true: a followed file keeps what is not read yet, so the
+// source waits for a full sink rather than drop (sources.Waiter).
+func (s *Source) CanWait() bool { return true }
 
 // Health returns the counters.
 func (s *Source) Health() sources.Health {
@@ -61,17 +68,40 @@ func (s *Source) Health() sources.Health {
 	s.mu.Unlock()
 	h.Live = st.Live
 	h.Records = st.Lines
-	h.Malformed += st.Oversize + p.malformed()
+	ds := p.decoded()
+	h.Malformed += st.Oversize + st.Cut + ds.Malformed
+	h.Gaps += ds.Gaps
+	h.Lost += st.Missed
 	return h
 }
 
-// idleFlush is how long a quiet input waits before the decoder is told
-// that the last event is complete (auditd writes no end-of-event record).
-const idleFlush = 200 * time.Millisecond
+// Idle flush timing. auditd writes no end-of-event record, so a quiet
+// input is the only sign that its last event is complete; but quiet is
+// not proof. A writer pausing inside an event (auditd waiting on its disk,
+// a line cut at a buffer boundary) would have the event finished without
+// its later records, which then arrive as gaps and the event is lost. So
+// the flush waits longer while the tailer holds an unfinished line or the
+// decoder knows it is inside an event (see Awaiter).
+const (
+	// idleFlush is how long a quiet input waits before the decoder is
+	// told that its last event is complete.
+	idleFlush = 200 * time.Millisecond
+	// eventHold bounds the wait for the rest of an event the decoder
+	// says is open: a writer that never finishes it must not hold back
+	// the events before it for ever. What arrives later is a gap.
+	eventHold = 5 * time.Second
+)
+
+// Awaiter is implemented by decoders that can tell that the input stopped
+// inside an event, whose remaining records are still to come (an auditd
+// syscall event whose PROCTITLE record has not arrived). The idle flush
+// waits for them, up to eventHold, instead of finishing the event short.
+type Awaiter interface{ Awaiting() bool }
 
 // Run follows the input until ctx ends.
 func (s *Source) Run(ctx context.Context, emit func([]sources.Event)) error {
 	p := newPump(s.newDec, s.since, emit, &s.mu, &s.health)
+	p.unfinished, p.idle, p.hold = s.tailer.holding, s.idle, s.hold
 	s.mu.Lock()
 	s.pump = p
 	s.mu.Unlock()
@@ -90,15 +120,30 @@ type pump struct {
 	historical bool
 	since      time.Time
 	batch      []sources.Event
-	emit       func([]sources.Event)
 	last       time.Time
 	dirty      bool
-	hmu        *sync.Mutex
-	health     *sources.Health
+	// unfinished reports that the input holds the start of a line whose
+	// end has not been written yet; nil for none.
+	unfinished func() bool
+	idle, hold time.Duration // see idleFlush and eventHold
+
+	// sendMu is taken before mu is released and held while emitting, so
+	// batches leave in the order they were cut even when emit blocks
+	// (a source that waits for room in the sink).
+	sendMu sync.Mutex
+	emit   func([]sources.Event)
+	hmu    *sync.Mutex
+	health *sources.Health
+	// stats is the decoder's counters as of the last line or tick, kept
+	// apart so Health never waits for a pump stuck in a blocking emit.
+	stats atomic.Pointer[sources.Stats]
+	// flushes counts idle flushes, so tests wait for one instead of
+	// sleeping past it.
+	flushes atomic.Uint64
 }
 
 func newPump(nd NewDecoder, since time.Time, emit func([]sources.Event), hmu *sync.Mutex, h *sources.Health) *pump {
-	p := &pump{since: since, emit: emit, hmu: hmu, health: h}
+	p := &pump{since: since, emit: emit, hmu: hmu, health: h, idle: idleFlush, hold: eventHold}
 	p.dec = nd(p.collect)
 	return p
 }
@@ -119,18 +164,24 @@ func (p *pump) collect(ev sources.Event) {
 
 const maxBatch = 512
 
-// malformed reads the decoder's count under the pump's lock (decoders are
-// not safe for concurrent use).
-func (p *pump) malformed() uint64 {
+// decoded is the decoder's counters as last noted (zero before Run).
+func (p *pump) decoded() sources.Stats {
 	if p == nil {
-		return 0
+		return sources.Stats{}
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	if st := p.stats.Load(); st != nil {
+		return *st
+	}
+	return sources.Stats{}
+}
+
+// noteStats copies the decoder's counters for Health; called under mu
+// (decoders are not safe for concurrent use).
+func (p *pump) noteStats() {
 	if st, ok := p.dec.(statser); ok {
-		return st.Stats().Malformed
+		s := st.Stats()
+		p.stats.Store(&s)
 	}
-	return 0
 }
 
 func (p *pump) line(b []byte, historical bool) {
@@ -145,15 +196,20 @@ func (p *pump) line(b []byte, historical bool) {
 	var out []sources.Event
 	if len(p.batch) >= maxBatch || (!historical && len(p.batch) > 0) {
 		out, p.batch = p.batch, nil
+		p.noteStats()
 	}
-	p.mu.Unlock()
-	p.send(out)
+	p.sendLocked(out)
 }
 
-func (p *pump) send(out []sources.Event) {
+// sendLocked emits out in order and releases mu, which the caller holds.
+func (p *pump) sendLocked(out []sources.Event) {
 	if len(out) == 0 {
+		p.mu.Unlock()
 		return
 	}
+	p.sendMu.Lock()
+	p.mu.Unlock()
+	defer p.sendMu.Unlock()
 	p.hmu.Lock()
 	p.health.Events += sources.FileEvents(out)
 	p.hmu.Unlock()
@@ -166,7 +222,7 @@ func (p *pump) idleFlusher(ctx context.Context) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(idleFlush / 2)
+		t := time.NewTicker(p.idle / 2)
 		defer t.Stop()
 		for {
 			select {
@@ -174,18 +230,33 @@ func (p *pump) idleFlusher(ctx context.Context) (stop func()) {
 				return
 			case <-t.C:
 				p.mu.Lock()
-				var out []sources.Event
-				if p.dirty && time.Since(p.last) >= idleFlush {
+				if p.dirty && p.quiet(time.Since(p.last)) {
 					p.dec.Flush()
 					p.dirty = false
+					p.flushes.Add(1)
 				}
-				out, p.batch = p.batch, nil
-				p.mu.Unlock()
-				p.send(out)
+				out := p.batch
+				p.batch = nil
+				p.noteStats()
+				p.sendLocked(out)
 			}
 		}
 	}()
 	return func() { cancel(); <-done }
+}
+
+// quiet reports whether an input silent for d has finished its last event.
+// A decoder that knows where its events end (an Awaiter) is asked; for any
+// other, an unfinished line means its record, and so its event, is not
+// finished (up to lineHold, see Tailer.holding).
+func (p *pump) quiet(d time.Duration) bool {
+	if d < p.idle {
+		return false
+	}
+	if a, ok := p.dec.(Awaiter); ok {
+		return !a.Awaiting() || d >= p.hold
+	}
+	return p.unfinished == nil || !p.unfinished()
 }
 
 func (p *pump) finish() {
@@ -193,8 +264,8 @@ func (p *pump) finish() {
 	p.dec.Flush()
 	out := p.batch
 	p.batch = nil
-	p.mu.Unlock()
-	p.send(out)
+	p.noteStats()
+	p.sendLocked(out)
 }
 
 // ReaderSource is a sources.Source over a stream read once to its end,
@@ -217,12 +288,19 @@ func NewReaderSource(name string, r io.Reader, newDec NewDecoder) *ReaderSource 
 // Name reports the source name.
 func (s *ReaderSource) Name() string { return s.name }
 
+// CanWait is true: a stream not read stays with its writer (a pipe blocks
+// it), so the source waits for a full sink rather than drop
+// (sources.Waiter).
+func (s *ReaderSource) CanWait() bool { return true }
+
 // Health returns the counters.
 func (s *ReaderSource) Health() sources.Health {
 	s.mu.Lock()
 	h, p := s.health, s.pump
 	s.mu.Unlock()
-	h.Malformed += p.malformed()
+	ds := p.decoded()
+	h.Malformed += ds.Malformed
+	h.Gaps += ds.Gaps
 	return h
 }
 

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -43,8 +44,16 @@ type Stats struct {
 	Lines    uint64
 	Bytes    uint64
 	Oversize uint64 // lines longer than MaxLine, skipped
-	Files    int    // files currently followed
-	Live     bool
+	// Cut counts unfinished lines whose file was truncated before their
+	// end was written: skipped, since what is left is not a record.
+	Cut uint64
+	// Missed counts files that came into the rotation set while
+	// following and were gone before the tailer could look at them
+	// (rotated out and deleted, or compressed, by a writer rotating
+	// faster than the tailer looks): their lines are lost.
+	Missed uint64
+	Files  int // files currently followed
+	Live   bool
 }
 
 // Tailer follows one rotation set.
@@ -60,6 +69,23 @@ type Tailer struct {
 	files   map[fileID]*file
 	skipped map[fileID]bool // outside the backfill window, never read
 	buf     []byte
+	// held counts files whose last line is unfinished, and heldAt is when
+	// one last grew (Unix ns), for the idle flush on another goroutine.
+	held, heldAt atomic.Int64
+	lineHold     time.Duration
+	// order is the files in the order the last scan read them.
+	order []*file
+	// halt, once closed, stops reading between two chunks: at shutdown
+	// what is not read yet stays in the file, however far behind a slow
+	// consumer left the tailer.
+	halt <-chan struct{}
+
+	// Loss by rotation: births counts files created in the set since the
+	// backfill (creation events), opened those the tailer has opened
+	// since; more births than openings are files gone unread.
+	births, opened    uint64
+	live              bool // the backfill is over
+	afterMemberRename bool // the last event renamed a member: a creation next is its other half
 }
 
 type fileID struct{ dev, ino uint64 }
@@ -72,15 +98,45 @@ type file struct {
 	off     int64
 	partial []byte
 	head    []byte // first bytes, to recognize a copy made by copytruncate
-	seen    bool   // present in the last scan
+	// mark is the last bytes read, those just before off: a file
+	// truncated and refilled past off between two reads is told by them
+	// when its first bytes happen to be the same.
+	mark   [markLen]byte
+	markN  int
+	markAt int64 // the offset mark ends at: off, unless off was moved without reading
+	seen   bool  // present in the last scan
 	// twin is the original of a copytruncate copy; while it has not been
 	// truncated, its lines come through it and the copy only keeps pace.
 	twin *file
 	// skipLong drops the rest of an oversize line.
 	skipLong bool
+	held     bool // counted in Tailer.held
+	eof      bool // the last read reached the end: partial is the file's last line
+	// backfilled says the file was opened by the backfill, not born since.
+	backfilled bool
 }
 
 const headLen = 256
+
+// markLen is how many bytes before the read offset are compared, about a
+// record: a refill that repeats them would have to repeat a whole line at
+// the same offset.
+const markLen = 256
+
+// lineHold is how long an unfinished line holds back the idle flush of the
+// events before it. A writer that stopped mid-line for longer may never
+// finish it; the line itself still waits for its newline (it is handed
+// over whole, or at shutdown as it is), so no half is ever parsed while
+// the other half may yet come.
+const lineHold = 5 * time.Second
+
+// recheckAfter is how long handing a chunk's lines over may take before
+// the file is checked again for a truncate-and-refill.
+const recheckAfter = time.Millisecond
+
+// finalDrain bounds the last read at shutdown: lines written just before
+// it still count, a backlog does not delay the exit.
+const finalDrain = time.Second
 
 // DefaultMaxLine caps a live line (a file followed, or stdin): far above
 // any real audit record or ECS document, far below what would hurt memory.
@@ -101,7 +157,8 @@ func New(opt Options) (*Tailer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("follow %s: %w", opt.Path, err)
 	}
-	t := &Tailer{opt: opt, ready: make(chan struct{}), files: map[fileID]*file{}, skipped: map[fileID]bool{}, buf: make([]byte, 256<<10)}
+	t := &Tailer{opt: opt, ready: make(chan struct{}), files: map[fileID]*file{}, skipped: map[fileID]bool{},
+		buf: make([]byte, 256<<10), lineHold: lineHold}
 	if st.IsDir() {
 		t.dir = opt.Path
 	} else {
@@ -143,8 +200,12 @@ func (t *Tailer) Run(ctx context.Context, line func(b []byte, historical bool)) 
 			f.f.Close()
 		}
 	}()
+	t.halt = ctx.Done()
 	if err := t.scan(line, true); err != nil {
 		return err
+	}
+	if ctx.Err() != nil {
+		return nil // stopped inside the backfill: the rest is history still on disk
 	}
 	t.mu.Lock()
 	t.stats.Live = true
@@ -153,23 +214,68 @@ func (t *Tailer) Run(ctx context.Context, line func(b []byte, historical bool)) 
 
 	tick := time.NewTicker(t.opt.Rescan)
 	defer tick.Stop()
+	var evs []fsnotify.Event
 	for {
 		select {
 		case <-ctx.Done():
-			// Final drain: lines written just before shutdown still count.
-			return t.scan(line, false)
+			// Final drain: lines written just before shutdown still count,
+			// and so does an unfinished last line, which scan of the same
+			// file would read too.
+			halt := make(chan struct{})
+			drain := time.AfterFunc(finalDrain, func() { close(halt) })
+			defer drain.Stop()
+			t.halt = halt
+			err := t.scan(line, false)
+			for _, f := range t.order {
+				if f.eof {
+					t.flushPartial(f, line, false)
+				}
+			}
+			return err
 		case ev, ok := <-w.Events:
 			if !ok {
 				return nil
 			}
-			if ev.Op == fsnotify.Write {
-				if f := t.byName(ev.Name); f != nil {
-					t.read(f, line, false)
+			// A rotation is a burst of events (renames, a creation,
+			// writes): take what is queued and look once, first, so that
+			// every file still there is opened before a writer rotating
+			// faster than the queue is worked through takes it away.
+			batch := append(evs[:0], ev)
+			for len(batch) < cap(w.Events) {
+				select {
+				case ev, ok := <-w.Events:
+					if !ok {
+						return nil
+					}
+					batch = append(batch, ev)
 					continue
+				default:
+				}
+				break
+			}
+			evs = batch
+			var written []*file
+			rescan := false
+			for _, ev := range batch {
+				if ev.Op != fsnotify.Write {
+					rescan = true
+				} else if f := t.byName(ev.Name); f == nil {
+					rescan = true
+				} else if !slices.Contains(written, f) {
+					written = append(written, f)
 				}
 			}
-			if err := t.scan(line, false); err != nil {
-				return err
+			if rescan {
+				if err := t.scan(line, false); err != nil {
+					return err
+				}
+			} else {
+				for _, f := range written {
+					t.read(f, line, false)
+				}
+			}
+			for _, ev := range batch {
+				t.noteBirth(ev)
 			}
 		case err, ok := <-w.Errors:
 			if !ok {
@@ -188,6 +294,31 @@ func (t *Tailer) Run(ctx context.Context, line func(b []byte, historical bool)) 
 			}
 		}
 	}
+}
+
+// noteBirth counts a file created in the rotation set. A rename within the
+// set is a pair of events, the creation of the new name right after the
+// rename of the old: not a birth. (If the kernel's event queue overflows,
+// births go uncounted: the count can fall short, never run over.)
+func (t *Tailer) noteBirth(ev fsnotify.Event) {
+	inSet := filepath.Dir(ev.Name) == filepath.Clean(t.dir) && t.member(filepath.Base(ev.Name))
+	paired := t.afterMemberRename
+	t.afterMemberRename = inSet && ev.Has(fsnotify.Rename)
+	if !inSet || !ev.Has(fsnotify.Create) || paired {
+		return
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(ev.Name, &st); err == nil {
+		// Created while the backfill listed it, if the backfill opened the
+		// file now there (and it is still that file, not a reused inode).
+		if f := t.files[fileID{uint64(st.Dev), uint64(st.Ino)}]; f != nil && f.backfilled {
+			var fst syscall.Stat_t
+			if syscall.Fstat(int(f.f.Fd()), &fst) == nil && fst.Nlink > 0 {
+				return
+			}
+		}
+	}
+	t.births++
 }
 
 // member reports whether a directory entry belongs to the rotation set.
@@ -224,22 +355,13 @@ type entry struct {
 // scan lists the rotation set, opens new inodes, drains every file oldest
 // first and forgets files that are gone once drained.
 func (t *Tailer) scan(line func([]byte, bool), backfill bool) error {
-	des, err := os.ReadDir(t.dir)
+	// Each birth counted so far is of a file in this listing, or of one
+	// gone for good: the openings after it tell how many were missed.
+	births := t.births
+	t.live = !backfill
+	ents, err := t.list()
 	if err != nil {
-		return fmt.Errorf("follow %s: %w", t.dir, err)
-	}
-	var ents []entry
-	for _, de := range des {
-		if !t.member(de.Name()) {
-			continue
-		}
-		var st syscall.Stat_t
-		p := filepath.Join(t.dir, de.Name())
-		if err := syscall.Stat(p, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-			continue
-		}
-		ents = append(ents, entry{name: p, id: fileID{uint64(st.Dev), uint64(st.Ino)},
-			mtime: time.Unix(st.Mtim.Unix()), size: st.Size})
+		return err
 	}
 	// Oldest first; for equal mtimes the higher rotation number is older.
 	slices.SortStableFunc(ents, func(a, b entry) int {
@@ -262,6 +384,7 @@ func (t *Tailer) scan(line func([]byte, bool), backfill bool) error {
 		}
 	}
 	var order []*file
+	unopened := uint64(0) // present, not opened yet: not missed
 	for _, e := range ents {
 		if t.skipped[e.id] {
 			continue
@@ -277,6 +400,7 @@ func (t *Tailer) scan(line func([]byte, bool), backfill bool) error {
 				continue // raced with deletion; the next scan sees the truth
 			}
 			if nf == nil {
+				unopened++
 				continue // a copy still being written, or the name moved; look again
 			}
 			f = nf
@@ -304,16 +428,71 @@ func (t *Tailer) scan(line func([]byte, bool), backfill bool) error {
 	for _, f := range order {
 		t.read(f, line, backfill)
 	}
+	t.order = order
 	t.mu.Lock()
 	t.stats.Files = len(t.files)
+	missed := t.stats.Missed
 	t.mu.Unlock()
+	// Openings may run ahead of births (files opened before their
+	// creation's event is handled), so the difference may fall short of
+	// the files missed for a while. It would exceed it if a rename hid a
+	// file from the listing: it is believed only when a second listing
+	// shows the directory unchanged.
+	if seen := t.opened + unopened; births > seen && births-seen > missed && t.unchanged(ents) {
+		t.mu.Lock()
+		t.stats.Missed = births - seen
+		t.mu.Unlock()
+	}
 	return nil
+}
+
+// list returns the regular files of the rotation set.
+func (t *Tailer) list() ([]entry, error) {
+	des, err := os.ReadDir(t.dir)
+	if err != nil {
+		return nil, fmt.Errorf("follow %s: %w", t.dir, err)
+	}
+	var ents []entry
+	for _, de := range des {
+		if !t.member(de.Name()) {
+			continue
+		}
+		var st syscall.Stat_t
+		p := filepath.Join(t.dir, de.Name())
+		if err := syscall.Stat(p, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+			continue
+		}
+		ents = append(ents, entry{name: p, id: fileID{uint64(st.Dev), uint64(st.Ino)},
+			mtime: time.Unix(st.Mtim.Unix()), size: st.Size})
+	}
+	return ents, nil
+}
+
+// unchanged reports whether the rotation set still holds the same files
+// under the same names as ents.
+func (t *Tailer) unchanged(ents []entry) bool {
+	now, err := t.list()
+	if err != nil || len(now) != len(ents) {
+		return false
+	}
+	ids := make(map[string]fileID, len(ents))
+	for _, e := range ents {
+		ids[e.name] = e.id
+	}
+	for _, e := range now {
+		if id, ok := ids[e.name]; !ok || id != e.id {
+			return false
+		}
+	}
+	return true
 }
 
 // retire drains a file that left the set and stops following it.
 func (t *Tailer) retire(f *file, line func([]byte, bool), historical bool) {
 	t.read(f, line, historical)
-	t.flushPartial(f, line, historical)
+	if f.eof {
+		t.flushPartial(f, line, historical)
+	}
 	f.f.Close()
 	delete(t.files, f.id)
 	for _, c := range t.files {
@@ -367,6 +546,10 @@ func (t *Tailer) open(e entry, present map[fileID]bool, backfill bool) (*file, e
 		}
 	}
 	t.files[e.id] = f
+	f.backfilled = backfill
+	if t.live {
+		t.opened++
+	}
 	return f, nil
 }
 
@@ -378,28 +561,23 @@ func (t *Tailer) read(f *file, line func([]byte, bool), historical bool) {
 	}
 	var st syscall.Stat_t
 	if err := syscall.Fstat(int(f.f.Fd()), &st); err == nil && (st.Size < f.off || t.rewritten(f)) {
-		// Truncated in place (copytruncate). Lines appended after our last
-		// read live on only in the copy: deliver them first, then start over.
-		t.findCopies(f)
-		for _, c := range t.files {
-			if c.twin == f {
-				c.twin = nil
-				c.off = max(c.off, f.off)
-				c.partial = append(c.partial[:0], f.partial...)
-				t.read(c, line, historical)
-			}
-		}
-		f.off, f.partial, f.skipLong = 0, f.partial[:0], false
-		f.head = f.head[:0]
+		t.restart(f, line, historical)
 	}
 	var lines, nbytes, over uint64
 	start := f.off
+	f.eof = false
 	for {
+		if nbytes > 0 && t.halted() {
+			break
+		}
 		n, err := f.f.ReadAt(t.buf, f.off)
 		if n > 0 {
 			f.off += int64(n)
 			nbytes += uint64(n)
 			chunk := t.buf[:n]
+			f.remember(chunk)
+			f.markAt = f.off
+			handed := time.Now()
 			for len(chunk) > 0 {
 				i := bytes.IndexByte(chunk, '\n')
 				if i < 0 {
@@ -437,10 +615,24 @@ func (t *Tailer) read(f *file, line func([]byte, bool), historical bool) {
 				}
 				f.partial = f.partial[:0]
 			}
+			// Handing lines over may have waited for a full sink, and the
+			// file may have been truncated and refilled meanwhile: reading
+			// on from our offset would skip the refill's start. A quick
+			// hand-over leaves no more room for that than any two reads.
+			if time.Since(handed) >= recheckAfter && t.rewritten(f) {
+				t.restart(f, line, historical)
+				start = 0
+				continue
+			}
 		}
 		if err != nil || n == 0 {
+			f.eof = true
 			break
 		}
+	}
+	t.noteHeld(f)
+	if nbytes > 0 && len(f.partial) > 0 {
+		t.heldAt.Store(time.Now().UnixNano())
 	}
 	if start < headLen && f.off > start {
 		// What we just read is the file's head: remember it as it is now,
@@ -453,6 +645,42 @@ func (t *Tailer) read(f *file, line func([]byte, bool), historical bool) {
 	t.stats.Bytes += nbytes
 	t.stats.Oversize += over
 	t.mu.Unlock()
+}
+
+// halted reports that reading must stop (see Tailer.halt).
+func (t *Tailer) halted() bool {
+	select {
+	case <-t.halt:
+		return true
+	default:
+		return false
+	}
+}
+
+// restart starts f over from its beginning after it was truncated in place
+// (copytruncate, or truncated and refilled). Lines appended after our last
+// read live on only in a copy, if one was made: deliver them first.
+func (t *Tailer) restart(f *file, line func([]byte, bool), historical bool) {
+	t.findCopies(f)
+	copied := false
+	for _, c := range t.files {
+		if c.twin == f {
+			c.twin = nil
+			c.off = max(c.off, f.off)
+			c.partial = append(c.partial[:0], f.partial...)
+			t.read(c, line, historical)
+			copied = true
+		}
+	}
+	if !copied && len(f.partial) > 0 && !f.skipLong {
+		// Its end, if ever written, went with the truncation.
+		t.mu.Lock()
+		t.stats.Cut++
+		t.mu.Unlock()
+	}
+	f.off, f.partial, f.skipLong = 0, f.partial[:0], false
+	f.head, f.markN = f.head[:0], 0
+	t.noteHeld(f)
 }
 
 // findCopies looks for a copytruncate copy of f made since the last scan,
@@ -480,14 +708,36 @@ func (t *Tailer) findCopies(f *file) {
 }
 
 // rewritten reports a file truncated and refilled past our offset between
-// two reads: its first bytes changed.
+// two reads: its first bytes, or those just before our offset, changed.
 func (t *Tailer) rewritten(f *file) bool {
-	if len(f.head) == 0 || f.off == 0 {
+	if f.off == 0 {
 		return false
 	}
-	var b [headLen]byte
-	n, _ := f.f.ReadAt(b[:len(f.head)], 0)
-	return !bytes.Equal(b[:n], f.head)
+	var b [max(headLen, markLen)]byte
+	if len(f.head) > 0 {
+		n, _ := f.f.ReadAt(b[:len(f.head)], 0)
+		if !bytes.Equal(b[:n], f.head) {
+			return true
+		}
+	}
+	if f.markN > 0 && f.markAt == f.off {
+		n, _ := f.f.ReadAt(b[:f.markN], f.off-int64(f.markN))
+		return !bytes.Equal(b[:n], f.mark[:f.markN])
+	}
+	return false
+}
+
+// remember keeps the last markLen bytes read, chunk being the newest.
+func (f *file) remember(chunk []byte) {
+	if len(chunk) >= markLen {
+		f.markN = copy(f.mark[:], chunk[len(chunk)-markLen:])
+		return
+	}
+	if keep := markLen - len(chunk); f.markN > keep {
+		copy(f.mark[:], f.mark[f.markN-keep:f.markN])
+		f.markN = keep
+	}
+	f.markN += copy(f.mark[f.markN:], chunk)
 }
 
 func (t *Tailer) headOf(f *file, n int) []byte {
@@ -506,6 +756,26 @@ func (t *Tailer) flushPartial(f *file, line func([]byte, bool), historical bool)
 		t.mu.Unlock()
 	}
 	f.partial = f.partial[:0]
+	t.noteHeld(f)
+}
+
+// noteHeld keeps Tailer.held in step with f's unfinished line.
+func (t *Tailer) noteHeld(f *file) {
+	if h := len(f.partial) > 0; h != f.held {
+		f.held = h
+		if h {
+			t.held.Add(1)
+		} else {
+			t.held.Add(-1)
+		}
+	}
+}
+
+// holding reports whether a followed file ends in an unfinished line that
+// grew within lineHold: its writer is inside a record, so the record's
+// event is not complete. Safe for use by another goroutine.
+func (t *Tailer) holding() bool {
+	return t.held.Load() > 0 && time.Since(time.Unix(0, t.heldAt.Load())) < t.lineHold
 }
 
 func trimCR(b []byte) []byte {

@@ -243,8 +243,64 @@ func exactlyOnce(t *testing.T, path string, opt Options) {
 	if len(lines) != r.n {
 		t.Errorf("delivered %d lines, wrote %d", len(lines), r.n)
 	}
-	if st := tl.Stats(); st.Lines != uint64(r.n) || !st.Live {
-		t.Errorf("stats %+v", st)
+	if st := tl.Stats(); st.Lines != uint64(r.n) || !st.Live || st.Missed != 0 {
+		t.Errorf("stats %+v: want every line and no file missed", st)
+	}
+}
+
+// TestRotationAfterEveryLineCountsMissedFiles: a writer that rotates
+// (rename, keep 5) after every line, faster than the tailer can look,
+// takes files away before they are read; they were lost uncounted (issue 9
+// item 14: 127 of 300). Every line is now delivered once or its file is
+// counted missed, and a paced writer loses nothing.
+func TestRotationAfterEveryLineCountsMissedFiles(t *testing.T) {
+	for _, paced := range []bool{false, true} {
+		t.Run(map[bool]string{false: "flat out", true: "paced"}[paced], func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "audit.log")
+			writeFile(t, path, "before")
+			s := &sink{}
+			tl, stop := run(t, Options{Path: path}, s)
+			const n, keep = 300, 5
+			for i := range n {
+				f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fmt.Fprintf(f, "event %04d\n", i)
+				f.Close()
+				if paced {
+					waitFor(t, func() bool { return s.count() == i+2 }, 3*time.Second, "the line before rotating")
+				}
+				for j := keep - 1; j >= 1; j-- {
+					os.Rename(fmt.Sprintf("%s.%d", path, j), fmt.Sprintf("%s.%d", path, j+1))
+				}
+				if err := os.Rename(path, path+".1"); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			accounted := func() int { return s.count() - 1 + int(tl.Stats().Missed) }
+			waitFor(t, func() bool { return accounted() >= n }, 5*time.Second, "every line delivered or its file counted")
+			stop()
+			lines, _ := s.snapshot()
+			seen := map[string]bool{}
+			for _, l := range lines {
+				if seen[l] {
+					t.Errorf("%q delivered twice", l)
+				}
+				seen[l] = true
+			}
+			st := tl.Stats()
+			t.Logf("%d lines read, %d files missed", len(lines)-1, st.Missed)
+			if accounted() != n {
+				t.Errorf("%d lines read + %d files missed, want %d", len(lines)-1, st.Missed, n)
+			}
+			if paced && st.Missed != 0 {
+				t.Errorf("paced writer: %d files counted missed", st.Missed)
+			}
+		})
 	}
 }
 
@@ -307,8 +363,11 @@ func BenchmarkTailThroughput(b *testing.B) {
 		}
 		n := 0
 		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- tl.Run(ctx, func([]byte, bool) { n++ }) }()
+		<-tl.Ready()
 		cancel()
-		if err := tl.Run(ctx, func([]byte, bool) { n++ }); err != nil {
+		if err := <-done; err != nil {
 			b.Fatal(err)
 		}
 		if n != perOp {
@@ -317,4 +376,241 @@ func BenchmarkTailThroughput(b *testing.B) {
 	}
 	b.ReportMetric(float64(perOp*b.N)/b.Elapsed().Seconds(), "lines/s")
 	b.SetBytes(int64(len(content)))
+}
+
+// TestUnfinishedLastLineAtStop: a last line without its newline is not a
+// line while the file may still grow, but at shutdown it is read as it is,
+// as scan reads it (before, it was lost).
+func TestUnfinishedLastLineAtStop(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.WriteFile(path, []byte("first\nlast without newline"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{}
+	tl, stop := run(t, Options{Path: path}, s)
+	if lines, _ := s.snapshot(); strings.Join(lines, "|") != "first" {
+		t.Fatalf("before stop: %q, want only the finished line", lines)
+	}
+	stop()
+	if lines, _ := s.snapshot(); strings.Join(lines, "|") != "first|last without newline" {
+		t.Fatalf("after stop: %q", lines)
+	}
+	if st := tl.Stats(); st.Lines != 2 || st.Cut != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestTruncationCutsUnfinishedLine: a file truncated (no copy) while its
+// last line is unfinished loses that line's end; what is left is not
+// parsed but counted.
+func TestTruncationCutsUnfinishedLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.WriteFile(path, []byte("a\nhalf of b"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{}
+	tl, stop := run(t, Options{Path: path}, s)
+	if err := os.WriteFile(path, []byte("c\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return s.count() == 2 }, 3*time.Second, "the line after the truncation")
+	stop()
+	if lines, _ := s.snapshot(); strings.Join(lines, "|") != "a|c" {
+		t.Fatalf("lines %q, want a|c", lines)
+	}
+	if st := tl.Stats(); st.Cut != 1 {
+		t.Fatalf("cut %d, want the unfinished line counted", st.Cut)
+	}
+}
+
+// TestTruncateAndRefillSameHead: a file truncated and refilled past the
+// tailer's offset while the tailer was not looking (its consumer was slow),
+// starting with the same bytes, was taken for the old file grown: the
+// tailer went on from its old offset and skipped the refill's first lines
+// (issue 9 item 14: 50 of 250). The bytes before the offset tell the
+// refill apart.
+func TestTruncateAndRefillSameHead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	head := "type=DAEMON_START msg=audit(1795662791.154:2217): op=start ver=3.0.9 format=raw " + strings.Repeat("x", 200)
+	numbered := func(prefix string, n int) []string {
+		l := []string{head}
+		for i := range n {
+			l = append(l, fmt.Sprintf("%s %04d", prefix, i))
+		}
+		return l
+	}
+	old, refill := numbered("old", 50), numbered("new", 250)
+	writeFile(t, path, head)
+	// The consumer stalls on the old file's last line; meanwhile the file
+	// is truncated and refilled, longer than before.
+	blocked, release := make(chan struct{}), make(chan struct{})
+	s := &sink{}
+	stall := func(b []byte, h bool) {
+		s.line(b, h)
+		if string(b) == old[len(old)-1] {
+			close(blocked)
+			<-release
+		}
+	}
+	tl, err := New(Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tl.Run(ctx, stall) }()
+	<-tl.Ready()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.WriteString(strings.Join(old[1:], "\n") + "\n")
+	select {
+	case <-blocked:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the old lines never reached the consumer")
+	}
+	if err := f.Truncate(0); err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(strings.Join(refill, "\n") + "\n")
+	close(release)
+	want := append(old, refill...)
+	waitFor(t, func() bool { return s.count() >= len(want) }, 3*time.Second, fmt.Sprintf("%d lines", len(want)))
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if lines, _ := s.snapshot(); strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got %d lines, want %d: the refill was not read from its start", len(lines), len(want))
+	}
+}
+
+// TestRefillBetweenReads: the same refill between two reads, the case of
+// a tailer that reads only when told the file changed; driven read by read
+// (no watcher), so the refill always falls between them.
+func TestRefillBetweenReads(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	head := strings.Repeat("h", 300)
+	writeFile(t, path, head, "old 1", "old 2")
+	tl, err := New(Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{}
+	defer func() {
+		for _, f := range tl.files {
+			f.f.Close()
+		}
+	}()
+	if err := tl.scan(s.line, true); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, head, "new 1", "new 2", "new 3", "new 4") // O_TRUNC, then longer
+	if err := tl.scan(s.line, false); err != nil {
+		t.Fatal(err)
+	}
+	lines, _ := s.snapshot()
+	if got, want := strings.Join(lines[1:], "|"), "old 1|old 2|"+head+"|new 1|new 2|new 3|new 4"; got != want {
+		t.Fatalf("lines after the head %q, want %q", got, want)
+	}
+}
+
+// TestMarkKeepsLastBytes: the mark is the last markLen bytes read,
+// however the reads were cut.
+func TestMarkKeepsLastBytes(t *testing.T) {
+	var all []byte
+	f := &file{}
+	for i, n := range []int{3, 100, 200, 1, 0, 300, 7, markLen, 5} {
+		chunk := []byte(strings.Repeat(string(rune('a'+i)), n))
+		all = append(all, chunk...)
+		f.remember(chunk)
+		want := all[max(0, len(all)-markLen):]
+		if got := f.mark[:f.markN]; string(got) != string(want) {
+			t.Fatalf("after chunk %d: mark %q, want %q", i, got, want)
+		}
+	}
+}
+
+// BenchmarkTailRead measures the read path alone: splitting an audit log
+// already on disk into lines, as backfill and every live read do, without
+// the watcher's setup or the writing of the file.
+func BenchmarkTailRead(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "audit.log")
+	line := `type=SYSCALL msg=audit(1795661111.044:3375): arch=c000003e syscall=257 success=yes exit=3 a0=ffffff9c a1=55be209674e0 a2=41 a3=1a4 items=2 ppid=7845 pid=7846 auid=1001 uid=1001 comm="sftp-server" exe="/usr/lib/openssh/sftp-server" key="xferhunt"` + "\n"
+	const perOp = 10000
+	if err := os.WriteFile(path, []byte(strings.Repeat(line, perOp)), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		tl, err := New(Options{Path: path})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		if err := tl.scan(func([]byte, bool) { n++ }, true); err != nil {
+			b.Fatal(err)
+		}
+		for _, f := range tl.files {
+			f.f.Close()
+		}
+		if n != perOp {
+			b.Fatalf("read %d lines", n)
+		}
+	}
+	b.ReportMetric(float64(perOp*b.N)/b.Elapsed().Seconds(), "lines/s")
+	b.SetBytes(int64(perOp * len(line)))
+}
+
+// TestStopInsideBackfill: stopping while the backfill is far from done
+// stops reading at once: with a consumer that waits, the rest of a large
+// log stays on disk instead of being read (and dropped) before the exit.
+// No unfinished piece of a line is handed over.
+func TestStopInsideBackfill(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	var b strings.Builder
+	const n = 50000
+	for i := range n {
+		fmt.Fprintf(&b, "line %06d %s\n", i, strings.Repeat("x", 80))
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tl, err := New(Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &sink{}
+	done := make(chan error, 1)
+	go func() {
+		done <- tl.Run(ctx, func(l []byte, h bool) {
+			s.line(l, h)
+			cancel() // shutdown arrives while the first lines are handed over
+		})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	lines, _ := s.snapshot()
+	if len(lines) == 0 || len(lines) >= n/4 {
+		t.Fatalf("%d of %d lines read after the stop at the first", len(lines), n)
+	}
+	for i, l := range lines {
+		if want := fmt.Sprintf("line %06d %s", i, strings.Repeat("x", 80)); l != want {
+			t.Fatalf("line %d is %q", i, l)
+		}
+	}
+	select {
+	case <-tl.Ready():
+		t.Fatal("ready although the backfill was not done")
+	default:
+	}
 }
