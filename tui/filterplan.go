@@ -1,7 +1,6 @@
 package tui
 
 import (
-
 	"github.com/xferhunt/xferhunt/detect/kql"
 )
 
