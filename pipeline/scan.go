@@ -21,18 +21,10 @@ func Scan(cfg Config, paths []string) (err error) {
 	// half-written result (SPEC §1: exit 2 with one clear line). Each is
 	// opened once here and scanned from that open: a pipe or stdin given
 	// as a path cannot be read twice.
-	inputs := make([]*sources.Input, 0, len(paths))
-	defer func() {
-		for _, in := range inputs {
-			in.Close()
-		}
-	}()
-	for _, p := range paths {
-		in, err := sources.OpenInput(p)
-		if err != nil {
-			return usage(err)
-		}
-		inputs = append(inputs, in)
+	inputs, err := openInputs(paths)
+	defer closeInputs(inputs)
+	if err != nil {
+		return err
 	}
 	if os.Getenv("GOGC") == "" {
 		// A scan's live heap is small and bounded (the parser's tables,
@@ -132,5 +124,26 @@ func printSummary(cfg Config, st sources.Stats, es detect.Stats, took time.Durat
 	}
 	if st.Gaps > 0 {
 		fmt.Fprintf(cfg.Stderr, "xferhunt scan: %d events got records after they were complete (reassembly gaps)\n", st.Gaps)
+	}
+}
+
+// openInputs opens every path before any is read; the first unusable one
+// is a usage error. The inputs opened so far are returned either way, for
+// closeInputs.
+func openInputs(paths []string) ([]*sources.Input, error) {
+	inputs := make([]*sources.Input, 0, len(paths))
+	for _, p := range paths {
+		in, err := sources.OpenInput(p)
+		if err != nil {
+			return inputs, usage(err)
+		}
+		inputs = append(inputs, in)
+	}
+	return inputs, nil
+}
+
+func closeInputs(inputs []*sources.Input) {
+	for _, in := range inputs {
+		in.Close()
 	}
 }

@@ -72,18 +72,10 @@ func Story(cfg Config, q StoryQuery, paths []string) error {
 	if len(paths) == 0 {
 		return storyFromState(cfg, q, sc)
 	}
-	inputs := make([]*sources.Input, 0, len(paths))
-	defer func() {
-		for _, in := range inputs {
-			in.Close()
-		}
-	}()
-	for _, p := range paths {
-		in, err := sources.OpenInput(p)
-		if err != nil {
-			return usage(err)
-		}
-		inputs = append(inputs, in)
+	inputs, err := openInputs(paths)
+	defer closeInputs(inputs)
+	if err != nil {
+		return err
 	}
 	cfg.Ephemeral = true
 	s, err := newSetup(&cfg)
