@@ -156,15 +156,39 @@ func (c *Chain) Process(doc ecs.Doc, e *story.Event, f Flags) []Alert {
 	return nil
 }
 
+// interpreters run a script named by an argument: `sh tool.sh` needs no
+// execute bit. Other programs' arguments are data (`chmod 755 tool.sh`,
+// `ls tool.sh` run nothing).
+var interpreters = map[string]bool{
+	"sh": true, "bash": true, "dash": true, "zsh": true, "ksh": true, "mksh": true, "busybox": true, "ash": true,
+	"python": true, "python2": true, "python3": true, "perl": true, "ruby": true, "php": true, "node": true,
+	"lua": true, "tclsh": true, "awk": true, "gawk": true, "mawk": true, "expect": true,
+}
+
+// isInterpreter reads python3.11 as python3: versioned names are common.
+func isInterpreter(exe string) bool {
+	name := path.Base(exe)
+	if interpreters[name] {
+		return true
+	}
+	if i := strings.IndexAny(name, "0123456789"); i > 0 {
+		return interpreters[name[:i]] || interpreters[strings.TrimRight(name, ".0123456789")]
+	}
+	return false
+}
+
 // ranFiles are the files an exec runs: the one the kernel loaded (for a
 // #! script the script itself), and a script given to an interpreter as
-// its argument (`sh tool.sh` needs no execute bit). A `-c` command string
-// is not a file: `bash -c /tmp/tool.sh` is followed by the kernel's own
-// exec of tool.sh, which is the one that counts.
+// its argument. A `-c` command string is not a file: `bash -c /tmp/tool.sh`
+// is followed by the kernel's own exec of tool.sh, which is the one that
+// counts.
 func ranFiles(e *story.Event) []string {
 	out := []string{}
 	if e.Path != "" {
 		out = append(out, e.Path)
+	}
+	if !isInterpreter(e.Exe) && !isInterpreter(e.Process) {
+		return out
 	}
 	for i, a := range e.Args {
 		if i == 0 || e.Args[i-1] == "-c" || strings.HasPrefix(a, "-") {

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"os"
+	"path"
 	"slices"
 	"testing"
 	"time"
@@ -154,5 +155,26 @@ func TestUploadExecForgetsDeleted(t *testing.T) {
 	})
 	if len(got) != 0 {
 		t.Fatalf("%d alerts after the upload was deleted", len(got))
+	}
+}
+
+// `chmod 755 tool.sh` and `ls tool.sh` name the upload but run nothing;
+// `sh tool.sh` and `python3.11 tool.sh` run it.
+func TestRanFilesOnlyInterpreters(t *testing.T) {
+	for _, c := range []struct {
+		exe  string
+		args []string
+		ran  bool
+	}{
+		{"/usr/bin/chmod", []string{"chmod", "755", "tool.sh"}, false},
+		{"/usr/bin/ls", []string{"ls", "-l", "/tmp/d/tool.sh"}, false},
+		{"/usr/bin/dash", []string{"sh", "tool.sh"}, true},
+		{"/usr/bin/python3.11", []string{"python3", "/tmp/d/tool.sh"}, true},
+		{"/usr/bin/bash", []string{"bash", "-c", "/tmp/d/tool.sh"}, false},
+	} {
+		e := story.Event{Kind: story.Exec, Exe: c.exe, Process: path.Base(c.exe), Args: c.args, Cwd: "/tmp/d"}
+		if got := slices.Contains(ranFiles(&e), "/tmp/d/tool.sh"); got != c.ran {
+			t.Errorf("%v: runs tool.sh %v, want %v", c.args, got, c.ran)
+		}
 	}
 }
