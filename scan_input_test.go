@@ -35,7 +35,7 @@ func runLimited(t *testing.T, limit time.Duration, stdin io.Reader, args ...stri
 	} else if err != nil {
 		t.Fatalf("run %v: %v", args, err)
 	}
-	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
+	rss := int64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) * 1024
 	return result{code, out.Bytes(), errb.String()}, rss
 }
 

@@ -338,7 +338,7 @@ func BenchmarkSaveTerms(b *testing.B) {
 	defer s.Close()
 	put := make(map[string][]int64, 4096)
 	for i := range 4096 {
-		put[fmt.Sprintf("\x0c/usr/bin/t%03d\x05host%d", i%1000, i)] = []int64{1700000000000, 1700000000500, int64(1700000001000 + i)}
+		put[fmt.Sprintf("\x0c/usr/bin/t%03d\x05host%d", i%1000, i)] = []int64{1700000000000, 1700000000500, int64(1700000001000) + int64(i)}
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

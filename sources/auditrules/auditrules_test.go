@@ -9,7 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/xferhunt/xferhunt/internal/testenv"
 	"github.com/xferhunt/xferhunt/sources/auditrules"
@@ -64,14 +63,12 @@ func TestOCreatFilter(t *testing.T) {
 	}
 	f.Close()
 	legacy := filepath.Join(work, "created-by-open")
-	p, _ := syscall.BytePtrFromString(legacy)
-	fd, _, errno := syscall.Syscall(syscall.SYS_OPEN, uintptr(unsafe.Pointer(p)), uintptr(syscall.O_WRONLY|syscall.O_CREAT), 0o600)
+	fd, errno := legacyOpen(t, legacy, syscall.O_WRONLY|syscall.O_CREAT, 0o600)
 	if errno != 0 {
 		t.Fatalf("open(2): %v", errno)
 	}
 	syscall.Close(int(fd))
-	p2, _ := syscall.BytePtrFromString(rd)
-	fd, _, errno = syscall.Syscall(syscall.SYS_OPEN, uintptr(unsafe.Pointer(p2)), uintptr(syscall.O_RDONLY), 0)
+	fd, errno = legacyOpen(t, rd, syscall.O_RDONLY, 0)
 	if errno != 0 {
 		t.Fatalf("open(2): %v", errno)
 	}
