@@ -35,6 +35,12 @@ type Chain struct {
 	cur, prev map[upKey]*upload
 	now       func() time.Time
 	raised    uint64
+	// max_signals per interval of event time, as the seed rule has it: a
+	// flood of chains (a process named scp creating and running files in
+	// a loop) cannot bury the real one under thousands of alerts.
+	interval, maxSignals int64
+	buckets              map[int64]int64
+	heldBack             uint64
 }
 
 type upKey struct{ host, path string }
@@ -49,12 +55,42 @@ type upload struct {
 
 // NewChain returns the evaluator of a companion rule (rules.UploadExec).
 func NewChain(r *rules.Rule) *Chain {
-	return &Chain{
+	c := &Chain{
 		rule:   r,
 		static: ruleFields(r, r.Interval.Milliseconds(), r.MaxSignals),
 		cur:    map[upKey]*upload{}, prev: map[upKey]*upload{},
-		now: time.Now,
+		now:      time.Now,
+		interval: r.Interval.Milliseconds(), maxSignals: int64(r.MaxSignals),
+		buckets: map[int64]int64{},
 	}
+	if c.interval <= 0 {
+		c.interval = defaultInterval.Milliseconds()
+	}
+	if c.maxSignals <= 0 {
+		c.maxSignals = defaultMaxSignals
+	}
+	return c
+}
+
+// HeldBack counts the chain alerts max_signals held back.
+func (c *Chain) HeldBack() uint64 { return c.heldBack }
+
+// admit applies max_signals per interval of event time.
+func (c *Chain) admit(ms int64) bool {
+	b := floorDiv(ms, c.interval)
+	if c.buckets[b] >= c.maxSignals {
+		c.heldBack++
+		return false
+	}
+	c.buckets[b]++
+	if len(c.buckets) > 64 {
+		for k := range c.buckets {
+			if k < b-32 {
+				delete(c.buckets, k)
+			}
+		}
+	}
+	return true
 }
 
 // Rule is the companion rule the chain evaluates.
@@ -141,6 +177,9 @@ func (c *Chain) Process(doc ecs.Doc, e *story.Event, f Flags) []Alert {
 		}
 		u.madeExec = true
 		u.step(*e)
+		if !c.admit(e.Time) {
+			return nil
+		}
 		return []Alert{c.alert(doc, e, u, "made_executable", e.Path, f)}
 	case story.Exec:
 		for _, p := range ranFiles(e) {
@@ -150,6 +189,9 @@ func (c *Chain) Process(doc ecs.Doc, e *story.Event, f Flags) []Alert {
 			}
 			u.executed = true
 			u.step(*e)
+			if !c.admit(e.Time) {
+				return nil
+			}
 			return []Alert{c.alert(doc, e, u, "executed", p, f)}
 		}
 	}

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"fmt"
 	"os"
 	"path"
 	"slices"
@@ -176,5 +177,34 @@ func TestRanFilesOnlyInterpreters(t *testing.T) {
 		if got := slices.Contains(ranFiles(&e), "/tmp/d/tool.sh"); got != c.ran {
 			t.Errorf("%v: runs tool.sh %v, want %v", c.args, got, c.ran)
 		}
+	}
+}
+
+// A flood of chains in one interval (an attacker's process named scp
+// creating and chmod'ing files in a loop) raises max_signals alerts and
+// counts the rest: the real chain is not buried under thousands.
+func TestUploadExecMaxSignals(t *testing.T) {
+	evs := storyEvents(t)
+	var create, chmod sources.Event
+	for _, ev := range evs {
+		switch {
+		case ev.Doc.Str("event.action") == "creation" && ev.Doc.Str("process.name") == "sftp-server" && create.Doc == nil:
+			create = ev
+		case ev.Doc.Str("event.action") == "attributes_modified":
+			chmod = ev
+		}
+	}
+	c := newUploadExec(t)
+	alerts := 0
+	for i := range 150 {
+		up, _ := story.FromDoc(create.Doc, fmt.Sprint("k", i))
+		up.Path = fmt.Sprintf("/tmp/flood/%d", i)
+		ch, _ := story.FromDoc(chmod.Doc, fmt.Sprint("c", i))
+		ch.Path = up.Path
+		c.Process(create.Doc, &up, Flags{})
+		alerts += len(c.Process(chmod.Doc, &ch, Flags{}))
+	}
+	if alerts != 100 || c.HeldBack() != 50 {
+		t.Fatalf("%d alerts, %d held back; want 100 and 50 (max_signals 100 per 5m)", alerts, c.HeldBack())
 	}
 }

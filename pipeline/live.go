@@ -363,12 +363,23 @@ func runHeadless(ctx context.Context, cfg Config, s *setup, srcs []sources.Sourc
 	}
 }
 
-// statusLine is headless mode's periodic health report, with the alerts
-// --hide-own left out when there are any.
+// statusLine is headless mode's periodic health report, with what stories
+// lost and the alerts --hide-own left out, when there are any.
 func (l *live) statusLine() string {
 	line := statusLine(l.health(), l.s.engine.Stats())
 	if n := l.hidden.Load(); n > 0 {
 		line += fmt.Sprintf(" hidden_own=%d", n)
+	}
+	// A story that lost its oldest events must say so: a flood of events
+	// from one session can push another's out of the budget.
+	if st := l.s.stories.Stats(); st.Evicted > 0 {
+		line += fmt.Sprintf(" story_evicted=%d", st.Evicted)
+	}
+	if c := l.s.chain; c != nil && c.HeldBack() > 0 {
+		line += fmt.Sprintf(" chain_held_back=%d", c.HeldBack())
+	}
+	if j := l.s.journal; j != nil && j.dropped.Load() > 0 {
+		line += fmt.Sprintf(" journal_dropped=%d", j.dropped.Load())
 	}
 	return line
 }

@@ -96,7 +96,7 @@ func Scan(cfg Config, paths []string) (err error) {
 	}
 	printSummary(cfg, total, s.engine.Stats(), time.Since(start))
 	if s.chain != nil {
-		fmt.Fprintf(cfg.Stderr, "xferhunt scan: %s: %d alerts (%d context events read)\n", s.chain.Rule().Name, s.chain.Raised(), total.Context)
+		fmt.Fprintf(cfg.Stderr, "xferhunt scan: %s: %d alerts, %d held back (%d context events read)\n", s.chain.Rule().Name, s.chain.Raised(), s.chain.HeldBack(), total.Context)
 	}
 	return readErr
 }

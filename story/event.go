@@ -177,11 +177,7 @@ func FromDoc(d ecs.Doc, key string) (Event, bool) {
 	if e.Login = d.Str("user.audit.name"); e.Login == "" {
 		e.Login = d.Str("xferhunt.session.user")
 	}
-	for _, v := range d.Values("process.args") {
-		if s, ok := v.(string); ok {
-			e.Args = append(e.Args, s)
-		}
-	}
+	e.Args = keepArgs(d.Values("process.args"))
 	switch e.Kind {
 	case Connect:
 		e.Peer = hostPort(d, "destination")
@@ -226,6 +222,38 @@ func FromAlert(d ecs.Doc) (Event, bool) {
 	}
 	e.Alert = d.Str("kibana.alert.uuid")
 	return e, true
+}
+
+// Bounds of what a story keeps of one exec's arguments: the kernel allows
+// megabytes of them, and a hostile session running execs with huge argv
+// must not grow the store, the journal or the time a story takes. What is
+// cut is said in a last argument.
+const (
+	maxArgs     = 64
+	maxArgBytes = 8 << 10
+)
+
+func keepArgs(vs []any) []string {
+	var out []string
+	size := 0
+	for i, v := range vs {
+		s, ok := v.(string)
+		if !ok {
+			continue
+		}
+		if len(out) == maxArgs || size+len(s) > maxArgBytes {
+			rest := 0
+			for _, w := range vs[i:] {
+				if s, ok := w.(string); ok {
+					rest += len(s)
+				}
+			}
+			return append(out, fmt.Sprintf("…(%d more arguments, %d bytes, not kept)", len(vs)-i, rest))
+		}
+		out = append(out, s)
+		size += len(s)
+	}
+	return out
 }
 
 func hostPort(d ecs.Doc, obj string) string {

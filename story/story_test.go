@@ -244,3 +244,33 @@ func TestEncodeRoundTrip(t *testing.T) {
 		t.Error("a malformed record decoded")
 	}
 }
+
+// An exec with a huge argument list (the kernel allows megabytes) keeps
+// its first arguments and says what it cut: the store, the journal and
+// the file index stay small and fast.
+func TestHugeArgvIsCut(t *testing.T) {
+	args := make([]any, 100000)
+	for i := range args {
+		args[i] = "/tmp/x/" + strings.Repeat("a", 20)
+	}
+	doc := map[string]any{"@timestamp": "2026-12-05T21:28:33.358Z", "event": map[string]any{"action": "exec"},
+		"process": map[string]any{"args": args, "working_directory": "/tmp"}}
+	e, ok := story.FromDoc(doc, "k")
+	if !ok {
+		t.Fatal("no event")
+	}
+	if len(e.Args) != 65 || !strings.Contains(e.Args[64], "99936 more arguments") {
+		t.Fatalf("%d args kept, last %q", len(e.Args), e.Args[len(e.Args)-1])
+	}
+	b, err := e.Encode()
+	if err != nil || len(b) > 16<<10 {
+		t.Fatalf("encoded %d bytes, %v", len(b), err)
+	}
+	st := story.NewStore(0)
+	for range 1000 {
+		st.Add(e)
+	}
+	if n := len(st.Story(story.Scope{Kind: story.ByFile, File: "/tmp/x/" + strings.Repeat("a", 20)})); n != 1000 {
+		t.Fatalf("file story: %d", n)
+	}
+}
