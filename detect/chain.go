@@ -5,6 +5,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/xferhunt/xferhunt/detect/rules"
@@ -34,13 +35,13 @@ type Chain struct {
 	// stays bounded: the oldest generation is dropped when the newest fills.
 	cur, prev map[upKey]*upload
 	now       func() time.Time
-	raised    uint64
+	raised    atomic.Uint64 // read by status lines on other goroutines
 	// max_signals per interval of event time, as the seed rule has it: a
 	// flood of chains (a process named scp creating and running files in
 	// a loop) cannot bury the real one under thousands of alerts.
 	interval, maxSignals int64
 	buckets              map[int64]int64
-	heldBack             uint64
+	heldBack             atomic.Uint64
 }
 
 type upKey struct{ host, path string }
@@ -73,13 +74,13 @@ func NewChain(r *rules.Rule) *Chain {
 }
 
 // HeldBack counts the chain alerts max_signals held back.
-func (c *Chain) HeldBack() uint64 { return c.heldBack }
+func (c *Chain) HeldBack() uint64 { return c.heldBack.Load() }
 
 // admit applies max_signals per interval of event time.
 func (c *Chain) admit(ms int64) bool {
 	b := floorDiv(ms, c.interval)
 	if c.buckets[b] >= c.maxSignals {
-		c.heldBack++
+		c.heldBack.Add(1)
 		return false
 	}
 	c.buckets[b]++
@@ -97,7 +98,7 @@ func (c *Chain) admit(ms int64) bool {
 func (c *Chain) Rule() *rules.Rule { return c.rule }
 
 // Raised counts the alerts raised so far.
-func (c *Chain) Raised() uint64 { return c.raised }
+func (c *Chain) Raised() uint64 { return c.raised.Load() }
 
 // IsTransfer reports whether the event's process is a transfer program.
 func IsTransfer(e *story.Event) bool {
@@ -319,7 +320,7 @@ func (c *Chain) alert(ev ecs.Doc, e *story.Event, u *upload, what, target string
 	doc.Set("xferhunt.historical", f.Historical)
 	doc.Set("xferhunt.loss", f.Loss)
 	doc.Set("xferhunt.event_time", e.When().Format(kibanaTime))
-	c.raised++
+	c.raised.Add(1)
 	return Alert{Doc: doc}
 }
 
