@@ -231,9 +231,12 @@ have_coverage=0
 if has_coverage "$xh"; then have_coverage=1; fi
 # The base binary: the same source at another revision, built from a git archive.
 xh_base="$work/xferhunt-base" base_coverage=0
+base_commit=""
 if [ -n "$base_ref" ]; then
+	# The commit, not the name: a branch may move while the benchmark runs.
+	base_commit=$(git rev-parse --short "$base_ref^{commit}") || { note "no revision $base_ref"; exit 1; }
 	mkdir "$work/base"
-	git archive "$base_ref" | tar -x -C "$work/base" || { note "git archive $base_ref failed"; exit 1; }
+	git archive "$base_commit" | tar -x -C "$work/base" || { note "git archive $base_ref failed"; exit 1; }
 	(cd "$work/base" && go build -buildvcs=false -o "$xh_base" .) || { note "go build at $base_ref failed"; exit 1; }
 	if has_coverage "$xh_base"; then base_coverage=1; fi
 fi
@@ -569,7 +572,7 @@ awk -F'|' 'NF >= 8 && $8 != "" { if (n++ == 0 || $8 < lo) lo = $8; if ($8 > hi) 
 	END { if (n) printf "1-min load average before each run: %.2f–%.2f (this benchmark alone keeps it near 1; higher means other load on the host).\n", lo, hi }' "$log"
 [ "$have_coverage" = 1 ] || echo "This xferhunt has no --coverage flag: \"broad\" is its only rule set; narrow not measured."
 [[ " ${run_workloads[*]}" != *@session* ]] || echo "\"in a login session\": the workload ran with audit login uid $session_auid (as after pam_loginuid); the others with it unset, as a service's."
-[ -z "$base_ref" ] || echo "xferhunt $base_ref: $(git rev-parse --short "$base_ref" 2>/dev/null || echo '?'), built from git archive."
+[ -z "$base_ref" ] || echo "xferhunt $base_ref: $base_commit, built from git archive."
 for mode in narrow broad; do
 	[ -n "${rule_backlog[$mode]:-}" ] || continue
 	echo "auditd-$mode: $(wc -l <"$work/rules.$mode") rules, backlog_limit ${rule_backlog[$mode]}, backlog_wait_time ${rule_wait[$mode]} (as xferhunt sets them)."
