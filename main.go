@@ -235,7 +235,7 @@ func newFlagSet(cfg *pipeline.Config, showVersion *bool, out io.Writer, sq *pipe
 	fs.StringVar(&cfg.HostID, "host-id", "", "host.id for inputs that carry none (default: /etc/machine-id)")
 	fs.StringVar(&cfg.Exceptions, "exceptions", "", "exception items file (Kibana exception-list NDJSON export)")
 	fs.BoolVar(&cfg.Headless, "headless", false, "no TUI: alerts as JSON lines on stdout, status on stderr")
-	fs.Func("coverage", "kernel audit rules for live netlink: narrow (default: transfer programs only, filtered in the kernel, cheap) or broad (every creation, exec and connect)", func(v string) error {
+	fs.Func("coverage", "kernel audit rules for live netlink: narrow (default: the transfer programs, filtered in the kernel, and what login sessions do, for stories), transfers (narrow without the login sessions' rules: cheapest) or broad (every creation, exec and connect)", func(v string) error {
 		c, err := auditrules.ParseCoverage(v)
 		cfg.Coverage = c
 		return err

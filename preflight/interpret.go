@@ -270,10 +270,10 @@ func Kernel(release string, cov auditrules.Coverage) Check {
 	switch {
 	case !ok:
 		c.Verdict, c.Detail = Warn, fmt.Sprintf("kernel release %q not understood: -F exe= (4.3+) may be missing", release)
-		if cov == auditrules.Narrow {
+		if cov != auditrules.Broad {
 			c.Instead = "--coverage broad if no rule can be installed"
 		}
-	case !at(4, 3) && cov == auditrules.Narrow:
+	case !at(4, 3) && cov != auditrules.Broad:
 		c.Verdict, c.Detail = Fail, "kernel "+release+" has no -F exe= (4.3+): the narrow rules cannot be installed"
 		c.Instead = "--coverage broad"
 	case !at(5, 6):
@@ -336,7 +336,7 @@ func StateDir(s State) Check {
 func Programs(found, internal []string, cov auditrules.Coverage) Check {
 	c := Check{Name: "programs"}
 	switch {
-	case len(found) == 0 && cov == auditrules.Narrow:
+	case len(found) == 0 && cov != auditrules.Broad:
 		c.Verdict, c.Detail = Warn, "no transfer program found (sshd, sftp-server, vsftpd, scp …): the narrow rule set would be empty"
 		c.Instead = "--coverage broad"
 		return c

@@ -41,12 +41,19 @@ const (
 	Narrow Coverage = iota
 	// Broad records every creation, exec and connection on the host.
 	Broad
+	// Transfers is Narrow without the session rules: the transfer programs
+	// and their servers only, for a host where a busy interactive session
+	// must not pay for stories (they then hold the programs' own events).
+	Transfers
 )
 
 // String is the name --coverage takes.
 func (c Coverage) String() string {
-	if c == Broad {
+	switch c {
+	case Broad:
 		return "broad"
+	case Transfers:
+		return "transfers"
 	}
 	return "narrow"
 }
@@ -58,8 +65,10 @@ func ParseCoverage(s string) (Coverage, error) {
 		return Narrow, nil
 	case "broad":
 		return Broad, nil
+	case "transfers":
+		return Transfers, nil
 	}
-	return Narrow, fmt.Errorf("coverage must be narrow or broad, not %q", s)
+	return Narrow, fmt.Errorf("coverage must be narrow, broad or transfers, not %q", s)
 }
 
 // Lines returns the rule lines of Text without comments and blank lines, each in the
@@ -199,6 +208,9 @@ func For(c Coverage, selfPID int) []string {
 		}
 	}
 	out := append(NarrowLines(creators), ServerLines(servers)...)
+	if c == Transfers {
+		return out
+	}
 	return append(out, SessionLines(selfPID)...)
 }
 

@@ -304,3 +304,21 @@ func eventsOf(log string) map[string]string {
 	}
 	return ev
 }
+
+// --coverage transfers is narrow without the session rules.
+func TestTransfersCoverage(t *testing.T) {
+	c, err := auditrules.ParseCoverage("transfers")
+	if err != nil || c != auditrules.Transfers || c.String() != "transfers" {
+		t.Fatalf("%v %v", c, err)
+	}
+	narrow, transfers := auditrules.For(auditrules.Narrow, 4242), auditrules.For(auditrules.Transfers, 4242)
+	session := auditrules.SessionLines(4242)
+	if len(session) == 0 || len(narrow) != len(transfers)+len(session) {
+		t.Fatalf("narrow %d lines, transfers %d, session %d", len(narrow), len(transfers), len(session))
+	}
+	for _, l := range transfers {
+		if strings.Contains(l, "auid") {
+			t.Errorf("a session rule in transfers coverage: %s", l)
+		}
+	}
+}

@@ -105,8 +105,8 @@ func file(name string, o tail.Options, nd tail.NewDecoder) (sources.Source, erro
 func Netlink(mode netlink.Mode, opt Options) *netlink.Source {
 	self := os.Getpid()
 	var refresh func() []string
-	if opt.Coverage == auditrules.Narrow {
-		refresh = func() []string { return auditrules.For(auditrules.Narrow, self) }
+	if opt.Coverage != auditrules.Broad {
+		refresh = func() []string { return auditrules.For(opt.Coverage, self) }
 	}
 	return netlink.New(netlink.Options{Mode: mode, Rules: auditrules.For(opt.Coverage, self), Refresh: refresh,
 		NewParser: func(emit func(sources.Event)) netlink.LineParser {
