@@ -140,19 +140,22 @@ func Executables(candidates []string) []string {
 	return out
 }
 
+// creationSyscalls create a file without an open: each arch names the
+// ones it has (Known).
+var creationSyscalls = []string{"creat", "mknod", "mknodat", "link", "linkat", "symlink", "symlinkat", "rename", "renameat", "renameat2"}
+
 // NarrowLines returns the narrow rule set for the given executables: per
 // executable and arch, the creating opens (flags filtered as in the broad set)
 // and the other creation syscalls, then ServerLines' execs, connections and
 // forks that attribute them. Paths with white space cannot be written as
 // auditctl rules and are skipped.
 func NarrowLines(exes []string) []string {
-	out := perArch(exes, func(head, tail, _ string) []string {
-		return []string{
-			head + " -S open -F a1&0x40 -F success=1" + tail,
-			head + " -S openat -F a2&0x40 -F success=1" + tail,
-			head + " -S openat2 -F success=1" + tail,
-			head + " -S creat,mknod,mknodat,link,linkat,symlink,symlinkat,rename,renameat,renameat2 -F success=1" + tail,
-		}
+	out := perArch(exes, func(head, tail, arch string) []string {
+		return syscallLines(arch, head, tail,
+			syscallRule{[]string{"open"}, "-F a1&0x40 -F success=1"},
+			syscallRule{[]string{"openat"}, "-F a2&0x40 -F success=1"},
+			syscallRule{[]string{"openat2"}, "-F success=1"},
+			syscallRule{creationSyscalls, "-F success=1"})
 	})
 	return append(out, ServerLines(exes)...)
 }
@@ -162,18 +165,31 @@ func NarrowLines(exes []string) []string {
 // server's child serves the connection accepted last) — no file creation.
 func ServerLines(exes []string) []string {
 	return perArch(exes, func(head, tail, arch string) []string {
-		rest := "execve,execveat,accept4,connect"
-		if arch == "b64" {
-			rest += ",accept" // i386 accepts through socketcall
-		}
-		// Forks get lines of their own: arm64 has no fork or vfork, and a
-		// rule naming a syscall the arch lacks is skipped whole.
-		return []string{
-			head + " -S " + rest + " -F success=1" + tail,
-			head + " -S clone,clone3 -F success=1" + tail,
-			head + " -S fork,vfork -F success=1" + tail,
-		}
+		return syscallLines(arch, head, tail,
+			syscallRule{[]string{"execve", "execveat", "accept4", "connect", "accept"}, "-F success=1"},
+			syscallRule{[]string{"clone", "clone3", "fork", "vfork"}, "-F success=1"})
 	})
+}
+
+// syscallRule is one rule line's syscalls and filters.
+type syscallRule struct {
+	syscalls []string
+	filter   string
+}
+
+// syscallLines writes each rule with the syscalls the arch has (Known): a
+// rule naming one it lacks is refused whole (arm64 has no open, creat,
+// mknod, link, symlink, rename, fork or vfork; i386 accepts through
+// socketcall), and naming them cost the others of the line; a rule left
+// with none is not written.
+func syscallLines(arch, head, tail string, rules ...syscallRule) []string {
+	var out []string
+	for _, r := range rules {
+		if known := Known(arch, r.syscalls); len(known) > 0 {
+			out = append(out, head+" -S "+strings.Join(known, ",")+" "+r.filter+tail)
+		}
+	}
+	return out
 }
 
 // perArch calls lines for every usable executable and both arches with the
