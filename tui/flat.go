@@ -3,10 +3,8 @@ package tui
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -258,37 +256,12 @@ func walkValue(v any, p string, acc map[string][]any, cold map[string]bool) {
 	case string, bool:
 		acc[p] = append(acc[p], t)
 	default:
-		if f, ok := asFloat(v); ok {
+		if f, ok := ecs.Float(v); ok {
 			acc[p] = append(acc[p], f)
 			return
 		}
 		cold[p] = true
 	}
-}
-
-// asFloat converts the numbers a document may carry to the float64 that
-// decoding its JSON yields.
-func asFloat(v any) (float64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return n, true
-	case float32:
-		return float64(n), true
-	case int:
-		return float64(n), true
-	case int32:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	case uint32:
-		return float64(n), true
-	case uint64:
-		return float64(n), true
-	case json.Number:
-		f, err := strconv.ParseFloat(string(n), 64)
-		return f, err == nil
-	}
-	return 0, false
 }
 
 // encodeVals returns the payload of a field's values and the values it

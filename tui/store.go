@@ -113,7 +113,7 @@ func newRow(seq int, a detect.Alert) *row {
 	} else {
 		flat, tmpl = flatten(d)
 	}
-	pid, _ := strconv.Atoi(fmtValue(d.Get("process.pid")))
+	pid, _ := strconv.Atoi(ecs.Display(d.Get("process.pid")))
 	ts := d.Str("kibana.alert.original_time")
 	if ts == "" {
 		ts = d.Str("@timestamp")

@@ -105,18 +105,18 @@ func alertLogin(d ecs.Doc) loginInfo {
 		li.addr = d.Str("source.ip")
 	}
 	if li.addr != "" && d.Str("source.ip") == li.addr {
-		li.port, _ = strconv.Atoi(fmtValue(d.Get("source.port")))
+		li.port, _ = strconv.Atoi(ecs.Display(d.Get("source.port")))
 	}
 	if t, err := time.Parse(time.RFC3339Nano, d.Str("xferhunt.session.login_time")); err == nil {
 		li.at = t
 	}
-	if v := fmtValue(d.Get("xferhunt.session.id")); v != "" {
+	if v := ecs.Display(d.Get("xferhunt.session.id")); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 			li.session = n
 		}
 	}
 	li.via = d.Str("xferhunt.session.attributed_by")
-	term, pid := d.Str("xferhunt.session.terminal"), fmtValue(d.Get("xferhunt.session.sshd_pid"))
+	term, pid := d.Str("xferhunt.session.terminal"), ecs.Display(d.Get("xferhunt.session.sshd_pid"))
 	switch {
 	case term != "" && pid != "":
 		li.daemon = term + " pid " + pid
