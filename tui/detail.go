@@ -7,6 +7,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/visible"
 )
@@ -95,11 +96,11 @@ func kvAny(label string, d ecs.Doc, fields ...string) dline {
 }
 
 // selected returns the alert under the cursor, or nil.
-func (m *Model) selected() *row {
-	if m.cursor < 0 || m.cursor >= len(m.st.vis) {
+func (m *Model) selected() *alertdb.Row {
+	if m.cursor < 0 || m.cursor >= m.st.Shown() {
 		return nil
 	}
-	return m.st.rows[m.st.vis[m.cursor]]
+	return m.st.At(m.cursor)
 }
 
 // detailLines builds the focused tab's lines for the selected alert.
@@ -108,7 +109,7 @@ func (m *Model) detailLines() []dline {
 	if r == nil {
 		return []dline{kvText("", "no alert selected")}
 	}
-	d := r.doc()
+	d := r.Doc()
 	switch m.tab {
 	case tabOverview:
 		return overviewLines(d)

@@ -1,4 +1,4 @@
-package tui
+package alertdb
 
 import (
 	"bytes"
@@ -403,7 +403,7 @@ func state(partial, ok bool) fieldState {
 }
 
 // value returns the values of field id in r.
-func (r *row) value(id uint32) (any, fieldState) {
+func (r *Row) value(id uint32) (any, fieldState) {
 	s := r.flat
 	for len(s) > 0 {
 		eid, w := uvarint(s)
@@ -434,7 +434,7 @@ func (r *row) value(id uint32) (any, fieldState) {
 }
 
 // each calls fn with every field of r, its values and their state.
-func (r *row) each(fn func(id uint32, v any, st fieldState)) {
+func (r *Row) each(fn func(id uint32, v any, st fieldState)) {
 	s := r.flat
 	var own []uint32 // ids r overrides (or drops) from the template
 	for len(s) > 0 {
@@ -502,7 +502,7 @@ func planFields(fields []string, all, exact bool) *plan {
 // from the inflated JSON without building its maps (scanLeaves), still a
 // third of a full decode. It reports false when the row has no index or
 // its JSON cannot be read; the caller then decodes.
-func (p *plan) miniDoc(r *row, d ecs.Doc) bool {
+func (p *plan) miniDoc(r *Row, d ecs.Doc) bool {
 	clear(d)
 	if r.tmpl == nil {
 		return false

@@ -1,7 +1,6 @@
-package tui
+package alertdb
 
 import (
-
 	"github.com/xferhunt/xferhunt/detect/kql"
 )
 

@@ -1,4 +1,4 @@
-package tui
+package alertdb
 
 import (
 	"bytes"
@@ -85,7 +85,7 @@ func decodeDoc(blob []byte) (ecs.Doc, error) {
 // holding only the fields the plan reads, built from the row index, and
 // valid only during the call; rows the index cannot answer, and every row
 // without a plan, are decoded.
-func parallelMatch(rows []*row, pl *plan, fn func(i int, d ecs.Doc)) {
+func parallelMatch(rows []*Row, pl *plan, fn func(i int, d ecs.Doc)) {
 	workers := max(1, runtime.GOMAXPROCS(0))
 	chunk := (len(rows) + workers - 1) / workers
 	var wg sync.WaitGroup
