@@ -3,12 +3,11 @@ package tui
 import (
 	"fmt"
 	"path/filepath"
-	"slices"
-	"sync/atomic"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/visible"
@@ -33,7 +32,7 @@ func (m *Model) onResult(msg tea.Msg) {
 		m.ask = confirm{
 			title: "Add exception",
 			body: fmt.Sprintf("%s : %q\nwould have suppressed %d of %d alerts held now. Future matching events raise no alert.",
-				visible.String(f), visible.String(v), msg.matches, len(m.st.rows)),
+				visible.String(f), visible.String(v), msg.matches, m.st.Len()),
 			yes: func() tea.Msg { return exceptionAddedMsg{f, v, b.AddException(f, v)} },
 		}
 	case exceptionAddedMsg:
@@ -73,13 +72,13 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	b := m.opt.Backend
 	switch {
 	case key.Matches(msg, k.Ack):
-		return m.setStatus(r, StatusAcknowledged), true
+		return m.setStatus(r, alertdb.StatusAcknowledged), true
 	case key.Matches(msg, k.Close):
-		return m.setStatus(r, StatusClosed), true
+		return m.setStatus(r, alertdb.StatusClosed), true
 	case key.Matches(msg, k.Reopen):
-		return m.setStatus(r, StatusOpen), true
+		return m.setStatus(r, alertdb.StatusOpen), true
 	case key.Matches(msg, k.Copy):
-		js, err := inflate(r.blob)
+		js, err := r.JSON()
 		if err != nil {
 			m.setFlash(true, "copy: %v", err)
 			return nil, true
@@ -93,19 +92,13 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 			return nil, true
 		}
 		l := m.dlines[foc[m.field]]
-		rows := slices.Clone(m.st.rows)
+		rows := m.st.Snapshot()
 		f, v := l.field, l.value
 		return func() tea.Msg {
-			var n atomic.Int64
-			parallelMatch(rows, planFields([]string{f}, false, len(v) <= maxInline), func(_ int, d ecs.Doc) {
-				if slices.Contains(d.Keywords(f), v) {
-					n.Add(1)
-				}
-			})
-			return exceptionPreviewMsg{f, v, int(n.Load())}
+			return exceptionPreviewMsg{f, v, alertdb.CountKeyword(rows, f, v)}
 		}, true
 	case key.Matches(msg, k.Kill):
-		pid := r.pid
+		pid := r.PID()
 		if pid <= 1 {
 			m.setFlash(true, "this alert has no killable process id")
 			return nil, true
@@ -113,15 +106,15 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		m.overlay = overlayConfirm
 		m.ask = confirm{
 			title: "Kill process",
-			body:  fmt.Sprintf("Send SIGKILL to pid %d (%s)? It may already have exited or the pid been reused.", pid, r.process),
+			body:  fmt.Sprintf("Send SIGKILL to pid %d (%s)? It may already have exited or the pid been reused.", pid, r.Process()),
 			yes:   func() tea.Msg { return killedMsg{pid, b.Kill(pid)} },
 		}
 		return nil, true
 	case key.Matches(msg, k.Story):
 		return m.openStory(r), true
 	case key.Matches(msg, k.Evidence):
-		a := r.alert()
-		m.setFlash(false, "preserving %s…", r.path)
+		a := r.Alert()
+		m.setFlash(false, "preserving %s…", r.Path())
 		return func() tea.Msg {
 			dest, sum, err := b.PreserveEvidence(a)
 			return evidenceMsg{dest, sum, err}
@@ -131,12 +124,12 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 }
 
 // setStatus changes the workflow status now and persists it in a Cmd.
-func (m *Model) setStatus(r *row, st Status) tea.Cmd {
-	if !m.st.setStatus(r.uuid, st) {
+func (m *Model) setStatus(r *alertdb.Row, st alertdb.Status) tea.Cmd {
+	if !m.st.SetStatus(r.UUID(), st) {
 		return nil
 	}
-	m.statuses[r.uuid] = st
-	b, id := m.opt.Backend, r.uuid
+	m.statuses[r.UUID()] = st
+	b, id := m.opt.Backend, r.UUID()
 	return func() tea.Msg { return statusSavedMsg{id, st.String(), b.SetStatus(id, st.String())} }
 }
 
@@ -146,7 +139,7 @@ func (m *Model) recompute(text string, pred func(ecs.Doc) bool, compile func() (
 	m.gen++
 	m.pending = true
 	gen, mode := m.gen, m.sortMode
-	rows := slices.Clone(m.st.rows)
+	rows := m.st.Snapshot()
 	return func() tea.Msg {
 		if compile != nil {
 			p, err := compile()
@@ -155,29 +148,20 @@ func (m *Model) recompute(text string, pred func(ecs.Doc) bool, compile func() (
 			}
 			pred = p
 		}
-		// Planned per pass, not kept: rows that arrived since may carry
-		// fields the last plan did not know.
-		var pl *plan
-		if pred != nil {
-			pl = planQuery(text)
-		}
-		return filterResultMsg{gen: gen, text: text, pred: pred, vis: computeView(rows, pred, pl, mode), upto: len(rows)}
+		return filterResultMsg{gen: gen, text: text, pred: pred, vis: alertdb.Filter(rows, text, pred, mode), upto: len(rows)}
 	}
 }
 
 // exportCmd writes the visible alerts, in display order, through the backend.
 func (m *Model) exportCmd() tea.Cmd {
-	rows := make([]*row, len(m.st.vis))
-	for i, idx := range m.st.vis {
-		rows[i] = m.st.rows[idx]
-	}
+	rows := m.st.ShownRows()
 	path := filepath.Join(m.opt.ExportDir, "xferhunt-alerts-"+m.opt.Now().UTC().Format("20060102T150405Z")+".ndjson")
 	b := m.opt.Backend
 	m.setFlash(false, "exporting %d alerts…", len(rows))
 	return func() tea.Msg {
 		alerts := make([]detect.Alert, len(rows))
 		for i, r := range rows {
-			alerts[i] = r.alert()
+			alerts[i] = r.Alert()
 		}
 		return exportedMsg{path, len(alerts), b.Export(path, alerts)}
 	}

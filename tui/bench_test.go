@@ -12,6 +12,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/kql"
 	"github.com/xferhunt/xferhunt/story"
@@ -19,9 +20,6 @@ import (
 
 var procs = []string{"sshd", "vsftpd", "sftp-server", "scp", "proftpd"}
 var sevs = []string{"low", "medium", "high", "critical"}
-
-// manyAlerts builds n distinct alerts, one second apart, half historical.
-func manyAlerts(n int) []detect.Alert { return alertRange(0, n, n) }
 
 // alertRange builds alerts [from, to) of a history of n.
 func alertRange(from, to, n int) []detect.Alert {
@@ -169,24 +167,15 @@ func rssMB(t *testing.T) float64 {
 	return 0
 }
 
-// BenchmarkBuildRow is the Feeder-side cost of one alert: column
-// extraction, sanitizing and compression.
-func BenchmarkBuildRow(b *testing.B) {
-	a := mkAlert(table[2])
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = newRow(0, a)
-	}
-}
-
 // BenchmarkFilter100k is a KQL filter pass over 100k held alerts (decode +
 // predicate on every core), the cost of pressing enter on a new filter.
 func BenchmarkFilter100k(b *testing.B) {
 	m := loaded(b, 100_000)
+	rows := m.st.Snapshot()
 	pred, _ := newMemBackend().Compile("process.name : sshd")
 	b.ResetTimer()
 	for range b.N {
-		if vis := computeView(m.st.rows, pred, planQuery("process.name : sshd"), SortTime); len(vis) != 20_000 {
+		if vis := alertdb.Filter(rows, "process.name : sshd", pred, alertdb.SortTime); len(vis) != 20_000 {
 			b.Fatalf("filter kept %d", len(vis))
 		}
 	}
@@ -196,10 +185,11 @@ func BenchmarkFilter100k(b *testing.B) {
 // alert, including the long ones the row index leaves in the JSON.
 func BenchmarkFilterFreeText100k(b *testing.B) {
 	m := loaded(b, 100_000)
+	rows := m.st.Snapshot()
 	q := kql.MustParse("sshd")
 	b.ResetTimer()
 	for range b.N {
-		if vis := computeView(m.st.rows, q.Match, planQuery("sshd"), SortTime); len(vis) != 100_000 {
+		if vis := alertdb.Filter(rows, "sshd", q.Match, alertdb.SortTime); len(vis) != 100_000 {
 			b.Fatalf("filter kept %d", len(vis))
 		}
 	}
@@ -213,6 +203,7 @@ func TestFilterBudget100k(t *testing.T) {
 		t.Skip("loads 100k alerts; skipped with -short")
 	}
 	m := loaded(t, 100_000)
+	rows := m.st.Snapshot()
 	for _, tc := range []struct {
 		q      string
 		kept   int
@@ -227,7 +218,7 @@ func TestFilterBudget100k(t *testing.T) {
 		// fail the budget.
 		for range 3 {
 			start := time.Now()
-			vis := computeView(m.st.rows, q.Match, planQuery(tc.q), SortTime)
+			vis := alertdb.Filter(rows, tc.q, q.Match, alertdb.SortTime)
 			best = min(best, time.Since(start))
 			if len(vis) != tc.kept {
 				t.Fatalf("%s kept %d, want %d", tc.q, len(vis), tc.kept)

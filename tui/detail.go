@@ -3,11 +3,11 @@ package tui
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/visible"
 )
@@ -36,7 +36,7 @@ type dline struct {
 }
 
 func kv(label, field string, d ecs.Doc) dline {
-	return dline{label: label, text: visible.String(fmtValue(d.Get(field))), field: field, value: exceptionValue(d, field)}
+	return dline{label: label, text: visible.String(ecs.Display(d.Get(field))), field: field, value: exceptionValue(d, field)}
 }
 
 // exceptionValue is the keyword an exception on field would match, or ""
@@ -54,38 +54,6 @@ func kvText(label, text string) dline { return dline{label: label, text: visible
 func heading(s string) dline { return dline{text: visible.String(s), style: 1} }
 
 func blank() dline { return dline{} }
-
-// fmtValue renders a document value compactly: arrays joined, numbers
-// without exponents, objects as JSON.
-func fmtValue(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
-	case []any:
-		parts := make([]string, 0, len(x))
-		for _, e := range x {
-			parts = append(parts, fmtValue(e))
-		}
-		return strings.Join(parts, ", ")
-	case []string:
-		return strings.Join(x, ", ")
-	case int, int32, int64, uint, uint32, uint64, float32:
-		return fmt.Sprint(x)
-	case fmt.Stringer:
-		return x.String()
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
-}
 
 // objects returns the objects at v: one map, or the maps inside an array,
 // in the many Go shapes an engine or a JSON decoder may produce.
@@ -115,7 +83,7 @@ func objects(v any) []ecs.Doc {
 
 func firstNonEmpty(d ecs.Doc, fields ...string) (string, string) {
 	for _, f := range fields {
-		if v := fmtValue(d.Get(f)); v != "" {
+		if v := ecs.Display(d.Get(f)); v != "" {
 			return f, v
 		}
 	}
@@ -128,11 +96,11 @@ func kvAny(label string, d ecs.Doc, fields ...string) dline {
 }
 
 // selected returns the alert under the cursor, or nil.
-func (m *Model) selected() *row {
-	if m.cursor < 0 || m.cursor >= len(m.st.vis) {
+func (m *Model) selected() *alertdb.Row {
+	if m.cursor < 0 || m.cursor >= m.st.Shown() {
 		return nil
 	}
-	return m.st.rows[m.st.vis[m.cursor]]
+	return m.st.At(m.cursor)
 }
 
 // detailLines builds the focused tab's lines for the selected alert.
@@ -141,7 +109,7 @@ func (m *Model) detailLines() []dline {
 	if r == nil {
 		return []dline{kvText("", "no alert selected")}
 	}
-	d := r.doc()
+	d := r.Doc()
 	switch m.tab {
 	case tabOverview:
 		return overviewLines(d)
@@ -178,17 +146,17 @@ func overviewLines(d ecs.Doc) []dline {
 		label := "term"
 		field := ""
 		if i < len(fields) {
-			field = fmtValue(fields[i])
+			field = ecs.Display(fields[i])
 			label = field
 		}
-		v := fmtValue(t)
+		v := ecs.Display(t)
 		ex := ""
 		if field != "" {
 			ex = v
 		}
 		out = append(out, dline{label: visible.String(label), text: visible.String(v), field: field, value: ex})
 	}
-	last := fmtValue(d.Get("xferhunt.explain.last_seen"))
+	last := ecs.Display(d.Get("xferhunt.explain.last_seen"))
 	if last == "" {
 		last = "never"
 	}
@@ -196,7 +164,7 @@ func overviewLines(d ecs.Doc) []dline {
 	if h, _ := d.Get("xferhunt.historical").(bool); h {
 		out = append(out, kvText("historical", "yes (raised during backfill)"))
 	}
-	if l := fmtValue(d.Get("xferhunt.loss")); l != "" && l != "false" && l != "0" {
+	if l := ecs.Display(d.Get("xferhunt.loss")); l != "" && l != "false" && l != "0" {
 		out = append(out, kvText("loss", l))
 	}
 	out = append(out, blank(), heading("Query clauses"))
@@ -205,7 +173,7 @@ func overviewLines(d ecs.Doc) []dline {
 		if ok, _ := c.Get("matched").(bool); ok {
 			mark = "✓ yes"
 		}
-		out = append(out, kvText(mark, fmtValue(c.Get("clause"))))
+		out = append(out, kvText(mark, ecs.Display(c.Get("clause"))))
 	}
 	out = append(out, blank(), heading("MITRE ATT&CK"))
 	for _, td := range objects(d.Get("threat")) {
@@ -236,7 +204,7 @@ func processLines(d ecs.Doc) []dline {
 	anc := objects(d.Get("xferhunt.ancestry"))
 	// Show the root first: engines record ancestry nearest-first.
 	if len(anc) > 1 {
-		if fmtValue(anc[0].Get("pid")) == fmtValue(d.Get("process.pid")) {
+		if ecs.Display(anc[0].Get("pid")) == ecs.Display(d.Get("process.pid")) {
 			rev := make([]ecs.Doc, len(anc))
 			for i, a := range anc {
 				rev[len(anc)-1-i] = a
@@ -251,7 +219,7 @@ func processLines(d ecs.Doc) []dline {
 		}
 		text := prefix + ancestorLabel(ad)
 		if args := ad.Values("args"); len(args) > 0 {
-			text += " " + visible.String(fmtValue(args))
+			text += " " + visible.String(ecs.Display(args))
 		}
 		if cwd := ad.Str("cwd"); cwd != "" {
 			text += " (cwd " + visible.String(cwd) + ")"
@@ -275,7 +243,7 @@ func ancestorLabel(ad ecs.Doc) string {
 	if name != "" {
 		parts = append(parts, visible.String(name))
 	}
-	if pid := fmtValue(ad.Get("pid")); pid != "" {
+	if pid := ecs.Display(ad.Get("pid")); pid != "" {
 		parts = append(parts, "["+visible.String(pid)+"]")
 	}
 	if len(parts) == 0 {
@@ -301,7 +269,7 @@ func userLines(d ecs.Doc) []dline {
 }
 
 func fileLines(d ecs.Doc) []dline {
-	exists := fmtValue(d.Get("xferhunt.file.exists"))
+	exists := ecs.Display(d.Get("xferhunt.file.exists"))
 	switch exists {
 	case "true":
 		exists = "yes"
@@ -326,7 +294,7 @@ func fileLines(d ecs.Doc) []dline {
 
 func connectionLines(d ecs.Doc) []dline {
 	ipPort := d.Str("source.ip")
-	if p := fmtValue(d.Get("source.port")); p != "" {
+	if p := ecs.Display(d.Get("source.port")); p != "" {
 		ipPort += ":" + p
 	}
 	return []dline{

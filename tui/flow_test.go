@@ -9,30 +9,31 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
 )
 
 func TestNewestFirstAndLiveMerge(t *testing.T) {
 	m := testModel(t, newMemBackend(), 100, 30)
-	if got := m.selected().uuid; got != "a5" {
+	if got := m.selected().UUID(); got != "a5" {
 		t.Fatalf("top alert %s, want newest a5", got)
 	}
 	// Move off the top, then a newer alert arrives: selection must stay.
 	m = keys(t, m, "down", "down")
-	if m.selected().uuid != "a3" {
-		t.Fatalf("selected %s, want a3", m.selected().uuid)
+	if m.selected().UUID() != "a3" {
+		t.Fatalf("selected %s, want a3", m.selected().UUID())
 	}
 	m, _ = step(t, m, AlertsMsg{Alerts: []detect.Alert{mkAlert(spec{"a6", "2026-11-26T02:55:00Z", "high", "vsftpd", "erin", "203.0.113.5", "/srv/ftp/new.bin", false})}})
-	if m.selected().uuid != "a3" {
-		t.Fatalf("live alert moved the selection to %s", m.selected().uuid)
+	if m.selected().UUID() != "a3" {
+		t.Fatalf("live alert moved the selection to %s", m.selected().UUID())
 	}
-	if first := m.st.rows[m.st.vis[0]].uuid; first != "a6" {
+	if first := m.st.At(0).UUID(); first != "a6" {
 		t.Fatalf("newest alert %s not on top", first)
 	}
 	// A backfilled alert older than everything goes to the bottom.
 	m, _ = step(t, m, AlertsMsg{Alerts: []detect.Alert{mkAlert(spec{"a0", "2026-11-25T01:00:00Z", "low", "sshd", "old", "192.0.2.1", "/old", true})}})
-	if last := m.st.rows[m.st.vis[len(m.st.vis)-1]].uuid; last != "a0" {
+	if last := m.st.At(m.st.Shown() - 1).UUID(); last != "a0" {
 		t.Fatalf("old alert not at the bottom: %s", last)
 	}
 	if !strings.Contains(screen(m), "7/7 shown") {
@@ -52,7 +53,7 @@ func TestTriagePersistsAcrossRestart(t *testing.T) {
 		t.Fatalf("counts wrong:\n%s", screen(m))
 	}
 	// The alert document itself carries the decision (copy/export/KQL).
-	if got := m.selected().doc().Str("kibana.alert.workflow_status"); got != "closed" {
+	if got := m.selected().Doc().Str("kibana.alert.workflow_status"); got != "closed" {
 		t.Fatalf("doc status %q", got)
 	}
 	// Restart: a new model over the same backend sees the same statuses
@@ -73,21 +74,21 @@ func TestFilterAndSort(t *testing.T) {
 	m := testModel(t, b, 100, 30)
 	m = keys(t, m, strings.Split("/process.name : sshd", "")...)
 	m = keys(t, m, "enter")
-	if len(m.st.vis) != 2 || m.filter != "process.name : sshd" {
-		t.Fatalf("filter kept %d rows (%q)", len(m.st.vis), m.filter)
+	if m.st.Shown() != 2 || m.filter != "process.name : sshd" {
+		t.Fatalf("filter kept %d rows (%q)", m.st.Shown(), m.filter)
 	}
 	// New alerts are filtered on arrival.
 	m, _ = step(t, m, AlertsMsg{Alerts: []detect.Alert{
 		mkAlert(spec{"n1", "2026-11-26T02:59:00Z", "low", "vsftpd", "x", "192.0.2.9", "/a", false}),
 		mkAlert(spec{"n2", "2026-11-26T02:58:00Z", "low", "sshd", "x", "192.0.2.9", "/b", false}),
 	}})
-	if len(m.st.vis) != 3 || m.selected().uuid != "n2" {
-		t.Fatalf("live filter: %d rows, top %s", len(m.st.vis), m.selected().uuid)
+	if m.st.Shown() != 3 || m.selected().UUID() != "n2" {
+		t.Fatalf("live filter: %d rows, top %s", m.st.Shown(), m.selected().UUID())
 	}
 	// A bad filter keeps the prompt open with the error and the old filter.
 	m = keys(t, m, "/", "ctrl+u", "x", "enter")
-	if m.overlay != overlayFilter || !strings.Contains(m.inputErr, "expected") || len(m.st.vis) != 3 {
-		t.Fatalf("bad filter: overlay %v err %q rows %d", m.overlay, m.inputErr, len(m.st.vis))
+	if m.overlay != overlayFilter || !strings.Contains(m.inputErr, "expected") || m.st.Shown() != 3 {
+		t.Fatalf("bad filter: overlay %v err %q rows %d", m.overlay, m.inputErr, m.st.Shown())
 	}
 	m = keys(t, m, "esc")
 	// Clearing the filter shows everything again.
@@ -96,16 +97,16 @@ func TestFilterAndSort(t *testing.T) {
 		m = keys(t, m, "backspace")
 	}
 	m = keys(t, m, "enter")
-	if len(m.st.vis) != 7 || m.filter != "" {
-		t.Fatalf("cleared filter shows %d", len(m.st.vis))
+	if m.st.Shown() != 7 || m.filter != "" {
+		t.Fatalf("cleared filter shows %d", m.st.Shown())
 	}
 	m = keys(t, m, "s")
-	if m.sortMode != SortSeverity || m.selected().sev != SevCritical {
-		t.Fatalf("severity sort: mode %v top %v", m.sortMode, m.selected().sev)
+	if m.sortMode != alertdb.SortSeverity || m.selected().Severity() != alertdb.SevCritical {
+		t.Fatalf("severity sort: mode %v top %v", m.sortMode, m.selected().Severity())
 	}
 	m = keys(t, m, "s")
-	if m.sortMode != SortProcess || m.selected().process != "scp" {
-		t.Fatalf("process sort: top %s", m.selected().process)
+	if m.sortMode != alertdb.SortProcess || m.selected().Process() != "scp" {
+		t.Fatalf("process sort: top %s", m.selected().Process())
 	}
 }
 
@@ -115,7 +116,7 @@ func TestStaleFilterResultIgnored(t *testing.T) {
 	old := cmd()
 	_ = m.recompute("", nil, nil) // a newer request supersedes it
 	nm, _ := m.Update(old)
-	if len(nm.(Model).st.vis) != 5 {
+	if st := nm.(Model).st; st.Shown() != 5 {
 		t.Fatal("a stale filter result was applied")
 	}
 }
@@ -263,6 +264,8 @@ func TestQuit(t *testing.T) {
 	}
 }
 
+// TestFeederBoundsAndBatches: what the feeder accepted reaches the program
+// as one AlertsMsg of rows carrying the drop count, then the health.
 func TestFeederBoundsAndBatches(t *testing.T) {
 	f := NewFeeder(3)
 	for i := range 5 {
@@ -275,7 +278,7 @@ func TestFeederBoundsAndBatches(t *testing.T) {
 	got := make(chan tea.Msg, 4)
 	ctx, cancel := contextWithCancel()
 	defer cancel()
-	go f.Forward(ctx, time.Millisecond, func(m tea.Msg) { got <- m })
+	go forward(ctx, f, time.Millisecond, func(m tea.Msg) { got <- m })
 	a := (<-got).(AlertsMsg)
 	if len(a.rows) != 3 || a.Alerts != nil || a.Dropped != 2 {
 		t.Fatalf("batch %d dropped %d", len(a.rows), a.Dropped)
@@ -294,32 +297,5 @@ func TestArrayFieldsAreNotExceptionTargets(t *testing.T) {
 	}
 	if len(focusable(m.dlines)) == 0 {
 		t.Fatal("no focusable field on the Process tab")
-	}
-}
-
-// TestFeederDeepBufferStillFilters: rows deep in the feeder buffer drop
-// their arrival document; a live filter must decode them instead of
-// dropping or mis-filtering them.
-func TestFeederDeepBufferStillFilters(t *testing.T) {
-	f := NewFeeder(0)
-	n := keepArrival + 4
-	for i := range n {
-		proc := "vsftpd"
-		if i%2 == 0 {
-			proc = "sshd"
-		}
-		f.Push(mkAlert(spec{id: fmt.Sprint(i), at: base.Add(time.Duration(i) * time.Second).Format(time.RFC3339), sev: "low", proc: proc, path: "/x"}))
-	}
-	msg, _, _ := f.take()
-	if msg.rows[0].arrival == nil || msg.rows[n-1].arrival != nil {
-		t.Fatal("arrival documents not bounded as designed")
-	}
-	m := testModel(t, newMemBackend(), 100, 30)
-	m = keys(t, m, strings.Split("/process.name : sshd", "")...)
-	m = keys(t, m, "enter")
-	before := len(m.st.vis)
-	m, _ = step(t, m, msg)
-	if got := len(m.st.vis) - before; got != n/2 {
-		t.Fatalf("live filter kept %d of %d sshd alerts", got, n/2)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"slices"
 
 	"charm.land/bubbles/v2/key"
+
+	"github.com/xferhunt/xferhunt/alertdb"
 )
 
 // onAlerts merges a batch, keeping the same alert selected.
@@ -11,7 +13,7 @@ func (m *Model) onAlerts(msg AlertsMsg) {
 	m.dropped = msg.Dropped
 	// The story view acts on the alert it was opened for: a new alert on
 	// top must not become the target of its keys.
-	var keep *row
+	var keep *alertdb.Row
 	if m.cursor > 0 || m.sv.open {
 		keep = m.selected()
 	}
@@ -19,21 +21,18 @@ func (m *Model) onAlerts(msg AlertsMsg) {
 	if batch == nil {
 		batch = buildRows(msg.Alerts)
 	}
-	m.st.add(batch, m.statuses, m.sortMode, m.pred)
+	m.st.Add(batch, m.statuses, m.sortMode, m.pred)
 	if keep != nil {
-		m.reselect(keep.seq)
+		m.reselect(keep.Seq())
 	}
 }
 
 // reselect moves the cursor to the row with arrival number seq, keeping the
 // window still relative to it so new alerts don't scroll what is read.
 func (m *Model) reselect(seq int) {
-	for i, idx := range m.st.vis {
-		if m.st.rows[idx].seq == seq {
-			m.offset += i - m.cursor
-			m.cursor = i
-			return
-		}
+	if i := m.st.Position(seq); i >= 0 {
+		m.offset += i - m.cursor
+		m.cursor = i
 	}
 }
 
@@ -50,21 +49,14 @@ func (m *Model) onFilterResult(msg filterResultMsg) {
 		return
 	}
 	m.pred, m.filter = msg.pred, msg.text
-	m.st.vis = msg.vis
 	// Alerts that arrived while the Cmd ran were not in its snapshot.
-	var late []int32
-	for i := msg.upto; i < len(m.st.rows); i++ {
-		if m.pred == nil || m.pred(m.st.rows[i].doc()) {
-			late = append(late, int32(i))
-		}
-	}
-	m.st.merge(late, m.sortMode)
+	m.st.Show(msg.vis, msg.upto, m.pred, m.sortMode)
 	m.cursor, m.offset = 0, 0
 }
 
 // clamp keeps cursor and window inside the list.
 func (m *Model) clamp() {
-	n := len(m.st.vis)
+	n := m.st.Shown()
 	rows := max(1, computeLayout(m.width, m.height, m.detail).listRows())
 	m.cursor = min(max(m.cursor, 0), max(n-1, 0))
 	m.offset = min(max(m.offset, 0), max(n-rows, 0))
@@ -79,7 +71,7 @@ func (m *Model) clamp() {
 // detailKey identifies what the detail lines were built from. Rows are
 // immutable, so the pointer changes whenever the alert does.
 type detailKey struct {
-	r     *row
+	r     *alertdb.Row
 	tab   int
 	width int
 }
@@ -126,18 +118,18 @@ func (m *Model) syncKeys() {
 		b.SetEnabled(list)
 	}
 	k.List.Filter.SetEnabled(list)
-	k.List.Export.SetEnabled(list && len(m.st.vis) > 0)
+	k.List.Export.SetEnabled(list && m.st.Shown() > 0)
 	for _, b := range []*key.Binding{&k.Detail.Back, &k.Detail.NextTab, &k.Detail.PrevTab, &k.Detail.Up, &k.Detail.Down} {
 		b.SetEnabled(detail)
 	}
 	has := r != nil
-	k.Alert.Ack.SetEnabled(has && r.status == StatusOpen)
-	k.Alert.Close.SetEnabled(has && r.status != StatusClosed)
-	k.Alert.Reopen.SetEnabled(has && r.status != StatusOpen)
+	k.Alert.Ack.SetEnabled(has && r.Status() == alertdb.StatusOpen)
+	k.Alert.Close.SetEnabled(has && r.Status() != alertdb.StatusClosed)
+	k.Alert.Reopen.SetEnabled(has && r.Status() != alertdb.StatusOpen)
 	k.Alert.Copy.SetEnabled(has)
 	k.Alert.Exception.SetEnabled(has && detail && len(focusable(m.dlines)) > 0)
-	k.Alert.Kill.SetEnabled(has && r.pid > 1)
-	k.Alert.Evidence.SetEnabled(has && r.path != "")
+	k.Alert.Kill.SetEnabled(has && r.PID() > 1)
+	k.Alert.Evidence.SetEnabled(has && r.Path() != "")
 	k.Alert.Story.SetEnabled(has && !st)
 	// From the detail view t pivots to the focused field's story: say so.
 	desc := "tell the story"

@@ -78,13 +78,13 @@ func (m Model) onListKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case key.Matches(msg, k.Top):
 		m.cursor = 0
 	case key.Matches(msg, k.Bottom):
-		m.cursor = len(m.st.vis) - 1
+		m.cursor = m.st.Shown() - 1
 	case key.Matches(msg, k.Open):
 		m.detail, m.tab, m.field, m.dtop = true, tabOverview, 0, 0
 	case key.Matches(msg, k.Filter):
 		m.overlay, m.input, m.inputErr = overlayFilter, []rune(m.filter), ""
 	case key.Matches(msg, k.Sort):
-		m.sortMode = (m.sortMode + 1) % sortModes
+		m.sortMode = m.sortMode.Next()
 		return m, m.recompute(m.filter, m.pred, nil)
 	case key.Matches(msg, k.Export):
 		return m, m.exportCmd()

@@ -2,6 +2,8 @@ package tui
 
 import (
 	"strings"
+
+	"github.com/xferhunt/xferhunt/alertdb"
 )
 
 // column is one list column. Columns with the lowest keep value are dropped
@@ -10,7 +12,7 @@ type column struct {
 	title string
 	width int
 	keep  int
-	cell  func(m *Model, r *row) string
+	cell  func(m *Model, r *alertdb.Row) string
 	left  bool // cut from the left (paths)
 }
 
@@ -22,23 +24,23 @@ func (m *Model) columns(w int) []column {
 		timeW, timeFmt = 14, "01-02 15:04:05"
 	}
 	all := []column{
-		{"", 2, 9, func(m *Model, r *row) string {
+		{"", 2, 9, func(m *Model, r *alertdb.Row) string {
 			// The cursor mark keeps the selection visible without color.
 			if m.selected() == r {
-				return "▸" + statusGlyph[r.status]
+				return "▸" + statusGlyph[r.Status()]
 			}
-			return " " + statusGlyph[r.status]
+			return " " + statusGlyph[r.Status()]
 		}, false},
-		{"time", timeW, 8, func(m *Model, r *row) string {
-			if r.at.IsZero() {
+		{"time", timeW, 8, func(m *Model, r *alertdb.Row) string {
+			if r.Time().IsZero() {
 				return "?"
 			}
-			return r.at.In(m.opt.Location).Format(timeFmt)
+			return r.Time().In(m.opt.Location).Format(timeFmt)
 		}, false},
-		{"severity", 8, 7, func(m *Model, r *row) string { return sevNames[r.sev] }, false},
-		{"process", 12, 6, func(m *Model, r *row) string { return r.process }, false},
-		{"user", 9, 5, func(m *Model, r *row) string { return r.user }, false},
-		{"source ip", 15, 4, func(m *Model, r *row) string { return r.ip }, false},
+		{"severity", 8, 7, func(m *Model, r *alertdb.Row) string { return sevNames[r.Severity()] }, false},
+		{"process", 12, 6, func(m *Model, r *alertdb.Row) string { return r.Process() }, false},
+		{"user", 9, 5, func(m *Model, r *alertdb.Row) string { return r.User() }, false},
+		{"source ip", 15, 4, func(m *Model, r *alertdb.Row) string { return r.IP() }, false},
 	}
 	// Drop the least important columns until the path keeps its minimum.
 	for {
@@ -47,7 +49,7 @@ func (m *Model) columns(w int) []column {
 			used += c.width + 1
 		}
 		if used+pathMin <= w || len(all) <= 2 {
-			path := column{"file path", max(0, w-used), 10, func(m *Model, r *row) string { return r.path }, true}
+			path := column{"file path", max(0, w-used), 10, func(m *Model, r *alertdb.Row) string { return r.Path() }, true}
 			return append(all, path)
 		}
 		drop := 0
@@ -76,20 +78,20 @@ func (m Model) renderList(r rect) []string {
 	}
 	lines := []string{m.styles.ColHeader.Render(fit(hdr.String(), r.w))}
 	n := max(0, r.h-1)
-	if len(m.st.vis) == 0 {
+	if m.st.Shown() == 0 {
 		msg := "waiting for alerts…"
-		if len(m.st.rows) > 0 {
+		if m.st.Len() > 0 {
 			msg = "no alert matches the filter"
 		}
 		return append(lines, m.styles.Muted.Render(fit(" "+msg, r.w)))
 	}
-	for i := m.offset; i < len(m.st.vis) && i < m.offset+n; i++ {
-		lines = append(lines, m.renderRow(cols, m.st.rows[m.st.vis[i]], i == m.cursor, r.w))
+	for i := m.offset; i < m.st.Shown() && i < m.offset+n; i++ {
+		lines = append(lines, m.renderRow(cols, m.st.At(i), i == m.cursor, r.w))
 	}
 	return lines
 }
 
-func (m *Model) renderRow(cols []column, r *row, selected bool, w int) string {
+func (m *Model) renderRow(cols []column, r *alertdb.Row, selected bool, w int) string {
 	var b strings.Builder
 	for i, c := range cols {
 		if i > 0 {
@@ -102,8 +104,8 @@ func (m *Model) renderRow(cols []column, r *row, selected bool, w int) string {
 			v = fit(v, c.width)
 		}
 		// Severity keeps its color on live, unselected rows.
-		if c.title == "severity" && !selected && !r.historical && r.status != StatusClosed {
-			v = m.styles.Sev[r.sev].Render(v)
+		if c.title == "severity" && !selected && !r.Historical() && r.Status() != alertdb.StatusClosed {
+			v = m.styles.Sev[r.Severity()].Render(v)
 		}
 		b.WriteString(v)
 	}
@@ -111,9 +113,9 @@ func (m *Model) renderRow(cols []column, r *row, selected bool, w int) string {
 	switch {
 	case selected:
 		return m.styles.Selected.Render(line)
-	case r.status == StatusClosed:
+	case r.Status() == alertdb.StatusClosed:
 		return m.styles.Closed.Render(line)
-	case r.historical:
+	case r.Historical():
 		return m.styles.Historical.Render(line)
 	}
 	return line

@@ -3,6 +3,7 @@ package tui
 import (
 	"time"
 
+	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/sources"
@@ -15,14 +16,14 @@ type AlertsMsg struct {
 	Dropped uint64
 	// rows are alerts the Feeder already turned into rows (compressed,
 	// columns extracted) outside the UI loop; Alerts is then empty.
-	rows []*row
+	rows []*alertdb.Row
 }
 
 // buildRows turns alerts into list rows (extracting columns, compressing).
-func buildRows(alerts []detect.Alert) []*row {
-	out := make([]*row, len(alerts))
+func buildRows(alerts []detect.Alert) []*alertdb.Row {
+	out := make([]*alertdb.Row, len(alerts))
 	for i, a := range alerts {
-		out[i] = newRow(0, a)
+		out[i] = alertdb.NewRow(a)
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/keymap"
 )
@@ -54,15 +55,15 @@ type Model struct {
 
 	width, height int
 
-	st       store
-	statuses map[string]Status
-	sortMode SortMode
+	st       alertdb.Store
+	statuses map[string]alertdb.Status
+	sortMode alertdb.SortMode
 	pred     func(ecs.Doc) bool
 	filter   string // applied filter text
 	gen      int    // bumps on every filter/sort request; stale results are ignored
 	pending  bool
 
-	cursor, offset int // selection and first visible row, positions in st.vis
+	cursor, offset int // selection and first visible row, positions in the shown order
 
 	detail bool
 	tab    int
@@ -108,15 +109,15 @@ func New(opt Options) Model {
 		opt:      opt,
 		keys:     keymap.Default(),
 		dark:     !opt.Light,
-		st:       newStore(),
-		statuses: map[string]Status{},
+		st:       alertdb.NewStore(),
+		statuses: map[string]alertdb.Status{},
 		width:    80,
 		height:   24,
 		guide:    opt.Guide,
 	}
 	if opt.Backend != nil {
 		for id, s := range opt.Backend.Statuses() {
-			m.statuses[id] = parseStatus(s)
+			m.statuses[id] = alertdb.ParseStatus(s)
 		}
 		if m.guide == "" {
 			m.guide = opt.Backend.RuleGuide()

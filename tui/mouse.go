@@ -39,7 +39,7 @@ func (m *Model) onClick(msg tea.MouseClickMsg) {
 	l := computeLayout(m.width, m.height, m.detail)
 	if inside(l.list, mm.X, mm.Y) && mm.Y > l.list.y {
 		i := m.offset + mm.Y - l.list.y - 1
-		if i < len(m.st.vis) {
+		if i < m.st.Shown() {
 			if i == m.cursor && !m.detail {
 				m.detail, m.tab, m.field, m.dtop = true, tabOverview, 0, 0
 			}

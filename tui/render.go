@@ -7,6 +7,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/internal/visible"
 )
 
@@ -91,9 +92,9 @@ func (m Model) render() string {
 func (m Model) renderHeader(w int) string {
 	s := m.styles
 	title := s.Title.Render("xferhunt")
-	c := m.st.counts
-	counts := fmt.Sprintf(" open %d · ack %d · closed %d", c[StatusOpen], c[StatusAcknowledged], c[StatusClosed])
-	shown := fmt.Sprintf(" │ %d/%d shown · sort %s", len(m.st.vis), len(m.st.rows), m.sortMode)
+	c := &m.st
+	counts := fmt.Sprintf(" open %d · ack %d · closed %d", c.Count(alertdb.StatusOpen), c.Count(alertdb.StatusAcknowledged), c.Count(alertdb.StatusClosed))
+	shown := fmt.Sprintf(" │ %d/%d shown · sort %s", m.st.Shown(), m.st.Len(), m.sortMode)
 	if m.filter != "" {
 		shown += " · filter " + visible.String(m.filter)
 	}

@@ -20,8 +20,8 @@ func TestResentAlertRechecked(t *testing.T) {
 	m = keys(t, m, "enter")
 	ids := func() []string {
 		var out []string
-		for _, i := range m.st.vis {
-			out = append(out, m.st.rows[i].uuid)
+		for i := range m.st.Shown() {
+			out = append(out, m.st.At(i).UUID())
 		}
 		return out
 	}
@@ -36,8 +36,8 @@ func TestResentAlertRechecked(t *testing.T) {
 	if got := ids(); !slices.Equal(got, []string{"a1", "a5"}) {
 		t.Fatalf("after re-send: view %v, want [a1 a5]", got)
 	}
-	if len(m.st.rows) != len(table) {
-		t.Fatalf("re-sent alerts added rows: %d", len(m.st.rows))
+	if m.st.Len() != len(table) {
+		t.Fatalf("re-sent alerts added rows: %d", m.st.Len())
 	}
 	// The same uuid twice in one batch: the later copy decides.
 	m, _ = step(t, m, AlertsMsg{Alerts: []detect.Alert{

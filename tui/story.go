@@ -11,6 +11,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/visible"
 	"github.com/xferhunt/xferhunt/story"
@@ -79,8 +80,8 @@ type loginInfo struct {
 }
 
 // originOf decodes the alert once, in a Cmd, and builds its scopes.
-func originOf(r *row) *storyOrigin {
-	d := r.doc()
+func originOf(r *alertdb.Row) *storyOrigin {
+	d := r.Doc()
 	o := &storyOrigin{login: alertLogin(d)}
 	ev, ok := story.FromAlert(d)
 	if !ok {
@@ -105,18 +106,18 @@ func alertLogin(d ecs.Doc) loginInfo {
 		li.addr = d.Str("source.ip")
 	}
 	if li.addr != "" && d.Str("source.ip") == li.addr {
-		li.port, _ = strconv.Atoi(fmtValue(d.Get("source.port")))
+		li.port, _ = strconv.Atoi(ecs.Display(d.Get("source.port")))
 	}
 	if t, err := time.Parse(time.RFC3339Nano, d.Str("xferhunt.session.login_time")); err == nil {
 		li.at = t
 	}
-	if v := fmtValue(d.Get("xferhunt.session.id")); v != "" {
+	if v := ecs.Display(d.Get("xferhunt.session.id")); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 			li.session = n
 		}
 	}
 	li.via = d.Str("xferhunt.session.attributed_by")
-	term, pid := d.Str("xferhunt.session.terminal"), fmtValue(d.Get("xferhunt.session.sshd_pid"))
+	term, pid := d.Str("xferhunt.session.terminal"), ecs.Display(d.Get("xferhunt.session.sshd_pid"))
 	switch {
 	case term != "" && pid != "":
 		li.daemon = term + " pid " + pid
@@ -325,7 +326,7 @@ func sameStory(evs []story.Event, lines []storyLine, uuid string) bool {
 type storyView struct {
 	open   bool
 	uuid   string // the focused alert
-	row    *row
+	row    *alertdb.Row
 	origin *storyOrigin // nil until the first answer
 	scope  story.Scope
 	kind   story.ScopeKind // the scope bar's active tab
@@ -392,7 +393,7 @@ type storyReq struct {
 	req        uint64
 	b          Backend
 	uuid       string
-	row        *row
+	row        *alertdb.Row
 	origin     *storyOrigin
 	kind       story.ScopeKind
 	scope      *story.Scope // set: ask exactly this scope (a live refresh)
@@ -450,10 +451,10 @@ func (q storyReq) run() tea.Msg {
 // openStory opens the story of r: from the detail view the story of the
 // focused field when it names a scope, else the alert's session (or the
 // first scope the alert has).
-func (m *Model) openStory(r *row) tea.Cmd {
+func (m *Model) openStory(r *alertdb.Row) tea.Cmd {
 	// The request counter and the wrap choice outlive one story, so a late
 	// answer to a story closed since is recognized and dropped.
-	sv := storyView{open: true, uuid: r.uuid, row: r, cut: m.sv.cut, cur: -1, req: m.sv.req}
+	sv := storyView{open: true, uuid: r.UUID(), row: r, cut: m.sv.cut, cur: -1, req: m.sv.req}
 	var field, value string
 	if m.detail {
 		if l, ok := m.focusedLine(); ok {

@@ -32,8 +32,8 @@ func typeKeys(t testing.TB, m Model, text string) Model {
 // selectAlert moves the list cursor to the alert whose file path is p.
 func selectAlert(t testing.TB, m Model, p string) Model {
 	t.Helper()
-	for range len(m.st.vis) {
-		if m.selected().doc().Str("file.path") == p {
+	for range m.st.Shown() {
+		if m.selected().Doc().Str("file.path") == p {
 			return m
 		}
 		m = keys(t, m, "down")
@@ -402,7 +402,7 @@ func TestStoryLive(t *testing.T) {
 	m := New(Options{Backend: b, Now: func() time.Time { return captureAt }, Location: time.UTC})
 	m, _ = step(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
 	m, _ = step(t, m, AlertsMsg{Alerts: c.alerts})
-	uuid := m.selected().uuid
+	uuid := m.selected().UUID()
 	m = keys(t, m, "t", "G")
 	before := len(m.sv.lines)
 	if m.sv.lines[before-1].kind == story.LogOff {
@@ -432,8 +432,8 @@ func TestStoryLive(t *testing.T) {
 	newer.Doc["kibana.alert.uuid"] = "newer"
 	newer.Doc["kibana.alert.original_time"] = "2026-11-26T04:00:00Z"
 	m, _ = step(t, m, AlertsMsg{Alerts: []detect.Alert{newer}})
-	if m.selected().uuid != uuid {
-		t.Fatalf("a new alert moved the story's target to %s", m.selected().uuid)
+	if m.selected().UUID() != uuid {
+		t.Fatalf("a new alert moved the story's target to %s", m.selected().UUID())
 	}
 	m = keys(t, m, "a")
 	if b.statuses[uuid] != "acknowledged" {

@@ -34,8 +34,8 @@ func TestProgramFlow(t *testing.T) {
 	wait("1/5 shown")
 	tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(Model)
-	if final.filter != "user.name : carol" || len(final.st.vis) != 1 || final.selected().user != "carol" {
-		t.Fatalf("final state: filter %q rows %d", final.filter, len(final.st.vis))
+	if final.filter != "user.name : carol" || final.st.Shown() != 1 || final.selected().User() != "carol" {
+		t.Fatalf("final state: filter %q rows %d", final.filter, final.st.Shown())
 	}
 	if final.detail {
 		t.Fatal("esc did not return to the list")

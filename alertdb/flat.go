@@ -1,12 +1,10 @@
-package tui
+package alertdb
 
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -258,37 +256,12 @@ func walkValue(v any, p string, acc map[string][]any, cold map[string]bool) {
 	case string, bool:
 		acc[p] = append(acc[p], t)
 	default:
-		if f, ok := asFloat(v); ok {
+		if f, ok := ecs.Float(v); ok {
 			acc[p] = append(acc[p], f)
 			return
 		}
 		cold[p] = true
 	}
-}
-
-// asFloat converts the numbers a document may carry to the float64 that
-// decoding its JSON yields.
-func asFloat(v any) (float64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return n, true
-	case float32:
-		return float64(n), true
-	case int:
-		return float64(n), true
-	case int32:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	case uint32:
-		return float64(n), true
-	case uint64:
-		return float64(n), true
-	case json.Number:
-		f, err := strconv.ParseFloat(string(n), 64)
-		return f, err == nil
-	}
-	return 0, false
 }
 
 // encodeVals returns the payload of a field's values and the values it
@@ -430,7 +403,7 @@ func state(partial, ok bool) fieldState {
 }
 
 // value returns the values of field id in r.
-func (r *row) value(id uint32) (any, fieldState) {
+func (r *Row) value(id uint32) (any, fieldState) {
 	s := r.flat
 	for len(s) > 0 {
 		eid, w := uvarint(s)
@@ -461,7 +434,7 @@ func (r *row) value(id uint32) (any, fieldState) {
 }
 
 // each calls fn with every field of r, its values and their state.
-func (r *row) each(fn func(id uint32, v any, st fieldState)) {
+func (r *Row) each(fn func(id uint32, v any, st fieldState)) {
 	s := r.flat
 	var own []uint32 // ids r overrides (or drops) from the template
 	for len(s) > 0 {
@@ -529,7 +502,7 @@ func planFields(fields []string, all, exact bool) *plan {
 // from the inflated JSON without building its maps (scanLeaves), still a
 // third of a full decode. It reports false when the row has no index or
 // its JSON cannot be read; the caller then decodes.
-func (p *plan) miniDoc(r *row, d ecs.Doc) bool {
+func (p *plan) miniDoc(r *Row, d ecs.Doc) bool {
 	clear(d)
 	if r.tmpl == nil {
 		return false

@@ -1,4 +1,4 @@
-package tui
+package alertdb
 
 import (
 	"encoding/json"

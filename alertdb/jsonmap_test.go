@@ -1,4 +1,4 @@
-package tui
+package alertdb
 
 import (
 	"encoding/json"
@@ -41,7 +41,7 @@ func TestDecodeObjectRejectsBadInput(t *testing.T) {
 }
 
 func BenchmarkDecodeObject(b *testing.B) {
-	js, _ := inflate(newRow(0, mkAlert(table[2])).blob)
+	js, _ := NewRow(mkAlert(table[2])).JSON()
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := decodeObject(js); err != nil {
@@ -51,7 +51,7 @@ func BenchmarkDecodeObject(b *testing.B) {
 }
 
 func BenchmarkDecodeEncodingJSON(b *testing.B) {
-	js, _ := inflate(newRow(0, mkAlert(table[2])).blob)
+	js, _ := NewRow(mkAlert(table[2])).JSON()
 	b.ReportAllocs()
 	for b.Loop() {
 		var d map[string]any

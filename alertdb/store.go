@@ -1,9 +1,10 @@
-package tui
+package alertdb
 
 import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/xferhunt/xferhunt/detect"
@@ -51,7 +52,9 @@ var statusNames = [...]string{"open", "acknowledged", "closed"}
 
 func (s Status) String() string { return statusNames[s] }
 
-func parseStatus(s string) Status {
+// ParseStatus reads a status as Kibana (and the state store) spells it;
+// anything unknown is open, so an alert is never hidden by a typo.
+func ParseStatus(s string) Status {
 	switch s {
 	case "acknowledged":
 		return StatusAcknowledged
@@ -76,11 +79,14 @@ var sortNames = [...]string{"newest", "severity", "process"}
 
 func (s SortMode) String() string { return sortNames[s] }
 
-// row is one alert with its list columns extracted and sanitized once, at
+// Next is the mode after s, wrapping around.
+func (s SortMode) Next() SortMode { return (s + 1) % sortModes }
+
+// Row is one alert with its list columns extracted and sanitized once, at
 // arrival, so drawing a frame never walks a document. Rows are immutable:
-// a status change replaces the row, which lets filter Cmds read a snapshot
-// of the row slice from another goroutine without locks.
-type row struct {
+// a status change replaces the row, which lets filter passes read a
+// snapshot of the row slice from another goroutine without locks.
+type Row struct {
 	seq  int
 	blob []byte // deflated alert JSON, see codec.go
 	// flat indexes the leaf values relative to tmpl, the template of the
@@ -103,7 +109,12 @@ type row struct {
 	path       string
 }
 
-func newRow(seq int, a detect.Alert) *row {
+// NewRow turns an alert into a row: column extraction, sanitizing and
+// compression, CPU only (~0.1 ms). Its arrival number is set when a Store
+// adds it.
+func NewRow(a detect.Alert) *Row { return newRow(0, a) }
+
+func newRow(seq int, a detect.Alert) *Row {
 	d := a.Doc
 	blob, err := encodeDoc(d)
 	var flat string
@@ -113,14 +124,14 @@ func newRow(seq int, a detect.Alert) *row {
 	} else {
 		flat, tmpl = flatten(d)
 	}
-	pid, _ := strconv.Atoi(fmtValue(d.Get("process.pid")))
+	pid, _ := strconv.Atoi(ecs.Display(d.Get("process.pid")))
 	ts := d.Str("kibana.alert.original_time")
 	if ts == "" {
 		ts = d.Str("@timestamp")
 	}
 	at, _ := time.Parse(time.RFC3339Nano, ts)
 	hist, _ := d.Get("xferhunt.historical").(bool)
-	return &row{
+	return &Row{
 		seq:        seq,
 		arrival:    d,
 		blob:       blob,
@@ -130,7 +141,7 @@ func newRow(seq int, a detect.Alert) *row {
 		uuid:       d.Str("kibana.alert.uuid"),
 		at:         at,
 		sev:        parseSeverity(d.Str("kibana.alert.severity")),
-		status:     parseStatus(d.Str("kibana.alert.workflow_status")),
+		status:     ParseStatus(d.Str("kibana.alert.workflow_status")),
 		historical: hist,
 		process:    visible.String(d.Str("process.name")),
 		user:       visible.String(d.Str("user.name")),
@@ -141,7 +152,7 @@ func newRow(seq int, a detect.Alert) *row {
 
 // withStatus returns a copy of r whose document carries the new status, so
 // copy, export and KQL filters all see what the analyst decided.
-func (r *row) withStatus(s Status) *row {
+func (r *Row) withStatus(s Status) *Row {
 	n := *r
 	n.status = s
 	doc := r.doc()
@@ -153,9 +164,49 @@ func (r *row) withStatus(s Status) *row {
 	return &n
 }
 
-// doc decodes the alert document. A blob we wrote ourselves cannot fail to
+// Seq is the row's arrival number in its Store; a re-sent alert keeps the
+// number of the first copy.
+func (r *Row) Seq() int { return r.seq }
+
+// UUID is kibana.alert.uuid.
+func (r *Row) UUID() string { return r.uuid }
+
+// PID is process.pid, 0 when absent or not a number.
+func (r *Row) PID() int { return r.pid }
+
+// Time is when the alerted event happened (kibana.alert.original_time,
+// else @timestamp); zero when neither parses.
+func (r *Row) Time() time.Time { return r.at }
+
+// Severity is kibana.alert.severity.
+func (r *Row) Severity() Severity { return r.sev }
+
+// Status is the workflow status.
+func (r *Row) Status() Status { return r.status }
+
+// Historical reports an alert raised over past events (backfill, replay).
+func (r *Row) Historical() bool { return r.historical }
+
+// Process is process.name, made visible for display.
+func (r *Row) Process() string { return r.process }
+
+// User is user.name, made visible for display.
+func (r *Row) User() string { return r.user }
+
+// IP is source.ip, made visible for display.
+func (r *Row) IP() string { return r.ip }
+
+// Path is file.path, made visible for display.
+func (r *Row) Path() string { return r.path }
+
+// JSON is the alert document as JSON, exactly as it was compressed.
+func (r *Row) JSON() ([]byte, error) { return inflate(r.blob) }
+
+// Doc decodes the alert document. A blob we wrote ourselves cannot fail to
 // decode short of memory corruption; the error still reaches the screen.
-func (r *row) doc() ecs.Doc {
+func (r *Row) Doc() ecs.Doc { return r.doc() }
+
+func (r *Row) doc() ecs.Doc {
 	d, err := decodeDoc(r.blob)
 	if err != nil {
 		return ecs.Doc{"kibana.alert.uuid": r.uuid, "xferhunt.tui_error": err.Error()}
@@ -163,11 +214,11 @@ func (r *row) doc() ecs.Doc {
 	return d
 }
 
-// alert returns the row as a detect.Alert for the Backend.
-func (r *row) alert() detect.Alert { return detect.Alert{Doc: r.doc()} }
+// Alert returns the row as a detect.Alert, decoded.
+func (r *Row) Alert() detect.Alert { return detect.Alert{Doc: r.doc()} }
 
 // less orders rows for display under mode: true when a goes above b.
-func less(mode SortMode, a, b *row) bool {
+func less(mode SortMode, a, b *Row) bool {
 	switch mode {
 	case SortSeverity:
 		if a.sev != b.sev {
@@ -184,21 +235,59 @@ func less(mode SortMode, a, b *row) bool {
 	return a.seq > b.seq
 }
 
-// store holds every alert in arrival order plus the visible, ordered view.
-type store struct {
-	rows   []*row
+// Store holds every alert in arrival order plus the shown, ordered view.
+// It is a value the view model owns and changes only from its update
+// loop; whole-history passes run over a Snapshot instead.
+type Store struct {
+	rows   []*Row
 	byUUID map[string]int32
 	vis    []int32 // display order, indexes into rows
 	counts [3]int
 }
 
-func newStore() store { return store{byUUID: map[string]int32{}} }
+// NewStore returns an empty store.
+func NewStore() Store { return Store{byUUID: map[string]int32{}} }
 
-// add appends alerts (replacing ones already known by uuid) and merges the
+// Len is how many alerts the store holds.
+func (s *Store) Len() int { return len(s.rows) }
+
+// Shown is how many alerts the view shows.
+func (s *Store) Shown() int { return len(s.vis) }
+
+// At returns the row shown at position i, 0 <= i < Shown().
+func (s *Store) At(i int) *Row { return s.rows[s.vis[i]] }
+
+// Count is how many held alerts have workflow status st.
+func (s *Store) Count(st Status) int { return s.counts[st] }
+
+// Position returns where the row with arrival number seq is shown, or -1.
+func (s *Store) Position(seq int) int {
+	for i, idx := range s.vis {
+		if s.rows[idx].seq == seq {
+			return i
+		}
+	}
+	return -1
+}
+
+// Snapshot returns the rows in arrival order for a pass on another
+// goroutine. It is a copy because SetStatus replaces rows in place.
+func (s *Store) Snapshot() []*Row { return slices.Clone(s.rows) }
+
+// ShownRows returns the shown rows in display order.
+func (s *Store) ShownRows() []*Row {
+	rows := make([]*Row, len(s.vis))
+	for i, idx := range s.vis {
+		rows[i] = s.rows[idx]
+	}
+	return rows
+}
+
+// Add appends alerts (replacing ones already known by uuid) and merges the
 // new ones that pass pred into vis. A replaced alert is checked against
 // pred again and re-placed, as its fields (and sort keys) may have
 // changed. Cost is O(len(vis)+batch) per batch, not a full re-sort.
-func (s *store) add(batch []*row, statuses map[string]Status, mode SortMode, pred func(ecs.Doc) bool) {
+func (s *Store) Add(batch []*Row, statuses map[string]Status, mode SortMode, pred func(ecs.Doc) bool) {
 	var fresh []int32
 	var replaced map[int32]bool // index → passes pred, the latest copy decides
 	for _, r := range batch {
@@ -250,8 +339,22 @@ func (s *store) add(batch []*row, statuses map[string]Status, mode SortMode, pre
 	s.merge(fresh, mode)
 }
 
+// Show installs a view computed by Filter over the first upto rows of a
+// Snapshot, with pred and mode, then merges the rows that arrived since
+// (they were not in the snapshot).
+func (s *Store) Show(vis []int32, upto int, pred func(ecs.Doc) bool, mode SortMode) {
+	s.vis = vis
+	var late []int32
+	for i := upto; i < len(s.rows); i++ {
+		if pred == nil || pred(s.rows[i].doc()) {
+			late = append(late, int32(i))
+		}
+	}
+	s.merge(late, mode)
+}
+
 // merge inserts idx (any order) into the sorted vis.
-func (s *store) merge(idx []int32, mode SortMode) {
+func (s *Store) merge(idx []int32, mode SortMode) {
 	if len(idx) == 0 {
 		return
 	}
@@ -286,8 +389,9 @@ func (s *store) merge(idx []int32, mode SortMode) {
 	s.vis = out
 }
 
-// setStatus replaces the row of uuid with one carrying st.
-func (s *store) setStatus(uuid string, st Status) bool {
+// SetStatus replaces the row of uuid with one carrying st, reporting
+// whether anything changed.
+func (s *Store) SetStatus(uuid string, st Status) bool {
 	i, ok := s.byUUID[uuid]
 	if !ok || s.rows[i].status == st {
 		return false
@@ -298,10 +402,37 @@ func (s *store) setStatus(uuid string, st Status) bool {
 	return true
 }
 
-// computeView filters and sorts a snapshot of rows. It runs inside a Cmd:
-// with 100k alerts a KQL pass plus a sort is too slow for a key press. pl,
-// when set, lets the predicate run on the rows' index (flat.go).
-func computeView(rows []*row, pred func(ecs.Doc) bool, pl *plan, mode SortMode) []int32 {
+// Filter returns the display order of the rows (a Snapshot) that pred
+// keeps, sorted by mode; nil pred keeps all. Call it off the UI loop: with
+// 100k alerts a KQL pass plus a sort is too slow for a key press. query is
+// the text pred was compiled from; it is parsed again only to learn which
+// fields pred reads, so the pass can use the rows' index (filterplan.go)
+// instead of decoding every document.
+func Filter(rows []*Row, query string, pred func(ecs.Doc) bool, mode SortMode) []int32 {
+	var pl *plan
+	if pred != nil {
+		// Planned per pass, not kept: rows that arrived since may carry
+		// fields the last plan did not know.
+		pl = planQuery(query)
+	}
+	return computeView(rows, pred, pl, mode)
+}
+
+// CountKeyword counts the rows (a Snapshot) whose field holds value as a
+// keyword, as an exception on field : value would match them.
+func CountKeyword(rows []*Row, field, value string) int {
+	var n atomic.Int64
+	parallelMatch(rows, planFields([]string{field}, false, len(value) <= maxInline), func(_ int, d ecs.Doc) {
+		if slices.Contains(d.Keywords(field), value) {
+			n.Add(1)
+		}
+	})
+	return int(n.Load())
+}
+
+// computeView filters and sorts rows. pl, when set, lets the predicate run
+// on the rows' index (flat.go).
+func computeView(rows []*Row, pred func(ecs.Doc) bool, pl *plan, mode SortMode) []int32 {
 	vis := make([]int32, 0, len(rows))
 	if pred == nil {
 		for i := range rows {

@@ -1,4 +1,4 @@
-package tui
+package alertdb
 
 import (
 	"github.com/xferhunt/xferhunt/detect/kql"

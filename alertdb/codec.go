@@ -1,0 +1,118 @@
+package alertdb
+
+import (
+	"bytes"
+	"compress/flate"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/xferhunt/xferhunt/ecs"
+)
+
+// Alert documents are held compressed. As Go maps an alert costs several
+// times its JSON; as JSON an alert of the seed rule is ~11.5 KB (the
+// rule's investigation guide and metadata ride along); deflated against a
+// dictionary of a real alert, a few hundred bytes (TestAlertSize pins
+// it). That is what keeps 100k alerts well under the 200 MB budget.
+// Columns the list draws are extracted once at arrival, so only
+// drill-down, copy, export and filters decode.
+//
+// alertDict is the JSON of a real alert: the first one detect's alert
+// builder raises with the built-in seed rule over the committed capture
+// testdata/capture/raw.log, so it holds exactly the keys, rule metadata
+// and audit record text every alert repeats. It is generated, not
+// written: TestAlertDict fails when the builder's output has moved away
+// from it. Changing it is safe because blobs never outlive the process.
+//
+//go:generate go test -run ^TestAlertDict$ -update .
+//go:embed alertdict.json
+var alertDict []byte
+
+var writers = sync.Pool{New: func() any {
+	w, err := flate.NewWriterDict(io.Discard, 4, alertDict) // level 4: size of 6, faster
+	if err != nil {
+		panic(err) // only on an invalid level, a programming error
+	}
+	return w
+}}
+
+var readers = sync.Pool{New: func() any {
+	return flate.NewReaderDict(bytes.NewReader(nil), alertDict)
+}}
+
+// encodeDoc returns d as deflated JSON.
+func encodeDoc(d ecs.Doc) ([]byte, error) {
+	js, err := json.Marshal(map[string]any(d))
+	if err != nil {
+		return nil, fmt.Errorf("encoding alert: %w", err)
+	}
+	var buf bytes.Buffer
+	w := writers.Get().(*flate.Writer)
+	defer writers.Put(w)
+	w.Reset(&buf)
+	if _, err := w.Write(js); err != nil {
+		return nil, fmt.Errorf("compressing alert: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("compressing alert: %w", err)
+	}
+	return bytes.Clone(buf.Bytes()), nil
+}
+
+// inflate returns the alert's JSON.
+func inflate(blob []byte) ([]byte, error) {
+	r := readers.Get().(io.ReadCloser)
+	defer readers.Put(r)
+	if err := r.(flate.Resetter).Reset(bytes.NewReader(blob), alertDict); err != nil {
+		return nil, fmt.Errorf("decompressing alert: %w", err)
+	}
+	js, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("decompressing alert: %w", err)
+	}
+	return js, nil
+}
+
+// decodeDoc returns the alert document of blob.
+func decodeDoc(blob []byte) (ecs.Doc, error) {
+	js, err := inflate(blob)
+	if err != nil {
+		return nil, err
+	}
+	d, err := decodeObject(js)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// parallelMatch runs fn over rows on every core, for the whole-history
+// passes (filter, exception preview). With a plan, fn gets a document
+// holding only the fields the plan reads, built from the row index, and
+// valid only during the call; rows the index cannot answer, and every row
+// without a plan, are decoded.
+func parallelMatch(rows []*Row, pl *plan, fn func(i int, d ecs.Doc)) {
+	workers := max(1, runtime.GOMAXPROCS(0))
+	chunk := (len(rows) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for start := 0; start < len(rows); start += chunk {
+		end := min(len(rows), start+chunk)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mini := ecs.Doc{}
+			for i := start; i < end; i++ {
+				if pl != nil && pl.miniDoc(rows[i], mini) {
+					fn(i, mini)
+					continue
+				}
+				fn(i, rows[i].doc())
+			}
+		}()
+	}
+	wg.Wait()
+}
