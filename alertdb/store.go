@@ -131,6 +131,15 @@ func newRow(seq int, a detect.Alert) *Row {
 	}
 	at, _ := time.Parse(time.RFC3339Nano, ts)
 	hist, _ := d.Get("xferhunt.historical").(bool)
+	// The responder's own footprint is labelled where the eye is, never
+	// hidden: their upload of xferhunt, their login session.
+	user, path := visible.String(d.Str("user.name")), visible.String(d.Str("file.path"))
+	if d.Get("xferhunt.responder.own_session") == true {
+		user += " (you)"
+	}
+	if d.Get("xferhunt.responder.own_binary") == true {
+		path = "[xferhunt itself] " + path
+	}
 	return &Row{
 		seq:        seq,
 		arrival:    d,
@@ -144,9 +153,9 @@ func newRow(seq int, a detect.Alert) *Row {
 		status:     ParseStatus(d.Str("kibana.alert.workflow_status")),
 		historical: hist,
 		process:    visible.String(d.Str("process.name")),
-		user:       visible.String(d.Str("user.name")),
+		user:       user,
 		ip:         visible.String(d.Str("source.ip")),
-		path:       visible.String(d.Str("file.path")),
+		path:       path,
 	}
 }
 
@@ -190,13 +199,15 @@ func (r *Row) Historical() bool { return r.historical }
 // Process is process.name, made visible for display.
 func (r *Row) Process() string { return r.process }
 
-// User is user.name, made visible for display.
+// User is user.name, made visible for display; " (you)" on an alert of
+// the responder's own login session.
 func (r *Row) User() string { return r.user }
 
 // IP is source.ip, made visible for display.
 func (r *Row) IP() string { return r.ip }
 
-// Path is file.path, made visible for display.
+// Path is file.path, made visible for display; "[xferhunt itself] " in
+// front of the upload of the running xferhunt.
 func (r *Row) Path() string { return r.path }
 
 // JSON is the alert document as JSON, exactly as it was compressed.

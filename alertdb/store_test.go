@@ -4,7 +4,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/kql"
+	"github.com/xferhunt/xferhunt/ecs"
 )
 
 func shownUUIDs(s *Store) []string {
@@ -58,5 +60,19 @@ func TestStoreStatus(t *testing.T) {
 	}
 	if SortProcess.Next() != SortTime {
 		t.Fatal("sort modes do not wrap")
+	}
+}
+
+// The responder's own footprint is labelled in the list columns.
+func TestRowLabelsResponder(t *testing.T) {
+	doc := ecs.Doc{"user": map[string]any{"name": "ann"}, "file": map[string]any{"path": "/tmp/xf"},
+		"xferhunt": map[string]any{"responder": map[string]any{"own_session": true, "own_binary": true}}}
+	r := NewRow(detect.Alert{Doc: doc})
+	if r.User() != "ann (you)" || r.Path() != "[xferhunt itself] /tmp/xf" {
+		t.Fatalf("user %q path %q", r.User(), r.Path())
+	}
+	plain := NewRow(detect.Alert{Doc: ecs.Doc{"user": map[string]any{"name": "ann"}}})
+	if plain.User() != "ann" {
+		t.Fatalf("unlabelled user %q", plain.User())
 	}
 }

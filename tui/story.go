@@ -295,6 +295,9 @@ func storyLines(evs []story.Event, uuid string) []storyLine {
 		}
 		l.actor = visible.String(name)
 		l.detail = visible.String(e.Detail())
+		if e.Own {
+			l.detail += "  [responder's own session]"
+		}
 		l.detailW = cellWidth(l.detail)
 	}
 	return out
