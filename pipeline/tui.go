@@ -59,7 +59,11 @@ func reportHealth(ctx context.Context, l *live, feed *tui.Feeder) {
 			return
 		case now := <-t.C:
 			es := l.s.engine.Stats()
-			st := tui.Stats{Events: es.Events, Matches: es.Matches, Alerts: es.Alerts, HeldBack: es.HeldBack, Terms: uint64(es.Terms), StateErrors: es.StateErrors, StateErr: es.StateErr, TuplesCapped: es.TuplesCapped, IgnoredAbove: es.IgnoredAbove}
+			held := es.HeldBack
+			if l.s.chain != nil {
+				held += l.s.chain.HeldBack()
+			}
+			st := tui.Stats{Events: es.Events, Matches: es.Matches, Alerts: es.Alerts, HeldBack: held, StoryEvicted: l.s.stories.Stats().Evicted, Terms: uint64(es.Terms), StateErrors: es.StateErrors, StateErr: es.StateErr, TuplesCapped: es.TuplesCapped, IgnoredAbove: es.IgnoredAbove}
 			for _, r := range es.Rules {
 				st.HistoryWindow = max(st.HistoryWindow, r.Window)
 			}

@@ -53,6 +53,9 @@ type Stats struct {
 	// the health snapshot's own time.
 	Newest       time.Time
 	EventsPerSec float64
+	// StoryEvicted counts events the story store let go to stay within
+	// its budget: the oldest stories are incomplete.
+	StoryEvicted uint64
 }
 
 // HealthMsg is a periodic snapshot of sources and engine. At is the

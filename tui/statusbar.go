@@ -61,6 +61,9 @@ func (m Model) renderBar(w int) []string {
 	if st.HeldBack > 0 {
 		line2 += s.Warn.Render(fmt.Sprintf(" · held back %d", st.HeldBack))
 	}
+	if st.StoryEvicted > 0 {
+		line2 += s.Warn.Render(fmt.Sprintf(" · story evicted %d", st.StoryEvicted))
+	}
 	if st.TuplesCapped > 0 {
 		line2 += s.Warn.Render(fmt.Sprintf(" · tuples capped %d", st.TuplesCapped))
 	}
