@@ -1,0 +1,538 @@
+package live
+
+// Attacks on the story feature (issue 8) by the people it watches: a local
+// user with an ssh login on a host where xferhunt runs as root. Each test
+// sets up a real sshd (ports 22270–22279), real throw-away users and a real
+// `xferhunt --headless --source netlink` run, makes the attack for real,
+// and asserts the behaviour a defender needs. A defense that holds is
+// asserted as such. A defense that does not is reported through attackBugs:
+// the test is skipped with "BUG: …" (so the branch stays green and the lead
+// decides), unless XFERHUNT_ATTACK_STRICT=1, which makes each bug a failure.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/testenv"
+	"github.com/xferhunt/xferhunt/sources/netlink"
+)
+
+// attackBugs collects the defenses a test found broken; report ends the
+// test with them (see the file comment).
+type attackBugs struct {
+	t    *testing.T
+	bugs []string
+}
+
+func (b *attackBugs) add(format string, args ...any) {
+	b.t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	b.t.Log("BUG: " + msg)
+	b.bugs = append(b.bugs, msg)
+}
+
+func (b *attackBugs) report() {
+	b.t.Helper()
+	if len(b.bugs) == 0 {
+		return
+	}
+	msg := "BUG: " + strings.Join(b.bugs, "; BUG: ")
+	if os.Getenv("XFERHUNT_ATTACK_STRICT") == "1" {
+		b.t.Fatal(msg)
+	}
+	b.t.Skip(msg)
+}
+
+// needNoAuditDaemon: these tests run xferhunt as the audit daemon
+// (unicast) or start auditd themselves.
+func needNoAuditDaemon(t *testing.T) {
+	t.Helper()
+	if pid, err := netlink.DaemonPID(); err != nil || pid != 0 {
+		testenv.Need(t, false, "no audit daemon may be registered (pid %d, %v)", pid, err)
+	}
+}
+
+// sshRun runs cmd through a real ssh login of u from bindAddr (the user's
+// shell runs it, as `ssh host CMD` does) and returns its output.
+func sshRun(u *testenv.User, port int, bindAddr, cmd string, timeout time.Duration) (string, error) {
+	args := sshOpts(u, port, bindAddr)
+	for i := range args {
+		if args[i] == "-P" {
+			args[i] = "-p"
+		}
+	}
+	args = append(args, u.Name+"@127.0.0.1", cmd)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "/usr/bin/ssh", args...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("ssh %s: %w: %s", cmd, err, out)
+	}
+	return string(out), nil
+}
+
+// writeScript writes a root-owned, world-readable script the test users run.
+func writeScript(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// storyOut runs `xferhunt story` and returns stdout, stderr and the exit code.
+func storyOut(args ...string) (stdout, stderr []byte, code int) {
+	cmd := exec.Command(binPath, append([]string{"story"}, args...)...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code = 0
+	if err != nil {
+		code = -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+	}
+	return o.Bytes(), e.Bytes(), code
+}
+
+// ndjsonDocs parses `story --format ndjson` output.
+func ndjsonDocs(t *testing.T, out []byte) []ecs.Doc {
+	t.Helper()
+	var docs []ecs.Doc
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("story ndjson line %q: %v", sc.Text(), err)
+		}
+		docs = append(docs, ecs.Doc(m))
+	}
+	return docs
+}
+
+// terminalUnsafe lists what in b could drive or fool a terminal: C0
+// controls but newline, DEL, invalid UTF-8, C1 controls and invisible
+// formatting characters (bidi overrides among them).
+func terminalUnsafe(b []byte) []string {
+	var bad []string
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			bad = append(bad, fmt.Sprintf("invalid UTF-8 byte %#x at %d", b[i], i))
+		case r == '\n':
+		case r < 0x20 || r == 0x7f:
+			bad = append(bad, fmt.Sprintf("control %#x at %d", r, i))
+		case r >= 0x80 && r < 0xa0:
+			bad = append(bad, fmt.Sprintf("C1 control U+%04X at %d", r, i))
+		case unicode.Is(unicode.Cf, r) || r == 0x2028 || r == 0x2029:
+			bad = append(bad, fmt.Sprintf("format character U+%04X at %d", r, i))
+		}
+		i += n
+	}
+	return bad
+}
+
+// procStat is a process's CPU time (user+system, clock ticks) and peak RSS.
+func procStat(pid int) (ticks int64, hwmKB int64) {
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		s := string(b)
+		if i := strings.LastIndexByte(s, ')'); i > 0 {
+			f := strings.Fields(s[i+2:])
+			if len(f) > 13 {
+				u, _ := strconv.ParseInt(f[11], 10, 64)
+				st, _ := strconv.ParseInt(f[12], 10, 64)
+				ticks = u + st
+			}
+		}
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "VmHWM:") {
+				f := strings.Fields(l)
+				if len(f) >= 2 {
+					hwmKB, _ = strconv.ParseInt(f[1], 10, 64)
+				}
+			}
+		}
+	}
+	return ticks, hwmKB
+}
+
+// chainAlerts are the upload-exec alerts read so far.
+func chainAlerts(x *xfer) []alert {
+	var out []alert
+	for _, a := range x.Alerts() {
+		if a.Doc.Str("kibana.alert.rule.name") == "Remote upload executed" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// TestAttackStoryTextEscapes: a logged-in user puts terminal escapes (CSI,
+// OSC 0 and 52, BEL), newlines, CR, DEL, invalid UTF-8, C1 controls and a
+// bidi override into everything a story prints: the arguments of an exec,
+// the working directory, a created file's name and the process name (set
+// with prctl through perl's $0, and as the name of an executable). Held:
+// `xferhunt story` text output carries none of them raw, one line per
+// event, with each made visible. Also compared: the story of the same run
+// from auditd's log and from the live run's state (the journal).
+func TestAttackStoryTextEscapes(t *testing.T) {
+	testenv.LockAudit(t)
+	needNoAuditDaemon(t)
+	testenv.NeedBinary(t, "/usr/bin/ssh")
+	testenv.NeedBinary(t, "/usr/bin/perl")
+	const port = 22270
+	const from = "127.0.0.41"
+	u := testenv.CreateUser(t, "xfatk-esc")
+	testenv.StartSSHD(t, port)
+	dir := dropDir(t, "/tmp", "xferhunt-attack-esc-")
+	script := writeScript(t, dir, "hostile.pl", `use strict; use warnings; use File::Copy;
+my $d = shift;
+my $cwd = "$d/cwd\e]0;PWNED-CWD\a\nX";
+mkdir $cwd or die "mkdir: $!";
+chdir $cwd or die "chdir: $!";
+system { "/bin/true" } "true", "\e[2J\e[31mRED-ARG", "\e]52;c;cHduZWQ=\a",
+	"line1\n  2026-01-01 00:00:00.000 1     root       login     sshd[1]                root from 10.6.6.6",
+	"bad\xff\xfeutf8", "bidi\xe2\x80\xaetxt.exe", "c1\xc2\x9b31m", "rawc1\x9b31m", "del\x7f", "cr\rOVERWRITE";
+open(my $f, ">", "$d/file\e[8mHIDDEN\a\r") or die "create: $!"; close $f;
+my $bin = "$d/\e]2;T\a";
+copy("/usr/bin/touch", $bin) or die "copy: $!"; chmod 0755, $bin;
+system { $bin } "x", "$d/by-hostile-exe-name" and die "hostile exe: $?";
+$0 = "\e[5mBLINK\a";
+open($f, ">", "$d/after-prctl") or die "create: $!"; close $f;
+print "done\n";
+`)
+	auditDir := t.TempDir()
+	ad := testenv.StartAuditd(t, auditDir, "RAW", "")
+	state := filepath.Join(t.TempDir(), "state")
+	x := startXferhunt(t, xferOptions{Netlink: true}, "--headless", "--source", "netlink", "--state", state,
+		"--rule", "seed", "--rule", "upload-exec")
+	x.waitReady(15 * time.Second)
+	if out, err := sshRun(u, port, from, "perl "+script+" "+dir, 30*time.Second); err != nil || !strings.Contains(out, "done") {
+		t.Fatalf("hostile script: %v %s", err, out)
+	}
+	marker := filepath.Join(dir, "after-prctl")
+	testenv.WaitFor(t, func() bool {
+		b, err := os.ReadFile(ad.LogPath)
+		return err == nil && bytes.Contains(b, []byte(strings.ToUpper(fmt.Sprintf("%x", marker)))) || bytes.Contains(b, []byte(`"`+marker+`"`))
+	}, 10*time.Second, "the last creation in auditd's log")
+	time.Sleep(2 * time.Second) // the live run's journal commits once a second
+	x.stop(10 * time.Second)
+	ad.Stop(t)
+
+	var bugs = &attackBugs{t: t}
+	check := func(where string, args ...string) []byte {
+		out, errOut, code := storyOut(append([]string{"--user", u.Name}, args...)...)
+		if code != 0 {
+			t.Fatalf("%s: story exit %d: %s", where, code, errOut)
+		}
+		if bad := terminalUnsafe(out); len(bad) > 0 {
+			t.Errorf("%s: story text output carries %d unsafe sequences, first %v", where, len(bad), bad[0])
+		}
+		if bad := terminalUnsafe(errOut); len(bad) > 0 {
+			t.Errorf("%s: story stderr carries unsafe sequences: %v", where, bad[0])
+		}
+		nd, _, code := storyOut(append([]string{"--user", u.Name, "--format", "ndjson"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%s: story ndjson exit %d", where, code)
+		}
+		docs := ndjsonDocs(t, nd)
+		lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+		if len(lines) != len(docs)+2 {
+			t.Errorf("%s: %d text lines for %d events: a host string broke a line", where, len(lines), len(docs))
+		}
+		for i, l := range lines[2:] {
+			if !strings.HasPrefix(l, "  20") && !strings.HasPrefix(l, "! 20") {
+				t.Errorf("%s: line %d does not start as an event row: %q", where, i+3, l)
+			}
+		}
+		for _, want := range []string{
+			`cwd\x1b]0;PWNED-CWD\x07\nX`, `\x1b[2J\x1b[31mRED-ARG`, `\x1b]52;c;cHduZWQ=\x07`, `line1\n  2026`,
+			`bidi\u202etxt.exe`, `c1\u009b31m`, `del\x7f`, `cr\rOVERWRITE`, `file\x1b[8mHIDDEN\x07\r`,
+			`\x1b]2;T\x07[`, `\x1b[5mBLINK\x07[`,
+		} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("%s: story text lacks the visible form %s", where, want)
+			}
+		}
+		// Invalid UTF-8 must stay visible as the bytes it was.
+		for _, want := range []string{`bad\xff\xfeutf8`, `rawc1\x9b31m`} {
+			if !strings.Contains(string(out), want) {
+				bugs.add("%s: the story shows %s otherwise (invalid UTF-8 is not told as its bytes): %q", where, want, grepLine(out, "utf8"))
+			}
+		}
+		t.Logf("%s: %d events, %d bytes of text", where, len(docs), len(out))
+		return out
+	}
+	fromLog := check("auditd log", ad.LogPath)
+	fromState := check("state", "--state", state)
+	if len(fromLog) != len(fromState) {
+		t.Logf("story from the log:\n%s\nstory from the state:\n%s", fromLog, fromState)
+	}
+	bugs.report()
+}
+
+// grepLine returns the first line of b holding s.
+func grepLine(b []byte, s string) string {
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
+}
+
+// evasion is one way to run an upload: its commands (bash, in the drop
+// directory) and the chain alerts a defender needs from them.
+type evasion struct {
+	name   string // the upload is up-NAME in the drop directory (or Path)
+	path   string // upload path relative to the drop directory, when not up-NAME
+	kind   string // payload: sh (default), py, pl
+	mode   os.FileMode
+	cmd    string
+	want   []string // triggers wanted for this upload: made_executable, executed
+	notBy  []string // the executed alert must not name these processes
+	gap    string   // why it fails today (known), "" when it holds
+	marker string
+}
+
+// attackOps is a helper the attacker runs instead of ln, cp, chmod or mv:
+// the paths travel in the environment, so no exec event names them as
+// arguments.
+const attackOps = `import os, sys
+op, a, b = os.environ["OP"], os.environ.get("A"), os.environ.get("B")
+if op == "link": os.link(a, b)
+elif op == "symlink": os.symlink(a, b)
+elif op == "copy":
+    data = open(a, "rb").read()
+    fd = os.open(b, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o755)
+    os.write(fd, data); os.close(fd)
+elif op == "rename": os.rename(a, b)
+elif op == "chmod": os.chmod(a, 0o755)
+elif op == "fchmod":
+    fd = os.open(a, os.O_RDONLY); os.fchmod(fd, 0o755)
+elif op == "procfd":
+    fd = os.open(a, os.O_RDONLY); os.set_inheritable(fd, True)
+    os.execv("/proc/self/fd/%d" % fd, ["x"])
+elif op == "fexecve":
+    fd = os.open(a, os.O_RDONLY); os.set_inheritable(fd, True)
+    os.execve(fd, ["x"], dict(os.environ))
+else: sys.exit("unknown op " + op)
+`
+
+// TestAttackUploadExecEvasion: one login uploads a script per technique
+// over sftp; a second login runs each of them a different way. The
+// defender needs "Remote upload executed" for each upload that ran (and
+// made_executable where the run needed a chmod), naming the run, not a
+// command that only read or listed the file.
+func TestAttackUploadExecEvasion(t *testing.T) {
+	testenv.LockAudit(t)
+	needNoAuditDaemon(t)
+	testenv.NeedBinary(t, "/usr/bin/ssh")
+	testenv.NeedBinary(t, "/usr/bin/python3")
+	testenv.NeedBinary(t, "/usr/bin/perl")
+	const port = 22271
+	const from = "127.0.0.42"
+	u := testenv.CreateUser(t, "xfatk-ev")
+	testenv.StartSSHD(t, port)
+	dir := dropDir(t, "/tmp", "xferhunt-attack-ev-")
+	ops := writeScript(t, dir, "ops.py", attackOps)
+	py := "python3 " + ops
+	evs := []evasion{
+		{name: "control", cmd: "OP=chmod A=up-control " + py + " && ./up-control", want: []string{"made_executable", "executed"}},
+		{name: "plain", cmd: "chmod +x up-plain && ./up-plain", want: []string{"made_executable", "executed"}, notBy: []string{"chmod"},
+			gap: "ranFiles takes every path argument of any exec as the file it runs: `chmod +x f` is reported as f executed by chmod, and the real run is never reported"},
+		{name: "mask", cmd: "ls -l up-mask >/dev/null && sh up-mask", want: []string{"executed"}, notBy: []string{"ls"},
+			gap: "`ls -l f` is reported as f executed by ls; it spends the once-per-upload executed alert, so `sh f` after it raises nothing"},
+		{name: "hardlink", cmd: "OP=link A=up-hardlink B=hl " + py + " && OP=chmod A=hl " + py + " && ./hl", want: []string{"made_executable", "executed"},
+			gap: "the chain follows names, not inodes: a hard link to the upload is another file to it"},
+		{name: "symlink", cmd: "OP=chmod A=up-symlink " + py + " && OP=symlink A=up-symlink B=sl " + py + " && ./sl", want: []string{"executed"},
+			gap: "an exec through a symlink names the link (PATH item 0), not the upload; the inode is the upload's"},
+		{name: "copy", cmd: "OP=copy A=up-copy B=cpy " + py + " && ./cpy", want: []string{"executed"},
+			gap: "a copy of the upload made by another program is a new file"},
+		{name: "stdin", cmd: "sh < up-stdin", want: []string{"executed"}, gap: "a script fed to an interpreter on stdin names no file"},
+		{name: "pipe", cmd: "cat < up-pipe | sh", want: []string{"executed"}, gap: "a script piped into an interpreter names no file"},
+		{name: "procfd", cmd: "OP=chmod A=up-procfd " + py + " && OP=procfd A=up-procfd " + py, want: []string{"executed"},
+			gap: "an exec of /proc/self/fd/N names the descriptor, not the upload; the inode is the upload's"},
+		{name: "fexecve", cmd: "OP=chmod A=up-fexecve " + py + " && OP=fexecve A=up-fexecve " + py, want: []string{"executed"},
+			gap: "fexecve (execveat AT_EMPTY_PATH) names no path; the inode is the upload's"},
+		{name: "dirmv", path: "sub7/tool", cmd: "OP=rename A=sub7 B=sub7b " + py + " && OP=chmod A=sub7b/tool " + py + " && ./sub7b/tool",
+			want: []string{"made_executable", "executed"}, gap: "a rename of the upload's directory is not followed"},
+		{name: "mv2", cmd: "OP=rename A=up-mv2 B=mv2a " + py + " && OP=rename A=mv2a B=mv2b " + py + " && OP=chmod A=mv2b " + py + " && ./mv2b",
+			want: []string{"made_executable", "executed"}},
+		{name: "dotdot", cmd: "mkdir sub9 && OP=chmod A=up-dotdot " + py + " && " + dir + "/sub9/../up-dotdot", want: []string{"made_executable", "executed"}},
+		{name: "relative", cmd: "mkdir sub10 && cd sub10 && sh ../up-relative", want: []string{"executed"}},
+		{name: "python", kind: "py", cmd: "python3 up-python", want: []string{"executed"}},
+		{name: "pystdin", kind: "py", cmd: "python3 - < up-pystdin", want: []string{"executed"}, gap: "a script fed to an interpreter on stdin names no file"},
+		{name: "pyexec", kind: "py", cmd: `F=up-pyexec python3 -c 'import os; exec(open(os.environ["F"]).read())'`, want: []string{"executed"},
+			gap: "a script read by an interpreter's -c code names no file"},
+		{name: "perl", kind: "pl", cmd: "perl up-perl", want: []string{"executed"}},
+		{name: "perldo", kind: "pl", cmd: `F=up-perldo perl -e 'do "./$ENV{F}"'`, want: []string{"executed"}, gap: "a script read by an interpreter's -e code names no file"},
+		{name: "source", cmd: `F=up-source bash -c '. "./$F"'`, want: []string{"executed"}, gap: "a script sourced by a shell (-c) names no file"},
+		{name: "fchmod", cmd: "OP=fchmod A=up-fchmod " + py + " && ./up-fchmod", want: []string{"made_executable", "executed"},
+			gap: "fchmod names no path (README, Known limits)"},
+		{name: "landsx", mode: 0o755, cmd: "./up-landsx", want: []string{"executed"}},
+		{name: "last", cmd: "OP=chmod A=up-last " + py + " && ./up-last", want: []string{"made_executable", "executed"}},
+	}
+	var batch strings.Builder
+	batch.WriteString("mkdir " + dir + "/sub7\n")
+	var driver strings.Builder
+	for i := range evs {
+		e := &evs[i]
+		if e.path == "" {
+			e.path = "up-" + e.name
+		}
+		e.marker = filepath.Join(dir, "ran-"+e.name)
+		var content string
+		switch e.kind {
+		case "py":
+			content = fmt.Sprintf("open(%q, 'w').write('ran')\n", e.marker)
+		case "pl":
+			content = fmt.Sprintf("open(F, '>', %q); print F 'ran';\n", e.marker)
+		default:
+			content = "#!/bin/sh\necho ran > " + e.marker + "\n"
+		}
+		mode := e.mode
+		if mode == 0 {
+			mode = 0o644
+		}
+		src := filepath.Join(t.TempDir(), "payload")
+		if err := os.WriteFile(src, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(src, mode); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&batch, "put %s %s/%s\n", src, dir, e.path)
+		fmt.Fprintf(&driver, "( cd %s && %s ) >/dev/null 2>&1; echo %s rc=$?\n", dir, e.cmd, e.name)
+	}
+	batchFile := filepath.Join(t.TempDir(), "batch")
+	if err := os.WriteFile(batchFile, []byte(batch.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	drv := writeScript(t, dir, "driver.sh", driver.String())
+
+	state := filepath.Join(t.TempDir(), "state")
+	x := startXferhunt(t, xferOptions{Netlink: true}, "--headless", "--source", "netlink", "--state", state,
+		"--rule", "seed", "--rule", "upload-exec")
+	x.waitReady(15 * time.Second)
+	if err := sftpBatch(u, port, from, batchFile); err != nil {
+		t.Fatal(err)
+	}
+	out, err := sshRun(u, port, from, "bash "+drv, 120*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("driver:\n%s", out)
+	last := filepath.Join(dir, "up-last")
+	if !x.waitCount(func(a alert) bool {
+		return a.Doc.Str("xferhunt.chain.upload.path") == last && a.Doc.Str("xferhunt.chain.trigger") == "executed"
+	}, 1, 20*time.Second) {
+		t.Errorf("no executed alert for the last upload (the end marker) within 20 s")
+	}
+	time.Sleep(time.Second)
+	x.stop(10 * time.Second)
+
+	type got struct{ trigger, process string }
+	byUpload := map[string][]got{}
+	for _, a := range chainAlerts(x) {
+		p := a.Doc.Str("xferhunt.chain.upload.path")
+		byUpload[p] = append(byUpload[p], got{a.Doc.Str("xferhunt.chain.trigger"), a.Doc.Str("process.name")})
+	}
+	bugs := &attackBugs{t: t}
+	var table strings.Builder
+	fmt.Fprintf(&table, "%-10s %-4s %-45s %s\n", "technique", "ran", "alerts (trigger by process)", "verdict")
+	for _, e := range evs {
+		_, statErr := os.Stat(e.marker)
+		ran := statErr == nil
+		if !ran {
+			t.Errorf("%s: the payload did not run (%s): the technique is not tested", e.name, e.cmd)
+		}
+		gs := byUpload[filepath.Join(dir, e.path)]
+		var desc []string
+		for _, g := range gs {
+			desc = append(desc, g.trigger+" by "+g.process)
+		}
+		var missing []string
+		for _, w := range e.want {
+			ok := false
+			for _, g := range gs {
+				if g.trigger == w && !(w == "executed" && slicesContains(e.notBy, g.process)) {
+					ok = true
+				}
+			}
+			if !ok {
+				missing = append(missing, w)
+			}
+		}
+		verdict := "held"
+		switch {
+		case len(missing) > 0 && e.gap != "":
+			verdict = "BROKEN (" + strings.Join(missing, ", ") + " missing)"
+			bugs.add("upload-exec evaded by %s (`%s`): no %s alert (%s); alerts: %v", e.name, e.cmd, strings.Join(missing, "/"), e.gap, desc)
+		case len(missing) > 0:
+			verdict = "REGRESSED"
+			t.Errorf("upload-exec evaded by %s (`%s`): no %s alert; alerts: %v", e.name, e.cmd, strings.Join(missing, "/"), desc)
+		case e.gap != "":
+			verdict = "held (was a known gap: drop it)"
+			t.Logf("%s: held although marked as a gap (%s)", e.name, e.gap)
+		}
+		fmt.Fprintf(&table, "%-10s %-4v %-45s %s\n", e.name, ran, strings.Join(desc, ", "), verdict)
+	}
+	t.Logf("upload-exec against %d techniques:\n%s", len(evs), table.String())
+
+	// Evidence for a fix: which execs of the run carried the inode of an
+	// upload that was not linked to them by name.
+	nd, errOut, code := storyOut("--state", state, "--user", u.Name, "--format", "ndjson")
+	if code != 0 {
+		t.Fatalf("story: exit %d: %s", code, errOut)
+	}
+	docs := ndjsonDocs(t, nd)
+	uploadIno := map[string]string{} // inode → upload path
+	for _, d := range docs {
+		if d.Str("event.action") == "creation" && strings.HasPrefix(d.Str("process.name"), "sftp-server") && d.Str("file.inode") != "" {
+			uploadIno[d.Str("file.inode")] = d.Str("file.path")
+		}
+	}
+	var ev strings.Builder
+	for _, d := range docs {
+		if d.Str("event.action") != "exec" {
+			continue
+		}
+		if up, ok := uploadIno[d.Str("file.inode")]; ok && d.Str("file.path") != up {
+			fmt.Fprintf(&ev, "  exec of %q (process %s) has inode %s of upload %s\n", d.Str("file.path"), d.Str("process.name"), d.Str("file.inode"), filepath.Base(up))
+		}
+	}
+	t.Logf("%d uploads with an inode; execs that ran an upload under another name:\n%s", len(uploadIno), ev.String())
+	bugs.report()
+}
+
+func slicesContains(l []string, s string) bool {
+	for _, v := range l {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
