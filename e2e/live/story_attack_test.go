@@ -536,3 +536,391 @@ func slicesContains(l []string, s string) bool {
 	}
 	return false
 }
+
+// hugeExec runs /bin/true with N path-like arguments, K times, and prints
+// how long the execs took the attacker.
+const hugeExec = `import subprocess, sys, time
+n, k = int(sys.argv[1]), int(sys.argv[2])
+args = ["/bin/true"] + ["/%d" % i for i in range(n)]
+t = time.time()
+for _ in range(k):
+    subprocess.run(args, check=True)
+print("execs %.3f s" % (time.time() - t))
+`
+
+// udpFlood makes N connects of one UDP socket to loopback: each is a
+// successful connect, recorded by the session rules.
+const udpFlood = `import socket, sys, time
+n = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+t = time.time()
+for i in range(n):
+    s.connect(("127.0.0.1", 1024 + i % 20000))
+d = time.time() - t
+print("connects %d in %.3f s (%.0f/s)" % (n, d, n / d))
+`
+
+// uploadAndChmod uploads a file over sftp and makes it executable in the
+// same session: upload-exec raises made_executable for it. It returns
+// when sftp is done.
+func uploadAndChmod(t *testing.T, u *testenv.User, port int, from, dest string) time.Time {
+	t.Helper()
+	src := writePayload(t, "#!/bin/sh\necho hi\n")
+	batch := filepath.Join(t.TempDir(), "batch")
+	if err := os.WriteFile(batch, []byte(fmt.Sprintf("put %s %s\nchmod 755 %s\n", src, dest, dest)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := sftpBatch(u, port, from, batch); err != nil {
+		t.Fatal(err)
+	}
+	return time.Now()
+}
+
+// waitChain waits for the made_executable alert of an upload and returns
+// how long after done it arrived (at least 0: the alert may be read before
+// the sftp client has exited), or -1 when it did not come within timeout.
+func waitChain(x *xfer, upload string, done time.Time, timeout time.Duration) time.Duration {
+	var at time.Time
+	ok := x.waitUntil(func() bool {
+		for _, a := range x.alerts {
+			if a.Doc.Str("xferhunt.chain.upload.path") == upload && a.Doc.Str("xferhunt.chain.trigger") == "made_executable" {
+				at = a.At
+				return true
+			}
+		}
+		return false
+	}, timeout)
+	if !ok {
+		return -1
+	}
+	return max(0, at.Sub(done))
+}
+
+// TestAttackStoryHugeArgv: a logged-in user runs /bin/true with 65,535
+// short absolute-path arguments (about 1 MiB of argv, far under ARG_MAX).
+// The story store indexes every argument that looks like a path, and
+// Event.Files removes duplicates with a nested loop: quadratic in the
+// argument count, on the detection goroutine, under the store's lock. The
+// defender needs detection to keep up: an upload made right after the
+// exec must alert as fast as one made before it, and an upload made while
+// the same user floods events must not be dropped.
+func TestAttackStoryHugeArgv(t *testing.T) {
+	testenv.LockAudit(t)
+	needNoAuditDaemon(t)
+	testenv.NeedBinary(t, "/usr/bin/ssh")
+	testenv.NeedBinary(t, "/usr/bin/python3")
+	const port = 22272
+	const fromA, fromB = "127.0.0.43", "127.0.0.44"
+	victim := testenv.CreateUser(t, "xfatk-hv")
+	attacker := testenv.CreateUser(t, "xfatk-ha")
+	testenv.StartSSHD(t, port)
+	dir := dropDir(t, "/tmp", "xferhunt-attack-argv-")
+	huge := writeScript(t, dir, "huge.py", hugeExec)
+	flood := writeScript(t, dir, "flood.py", udpFlood)
+	state := filepath.Join(t.TempDir(), "state")
+	x := startXferhunt(t, xferOptions{Netlink: true}, "--headless", "--source", "netlink", "--state", state,
+		"--rule", "seed", "--rule", "upload-exec")
+	x.waitReady(15 * time.Second)
+	bugs := &attackBugs{t: t}
+
+	f0 := filepath.Join(dir, "f0")
+	l0 := waitChain(x, f0, uploadAndChmod(t, victim, port, fromA, f0), 30*time.Second)
+	if l0 < 0 {
+		x.stop(10 * time.Second)
+		o, e, _ := storyOut("--state", state, "--user", victim.Name)
+		for _, a := range x.Alerts() {
+			t.Logf("alert %q trigger %q upload %q", a.Doc.Str("kibana.alert.rule.name"), a.Doc.Str("xferhunt.chain.trigger"), a.Doc.Str("xferhunt.chain.upload.path"))
+		}
+		t.Fatalf("baseline: no made_executable alert for %s; alerts:%s\nstory:\n%s%s", f0, describe(x.Alerts()), o, e)
+	}
+	t.Logf("baseline: upload → alert %v", l0)
+
+	ticks0, _ := procStat(x.PID())
+	out, err := sshRun(attacker, port, fromB, "python3 "+huge+" 65535 1", 60*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("attacker: one exec of 65,535 path arguments: %s", strings.TrimSpace(out))
+	f1 := filepath.Join(dir, "f1")
+	l1 := waitChain(x, f1, uploadAndChmod(t, victim, port, fromA, f1), 180*time.Second)
+	ticks1, hwm1 := procStat(x.PID())
+	t.Logf("after one huge exec: upload → alert %v; xferhunt used %.1f s of CPU meanwhile, peak RSS %d MiB",
+		l1, float64(ticks1-ticks0)/100, hwm1>>10)
+	if l1 < 0 || l1 > l0+5*time.Second {
+		bugs.add("one exec with 65,535 path arguments stalls detection: an upload made after it alerted after %v (baseline %v; -1: not within 180 s); xferhunt spent %.1f s of CPU on it",
+			l1, l0, float64(ticks1-ticks0)/100)
+	}
+
+	// The stall as a blind spot: exec, then flood while the victim's
+	// upload happens; the bridge in front of detection holds 65,536 events.
+	before := x.lastStatus()
+	floodDone := make(chan string, 1)
+	go func() {
+		out, err := sshRun(attacker, port, fromB, "python3 "+huge+" 65535 1 && python3 "+flood+" 300000", 300*time.Second)
+		if err != nil {
+			out += err.Error()
+		}
+		floodDone <- out
+	}()
+	time.Sleep(2 * time.Second)
+	f2 := filepath.Join(dir, "f2")
+	done2 := uploadAndChmod(t, victim, port, fromA, f2)
+	t.Logf("attacker: %s", strings.TrimSpace(<-floodDone))
+	l2 := waitChain(x, f2, done2, 240*time.Second)
+	ticks2, hwm2 := procStat(x.PID())
+	x.stop(60 * time.Second)
+	final := x.finalStatus()
+	t.Logf("status before the flood: %s", before)
+	t.Logf("final status: %+v", final)
+	t.Logf("huge exec + 300k connects: upload → alert %v; xferhunt CPU %.1f s since the first huge exec, peak RSS %d MiB (%d after the first)",
+		l2, float64(ticks2-ticks0)/100, hwm2>>10, hwm1>>10)
+	if l2 < 0 {
+		bugs.add("a huge exec followed by a flood of 300k connects hid an upload made meanwhile: no alert within 240 s (status: %+v)", final.Sources)
+	}
+	bugs.report()
+}
+
+// pacedFlood makes N UDP connects at about RATE a second (0: as fast as
+// it can), in batches of 500.
+const pacedFlood = `import socket, sys, time
+n, rate = int(sys.argv[1]), float(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+t0 = time.time()
+for i in range(n):
+    s.connect(("127.0.0.1", 1024 + i % 20000))
+    if rate > 0 and i % 500 == 499:
+        ahead = (i + 1) / rate - (time.time() - t0)
+        if ahead > 0:
+            time.sleep(ahead)
+d = time.time() - t0
+print("connects %d in %.3f s (%.0f/s)" % (n, d, n / d))
+`
+
+// sessionOf returns the audit session id of an ssh login running cmd
+// (the login prints it first).
+func sessionOf(t *testing.T, u *testenv.User, port int, from string) string {
+	t.Helper()
+	out, err := sshRun(u, port, from, "cat /proc/self/sessionid", 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(out)
+}
+
+// TestAttackStoryFlood: after a victim's login uploads and chmods a file,
+// another logged-in user makes 240,000 UDP connects
+// (10,000 a second, which the kernel mostly keeps up with) — and then the same
+// flood as fast as one process can. The defender needs the victim's story
+// to survive, or to be told it was evicted (live status, `xferhunt story`),
+// and an upload made during the flood to alert.
+func TestAttackStoryFlood(t *testing.T) {
+	testenv.LockAudit(t)
+	needNoAuditDaemon(t)
+	testenv.NeedBinary(t, "/usr/bin/ssh")
+	testenv.NeedBinary(t, "/usr/bin/python3")
+	const port = 22273
+	const fromA, fromB = "127.0.0.45", "127.0.0.46"
+	victim := testenv.CreateUser(t, "xfatk-fv")
+	attacker := testenv.CreateUser(t, "xfatk-fa")
+	testenv.StartSSHD(t, port)
+	dir := dropDir(t, "/tmp", "xferhunt-attack-flood-")
+	flood := writeScript(t, dir, "flood.py", pacedFlood)
+	bugs := &attackBugs{t: t}
+
+	// The flood's cost without xferhunt (no audit rules of ours).
+	out, err := sshRun(attacker, port, fromB, "python3 "+flood+" 300000 0", 120*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("without xferhunt: %s", strings.TrimSpace(out))
+
+	state := filepath.Join(t.TempDir(), "state")
+	x := startXferhunt(t, xferOptions{Netlink: true}, "--headless", "--source", "netlink", "--state", state,
+		"--rule", "seed", "--rule", "upload-exec")
+	x.waitReady(15 * time.Second)
+
+	f0 := filepath.Join(dir, "f0")
+	if l := waitChain(x, f0, uploadAndChmod(t, victim, port, fromA, f0), 30*time.Second); l < 0 {
+		t.Fatalf("no made_executable alert for %s", f0)
+	}
+	ses0 := ""
+	if o, _, code := storyOut("--file", f0); code >= 0 {
+		_ = o // the state is held by the live run; the session comes from the alert
+	}
+	for _, a := range x.Alerts() {
+		if a.Doc.Str("xferhunt.chain.upload.path") == f0 {
+			ses0 = fmt.Sprint(a.Doc.Get("xferhunt.session.id"))
+		}
+	}
+	t0, _ := procStat(x.PID())
+	start := time.Now()
+	out, err = sshRun(attacker, port, fromB, "python3 "+flood+" 240000 10000", 120*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("paced flood with xferhunt: %s", strings.TrimSpace(out))
+	// Let the run catch up and commit its journal, then look at its status.
+	f1 := filepath.Join(dir, "f1")
+	l1 := waitChain(x, f1, uploadAndChmod(t, victim, port, fromA, f1), 120*time.Second)
+	t1, hwm1 := procStat(x.PID())
+	t.Logf("paced flood: upload after it → alert %v; xferhunt CPU %.1f s over %v, peak RSS %d MiB",
+		l1, float64(t1-t0)/100, time.Since(start).Round(time.Second), hwm1>>10)
+	n := len(x.stderr)
+	x.waitUntil(func() bool { return len(x.stderr) > n && strings.HasPrefix(x.stderr[len(x.stderr)-1], "status:") }, 15*time.Second)
+	t.Logf("status after the paced flood: %s", x.lastStatus())
+
+	// The fast flood, with an upload in the middle of it.
+	floodDone := make(chan string, 1)
+	go func() {
+		out, err := sshRun(attacker, port, fromB, "python3 "+flood+" 600000 0", 300*time.Second)
+		if err != nil {
+			out += err.Error()
+		}
+		floodDone <- out
+	}()
+	time.Sleep(1500 * time.Millisecond)
+	f2 := filepath.Join(dir, "f2")
+	done2 := uploadAndChmod(t, victim, port, fromA, f2)
+	t.Logf("fast flood with xferhunt: %s", strings.TrimSpace(<-floodDone))
+	l2 := waitChain(x, f2, done2, 120*time.Second)
+	t2, hwm2 := procStat(x.PID())
+	time.Sleep(12 * time.Second) // one more status line
+	status := x.lastStatus()
+	x.stop(60 * time.Second)
+	final := x.finalStatus()
+	t.Logf("fast flood: upload during it → alert %v; xferhunt CPU %.1f s, peak RSS %d MiB; final status %+v", l2, float64(t2-t1)/100, hwm2>>10, final)
+	t.Logf("last periodic status: %s", status)
+	if l2 < 0 {
+		lost := int64(0)
+		for _, s := range final.Sources {
+			lost += s.Lost
+		}
+		bugs.add("one logged-in user's connect flood (which the session rules record; narrow rules alone record none) hid another user's upload: no alert within 120 s; kernel lost %d records", lost)
+	}
+	if !strings.Contains(status, "evicted") && !strings.Contains(status, "story") {
+		bugs.add("the live status line says nothing of the story store's evictions (nor of journal drops): %q", status)
+	}
+
+	// The victim's first session, told from the state after the run.
+	o, e, code := storyOut("--state", state, "--session", ses0)
+	t.Logf("story --session %s: exit %d, %d bytes; stderr: %s", ses0, code, len(o), strings.TrimSpace(string(e)))
+	o2, e2, code2 := storyOut("--state", state, "--session", ses0, "--story-budget", "1GiB")
+	t.Logf("story --session %s --story-budget 1GiB: exit %d, %d bytes; stderr: %s", ses0, code2, len(o2), strings.TrimSpace(string(e2)))
+	if code2 != 0 && !strings.Contains(string(e2), "journal") && !strings.Contains(string(e2), "retention") {
+		bugs.add("another user's flood erased session %s's story (upload + chmod) from the state: `xferhunt story` says %q and, with --story-budget 1GiB, %q: the journal's retention (200,000 newest events) dropped it without a word",
+			ses0, strings.TrimSpace(string(e)), strings.TrimSpace(string(e2)))
+	}
+	if st, err := os.Stat(filepath.Join(state, "state.db")); err == nil {
+		t.Logf("state.db: %d MiB", st.Size()>>20)
+	}
+	bugs.report()
+}
+
+// bigArgv runs /bin/true with 15 arguments of 131,071 '<' each (1.9 MiB
+// of argv, under ARG_MAX) in a loop for SECONDS. The kernel logs '<'
+// as it is; JSON (the state journal) writes it as \u003c, six bytes.
+const bigArgv = `import subprocess, sys, time
+secs = float(sys.argv[1])
+args = ["/bin/true"] + ["<" * 131071] * 15
+t, n = time.time(), 0
+while time.time() - t < secs:
+    subprocess.run(args, check=True)
+    n += 1
+print("execs %d in %.1f s" % (n, time.time() - t))
+`
+
+// TestAttackJournalHugeArgv: a logged-in user runs execs with 1.9 MiB of
+// argv for 15 seconds. The state journal bounds events by count (200,000),
+// not bytes, and stores each argument whole; an event over 1 MiB is not
+// even read back at restart. The defender needs state.db and xferhunt's
+// memory to stay bounded whatever one user runs.
+func TestAttackJournalHugeArgv(t *testing.T) {
+	testenv.LockAudit(t)
+	needNoAuditDaemon(t)
+	testenv.NeedBinary(t, "/usr/bin/ssh")
+	testenv.NeedBinary(t, "/usr/bin/python3")
+	const port = 22274
+	const from = "127.0.0.47"
+	attacker := testenv.CreateUser(t, "xfatk-ja")
+	testenv.StartSSHD(t, port)
+	dir := dropDir(t, "/tmp", "xferhunt-attack-journal-")
+	script := writeScript(t, dir, "big.py", bigArgv)
+	state := filepath.Join(t.TempDir(), "state")
+	x := startXferhunt(t, xferOptions{Netlink: true}, "--headless", "--source", "netlink", "--state", state,
+		"--rule", "seed", "--rule", "upload-exec")
+	x.waitReady(15 * time.Second)
+	db := filepath.Join(state, "state.db")
+	size := func() int64 {
+		st, err := os.Stat(db)
+		if err != nil {
+			return 0
+		}
+		return st.Size()
+	}
+	// One exec padded to more than 1 MiB once encoded: journaled, but
+	// refused when the state is read back (story.MaxEncoded).
+	if _, err := sshRun(attacker, port, from, `python3 -c 'import subprocess; subprocess.run(["/bin/echo", "HIDE-ME"] + ["<" * 100000] * 2, stdout=subprocess.DEVNULL)'`, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	size0 := size()
+	done := make(chan string, 1)
+	go func() {
+		out, err := sshRun(attacker, port, from, "python3 "+script+" 15", 120*time.Second)
+		if err != nil {
+			out += err.Error()
+		}
+		done <- out
+	}()
+	// Stop early rather than fill this machine's disk.
+	const diskCap = 8 << 30
+	var out string
+	start := time.Now()
+	var samples []string
+	for out == "" {
+		select {
+		case out = <-done:
+		case <-time.After(time.Second):
+			_, hwm := procStat(x.PID())
+			samples = append(samples, fmt.Sprintf("%.0fs: state.db %d MiB, peak RSS %d MiB", time.Since(start).Seconds(), size()>>20, hwm>>10))
+			if size() > diskCap {
+				t.Logf("state.db passed %d GiB: stopping the attack", diskCap>>30)
+				_ = exec.Command("pkill", "-u", attacker.Name, "-f", "big.py").Run()
+			}
+		}
+	}
+	t.Logf("attacker: %s", strings.TrimSpace(out))
+	// Let detection and the journal catch up: wait until state.db stops growing.
+	for last := int64(-1); size() != last; time.Sleep(3 * time.Second) {
+		last = size()
+		_, hwm := procStat(x.PID())
+		samples = append(samples, fmt.Sprintf("%.0fs: state.db %d MiB, peak RSS %d MiB", time.Since(start).Seconds(), size()>>20, hwm>>10))
+	}
+	ticks, hwm := procStat(x.PID())
+	x.stop(120 * time.Second)
+	t.Logf("samples:\n  %s", strings.Join(samples, "\n  "))
+	grown := size() - size0
+	t.Logf("state.db grew %d MiB; xferhunt peak RSS %d MiB, CPU %.1f s; final status %+v", grown>>20, hwm>>10, float64(ticks)/100, x.finalStatus())
+
+	o, e, code := storyOut("--state", state, "--user", attacker.Name)
+	t.Logf("story --user after restart: exit %d; stderr: %s", code, strings.TrimSpace(string(e)))
+
+	bugs := &attackBugs{t: t}
+	_ = o
+	nd, _, _ := storyOut("--state", state, "--user", attacker.Name, "--format", "ndjson")
+	hidden := true
+	for _, d := range ndjsonDocs(t, nd) {
+		if d.Str("event.action") == "exec" && d.Str("process.name") == "echo" {
+			hidden = false
+		}
+	}
+	if hidden {
+		bugs.add("an exec padded with 200 kB of '<' (1.2 MB as JSON) is journaled but refused when the state is read (story.MaxEncoded 1 MiB): the story after a restart lacks it; stderr says only %q", strings.TrimSpace(string(e)))
+	}
+	if grown > 512<<20 {
+		bugs.add("15 s of one user's big-argv execs grew state.db by %d MiB (the journal bounds events by count, 200,000, not bytes: at this rate the disk holding --state fills)", grown>>20)
+	}
+	if hwm > 1<<20 {
+		bugs.add("xferhunt's peak RSS reached %d MiB under one user's big-argv execs (--story-budget 64MiB)", hwm>>10)
+	}
+	bugs.report()
+}
