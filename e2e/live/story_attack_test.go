@@ -28,6 +28,7 @@ import (
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/testenv"
 	"github.com/xferhunt/xferhunt/sources/netlink"
+	"github.com/xferhunt/xferhunt/state"
 )
 
 // attackBugs collects the defenses a test found broken; report ends the
@@ -921,6 +922,178 @@ func TestAttackJournalHugeArgv(t *testing.T) {
 	}
 	if hwm > 1<<20 {
 		bugs.add("xferhunt's peak RSS reached %d MiB under one user's big-argv execs (--story-budget 64MiB)", hwm>>10)
+	}
+	bugs.report()
+}
+
+// fakeSCP is perl copied to a file named scp: every file it creates is,
+// to the upload-exec chain, an upload (process.name scp). It creates N
+// files at about 8,000 a second (the kernel keeps up), then chmods M of them 0755 (from
+// number FROM+1 on), 2,000 a second.
+const fakeSCP = `my ($dir, $n, $m, $from) = @ARGV;
+use Time::HiRes qw(time sleep);
+my $t = time;
+for my $i (1..$n) {
+	open(my $f, ">", "$dir/f$i") or die "create: $!"; close $f;
+	if ($i % 500 == 0) { my $ahead = $i / 8000 - (time - $t); sleep($ahead) if $ahead > 0 }
+}
+printf "created %d in %.1f s\n", $n, time - $t;
+$t = time;
+for my $i (1..$m) {
+	chmod 0755, "$dir/f" . ($from + $i) or die "chmod: $!";
+	if ($i % 1000 == 0) { my $ahead = $i / 2000 - (time - $t); sleep($ahead) if $ahead > 0 }
+}
+printf "chmod %d in %.1f s\n", $m, time - $t;
+`
+
+// TestAttackChainEviction: the chain follows the newest 65,536 uploads,
+// and an upload is whatever a process named like a transfer program
+// creates. A logged-in user copies perl to a file named scp and creates
+// 100,000 files with it: the victim's real upload, made before, is no
+// longer followed, and its execution raises nothing. The same user then
+// chmods 10,500 of the newest of those files: 10,500 "Remote upload executed" alerts,
+// which push the real upload's seed alert out of the state's alert
+// journal (the newest 10,000).
+func TestAttackChainEviction(t *testing.T) {
+	testenv.LockAudit(t)
+	needNoAuditDaemon(t)
+	testenv.NeedBinary(t, "/usr/bin/ssh")
+	testenv.NeedBinary(t, "/usr/bin/python3")
+	testenv.NeedBinary(t, "/usr/bin/perl")
+	const port = 22275
+	const fromA, fromB = "127.0.0.48", "127.0.0.49"
+	victim := testenv.CreateUser(t, "xfatk-cv")
+	attacker := testenv.CreateUser(t, "xfatk-ca")
+	testenv.StartSSHD(t, port)
+	dir := dropDir(t, "/tmp", "xferhunt-attack-chain-")
+	ops := writeScript(t, dir, "ops.py", attackOps)
+	fake := writeScript(t, dir, "fake.pl", fakeSCP)
+	fakeDir := filepath.Join(dir, "fake")
+	if err := os.Mkdir(fakeDir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(fakeDir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	stateDir := filepath.Join(t.TempDir(), "state")
+	x := startXferhunt(t, xferOptions{Netlink: true, Light: false}, "--headless", "--source", "netlink", "--state", stateDir,
+		"--rule", "seed", "--rule", "upload-exec")
+	x.waitReady(15 * time.Second)
+	bugs := &attackBugs{t: t}
+
+	// A control upload, run with nothing in between.
+	ctl, real := filepath.Join(dir, "control"), filepath.Join(dir, "real")
+	src := writePayload(t, "#!/bin/sh\necho ran > $0.ran\n")
+	batch := filepath.Join(t.TempDir(), "batch")
+	if err := os.WriteFile(batch, []byte(fmt.Sprintf("put %s %s\nput %s %s\n", src, ctl, src, real)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := sftpBatch(victim, port, fromA, batch); err != nil {
+		t.Fatal(err)
+	}
+	seedAlert, ok := x.waitAlert(ctl, 10*time.Second)
+	if !ok {
+		t.Fatalf("no seed alert for the upload of %s", ctl)
+	}
+	run := func(path string) {
+		t.Helper()
+		cmd := fmt.Sprintf("cd %s && OP=chmod A=%s python3 %s && ./%s", dir, filepath.Base(path), ops, filepath.Base(path))
+		if out, err := sshRun(victim, port, fromA, cmd, 30*time.Second); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+	}
+	run(ctl)
+	if !x.waitCount(func(a alert) bool { return a.Doc.Str("xferhunt.chain.upload.path") == ctl }, 2, 10*time.Second) {
+		t.Fatalf("control: want made_executable and executed for %s:%s", ctl, describe(x.Alerts()))
+	}
+
+	// The attacker's fake uploads, then the victim's upload runs.
+	cp := filepath.Join(fakeDir, "scp")
+	if b, err := os.ReadFile("/usr/bin/perl"); err != nil {
+		t.Fatal(err)
+	} else if err := os.WriteFile(cp, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := sshRun(attacker, port, fromB, fmt.Sprintf("%s %s %s 100000 0 0", cp, fake, fakeDir), 120*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("attacker (perl named scp): %s; %s", strings.TrimSpace(out), x.lastStatus())
+	run(real)
+	endMark := filepath.Join(dir, "end")
+	if err := os.WriteFile(endMark+".src", []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// An upload after it all: its alert says detection caught up.
+	batch2 := filepath.Join(t.TempDir(), "batch2")
+	if err := os.WriteFile(batch2, []byte(fmt.Sprintf("put %s %s\nchmod 755 %s\n", src, endMark, endMark)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := sftpBatch(victim, port, fromA, batch2); err != nil {
+		t.Fatal(err)
+	}
+	if waitChain(x, endMark, time.Now(), 120*time.Second) < 0 {
+		t.Fatalf("no alert for the end marker upload %s", endMark)
+	}
+	var got []string
+	for _, a := range chainAlerts(x) {
+		if a.Doc.Str("xferhunt.chain.upload.path") == real {
+			got = append(got, a.Doc.Str("xferhunt.chain.trigger"))
+		}
+	}
+	fakeAlerts := 0
+	for _, a := range x.Alerts() {
+		if strings.HasPrefix(a.Doc.Str("file.path"), fakeDir) || strings.HasPrefix(a.Doc.Str("xferhunt.chain.upload.path"), fakeDir) {
+			fakeAlerts++
+		}
+	}
+	t.Logf("after 100,000 fake uploads: alerts for %s: %v; alerts on the fake uploads: %d", real, got, fakeAlerts)
+	if len(got) < 2 {
+		bugs.add("100,000 files created by a perl named scp (a logged-in user, %s) evicted a real upload from the chain: its chmod and exec raised %v", strings.TrimSpace(out), got)
+	}
+
+	// Alert flood: 10,500 made_executable alerts on fake uploads.
+	out, err = sshRun(attacker, port, fromB, fmt.Sprintf("%s %s %s 0 10500 89500", cp, fake, fakeDir), 120*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("attacker: %s", strings.TrimSpace(out))
+	n := x.waitCount(func(a alert) bool {
+		return strings.HasPrefix(a.Doc.Str("xferhunt.chain.upload.path"), fakeDir)
+	}, 10000, 120*time.Second)
+	flood := 0
+	for _, a := range chainAlerts(x) {
+		if strings.HasPrefix(a.Doc.Str("xferhunt.chain.upload.path"), fakeDir) {
+			flood++
+		}
+	}
+	time.Sleep(2 * time.Second)
+	x.stop(60 * time.Second)
+	t.Logf("alert flood: %d high-severity Remote upload executed alerts on the fake uploads (reached 10,000: %v)", flood, n)
+	if flood > 100 {
+		bugs.add("a logged-in user raised %d high-severity \"Remote upload executed\" alerts in seconds with a perl named scp (no rate limit, no max_signals on the chain rule)", flood)
+	}
+	// Is the victim's seed alert still in the state?
+	st, err := state.Open(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	kept := false
+	nAlerts := 0
+	id := seedAlert.Doc.Str("kibana.alert.uuid")
+	if err := st.Records(state.JournalAlerts, func(b []byte) error {
+		nAlerts++
+		if bytes.Contains(b, []byte(id)) {
+			kept = true
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("state: %d alerts journaled; the victim's seed alert %s kept: %v", nAlerts, id, kept)
+	if !kept {
+		bugs.add("the real upload's seed alert is gone from the state's alert journal (a restart shows %d alerts, all newer): the attacker's alert flood pushed it out", nAlerts)
 	}
 	bugs.report()
 }
