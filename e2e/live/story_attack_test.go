@@ -1097,3 +1097,90 @@ func TestAttackChainEviction(t *testing.T) {
 	}
 	bugs.report()
 }
+
+// pidCycler forks until the kernel's next pid is TARGET, then runs a
+// command in a child holding that pid: a process of another user with the
+// pid of the victim's process, which has exited. pid_max is 32768 here.
+const pidCycler = `import os, sys
+target, marker = int(sys.argv[1]), sys.argv[2]
+for attempt in range(5):
+    while True:
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+        if pid == target - 1 or (target == 300 and pid == 32767):
+            break
+    pid = os.fork()
+    if pid == 0:
+        if os.getpid() == target:
+            os.execv("/bin/sh", ["sh", "-c", "echo injected > " + marker + "; /bin/true pid-reused"])
+        os._exit(3)
+    _, st = os.waitpid(pid, 0)
+    if pid == target:
+        print("got pid %d on attempt %d" % (pid, attempt + 1))
+        sys.exit(0)
+sys.exit("pid %d not obtained" % target)
+`
+
+// TestAttackStoryPIDReuse: a victim's login runs a process that exits;
+// another logged-in user cycles pids until a process of his holds the same
+// pid and has it exec and create a file. The defender asking for the
+// process tree of the victim's pid (`xferhunt story --pid`) needs the
+// victim's process, not the attacker's (story.Store.tree admits every event
+// of the root pid, before or after, from any session).
+func TestAttackStoryPIDReuse(t *testing.T) {
+	testenv.LockAudit(t)
+	needNoAuditDaemon(t)
+	testenv.NeedBinary(t, "/usr/bin/ssh")
+	testenv.NeedBinary(t, "/usr/bin/python3")
+	const port = 22276
+	const fromA, fromB = "127.0.0.50", "127.0.0.51"
+	victim := testenv.CreateUser(t, "xfatk-pv")
+	attacker := testenv.CreateUser(t, "xfatk-pa")
+	testenv.StartSSHD(t, port)
+	dir := dropDir(t, "/tmp", "xferhunt-attack-pid-")
+	cycler := writeScript(t, dir, "cycle.py", pidCycler)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	x := startXferhunt(t, xferOptions{Netlink: true}, "--headless", "--source", "netlink", "--state", stateDir,
+		"--rule", "seed")
+	x.waitReady(15 * time.Second)
+
+	// The victim: a shell that runs one command and creates a file.
+	out, err := sshRun(victim, port, fromA, fmt.Sprintf("sh -c 'echo $$; touch %s/victim-file'", dir), 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(out))
+	if err != nil {
+		t.Fatalf("victim pid %q: %v", out, err)
+	}
+	marker := filepath.Join(dir, "injected")
+	start := time.Now()
+	out, err = sshRun(attacker, port, fromB, fmt.Sprintf("python3 %s %d %s", cycler, pid, marker), 300*time.Second)
+	if err != nil {
+		testenv.Need(t, false, "could not take pid %d: %v", pid, err)
+	}
+	t.Logf("attacker: %s (%v)", strings.TrimSpace(out), time.Since(start).Round(100*time.Millisecond))
+	testenv.WaitFor(t, func() bool { _, err := os.Stat(marker); return err == nil }, 5*time.Second, "the injected file")
+	time.Sleep(3 * time.Second) // detection and the journal's commit
+	x.stop(10 * time.Second)
+
+	o, e, code := storyOut("--state", stateDir, "--pid", strconv.Itoa(pid))
+	if code != 0 {
+		t.Fatalf("story --pid %d: exit %d: %s", pid, code, e)
+	}
+	t.Logf("story --pid %d:\n%s", pid, o)
+	docs := ndjsonDocs(t, func() []byte { o, _, _ := storyOut("--state", stateDir, "--pid", strconv.Itoa(pid), "--format", "ndjson"); return o }())
+	var foreign []string
+	for _, d := range docs {
+		if u := d.Str("user.name"); u == attacker.Name {
+			foreign = append(foreign, d.Str("event.action")+" "+d.Str("file.path")+" by "+d.Str("process.name"))
+		}
+	}
+	bugs := &attackBugs{t: t}
+	if len(foreign) > 0 {
+		bugs.add("the process tree of the victim's pid %d holds %d events of another user's process that took the pid after it exited: %v", pid, len(foreign), foreign)
+	}
+	bugs.report()
+}
