@@ -1184,3 +1184,99 @@ func TestAttackStoryPIDReuse(t *testing.T) {
 	}
 	bugs.report()
 }
+
+// forgeLogin tries, as an unprivileged user, to put a login into the
+// audit stream: an AUDIT_USER_START (1105) message of its own, and the
+// login uid of its own process. It prints what the kernel said.
+const forgeLogin = `import os, socket, struct, sys
+msg = b"op=PAM:session_open grantors=pam_unix acct=\"root\" exe=\"/usr/sbin/sshd\" hostname=10.6.6.6 addr=10.6.6.6 terminal=ssh res=success\x00"
+def send():
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 9)  # NETLINK_AUDIT
+    s.bind((0, 0))
+    hdr = struct.pack("=IHHII", 16 + len(msg), 1105, 5, 1, 0)  # NLM_F_REQUEST|NLM_F_ACK
+    s.send(hdr + msg)
+    r = s.recv(65536)
+    ln, typ, flags, seq, pid, err = struct.unpack("=IHHIIi", r[:20])
+    return "nlmsg type %d error %d" % (typ, err)
+try:
+    print("user_start:", send())
+except OSError as e:
+    print("user_start:", e)
+try:
+    fd = os.open("/proc/self/loginuid", os.O_WRONLY)
+    os.write(fd, b"0")
+    print("loginuid: written")
+except OSError as e:
+    print("loginuid:", e)
+`
+
+// TestAttackForgeLogin: a logged-in user tries to make a story lie about
+// logins: an AUDIT_USER_START message claiming a root login from
+// 10.6.6.6 (as himself, and as root of a user namespace of his), a change
+// of his login uid, and a process of his own named sshd. Held: no login
+// from 10.6.6.6 is told, the story of his address holds the sshd-named
+// process's events as his, and nothing of his lands outside his session.
+func TestAttackForgeLogin(t *testing.T) {
+	testenv.LockAudit(t)
+	needNoAuditDaemon(t)
+	testenv.NeedBinary(t, "/usr/bin/ssh")
+	testenv.NeedBinary(t, "/usr/bin/python3")
+	testenv.NeedBinary(t, "/usr/bin/unshare")
+	const port = 22277
+	const from = "127.0.0.52"
+	attacker := testenv.CreateUser(t, "xfatk-fl")
+	testenv.StartSSHD(t, port)
+	dir := dropDir(t, "/tmp", "xferhunt-attack-login-")
+	forge := writeScript(t, dir, "forge.py", forgeLogin)
+	fakeSSHD := filepath.Join(dir, "sshd")
+	if b, err := os.ReadFile("/usr/bin/touch"); err != nil {
+		t.Fatal(err)
+	} else if err := os.WriteFile(fakeSSHD, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stateDir := filepath.Join(t.TempDir(), "state")
+	x := startXferhunt(t, xferOptions{Netlink: true}, "--headless", "--source", "netlink", "--state", stateDir,
+		"--rule", "seed", "--rule", "upload-exec")
+	x.waitReady(15 * time.Second)
+	planted := filepath.Join(dir, "by-fake-sshd")
+	cmd := fmt.Sprintf("python3 %s; unshare -Ur python3 %s; %s %s; echo done", forge, forge, fakeSSHD, planted)
+	out, err := sshRun(attacker, port, from, cmd, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("attacker:\n%s", out)
+	time.Sleep(3 * time.Second)
+	x.stop(10 * time.Second)
+
+	if _, e, code := storyOut("--state", stateDir, "--ip", "10.6.6.6"); code != 2 {
+		t.Errorf("story --ip 10.6.6.6: exit %d, want 2 (no such login): %s", code, e)
+	}
+	nd, _, code := storyOut("--state", stateDir, "--ip", from, "--format", "ndjson")
+	if code != 0 {
+		t.Fatalf("story --ip %s: exit %d", from, code)
+	}
+	logins, fakeSeen := 0, false
+	for _, d := range ndjsonDocs(t, nd) {
+		if d.Str("event.action") == "log_on" {
+			logins++
+			if d.Str("user.name") != attacker.Name {
+				t.Errorf("a login of %q in the story of %s", d.Str("user.name"), from)
+			}
+		}
+		if d.Str("file.path") == planted && d.Str("process.name") == "sshd" {
+			fakeSeen = true
+			if d.Str("user.name") != attacker.Name {
+				t.Errorf("the sshd-named process's creation is told as user %q", d.Str("user.name"))
+			}
+		}
+	}
+	if logins != 1 {
+		t.Errorf("%d logins in the story of %s, want 1", logins, from)
+	}
+	if !fakeSeen {
+		t.Errorf("the creation by the attacker's process named sshd is not in the story of his address")
+	}
+	if !strings.Contains(out, "user_start:") || strings.Contains(out, "error 0\n") || strings.Contains(out, "loginuid: written") {
+		t.Errorf("the kernel accepted a forged login from an unprivileged user:\n%s", out)
+	}
+}
