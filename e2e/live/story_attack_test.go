@@ -15,11 +15,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode"
@@ -1280,3 +1282,117 @@ func TestAttackForgeLogin(t *testing.T) {
 		t.Errorf("the kernel accepted a forged login from an unprivileged user:\n%s", out)
 	}
 }
+
+// TestAttackStoryConnectsUnseen: the session rules record successful
+// connects only (-F success=1); a non-blocking connect returns
+// EINPROGRESS, a failure to audit. A logged-in user reaches a listener
+// with curl, wget, a blocking Python connect, a non-blocking one and
+// bash's /dev/tcp. The defender needs each connection in the story.
+func TestAttackStoryConnectsUnseen(t *testing.T) {
+	testenv.LockAudit(t)
+	needNoAuditDaemon(t)
+	testenv.NeedBinary(t, "/usr/bin/ssh")
+	testenv.NeedBinary(t, "/usr/bin/python3")
+	testenv.NeedBinary(t, "/usr/bin/curl")
+	testenv.NeedBinary(t, "/usr/bin/wget")
+	const port, httpPort = 22278, 22279
+	const from = "127.0.0.53"
+	u := testenv.CreateUser(t, "xfatk-cn")
+	testenv.StartSSHD(t, port)
+	ln, err := netListen(fmt.Sprintf("127.0.0.1:%d", httpPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	stateDir := filepath.Join(t.TempDir(), "state")
+	x := startXferhunt(t, xferOptions{Netlink: true}, "--headless", "--source", "netlink", "--state", stateDir, "--rule", "seed")
+	x.waitReady(15 * time.Second)
+	clients := []struct{ name, cmd string }{
+		{"curl", fmt.Sprintf("curl -s -o /dev/null http://127.0.0.1:%d/curl", httpPort)},
+		{"wget", fmt.Sprintf("wget -q -O /dev/null http://127.0.0.1:%d/wget", httpPort)},
+		{"python3", fmt.Sprintf(`python3 -c 'import socket; socket.create_connection(("127.0.0.1", %d)).close()'`, httpPort)},
+		{"python3-nb", fmt.Sprintf(`python3 -c 'import socket, select; s = socket.socket(); s.setblocking(False); s.connect_ex(("127.0.0.1", %d)); select.select([], [s], [], 5); s.close()'`, httpPort)},
+		{"bash", fmt.Sprintf("bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d'", httpPort)},
+	}
+	var script strings.Builder
+	for _, c := range clients {
+		fmt.Fprintf(&script, "%s; echo %s rc=$?; sleep 0.2\n", c.cmd, c.name)
+	}
+	out, err := sshRun(u, port, from, script.String(), 60*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("clients:\n%s", out)
+	time.Sleep(3 * time.Second)
+	x.stop(10 * time.Second)
+	nd, e, code := storyOut("--state", stateDir, "--ip", from, "--format", "ndjson")
+	if code != 0 {
+		t.Fatalf("story: exit %d: %s", code, e)
+	}
+	seen := map[string]bool{}
+	for _, d := range ndjsonDocs(t, nd) {
+		if d.Str("event.action") == "connection_attempted" && fmt.Sprint(d.Get("destination.port")) == strconv.Itoa(httpPort) {
+			seen[d.Str("process.name")] = true
+		}
+	}
+	t.Logf("connects to :%d in the story, by process: %v; listener accepted %d", httpPort, seen, ln.accepted())
+	bugs := &attackBugs{t: t}
+	var missing []string
+	for _, c := range clients {
+		name := strings.TrimSuffix(c.name, "-nb")
+		if c.name == "python3-nb" {
+			// Both Python clients are named python3: count them.
+			n := 0
+			for _, d := range ndjsonDocs(t, nd) {
+				if d.Str("event.action") == "connection_attempted" && d.Str("process.name") == "python3" && fmt.Sprint(d.Get("destination.port")) == strconv.Itoa(httpPort) {
+					n++
+				}
+			}
+			if n < 2 {
+				missing = append(missing, c.name)
+			}
+			continue
+		}
+		if !seen[name] {
+			missing = append(missing, c.name)
+		}
+	}
+	if len(missing) > 0 {
+		bugs.add("connections of %v are missing from the story (the session rules keep successful connects only; a non-blocking connect returns EINPROGRESS): an exfiltration with curl leaves no connect in the story", missing)
+	}
+	bugs.report()
+}
+
+// countingListener accepts connections, answers an HTTP 200 and counts.
+type countingListener struct {
+	ln net.Listener
+	n  atomic.Int64
+}
+
+func netListen(addr string) (*countingListener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c := &countingListener{ln: ln}
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.n.Add(1)
+			go func() {
+				defer conn.Close()
+				_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+				buf := make([]byte, 4096)
+				_, _ = conn.Read(buf)
+				_, _ = conn.Write([]byte("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+			}()
+		}
+	}()
+	return c, nil
+}
+
+func (c *countingListener) accepted() int64 { return c.n.Load() }
+func (c *countingListener) Close() error    { return c.ln.Close() }
