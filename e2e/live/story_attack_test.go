@@ -181,6 +181,21 @@ func procStat(pid int) (ticks int64, hwmKB int64) {
 	return ticks, hwmKB
 }
 
+// vmRSS is a process's resident size now, in KiB.
+func vmRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
 // chainAlerts are the upload-exec alerts read so far.
 func chainAlerts(x *xfer) []alert {
 	var out []alert
@@ -899,6 +914,10 @@ func TestAttackJournalHugeArgv(t *testing.T) {
 		samples = append(samples, fmt.Sprintf("%.0fs: state.db %d MiB, peak RSS %d MiB", time.Since(start).Seconds(), size()>>20, hwm>>10))
 	}
 	ticks, hwm := procStat(x.PID())
+	// What stays: the resident size after 30 quiet seconds (the Go runtime
+	// returns freed memory to the system within that).
+	time.Sleep(30 * time.Second)
+	t.Logf("resident 30 s after the attack: %d MiB", vmRSS(x.PID())>>10)
 	x.stop(120 * time.Second)
 	t.Logf("samples:\n  %s", strings.Join(samples, "\n  "))
 	grown := size() - size0
@@ -1241,7 +1260,9 @@ func TestAttackForgeLogin(t *testing.T) {
 		"--rule", "seed", "--rule", "upload-exec")
 	x.waitReady(15 * time.Second)
 	planted := filepath.Join(dir, "by-fake-sshd")
-	cmd := fmt.Sprintf("python3 %s; unshare -Ur python3 %s; %s %s; echo done", forge, forge, fakeSSHD, planted)
+	renamed := filepath.Join(dir, "by-perl-named-sftp-server")
+	cmd := fmt.Sprintf("python3 %s; unshare -Ur python3 %s; %s %s; perl -e '$0 = \"sftp-server\"; open(F, \">\", \"%s\")'; echo done",
+		forge, forge, fakeSSHD, planted, renamed)
 	out, err := sshRun(attacker, port, from, cmd, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -1280,6 +1301,24 @@ func TestAttackForgeLogin(t *testing.T) {
 	}
 	if !strings.Contains(out, "user_start:") || strings.Contains(out, "error 0\n") || strings.Contains(out, "loginuid: written") {
 		t.Errorf("the kernel accepted a forged login from an unprivileged user:\n%s", out)
+	}
+	// A process that renames itself (prctl, perl's $0) to sftp-server:
+	// the story's PROCESS column is the name it chose.
+	text, _, _ := storyOut("--state", stateDir, "--ip", from)
+	line := ""
+	for _, l := range strings.Split(string(text), "\n") {
+		if strings.Contains(l, " create ") && strings.HasSuffix(l, "by-perl-named-sftp-server") {
+			line = l
+		}
+	}
+	if line == "" {
+		t.Errorf("the renamed perl's creation is not in the story")
+	}
+	t.Logf("the renamed perl's creation: %q", line)
+	if line != "" && !strings.Contains(strings.TrimSuffix(line, renamed), "perl") {
+		bugs := &attackBugs{t: t}
+		bugs.add("a perl that set its name to sftp-server (prctl) creates a file and the story shows %q: the PROCESS column is the comm alone, the executable (/usr/bin/perl) is not shown; the seed rule alerted on it (process.name sftp-server, as Elastic's rule reads it) and the same name makes the file an upload to the chain", strings.Join(strings.Fields(line), " "))
+		bugs.report()
 	}
 }
 
@@ -1396,3 +1435,64 @@ func netListen(addr string) (*countingListener, error) {
 
 func (c *countingListener) accepted() int64 { return c.n.Load() }
 func (c *countingListener) Close() error    { return c.ln.Close() }
+
+// TestAttackFloodBlindsUploads: the session rules make every connect of a
+// logged-in user an audit record, so one user with a loop of UDP connects
+// can outrun kernel audit for the whole host (the narrow rules alone
+// record none of it). While he does, another user makes ten uploads, each
+// made executable; the defender needs an alert for each.
+func TestAttackFloodBlindsUploads(t *testing.T) {
+	testenv.LockAudit(t)
+	needNoAuditDaemon(t)
+	testenv.NeedBinary(t, "/usr/bin/ssh")
+	testenv.NeedBinary(t, "/usr/bin/python3")
+	const port = 22273
+	const fromA, fromB = "127.0.0.54", "127.0.0.55"
+	victim := testenv.CreateUser(t, "xfatk-bv")
+	attacker := testenv.CreateUser(t, "xfatk-ba")
+	testenv.StartSSHD(t, port)
+	dir := dropDir(t, "/tmp", "xferhunt-attack-blind-")
+	flood := writeScript(t, dir, "flood.py", pacedFlood)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	x := startXferhunt(t, xferOptions{Netlink: true}, "--headless", "--source", "netlink", "--state", stateDir,
+		"--rule", "seed", "--rule", "upload-exec")
+	x.waitReady(15 * time.Second)
+	if waitChain(x, filepath.Join(dir, "before"), uploadAndChmod(t, victim, port, fromA, filepath.Join(dir, "before")), 30*time.Second) < 0 {
+		t.Fatal("no alert for the upload before the flood")
+	}
+	floodDone := make(chan string, 1)
+	go func() {
+		out, err := sshRun(attacker, port, fromB, "python3 "+flood+" 1500000 0", 300*time.Second)
+		if err != nil {
+			out += err.Error()
+		}
+		floodDone <- out
+	}()
+	time.Sleep(time.Second)
+	var uploads []string
+	for i := 0; i < 10; i++ {
+		p := filepath.Join(dir, fmt.Sprintf("during-%d", i))
+		uploadAndChmod(t, victim, port, fromA, p)
+		uploads = append(uploads, p)
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Logf("attacker: %s", strings.TrimSpace(<-floodDone))
+	after := filepath.Join(dir, "after")
+	if waitChain(x, after, uploadAndChmod(t, victim, port, fromA, after), 120*time.Second) < 0 {
+		t.Errorf("no alert for the upload after the flood")
+	}
+	alerted := 0
+	for _, p := range uploads {
+		if waitChain(x, p, time.Now(), time.Second) >= 0 {
+			alerted++
+		}
+	}
+	x.stop(30 * time.Second)
+	st := x.finalStatus()
+	t.Logf("uploads during the flood that alerted: %d of %d; final status %+v", alerted, len(uploads), st.Sources)
+	if alerted < len(uploads) {
+		bugs := &attackBugs{t: t}
+		bugs.add("one logged-in user's UDP connect loop hid %d of %d uploads made meanwhile by another user (kernel lost %d records): the session rules let any login outrun kernel audit", len(uploads)-alerted, len(uploads), st.Sources[0].Lost)
+		bugs.report()
+	}
+}
