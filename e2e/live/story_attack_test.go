@@ -1192,7 +1192,10 @@ func TestAttackStoryPIDReuse(t *testing.T) {
 		t.Fatalf("story --pid %d: exit %d: %s", pid, code, e)
 	}
 	t.Logf("story --pid %d:\n%s", pid, o)
-	docs := ndjsonDocs(t, func() []byte { o, _, _ := storyOut("--state", stateDir, "--pid", strconv.Itoa(pid), "--format", "ndjson"); return o }())
+	docs := ndjsonDocs(t, func() []byte {
+		o, _, _ := storyOut("--state", stateDir, "--pid", strconv.Itoa(pid), "--format", "ndjson")
+		return o
+	}())
 	var foreign []string
 	for _, d := range docs {
 		if u := d.Str("user.name"); u == attacker.Name {
