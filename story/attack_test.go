@@ -7,8 +7,11 @@ package story
 import (
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/xferhunt/xferhunt/ecs"
 )
 
 func attackBug(t *testing.T, format string, args ...any) {
@@ -23,13 +26,19 @@ func attackBug(t *testing.T, format string, args ...any) {
 // One exec with 32,768 short absolute paths as arguments (256 KiB of
 // argv) must not cost the detection goroutine seconds: Files dedupes with
 // a nested loop, and Add and the eviction both call it under the lock.
+// Held since 695ffaf (FromDoc keeps 64 arguments).
 func TestAttackManyPathArguments(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seconds of CPU today")
 	}
-	e := Event{Kind: Exec, Action: "exec", Exe: "/bin/true", Path: "/bin/true", Time: 1, Session: 1, Args: []string{"/bin/true"}}
+	args := []any{"/bin/true"}
 	for i := 0; i < 32768; i++ {
-		e.Args = append(e.Args, fmt.Sprintf("/%d", i))
+		args = append(args, fmt.Sprintf("/%d", i))
+	}
+	e, ok := FromDoc(ecs.Doc{"@timestamp": "2026-12-05T10:00:00Z", "event.action": "exec", "process.executable": "/bin/true",
+		"file.path": "/bin/true", "process.args": args, "xferhunt.session.id": 1}, "k")
+	if !ok {
+		t.Fatal("FromDoc")
 	}
 	s := NewStore(1 << 20)
 	start := time.Now()
@@ -65,11 +74,16 @@ func TestAttackJournalKeepsBytes(t *testing.T) {
 }
 
 // A stored event the journal cannot read back must not be written: an
-// exec padded past MaxEncoded is journaled, then skipped at restore, and
-// vanishes from the story.
+// exec padded past MaxEncoded was journaled, then skipped at restore, and
+// vanished from the story. Held since 695ffaf for arguments; the working
+// directory (4 KiB of '<', 24 KiB as JSON) is checked too.
 func TestAttackJournalOversizeEvent(t *testing.T) {
-	e := Event{Kind: Exec, Action: "exec", Exe: "/bin/echo", Time: 1, Session: 1,
-		Args: []string{"/bin/echo", "HIDE-ME", string(make([]byte, 100000)) + "<", string(make([]byte, 100000))}}
+	e, ok := FromDoc(ecs.Doc{"@timestamp": "2026-12-05T10:00:00Z", "event.action": "exec", "process.executable": "/bin/echo",
+		"process.args":              []any{"/bin/echo", "HIDE-ME", string(make([]byte, 100000)) + "<", string(make([]byte, 100000))},
+		"process.working_directory": strings.Repeat("/"+strings.Repeat("<", 255), 16)}, "k")
+	if !ok {
+		t.Fatal("FromDoc")
+	}
 	b, err := e.Encode()
 	if err != nil {
 		t.Fatal(err)

@@ -379,10 +379,10 @@ func TestAttackUploadExecEvasion(t *testing.T) {
 	py := "python3 " + ops
 	evs := []evasion{
 		{name: "control", cmd: "OP=chmod A=up-control " + py + " && ./up-control", want: []string{"made_executable", "executed"}},
-		{name: "plain", cmd: "chmod +x up-plain && ./up-plain", want: []string{"made_executable", "executed"}, notBy: []string{"chmod"},
-			gap: "ranFiles takes every path argument of any exec as the file it runs: `chmod +x f` is reported as f executed by chmod, and the real run is never reported"},
-		{name: "mask", cmd: "ls -l up-mask >/dev/null && sh up-mask", want: []string{"executed"}, notBy: []string{"ls"},
-			gap: "`ls -l f` is reported as f executed by ls; it spends the once-per-upload executed alert, so `sh f` after it raises nothing"},
+		// Before 24edb6f `chmod +x f` was reported as f executed by chmod,
+		// and `ls -l f` spent the upload's one executed alert.
+		{name: "plain", cmd: "chmod +x up-plain && ./up-plain", want: []string{"made_executable", "executed"}, notBy: []string{"chmod"}},
+		{name: "mask", cmd: "ls -l up-mask >/dev/null && sh up-mask", want: []string{"executed"}, notBy: []string{"ls"}},
 		{name: "hardlink", cmd: "OP=link A=up-hardlink B=hl " + py + " && OP=chmod A=hl " + py + " && ./hl", want: []string{"made_executable", "executed"},
 			gap: "the chain follows names, not inodes: a hard link to the upload is another file to it"},
 		{name: "symlink", cmd: "OP=chmod A=up-symlink " + py + " && OP=symlink A=up-symlink B=sl " + py + " && ./sl", want: []string{"executed"},
@@ -411,6 +411,14 @@ func TestAttackUploadExecEvasion(t *testing.T) {
 		{name: "fchmod", cmd: "OP=fchmod A=up-fchmod " + py + " && ./up-fchmod", want: []string{"made_executable", "executed"},
 			gap: "fchmod names no path (README, Known limits)"},
 		{name: "landsx", mode: 0o755, cmd: "./up-landsx", want: []string{"executed"}},
+		{name: "ldso", kind: "elf", cmd: "/lib64/ld-linux-x86-64.so.2 ./up-ldso ran-ldso", want: []string{"executed"},
+			gap: "the dynamic loader runs an ELF named by its argument, and ld.so is not among the interpreters (detect/chain.go)"},
+		{name: "renamedsh", cmd: "cp /bin/sh ./notashell && ./notashell up-renamedsh", want: []string{"executed"},
+			gap: "a copy of sh under another name is not an interpreter by name"},
+		{name: "longarg", kind: "py", cmd: "python3 -X " + strings.Repeat("x", 9000) + " up-longarg", want: []string{"executed"},
+			gap: "an argument over 8 KiB before the script cuts the kept arguments (story.keepArgs) before it"},
+		{name: "manyflags", kind: "py", cmd: "python3" + strings.Repeat(" -u", 70) + " up-manyflags", want: []string{"executed"},
+			gap: "70 flags before the script: only the first 64 arguments are kept (story.keepArgs)"},
 		{name: "last", cmd: "OP=chmod A=up-last " + py + " && ./up-last", want: []string{"made_executable", "executed"}},
 	}
 	var batch strings.Builder
@@ -424,6 +432,12 @@ func TestAttackUploadExecEvasion(t *testing.T) {
 		e.marker = filepath.Join(dir, "ran-"+e.name)
 		var content string
 		switch e.kind {
+		case "elf":
+			b, err := os.ReadFile("/usr/bin/touch")
+			if err != nil {
+				t.Fatal(err)
+			}
+			content = string(b)
 		case "py":
 			content = fmt.Sprintf("open(%q, 'w').write('ran')\n", e.marker)
 		case "pl":
@@ -508,10 +522,10 @@ func TestAttackUploadExecEvasion(t *testing.T) {
 		switch {
 		case len(missing) > 0 && e.gap != "":
 			verdict = "BROKEN (" + strings.Join(missing, ", ") + " missing)"
-			bugs.add("upload-exec evaded by %s (`%s`): no %s alert (%s); alerts: %v", e.name, e.cmd, strings.Join(missing, "/"), e.gap, desc)
+			bugs.add("upload-exec evaded by %s (`%s`): no %s alert (%s); alerts: %v", e.name, short(e.cmd), strings.Join(missing, "/"), e.gap, desc)
 		case len(missing) > 0:
 			verdict = "REGRESSED"
-			t.Errorf("upload-exec evaded by %s (`%s`): no %s alert; alerts: %v", e.name, e.cmd, strings.Join(missing, "/"), desc)
+			t.Errorf("upload-exec evaded by %s (`%s`): no %s alert; alerts: %v", e.name, short(e.cmd), strings.Join(missing, "/"), desc)
 		case e.gap != "":
 			verdict = "held (was a known gap: drop it)"
 			t.Logf("%s: held although marked as a gap (%s)", e.name, e.gap)
@@ -544,6 +558,14 @@ func TestAttackUploadExecEvasion(t *testing.T) {
 	}
 	t.Logf("%d uploads with an inode; execs that ran an upload under another name:\n%s", len(uploadIno), ev.String())
 	bugs.report()
+}
+
+// short cuts a command for a message.
+func short(s string) string {
+	if len(s) > 100 {
+		return s[:60] + "…" + s[len(s)-30:]
+	}
+	return s
 }
 
 func slicesContains(l []string, s string) bool {
@@ -834,23 +856,27 @@ func TestAttackStoryFlood(t *testing.T) {
 	bugs.report()
 }
 
-// bigArgv runs /bin/true with 15 arguments of 131,071 '<' each (1.9 MiB
-// of argv, under ARG_MAX) in a loop for SECONDS. The kernel logs '<'
-// as it is; JSON (the state journal) writes it as \u003c, six bytes.
-const bigArgv = `import subprocess, sys, time
-secs = float(sys.argv[1])
-args = ["/bin/true"] + ["<" * 131071] * 15
+// bigArgv runs /bin/true with COUNT arguments of SIZE '<' each in a loop
+// for SECONDS. The kernel logs '<' as it is; JSON (the state journal)
+// writes it as \u003c, six bytes. 15 × 131,071 is 1.9 MiB of argv, under
+// ARG_MAX; 1 × 8,183 is what a story keeps of an exec's arguments since
+// 695ffaf (8 KiB with "/bin/true").
+const bigArgv = `import os, subprocess, sys, time
+secs, count, size = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+args = ["/bin/true"] + ["<" * size] * count
 t, n = time.time(), 0
-while time.time() - t < secs:
+stop = sys.argv[0] + ".stop"
+while time.time() - t < secs and not os.path.exists(stop):
     subprocess.run(args, check=True)
     n += 1
 print("execs %d in %.1f s" % (n, time.time() - t))
 `
 
-// TestAttackJournalHugeArgv: a logged-in user runs execs with 1.9 MiB of
-// argv for 15 seconds. The state journal bounds events by count (200,000),
-// not bytes, and stores each argument whole; an event over 1 MiB is not
-// even read back at restart. The defender needs state.db and xferhunt's
+// TestAttackJournalHugeArgv: a logged-in user runs execs with 8 KiB of
+// '<' as argument for 15 seconds (before 695ffaf: 1.9 MiB, kept whole).
+// The state journal bounds events by count (200,000), not bytes, and JSON
+// writes '<' in six bytes; an event over 1 MiB is not read back at
+// restart. The defender needs state.db and xferhunt's
 // memory to stay bounded whatever one user runs.
 func TestAttackJournalHugeArgv(t *testing.T) {
 	testenv.LockAudit(t)
@@ -883,7 +909,7 @@ func TestAttackJournalHugeArgv(t *testing.T) {
 	size0 := size()
 	done := make(chan string, 1)
 	go func() {
-		out, err := sshRun(attacker, port, from, "python3 "+script+" 15", 120*time.Second)
+		out, err := sshRun(attacker, port, from, "python3 "+script+" 15 1 8183", 120*time.Second)
 		if err != nil {
 			out += err.Error()
 		}
@@ -902,7 +928,7 @@ func TestAttackJournalHugeArgv(t *testing.T) {
 			samples = append(samples, fmt.Sprintf("%.0fs: state.db %d MiB, peak RSS %d MiB", time.Since(start).Seconds(), size()>>20, hwm>>10))
 			if size() > diskCap {
 				t.Logf("state.db passed %d GiB: stopping the attack", diskCap>>30)
-				_ = exec.Command("pkill", "-u", attacker.Name, "-f", "big.py").Run()
+				_ = os.WriteFile(script+".stop", nil, 0o644)
 			}
 		}
 	}
@@ -922,6 +948,13 @@ func TestAttackJournalHugeArgv(t *testing.T) {
 	t.Logf("samples:\n  %s", strings.Join(samples, "\n  "))
 	grown := size() - size0
 	t.Logf("state.db grew %d MiB; xferhunt peak RSS %d MiB, CPU %.1f s; final status %+v", grown>>20, hwm>>10, float64(ticks)/100, x.finalStatus())
+	execs := 0
+	fmt.Sscanf(strings.TrimSpace(out), "execs %d", &execs)
+	projected := int64(0)
+	if execs > 0 {
+		projected = grown / int64(execs) * 200000
+		t.Logf("%d bytes of state.db per exec: the journal's 200,000 events of this kind would take %d GiB", grown/int64(execs), projected>>30)
+	}
 
 	o, e, code := storyOut("--state", state, "--user", attacker.Name)
 	t.Logf("story --user after restart: exit %d; stderr: %s", code, strings.TrimSpace(string(e)))
@@ -938,8 +971,8 @@ func TestAttackJournalHugeArgv(t *testing.T) {
 	if hidden {
 		bugs.add("an exec padded with 200 kB of '<' (1.2 MB as JSON) is journaled but refused when the state is read (story.MaxEncoded 1 MiB): the story after a restart lacks it; stderr says only %q", strings.TrimSpace(string(e)))
 	}
-	if grown > 512<<20 {
-		bugs.add("15 s of one user's big-argv execs grew state.db by %d MiB (the journal bounds events by count, 200,000, not bytes: at this rate the disk holding --state fills)", grown>>20)
+	if grown > 512<<20 || projected > 2<<30 {
+		bugs.add("15 s of one user's execs with 8 KiB of '<' (what a story keeps) grew state.db by %d MiB; the journal bounds events by count (200,000), not bytes: %d GiB at the bound", grown>>20, projected>>30)
 	}
 	if hwm > 1<<20 {
 		bugs.add("xferhunt's peak RSS reached %d MiB under one user's big-argv execs (--story-budget 64MiB)", hwm>>10)
