@@ -374,7 +374,7 @@ type engineStatus struct {
 
 var (
 	srcStatusRE = regexp.MustCompile(`\[(\S+) (live|starting|error: [^\]]*) records=(\d+) events=(\d+) malformed=(\d+) lost=(\d+) gaps=(\d+) dropped=(\d+)\]`)
-	engStatusRE = regexp.MustCompile(`matches=(\d+) alerts=(\d+) held_back=(\d+) excepted=(\d+) terms=(\d+)$`)
+	engStatusRE = regexp.MustCompile(`matches=(\d+) alerts=(\d+) held_back=(\d+) excepted=(\d+) terms=(\d+)(?: |$)`)
 )
 
 // parseStatus reads a headless `status:` line.
