@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path"
+	"time"
 
 	"github.com/xferhunt/xferhunt/sources"
 	"github.com/xferhunt/xferhunt/story"
@@ -125,6 +126,12 @@ func storyFromState(cfg Config, q StoryQuery, sc story.Scope) error {
 // printStory prints the story of sc; nothing held is a usage error (exit 2).
 func printStory(cfg Config, q StoryQuery, sc story.Scope, store *story.Store, readErr error) error {
 	evs := store.Story(sc)
+	if sc.Kind == story.BySession {
+		if starts := store.Logins(sc.Session); len(starts) > 1 {
+			fmt.Fprintf(cfg.Stderr, "xferhunt story: session id %d was used by %d logins (ids restart at boot); this is the newest, which began %s\n",
+				sc.Session, len(starts), time.UnixMilli(starts[len(starts)-1]).UTC().Format(time.RFC3339Nano))
+		}
+	}
 	if st := store.Stats(); st.Evicted > 0 {
 		fmt.Fprintf(cfg.Stderr, "xferhunt story: the event store's budget (%d bytes) held the newest %d events; %d older ones were evicted (raise --story-budget)\n",
 			st.Budget, st.Events, st.Evicted)

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xferhunt/xferhunt/ecs"
 )
@@ -80,29 +81,33 @@ const NoSession = -1
 // Event is one normalized event, reduced to what a story shows and
 // indexes. Strings are the source's, unescaped: sanitize before printing.
 type Event struct {
-	Seq     uint64   `json:"-"`              // arrival order in the store, 1-based
-	Time    int64    `json:"t"`              // event time, Unix milliseconds
-	Kind    Kind     `json:"-"`              // from Action
-	Action  string   `json:"a"`              // event.action as the source wrote it
-	Key     string   `json:"k,omitempty"`    // the source's event key (host:time:serial), "" if none
-	Host    string   `json:"h,omitempty"`    // host.id
-	Session int64    `json:"s"`              // audit session id, or NoSession
-	Addr    string   `json:"ip,omitempty"`   // the login's address: xferhunt.session.addr, else source.ip
-	Port    int      `json:"port,omitempty"` // the login connection's port, 0 if unknown
-	User    string   `json:"u,omitempty"`    // user.name, else the login account
-	Login   string   `json:"lu,omitempty"`   // the audit (login) user's name or id
-	PID     int      `json:"pid,omitempty"`
-	PPID    int      `json:"ppid,omitempty"`
-	Process string   `json:"p,omitempty"` // process.name
-	Exe     string   `json:"x,omitempty"` // process.executable
-	Args    []string `json:"args,omitempty"`
-	Cwd     string   `json:"cwd,omitempty"`
-	Path    string   `json:"f,omitempty"`  // file.path (exec: the file the kernel ran)
-	OldPath string   `json:"of,omitempty"` // rename: the name before
-	Inode   string   `json:"ino,omitempty"`
-	Mode    string   `json:"m,omitempty"`    // file.mode (chmod: the new mode)
-	Peer    string   `json:"peer,omitempty"` // connect: destination ip:port; accept: source ip:port
-	Via     string   `json:"via,omitempty"`  // how the login was attributed (session, ancestry, none)
+	Seq     uint64 `json:"-"`           // arrival order in the store, 1-based
+	Time    int64  `json:"t"`           // event time, Unix milliseconds
+	Kind    Kind   `json:"-"`           // from Action
+	Action  string `json:"a"`           // event.action as the source wrote it
+	Key     string `json:"k,omitempty"` // the source's event key (host:time:serial), "" if none
+	Host    string `json:"h,omitempty"` // host.id
+	Session int64  `json:"s"`           // audit session id, or NoSession
+	// SesStart is when the login that holds Session began (Unix ms, 0 if
+	// unknown): session ids restart at boot, so the id alone can name two
+	// logins.
+	SesStart int64    `json:"ss,omitempty"`
+	Addr     string   `json:"ip,omitempty"`   // the login's address: xferhunt.session.addr, else source.ip
+	Port     int      `json:"port,omitempty"` // the login connection's port, 0 if unknown
+	User     string   `json:"u,omitempty"`    // user.name, else the login account
+	Login    string   `json:"lu,omitempty"`   // the audit (login) user's name or id
+	PID      int      `json:"pid,omitempty"`
+	PPID     int      `json:"ppid,omitempty"`
+	Process  string   `json:"p,omitempty"` // process.name
+	Exe      string   `json:"x,omitempty"` // process.executable
+	Args     []string `json:"args,omitempty"`
+	Cwd      string   `json:"cwd,omitempty"`
+	Path     string   `json:"f,omitempty"`  // file.path (exec: the file the kernel ran)
+	OldPath  string   `json:"of,omitempty"` // rename: the name before
+	Inode    string   `json:"ino,omitempty"`
+	Mode     string   `json:"m,omitempty"`    // file.mode (chmod: the new mode)
+	Peer     string   `json:"peer,omitempty"` // connect: destination ip:port; accept: source ip:port
+	Via      string   `json:"via,omitempty"`  // how the login was attributed (session, ancestry, none)
 	// Alert is the uuid of an alert raised on this event, when one was.
 	Alert string `json:"alert,omitempty"`
 	// Own marks an event of the responder's own login session (the one
@@ -115,8 +120,38 @@ type Event struct {
 // not an event this package wrote (a damaged or planted state file).
 const MaxEncoded = 1 << 20
 
+// encoded is Event's durable form: JSON strings are UTF-8, so a string
+// holding other bytes (a file name is any bytes) is kept beside, as bytes
+// (base64 in JSON), by its place in strings(); two files named "a\xff" and
+// "a\xfe" stay two after a restart.
+type encoded struct {
+	*Event
+	Raw map[int][]byte `json:"raw,omitempty"`
+}
+
+// strings lists the event's string fields and arguments, in a fixed order.
+func (e *Event) strings() []*string {
+	out := []*string{&e.Action, &e.Key, &e.Host, &e.Addr, &e.User, &e.Login, &e.Process, &e.Exe, &e.Cwd,
+		&e.Path, &e.OldPath, &e.Inode, &e.Mode, &e.Peer, &e.Via, &e.Alert}
+	for i := range e.Args {
+		out = append(out, &e.Args[i])
+	}
+	return out
+}
+
 // Encode is the event's durable form (the state journal's records).
-func (e *Event) Encode() ([]byte, error) { return json.Marshal(e) }
+func (e *Event) Encode() ([]byte, error) {
+	enc := encoded{Event: e}
+	for i, p := range e.strings() {
+		if !utf8.ValidString(*p) {
+			if enc.Raw == nil {
+				enc.Raw = map[int][]byte{}
+			}
+			enc.Raw[i] = []byte(*p)
+		}
+	}
+	return json.Marshal(enc)
+}
 
 // Decode reads an event Encode wrote.
 func Decode(b []byte) (Event, error) {
@@ -124,8 +159,18 @@ func Decode(b []byte) (Event, error) {
 	if len(b) > MaxEncoded {
 		return e, fmt.Errorf("story event of %d bytes, more than %d", len(b), MaxEncoded)
 	}
-	if err := json.Unmarshal(b, &e); err != nil {
+	enc := encoded{Event: &e}
+	if err := json.Unmarshal(b, &enc); err != nil {
 		return e, fmt.Errorf("story event: %w", err)
+	}
+	if len(enc.Raw) > 0 {
+		fields := e.strings()
+		for i, raw := range enc.Raw {
+			if i < 0 || i >= len(fields) {
+				return e, fmt.Errorf("story event: raw bytes for field %d of %d", i, len(fields))
+			}
+			*fields[i] = string(raw)
+		}
 	}
 	e.Kind = kindOf(e.Action)
 	return e, nil
@@ -168,6 +213,11 @@ func FromDoc(d ecs.Doc, key string) (Event, bool) {
 		// Auditbeat's auditd module names the session this way.
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 			e.Session = n
+		}
+	}
+	if s, ok := d.Get("xferhunt.session.login_time").(string); ok {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			e.SesStart = t.UnixMilli()
 		}
 	}
 	e.User = d.Str("user.name")

@@ -2,6 +2,7 @@ package story
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -33,10 +34,13 @@ type Scope struct {
 	Kind    ScopeKind
 	Host    string
 	Session int64
-	Addr    string
-	User    string
-	PID     int
-	File    string
+	// SesStart picks one login of Session (Event.SesStart); 0 picks the
+	// newest login that used the id.
+	SesStart int64
+	Addr     string
+	User     string
+	PID      int
+	File     string
 }
 
 // String is a one-line label: "session 44", "address 10.0.0.5", ….
@@ -67,7 +71,13 @@ func (s *Store) Story(sc Scope) []Event {
 	var evs []Event
 	switch sc.Kind {
 	case BySession:
-		evs = s.collect(s.bySession[sc.Session])
+		start := sc.SesStart
+		if _, ok := s.bySession[sesKey{sc.Session, start}]; !ok || start == 0 {
+			if st := s.starts[sc.Session]; len(st) > 0 && start == 0 {
+				start = slices.Max(st)
+			}
+		}
+		evs = s.collect(s.bySession[sesKey{sc.Session, start}])
 	case ByAddr:
 		evs = s.collect(s.byAddr[sc.Addr])
 	case ByUser:
@@ -119,20 +129,34 @@ func (s *Store) file(name string) []Event {
 }
 
 // tree is the process and every descendant the events name: a process
-// joins when its parent is in the tree. One pass in arrival order, so a
-// pid reused after the tree's root appeared only joins through a parent.
+// joins when its parent is in the tree. One pass in arrival order. A pid
+// is the tree's only while it keeps the parent it had when it joined: the
+// same pid under another parent is a later process that reused it.
 func (s *Store) tree(root int, host string) []Event {
-	in := map[int]bool{root: true}
+	parent := map[int]int{root: -1} // -1: the root's own parent, learned from its first event
 	var out []Event
 	for i := 0; i < s.n; i++ {
 		e := s.at(i)
 		if host != "" && e.Host != host {
 			continue
 		}
-		if !in[e.PID] && e.PPID != 0 && in[e.PPID] {
-			in[e.PID] = true
+		p, in := parent[e.PID]
+		switch {
+		case in && p == -1 && e.PPID != 0:
+			parent[e.PID] = e.PPID
+		case in && e.PPID != 0 && p != e.PPID:
+			if _, ok := parent[e.PPID]; !ok {
+				delete(parent, e.PID) // reused by a process outside the tree
+				in = false
+			} else {
+				parent[e.PID] = e.PPID
+			}
+		case !in && e.PPID != 0:
+			if _, ok := parent[e.PPID]; ok {
+				parent[e.PID], in = e.PPID, true
+			}
 		}
-		if in[e.PID] {
+		if in {
 			out = append(out, *e)
 		}
 	}
@@ -147,7 +171,7 @@ func ScopeOf(kind ScopeKind, e *Event) (Scope, bool) {
 	sc := Scope{Kind: kind, Host: e.Host}
 	switch kind {
 	case BySession:
-		sc.Session = e.Session
+		sc.Session, sc.SesStart = e.Session, e.SesStart
 		return sc, e.Session != NoSession
 	case ByAddr:
 		sc.Addr = e.Addr
@@ -166,4 +190,14 @@ func ScopeOf(kind ScopeKind, e *Event) (Scope, bool) {
 		return sc, e.Path != ""
 	}
 	return sc, false
+}
+
+// Logins returns the starts (Unix ms) of the logins that used a session
+// id, oldest first: more than one means the id was reused.
+func (s *Store) Logins(ses int64) []int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st := slices.Clone(s.starts[ses])
+	slices.Sort(st)
+	return st
 }

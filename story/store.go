@@ -24,12 +24,17 @@ type Store struct {
 	base    uint64
 	evicted uint64
 
-	bySession map[int64][]uint64
-	byAddr    map[string][]uint64
-	byUser    map[string][]uint64
-	byFile    map[string][]uint64
-	byKey     map[string]uint64 // source event key → first event's seq
-	strs      map[string]string // interned repeated strings (users, programs)
+	bySession map[sesKey][]uint64
+	// starts lists, per session id, the logins (SesStart) that used it;
+	// current is the newest login event seen per id, for events that do
+	// not carry their login's start.
+	starts  map[int64][]int64
+	current map[int64]int64
+	byAddr  map[string][]uint64
+	byUser  map[string][]uint64
+	byFile  map[string][]uint64
+	byKey   map[string]uint64 // source event key → first event's seq
+	strs    map[string]string // interned repeated strings (users, programs)
 }
 
 // NewStore returns an empty store bounded by budget bytes (DefaultBudget
@@ -40,7 +45,7 @@ func NewStore(budget int64) *Store {
 	}
 	return &Store{
 		budget: budget, base: 1,
-		bySession: map[int64][]uint64{}, byAddr: map[string][]uint64{},
+		bySession: map[sesKey][]uint64{}, starts: map[int64][]int64{}, current: map[int64]int64{}, byAddr: map[string][]uint64{},
 		byUser: map[string][]uint64{}, byFile: map[string][]uint64{},
 		byKey: map[string]uint64{}, strs: map[string]string{},
 	}
@@ -67,6 +72,17 @@ func (s *Store) Add(e Event) uint64 {
 	defer s.mu.Unlock()
 	e.Process, e.Exe, e.User, e.Login = s.intern(e.Process), s.intern(e.Exe), s.intern(e.User), s.intern(e.Login)
 	e.Host, e.Addr, e.Action, e.Via, e.Cwd = s.intern(e.Host), s.intern(e.Addr), s.intern(e.Action), s.intern(e.Via), s.intern(e.Cwd)
+	if e.Session != NoSession && e.SesStart == 0 {
+		// A source that does not say when the login began: its login
+		// event does.
+		if e.Kind == LogOn {
+			if len(s.current) >= 1<<16 {
+				clear(s.current) // bounded: a hostile log names endless ids
+			}
+			s.current[e.Session] = e.Time
+		}
+		e.SesStart = s.current[e.Session]
+	}
 	size := e.size()
 	for s.used+size > s.budget && s.n > 0 {
 		s.evictOldest()
@@ -111,9 +127,16 @@ func (s *Store) intern(v string) string {
 	return v
 }
 
+// sesKey names one login: a session id and when that login began.
+type sesKey struct{ ses, start int64 }
+
 func (s *Store) index(e *Event) {
 	if e.Session != NoSession {
-		s.bySession[e.Session] = append(s.bySession[e.Session], e.Seq)
+		k := sesKey{e.Session, e.SesStart}
+		if _, ok := s.bySession[k]; !ok {
+			s.starts[e.Session] = append(s.starts[e.Session], e.SesStart)
+		}
+		s.bySession[k] = append(s.bySession[k], e.Seq)
 	}
 	if e.Addr != "" {
 		s.byAddr[e.Addr] = append(s.byAddr[e.Addr], e.Seq)
@@ -158,11 +181,23 @@ func (s *Store) evictOldest() {
 			}
 		}
 	}
-	if l := s.bySession[e.Session]; len(l) > 0 && l[0] == e.Seq {
-		if len(l) == 1 {
-			delete(s.bySession, e.Session)
+	if k := (sesKey{e.Session, e.SesStart}); len(s.bySession[k]) > 0 && s.bySession[k][0] == e.Seq {
+		if l := s.bySession[k]; len(l) == 1 {
+			delete(s.bySession, k)
+			st := s.starts[e.Session]
+			for i, v := range st {
+				if v == e.SesStart {
+					st = append(st[:i:i], st[i+1:]...)
+					break
+				}
+			}
+			if len(st) == 0 {
+				delete(s.starts, e.Session)
+			} else {
+				s.starts[e.Session] = st
+			}
 		} else {
-			s.bySession[e.Session] = l[1:]
+			s.bySession[k] = l[1:]
 		}
 	}
 	trim(s.byAddr, e.Addr)

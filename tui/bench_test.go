@@ -240,6 +240,12 @@ func bigStory(tb testing.TB, n int) (Model, *memBackend) {
 	b := newMemBackend()
 	b.stories = story.NewStore(0)
 	span := c.events[len(c.events)-1].Time - c.events[0].Time + 1000
+	var start44 int64 // the login of session 44 the alert names
+	for _, e := range c.events {
+		if e.Session == 44 {
+			start44 = e.SesStart
+		}
+	}
 	for k := 0; b.stories.Stats().Events < n; k++ {
 		for _, e := range c.events {
 			if b.stories.Stats().Events == n {
@@ -247,6 +253,7 @@ func bigStory(tb testing.TB, n int) (Model, *memBackend) {
 			}
 			e.Time += int64(k) * span
 			e.Session, e.Key = 44, ""
+			e.SesStart = start44 // one login
 			if k > 0 {
 				e.Alert = ""
 			}

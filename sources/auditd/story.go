@@ -92,6 +92,15 @@ func (p *Parser) storyLogin(h *header, action string, ses int64, pid int, acct, 
 	if action == ActionLogOff {
 		fe.typ = "end"
 	}
+	// The login's time is the session's, as its other events carry it
+	// (xferhunt.session.login_time: the kernel's LOGIN record, which
+	// starts the session before PAM's USER_START): it tells two logins
+	// that reused one session id apart.
+	if ses >= 0 && ses != unset {
+		if e, ok := p.sessions.get(uint32(ses)); ok {
+			fe.loginSec, fe.loginMsec = e.sec, e.msec
+		}
+	}
 	if ses < 0 || ses == unset {
 		fe.attributedBy = "ancestry"
 	}
