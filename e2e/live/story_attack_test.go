@@ -1114,7 +1114,7 @@ func TestAttackChainEviction(t *testing.T) {
 	t.Logf("attacker: %s", strings.TrimSpace(out))
 	n := x.waitCount(func(a alert) bool {
 		return strings.HasPrefix(a.Doc.Str("xferhunt.chain.upload.path"), fakeDir)
-	}, 10000, 120*time.Second)
+	}, 10000, 30*time.Second) // since 695ffaf max_signals stops it at 100 per 5 minutes
 	flood := 0
 	for _, a := range chainAlerts(x) {
 		if strings.HasPrefix(a.Doc.Str("xferhunt.chain.upload.path"), fakeDir) {
@@ -1529,6 +1529,84 @@ func TestAttackFloodBlindsUploads(t *testing.T) {
 	if alerted < len(uploads) {
 		bugs := &attackBugs{t: t}
 		bugs.add("one logged-in user's UDP connect loop hid %d of %d uploads made meanwhile by another user (kernel lost %d records): the session rules let any login outrun kernel audit", len(uploads)-alerted, len(uploads), st.Sources[0].Lost)
+		bugs.report()
+	}
+}
+
+// TestAttackChainSuppression: since 695ffaf upload-exec obeys max_signals
+// (100 per 5-minute interval of event time), counted as held back. The
+// attacker decides what is an upload (a process named scp), so 120 fake
+// uploads made executable fill the interval, and the victim's real upload,
+// made executable and run right after, raises nothing.
+func TestAttackChainSuppression(t *testing.T) {
+	testenv.LockAudit(t)
+	needNoAuditDaemon(t)
+	testenv.NeedBinary(t, "/usr/bin/ssh")
+	testenv.NeedBinary(t, "/usr/bin/python3")
+	testenv.NeedBinary(t, "/usr/bin/perl")
+	const port = 22275
+	const fromA, fromB = "127.0.0.56", "127.0.0.57"
+	victim := testenv.CreateUser(t, "xfatk-sv")
+	attacker := testenv.CreateUser(t, "xfatk-sa")
+	testenv.StartSSHD(t, port)
+	dir := dropDir(t, "/tmp", "xferhunt-attack-suppress-")
+	ops := writeScript(t, dir, "ops.py", attackOps)
+	fake := writeScript(t, dir, "fake.pl", fakeSCP)
+	fakeDir := filepath.Join(dir, "fake")
+	if err := os.Mkdir(fakeDir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(fakeDir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	cp := filepath.Join(fakeDir, "scp")
+	if b, err := os.ReadFile("/usr/bin/perl"); err != nil {
+		t.Fatal(err)
+	} else if err := os.WriteFile(cp, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stateDir := filepath.Join(t.TempDir(), "state")
+	x := startXferhunt(t, xferOptions{Netlink: true}, "--headless", "--source", "netlink", "--state", stateDir,
+		"--rule", "seed", "--rule", "upload-exec")
+	x.waitReady(15 * time.Second)
+	real := filepath.Join(dir, "real")
+	src := writePayload(t, "#!/bin/sh\necho ran > $0.ran\n")
+	batch := filepath.Join(t.TempDir(), "batch")
+	if err := os.WriteFile(batch, []byte(fmt.Sprintf("put %s %s\n", src, real)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := sftpBatch(victim, port, fromA, batch); err != nil {
+		t.Fatal(err)
+	}
+	out, err := sshRun(attacker, port, fromB, fmt.Sprintf("%s %s %s 120 120 0", cp, fake, fakeDir), 120*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("attacker (perl named scp): %s", strings.TrimSpace(out))
+	cmd := fmt.Sprintf("cd %s && OP=chmod A=real python3 %s && ./real", dir, ops)
+	if out, err := sshRun(victim, port, fromA, cmd, 30*time.Second); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	if _, err := os.Stat(real + ".ran"); err != nil {
+		t.Fatalf("the real upload did not run: %v", err)
+	}
+	time.Sleep(3 * time.Second)
+	x.stop(30 * time.Second)
+	var got []string
+	fakes := 0
+	for _, a := range chainAlerts(x) {
+		switch p := a.Doc.Str("xferhunt.chain.upload.path"); {
+		case p == real:
+			got = append(got, a.Doc.Str("xferhunt.chain.trigger"))
+		case strings.HasPrefix(p, fakeDir):
+			fakes++
+		}
+	}
+	status := x.lastStatus()
+	t.Logf("chain alerts on fake uploads: %d; on the real upload: %v; %s", fakes, got, status)
+	if len(got) < 2 {
+		bugs := &attackBugs{t: t}
+		bugs.add("120 fake uploads (a perl named scp) made executable used up upload-exec's max_signals (100 per 5 min): the real upload's chmod and run raised %v, only counted in %q", got, status)
 		bugs.report()
 	}
 }
