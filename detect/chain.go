@@ -34,8 +34,12 @@ type Chain struct {
 	// uploads is a two-generation map keyed by host and path, so memory
 	// stays bounded: the oldest generation is dropped when the newest fills.
 	cur, prev map[upKey]*upload
-	now       func() time.Time
-	raised    atomic.Uint64 // read by status lines on other goroutines
+	// inodes finds an upload by the inode its creation record named: a
+	// hard link, a symlink, /proc/self/fd/N or a renamed directory reach
+	// it under another name, and the exec's record names that inode.
+	inodes map[upKey]*upload
+	now    func() time.Time
+	raised atomic.Uint64 // read by status lines on other goroutines
 	// max_signals per interval of event time, as the seed rule has it: a
 	// flood of chains (a process named scp creating and running files in
 	// a loop) cannot bury the real one under thousands of alerts.
@@ -59,7 +63,7 @@ func NewChain(r *rules.Rule) *Chain {
 	c := &Chain{
 		rule:   r,
 		static: ruleFields(r, r.Interval.Milliseconds(), r.MaxSignals),
-		cur:    map[upKey]*upload{}, prev: map[upKey]*upload{},
+		cur:    map[upKey]*upload{}, prev: map[upKey]*upload{}, inodes: map[upKey]*upload{},
 		now:      time.Now,
 		interval: r.Interval.Milliseconds(), maxSignals: int64(r.MaxSignals),
 		buckets: map[int64]int64{},
@@ -100,11 +104,21 @@ func (c *Chain) Rule() *rules.Rule { return c.rule }
 // Raised counts the alerts raised so far.
 func (c *Chain) Raised() uint64 { return c.raised.Load() }
 
-// IsTransfer reports whether the event's process is a transfer program.
+// transferExecutables are the file names the transfer programs run from:
+// the name (comm) is the process's to choose (prctl, perl's $0), the
+// executable is not, so a perl renamed scp is not an upload's author.
+var transferExecutables = map[string]bool{
+	"scp": true, "sftp": true, "sftp-server": true, "vsftpd": true, "ftp": true, "tnftp": true,
+	"netkit-ftp": true, "sync": true,
+}
+
+// IsTransfer reports whether the event's process is a transfer program:
+// its name is one the seed rule names and, when the source says, so is
+// the file it runs.
 func IsTransfer(e *story.Event) bool {
 	for _, n := range TransferPrograms {
 		if e.Process == n {
-			return true
+			return e.Exe == "" || transferExecutables[path.Base(e.Exe)]
 		}
 	}
 	return false
@@ -155,10 +169,18 @@ func (c *Chain) Process(doc ecs.Doc, e *story.Event, f Flags) []Alert {
 	switch e.Kind {
 	case story.Create, story.Overwrite:
 		if IsTransfer(e) && e.Path != "" {
-			c.put(upKey{e.Host, e.Path}, &upload{steps: []story.Event{*e}})
+			u := &upload{steps: []story.Event{*e}}
+			c.put(upKey{e.Host, e.Path}, u)
+			if e.Inode != "" {
+				if len(c.inodes) >= maxUploads {
+					clear(c.inodes)
+				}
+				c.inodes[upKey{e.Host, e.Inode}] = u
+			}
 		} else if e.Kind == story.Overwrite {
 			// Rewritten by something else: no longer the upload.
 			c.drop(upKey{e.Host, e.Path})
+			c.dropInode(e)
 		}
 	case story.Rename:
 		from := upKey{e.Host, e.OldPath}
@@ -171,8 +193,9 @@ func (c *Chain) Process(doc ecs.Doc, e *story.Event, f Flags) []Alert {
 		}
 	case story.Delete:
 		c.drop(upKey{e.Host, e.Path})
+		c.dropInode(e) // the inode may be reused by another file
 	case story.Chmod:
-		u := c.get(upKey{e.Host, e.Path})
+		u := c.find(e, e.Path)
 		if u == nil || u.madeExec || !executable(e.Mode) {
 			return nil
 		}
@@ -184,7 +207,7 @@ func (c *Chain) Process(doc ecs.Doc, e *story.Event, f Flags) []Alert {
 		return []Alert{c.alert(doc, e, u, "made_executable", e.Path, f)}
 	case story.Exec:
 		for _, p := range ranFiles(e) {
-			u := c.get(upKey{e.Host, p})
+			u := c.find(e, p)
 			if u == nil || u.executed {
 				continue
 			}
@@ -247,6 +270,24 @@ func ranFiles(e *story.Event) []string {
 		out = append(out, path.Clean(p))
 	}
 	return out
+}
+
+// find is the upload at a path, else, for the event's own file, the
+// upload with the inode the event's record names.
+func (c *Chain) find(e *story.Event, p string) *upload {
+	if u := c.get(upKey{e.Host, p}); u != nil {
+		return u
+	}
+	if p == e.Path && e.Inode != "" {
+		return c.inodes[upKey{e.Host, e.Inode}]
+	}
+	return nil
+}
+
+func (c *Chain) dropInode(e *story.Event) {
+	if e.Inode != "" {
+		delete(c.inodes, upKey{e.Host, e.Inode})
+	}
 }
 
 func (u *upload) step(e story.Event) {

@@ -208,3 +208,22 @@ func TestUploadExecMaxSignals(t *testing.T) {
 		t.Fatalf("%d alerts, %d held back; want 100 and 50 (max_signals 100 per 5m)", alerts, c.HeldBack())
 	}
 }
+
+// A process that names itself scp (prctl, perl's $0) but runs perl is
+// not a transfer program: its files are not uploads.
+func TestIsTransferNeedsTheExecutable(t *testing.T) {
+	for _, c := range []struct {
+		name, exe string
+		want      bool
+	}{
+		{"sftp-server", "/usr/lib/openssh/sftp-server", true},
+		{"ftp", "/usr/bin/tnftp", true},
+		{"scp", "/usr/bin/perl", false},
+		{"scp", "", true}, // a source without the executable
+		{"perl", "/usr/bin/scp", false},
+	} {
+		if got := IsTransfer(&story.Event{Process: c.name, Exe: c.exe}); got != c.want {
+			t.Errorf("%s (%s): %v, want %v", c.name, c.exe, got, c.want)
+		}
+	}
+}

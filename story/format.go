@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -59,11 +60,15 @@ func (e *Event) Detail() string {
 	return e.Path
 }
 
-// Actor is who did it: "process[pid]".
+// Actor is who did it: "process[pid]", with the executable's name when
+// the process calls itself something else ("sftp-server (perl)[pid]": a
+// name is the process's to choose, the executable is not).
 func (e *Event) Actor() string {
 	name := e.Process
 	if name == "" && e.Exe != "" {
 		name = e.Exe
+	} else if exe := path.Base(e.Exe); e.Exe != "" && exe != name {
+		name += " (" + exe + ")"
 	}
 	if e.PID > 0 {
 		return name + "[" + strconv.Itoa(e.PID) + "]"
