@@ -288,7 +288,7 @@ print "done\n";
 		for _, want := range []string{
 			`cwd\x1b]0;PWNED-CWD\x07\nX`, `\x1b[2J\x1b[31mRED-ARG`, `\x1b]52;c;cHduZWQ=\x07`, `line1\n  2026`,
 			`bidi\u202etxt.exe`, `c1\u009b31m`, `del\x7f`, `cr\rOVERWRITE`, `file\x1b[8mHIDDEN\x07\r`,
-			`\x1b]2;T\x07[`, `\x1b[5mBLINK\x07[`,
+			`\x1b]2;T\x07[`, `\x1b[5mBLINK\x07 (perl)[`, // a renamed process shows its executable
 		} {
 			if !strings.Contains(string(out), want) {
 				t.Errorf("%s: story text lacks the visible form %s", where, want)
