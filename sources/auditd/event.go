@@ -203,8 +203,7 @@ func (al *argLists) canonical(args []string) []string {
 // any decoding, the many syscall events that yield no file event (reads,
 // opens of existing files, execs of the same binaries).
 func (p *Parser) mayEmit(ev *event, si sysInfo, known bool) bool {
-	trunc := known && si.class == sysOpen && ev.sys.exit >= 0 &&
-		(si.flagArg == -2 || (si.flagArg >= 0 && ev.sys.a[si.flagArg]&oTrunc != 0))
+	trunc := known && si.class == sysOpen && ev.sys.exit >= 0 && rewrites(si, &ev.sys.a)
 	for _, r := range ev.recs {
 		if r.kind != rkPath {
 			continue
@@ -354,8 +353,7 @@ func (p *Parser) finish(ev *event) {
 			}
 		}
 		if len(targets) == 0 && known && si.class == sysOpen && s.exit >= 0 {
-			trunc := si.flagArg == -2 || (si.flagArg >= 0 && s.a[si.flagArg]&oTrunc != 0)
-			if trunc {
+			if rewrites(si, &s.a) {
 				for i := range items {
 					if items[i].nametype == "NORMAL" && (!items[i].hasMode || items[i].mode&0o170000 == 0o100000) {
 						targets = append(targets, fileTarget{"overwrite", "change", &items[i], nil})
