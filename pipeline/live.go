@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/detect/rules"
 	"github.com/xferhunt/xferhunt/internal/crash"
 	"github.com/xferhunt/xferhunt/sources"
 	"github.com/xferhunt/xferhunt/sources/bridge"
@@ -143,7 +144,7 @@ func newLive(s *setup, srcs []sources.Source) *live {
 		names[i] = src.Name()
 	}
 	l := &live{s: s, srcs: srcs, names: names, bridge: bridge.New(bridge.Options{}),
-		feed: &storyFeed{store: s.stories, chain: s.chain, journal: s.journal, restoredUntil: s.restored.until, responder: s.responder}}
+		feed: &storyFeed{store: s.stories, companions: s.companions, chain: s.chain, journal: s.journal, restoredUntil: s.restored.until, responder: s.responder}}
 	if !s.recorded {
 		l.enr = enrich.New(enrich.Options{})
 	}
@@ -375,8 +376,16 @@ func (l *live) statusLine() string {
 	if st := l.s.stories.Stats(); st.Evicted > 0 {
 		line += fmt.Sprintf(" story_evicted=%d", st.Evicted)
 	}
-	if c := l.s.chain; c != nil && c.HeldBack() > 0 {
-		line += fmt.Sprintf(" chain_held_back=%d", c.HeldBack())
+	for _, c := range l.s.companions {
+		n := c.HeldBack()
+		if n == 0 {
+			continue
+		}
+		key := "chain_held_back" // upload-exec's
+		if name := c.Rule().Companion; name != rules.UploadExec {
+			key = strings.ReplaceAll(name, "-", "_") + "_held_back"
+		}
+		line += fmt.Sprintf(" %s=%d", key, n)
 	}
 	if j := l.s.journal; j != nil && j.dropped.Load() > 0 {
 		line += fmt.Sprintf(" journal_dropped=%d", j.dropped.Load())
