@@ -75,12 +75,13 @@ func openSources(cfg *Config, s *setup) ([]sources.Source, error) {
 		specs = []string{"auto"}
 	}
 	opt := spec.Options{
-		Coverage: cfg.Coverage,
-		HostID:   cfg.hostID(),
-		HostName: hostName(),
-		Since:    time.Now().Add(-s.window()),
-		Stdin:    cfg.Stdin,
-		Story:    true,
+		Coverage:    cfg.Coverage,
+		Directories: s.directories,
+		HostID:      cfg.hostID(),
+		HostName:    hostName(),
+		Since:       time.Now().Add(-s.window()),
+		Stdin:       cfg.Stdin,
+		Story:       true,
 	}
 	var srcs []sources.Source
 	for _, sp := range specs {
