@@ -16,6 +16,7 @@ type pathItem struct {
 	name       string
 	nametype   string
 	inodeRaw   []byte // points into the event's buffer
+	devRaw     []byte // "fe:00", likewise
 	mode       uint32
 	hasMode    bool
 	ouid, ogid int64
@@ -46,7 +47,7 @@ func parsePath(body, enriched []byte) pathItem {
 	t := kv{b: body}
 	// The kernel writes each field once, the capability fields last: stop
 	// once every field used here has been read.
-	const all = 1<<7 - 1
+	const all = 1<<8 - 1
 	seen := 0
 	for seen != all {
 		k, v, ok := t.next()
@@ -66,6 +67,9 @@ func parsePath(body, enriched []byte) pathItem {
 		case "inode":
 			it.inodeRaw = v
 			seen |= 1 << 2
+		case "dev":
+			it.devRaw = v
+			seen |= 1 << 7
 		case "mode":
 			if m, err := strconv.ParseUint(string(v), 8, 32); err == nil {
 				it.mode, it.hasMode = uint32(m), true
@@ -304,6 +308,7 @@ func (p *Parser) finish(ev *event) {
 		}
 		return
 	case sysChmod:
+		p.placeAt(si, &s.a, items, cwd, parentDirOf(items))
 		p.storyChmod(ev, si, cwd, items, title)
 		p.scratchItems = items[:0]
 		return
@@ -311,6 +316,7 @@ func (p *Parser) finish(ev *event) {
 	if e := p.procLookup(s.pid); e != nil && cwd != "" {
 		e.cwd = cwd
 	}
+	p.placeAt(si, &s.a, items, cwd, parentDirOf(items))
 	defer func() { p.scratchItems = items[:0] }()
 	targets := p.scratchTargets[:0]
 	defer func() { p.scratchTargets = targets[:0] }()
