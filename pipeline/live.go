@@ -348,14 +348,17 @@ func runHeadless(ctx context.Context, cfg Config, s *setup, srcs []sources.Sourc
 	ready := l.ready()
 	tick := time.NewTicker(statusEvery)
 	defer tick.Stop()
+	var held heldBackNotice
 	for {
 		select {
 		case <-ready:
 			fmt.Fprintln(cfg.Stderr, "ready")
 			ready = nil
 		case <-tick.C:
+			held.print(cfg.Stderr, l.s.engine.Stats(), l.s.companions)
 			fmt.Fprintln(cfg.Stderr, l.statusLine())
 		case err := <-runDone:
+			held.print(cfg.Stderr, l.s.engine.Stats(), l.s.companions)
 			fmt.Fprintln(cfg.Stderr, l.statusLine())
 			if err == nil && outErr != nil && !errors.Is(outErr, io.ErrClosedPipe) {
 				err = fmt.Errorf("write alerts: %w", outErr)
@@ -363,6 +366,34 @@ func runHeadless(ctx context.Context, cfg Config, s *setup, srcs []sources.Sourc
 			return err
 		}
 	}
+}
+
+// heldBackNotice tells headless mode's reader, on a line of its own, that
+// max_signals held alerts back since the last status: the counter in the
+// status line is easy to miss, and a held-back alert may be the one that
+// mattered (a brand-new upload right after a 2,000-file scp -r).
+type heldBackNotice struct{ printed uint64 }
+
+func (n *heldBackNotice) print(w io.Writer, es detect.Stats, companions []detect.Companion) {
+	total := es.HeldBack
+	var by []string
+	for _, r := range es.Rules {
+		if r.HeldBack > 0 {
+			by = append(by, fmt.Sprintf("%q %d", r.Name, r.HeldBack))
+		}
+	}
+	for _, c := range companions {
+		if h := c.HeldBack(); h > 0 {
+			total += h
+			by = append(by, fmt.Sprintf("%q %d", c.Rule().Name, h))
+		}
+	}
+	if total <= n.printed {
+		return
+	}
+	fmt.Fprintf(w, "warning: %d alerts held back by max_signals (%s): more alerts in one rule interval than the rule allows; "+
+		"their events are kept (xferhunt story, t in the TUI)\n", total, strings.Join(by, ", "))
+	n.printed = total
 }
 
 // statusLine is headless mode's periodic health report, with what stories
