@@ -5,19 +5,25 @@ import (
 	"strings"
 )
 
-// dirSyscalls create directories. Neither coverage records them unless
-// asked (DirLines): a directory is a file event the seed rule's query could
-// match, so recording them always would change what the seed rule alerts on.
+// dirSyscalls create directories. No coverage records them unless asked
+// (DirLines): a directory is a file event the seed rule's query could match,
+// so recording them always would change what the seed rule alerts on.
 var dirSyscalls = []string{"mkdir", "mkdirat"}
+
+// DirCreators are the transfer programs that create directories outside any
+// login session: vsftpd serves FTP with the login uid unset. The others
+// (sftp-server, scp -t, rsync --server, sshd's internal-sftp) run in the
+// session of the login they serve, which DirLines' session rule records.
+// Each executable named costs every mkdir on the host one comparison in the
+// kernel, so narrow coverage names only what the session rule cannot see.
+var DirCreators = []string{"/usr/sbin/vsftpd"}
 
 // DirLines returns the rules that record directory creations, for rules that
 // look at them (the built-in coverage-dirs): with Narrow, those of the given
-// creators (the transfer programs, by executable: vsftpd serves FTP outside
-// any login session) and those of login sessions (login uid set, selfPID
-// left out, as in SessionLines: sftp-server, scp -t, rsync --server and
-// internal-sftp run there); with Transfers, the creators' only; with Broad,
-// every one on the host. Successful calls only. arm64 has no mkdir, only
-// mkdirat.
+// creators (by executable) and those of login sessions (login uid set,
+// selfPID left out, as in SessionLines); with Transfers, the creators' only
+// (no session rule: interactive sessions pay nothing); with Broad, every one
+// on the host. Successful calls only. arm64 has no mkdir, only mkdirat.
 func DirLines(c Coverage, creators []string, selfPID int) []string {
 	var out []string
 	for _, arch := range []string{"b64", "b32"} {
@@ -36,7 +42,7 @@ func DirLines(c Coverage, creators []string, selfPID int) []string {
 			}
 		}
 		if c == Transfers {
-			continue // no session rules: interactive sessions pay nothing
+			continue
 		}
 		filter := " -F auid!=unset"
 		if selfPID > 0 {
@@ -48,11 +54,17 @@ func DirLines(c Coverage, creators []string, selfPID int) []string {
 }
 
 // ForDirs is For with DirLines added when dirs is set: the rule set of a
-// run whose rules need directory creations.
+// run whose rules need directory creations. Narrow names DirCreators by
+// executable (its session rule sees the rest); Transfers, which has no
+// session rule, names every transfer program (Creators).
 func ForDirs(c Coverage, selfPID int, dirs bool) []string {
 	out := For(c, selfPID)
-	if dirs {
-		out = append(out, DirLines(c, Executables(Creators), selfPID)...)
+	if !dirs {
+		return out
 	}
-	return out
+	creators := DirCreators
+	if c == Transfers {
+		creators = Creators
+	}
+	return append(out, DirLines(c, Executables(creators), selfPID)...)
 }
