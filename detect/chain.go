@@ -43,9 +43,7 @@ type Chain struct {
 	// max_signals per interval of event time, as the seed rule has it: a
 	// flood of chains (a process named scp creating and running files in
 	// a loop) cannot bury the real one under thousands of alerts.
-	interval, maxSignals int64
-	buckets              map[int64]int64
-	heldBack             atomic.Uint64
+	signalCap
 }
 
 type upKey struct{ host, path string }
@@ -64,38 +62,10 @@ func NewChain(r *rules.Rule) *Chain {
 		rule:   r,
 		static: ruleFields(r, r.Interval.Milliseconds(), r.MaxSignals),
 		cur:    map[upKey]*upload{}, prev: map[upKey]*upload{}, inodes: map[upKey]*upload{},
-		now:      time.Now,
-		interval: r.Interval.Milliseconds(), maxSignals: int64(r.MaxSignals),
-		buckets: map[int64]int64{},
+		now: time.Now,
 	}
-	if c.interval <= 0 {
-		c.interval = defaultInterval.Milliseconds()
-	}
-	if c.maxSignals <= 0 {
-		c.maxSignals = defaultMaxSignals
-	}
+	c.init(r)
 	return c
-}
-
-// HeldBack counts the chain alerts max_signals held back.
-func (c *Chain) HeldBack() uint64 { return c.heldBack.Load() }
-
-// admit applies max_signals per interval of event time.
-func (c *Chain) admit(ms int64) bool {
-	b := floorDiv(ms, c.interval)
-	if c.buckets[b] >= c.maxSignals {
-		c.heldBack.Add(1)
-		return false
-	}
-	c.buckets[b]++
-	if len(c.buckets) > 64 {
-		for k := range c.buckets {
-			if k < b-32 {
-				delete(c.buckets, k)
-			}
-		}
-	}
-	return true
 }
 
 // Rule is the companion rule the chain evaluates.
@@ -306,28 +276,10 @@ func executable(mode string) bool {
 // alert builds the Kibana-shaped alert of a completed chain: the trigger
 // event's fields, the rule's, and xferhunt.chain with every step.
 func (c *Chain) alert(ev ecs.Doc, e *story.Event, u *upload, what, target string, f Flags) Alert {
-	now := c.now().UTC()
-	nowStr := now.Format(kibanaTime)
-	doc := nestedCopy(ev)
-	doc.Set("event.kind", "signal")
-	for k, v := range c.static {
-		doc[k] = deepCopy(v)
-	}
 	up := &u.steps[0]
 	evKey := eventKey(ev, f.Key)
-	doc["@timestamp"] = nowStr
-	doc["kibana.alert.original_time"] = e.When().Format(kibanaTime)
-	doc["kibana.alert.uuid"] = alertUUID(c.rule.RuleID, []string{what, up.Key, up.Path}, evKey)
+	doc := companionAlert(c.static, ev, e, alertUUID(c.rule.RuleID, []string{what, up.Key, up.Path}, evKey), c.now(), f)
 	doc["kibana.alert.reason"] = chainReason(e, up, what, c.rule)
-	doc["kibana.alert.workflow_status"] = "open"
-	doc["kibana.alert.workflow_tags"] = []any{}
-	doc["kibana.alert.workflow_assignee_ids"] = []any{}
-	doc["kibana.alert.status"] = "active"
-	doc["kibana.alert.start"] = nowStr
-	doc["kibana.alert.last_detected"] = nowStr
-	doc["kibana.alert.intended_timestamp"] = nowStr
-	doc["kibana.space_ids"] = []any{"default"}
-	doc["threat"] = deepCopy(c.static["kibana.alert.rule.threat"])
 	// Ancestors: the upload's event (a sequence's first event), then the
 	// trigger; and the seed alert of the upload when it raised one.
 	anc := []any{
@@ -358,9 +310,6 @@ func (c *Chain) alert(ev ecs.Doc, e *story.Event, u *upload, what, target string
 		map[string]any{"clause": "upload: " + up.Action + " by " + up.Process + " (a transfer program)", "matched": true},
 		map[string]any{"clause": strings.ReplaceAll(what, "_", " ") + ": " + e.Action + " of " + target, "matched": true},
 	}})
-	doc.Set("xferhunt.historical", f.Historical)
-	doc.Set("xferhunt.loss", f.Loss)
-	doc.Set("xferhunt.event_time", e.When().Format(kibanaTime))
 	c.raised.Add(1)
 	return Alert{Doc: doc}
 }

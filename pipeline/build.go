@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/xferhunt/xferhunt/detect"
@@ -41,23 +42,33 @@ func (e excepter) Match(d ecs.Doc, now time.Time) (string, bool) {
 }
 
 // loadRules loads and compiles every --rule; any failure is a usage error
-// naming the rule and the reason. Companion rules (upload-exec) are
-// returned apart: they run over story events, not as KQL.
+// naming the rule and the reason. A group ("coverage") stands for its
+// rules, and a built-in rule named twice (`--rule coverage --rule
+// coverage-rsync`) is loaded once. Companion rules (upload-exec,
+// coverage-shell-pipe) are returned apart: they run over story events,
+// not as KQL.
 func loadRules(names []string) (specs []detect.RuleSpec, companions []*rules.Rule, err error) {
+	loaded := map[string]bool{}
 	for _, name := range names {
-		r, err := rules.Load(name)
+		rs, err := rules.LoadAll(name)
 		if err != nil {
 			return nil, nil, usage(err)
 		}
-		if r.Companion != "" {
-			companions = append(companions, r)
-			continue
+		for _, r := range rs {
+			if loaded[r.Source] && slices.Contains(rules.Builtin(), r.Source) {
+				continue
+			}
+			loaded[r.Source] = true
+			if r.Companion != "" {
+				companions = append(companions, r)
+				continue
+			}
+			q, err := kql.Parse(r.Query)
+			if err != nil {
+				return nil, nil, usage(fmt.Errorf("rule %s (%s): query: %w", r.Name, r.Source, err))
+			}
+			specs = append(specs, detect.RuleSpec{Rule: r, Query: kqlMatcher{q}})
 		}
-		q, err := kql.Parse(r.Query)
-		if err != nil {
-			return nil, nil, usage(fmt.Errorf("rule %s (%s): query: %w", r.Name, r.Source, err))
-		}
-		specs = append(specs, detect.RuleSpec{Rule: r, Query: kqlMatcher{q}})
 	}
 	return specs, companions, nil
 }
@@ -66,8 +77,14 @@ func loadRules(names []string) (specs []detect.RuleSpec, companions []*rules.Rul
 // state and the engine built on them.
 type setup struct {
 	specs []detect.RuleSpec
-	// chain evaluates upload-exec when it was asked for (--rule upload-exec).
+	// companions evaluate the companion rules asked for (--rule
+	// upload-exec, --rule coverage …) over story events.
+	companions []detect.Companion
+	// chain is the upload-exec companion among them, when asked for: the
+	// seed alerts of uploads are noted to it.
 	chain *detect.Chain
+	// directories says a loaded rule needs directory creations recorded.
+	directories bool
 	// stories keeps the events of live runs for the story view.
 	stories *story.Store
 	// journal keeps alerts and story events in the state store (live runs
@@ -107,9 +124,17 @@ func newSetup(cfg *Config) (*setup, error) {
 	}
 	s := &setup{specs: specs, stories: story.NewStore(cfg.StoryBudget)}
 	for _, r := range companions {
-		if r.Companion == rules.UploadExec && s.chain == nil {
-			s.chain = detect.NewChain(r)
+		c := detect.NewCompanion(r)
+		if c == nil {
+			continue
 		}
+		s.companions = append(s.companions, c)
+		if ch, ok := c.(*detect.Chain); ok {
+			s.chain = ch
+		}
+	}
+	for _, sp := range specs {
+		s.directories = s.directories || sp.Rule.Directories
 	}
 	if cfg.Exceptions != "" {
 		l, err := exceptions.LoadFile(cfg.Exceptions)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/detect/rules"
 	"github.com/xferhunt/xferhunt/internal/crash"
 	"github.com/xferhunt/xferhunt/sources"
 	"github.com/xferhunt/xferhunt/sources/bridge"
@@ -74,12 +75,13 @@ func openSources(cfg *Config, s *setup) ([]sources.Source, error) {
 		specs = []string{"auto"}
 	}
 	opt := spec.Options{
-		Coverage: cfg.Coverage,
-		HostID:   cfg.hostID(),
-		HostName: hostName(),
-		Since:    time.Now().Add(-s.window()),
-		Stdin:    cfg.Stdin,
-		Story:    true,
+		Coverage:    cfg.Coverage,
+		Directories: s.directories,
+		HostID:      cfg.hostID(),
+		HostName:    hostName(),
+		Since:       time.Now().Add(-s.window()),
+		Stdin:       cfg.Stdin,
+		Story:       true,
 	}
 	var srcs []sources.Source
 	for _, sp := range specs {
@@ -143,7 +145,7 @@ func newLive(s *setup, srcs []sources.Source) *live {
 		names[i] = src.Name()
 	}
 	l := &live{s: s, srcs: srcs, names: names, bridge: bridge.New(bridge.Options{}),
-		feed: &storyFeed{store: s.stories, chain: s.chain, journal: s.journal, restoredUntil: s.restored.until, responder: s.responder}}
+		feed: &storyFeed{store: s.stories, companions: s.companions, chain: s.chain, journal: s.journal, restoredUntil: s.restored.until, responder: s.responder}}
 	if !s.recorded {
 		l.enr = enrich.New(enrich.Options{})
 	}
@@ -346,14 +348,17 @@ func runHeadless(ctx context.Context, cfg Config, s *setup, srcs []sources.Sourc
 	ready := l.ready()
 	tick := time.NewTicker(statusEvery)
 	defer tick.Stop()
+	var held heldBackNotice
 	for {
 		select {
 		case <-ready:
 			fmt.Fprintln(cfg.Stderr, "ready")
 			ready = nil
 		case <-tick.C:
+			held.print(cfg.Stderr, l.s.engine.Stats(), l.s.companions)
 			fmt.Fprintln(cfg.Stderr, l.statusLine())
 		case err := <-runDone:
+			held.print(cfg.Stderr, l.s.engine.Stats(), l.s.companions)
 			fmt.Fprintln(cfg.Stderr, l.statusLine())
 			if err == nil && outErr != nil && !errors.Is(outErr, io.ErrClosedPipe) {
 				err = fmt.Errorf("write alerts: %w", outErr)
@@ -361,6 +366,34 @@ func runHeadless(ctx context.Context, cfg Config, s *setup, srcs []sources.Sourc
 			return err
 		}
 	}
+}
+
+// heldBackNotice tells headless mode's reader, on a line of its own, that
+// max_signals held alerts back since the last status: the counter in the
+// status line is easy to miss, and a held-back alert may be the one that
+// mattered (a brand-new upload right after a 2,000-file scp -r).
+type heldBackNotice struct{ printed uint64 }
+
+func (n *heldBackNotice) print(w io.Writer, es detect.Stats, companions []detect.Companion) {
+	total := es.HeldBack
+	var by []string
+	for _, r := range es.Rules {
+		if r.HeldBack > 0 {
+			by = append(by, fmt.Sprintf("%q %d", r.Name, r.HeldBack))
+		}
+	}
+	for _, c := range companions {
+		if h := c.HeldBack(); h > 0 {
+			total += h
+			by = append(by, fmt.Sprintf("%q %d", c.Rule().Name, h))
+		}
+	}
+	if total <= n.printed {
+		return
+	}
+	fmt.Fprintf(w, "warning: %d alerts held back by max_signals (%s): more alerts in one rule interval than the rule allows; "+
+		"their events are kept (xferhunt story, t in the TUI)\n", total, strings.Join(by, ", "))
+	n.printed = total
 }
 
 // statusLine is headless mode's periodic health report, with what stories
@@ -375,8 +408,16 @@ func (l *live) statusLine() string {
 	if st := l.s.stories.Stats(); st.Evicted > 0 {
 		line += fmt.Sprintf(" story_evicted=%d", st.Evicted)
 	}
-	if c := l.s.chain; c != nil && c.HeldBack() > 0 {
-		line += fmt.Sprintf(" chain_held_back=%d", c.HeldBack())
+	for _, c := range l.s.companions {
+		n := c.HeldBack()
+		if n == 0 {
+			continue
+		}
+		key := "chain_held_back" // upload-exec's
+		if name := c.Rule().Companion; name != rules.UploadExec {
+			key = strings.ReplaceAll(name, "-", "_") + "_held_back"
+		}
+		line += fmt.Sprintf(" %s=%d", key, n)
 	}
 	if j := l.s.journal; j != nil && j.dropped.Load() > 0 {
 		line += fmt.Sprintf(" journal_dropped=%d", j.dropped.Load())

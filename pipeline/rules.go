@@ -8,11 +8,15 @@ import (
 )
 
 // ListRules is `xferhunt rules`: each rule's description and whether its
-// query parses. A rule that does not load or parse still gets listed, and
+// query parses; a group (coverage) lists each of its rules. A rule that does not load or parse still gets listed, and
 // the command then exits 2, so a CI check can use it to validate rule files.
 func ListRules(cfg Config) error {
 	var bad error
-	for i, name := range cfg.Rules {
+	var names []string
+	for _, n := range cfg.Rules {
+		names = append(names, rules.Expand(n)...)
+	}
+	for i, name := range names {
 		if i > 0 {
 			fmt.Fprintln(cfg.Stdout)
 		}

@@ -57,7 +57,7 @@ func Scan(cfg Config, paths []string) (err error) {
 
 	start := time.Now()
 	var total sources.Stats
-	feed := &storyFeed{chain: s.chain}
+	feed := &storyFeed{companions: s.companions, chain: s.chain}
 	opt := sources.ScanOptions{
 		HostID:   cfg.hostID(),
 		HostName: hostName(),
@@ -95,8 +95,8 @@ func Scan(cfg Config, paths []string) (err error) {
 		return fmt.Errorf("write alerts: %w", writeErr)
 	}
 	printSummary(cfg, total, s.engine.Stats(), time.Since(start))
-	if s.chain != nil {
-		fmt.Fprintf(cfg.Stderr, "xferhunt scan: %s: %d alerts, %d held back (%d context events read)\n", s.chain.Rule().Name, s.chain.Raised(), s.chain.HeldBack(), total.Context)
+	for _, c := range s.companions {
+		fmt.Fprintf(cfg.Stderr, "xferhunt scan: %s: %d alerts, %d held back (%d context events read)\n", c.Rule().Name, c.Raised(), c.HeldBack(), total.Context)
 	}
 	return readErr
 }

@@ -5,6 +5,9 @@ import (
 	"testing"
 
 	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/detect/rules"
+	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/story"
 )
 
 // TestStatusLineShowsStateErrors: headless status names failed term-history
@@ -30,5 +33,42 @@ func TestStatusLineShowsTupleCap(t *testing.T) {
 	s := statusLine(nil, detect.Stats{TuplesCapped: 2, TuplesDropped: 17998000, IgnoredAbove: 5})
 	if !strings.Contains(s, " tuples_capped=2 tuples_dropped=17998000 ignored_above=5") {
 		t.Fatalf("status %s does not count capped events", s)
+	}
+}
+
+// Alerts held back by max_signals get a warning line of their own, once
+// per increase, naming the rules.
+func TestHeldBackNotice(t *testing.T) {
+	var n heldBackNotice
+	var b strings.Builder
+	n.print(&b, detect.Stats{}, nil)
+	if b.Len() != 0 {
+		t.Fatalf("nothing held back, yet: %s", b.String())
+	}
+	st := detect.Stats{HeldBack: 1933, Rules: []detect.RuleStats{{Name: "Unusual Remote File Creation", HeldBack: 1933}, {Name: "Remote File Received by rsync"}}}
+	n.print(&b, st, nil)
+	n.print(&b, st, nil)
+	if got := b.String(); strings.Count(got, "\n") != 1 || !strings.HasPrefix(got, `warning: 1933 alerts held back by max_signals ("Unusual Remote File Creation" 1933)`) {
+		t.Fatalf("notice = %q", got)
+	}
+}
+
+// heldCompanion is a companion that only counts held-back alerts.
+type heldCompanion struct{ held uint64 }
+
+func (c heldCompanion) Rule() *rules.Rule { return &rules.Rule{Name: "Remote upload executed"} }
+func (c heldCompanion) Process(ecs.Doc, *story.Event, detect.Flags) []detect.Alert {
+	return nil
+}
+func (c heldCompanion) Raised() uint64   { return 0 }
+func (c heldCompanion) HeldBack() uint64 { return c.held }
+
+// A companion's held-back alerts are in the notice too.
+func TestHeldBackNoticeCompanions(t *testing.T) {
+	var n heldBackNotice
+	var b strings.Builder
+	n.print(&b, detect.Stats{}, []detect.Companion{heldCompanion{50}})
+	if got := b.String(); !strings.HasPrefix(got, `warning: 50 alerts held back by max_signals ("Remote upload executed" 50)`) {
+		t.Fatalf("notice = %q", got)
 	}
 }

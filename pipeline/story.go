@@ -84,7 +84,7 @@ func Story(cfg Config, q StoryQuery, paths []string) error {
 		return err
 	}
 	defer s.Close()
-	feed := &storyFeed{store: s.stories, chain: s.chain}
+	feed := &storyFeed{store: s.stories, companions: s.companions, chain: s.chain}
 	opt := sources.ScanOptions{
 		HostID:   cfg.hostID(),
 		HostName: hostName(),

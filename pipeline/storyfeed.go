@@ -7,11 +7,14 @@ import (
 )
 
 // storyFeed routes every event of a run to what tells stories: the event
-// store (the TUI's story view, `xferhunt story`) and the companion rule
-// upload-exec. Either may be nil. File events go to detection as before;
-// context events (execs, connections, logins) only come here.
+// store (the TUI's story view, `xferhunt story`) and the companion rules
+// (upload-exec, coverage-shell-pipe). Either may be nil. File events go to
+// detection as before; context events (execs, connections, logins) only
+// come here.
 type storyFeed struct {
-	store *story.Store
+	store      *story.Store
+	companions []detect.Companion
+	// chain is upload-exec among the companions, told of seed alerts.
 	chain *detect.Chain
 	// journal, when set, keeps every stored event across restarts.
 	journal *journal
@@ -23,7 +26,7 @@ type storyFeed struct {
 }
 
 // wanted reports whether sources must emit context events for this feed.
-func (f *storyFeed) wanted() bool { return f != nil && (f.store != nil || f.chain != nil) }
+func (f *storyFeed) wanted() bool { return f != nil && (f.store != nil || len(f.companions) > 0) }
 
 // process runs one event through detection and the story, in the order
 // the chain needs: an upload is followed before its own seed alert is
@@ -36,8 +39,10 @@ func (f *storyFeed) process(eng *detect.Engine, ev sources.Event, loss bool) []d
 		se, ok = story.FromDoc(ev.Doc, ev.Key)
 	}
 	seen := ok && ev.Historical && se.Time <= f.restoredUntil
-	if ok && f.chain != nil {
-		alerts = f.chain.Process(ev.Doc, &se, detect.Flags{Historical: ev.Historical, Loss: loss, Key: ev.Key})
+	if ok && len(f.companions) > 0 {
+		for _, c := range f.companions {
+			alerts = append(alerts, c.Process(ev.Doc, &se, detect.Flags{Historical: ev.Historical, Loss: loss, Key: ev.Key})...)
+		}
 		if seen {
 			// The last run raised these already (they are in its alert
 			// journal); re-reading its events only rebuilds the chains.

@@ -60,8 +60,8 @@ func reportHealth(ctx context.Context, l *live, feed *tui.Feeder) {
 		case now := <-t.C:
 			es := l.s.engine.Stats()
 			held := es.HeldBack
-			if l.s.chain != nil {
-				held += l.s.chain.HeldBack()
+			for _, c := range l.s.companions {
+				held += c.HeldBack()
 			}
 			st := tui.Stats{Events: es.Events, Matches: es.Matches, Alerts: es.Alerts, HeldBack: held, StoryEvicted: l.s.stories.Stats().Evicted, Terms: uint64(es.Terms), StateErrors: es.StateErrors, StateErr: es.StateErr, TuplesCapped: es.TuplesCapped, IgnoredAbove: es.IgnoredAbove}
 			for _, r := range es.Rules {

@@ -13,7 +13,8 @@
 #   -r ROUNDS     rounds (env ROUNDS, default 3)
 #   -c CONFIGS    comma list of none, xferhunt-narrow, xferhunt-broad, auditd-narrow,
 #                 auditd-broad, base-narrow, base-broad (env CONFIGS, default all but base-*)
-#   -w WORKLOADS  comma list of create, exec, connect, mixed (env WORKLOADS, default all)
+#   -w WORKLOADS  comma list of create, mkdir, exec, connect, mixed (env WORKLOADS, default
+#                 all but mkdir)
 #   -l LOADS      comma list of daemon, session (env LOADS, default daemon): whose work it
 #                 is. daemon: audit login uid unset, as a service's; session: the login uid
 #                 set (env SESSION_AUID, default 1001), as a logged-in user's, which the
@@ -22,7 +23,10 @@
 #                 base-narrow and base-broad configurations: the cost before a change
 #   -t SECONDS    per-workload time limit; a run that hits it counts as ">SECONDS s"
 #                 (env TIMEOUT, default 120)
-#   sizes:        env N_CREATE (200000), N_EXEC (20000), N_CONNECT (20000), PIPELINES (150)
+#   sizes:        env N_CREATE (200000, also the mkdir count), N_EXEC (20000), N_CONNECT (20000),
+#                 PIPELINES (150)
+#   XFERHUNT_RULES comma list of --rule values for the xferhunt configurations (default: none
+#                 given, the seed rule); e.g. seed,coverage, whose coverage-dirs adds mkdir rules
 #   KEEP=1        keep the work directory (xferhunt/auditd stderr, per-run raw results)
 #
 # Needs root, /usr/sbin/auditctl and /usr/sbin/auditd (Debian package auditd), flock, git,
@@ -270,7 +274,7 @@ for c in "${want_configs[@]}"; do
 done
 IFS=, read -r -a want_workloads <<<"$workloads"
 for w in "${want_workloads[@]}"; do
-	case $w in create | exec | connect | mixed) ;; *) note "unknown workload '$w'"; exit 2 ;; esac
+	case $w in create | mkdir | exec | connect | mixed) ;; *) note "unknown workload '$w'"; exit 2 ;; esac
 done
 # run_workloads are WORKLOAD for the daemon load, WORKLOAD@session for the session load.
 run_workloads=()
@@ -288,8 +292,12 @@ done
 # xferhunt_args MODE COVERAGE: the command line of a live xferhunt in that rule mode.
 # Without --coverage (COVERAGE 0) the binary's only (broad) rule set is used.
 xferhunt_args() {
-	local a=(--headless --ephemeral --source netlink:unicast)
+	local a=(--headless --ephemeral --source netlink:unicast) r rules
 	if [ "$2" = 1 ]; then a+=(--coverage "$1"); fi
+	if [ -n "${XFERHUNT_RULES:-}" ]; then
+		IFS=, read -r -a rules <<<"$XFERHUNT_RULES"
+		for r in "${rules[@]}"; do a+=(--rule "$r"); done
+	fi
 	echo "${a[@]}"
 }
 
@@ -433,6 +441,7 @@ run_workload() {
 	case $1 in *@session) auid=$session_auid ;; esac
 	case ${1%@session} in
 	create) args=(create -n "$n_create" -dir "$shm/create") ;;
+	mkdir) args=(mkdir -n "$n_create" -dir "$shm/create") ;;
 	exec) args=(exec -n "$n_exec") ;;
 	connect) args=(connect -n "$n_connect") ;;
 	mixed) args=(mixed -dir "$shm/mixed" -pipelines "$pipelines") ;;
@@ -554,11 +563,12 @@ median() {
 human() { awk -v n="$1" 'BEGIN { if (n >= 1000 && n % 1000 == 0) printf "%dk", n / 1000; else printf "%d", n }'; }
 declare -A label=(
 	[create]="$(human "$n_create") file creations (tmpfs)"
+	[mkdir]="$(human "$n_create") directory creations (tmpfs)"
 	[exec]="$(human "$n_exec") execs of /bin/true"
 	[connect]="$(human "$n_connect") loopback connects"
 	[mixed]="mixed job (tar x of Go's src, git clone, $pipelines pipelines)"
 )
-for w in create exec connect mixed; do label[$w@session]="${label[$w]}, in a login session"; done
+for w in create mkdir exec connect mixed; do label[$w@session]="${label[$w]}, in a login session"; done
 declare -A title=(
 	[none]="no audit" [xferhunt-narrow]="xferhunt default (narrow)" [xferhunt-broad]="xferhunt --coverage broad"
 	[auditd-narrow]="auditd, narrow rules" [auditd-broad]="auditd, broad rules"

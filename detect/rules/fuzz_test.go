@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -13,7 +15,7 @@ import (
 //
 //	go test -run '^$' -fuzz '^FuzzParse$' -fuzztime 10s ./detect/rules
 func FuzzParse(f *testing.F) {
-	for _, name := range Builtin() {
+	for _, name := range slices.Sorted(maps.Keys(builtins)) {
 		b := builtins[name]
 		data, err := builtinFS.ReadFile(b.file)
 		if err != nil {

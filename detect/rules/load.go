@@ -22,7 +22,7 @@ const (
 	DefaultMaxSignals = 100
 )
 
-//go:embed builtin/seed.toml builtin/latest.toml builtin/upload-exec.toml
+//go:embed builtin/*.toml
 var builtinFS embed.FS
 
 // builtinRule is one rule shipped inside the binary. Version is kept here
@@ -34,6 +34,8 @@ type builtinRule struct {
 	// companion names the built-in evaluator of a rule whose query xferhunt
 	// does not run as KQL (see Rule.Companion).
 	companion string
+	// directories says the rule needs directory creations (Rule.Directories).
+	directories bool
 }
 
 var builtins = map[string]builtinRule{
@@ -43,14 +45,62 @@ var builtins = map[string]builtinRule{
 	"latest": {file: "builtin/latest.toml", version: 0},
 	// Companion rules are opt-in: none is loaded unless named.
 	UploadExec: {file: "builtin/upload-exec.toml", version: 1, companion: UploadExec},
+	// The coverage rules: what the seed query cannot match (SPEC §8).
+	"coverage-overwrite":     {file: "builtin/coverage-overwrite.toml", version: 1},
+	"coverage-rename":        {file: "builtin/coverage-rename.toml", version: 1},
+	"coverage-internal-sftp": {file: "builtin/coverage-internal-sftp.toml", version: 1},
+	"coverage-rsync":         {file: "builtin/coverage-rsync.toml", version: 1},
+	"coverage-dirs":          {file: "builtin/coverage-dirs.toml", version: 1, directories: true},
+	ShellPipe:                {file: "builtin/coverage-shell-pipe.toml", version: 1, companion: ShellPipe},
 }
 
 // UploadExec names the companion rule "Remote upload executed": an upload
 // by a transfer process, followed through renames, made executable or run.
 const UploadExec = "upload-exec"
 
+// ShellPipe names the companion rule "Remote File Written by an ssh
+// Command": a file written by the command of an ssh login without a
+// terminal (`ssh host 'cat > x'`, `tar x`).
+const ShellPipe = "coverage-shell-pipe"
+
+// Coverage names the group of companion rules for the transfers the seed
+// query cannot match; each is also loadable by its own name.
+const Coverage = "coverage"
+
+// groups are names that stand for several built-in rules, in load order.
+var groups = map[string][]string{
+	Coverage: {"coverage-overwrite", "coverage-rename", "coverage-internal-sftp", "coverage-rsync", "coverage-dirs", ShellPipe},
+}
+
 // Builtin lists the names Load accepts besides file paths.
-func Builtin() []string { return []string{"seed", "latest", UploadExec} }
+func Builtin() []string {
+	return append([]string{"seed", "latest", UploadExec}, groups[Coverage]...)
+}
+
+// Groups lists the names LoadAll accepts for several built-in rules.
+func Groups() []string { return []string{Coverage} }
+
+// Expand returns the rule names a --rule value stands for: the members of
+// a group, else the value itself.
+func Expand(nameOrPath string) []string {
+	if g, ok := groups[nameOrPath]; ok {
+		return append([]string(nil), g...)
+	}
+	return []string{nameOrPath}
+}
+
+// LoadAll loads every rule a --rule value stands for (see Expand).
+func LoadAll(nameOrPath string) ([]*Rule, error) {
+	var out []*Rule
+	for _, n := range Expand(nameOrPath) {
+		r, err := Load(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
 
 // LoadError says which rule file failed and why, with the TOML line when
 // the decoder knows it.
@@ -69,10 +119,14 @@ func (e *LoadError) Error() string {
 
 func (e *LoadError) Unwrap() error { return e.Err }
 
-// Load returns a validated rule: "seed" and "latest" name the embedded
-// rules, anything else is a path to a detection-rules TOML file. The
-// built-in names win over files of the same name; write ./seed for those.
+// Load returns a validated rule: "seed", "latest" and the companions name
+// the embedded rules, anything else is a path to a detection-rules TOML
+// file. The built-in names win over files of the same name; write ./seed
+// for those. A group name ("coverage") is not a rule: see LoadAll.
 func Load(nameOrPath string) (*Rule, error) {
+	if _, ok := groups[nameOrPath]; ok {
+		return nil, &LoadError{Source: nameOrPath, Err: errors.New("names a group of rules, not one (LoadAll)")}
+	}
 	if b, ok := builtins[nameOrPath]; ok {
 		data, err := builtinFS.ReadFile(b.file)
 		if err != nil {
@@ -86,6 +140,7 @@ func Load(nameOrPath string) (*Rule, error) {
 			r.Version = b.version
 		}
 		r.Companion = b.companion
+		r.Directories = b.directories
 		return r, validated(r)
 	}
 	return LoadFile(nameOrPath)

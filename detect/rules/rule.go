@@ -49,9 +49,14 @@ type Rule struct {
 	Threat []Threat
 
 	// Companion, when set, names the built-in evaluator of a companion
-	// rule (UploadExec): its query documents the logic in EQL, and
-	// xferhunt runs it in Go over story events instead of as KQL.
+	// rule (UploadExec, ShellPipe): its query documents the logic in EQL,
+	// and xferhunt runs it in Go over story events instead of as KQL.
 	Companion string
+
+	// Directories says the rule looks at directory creations, which the
+	// kernel records only when asked: live narrow coverage then adds mkdir
+	// rules (built-in coverage-dirs; a rule file cannot say so).
+	Directories bool
 }
 
 // Threat is one MITRE ATT&CK mapping of a rule.

@@ -92,7 +92,8 @@ func TestBuiltinLatest(t *testing.T) {
 	if len(r.Threat) != 2 || r.Threat[1].Tactic.ID != "TA0011" {
 		t.Errorf("Threat = %+v, want TA0008 and TA0011", r.Threat)
 	}
-	if got := Builtin(); !reflect.DeepEqual(got, []string{"seed", "latest", UploadExec}) {
+	if got := Builtin(); !reflect.DeepEqual(got, []string{"seed", "latest", UploadExec,
+		"coverage-overwrite", "coverage-rename", "coverage-internal-sftp", "coverage-rsync", "coverage-dirs", ShellPipe}) {
 		t.Errorf("Builtin() = %v", got)
 	}
 }

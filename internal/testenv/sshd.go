@@ -1,8 +1,11 @@
 package testenv
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,10 +24,25 @@ type SSHD struct {
 	d       *daemon
 }
 
+// SSHDOptions configure StartSSHDOpts.
+type SSHDOptions struct {
+	// InternalSFTP names users whose logins are confined to sshd's built-in
+	// SFTP server: a `Match User` block with `ForceCommand internal-sftp`, as
+	// chroot and upload-only setups use. Their files are created by sshd
+	// itself, not by an sftp-server process.
+	InternalSFTP []string
+}
+
 // StartSSHD runs /usr/sbin/sshd -D -e on 127.0.0.1:port with its own host key and
 // config, UsePAM (so pam_loginuid gives each login an audit session) and the real
 // sftp-server executable as the sftp subsystem. Stopped at cleanup.
 func StartSSHD(t testing.TB, port int) *SSHD {
+	t.Helper()
+	return StartSSHDOpts(t, port, SSHDOptions{})
+}
+
+// StartSSHDOpts is StartSSHD with options.
+func StartSSHDOpts(t testing.TB, port int, o SSHDOptions) *SSHD {
 	t.Helper()
 	NeedRoot(t)
 	NeedBinary(t, "/usr/sbin/sshd")
@@ -50,6 +68,10 @@ AuthorizedKeysFile .ssh/authorized_keys
 Subsystem sftp /usr/lib/openssh/sftp-server
 LogLevel VERBOSE
 `, port, key, filepath.Join(dir, "sshd.pid"))
+	if len(o.InternalSFTP) > 0 {
+		// Match blocks last: every keyword after Match belongs to it.
+		text += fmt.Sprintf("Match User %s\n\tForceCommand internal-sftp\n", strings.Join(o.InternalSFTP, ","))
+	}
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -106,4 +128,52 @@ func (s *SSHD) SFTPPut(t testing.TB, u *User, srcFile, dest, bindAddr string) {
 	}
 	args := append(sshOpts(u, s.Port, bindAddr), "-b", batch, u.Name+"@127.0.0.1")
 	mustRun(t, 60*time.Second, "/usr/bin/sftp", args...)
+}
+
+// SSH runs command on this server as user u through ssh without a pty (as
+// `ssh host 'cat > x'` does), with stdin as its standard input, and returns
+// what it wrote.
+func (s *SSHD) SSH(t testing.TB, u *User, bindAddr string, stdin io.Reader, command string) string {
+	t.Helper()
+	NeedBinary(t, "/usr/bin/ssh")
+	args := append(sshOpts(u, s.Port, bindAddr), "-T", u.Name+"@127.0.0.1", command)
+	for i := range args {
+		if args[i] == "-P" {
+			args[i] = "-p" // scp and sftp's port flag is ssh's -p
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/usr/bin/ssh", args...)
+	cmd.Stdin = stdin
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("ssh %s: %v: %s", command, err, out)
+	}
+	return string(out)
+}
+
+// Rsync copies src (a file, or a directory with a trailing slash to copy
+// its contents) to dest on this server as user u with rsync over ssh; the
+// server side is `rsync --server`, run in the user's login session. extra
+// flags go before the paths (e.g. -r, --inplace).
+func (s *SSHD) Rsync(t testing.TB, u *User, src, dest, bindAddr string, extra ...string) {
+	t.Helper()
+	NeedBinary(t, "/usr/bin/rsync")
+	NeedBinary(t, "/usr/bin/ssh")
+	ssh := []string{"/usr/bin/ssh"}
+	for _, o := range sshOpts(u, s.Port, bindAddr) {
+		if o == "-P" {
+			o = "-p"
+		}
+		ssh = append(ssh, o)
+	}
+	for _, w := range ssh {
+		if strings.ContainsAny(w, " \t'\"\\") {
+			t.Fatalf("Rsync: ssh argument %q cannot be passed through rsync -e", w)
+		}
+	}
+	args := append([]string{"-e", strings.Join(ssh, " ")}, extra...)
+	args = append(args, src, u.Name+"@127.0.0.1:"+dest)
+	mustRun(t, 60*time.Second, "/usr/bin/rsync", args...)
 }

@@ -8,6 +8,7 @@
 // clean-up (removing the created files) happen outside the timed part.
 //
 //	hostload create -n 200000 -dir /dev/shm/x  open(O_CREAT|O_EXCL)+close of n new files in dir
+//	hostload mkdir -n 200000 -dir /dev/shm/x   mkdir of n new directories in dir
 //	hostload exec -n 20000                     fork+exec /bin/true n times, one after another
 //	hostload connect -n 20000                  n loopback TCP connects to its own 127.0.0.1:0 listener
 //	hostload prepare -dir D                    make D/src.tar (of -src) and D/repo (a small git repo)
@@ -42,6 +43,7 @@ func main() {
 }
 
 const usage = `usage: hostload create -n N -dir DIR
+       hostload mkdir -n N -dir DIR
        hostload exec -n N [-bin /bin/true]
        hostload connect -n N
        hostload prepare -dir DIR [-src /usr/local/go/src]
@@ -91,6 +93,19 @@ func run(args []string, out io.Writer) error {
 		done, err = createFiles(*dir, *n)
 		elapsed = time.Since(start)
 		if rerr := removeFiles(*dir, done); err == nil {
+			err = rerr
+		}
+	case "mkdir":
+		if err := errors.Join(needN(), needDir()); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(*dir, 0o755); err != nil {
+			return err
+		}
+		start := time.Now()
+		done, err = makeDirs(*dir, *n)
+		elapsed = time.Since(start)
+		if rerr := removeDirs(*dir, done); err == nil {
 			err = rerr
 		}
 	case "exec":
@@ -152,6 +167,27 @@ func removeFiles(dir string, n int) error {
 	for i := 0; i < n; i++ {
 		if err := syscall.Unlink(fileName(dir, i)); err != nil {
 			return fmt.Errorf("remove %s: %w", fileName(dir, i), err)
+		}
+	}
+	return nil
+}
+
+// makeDirs creates n new directories in dir, one mkdir each, and returns
+// how many it made.
+func makeDirs(dir string, n int) (int, error) {
+	for i := 0; i < n; i++ {
+		if err := syscall.Mkdir(fileName(dir, i), 0o755); err != nil {
+			return i, fmt.Errorf("mkdir %s: %w", fileName(dir, i), err)
+		}
+	}
+	return n, nil
+}
+
+// removeDirs removes the first n directories makeDirs made in dir.
+func removeDirs(dir string, n int) error {
+	for i := 0; i < n; i++ {
+		if err := syscall.Rmdir(fileName(dir, i)); err != nil {
+			return fmt.Errorf("rmdir %s: %w", fileName(dir, i), err)
 		}
 	}
 	return nil

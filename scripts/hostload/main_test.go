@@ -102,3 +102,18 @@ func TestMixed(t *testing.T) {
 		t.Fatalf("mixed left %v behind", left)
 	}
 }
+
+func TestMkdir(t *testing.T) {
+	dir := t.TempDir()
+	n, err := makeDirs(dir, 20)
+	if err != nil || n != 20 {
+		t.Fatalf("makeDirs = %d, %v", n, err)
+	}
+	if st, err := os.Stat(fileName(dir, 19)); err != nil || !st.IsDir() {
+		t.Fatalf("dir 19: %v", err)
+	}
+	if err := removeDirs(dir, 20); err != nil {
+		t.Fatal(err)
+	}
+	checkLine(t, "7", "mkdir", "-n", "7", "-dir", filepath.Join(t.TempDir(), "d"))
+}

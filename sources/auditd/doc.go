@@ -46,6 +46,7 @@ type fileEvent struct {
 	auidName, gidName    string
 	ses                  int64
 	context              bool       // a story's context event (Event.Context)
+	interactive          int8       // exec: 1 with a controlling terminal, -1 without, 0 unknown
 	peer                 netip.Addr // connect/accept: the other end
 	peerPort             int
 
@@ -300,6 +301,9 @@ func (fe *fileEvent) doc(bx *boxes) ecs.Doc {
 	}
 	if fe.cwd != "" {
 		proc["working_directory"] = bx.str(fe.cwd)
+	}
+	if fe.interactive != 0 {
+		proc["interactive"] = fe.interactive > 0
 	}
 	if fe.ppid > 0 {
 		proc["parent"] = bx.parent(fe.ppid, fe.parentName, fe.parentExe)

@@ -16,6 +16,7 @@ type pathItem struct {
 	name       string
 	nametype   string
 	inodeRaw   []byte // points into the event's buffer
+	devRaw     []byte // "fe:00", likewise
 	mode       uint32
 	hasMode    bool
 	ouid, ogid int64
@@ -46,7 +47,7 @@ func parsePath(body, enriched []byte) pathItem {
 	t := kv{b: body}
 	// The kernel writes each field once, the capability fields last: stop
 	// once every field used here has been read.
-	const all = 1<<7 - 1
+	const all = 1<<8 - 1
 	seen := 0
 	for seen != all {
 		k, v, ok := t.next()
@@ -66,6 +67,9 @@ func parsePath(body, enriched []byte) pathItem {
 		case "inode":
 			it.inodeRaw = v
 			seen |= 1 << 2
+		case "dev":
+			it.devRaw = v
+			seen |= 1 << 7
 		case "mode":
 			if m, err := strconv.ParseUint(string(v), 8, 32); err == nil {
 				it.mode, it.hasMode = uint32(m), true
@@ -203,8 +207,7 @@ func (al *argLists) canonical(args []string) []string {
 // any decoding, the many syscall events that yield no file event (reads,
 // opens of existing files, execs of the same binaries).
 func (p *Parser) mayEmit(ev *event, si sysInfo, known bool) bool {
-	trunc := known && si.class == sysOpen && ev.sys.exit >= 0 &&
-		(si.flagArg == -2 || (si.flagArg >= 0 && ev.sys.a[si.flagArg]&oTrunc != 0))
+	trunc := known && si.class == sysOpen && ev.sys.exit >= 0 && rewrites(si, &ev.sys.a)
 	for _, r := range ev.recs {
 		if r.kind != rkPath {
 			continue
@@ -305,6 +308,7 @@ func (p *Parser) finish(ev *event) {
 		}
 		return
 	case sysChmod:
+		p.placeAt(si, &s.a, items, cwd, parentDirOf(items))
 		p.storyChmod(ev, si, cwd, items, title)
 		p.scratchItems = items[:0]
 		return
@@ -312,6 +316,7 @@ func (p *Parser) finish(ev *event) {
 	if e := p.procLookup(s.pid); e != nil && cwd != "" {
 		e.cwd = cwd
 	}
+	p.placeAt(si, &s.a, items, cwd, parentDirOf(items))
 	defer func() { p.scratchItems = items[:0] }()
 	targets := p.scratchTargets[:0]
 	defer func() { p.scratchTargets = targets[:0] }()
@@ -354,8 +359,7 @@ func (p *Parser) finish(ev *event) {
 			}
 		}
 		if len(targets) == 0 && known && si.class == sysOpen && s.exit >= 0 {
-			trunc := si.flagArg == -2 || (si.flagArg >= 0 && s.a[si.flagArg]&oTrunc != 0)
-			if trunc {
+			if rewrites(si, &s.a) {
 				for i := range items {
 					if items[i].nametype == "NORMAL" && (!items[i].hasMode || items[i].mode&0o170000 == 0o100000) {
 						targets = append(targets, fileTarget{"overwrite", "change", &items[i], nil})

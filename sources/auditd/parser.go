@@ -189,6 +189,7 @@ type Parser struct {
 	accepts  *table[int, acceptEntry]
 	conns    *table[int, acceptEntry] // forked child → the connection it serves
 	forked   *table[int, uint64]      // forked child → serial of its fork record
+	dirs     *table[dirKey, string]   // directory (device, inode) → path, for names relative to a dirfd
 	recent   [64]acceptEntry          // newest accepts from any pid, for IP matching
 	recentN  int
 
@@ -222,6 +223,7 @@ func NewParser(opt Options) *Parser {
 		accepts:  newTable[int, acceptEntry](maxAccepts),
 		conns:    newTable[int, acceptEntry](maxAccepts),
 		forked:   newTable[int, uint64](maxAccepts),
+		dirs:     newTable[dirKey, string](maxDirs),
 	}
 }
 

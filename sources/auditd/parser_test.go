@@ -192,9 +192,38 @@ func TestFileEvents(t *testing.T) {
 			fields: map[string]string{"file.path": "/etc/cron.d/job", "event.type": "change"},
 		},
 		{
-			name: "open without O_TRUNC on an existing file is nothing",
+			// scp -t, sftp-server and vsftpd open an upload's existing
+			// target O_WRONLY|O_CREAT (vsftpd adds O_NONBLOCK) and truncate
+			// it after the transfer: the file is replaced all the same.
+			name: "write-only creating open of an existing file is an overwrite",
 			text: []string{
-				sys("15", "2", "success=yes exit=3 a0=1 a1=41 a2=1b6 a3=0 items=1"),
+				sys("15", "2", "success=yes exit=3 a0=1 a1=841 a2=1b6 a3=0 items=1"),
+				line("PATH", "15", `item=0 name="/etc/cron.d/job" inode=3 dev=fe:00 mode=0100644 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL`),
+			},
+			action: "overwrite",
+			fields: map[string]string{"file.path": "/etc/cron.d/job", "event.type": "change"},
+		},
+		{
+			name: "read-write creating open of an existing file is nothing",
+			text: []string{
+				sys("15", "2", "success=yes exit=3 a0=1 a1=42 a2=1b6 a3=0 items=1"),
+				line("PATH", "15", `item=0 name="/var/lib/x/db" inode=3 dev=fe:00 mode=0100644 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL`),
+			},
+			none: true,
+		},
+		{
+			name: "appending creating open of an existing file is nothing",
+			text: []string{
+				sys("15", "257", "success=yes exit=3 a0=ffffff9c a1=1 a2=441 a3=1b6 items=2"),
+				line("PATH", "15", `item=0 name="/var/log/" inode=1 dev=fe:00 mode=040755 ouid=0 ogid=0 rdev=00:00 nametype=PARENT`),
+				line("PATH", "15", `item=1 name="/var/log/x.log" inode=3 dev=fe:00 mode=0100644 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL`),
+			},
+			none: true,
+		},
+		{
+			name: "write-only open of an existing file without O_CREAT is nothing",
+			text: []string{
+				sys("15", "257", "success=yes exit=3 a0=ffffff9c a1=1 a2=1 a3=0 items=1"),
 				line("PATH", "15", `item=0 name="/etc/cron.d/job" inode=3 dev=fe:00 mode=0100644 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL`),
 			},
 			none: true,

@@ -20,10 +20,11 @@ const (
 	categorySession = "session"
 )
 
-// storyExec emits the exec of a process: its new image, args, cwd, and
-// the file the kernel ran (PATH item 0: for a #! script the script
-// itself, while exe names its interpreter), so an uploaded script run
-// through its interpreter still names the upload.
+// storyExec emits the exec of a process: its new image, args, cwd,
+// whether it has a terminal (process.interactive), and the file the kernel
+// ran (PATH item 0: for a #! script the script itself, while exe names its
+// interpreter), so an uploaded script run through its interpreter still
+// names the upload.
 func (p *Parser) storyExec(ev *event, si sysInfo, cwd string, items []pathItem, title []byte) {
 	t := fileTarget{action: ActionExec, typ: "start"}
 	for i := range items {
@@ -36,7 +37,24 @@ func (p *Parser) storyExec(ev *event, si sysInfo, cwd string, items []pathItem, 
 	}
 	fe := p.plan(ev, si, cwd, parentDirOf(items), decode(title), t)
 	fe.context = true
+	fe.interactive = interactive(ev.sys.tty)
 	p.emit(fe)
+}
+
+// interactive reads the SYSCALL record's tty field as Elastic Defend's
+// process.interactive: a process with a controlling terminal (pts0, tty1)
+// is interactive, one without (`(none)`) is not. ssh runs a command it is
+// given without a terminal unless asked (-t), and a login shell with one.
+// Only exec events carry it, as in Defend (file events do not): the
+// documents the seed rule alerts on stay as they were.
+func interactive(tty []byte) int8 {
+	switch {
+	case len(tty) == 0:
+		return 0
+	case string(tty) == "(none)":
+		return -1
+	}
+	return 1
 }
 
 // storyPeer emits a connect or accept with the peer's address. Local

@@ -81,3 +81,42 @@ func TestChmodNewMode(t *testing.T) {
 		t.Errorf("without Story a chmod gave %d events", len(evs))
 	}
 }
+
+// An exec says whether the process has a terminal, as Elastic Defend's
+// process.interactive: `ssh host tool.sh` runs without one (tty=(none));
+// the same exec under a pty (tty=pts0) is interactive. File events do not
+// carry it, so the seed rule's documents stay as they were.
+func TestExecInteractive(t *testing.T) {
+	recs := storyRecords(t, `comm="tool.sh"`)
+	for _, c := range []struct {
+		tty  string
+		want any
+	}{{"(none)", false}, {"pts0", true}} {
+		var lines []string
+		for _, l := range recs {
+			lines = append(lines, strings.Replace(l, "tty=(none)", "tty="+c.tty, 1))
+		}
+		var exec *sources.Event
+		evs := parseStory(lines, true)
+		for i := range evs {
+			if evs[i].Doc.Str("event.action") == ActionExec {
+				exec = &evs[i]
+			}
+		}
+		if exec == nil {
+			t.Fatalf("tty=%s: no exec among %d events", c.tty, len(evs))
+		}
+		if got := exec.Doc.Get("process.interactive"); got != c.want {
+			t.Errorf("tty=%s: process.interactive = %v, want %v", c.tty, got, c.want)
+		}
+	}
+	evs := parseStory(storyRecords(t, "audit(1796506112.778:5238190)"), true)
+	if len(evs) != 1 || evs[0].Doc.Str("event.action") != "creation" {
+		t.Fatalf("the upload's creation gave %d events", len(evs))
+	}
+	for _, ev := range evs {
+		if ev.Doc.Get("process.interactive") != nil {
+			t.Errorf("a %s event carries process.interactive", ev.Doc.Str("event.action"))
+		}
+	}
+}

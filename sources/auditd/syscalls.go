@@ -31,8 +31,31 @@ const (
 	archI386    = 0x40000003
 )
 
-// oTrunc is O_TRUNC on x86, arm64 and i386 alike.
-const oTrunc = 0x200
+// Open flags, the same on x86, arm64 and i386.
+const (
+	oAccMode = 0x3
+	oWronly  = 0x1
+	oCreat   = 0x40
+	oTrunc   = 0x200
+	oAppend  = 0x400
+)
+
+// rewrites reports whether an open with these flags replaces the content of
+// the existing file it opens: O_TRUNC (creat always truncates), or a
+// creating, write-only, non-appending open — how scp -t, sftp-server and
+// vsftpd open an upload's target, truncating it only after the transfer.
+// (touch opens an existing file the same way: audit cannot tell the two.)
+// Read-write opens (databases, lock files) and appends are not rewrites.
+func rewrites(si sysInfo, a *[4]uint64) bool {
+	switch {
+	case si.flagArg == -2:
+		return true
+	case si.flagArg < 0:
+		return false
+	}
+	f := a[si.flagArg]
+	return f&oTrunc != 0 || f&oCreat != 0 && f&oAccMode == oWronly && f&oAppend == 0
+}
 
 var (
 	x8664 = map[uint16]sysInfo{

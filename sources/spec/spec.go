@@ -36,6 +36,9 @@ type Options struct {
 	Stdin io.Reader
 	// Coverage picks the kernel audit rules a netlink source installs.
 	Coverage auditrules.Coverage
+	// Directories adds the rules that record directory creations
+	// (auditrules.DirLines): a loaded rule looks at them.
+	Directories bool
 	// Story asks auditd parsers for the context events of stories too
 	// (sources.Event.Context): execs, connections, logins, chmods.
 	Story bool
@@ -106,9 +109,9 @@ func Netlink(mode netlink.Mode, opt Options) *netlink.Source {
 	self := os.Getpid()
 	var refresh func() []string
 	if opt.Coverage != auditrules.Broad {
-		refresh = func() []string { return auditrules.For(opt.Coverage, self) }
+		refresh = func() []string { return auditrules.ForDirs(opt.Coverage, self, opt.Directories) }
 	}
-	return netlink.New(netlink.Options{Mode: mode, Rules: auditrules.For(opt.Coverage, self), Refresh: refresh,
+	return netlink.New(netlink.Options{Mode: mode, Rules: auditrules.ForDirs(opt.Coverage, self, opt.Directories), Refresh: refresh,
 		NewParser: func(emit func(sources.Event)) netlink.LineParser {
 			return auditd.NewParser(auditd.Options{HostID: opt.HostID, HostName: opt.HostName, Emit: emit, Story: opt.Story})
 		}})
