@@ -31,9 +31,8 @@ const (
 type Chain struct {
 	rule   *rules.Rule
 	static map[string]any
-	// uploads is a two-generation map keyed by host and path, so memory
-	// stays bounded: the oldest generation is dropped when the newest fills.
-	cur, prev map[upKey]*upload
+	// uploads are keyed by host and path, bounded (generations).
+	uploads generations[upKey, *upload]
 	// inodes finds an upload by the inode its creation record named: a
 	// hard link, a symlink, /proc/self/fd/N or a renamed directory reach
 	// it under another name, and the exec's record names that inode.
@@ -50,18 +49,17 @@ type upKey struct{ host, path string }
 
 // upload is one followed file: the upload event and its later steps.
 type upload struct {
-	steps                []story.Event
-	alert                string // uuid of the seed alert raised on the upload, if any
-	madeExec, executed   bool
-	alertMade, alertExec string
+	steps              []story.Event
+	alert              string // uuid of the seed alert raised on the upload, if any
+	madeExec, executed bool
 }
 
 // NewChain returns the evaluator of a companion rule (rules.UploadExec).
 func NewChain(r *rules.Rule) *Chain {
 	c := &Chain{
-		rule:   r,
-		static: ruleFields(r, r.Interval.Milliseconds(), r.MaxSignals),
-		cur:    map[upKey]*upload{}, prev: map[upKey]*upload{}, inodes: map[upKey]*upload{},
+		rule:    r,
+		static:  ruleFields(r, r.Interval.Milliseconds(), r.MaxSignals),
+		uploads: newGenerations[upKey, *upload](maxUploads), inodes: map[upKey]*upload{},
 		now: time.Now,
 	}
 	c.init(r)
@@ -95,28 +93,13 @@ func IsTransfer(e *story.Event) bool {
 }
 
 func (c *Chain) get(k upKey) *upload {
-	if u, ok := c.cur[k]; ok {
-		return u
-	}
-	if u, ok := c.prev[k]; ok {
-		delete(c.prev, k)
-		c.put(k, u)
-		return u
-	}
-	return nil
+	u, _ := c.uploads.get(k)
+	return u
 }
 
-func (c *Chain) put(k upKey, u *upload) {
-	if len(c.cur) >= maxUploads/2 {
-		c.prev, c.cur = c.cur, make(map[upKey]*upload, len(c.cur))
-	}
-	c.cur[k] = u
-}
+func (c *Chain) put(k upKey, u *upload) { c.uploads.put(k, u) }
 
-func (c *Chain) drop(k upKey) {
-	delete(c.cur, k)
-	delete(c.prev, k)
-}
+func (c *Chain) drop(k upKey) { c.uploads.drop(k) }
 
 // NoteAlert links the seed alert raised on an upload's event to the
 // upload, so the chain's alert can name it among its ancestors.

@@ -26,11 +26,10 @@ const maxReceivers = 1 << 16
 type ShellPipe struct {
 	rule   *rules.Rule
 	static map[string]any
-	// cur and prev are two generations of followed processes, so memory
-	// stays bounded (see Chain).
-	cur, prev map[procKey]*receiver
-	now       func() time.Time
-	raised    atomic.Uint64 // read by status lines on other goroutines
+	// recv are the followed processes, bounded (generations).
+	recv   generations[procKey, *receiver]
+	now    func() time.Time
+	raised atomic.Uint64 // read by status lines on other goroutines
 	// max_signals per interval of event time: a loop of ssh commands
 	// cannot bury the other alerts.
 	signalCap
@@ -53,8 +52,8 @@ func NewShellPipe(r *rules.Rule) *ShellPipe {
 	s := &ShellPipe{
 		rule:   r,
 		static: ruleFields(r, r.Interval.Milliseconds(), r.MaxSignals),
-		cur:    map[procKey]*receiver{}, prev: map[procKey]*receiver{},
-		now: time.Now,
+		recv:   newGenerations[procKey, *receiver](maxReceivers),
+		now:    time.Now,
 	}
 	s.init(r)
 	return s
@@ -181,28 +180,13 @@ func written(doc ecs.Doc, e *story.Event) bool {
 }
 
 func (s *ShellPipe) get(k procKey) *receiver {
-	if r, ok := s.cur[k]; ok {
-		return r
-	}
-	if r, ok := s.prev[k]; ok {
-		delete(s.prev, k)
-		s.put(k, r)
-		return r
-	}
-	return nil
+	r, _ := s.recv.get(k)
+	return r
 }
 
-func (s *ShellPipe) put(k procKey, r *receiver) {
-	if len(s.cur) >= maxReceivers/2 {
-		s.prev, s.cur = s.cur, make(map[procKey]*receiver, len(s.cur))
-	}
-	s.cur[k] = r
-}
+func (s *ShellPipe) put(k procKey, r *receiver) { s.recv.put(k, r) }
 
-func (s *ShellPipe) drop(k procKey) {
-	delete(s.cur, k)
-	delete(s.prev, k)
-}
+func (s *ShellPipe) drop(k procKey) { s.recv.drop(k) }
 
 // alert builds the Kibana-shaped alert on the command's first file: the
 // file event's fields, the rule's, and xferhunt.receiver naming the
