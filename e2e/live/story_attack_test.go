@@ -736,17 +736,6 @@ d = time.time() - t0
 print("connects %d in %.3f s (%.0f/s)" % (n, d, n / d))
 `
 
-// sessionOf returns the audit session id of an ssh login running cmd
-// (the login prints it first).
-func sessionOf(t *testing.T, u *testenv.User, port int, from string) string {
-	t.Helper()
-	out, err := sshRun(u, port, from, "cat /proc/self/sessionid", 30*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(out)
-}
-
 // TestAttackStoryFlood: after a victim's login uploads and chmods a file,
 // another logged-in user makes 240,000 UDP connects
 // (10,000 a second, which the kernel mostly keeps up with) — and then the same

@@ -81,17 +81,6 @@ func settingsOf(st *libaudit.AuditStatus) Settings {
 		BacklogWaitTime: st.BacklogWaitTime, Lost: st.Lost}
 }
 
-// status reads the current kernel settings.
-func (c *controller) status() (Settings, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	st, err := c.client.GetStatus()
-	if err != nil {
-		return Settings{}, fmt.Errorf("audit status: %w", err)
-	}
-	return settingsOf(st), nil
-}
-
 // prepare enables audit and, for unicast, raises the backlog and sets the
 // backlog wait time to 0. With a wait time, a full backlog makes every audited
 // process on the host sleep in the kernel until the reader drains it (auditd's

@@ -171,8 +171,6 @@ func (c *collector) has(path string) bool {
 	return slices.ContainsFunc(c.evs, func(e sources.Event) bool { return e.Doc.Str("file.path") == path })
 }
 
-func (c *collector) len() int { c.mu.Lock(); defer c.mu.Unlock(); return len(c.evs) }
-
 // runSource runs src until the returned stop (or the test's end).
 func runSource(t *testing.T, src *Source, emit func([]sources.Event)) (stop func()) {
 	t.Helper()
