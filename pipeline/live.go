@@ -403,6 +403,15 @@ func (l *live) statusLine() string {
 	if n := l.hidden.Load(); n > 0 {
 		line += fmt.Sprintf(" hidden_own=%d", n)
 	}
+	// Each receive-buffer overrun is counted in lost as one record at
+	// least; said apart, a reader can tell it from the kernel's count.
+	var overruns uint64
+	for _, h := range l.health() {
+		overruns += h.Overruns
+	}
+	if overruns > 0 {
+		line += fmt.Sprintf(" overruns=%d", overruns)
+	}
 	// A story that lost its oldest events must say so: a flood of events
 	// from one session can push another's out of the budget.
 	if st := l.s.stories.Stats(); st.Evicted > 0 {
