@@ -25,10 +25,10 @@ type Companion interface {
 	HeldBack() uint64
 }
 
-// signalCap is max_signals per interval of event time for a companion, as
-// the engine applies it to a query rule: a flood (a process named scp
-// creating and running files in a loop, ssh commands in a loop) cannot
-// bury the real alert under thousands.
+// signalCap is max_signals per interval of event time (buckets aligned to
+// the Unix epoch), for query and new_terms rules and companions alike: a
+// flood (a process named scp creating and running files in a loop, ssh
+// commands in a loop) cannot bury the real alert under thousands.
 type signalCap struct {
 	interval, maxSignals int64
 	buckets              map[int64]int64
@@ -56,6 +56,8 @@ func (c *signalCap) admit(ms int64) bool {
 	}
 	c.buckets[b]++
 	if len(c.buckets) > 64 {
+		// Only late events revisit old buckets; a few dozen intervals
+		// back is far more than sources reorder.
 		for k := range c.buckets {
 			if k < b-32 {
 				delete(c.buckets, k)

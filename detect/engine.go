@@ -136,21 +136,19 @@ type Engine struct {
 type excHolder struct{ e Excepter }
 
 type ruleState struct {
-	rule       *rules.Rule // effective copy, overrides applied
-	query      Matcher
-	newTerms   bool
-	fields     []string
-	window     time.Duration
-	tracker    *newterms.Tracker
-	interval   int64 // ms
-	maxSignals int
-	buckets    map[int64]int // alerts per interval bucket
-	static     map[string]any
+	rule     *rules.Rule // effective copy, overrides applied
+	query    Matcher
+	newTerms bool
+	fields   []string
+	window   time.Duration
+	tracker  *newterms.Tracker
+	cap      signalCap // max_signals per interval
+	static   map[string]any
 
-	matches, excepted, alerts, heldBack atomic.Uint64
-	terms                               atomic.Int64
-	capped, dropped                     atomic.Uint64 // MaxTuplesPerEvent
-	ignoredAbove                        atomic.Uint64 // ecs.IgnoreAbove
+	matches, excepted, alerts atomic.Uint64
+	terms                     atomic.Int64
+	capped, dropped           atomic.Uint64 // MaxTuplesPerEvent
+	ignoredAbove              atomic.Uint64 // ecs.IgnoreAbove
 	// Mirrors of the tracker's flush failures, for Stats from any goroutine.
 	stateErrors atomic.Uint64
 	stateErr    atomic.Pointer[string]
@@ -188,7 +186,7 @@ func NewEngine(specs []RuleSpec, store HistoryStore, exc Excepter, opt Options) 
 			return nil, fmt.Errorf("rule %q (%s): rule_id loaded twice", r.Name, r.RuleID)
 		}
 		seen[r.RuleID] = true
-		rs := &ruleState{rule: &r, query: sp.Query, buckets: map[int64]int{}}
+		rs := &ruleState{rule: &r, query: sp.Query}
 		switch r.Type {
 		case "new_terms":
 			rs.newTerms = true
@@ -214,15 +212,8 @@ func NewEngine(specs []RuleSpec, store HistoryStore, exc Excepter, opt Options) 
 		default:
 			return nil, fmt.Errorf("rule %q: unsupported rule type %q", r.Name, r.Type)
 		}
-		rs.interval = r.Interval.Milliseconds()
-		if rs.interval <= 0 {
-			rs.interval = defaultInterval.Milliseconds()
-		}
-		rs.maxSignals = r.MaxSignals
-		if rs.maxSignals <= 0 {
-			rs.maxSignals = defaultMaxSignals
-		}
-		rs.static = ruleFields(&r, rs.interval, rs.maxSignals)
+		rs.cap.init(&r)
+		rs.static = ruleFields(&r, rs.cap.interval, int(rs.cap.maxSignals))
 		e.rules = append(e.rules, rs)
 	}
 	return e, nil
@@ -290,25 +281,12 @@ func (e *Engine) Process(ev ecs.Doc, f Flags) []Alert {
 	return out
 }
 
-// admit applies max_signals per interval bucket of event time (buckets
-// aligned to the Unix epoch), counting what it holds back.
+// admit applies max_signals (signalCap) and counts the alerts it lets through.
 func (rs *ruleState) admit(ms int64) bool {
-	b := floorDiv(ms, rs.interval)
-	if rs.buckets[b] >= rs.maxSignals {
-		rs.heldBack.Add(1)
+	if !rs.cap.admit(ms) {
 		return false
 	}
-	rs.buckets[b]++
 	rs.alerts.Add(1)
-	if len(rs.buckets) > 64 {
-		// Only late events revisit old buckets; a few dozen intervals
-		// back is far more than sources reorder.
-		for k := range rs.buckets {
-			if k < b-32 {
-				delete(rs.buckets, k)
-			}
-		}
-	}
 	return true
 }
 
@@ -479,7 +457,7 @@ func (e *Engine) Stats() Stats {
 			Matches:  rs.matches.Load(),
 			Excepted: rs.excepted.Load(),
 			Alerts:   rs.alerts.Load(),
-			HeldBack: rs.heldBack.Load(),
+			HeldBack: rs.cap.HeldBack(),
 			Terms:    int(rs.terms.Load()),
 		}
 		s.Matches += r.Matches
