@@ -35,10 +35,18 @@ func runTUI(ctx context.Context, cfg Config, s *setup, srcs []sources.Source, gu
 	}()
 	go reportHealth(ctx, l, feed)
 
-	_, noColor := os.LookupEnv("NO_COLOR")
+	// NO_COLOR (no-color.org): set and not empty disables color. Read
+	// here, the one place; the TUI only gets the answer.
+	noColor := os.Getenv("NO_COLOR") != ""
+	var loc *time.Location // UTC
+	if cfg.LocalTime {
+		loc = time.Local
+	}
 	uiErr := tui.Run(ctx, tui.Options{
-		Backend: &backend{s: s, guide: guide},
-		NoColor: noColor,
+		Backend:   &backend{s: s, guide: guide},
+		NoColor:   noColor,
+		Location:  loc,
+		Ephemeral: cfg.Ephemeral,
 	}, feed)
 	cancel()
 	if err := <-runDone; err != nil {

@@ -26,14 +26,10 @@ func (m *Model) onResult(msg tea.Msg) {
 			m.setFlash(true, "saving status: %v", msg.err)
 		}
 	case exceptionPreviewMsg:
-		m.overlay = overlayConfirm
-		f, v := msg.field, msg.value
-		b := m.opt.Backend
-		m.ask = confirm{
-			title: "Add exception",
-			body: fmt.Sprintf("%s : %q\nwould have suppressed %d of %d alerts held now. Future matching events raise no alert.",
-				visible.String(f), visible.String(v), msg.matches, m.st.Len()),
-			yes: func() tea.Msg { return exceptionAddedMsg{f, v, b.AddException(f, v)} },
+		// The dialog opened with the key; the count fills it in, if the
+		// question is still the one asked.
+		if m.overlay == overlayConfirm && !m.askQuit && m.ask.field == msg.field && m.ask.value == msg.value {
+			m.ask.body = exceptionBody(msg.field, msg.value, fmt.Sprintf("would have suppressed %d of %d alerts held now.", msg.matches, m.st.Len()))
 		}
 	case exceptionAddedMsg:
 		if msg.err != nil {
@@ -78,22 +74,30 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	case key.Matches(msg, k.Reopen):
 		return m.setStatus(r, alertdb.StatusOpen), true
 	case key.Matches(msg, k.Copy):
-		js, err := r.JSON()
-		if err != nil {
-			m.setFlash(true, "copy: %v", err)
-			return nil, true
+		if l, ok := m.focusedLine(); ok && m.detail {
+			m.setFlash(false, "copied %s (%d bytes) to the clipboard via OSC 52", l.field, len(l.value))
+			return tea.SetClipboard(l.value), true
 		}
-		m.setFlash(false, "copied alert JSON (%d bytes) to the clipboard via OSC 52", len(js))
-		return tea.SetClipboard(string(js)), true
+		return m.copyAll(r), true
+	case key.Matches(msg, k.CopyAll):
+		return m.copyAll(r), true
 	case key.Matches(msg, k.Exception):
-		foc := focusable(m.dlines)
-		if m.field < 0 || m.field >= len(foc) {
-			m.setFlash(true, "focus a field first (↑/↓)")
+		l, ok := m.focusedLine()
+		if !ok {
+			m.setFlash(true, "focus a field first (%s/%s)", m.keys.Detail.Up.Help().Key, m.keys.Detail.Down.Help().Key)
 			return nil, true
 		}
-		l := m.dlines[foc[m.field]]
 		rows := m.st.Snapshot()
 		f, v := l.field, l.value
+		// The question opens now, not when the count arrives: a key typed
+		// meanwhile answers it instead of acting on the list behind.
+		m.overlay, m.askQuit = overlayConfirm, false
+		m.ask = confirm{
+			title: "Add exception",
+			body:  exceptionBody(f, v, "counting the alerts it would have suppressed…"),
+			yes:   func() tea.Msg { return exceptionAddedMsg{f, v, b.AddException(f, v)} },
+			field: f, value: v,
+		}
 		return func() tea.Msg {
 			return exceptionPreviewMsg{f, v, alertdb.CountKeyword(rows, f, v)}
 		}, true
@@ -103,7 +107,7 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 			m.setFlash(true, "this alert has no killable process id")
 			return nil, true
 		}
-		m.overlay = overlayConfirm
+		m.overlay, m.askQuit = overlayConfirm, false
 		m.ask = confirm{
 			title: "Kill process",
 			body:  fmt.Sprintf("Send SIGKILL to pid %d (%s)? It may already have exited or the pid been reused.", pid, r.Process()),
@@ -129,6 +133,8 @@ func (m *Model) setStatus(r *alertdb.Row, st alertdb.Status) tea.Cmd {
 		return nil
 	}
 	m.statuses[r.UUID()] = st
+	m.unsaved++
+	m.triaged = true
 	b, id := m.opt.Backend, r.UUID()
 	return func() tea.Msg { return statusSavedMsg{id, st.String(), b.SetStatus(id, st.String())} }
 }
@@ -165,4 +171,21 @@ func (m *Model) exportCmd() tea.Cmd {
 		}
 		return exportedMsg{path, len(alerts), b.Export(path, alerts)}
 	}
+}
+
+// exceptionBody is the exception question, with the count or a note that
+// it is on its way.
+func exceptionBody(field, value, count string) string {
+	return fmt.Sprintf("%s : %q\n%s Future matching events raise no alert.", visible.String(field), visible.String(value), count)
+}
+
+// copyAll copies the whole alert document.
+func (m *Model) copyAll(r *alertdb.Row) tea.Cmd {
+	js, err := r.JSON()
+	if err != nil {
+		m.setFlash(true, "copy: %v", err)
+		return nil
+	}
+	m.setFlash(false, "copied alert JSON (%d bytes) to the clipboard via OSC 52", len(js))
+	return tea.SetClipboard(string(js))
 }
