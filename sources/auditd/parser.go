@@ -30,6 +30,10 @@ type Options struct {
 	// They are marked sources.Event.Context: detection never sees them,
 	// so a rule's output is the same with or without.
 	Story bool
+	// Follow says the log is read as it is written (a tailed file): the
+	// parser then tracks the syscall events still being written, for
+	// Awaiting. Off, Line pays nothing for it.
+	Follow bool
 }
 
 // Parser groups records into events, keeps attribution tables and emits
@@ -82,6 +86,8 @@ type Parser struct {
 	nodes   map[string]*nodeParser
 	useTick uint64
 	isNode  bool // this is a node's parser: records are its own
+
+	open openEvents // with Options.Follow: events being written, see Awaiting
 }
 
 // NewParser returns a parser that emits through opt.Emit.
@@ -162,6 +168,9 @@ func (p *Parser) forNode(node []byte) *Parser {
 // Line feeds one log line, with or without its trailing newline. Lines that
 // are not audit records are counted as malformed and skipped.
 func (p *Parser) Line(line []byte) {
+	if p.opt.Follow {
+		p.open.see(line)
+	}
 	p.st.Lines++
 	line = trimEOL(line)
 	if len(line) == 0 {
@@ -210,6 +219,7 @@ func (p *Parser) record(line []byte, h *header, k recKind, sys *sysRec) {
 
 // Flush finishes every open event (end of input), every node's too.
 func (p *Parser) Flush() {
+	p.open.reset()
 	for len(p.pending) > 0 {
 		p.finishHead()
 	}

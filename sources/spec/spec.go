@@ -164,6 +164,12 @@ func stdin(opt Options) io.Reader {
 	return os.Stdin
 }
 
+// newAuditdLog is the auditd parser of a followed log: it tells the
+// tailer's idle flush when the log stopped inside an event (Awaiting).
+func newAuditdLog(opt Options, emit func(sources.Event)) *auditd.Parser {
+	return auditd.NewParser(auditd.Options{HostID: opt.HostID, HostName: opt.HostName, Emit: emit, Story: opt.Story, Follow: true})
+}
+
 func auditdDecoder(opt Options) tail.NewDecoder {
 	return func(emit func(sources.Event)) tail.Decoder { return newAuditdLog(opt, emit) }
 }
@@ -181,7 +187,7 @@ func autoDecoder(opt Options) tail.NewDecoder {
 }
 
 type multi struct {
-	audit *auditdLog
+	audit *auditd.Parser
 	beat  *auditbeat.Decoder
 	ecs   *ecsjson.Decoder
 }
