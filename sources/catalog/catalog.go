@@ -1,8 +1,8 @@
-// Package spec builds live sources from --source specs (SPEC §1): auto,
-// netlink[:unicast|multicast], auditlog:PATH, auditbeat:PATH, ecs:PATH and
-// "-" (stdin, format detected per line). It is the one place that knows
-// every source package, so main only parses flags.
-package spec
+// Package catalog is the one place that knows every source package, so
+// main only parses flags: it builds live sources from --source values
+// (SPEC §1): auto, netlink[:unicast|multicast], auditlog:PATH,
+// auditbeat:PATH, ecs:PATH and "-" (stdin, format detected per line).
+package catalog
 
 import (
 	"bytes"
