@@ -174,4 +174,3 @@ func TestViewRejectsBadInput(t *testing.T) {
 		t.Errorf("stderr = %q, want it to say the audit log holds no alerts", stderr)
 	}
 }
-
