@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -612,5 +613,48 @@ func TestStopInsideBackfill(t *testing.T) {
 	case <-tl.Ready():
 		t.Fatal("ready although the backfill was not done")
 	default:
+	}
+}
+
+// TestOpenSwappedForFIFONeverBlocks: a log in a directory another user can
+// write may be swapped for a FIFO between the listing (stat: a regular
+// file) and the open. A blocking open of a FIFO waits for a writer that
+// never comes: a root xferhunt hung there and ignored SIGTERM (found by a
+// nobody process renaming a FIFO and a file over the log ~600 times a
+// second). The open must return at once, the file unused.
+func TestOpenSwappedForFIFONeverBlocks(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "audit.log")
+	if err := os.WriteFile(log, []byte("x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tl, err := New(Options{Path: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(log)
+	st := fi.Sys().(*syscall.Stat_t)
+	e := entry{name: log, id: fileID{uint64(st.Dev), uint64(st.Ino)}, size: fi.Size()}
+	// The swap, after the listing.
+	os.Remove(log)
+	if err := syscall.Mkfifo(log, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *file, 1)
+	go func() {
+		f, _ := tl.open(e, map[fileID]bool{e.id: true}, false)
+		done <- f
+	}()
+	select {
+	case f := <-done:
+		if f != nil {
+			t.Fatalf("a FIFO swapped in was opened as the log: %+v", f)
+		}
+	case <-time.After(3 * time.Second):
+		// Unblock the open so the test process can end.
+		if w, err := os.OpenFile(log, os.O_WRONLY, 0); err == nil {
+			w.Close()
+		}
+		t.Fatal("opening the log blocked on a FIFO swapped in after the listing")
 	}
 }
