@@ -61,7 +61,11 @@ type Tailer struct {
 	opt   Options
 	dir   string
 	base  string // file mode: the live file's name; "" in directory mode
-	ready chan struct{}
+	// shared says another user may write dir (its owner, or group or
+	// others with write permission): a name there that is a link was put
+	// by them, and is never followed (root would read whatever it names).
+	shared bool
+	ready  chan struct{}
 
 	mu    sync.Mutex
 	stats Stats
@@ -171,6 +175,8 @@ func New(opt Options) (*Tailer, error) {
 		f.Close()
 		t.dir, t.base = filepath.Dir(opt.Path), filepath.Base(opt.Path)
 	}
+	var dst syscall.Stat_t
+	t.shared = syscall.Stat(t.dir, &dst) != nil || int(dst.Uid) != os.Geteuid() && dst.Uid != 0 || dst.Mode&0o022 != 0
 	return t, nil
 }
 
@@ -519,7 +525,11 @@ func (t *Tailer) open(e entry, present map[fileID]bool, backfill bool) (*file, e
 	// listing (a directory others can write), and a blocking open would
 	// wait for a writer forever, deaf to the stop. The checks below then
 	// drop it.
-	fh, err := os.OpenFile(e.name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	flags := os.O_RDONLY | syscall.O_NONBLOCK
+	if t.shared {
+		flags |= syscall.O_NOFOLLOW
+	}
+	fh, err := os.OpenFile(e.name, flags, 0)
 	if err != nil {
 		return nil, err
 	}

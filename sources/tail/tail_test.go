@@ -658,3 +658,41 @@ func TestOpenSwappedForFIFONeverBlocks(t *testing.T) {
 		t.Fatal("opening the log blocked on a FIFO swapped in after the listing")
 	}
 }
+
+// TestSharedDirLinkNotFollowed: in a directory others can write, the log
+// swapped for a link to a root-only file must not be read through (root
+// xferhunt read it and counted its lines as malformed; a link to
+// /proc/kmsg would steal the kernel's log from its readers).
+func TestSharedDirLinkNotFollowed(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(secret, []byte("root only\n"), 0o600)
+	log := filepath.Join(dir, "audit.log")
+	os.WriteFile(log, nil, 0o644)
+	tl, err := New(Options{Path: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s sink
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tl.Run(ctx, s.line) }()
+	<-tl.Ready()
+	os.Remove(log)
+	if err := os.Symlink(secret, log); err != nil {
+		t.Fatal(err)
+	}
+	// A real line after the link: the tailer did look again.
+	time.Sleep(1500 * time.Millisecond)
+	os.Remove(log)
+	os.WriteFile(log, []byte("real line\n"), 0o644)
+	waitFor(t, func() bool { return s.count() > 0 }, 10*time.Second, "the real line")
+	cancel()
+	<-done
+	if lines, _ := s.snapshot(); strings.Contains(strings.Join(lines, "\n"), "root only") {
+		t.Fatalf("read through a link in a shared directory: %q", lines)
+	}
+}
