@@ -58,9 +58,9 @@ type Stats struct {
 
 // Tailer follows one rotation set.
 type Tailer struct {
-	opt   Options
-	dir   string
-	base  string // file mode: the live file's name; "" in directory mode
+	opt  Options
+	dir  string
+	base string // file mode: the live file's name; "" in directory mode
 	// shared says another user may write dir (its owner, or group or
 	// others with write permission): a name there that is a link was put
 	// by them, and is never followed (root would read whatever it names).
