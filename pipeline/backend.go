@@ -105,12 +105,12 @@ func (b *backend) AddException(field, value string) error {
 	}
 	all.Add(it)
 	b.s.exc = all
-	b.s.engine.SetExcepter(excepter{all})
+	b.s.engine.SetExcepter(excepter{all, b.s.scope})
 	return nil
 }
 
 func (b *backend) Compile(q string) (func(ecs.Doc) bool, error) {
-	parsed, err := kql.Parse(q)
+	parsed, err := kql.ParseMapped(q)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (b *backend) Compile(q string) (func(ecs.Doc) bool, error) {
 // Kill sends SIGKILL: the responder has confirmed, and a transfer process
 // that traps SIGTERM would keep writing.
 // errRecorded refuses an action on this host for an alert of a recording.
-var errRecorded = errors.New("this alert is from a recording (demo): its pid and path are not this host's; nothing was done")
+var errRecorded = errors.New("this alert is from a recording (demo, view): its pid and path are not this host's; nothing was done")
 
 func (b *backend) Kill(pid int) error {
 	if b.s != nil && b.s.recorded {
@@ -170,18 +170,11 @@ func (b *backend) PreserveEvidence(a detect.Alert) (string, string, error) {
 		return "", "", fmt.Errorf("evidence: %w", err)
 	}
 	defer dir.Close()
-	in, err := safefile.Open(src)
+	in, _, err := safefile.OpenRegular(src)
 	if err != nil {
 		return "", "", err
 	}
 	defer in.Close()
-	fi, err := in.Stat()
-	if err != nil {
-		return "", "", err
-	}
-	if !fi.Mode().IsRegular() {
-		return "", "", fmt.Errorf("%q is not a regular file (%s)", src, fi.Mode().Type())
-	}
 	out, err := dir.Create("file")
 	if err != nil {
 		return "", "", fmt.Errorf("evidence: %w", err)
@@ -232,14 +225,19 @@ func (b *backend) evidenceBase() (string, error) {
 // of a responder may be shared, and a planted link there must not turn the
 // export into a root overwrite.
 func (b *backend) Export(path string, alerts []detect.Alert) error {
+	// The refusal names the directory in full: the TUI's default is ".",
+	// and "./: refused" would not tell the responder which one.
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
 	dir, err := safefile.OpenDir(filepath.Dir(path))
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		return err
 	}
 	defer dir.Close()
 	f, err := dir.Create(filepath.Base(path))
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		return err
 	}
 	bw := bufio.NewWriter(f)
 	enc := &ndjson{w: bw}

@@ -29,6 +29,10 @@ type FileFacts struct {
 	HashSkipped string
 }
 
+// behindSymlink is the Kind of a path one of whose directories is a link:
+// nothing about it is vouched for.
+const behindSymlink = "behind symlink"
+
 // StatFile gathers facts about path within ctx: files larger than maxHash
 // are not hashed, and hashing stops when ctx ends, so a huge or slow file
 // never holds up the caller. Non-regular files are never opened (a FIFO
@@ -63,18 +67,21 @@ func StatFile(ctx context.Context, path string, maxHash int64) FileFacts {
 	// No symlink at any component (Lstat guards only the last: a directory
 	// swapped for a link would have us hash a root-only file), and
 	// O_NONBLOCK: a file swapped for a FIFO after Lstat still cannot block.
-	f, err := safefile.Open(path)
+	f, _, err := safefile.OpenRegular(path)
 	if errors.Is(err, safefile.ErrSymlink) {
 		// What Lstat saw lies behind a link: vouch for none of it.
-		return FileFacts{Exists: true, Kind: "behind symlink", HashSkipped: "symlink in path"}
+		return FileFacts{Exists: true, Kind: behindSymlink, HashSkipped: "symlink in path"}
 	}
-	if err != nil {
+	if errors.Is(err, safefile.ErrPseudo) {
+		// A forged event naming /proc/kmsg would have us consume the
+		// kernel's log; no upload lands in /proc or /sys.
+		ff.Kind, ff.HashSkipped = "kernel pseudo file", "pseudo filesystem"
 		return ff
 	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return ff // swapped since Lstat
+	if err != nil {
+		return ff // swapped since Lstat, or not readable
 	}
+	defer f.Close()
 	head := make([]byte, 512)
 	n, _ := io.ReadFull(f, head)
 	ff.Kind = Magic(head[:n])
