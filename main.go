@@ -142,7 +142,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			topic = args[0]
 		}
 		if !knownCommand(topic) {
-			printError(errOut, `no help on "`+topic+`" (commands: scan, story, demo, rules, doctor, version)`)
+			printError(errOut, `no help on "`+topic+`" (commands: scan, story, view, demo, rules, doctor, version)`)
 			return 2
 		}
 		printHelp(stdout, topic)
