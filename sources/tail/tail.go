@@ -175,7 +175,14 @@ func New(opt Options) (*Tailer, error) {
 		t.dir = opt.Path
 	case !st.Mode().IsRegular():
 		// A FIFO or a device was taken, said ready and followed nothing.
-		return nil, fmt.Errorf("follow %s: not a regular file (%s)", opt.Path, st.Mode().Type())
+		kind := "a device"
+		switch {
+		case st.Mode()&os.ModeNamedPipe != 0:
+			kind = "a FIFO"
+		case st.Mode()&os.ModeSocket != 0:
+			kind = "a socket"
+		}
+		return nil, fmt.Errorf("follow %s: not a regular file (%s)", opt.Path, kind)
 	default:
 		// Non-blocking: a FIFO swapped in after the Stat must not hang
 		// the start.
