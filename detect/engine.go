@@ -44,6 +44,15 @@ type Excepter interface {
 	Match(d ecs.Doc, now time.Time) (id string, ok bool)
 }
 
+// RuleExcepter is an Excepter that knows which rule asks: in Kibana
+// exception lists are attached to rules (exceptions_list), so an item
+// applies only to the rules whose lists hold it. The engine uses MatchRule
+// when its Excepter has it.
+type RuleExcepter interface {
+	Excepter
+	MatchRule(ruleID string, d ecs.Doc, now time.Time) (id string, ok bool)
+}
+
 // RuleSpec pairs a loaded rule with its compiled query.
 type RuleSpec struct {
 	Rule  *rules.Rule
@@ -268,6 +277,7 @@ func (e *Engine) Process(ev ecs.Doc, f Flags) []Alert {
 		}
 	}
 	exc := e.exc.Load().e
+	rexc, _ := exc.(RuleExcepter)
 	var out []Alert
 	for _, rs := range e.rules {
 		if len(rs.overflow) > 0 && floorDiv(ms, rs.cap.interval) > rs.ovBucket {
@@ -277,7 +287,13 @@ func (e *Engine) Process(ev ecs.Doc, f Flags) []Alert {
 			continue
 		}
 		if exc != nil {
-			if _, hit := exc.Match(ev, time.UnixMilli(ms)); hit {
+			var hit bool
+			if rexc != nil {
+				_, hit = rexc.MatchRule(rs.rule.RuleID, ev, time.UnixMilli(ms))
+			} else {
+				_, hit = exc.Match(ev, time.UnixMilli(ms))
+			}
+			if hit {
 				rs.excepted.Add(1)
 				continue
 			}
