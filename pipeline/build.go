@@ -11,6 +11,7 @@ import (
 	"github.com/xferhunt/xferhunt/detect/kql"
 	"github.com/xferhunt/xferhunt/detect/rules"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/sources/enrich"
 	"github.com/xferhunt/xferhunt/state"
 	"github.com/xferhunt/xferhunt/story"
 )
@@ -99,6 +100,9 @@ type setup struct {
 	// responder is the footprint of who runs xferhunt here (live runs on
 	// this host only; nil for recordings and offline scans).
 	responder *responder
+	// enrichOpt configures the enricher of live runs (tests shorten its
+	// waits; the zero value is the product's defaults).
+	enrichOpt enrich.Options
 	exc       *exceptions.List
 	store     *state.Store
 	engine    *detect.Engine
