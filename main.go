@@ -133,9 +133,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "", "scan", "story", "demo", "rules", "doctor", "version":
 	case "help":
-		fmt.Fprint(stdout, usage)
-		sq := pipeline.NewStoryQuery()
-		newFlagSet(&pipeline.Config{}, nil, stdout, &sq).PrintDefaults()
+		// `xferhunt help` and `xferhunt help scan`: help is asked for, so
+		// it goes to stdout (`xferhunt help | less`) and exits 0.
+		topic := ""
+		if len(args) > 0 {
+			topic = args[0]
+		}
+		if !knownCommand(topic) {
+			printError(errOut, `no help on "`+topic+`" (commands: scan, story, demo, rules, doctor, version)`)
+			return 2
+		}
+		printHelp(stdout, topic)
 		return 0
 	default:
 		printError(errOut, `unknown command "`+cmd+`" (try: scan, story, demo, rules, doctor, version, --help)`)
@@ -149,13 +157,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		q := pipeline.NewStoryQuery()
 		sq = &q
 	}
-	fs := newFlagSet(&cfg, &showVersion, stderr, sq)
+	// Parse errors are printed once, by us, with a pointer to the help
+	// (the flag package would print them twice around the whole usage).
+	fs := newFlagSet(&cfg, &showVersion, io.Discard, sq)
 	paths, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
+		printHelp(stdout, cmd)
 		return 0
 	}
 	if err != nil {
-		printError(errOut, err.Error())
+		printError(errOut, err.Error()+" (see `"+helpCommand(cmd)+"`)")
+		return 2
+	}
+	if bad := unusedFlag(fs, cmd); bad != "" {
+		printError(errOut, cmd+" does not use --"+bad+" ("+commandFlags[cmd].why+"; see `"+helpCommand(cmd)+"`)")
 		return 2
 	}
 	if showVersion || cmd == "version" {

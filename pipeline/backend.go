@@ -232,14 +232,19 @@ func (b *backend) evidenceBase() (string, error) {
 // of a responder may be shared, and a planted link there must not turn the
 // export into a root overwrite.
 func (b *backend) Export(path string, alerts []detect.Alert) error {
+	// The refusal names the directory in full: the TUI's default is ".",
+	// and "./: refused" would not tell the responder which one.
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
 	dir, err := safefile.OpenDir(filepath.Dir(path))
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		return err
 	}
 	defer dir.Close()
 	f, err := dir.Create(filepath.Base(path))
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		return err
 	}
 	bw := bufio.NewWriter(f)
 	enc := &ndjson{w: bw}

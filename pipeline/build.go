@@ -11,7 +11,7 @@ import (
 	"github.com/xferhunt/xferhunt/detect/kql"
 	"github.com/xferhunt/xferhunt/detect/rules"
 	"github.com/xferhunt/xferhunt/ecs"
-	"github.com/xferhunt/xferhunt/sources/enrich"
+	"github.com/xferhunt/xferhunt/enrich"
 	"github.com/xferhunt/xferhunt/state"
 	"github.com/xferhunt/xferhunt/story"
 )

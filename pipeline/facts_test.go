@@ -15,7 +15,7 @@ import (
 
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
-	"github.com/xferhunt/xferhunt/sources/enrich"
+	"github.com/xferhunt/xferhunt/enrich"
 )
 
 // TestAlertUpdatedWhenUploadDone: a live upload's alert goes out at once

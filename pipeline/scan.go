@@ -44,6 +44,11 @@ func Scan(cfg Config, paths []string) (err error) {
 		}
 	}()
 
+	// Terms remembered from earlier runs: a match of one raises no alert,
+	// which the summary explains (a second scan of a file says why it
+	// is silent, and how to start fresh).
+	remembered := s.engine.Stats().Terms
+
 	out := bufio.NewWriterSize(cfg.Stdout, 64<<10)
 	var writeErr error
 	enc := &ndjson{w: out}
@@ -94,7 +99,12 @@ func Scan(cfg Config, paths []string) (err error) {
 	if writeErr != nil {
 		return fmt.Errorf("write alerts: %w", writeErr)
 	}
-	printSummary(cfg, total, s.engine.Stats(), time.Since(start))
+	es := s.engine.Stats()
+	printSummary(cfg, total, es, time.Since(start))
+	if remembered > 0 && es.Matches > es.Alerts {
+		fmt.Fprintf(cfg.Stderr, "xferhunt scan: %d matches raised no alert: the term history in %s already held %d terms from earlier runs, and a term seen within the history window is not new (--ephemeral, or another --state, starts fresh)\n",
+			es.Matches-es.Alerts, cfg.StatePath(), remembered)
+	}
 	for _, c := range s.companions {
 		fmt.Fprintf(cfg.Stderr, "xferhunt scan: %s: %d alerts, %d held back (%d context events read)\n", c.Rule().Name, c.Raised(), c.HeldBack(), total.Context)
 	}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/enrich"
 	"github.com/xferhunt/xferhunt/internal/visible"
-	"github.com/xferhunt/xferhunt/sources/enrich"
 )
 
 // Tabs of the drill-down view, in display order.

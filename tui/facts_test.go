@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/xferhunt/xferhunt/ecs"
-	"github.com/xferhunt/xferhunt/sources/enrich"
+	"github.com/xferhunt/xferhunt/enrich"
 )
 
 // lineText finds the text of the labelled line.

@@ -73,7 +73,7 @@ func mkAlert(s spec) detect.Alert {
 			},
 			"session":  map[string]any{"id": 12.0, "login_time": "2026-11-26T02:58:11Z", "terminal": "ssh", "sshd_pid": 4100.0, "attributed_by": "auid session → sshd accept"},
 			"ancestry": []any{map[string]any{"pid": 4242.0, "ppid": 4100.0, "name": s.proc, "executable": "/usr/sbin/" + s.proc, "args": []any{s.proc, "-D"}}, map[string]any{"pid": 4100.0, "ppid": 1.0, "name": "sshd", "executable": "/usr/sbin/sshd", "args": []any{"sshd: " + s.user}}, map[string]any{"pid": 1.0, "ppid": 0.0, "name": "systemd", "executable": "/usr/lib/systemd/systemd"}},
-			// The enricher's shape (sources/enrich fields.go).
+			// The enricher's shape (enrich/fields.go).
 			"file": map[string]any{"size": 18234.0, "hash": map[string]any{"sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}, "mode": "0644", "owner": s.user, "uid": "1001", "group": s.user, "gid": "1001", "exists": true, "type": "elf", "facts": "final", "facts_at": "2026-11-26T02:10:03Z"},
 		},
 	}}

@@ -363,7 +363,9 @@ func (e *Enricher) record(d ecs.Doc, ff FileFacts, state string) {
 		// facts that are not the uploaded file's.
 		d.Set(FileReplaced, true)
 	}
-	if ff.Kind == "behind symlink" {
+	if ff.Kind == behindSymlink {
+		// Size, mode and owner would be zeros, and uid 0 would claim root
+		// owns a file nobody looked at.
 		d.Set(FileType, ff.Kind)
 		d.Set(FileHashSkipped, ff.HashSkipped)
 		return

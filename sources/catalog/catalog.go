@@ -1,8 +1,8 @@
-// Package spec builds live sources from --source specs (SPEC §1): auto,
-// netlink[:unicast|multicast], auditlog:PATH, auditbeat:PATH, ecs:PATH and
-// "-" (stdin, format detected per line). It is the one place that knows
-// every source package, so main only parses flags.
-package spec
+// Package catalog is the one place that knows every source package, so
+// main only parses flags: it builds live sources from --source values
+// (SPEC §1): auto, netlink[:unicast|multicast], auditlog:PATH,
+// auditbeat:PATH, ecs:PATH and "-" (stdin, format detected per line).
+package catalog
 
 import (
 	"bytes"
@@ -164,6 +164,12 @@ func stdin(opt Options) io.Reader {
 	return os.Stdin
 }
 
+// newAuditdLog is the auditd parser of a followed log: it tells the
+// tailer's idle flush when the log stopped inside an event (Awaiting).
+func newAuditdLog(opt Options, emit func(sources.Event)) *auditd.Parser {
+	return auditd.NewParser(auditd.Options{HostID: opt.HostID, HostName: opt.HostName, Emit: emit, Story: opt.Story, Follow: true})
+}
+
 func auditdDecoder(opt Options) tail.NewDecoder {
 	return func(emit func(sources.Event)) tail.Decoder { return newAuditdLog(opt, emit) }
 }
@@ -181,7 +187,7 @@ func autoDecoder(opt Options) tail.NewDecoder {
 }
 
 type multi struct {
-	audit *auditdLog
+	audit *auditd.Parser
 	beat  *auditbeat.Decoder
 	ecs   *ecsjson.Decoder
 }
