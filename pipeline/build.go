@@ -104,8 +104,11 @@ type setup struct {
 	// waits; the zero value is the product's defaults).
 	enrichOpt enrich.Options
 	exc       *exceptions.List
-	store     *state.Store
-	engine    *detect.Engine
+	// fileExc is what --exceptions loaded (nil without it); exc is it
+	// plus the exceptions saved from the TUI.
+	fileExc *exceptions.List
+	store   *state.Store
+	engine  *detect.Engine
 }
 
 func (s *setup) Close() error {
@@ -159,7 +162,12 @@ func newSetup(cfg *Config) (*setup, error) {
 		}
 		s.store = st
 	}
-	// Exceptions added in the TUI earlier live in the state store.
+	// Exceptions added in the TUI earlier live in the state store. The
+	// file's list is kept apart, unchanged: the TUI edits only its own.
+	s.fileExc = s.exc
+	if s.exc != nil {
+		s.exc = s.exc.Clone()
+	}
 	if s.exc, err = loadStoredExceptions(s.store, s.exc); err != nil {
 		_ = s.store.Close()
 		return nil, err
