@@ -82,6 +82,8 @@ Usage:
                                    everything one login, address, user, file or
                                    process tree did, in time order (no PATH: the
                                    events live runs kept in --state)
+  xferhunt view [flags] FILE...    TUI over alert NDJSON (an export, or scan output),
+                                   with triage (kept in --state)
   xferhunt demo [flags]            TUI over a bundled real capture, no root needed
   xferhunt rules [flags]           print the loaded rules and whether each parses
   xferhunt doctor [flags]          preflight: what will work on this host and why not
@@ -131,7 +133,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "", "scan", "story", "demo", "rules", "doctor", "version":
+	case "", "scan", "story", "view", "demo", "rules", "doctor", "version":
 	case "help":
 		// `xferhunt help` and `xferhunt help scan`: help is asked for, so
 		// it goes to stdout (`xferhunt help | less`) and exits 0.
@@ -146,7 +148,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		printHelp(stdout, topic)
 		return 0
 	default:
-		printError(errOut, `unknown command "`+cmd+`" (try: scan, story, demo, rules, doctor, version, --help)`)
+		printError(errOut, `unknown command "`+cmd+`" (try: scan, story, view, demo, rules, doctor, version, --help)`)
 		return 2
 	}
 
@@ -180,7 +182,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(cfg.Rules) == 0 {
 		cfg.Rules = []string{"seed"}
 	}
-	if len(paths) > 0 && cmd != "scan" && cmd != "story" {
+	if len(paths) > 0 && cmd != "scan" && cmd != "story" && cmd != "view" {
 		printError(errOut, `unexpected argument "`+paths[0]+`" (files are read by `+"`xferhunt scan PATH…` or `--source auditlog:PATH`)")
 		return 2
 	}
@@ -193,6 +195,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return exitCode(errOut, pipeline.Scan(cfg, paths))
+	case "view":
+		if len(paths) == 0 {
+			printError(errOut, "view needs at least one FILE of alerts (NDJSON: an export or scan output)")
+			return 2
+		}
+		return exitCode(errOut, pipeline.View(cfg, paths))
 	case "story":
 		// Without PATH the story comes from the state directory's journal.
 		return exitCode(errOut, pipeline.Story(cfg, *sq, paths))

@@ -229,7 +229,7 @@ func (b *backend) Compile(q string) (func(ecs.Doc) bool, error) {
 // Kill sends SIGKILL: the responder has confirmed, and a transfer process
 // that traps SIGTERM would keep writing.
 // errRecorded refuses an action on this host for an alert of a recording.
-var errRecorded = errors.New("this alert is from a recording (demo): its pid and path are not this host's; nothing was done")
+var errRecorded = errors.New("this alert is from a recording (demo, view): its pid and path are not this host's; nothing was done")
 
 func (b *backend) Kill(pid int) error {
 	if b.s != nil && b.s.recorded {

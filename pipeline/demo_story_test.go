@@ -41,7 +41,7 @@ func TestDemoStoryMatchesFile(t *testing.T) {
 	got := s.stories.Story(story.Scope{Kind: story.ByAddr, Addr: "127.0.0.5"})
 
 	file := story.NewStore(0)
-	_, err = sources.ScanFile("../testdata/capture/enriched.log", sources.ScanOptions{HostID: cfg.HostID, Story: true, Emit: func(ev sources.Event) {
+	_, err = catalog.Formats().ScanFile("../testdata/capture/enriched.log", sources.ScanOptions{HostID: cfg.HostID, Story: true, Emit: func(ev sources.Event) {
 		if e, ok := story.FromDoc(ev.Doc, ev.Key); ok {
 			file.Add(e)
 		}

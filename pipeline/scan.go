@@ -11,7 +11,7 @@ import (
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/sources"
-	_ "github.com/xferhunt/xferhunt/sources/auditd" // registers the auditd log formats
+	"github.com/xferhunt/xferhunt/sources/catalog"
 )
 
 // Scan is `xferhunt scan`: every path in order, event time as the clock,
@@ -142,8 +142,9 @@ func printSummary(cfg Config, st sources.Stats, es detect.Stats, took time.Durat
 // closeInputs.
 func openInputs(paths []string) ([]*sources.Input, error) {
 	inputs := make([]*sources.Input, 0, len(paths))
+	formats := catalog.Formats()
 	for _, p := range paths {
-		in, err := sources.OpenInput(p)
+		in, err := formats.OpenInput(p)
 		if err != nil {
 			return inputs, usage(err)
 		}

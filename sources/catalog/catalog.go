@@ -1,7 +1,8 @@
 // Package catalog is the one place that knows every source package, so
 // main only parses flags: it builds live sources from --source values
 // (SPEC §1): auto, netlink[:unicast|multicast], auditlog:PATH,
-// auditbeat:PATH, ecs:PATH and "-" (stdin, format detected per line).
+// auditbeat:PATH, ecs:PATH and "-" (stdin, format detected per line), and
+// holds the registry of recorded formats a scan reads (Formats).
 package catalog
 
 import (
@@ -21,6 +22,20 @@ import (
 	"github.com/xferhunt/xferhunt/sources/netlink"
 	"github.com/xferhunt/xferhunt/sources/tail"
 )
+
+// Formats returns the registry of the recorded formats a scan reads.
+func Formats() *sources.Formats {
+	return sources.NewFormats(map[sources.Format]sources.ScanFunc{
+		sources.AuditdRaw:      auditd.ScanRecorded,
+		sources.AuditdEnriched: auditd.ScanRecorded,
+		sources.ECSNDJSON:      ecsjson.Scan,
+		// Sniff names a stream Auditbeat by its first document only;
+		// ecsjson.Scan routes each document by its own shape, so later
+		// ECS documents are not lost.
+		sources.AuditbeatNDJSON: ecsjson.Scan,
+		sources.JSONDocuments:   ecsjson.ScanDocuments,
+	}, ecsjson.Sniff)
+}
 
 // ErrUnusable wraps every error caused by the spec or its input (bad
 // syntax, unreadable path, nothing usable for auto): exit code 2.
