@@ -47,14 +47,20 @@ var (
 		enrich.FileFactsState, enrich.FileFactsAt}, enrich.FileFactFields...)
 )
 
-// alertOnly says why field is not an event field of d ("" when it is).
-func alertOnly(d ecs.Doc, field string) string {
+// addedByAlert reports whether field is one the alert adds to every
+// event (no document needed: cheap enough for syncKeys).
+func addedByAlert(field string) bool {
 	for _, p := range alertOnlyPrefixes {
 		if strings.HasPrefix(field, p) {
-			return field + " is added to the alert, not in the event: an exception on it would never match"
+			return true
 		}
 	}
-	if slices.Contains(alertOnlyFields, field) {
+	return slices.Contains(alertOnlyFields, field)
+}
+
+// alertOnly says why field is not an event field of d ("" when it is).
+func alertOnly(d ecs.Doc, field string) string {
+	if addedByAlert(field) {
 		return field + " is added to the alert, not in the event: an exception on it would never match"
 	}
 	if (field == "source.ip" || field == "source.port") && d.Str("xferhunt.connection.attributed_by") != "" {

@@ -127,7 +127,16 @@ func (m *Model) syncKeys() {
 	k.Alert.Close.SetEnabled(has && r.Status() != alertdb.StatusClosed)
 	k.Alert.Reopen.SetEnabled(has && r.Status() != alertdb.StatusOpen)
 	k.Alert.Copy.SetEnabled(has)
-	k.Alert.Exception.SetEnabled(has && detail && len(focusable(m.dlines)) > 0)
+	// On a field the alert adds (kibana.alert.*) an exception could never
+	// match: x then says why instead of opening the editor, and its help
+	// says so too.
+	fl, focused := m.focusedLine()
+	k.Alert.Exception.SetEnabled(has && detail && focused)
+	if focused && addedByAlert(fl.field) {
+		k.Alert.Exception.SetHelp("x", "exception: not on an alert field")
+	} else {
+		k.Alert.Exception.SetHelp("x", "add exception (from the field)")
+	}
 	k.Alert.Kill.SetEnabled(has && r.PID() > 1)
 	k.Alert.Evidence.SetEnabled(has && r.Path() != "")
 	k.Alert.Recheck.SetEnabled(has && r.Path() != "" && !r.Historical())
