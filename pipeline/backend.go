@@ -159,7 +159,7 @@ func (b *backend) commit(next *exceptions.List) error {
 		all.Add(it)
 	}
 	b.s.exc = all
-	b.s.engine.SetExcepter(excepter{all})
+	b.s.engine.SetExcepter(excepter{all, b.s.scope})
 	return nil
 }
 
@@ -219,7 +219,7 @@ func (b *backend) RecheckFile(a detect.Alert) (detect.Alert, error) {
 }
 
 func (b *backend) Compile(q string) (func(ecs.Doc) bool, error) {
-	parsed, err := kql.Parse(q)
+	parsed, err := kql.ParseMapped(q)
 	if err != nil {
 		return nil, err
 	}
@@ -279,18 +279,11 @@ func (b *backend) PreserveEvidence(a detect.Alert) (string, string, error) {
 		return "", "", fmt.Errorf("evidence: %w", err)
 	}
 	defer dir.Close()
-	in, err := safefile.Open(src)
+	in, _, err := safefile.OpenRegular(src)
 	if err != nil {
 		return "", "", err
 	}
 	defer in.Close()
-	fi, err := in.Stat()
-	if err != nil {
-		return "", "", err
-	}
-	if !fi.Mode().IsRegular() {
-		return "", "", fmt.Errorf("%q is not a regular file (%s)", src, fi.Mode().Type())
-	}
 	out, err := dir.Create("file")
 	if err != nil {
 		return "", "", fmt.Errorf("evidence: %w", err)

@@ -282,6 +282,11 @@ func (l *live) detect(batch []sources.Event, out func(stagedAlert)) {
 			out(stagedAlert{alert: a, live: !ev.Historical})
 		}
 	}
+	// Alerts max_signals deferred wait for the next interval; on a quiet
+	// stream, the wall clock ends it.
+	for _, a := range l.s.engine.DrainDue(time.Now()) {
+		out(stagedAlert{alert: a, live: true})
+	}
 	// A failed flush keeps history in memory and the next one retries;
 	// Close reports a flush that never succeeds.
 	_ = l.s.engine.FlushIfDue()
@@ -509,6 +514,9 @@ func statusLine(hs []sources.Health, es detect.Stats) string {
 			h.Name, state, h.Records, h.Events, h.Malformed, h.Lost, h.Gaps, h.Dropped)
 	}
 	fmt.Fprintf(&b, " matches=%d alerts=%d held_back=%d excepted=%d terms=%d", es.Matches, es.Alerts, es.HeldBack, es.Excepted, es.Terms)
+	if es.Untimed > 0 {
+		fmt.Fprintf(&b, " untimed=%d", es.Untimed)
+	}
 	if es.TuplesCapped > 0 {
 		fmt.Fprintf(&b, " tuples_capped=%d tuples_dropped=%d", es.TuplesCapped, es.TuplesDropped)
 	}
