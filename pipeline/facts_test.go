@@ -18,6 +18,21 @@ import (
 	"github.com/xferhunt/xferhunt/enrich"
 )
 
+// testLive sets up cfg's live pipeline; the setup closes when the test ends.
+func testLive(t *testing.T, cfg Config) *live {
+	t.Helper()
+	s, err := newSetup(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	srcs, err := openSources(&cfg, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newLive(s, srcs)
+}
+
 // TestAlertUpdatedWhenUploadDone: a live upload's alert goes out at once
 // with its file facts pending while the writer (a real process) still
 // holds the file, and again, same kibana.alert.uuid, with the real size and
@@ -49,17 +64,7 @@ func TestAlertUpdatedWhenUploadDone(t *testing.T) {
 		t.Fatal("writer never created the file")
 	}
 	var errb bytes.Buffer
-	cfg := Config{Rules: []string{"seed"}, Ephemeral: true, HostID: "h1", Sources: []string{"auditlog:" + log}, Stderr: &errb}
-	s, err := newSetup(&cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	srcs, err := openSources(&cfg, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := newLive(s, srcs)
+	l := testLive(t, Config{Rules: []string{"seed"}, Ephemeral: true, HostID: "h1", Sources: []string{"auditlog:" + log}, Stderr: &errb})
 	var mu sync.Mutex
 	var got []ecs.Doc
 	ctx, cancel := context.WithCancel(context.Background())

@@ -16,7 +16,6 @@ import (
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/enrich"
 	"github.com/xferhunt/xferhunt/internal/testenv"
-	"github.com/xferhunt/xferhunt/sources/netlink"
 )
 
 // Ports of the file-facts tests (their block is 22310–22319).
@@ -42,6 +41,32 @@ func bigPayload(t *testing.T, n int) (string, string) {
 
 const fiftyMB = 50 << 20
 
+// factsUpload is the set-up of the file-facts tests: the audit lock, a
+// user, an sshd on port, a 50 MB random payload and where it will land.
+type factsUpload struct {
+	u            *testenv.User
+	sshd         *testenv.SSHD
+	payload, sum string
+	dest         string
+}
+
+func newFactsUpload(t *testing.T, port int, user, name string) factsUpload {
+	t.Helper()
+	lockAuditAlone(t)
+	f := factsUpload{u: testenv.CreateUser(t, user), sshd: testenv.StartSSHD(t, port)}
+	f.payload, f.sum = bigPayload(t, fiftyMB)
+	f.dest = filepath.Join(dropDir(t, "/tmp", "xferhunt-e2e-"+user+"-"), name)
+	return f
+}
+
+// scp uploads the payload with legacy scp (scp -t writes the file).
+func (f factsUpload) scp(t *testing.T) {
+	t.Helper()
+	start := time.Now()
+	f.sshd.SCP(t, f.u, f.payload, f.dest, true, "127.0.0.9")
+	t.Logf("50 MB scp -O took %v", time.Since(start).Round(time.Millisecond))
+}
+
 // TestUploadFactsAreFinal is acceptance 3 of issue 10, headless: a live 50
 // MB scp upload's alert carries the file's real size and sha256, marked
 // final. The alert line comes at once (the writer still holds the file:
@@ -49,29 +74,23 @@ const fiftyMB = 50 << 20
 // once scp has closed it; before this the alert said size 0 and the hash
 // of nothing, never refreshed.
 func TestUploadFactsAreFinal(t *testing.T) {
-	testenv.LockAudit(t)
-	if pid, err := netlink.DaemonPID(); err != nil || pid != 0 {
-		testenv.Need(t, false, "no audit daemon may be registered for unicast (pid %d, %v)", pid, err)
-	}
-	u := testenv.CreateUser(t, "xfhfacts")
-	sshd := testenv.StartSSHD(t, factsSSHPort)
-	payload, sum := bigPayload(t, fiftyMB)
-	dir := dropDir(t, "/tmp", "xferhunt-e2e-facts-")
-	dest := filepath.Join(dir, "upload-50m.bin")
-
+	f := newFactsUpload(t, factsSSHPort, "xfhfacts", "upload-50m.bin")
+	dest, sum := f.dest, f.sum
 	x := startXferhunt(t, xferOptions{Netlink: true}, "--headless", "--ephemeral", "--source", "netlink")
 	x.waitReady(15 * time.Second)
-	start := time.Now()
-	sshd.SCP(t, u, payload, dest, true, "127.0.0.9")
-	t.Logf("50 MB scp -O took %v", time.Since(start).Round(time.Millisecond))
+	f.scp(t)
 	if _, ok := x.waitAlert(dest, 10*time.Second); !ok {
 		t.Fatalf("no alert for %s:%s\nstderr:\n%s", dest, describe(x.Alerts()), x.stderrText())
 	}
 	var a alert
-	final := x.waitUntil(func() bool {
-		a, _ = x.waitAlert(dest, 0)
+	final := x.waitUntil(func() bool { // called under x.mu
+		for _, al := range x.alerts {
+			if al.Path == dest {
+				a = al
+			}
+		}
 		return a.Doc.Str(enrich.FileFactsState) == enrich.FactsFinal
-	}, 30*time.Second)
+	}, 60*time.Second)
 	x.stop(5 * time.Second)
 	if !final {
 		t.Fatalf("facts never final: %v (lines %d)", a.Doc.Get("xferhunt.file"), a.Lines)
@@ -145,15 +164,7 @@ func (p *tmuxPane) waitFor(what string, d time.Duration, cond func(string) bool)
 // file's real size, sha256 and type, and that the facts are final.
 func TestUploadFactsInFileTab(t *testing.T) {
 	testenv.NeedBinary(t, "/usr/bin/tmux")
-	lock := testenv.LockAudit(t)
-	if pid, err := netlink.DaemonPID(); err != nil || pid != 0 {
-		testenv.Need(t, false, "no audit daemon may be registered for unicast (pid %d, %v)", pid, err)
-	}
-	u := testenv.CreateUser(t, "xfhfactt")
-	sshd := testenv.StartSSHD(t, factsTUIPort)
-	payload, sum := bigPayload(t, fiftyMB)
-	dir := dropDir(t, "/tmp", "xferhunt-e2e-factstui-")
-	dest := filepath.Join(dir, "tui-50m.bin")
+	f := newFactsUpload(t, factsTUIPort, "xfhfactt", "tui-50m.bin")
 
 	sockDir, err := os.MkdirTemp("", "xhf")
 	if err != nil {
@@ -178,12 +189,11 @@ func TestUploadFactsInFileTab(t *testing.T) {
 			t.Errorf("xferhunt rules left after the TUI ended (%v):\n%s", err, rules)
 		}
 		os.RemoveAll(sockDir)
-		_ = lock
 	})
 	p.run("set-option", "-t", "x", "status", "off")
 	p.waitFor("netlink live", 20*time.Second, func(s string) bool { return strings.Contains(s, "netlink live") })
 
-	sshd.SCP(t, u, payload, dest, true, "127.0.0.9")
+	f.scp(t)
 	p.keys("/")
 	p.keys("-l", "file.name : tui-50m.bin")
 	p.keys("Enter")
@@ -194,7 +204,7 @@ func TestUploadFactsInFileTab(t *testing.T) {
 	})
 	for _, want := range []string{
 		"size             " + fmt.Sprint(fiftyMB),
-		"sha256           " + sum,
+		"sha256           " + f.sum,
 		"type             data",
 		"still present    yes",
 	} {
