@@ -9,7 +9,7 @@ func TestCloneIsDeep(t *testing.T) {
 	c := d.Clone()
 	c.Set("xferhunt.file.size", 42.0)
 	c["a"].([]any)[0].(map[string]any)["b"] = "changed"
-	c["s"].([]string)[0] = "y"
+	c["s"].([]any)[0] = "y"
 	if d.Get("xferhunt.file.size") != 0.0 || d["a"].([]any)[0].(map[string]any)["b"] != "c" || d["s"].([]string)[0] != "x" {
 		t.Fatalf("original changed: %v", d)
 	}
