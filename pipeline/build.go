@@ -174,6 +174,9 @@ func newSetup(cfg *Config) (*setup, error) {
 	eng, err := detect.NewEngine(specs, hist, exc, detect.Options{
 		HistoryWindow:  cfg.HistoryWindow,
 		NewTermsFields: cfg.NewTermsFields,
+		// A scan judges new_terms over its whole input, order free; the
+		// companions (upload-exec) need the seed alerts as they happen.
+		Offline: cfg.orderFree && len(s.companions) == 0,
 	})
 	if err != nil {
 		_ = s.store.Close()
