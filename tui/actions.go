@@ -10,7 +10,6 @@ import (
 	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
-	"github.com/xferhunt/xferhunt/internal/visible"
 )
 
 // setFlash shows a one-line message in the footer until the next key.
@@ -24,18 +23,6 @@ func (m *Model) onResult(msg tea.Msg) {
 	case statusSavedMsg:
 		if msg.err != nil {
 			m.setFlash(true, "saving status: %v", msg.err)
-		}
-	case exceptionPreviewMsg:
-		// The dialog opened with the key; the count fills it in, if the
-		// question is still the one asked.
-		if m.overlay == overlayConfirm && !m.askQuit && m.ask.field == msg.field && m.ask.value == msg.value {
-			m.ask.body = exceptionBody(msg.field, msg.value, fmt.Sprintf("would have suppressed %d of %d alerts held now.", msg.matches, m.st.Len()))
-		}
-	case exceptionAddedMsg:
-		if msg.err != nil {
-			m.setFlash(true, "exception not saved: %v", msg.err)
-		} else {
-			m.setFlash(false, "exception saved: %s : %s", msg.field, msg.value)
 		}
 	case killedMsg:
 		if msg.err != nil {
@@ -82,25 +69,9 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	case key.Matches(msg, k.CopyAll):
 		return m.copyAll(r), true
 	case key.Matches(msg, k.Exception):
-		l, ok := m.focusedLine()
-		if !ok {
-			m.setFlash(true, "focus a field first (%s/%s)", m.keys.Detail.Up.Help().Key, m.keys.Detail.Down.Help().Key)
-			return nil, true
-		}
-		rows := m.st.Snapshot()
-		f, v := l.field, l.value
-		// The question opens now, not when the count arrives: a key typed
-		// meanwhile answers it instead of acting on the list behind.
-		m.overlay, m.askQuit = overlayConfirm, false
-		m.ask = confirm{
-			title: "Add exception",
-			body:  exceptionBody(f, v, "counting the alerts it would have suppressed…"),
-			yes:   func() tea.Msg { return exceptionAddedMsg{f, v, b.AddException(f, v)} },
-			field: f, value: v,
-		}
-		return func() tea.Msg {
-			return exceptionPreviewMsg{f, v, alertdb.CountKeyword(rows, f, v)}
-		}, true
+		return m.openExceptionEditor(r), true
+	case key.Matches(msg, k.Recheck):
+		return m.recheckCmd(r), true
 	case key.Matches(msg, k.Kill):
 		pid := r.PID()
 		if pid <= 1 {
@@ -171,12 +142,6 @@ func (m *Model) exportCmd() tea.Cmd {
 		}
 		return exportedMsg{path, len(alerts), b.Export(path, alerts)}
 	}
-}
-
-// exceptionBody is the exception question, with the count or a note that
-// it is on its way.
-func exceptionBody(field, value, count string) string {
-	return fmt.Sprintf("%s : %q\n%s Future matching events raise no alert.", visible.String(field), visible.String(value), count)
 }
 
 // copyAll copies the whole alert document.

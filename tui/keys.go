@@ -22,6 +22,10 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		return m, tea.Quit
 	}
 	switch m.overlay {
+	case overlayException:
+		return m.onExceptionKey(msg)
+	case overlayExceptions:
+		return m.onExceptionListKey(msg)
 	case overlayFilter, overlayCommand:
 		return m.onLineKey(msg)
 	case overlaySearch:
@@ -31,13 +35,14 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case overlayConfirm:
 		switch {
 		case key.Matches(msg, k.Prompt.Confirm):
-			m.overlay = overlayNone
 			if m.askQuit {
+				m.overlay = overlayNone
 				return m, tea.Quit
 			}
+			m.overlay = m.underConfirm()
 			return m, m.ask.yes
 		case key.Matches(msg, k.Prompt.Deny):
-			m.overlay = overlayNone
+			m.overlay, m.askQuit = m.underConfirm(), false
 			m.setFlash(false, "cancelled")
 		}
 		return m, nil
@@ -132,6 +137,8 @@ func (m Model) onListKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		m.togglePause()
 	case key.Matches(msg, k.Export):
 		return m, m.exportCmd()
+	case key.Matches(msg, k.Exceptions):
+		return m, m.openExceptionList()
 	}
 	return m, nil
 }

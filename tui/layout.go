@@ -23,6 +23,8 @@ const (
 	modeStacked             // list above, detail below
 	modeStory               // the story view takes the body
 	modeHelp                // the help view takes the body
+	modeExcEdit             // the exception editor takes the body
+	modeExcList             // the list of exceptions takes the body
 )
 
 // layout names every region of the screen and the mode that placed them.
@@ -77,6 +79,10 @@ func (m *Model) layout() layout {
 	case l.mode == modeTooSmall:
 	case m.overlay == overlayHelp:
 		l.mode = modeHelp
+	case m.overlay == overlayException:
+		l.mode = modeExcEdit
+	case m.overlay == overlayExceptions || m.overlay == overlayConfirm && m.exl.open:
+		l.mode = modeExcList
 	case m.sv.open:
 		l.mode = modeStory
 	}

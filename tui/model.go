@@ -41,18 +41,17 @@ const (
 	overlayHelp
 	overlayFilter
 	overlayConfirm
-	overlaySearch  // the story view's search prompt
-	overlayCommand // the : command line
-	overlayFind    // the detail view's search prompt
+	overlaySearch     // the story view's search prompt
+	overlayCommand    // the : command line
+	overlayFind       // the detail view's search prompt
+	overlayException  // the exception editor
+	overlayExceptions // the list of exceptions
 )
 
 // confirm is a pending yes/no question and the Cmd a yes runs.
 type confirm struct {
 	title, body string
 	yes         tea.Cmd
-	// field and value name an exception question, so its count (a Cmd)
-	// fills in the question it was asked for and no other.
-	field, value string
 }
 
 // Model is the root model: it owns all state; components are plain render
@@ -123,6 +122,9 @@ type Model struct {
 	dropped uint64
 
 	sv storyView
+
+	ex  excEditor
+	exl excList
 }
 
 // New builds the model. It reads persisted statuses and the guide once,
@@ -191,8 +193,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case statusSavedMsg:
 		m.unsaved = max(0, m.unsaved-1)
 		m.onResult(msg)
-	case exceptionPreviewMsg, exceptionAddedMsg, killedMsg, evidenceMsg, exportedMsg:
+	case killedMsg, evidenceMsg, exportedMsg:
 		m.onResult(msg)
+	case excPreviewMsg, excSavedMsg, excListMsg, excDeletedMsg, excExportedMsg, recheckedMsg:
+		cmd = m.onExceptionResult(msg)
 	case tea.KeyPressMsg:
 		m, cmd = m.onKey(msg)
 	case tea.MouseWheelMsg:

@@ -63,6 +63,10 @@ func (m Model) render() string {
 	switch l.mode {
 	case modeHelp:
 		body = m.renderHelp(l.body.w, l.body.h)
+	case modeExcEdit:
+		body = m.renderExceptionEditor(l.body.w, l.body.h)
+	case modeExcList:
+		body = m.renderExceptionList(l.body.w, l.body.h)
 	case modeStory:
 		body = m.renderStory(storyRect(m.width, m.height))
 	case modeSide:
