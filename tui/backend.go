@@ -8,6 +8,7 @@ import (
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/story"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // Backend is everything the TUI needs from the rest of xferhunt. The model
@@ -15,9 +16,9 @@ import (
 // a blocked kill(2) cannot freeze the screen.
 type Backend interface {
 	// SetStatus persists an alert's workflow status in the state store.
-	SetStatus(uuid, status string) error
+	SetStatus(uuid string, status triage.Status) error
 	// Statuses returns the persisted statuses, read once at start.
-	Statuses() map[string]string
+	Statuses() map[string]triage.Status
 	// AddException persists an exception and applies it to the engine.
 	AddException(field, value string) error
 	// Compile turns a KQL filter into a predicate over alert documents.

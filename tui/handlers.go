@@ -6,6 +6,7 @@ import (
 	"charm.land/bubbles/v2/key"
 
 	"github.com/xferhunt/xferhunt/alertdb"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // onAlerts merges a batch, keeping the same alert selected.
@@ -123,9 +124,9 @@ func (m *Model) syncKeys() {
 		b.SetEnabled(detail)
 	}
 	has := r != nil
-	k.Alert.Ack.SetEnabled(has && r.Status() == alertdb.StatusOpen)
-	k.Alert.Close.SetEnabled(has && r.Status() != alertdb.StatusClosed)
-	k.Alert.Reopen.SetEnabled(has && r.Status() != alertdb.StatusOpen)
+	k.Alert.Ack.SetEnabled(has && r.Status() == triage.StatusOpen)
+	k.Alert.Close.SetEnabled(has && r.Status() != triage.StatusClosed)
+	k.Alert.Reopen.SetEnabled(has && r.Status() != triage.StatusOpen)
 	k.Alert.Copy.SetEnabled(has)
 	k.Alert.Exception.SetEnabled(has && detail && len(focusable(m.dlines)) > 0)
 	k.Alert.Kill.SetEnabled(has && r.PID() > 1)
