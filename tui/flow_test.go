@@ -13,6 +13,7 @@ import (
 	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 func TestNewestFirstAndLiveMerge(t *testing.T) {
@@ -47,7 +48,7 @@ func TestTriagePersistsAcrossRestart(t *testing.T) {
 	m := testModel(t, b, 100, 30)
 	m = keys(t, m, "a")         // ack a5
 	m = keys(t, m, "down", "c") // close a4
-	if b.statuses["a5"] != "acknowledged" || b.statuses["a4"] != "closed" {
+	if b.statuses["a5"] != triage.StatusAcknowledged || b.statuses["a4"] != triage.StatusClosed {
 		t.Fatalf("backend statuses %v", b.statuses)
 	}
 	if !strings.Contains(screen(m), "open 3 · ack 1 · closed 1") {
@@ -65,7 +66,7 @@ func TestTriagePersistsAcrossRestart(t *testing.T) {
 	}
 	// Reopen goes back to open and is persisted too.
 	m2 = keys(t, m2, "o")
-	if b.statuses["a5"] != "open" || !strings.Contains(screen(m2), "open 4") {
+	if b.statuses["a5"] != triage.StatusOpen || !strings.Contains(screen(m2), "open 4") {
 		t.Fatalf("reopen not persisted: %v", b.statuses)
 	}
 }
@@ -103,7 +104,7 @@ func TestFilterAndSort(t *testing.T) {
 	}
 	sel := m.selected().UUID()
 	m = keys(t, m, "s")
-	if m.sortMode != alertdb.SortSeverity || m.st.At(0).Severity() != alertdb.SevCritical {
+	if m.sortMode != alertdb.SortSeverity || m.st.At(0).Severity() != triage.SevCritical {
 		t.Fatalf("severity sort: mode %v top %v", m.sortMode, m.st.At(0).Severity())
 	}
 	if m.selected().UUID() != sel {

@@ -6,6 +6,7 @@ import (
 	"charm.land/bubbles/v2/key"
 
 	"github.com/xferhunt/xferhunt/alertdb"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // onAlerts merges a batch, keeping the same alert selected. While the
@@ -157,9 +158,9 @@ func (m *Model) syncKeys() {
 	d.NextMatch.SetEnabled(detail && len(m.find.matches) > 0)
 	d.PrevMatch.SetEnabled(detail && len(m.find.matches) > 0)
 	has := r != nil
-	k.Alert.Ack.SetEnabled(has && r.Status() == alertdb.StatusOpen)
-	k.Alert.Close.SetEnabled(has && r.Status() != alertdb.StatusClosed)
-	k.Alert.Reopen.SetEnabled(has && r.Status() != alertdb.StatusOpen)
+	k.Alert.Ack.SetEnabled(has && r.Status() == triage.StatusOpen)
+	k.Alert.Close.SetEnabled(has && r.Status() != triage.StatusClosed)
+	k.Alert.Reopen.SetEnabled(has && r.Status() != triage.StatusOpen)
 	k.Alert.Copy.SetEnabled(has)
 	k.Alert.CopyAll.SetEnabled(has)
 	if _, ok := m.focusedLine(); ok && detail {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/xferhunt/xferhunt/alertdb"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // renderHelp lays the keymap groups out in as many columns as fit. It is
@@ -54,8 +54,8 @@ func (m Model) helpLines(w int) []string {
 	if !m.sv.open {
 		legend("List marks",
 			[2]string{"▸", "selected row (also reverse video)"},
-			[2]string{statusGlyph[alertdb.StatusAcknowledged], "acknowledged"},
-			[2]string{statusGlyph[alertdb.StatusClosed], "closed (struck through, dimmed)"},
+			[2]string{statusGlyph[triage.StatusAcknowledged], "acknowledged"},
+			[2]string{statusGlyph[triage.StatusClosed], "closed (struck through, dimmed)"},
 			[2]string{"dim", "historical: raised over backfilled events"},
 			[2]string{"▼ ▲", "sorted column, descending / ascending"},
 			[2]string{"⏸", "paused: new alerts counted, not shown"},

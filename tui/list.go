@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/xferhunt/xferhunt/alertdb"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // colID names a list column, so code finds a column by what it is, never
@@ -65,7 +66,7 @@ func (m *Model) columns(w int) []column {
 		{colTime, "time", m.clock.width(tl), 8, func(m *Model, r *alertdb.Row) string {
 			return m.clock.format(r.Time(), tl)
 		}, false},
-		{colSeverity, "severity", 9, 7, func(m *Model, r *alertdb.Row) string { return sevNames[r.Severity()] }, false},
+		{colSeverity, "severity", 9, 7, func(m *Model, r *alertdb.Row) string { return r.Severity().String() }, false},
 		{colProcess, "process", 11, 6, func(m *Model, r *alertdb.Row) string { return r.Process() }, false},
 		{colUser, "user", 8, 5, func(m *Model, r *alertdb.Row) string { return r.User() }, false},
 		{colIP, "source ip", 15, 4, func(m *Model, r *alertdb.Row) string { return r.IP() }, false},
@@ -91,7 +92,6 @@ func (m *Model) columns(w int) []column {
 }
 
 var statusGlyph = [...]string{" ", "◐", "✓"}
-var sevNames = [...]string{"?", "low", "medium", "high", "critical"}
 
 // sortMarker is drawn after the title of the sorted column.
 func sortMarker(mode alertdb.SortMode) string {
@@ -161,7 +161,7 @@ func (m *Model) renderRow(cols []column, r *alertdb.Row, selected bool, w int) s
 			v = fit(v, c.width)
 		}
 		// Severity keeps its color on live, unselected rows.
-		if c.id == colSeverity && !selected && !r.Historical() && r.Status() != alertdb.StatusClosed {
+		if c.id == colSeverity && !selected && !r.Historical() && r.Status() != triage.StatusClosed {
 			v = m.styles.Sev[r.Severity()].Render(v)
 		}
 		b.WriteString(v)
@@ -170,7 +170,7 @@ func (m *Model) renderRow(cols []column, r *alertdb.Row, selected bool, w int) s
 	switch {
 	case selected:
 		return m.styles.Selected.Render(line)
-	case r.Status() == alertdb.StatusClosed:
+	case r.Status() == triage.StatusClosed:
 		return m.styles.Closed.Render(line)
 	case r.Historical():
 		return m.styles.Historical.Render(line)
