@@ -14,7 +14,9 @@ import (
 	"testing"
 
 	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/detect/exceptions"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 func testSetup(t *testing.T, dir string) *setup {
@@ -48,13 +50,13 @@ func TestTriageAndExceptionsSurviveRestart(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
 	s := testSetup(t, dir)
 	b := &backend{s: s}
-	if err := b.SetStatus("alert-1", "acknowledged"); err != nil {
+	if err := b.SetStatus("alert-1", triage.StatusAcknowledged); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(s.engine.Process(creation("/usr/bin/scp", "/tmp/a"), detect.Flags{Key: "k1"})); n != 1 {
 		t.Fatalf("first scp creation: %d alerts, want 1", n)
 	}
-	if err := b.AddException("process.executable", "/usr/lib/openssh/sftp-server"); err != nil {
+	if err := b.SaveException(exceptions.NewItemFromField("process.executable", "/usr/lib/openssh/sftp-server")); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(s.engine.Process(creation("/usr/lib/openssh/sftp-server", "/tmp/b"), detect.Flags{Key: "k2"})); n != 0 {
@@ -67,7 +69,7 @@ func TestTriageAndExceptionsSurviveRestart(t *testing.T) {
 	s = testSetup(t, dir)
 	defer s.Close()
 	b = &backend{s: s}
-	if got := b.Statuses()["alert-1"]; got != "acknowledged" {
+	if got := b.Statuses()["alert-1"]; got != triage.StatusAcknowledged {
 		t.Fatalf("status after restart %q", got)
 	}
 	if n := len(s.engine.Process(creation("/usr/lib/openssh/sftp-server", "/tmp/c"), detect.Flags{Key: "k3"})); n != 0 {

@@ -10,7 +10,7 @@ import (
 	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
-	"github.com/xferhunt/xferhunt/internal/visible"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // setFlash shows a one-line message in the footer until the next key.
@@ -24,22 +24,6 @@ func (m *Model) onResult(msg tea.Msg) {
 	case statusSavedMsg:
 		if msg.err != nil {
 			m.setFlash(true, "saving status: %v", msg.err)
-		}
-	case exceptionPreviewMsg:
-		m.overlay = overlayConfirm
-		f, v := msg.field, msg.value
-		b := m.opt.Backend
-		m.ask = confirm{
-			title: "Add exception",
-			body: fmt.Sprintf("%s : %q\nwould have suppressed %d of %d alerts held now. Future matching events raise no alert.",
-				visible.String(f), visible.String(v), msg.matches, m.st.Len()),
-			yes: func() tea.Msg { return exceptionAddedMsg{f, v, b.AddException(f, v)} },
-		}
-	case exceptionAddedMsg:
-		if msg.err != nil {
-			m.setFlash(true, "exception not saved: %v", msg.err)
-		} else {
-			m.setFlash(false, "exception saved: %s : %s", msg.field, msg.value)
 		}
 	case killedMsg:
 		if msg.err != nil {
@@ -72,11 +56,11 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	b := m.opt.Backend
 	switch {
 	case key.Matches(msg, k.Ack):
-		return m.setStatus(r, alertdb.StatusAcknowledged), true
+		return m.setStatus(r, triage.StatusAcknowledged), true
 	case key.Matches(msg, k.Close):
-		return m.setStatus(r, alertdb.StatusClosed), true
+		return m.setStatus(r, triage.StatusClosed), true
 	case key.Matches(msg, k.Reopen):
-		return m.setStatus(r, alertdb.StatusOpen), true
+		return m.setStatus(r, triage.StatusOpen), true
 	case key.Matches(msg, k.Copy):
 		js, err := r.JSON()
 		if err != nil {
@@ -86,17 +70,9 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		m.setFlash(false, "copied alert JSON (%d bytes) to the clipboard via OSC 52", len(js))
 		return tea.SetClipboard(string(js)), true
 	case key.Matches(msg, k.Exception):
-		foc := focusable(m.dlines)
-		if m.field < 0 || m.field >= len(foc) {
-			m.setFlash(true, "focus a field first (↑/↓)")
-			return nil, true
-		}
-		l := m.dlines[foc[m.field]]
-		rows := m.st.Snapshot()
-		f, v := l.field, l.value
-		return func() tea.Msg {
-			return exceptionPreviewMsg{f, v, alertdb.CountKeyword(rows, f, v)}
-		}, true
+		return m.openExceptionEditor(r), true
+	case key.Matches(msg, k.Recheck):
+		return m.recheckCmd(r), true
 	case key.Matches(msg, k.Kill):
 		pid := r.PID()
 		if pid <= 1 {
@@ -124,13 +100,13 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 }
 
 // setStatus changes the workflow status now and persists it in a Cmd.
-func (m *Model) setStatus(r *alertdb.Row, st alertdb.Status) tea.Cmd {
+func (m *Model) setStatus(r *alertdb.Row, st triage.Status) tea.Cmd {
 	if !m.st.SetStatus(r.UUID(), st) {
 		return nil
 	}
 	m.statuses[r.UUID()] = st
 	b, id := m.opt.Backend, r.UUID()
-	return func() tea.Msg { return statusSavedMsg{id, st.String(), b.SetStatus(id, st.String())} }
+	return func() tea.Msg { return statusSavedMsg{id, st.String(), b.SetStatus(id, st)} }
 }
 
 // recompute filters and sorts in a Cmd over a snapshot of the rows. compile,

@@ -6,8 +6,10 @@ package tui
 
 import (
 	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/detect/exceptions"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/story"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // Backend is everything the TUI needs from the rest of xferhunt. The model
@@ -15,11 +17,25 @@ import (
 // a blocked kill(2) cannot freeze the screen.
 type Backend interface {
 	// SetStatus persists an alert's workflow status in the state store.
-	SetStatus(uuid, status string) error
+	SetStatus(uuid string, status triage.Status) error
 	// Statuses returns the persisted statuses, read once at start.
-	Statuses() map[string]string
-	// AddException persists an exception and applies it to the engine.
-	AddException(field, value string) error
+	Statuses() map[string]triage.Status
+	// SaveException persists an exception item (a new one, or a saved one
+	// of the same id changed) and applies it to the engine at once.
+	SaveException(it exceptions.Item) error
+	// DeleteException removes a saved exception and applies that at once.
+	DeleteException(id string) error
+	// Exceptions returns the exceptions saved from the TUI and the ones
+	// loaded with --exceptions (read-only).
+	Exceptions() (saved, loaded []exceptions.Item)
+	// ExportExceptions writes the saved exceptions as a Kibana
+	// exception-list export to the new file path.
+	ExportExceptions(path string) (int, error)
+	// Ephemeral says nothing outlives this run (--ephemeral).
+	Ephemeral() bool
+	// RecheckFile takes the alert's file facts again, now; refused for
+	// alerts whose file is not this host's now.
+	RecheckFile(a detect.Alert) (detect.Alert, error)
 	// Compile turns a KQL filter into a predicate over alert documents.
 	Compile(kql string) (func(ecs.Doc) bool, error)
 	// Kill sends the process a termination signal.

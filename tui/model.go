@@ -9,6 +9,7 @@ import (
 	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/keymap"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // Options configure a Model. Backend is required.
@@ -36,7 +37,9 @@ const (
 	overlayHelp
 	overlayFilter
 	overlayConfirm
-	overlaySearch // the story view's search prompt
+	overlaySearch     // the story view's search prompt
+	overlayException  // the exception editor
+	overlayExceptions // the list of exceptions
 )
 
 // confirm is a pending yes/no question and the Cmd a yes runs.
@@ -56,7 +59,7 @@ type Model struct {
 	width, height int
 
 	st       alertdb.Store
-	statuses map[string]alertdb.Status
+	statuses map[string]triage.Status
 	sortMode alertdb.SortMode
 	pred     func(ecs.Doc) bool
 	filter   string // applied filter text
@@ -86,6 +89,9 @@ type Model struct {
 	dropped uint64
 
 	sv storyView
+
+	ex  excEditor
+	exl excList
 }
 
 // New builds the model. It reads persisted statuses and the guide once,
@@ -110,14 +116,14 @@ func New(opt Options) Model {
 		keys:     keymap.Default(),
 		dark:     !opt.Light,
 		st:       alertdb.NewStore(),
-		statuses: map[string]alertdb.Status{},
+		statuses: map[string]triage.Status{},
 		width:    80,
 		height:   24,
 		guide:    opt.Guide,
 	}
 	if opt.Backend != nil {
 		for id, s := range opt.Backend.Statuses() {
-			m.statuses[id] = alertdb.ParseStatus(s)
+			m.statuses[id] = s
 		}
 		if m.guide == "" {
 			m.guide = opt.Backend.RuleGuide()
@@ -155,8 +161,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.onStorySearch(msg)
 	case filterResultMsg:
 		m.onFilterResult(msg)
-	case statusSavedMsg, exceptionPreviewMsg, exceptionAddedMsg, killedMsg, evidenceMsg, exportedMsg:
+	case statusSavedMsg, killedMsg, evidenceMsg, exportedMsg:
 		m.onResult(msg)
+	case excPreviewMsg, excSavedMsg, excListMsg, excDeletedMsg, excExportedMsg, recheckedMsg:
+		cmd = m.onExceptionResult(msg)
 	case tea.KeyPressMsg:
 		m, cmd = m.onKey(msg)
 	case tea.MouseWheelMsg:
@@ -165,10 +173,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.onClick(msg)
 	}
 	m.clamp()
-	m.syncKeys()
+	// The detail lines first: which keys are live depends on them (x
+	// needs a focusable field), also right after the view opened.
 	if m.detail {
 		m.refreshDetail()
 	}
+	m.syncKeys()
 	if m.sv.open {
 		m.sv.clampTop(m.storyGeom())
 	}

@@ -7,8 +7,8 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/internal/visible"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // fit cuts s to exactly w cells, padding with spaces, measuring with
@@ -63,6 +63,10 @@ func (m Model) render() string {
 	switch {
 	case m.overlay == overlayHelp:
 		body = m.renderHelp(m.width, l.list.h+l.detail.h)
+	case m.overlay == overlayException:
+		body = m.renderExceptionEditor(m.width, m.height-4)
+	case m.overlay == overlayExceptions || m.overlay == overlayConfirm && m.exl.open:
+		body = m.renderExceptionList(m.width, m.height-4)
 	case m.sv.open:
 		body = m.renderStory(storyRect(m.width, m.height))
 	case l.detail.w > 0 && l.detail.y == l.list.y:
@@ -93,7 +97,7 @@ func (m Model) renderHeader(w int) string {
 	s := m.styles
 	title := s.Title.Render("xferhunt")
 	c := &m.st
-	counts := fmt.Sprintf(" open %d · ack %d · closed %d", c.Count(alertdb.StatusOpen), c.Count(alertdb.StatusAcknowledged), c.Count(alertdb.StatusClosed))
+	counts := fmt.Sprintf(" open %d · ack %d · closed %d", c.Count(triage.StatusOpen), c.Count(triage.StatusAcknowledged), c.Count(triage.StatusClosed))
 	shown := fmt.Sprintf(" │ %d/%d shown · sort %s", m.st.Shown(), m.st.Len(), m.sortMode)
 	if m.filter != "" {
 		shown += " · filter " + visible.String(m.filter)
