@@ -433,7 +433,7 @@ func Filter(rows []*Row, query string, pred func(ecs.Doc) bool, mode SortMode) [
 // keyword, as an exception on field : value would match them.
 func CountKeyword(rows []*Row, field, value string) int {
 	var n atomic.Int64
-	parallelMatch(rows, planFields([]string{field}, false, len(value) <= maxInline), func(_ int, d ecs.Doc) {
+	parallelMatch(rows, planFields([]string{field}, false, len(value) <= maxInline, false), func(_ int, d ecs.Doc) {
 		if slices.Contains(d.Keywords(field), value) {
 			n.Add(1)
 		}
