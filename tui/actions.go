@@ -10,7 +10,6 @@ import (
 	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
-	"github.com/xferhunt/xferhunt/internal/visible"
 )
 
 // setFlash shows a one-line message in the footer until the next key.
@@ -24,22 +23,6 @@ func (m *Model) onResult(msg tea.Msg) {
 	case statusSavedMsg:
 		if msg.err != nil {
 			m.setFlash(true, "saving status: %v", msg.err)
-		}
-	case exceptionPreviewMsg:
-		m.overlay = overlayConfirm
-		f, v := msg.field, msg.value
-		b := m.opt.Backend
-		m.ask = confirm{
-			title: "Add exception",
-			body: fmt.Sprintf("%s : %q\nwould have suppressed %d of %d alerts held now. Future matching events raise no alert.",
-				visible.String(f), visible.String(v), msg.matches, m.st.Len()),
-			yes: func() tea.Msg { return exceptionAddedMsg{f, v, b.AddException(f, v)} },
-		}
-	case exceptionAddedMsg:
-		if msg.err != nil {
-			m.setFlash(true, "exception not saved: %v", msg.err)
-		} else {
-			m.setFlash(false, "exception saved: %s : %s", msg.field, msg.value)
 		}
 	case killedMsg:
 		if msg.err != nil {
@@ -86,17 +69,9 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		m.setFlash(false, "copied alert JSON (%d bytes) to the clipboard via OSC 52", len(js))
 		return tea.SetClipboard(string(js)), true
 	case key.Matches(msg, k.Exception):
-		foc := focusable(m.dlines)
-		if m.field < 0 || m.field >= len(foc) {
-			m.setFlash(true, "focus a field first (↑/↓)")
-			return nil, true
-		}
-		l := m.dlines[foc[m.field]]
-		rows := m.st.Snapshot()
-		f, v := l.field, l.value
-		return func() tea.Msg {
-			return exceptionPreviewMsg{f, v, alertdb.CountKeyword(rows, f, v)}
-		}, true
+		return m.openExceptionEditor(r), true
+	case key.Matches(msg, k.Recheck):
+		return m.recheckCmd(r), true
 	case key.Matches(msg, k.Kill):
 		pid := r.PID()
 		if pid <= 1 {

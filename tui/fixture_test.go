@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/detect/exceptions"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
 	"github.com/xferhunt/xferhunt/story"
@@ -28,14 +30,16 @@ func tableAlerts() []detect.Alert { return alerts.TableAlerts() }
 
 // memBackend is an in-memory Backend that records calls.
 type memBackend struct {
-	mu         sync.Mutex
-	statuses   map[string]string
-	exceptions []string
-	killed     []int
-	exported   map[string]int
-	guide      string
-	compile    func(string) (func(ecs.Doc) bool, error)
-	stories    *story.Store
+	mu        sync.Mutex
+	statuses  map[string]string
+	excs      exceptions.List // saved through the editor
+	ephemeral bool
+	rechecked []string
+	killed    []int
+	exported  map[string]int
+	guide     string
+	compile   func(string) (func(ecs.Doc) bool, error)
+	stories   *story.Store
 }
 
 func newMemBackend() *memBackend {
@@ -55,11 +59,53 @@ func (b *memBackend) Statuses() map[string]string {
 	return maps.Clone(b.statuses)
 }
 
-func (b *memBackend) AddException(field, value string) error {
+func (b *memBackend) SaveException(it exceptions.Item) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.exceptions = append(b.exceptions, field+"="+value)
+	for i := range b.excs.Items {
+		if b.excs.Items[i].ID == it.ID {
+			b.excs.Items[i] = it
+			return nil
+		}
+	}
+	b.excs.Add(it)
 	return nil
+}
+
+func (b *memBackend) DeleteException(id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := len(b.excs.Items)
+	b.excs.Items = slices.DeleteFunc(b.excs.Items, func(it exceptions.Item) bool { return it.ID == id })
+	if len(b.excs.Items) == n {
+		return fmt.Errorf("no exception %q", id)
+	}
+	return nil
+}
+
+func (b *memBackend) Exceptions() (saved, loaded []exceptions.Item) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.excs.Items), nil
+}
+
+// ExportExceptions writes the real Kibana export (the path is a test's
+// temporary directory).
+func (b *memBackend) ExportExceptions(path string) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.excs.Items), b.excs.SaveFile(path)
+}
+
+func (b *memBackend) Ephemeral() bool { return b.ephemeral }
+
+func (b *memBackend) RecheckFile(a detect.Alert) (detect.Alert, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.rechecked = append(b.rechecked, a.ID())
+	upd := detect.Alert{Doc: a.Doc.Clone()}
+	upd.Doc.Set("xferhunt.file.facts", "final")
+	return upd, nil
 }
 
 // Compile understands `field : value` (and `field : *`), which is all the

@@ -86,14 +86,6 @@ type (
 		uuid, status string
 		err          error
 	}
-	exceptionPreviewMsg struct {
-		field, value string
-		matches      int
-	}
-	exceptionAddedMsg struct {
-		field, value string
-		err          error
-	}
 	killedMsg struct {
 		pid int
 		err error

@@ -36,7 +36,9 @@ const (
 	overlayHelp
 	overlayFilter
 	overlayConfirm
-	overlaySearch // the story view's search prompt
+	overlaySearch     // the story view's search prompt
+	overlayException  // the exception editor
+	overlayExceptions // the list of exceptions
 )
 
 // confirm is a pending yes/no question and the Cmd a yes runs.
@@ -86,6 +88,9 @@ type Model struct {
 	dropped uint64
 
 	sv storyView
+
+	ex  excEditor
+	exl excList
 }
 
 // New builds the model. It reads persisted statuses and the guide once,
@@ -155,8 +160,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.onStorySearch(msg)
 	case filterResultMsg:
 		m.onFilterResult(msg)
-	case statusSavedMsg, exceptionPreviewMsg, exceptionAddedMsg, killedMsg, evidenceMsg, exportedMsg:
+	case statusSavedMsg, killedMsg, evidenceMsg, exportedMsg:
 		m.onResult(msg)
+	case excPreviewMsg, excSavedMsg, excListMsg, excDeletedMsg, excExportedMsg, recheckedMsg:
+		cmd = m.onExceptionResult(msg)
 	case tea.KeyPressMsg:
 		m, cmd = m.onKey(msg)
 	case tea.MouseWheelMsg:
@@ -165,10 +172,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.onClick(msg)
 	}
 	m.clamp()
-	m.syncKeys()
+	// The detail lines first: which keys are live depends on them (x
+	// needs a focusable field), also right after the view opened.
 	if m.detail {
 		m.refreshDetail()
 	}
+	m.syncKeys()
 	if m.sv.open {
 		m.sv.clampTop(m.storyGeom())
 	}
