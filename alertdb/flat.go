@@ -560,3 +560,11 @@ func appendScalar(b []byte, v any) []byte {
 	}
 	return b
 }
+
+// FieldNames returns every leaf field name an alert held so far, sorted:
+// what a filter can name (the TUI completes field names from it).
+func FieldNames() []string {
+	names := slices.Clone(leafFields.snapshot())
+	slices.Sort(names)
+	return names
+}
