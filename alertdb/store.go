@@ -509,7 +509,7 @@ func Filter(rows []*Row, query string, pred func(ecs.Doc) bool, mode SortMode) [
 // keyword, as an exception on field : value would match them.
 func CountKeyword(rows []*Row, field, value string) int {
 	var n atomic.Int64
-	parallelMatch(rows, planFields([]string{field}, false, len(value) <= maxInline), func(_ int, d ecs.Doc) {
+	parallelMatch(rows, planFields([]string{field}, false, len(value) <= maxInline, false), func(_ int, d ecs.Doc) {
 		if slices.Contains(d.Keywords(field), value) {
 			n.Add(1)
 		}
@@ -523,7 +523,9 @@ func CountKeyword(rows []*Row, field, value string) int {
 // alerts to close with a new exception), decoding only when it must.
 func Matching(rows []*Row, fields []string, pred func(ecs.Doc) bool) []int {
 	keep := make([]bool, len(rows))
-	parallelMatch(rows, planFields(fields, false, false), func(i int, d ecs.Doc) { keep[i] = pred(d) })
+	// As for a nested query: pred may read an object's entries together
+	// (an exception's nested entry), which an array of objects would mix.
+	parallelMatch(rows, planFields(fields, false, false, true), func(i int, d ecs.Doc) { keep[i] = pred(d) })
 	var out []int
 	for i, k := range keep {
 		if k {

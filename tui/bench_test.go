@@ -134,7 +134,7 @@ func TestFrameBudget100k(t *testing.T) {
 	}
 }
 
-func rssMB(t *testing.T) float64 {
+func rssMB(t testing.TB) float64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		t.Skipf("no /proc/self/status: %v", err)

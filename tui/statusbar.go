@@ -73,6 +73,9 @@ func (m Model) renderBar(w int) []string {
 	if st.TuplesCapped > 0 {
 		line2 += s.Warn.Render(fmt.Sprintf(" · tuples capped %d", st.TuplesCapped))
 	}
+	if st.TermsEvicted > 0 {
+		line2 += s.Warn.Render(fmt.Sprintf(" · terms evicted %d", st.TermsEvicted))
+	}
 	if st.IgnoredAbove > 0 {
 		line2 += s.Warn.Render(fmt.Sprintf(" · over 1024 B %d", st.IgnoredAbove))
 	}
