@@ -16,6 +16,7 @@ import (
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/rules"
 	"github.com/xferhunt/xferhunt/internal/crash"
+	"github.com/xferhunt/xferhunt/internal/liveness"
 	"github.com/xferhunt/xferhunt/sources"
 	"github.com/xferhunt/xferhunt/sources/bridge"
 	"github.com/xferhunt/xferhunt/sources/enrich"
@@ -49,6 +50,7 @@ func Live(cfg Config) (err error) {
 		}
 	}()
 	s.responder = newResponder(cfg.hostID(), cfg.HideOwn)
+	s.here = liveness.Host{ID: cfg.hostID(), Boot: liveness.BootID()}
 	if !cfg.Ephemeral {
 		s.journal = newJournal(s.store)
 		if s.restored, err = restore(s.store, s.stories, s.journal); err != nil {
@@ -170,6 +172,9 @@ func (l *live) run(ctx context.Context, sink func(detect.Alert)) error {
 		if w, ok := src.(sources.Waiter); ok && w.CanWait() {
 			emit = l.bridge.WaitingEmitter(ctx, l.names[i])
 		}
+		if offHost(l.names[i]) {
+			emit = markOffHost(emit)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -249,10 +254,32 @@ func runSource(ctx context.Context, src sources.Source, emit func([]sources.Even
 	return nil
 }
 
+// offHost says a source does not record this host as it happens: only
+// kernel audit (netlink) and this host's auditd or Auditbeat files,
+// followed, do. Stdin and ECS exports may come from anywhere.
+func offHost(name string) bool {
+	for _, p := range []string{"netlink", "auditlog:", "auditbeat:"} {
+		if strings.HasPrefix(name, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// markOffHost marks every event of a batch OffHost before it is emitted.
+func markOffHost(emit func([]sources.Event)) func([]sources.Event) {
+	return func(batch []sources.Event) {
+		for i := range batch {
+			batch[i].OffHost = true
+		}
+		emit(batch)
+	}
+}
+
 // stagedAlert is an alert between detection and the sink.
 type stagedAlert struct {
-	alert detect.Alert
-	live  bool // raised by a live event, not during backfill
+	alert  detect.Alert
+	origin liveness.Origin // live on this host, or why not
 }
 
 // detect runs the engine over a batch, on the detection goroutine.
@@ -264,7 +291,7 @@ func (l *live) detect(batch []sources.Event, out func(stagedAlert)) {
 		}
 		loss, _ := ev.Doc.Get("xferhunt.loss").(bool)
 		for _, a := range l.feed.process(l.s.engine, ev, loss) {
-			out(stagedAlert{alert: a, live: !ev.Historical})
+			out(stagedAlert{alert: a, origin: liveness.Decide(ev.Historical, l.s.recorded, ev.OffHost, ev.Doc.Str("host.id"), l.s.here)})
 		}
 	}
 	// A failed flush keeps history in memory and the next one retries;
@@ -287,11 +314,13 @@ func (l *live) detect(batch []sources.Event, out func(stagedAlert)) {
 	}
 }
 
-// finish enriches an alert raised live and hands it to the sink. File
-// facts describe the file now: only meaningful for alerts raised live,
-// not for backfilled history.
+// finish stamps where an alert came from (internal/liveness), enriches
+// it from this host when it is live here, and hands it to the sink. Facts
+// read from /proc and files describe this host now: they belong only to
+// alerts raised live on it, never to backfill, recordings or other hosts.
 func (l *live) finish(ctx context.Context, st stagedAlert, sink func(detect.Alert)) {
-	if st.live && l.enr != nil {
+	liveness.Set(st.alert.Doc, st.origin, l.s.here)
+	if st.origin == liveness.Live && l.enr != nil {
 		l.enr.Alert(ctx, st.alert.Doc)
 	}
 	hide := l.s.responder.markAlert(st.alert)

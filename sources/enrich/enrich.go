@@ -98,6 +98,7 @@ func (e *Enricher) Alert(ctx context.Context, d ecs.Doc) {
 	ctx, cancel := context.WithTimeout(ctx, e.opt.Budget)
 	defer cancel()
 	e.Names(d)
+	e.identity(d)
 	e.process(d)
 	if p := d.Str("file.path"); p != "" {
 		e.file(ctx, d, p)
