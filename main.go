@@ -86,6 +86,9 @@ Usage:
   xferhunt rules [flags]           print the loaded rules and whether each parses
   xferhunt doctor [flags]          preflight: what will work on this host and why not
                                    (exit 0: live mode will work; 1: offline only)
+  xferhunt evidence [--tar] [flags] ALERT_ID
+                                   the evidence bundle of a live alert kept in --state
+  xferhunt responses [flags]       the response log: every action taken on the host
   xferhunt version                 version, commit, Go version
 
 Flags:
@@ -131,14 +134,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "", "scan", "story", "demo", "rules", "doctor", "version":
+	case "", "scan", "story", "demo", "rules", "doctor", "version", "evidence", "responses":
 	case "help":
 		fmt.Fprint(stdout, usage)
 		sq := pipeline.NewStoryQuery()
 		newFlagSet(&pipeline.Config{}, nil, stdout, &sq).PrintDefaults()
 		return 0
 	default:
-		printError(errOut, `unknown command "`+cmd+`" (try: scan, story, demo, rules, doctor, version, --help)`)
+		printError(errOut, `unknown command "`+cmd+`" (try: scan, story, demo, rules, doctor, evidence, responses, version, --help)`)
 		return 2
 	}
 
@@ -150,6 +153,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		sq = &q
 	}
 	fs := newFlagSet(&cfg, &showVersion, stderr, sq)
+	var tarToo bool
+	if cmd == "evidence" {
+		fs.BoolVar(&tarToo, "tar", false, "evidence: also write the bundle as one tar file beside its directory")
+	}
 	paths, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -165,7 +172,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(cfg.Rules) == 0 {
 		cfg.Rules = []string{"seed"}
 	}
-	if len(paths) > 0 && cmd != "scan" && cmd != "story" {
+	if len(paths) > 0 && cmd != "scan" && cmd != "story" && cmd != "evidence" {
 		printError(errOut, `unexpected argument "`+paths[0]+`" (files are read by `+"`xferhunt scan PATH…` or `--source auditlog:PATH`)")
 		return 2
 	}
@@ -178,6 +185,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return exitCode(errOut, pipeline.Scan(cfg, paths))
+	case "evidence":
+		if len(paths) != 1 {
+			printError(errOut, "evidence needs one ALERT_ID (kibana.alert.uuid, or a unique prefix of 8 characters or more)")
+			return 2
+		}
+		return exitCode(errOut, pipeline.Evidence(cfg, paths[0], tarToo))
+	case "responses":
+		// Targets and results name host paths: escaped like stderr.
+		cfg.Stdout = visible.Lines(stdout)
+		return exitCode(errOut, pipeline.Responses(cfg))
 	case "story":
 		// Without PATH the story comes from the state directory's journal.
 		return exitCode(errOut, pipeline.Story(cfg, *sq, paths))
@@ -240,6 +257,7 @@ func newFlagSet(cfg *pipeline.Config, showVersion *bool, out io.Writer, sq *pipe
 		cfg.Coverage = c
 		return err
 	})
+	fs.BoolVar(&cfg.ReadOnly, "readonly", false, "change nothing on the host: no kill, no evidence bundle, no quarantine (refused, and absent from the TUI's help)")
 	fs.BoolVar(&cfg.HideOwn, "hide-own", false, "live: leave out the alerts of the login session xferhunt was started from (the responder's own; they are labelled xferhunt.responder.own_session otherwise)")
 	fs.Var(byteSize{&cfg.StoryBudget}, "story-budget", "memory bound of the event store that keeps stories, e.g. 64MiB, 1GiB (default 64MiB); the oldest events are evicted first, and counted")
 	if sq != nil {

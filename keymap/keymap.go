@@ -9,6 +9,8 @@ import "charm.land/bubbles/v2/key"
 type Global struct {
 	Quit key.Binding
 	Help key.Binding
+	// Responses shows the response log: every action taken on the host.
+	Responses key.Binding
 }
 
 // List keys move through and act on the alert list.
@@ -32,8 +34,11 @@ type Alert struct {
 	Reopen    key.Binding
 	Copy      key.Binding
 	Exception key.Binding
-	Kill      key.Binding
-	Evidence  key.Binding
+	// Kill, Evidence and Quarantine change the host: disabled (absent
+	// from help) under --readonly and for alerts not live on this host.
+	Kill       key.Binding
+	Evidence   key.Binding
+	Quarantine key.Binding
 	// Story opens the story of the alert, or from the detail view the
 	// story of the focused field (a pivot).
 	Story key.Binding
@@ -71,6 +76,9 @@ type Prompt struct {
 	Cancel  key.Binding
 	Confirm key.Binding
 	Deny    key.Binding
+	// KillProcess and KillSession choose what K ends.
+	KillProcess key.Binding
+	KillSession key.Binding
 }
 
 // KeyMap is the complete set of bindings. Copy it per model: the TUI toggles
@@ -92,8 +100,9 @@ func Default() KeyMap {
 	}
 	return KeyMap{
 		Global: Global{
-			Quit: b([]string{"q", "ctrl+c"}, "q", "quit"),
-			Help: b([]string{"?"}, "?", "help"),
+			Quit:      b([]string{"q", "ctrl+c"}, "q", "quit"),
+			Help:      b([]string{"?"}, "?", "help"),
+			Responses: b([]string{"R"}, "R", "response log"),
 		},
 		List: List{
 			Up:       b([]string{"up", "k"}, "↑/k", "up"),
@@ -108,14 +117,15 @@ func Default() KeyMap {
 			Export:   b([]string{"E"}, "E", "export visible NDJSON"),
 		},
 		Alert: Alert{
-			Ack:       b([]string{"a"}, "a", "acknowledge"),
-			Close:     b([]string{"c"}, "c", "close"),
-			Reopen:    b([]string{"o"}, "o", "reopen"),
-			Copy:      b([]string{"y"}, "y", "copy JSON (OSC 52)"),
-			Exception: b([]string{"x"}, "x", "exception from field"),
-			Kill:      b([]string{"K"}, "K", "kill process"),
-			Evidence:  b([]string{"P"}, "P", "preserve file"),
-			Story:     b([]string{"t"}, "t", "tell the story"),
+			Ack:        b([]string{"a"}, "a", "acknowledge"),
+			Close:      b([]string{"c"}, "c", "close"),
+			Reopen:     b([]string{"o"}, "o", "reopen"),
+			Copy:       b([]string{"y"}, "y", "copy JSON (OSC 52)"),
+			Exception:  b([]string{"x"}, "x", "exception from field"),
+			Kill:       b([]string{"K"}, "K", "kill process or login"),
+			Evidence:   b([]string{"P"}, "P", "evidence bundle"),
+			Quarantine: b([]string{"Q"}, "Q", "quarantine file (000)"),
+			Story:      b([]string{"t"}, "t", "tell the story"),
 		},
 		Detail: Detail{
 			Back:    b([]string{"esc", "backspace"}, "esc", "back to list"),
@@ -144,6 +154,9 @@ func Default() KeyMap {
 			Cancel:  b([]string{"esc"}, "esc", "cancel"),
 			Confirm: b([]string{"y"}, "y", "yes"),
 			Deny:    b([]string{"n", "esc"}, "n/esc", "no"),
+
+			KillProcess: b([]string{"p"}, "p", "end the process"),
+			KillSession: b([]string{"s"}, "s", "end the login session"),
 		},
 	}
 }
@@ -158,9 +171,9 @@ type Group struct {
 // out so help only lists keys that currently do something.
 func (k KeyMap) Groups() []Group {
 	all := []Group{
-		{"Global", []key.Binding{k.Global.Help, k.Global.Quit}},
+		{"Global", []key.Binding{k.Global.Help, k.Global.Responses, k.Global.Quit}},
 		{"List", []key.Binding{k.List.Up, k.List.Down, k.List.PageUp, k.List.PageDown, k.List.Top, k.List.Bottom, k.List.Open, k.List.Filter, k.List.Sort, k.List.Export}},
-		{"Alert", []key.Binding{k.Alert.Ack, k.Alert.Close, k.Alert.Reopen, k.Alert.Copy, k.Alert.Exception, k.Alert.Kill, k.Alert.Evidence, k.Alert.Story}},
+		{"Alert", []key.Binding{k.Alert.Ack, k.Alert.Close, k.Alert.Reopen, k.Alert.Copy, k.Alert.Exception, k.Alert.Kill, k.Alert.Evidence, k.Alert.Quarantine, k.Alert.Story}},
 		{"Detail", []key.Binding{k.Detail.Back, k.Detail.NextTab, k.Detail.PrevTab, k.Detail.Up, k.Detail.Down}},
 		{"Story", []key.Binding{k.Story.Back, k.Story.NextScope, k.Story.PrevScope, k.Story.Up, k.Story.Down, k.Story.PageUp, k.Story.PageDown, k.Story.Top, k.Story.Bottom, k.Story.Search, k.Story.NextMatch, k.Story.PrevMatch, k.Story.Wrap}},
 	}

@@ -37,8 +37,10 @@ func runTUI(ctx context.Context, cfg Config, s *setup, srcs []sources.Source, gu
 
 	_, noColor := os.LookupEnv("NO_COLOR")
 	uiErr := tui.Run(ctx, tui.Options{
-		Backend: &backend{s: s, guide: guide},
-		NoColor: noColor,
+		Backend:  &backend{s: s, guide: guide},
+		NoColor:  noColor,
+		ReadOnly: s.readOnly,
+		Here:     s.here,
 	}, feed)
 	cancel()
 	if err := <-runDone; err != nil {

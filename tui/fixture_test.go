@@ -4,14 +4,21 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/liveness"
+	"github.com/xferhunt/xferhunt/internal/procid"
+	"github.com/xferhunt/xferhunt/respond"
 	"github.com/xferhunt/xferhunt/story"
 )
+
+// testHere is the host the test alerts are live on.
+var testHere = liveness.Host{ID: "test-host", Boot: "test-boot"}
 
 // spec is one compact alert row for tests.
 type spec struct {
@@ -46,7 +53,7 @@ func mkAlert(s spec) detect.Alert {
 			"technique": []any{map[string]any{"id": "T1021", "name": "Remote Services"}},
 		}},
 		"event":  map[string]any{"category": []any{"file"}, "action": "creation", "type": []any{"creation"}, "original": "type=SYSCALL msg=audit(1764126000.123:4242): arch=c000003e syscall=257 success=yes exit=3 comm=\"" + s.proc + "\"\ntype=PATH msg=audit(1764126000.123:4242): item=1 name=\"" + s.path + "\" nametype=CREATE"},
-		"host":   map[string]any{"name": "web-01", "ip": []any{"10.0.0.5"}},
+		"host":   map[string]any{"name": "web-01", "id": testHere.ID, "ip": []any{"10.0.0.5"}},
 		"source": map[string]any{"ip": s.ip, "port": 52114.0},
 		"process": map[string]any{
 			"name": s.proc, "pid": 4242.0, "executable": "/usr/sbin/" + s.proc,
@@ -60,6 +67,7 @@ func mkAlert(s spec) detect.Alert {
 		},
 		"file": map[string]any{"path": s.path, "name": name},
 		"xferhunt": map[string]any{
+			"live":       map[string]any{"origin": "live", "boot_id": testHere.Boot},
 			"historical": s.historical,
 			"explain": map[string]any{
 				"clauses": []any{
@@ -100,10 +108,13 @@ type memBackend struct {
 	statuses   map[string]string
 	exceptions []string
 	killed     []int
-	exported   map[string]int
-	guide      string
-	compile    func(string) (func(ecs.Doc) bool, error)
-	stories    *story.Store
+	// quarantined and responses record host actions.
+	quarantined []string
+	responses   []respond.Entry
+	exported    map[string]int
+	guide       string
+	compile     func(string) (func(ecs.Doc) bool, error)
+	stories     *story.Store
 }
 
 func newMemBackend() *memBackend {
@@ -151,15 +162,46 @@ func (b *memBackend) Compile(q string) (func(ecs.Doc) bool, error) {
 	}, nil
 }
 
-func (b *memBackend) Kill(pid int) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.killed = append(b.killed, pid)
-	return nil
+// PlanKill offers the alert's pid and a two-process session.
+func (b *memBackend) PlanKill(a detect.Alert) (respond.KillPlan, error) {
+	pid := int(a.Doc.Get("process.pid").(float64))
+	return respond.KillPlan{
+		Process: procid.Identity{PID: pid, Name: a.Doc.Str("process.name"), Exe: a.Doc.Str("process.executable")},
+		Ses:     "12",
+		Session: []procid.Identity{{PID: 4100, PPID: 1, Name: "sshd", Exe: "/usr/sbin/sshd"}, {PID: pid, PPID: 4100, Name: a.Doc.Str("process.name"), Exe: a.Doc.Str("process.executable")}},
+	}, nil
 }
 
-func (b *memBackend) PreserveEvidence(a detect.Alert) (string, string, error) {
-	return "/var/lib/xferhunt/evidence/" + a.ID(), "9f86d081", nil
+func (b *memBackend) Kill(a detect.Alert, p respond.KillPlan, session bool) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if session {
+		for _, id := range p.Session {
+			b.killed = append(b.killed, id.PID)
+		}
+		b.responses = append(b.responses, respond.Entry{Time: base, Action: respond.ActionKillSession, Alert: a.ID(), Target: "session 12", OK: true, Result: "killed"})
+		return "killed session 12", nil
+	}
+	b.killed = append(b.killed, p.Process.PID)
+	b.responses = append(b.responses, respond.Entry{Time: base, Action: respond.ActionKillProcess, Alert: a.ID(), Target: fmt.Sprintf("pid %d", p.Process.PID), OK: true, Result: "killed"})
+	return fmt.Sprintf("killed pid %d", p.Process.PID), nil
+}
+
+func (b *memBackend) Evidence(a detect.Alert) (respond.Bundle, error) {
+	return respond.Bundle{Dir: "/var/lib/xferhunt/evidence/" + a.ID(), Manifest: respond.Manifest{FileSHA: "9f86d081"}}, nil
+}
+
+func (b *memBackend) Quarantine(a detect.Alert) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.quarantined = append(b.quarantined, a.Doc.Str("file.path"))
+	return "quarantined " + a.Doc.Str("file.path"), nil
+}
+
+func (b *memBackend) Responses() ([]respond.Entry, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.responses), nil
 }
 
 func (b *memBackend) Export(path string, alerts []detect.Alert) error {

@@ -128,8 +128,11 @@ func (m *Model) syncKeys() {
 	k.Alert.Reopen.SetEnabled(has && r.Status() != alertdb.StatusOpen)
 	k.Alert.Copy.SetEnabled(has)
 	k.Alert.Exception.SetEnabled(has && detail && len(focusable(m.dlines)) > 0)
-	k.Alert.Kill.SetEnabled(has && r.PID() > 1)
-	k.Alert.Evidence.SetEnabled(has && r.Path() != "")
+	// Host actions only for an alert live on this host, never --readonly.
+	act := has && m.hostActionsOff(r) == ""
+	k.Alert.Kill.SetEnabled(act && r.PID() > 1)
+	k.Alert.Evidence.SetEnabled(act && r.Path() != "")
+	k.Alert.Quarantine.SetEnabled(act && r.Path() != "")
 	k.Alert.Story.SetEnabled(has && !st)
 	// From the detail view t pivots to the focused field's story: say so.
 	desc := "tell the story"

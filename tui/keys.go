@@ -24,13 +24,26 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case overlaySearch:
 		return m.onSearchKey(msg)
 	case overlayConfirm:
+		for _, c := range m.ask.choices {
+			if key.Matches(msg, *c.key) {
+				m.overlay = overlayNone
+				return m, c.cmd
+			}
+		}
 		switch {
-		case key.Matches(msg, k.Prompt.Confirm):
+		case m.ask.yes != nil && key.Matches(msg, k.Prompt.Confirm):
 			m.overlay = overlayNone
 			return m, m.ask.yes
 		case key.Matches(msg, k.Prompt.Deny):
 			m.overlay = overlayNone
 			m.setFlash(false, "cancelled")
+		}
+		return m, nil
+	case overlayLog:
+		if key.Matches(msg, k.Global.Responses) || msg.String() == "esc" {
+			m.overlay = overlayNone
+		} else if key.Matches(msg, k.Global.Quit) {
+			return m, tea.Quit
 		}
 		return m, nil
 	case overlayHelp:
@@ -47,6 +60,12 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case key.Matches(msg, k.Global.Help):
 		m.overlay = overlayHelp
 		return m, nil
+	case key.Matches(msg, k.Global.Responses):
+		b := m.opt.Backend
+		return m, func() tea.Msg {
+			es, err := b.Responses()
+			return responsesMsg{es, err}
+		}
 	}
 	if cmd, ok := m.onAlertKey(msg); ok {
 		return m, cmd

@@ -4,10 +4,12 @@ import (
 	"os"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/liveness"
 	"github.com/xferhunt/xferhunt/keymap"
 )
 
@@ -26,6 +28,11 @@ type Options struct {
 	Location *time.Location
 	// Guide overrides Backend.RuleGuide (tests, demo).
 	Guide string
+	// ReadOnly (--readonly) turns off every key that changes the host.
+	ReadOnly bool
+	// Here is this host for the live verdict (internal/liveness); the zero
+	// value (a recording, a view of old alerts) refuses every host action.
+	Here liveness.Host
 }
 
 // overlay is what currently owns the keyboard on top of the panes.
@@ -37,12 +44,21 @@ const (
 	overlayFilter
 	overlayConfirm
 	overlaySearch // the story view's search prompt
+	overlayLog    // the response log
 )
 
-// confirm is a pending yes/no question and the Cmd a yes runs.
+// confirm is a pending yes/no question and the Cmd a yes runs; with
+// choices, each choice's key runs its Cmd instead (K: process or session).
 type confirm struct {
 	title, body string
 	yes         tea.Cmd
+	choices     []choice
+}
+
+// choice is one answer of a confirm with several.
+type choice struct {
+	key *key.Binding
+	cmd tea.Cmd
 }
 
 // Model is the root model: it owns all state; components are plain render
@@ -86,6 +102,9 @@ type Model struct {
 	dropped uint64
 
 	sv storyView
+
+	// responses is the response log as last read (R), newest first.
+	responses []string
 }
 
 // New builds the model. It reads persisted statuses and the guide once,
@@ -155,7 +174,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.onStorySearch(msg)
 	case filterResultMsg:
 		m.onFilterResult(msg)
-	case statusSavedMsg, exceptionPreviewMsg, exceptionAddedMsg, killedMsg, evidenceMsg, exportedMsg:
+	case statusSavedMsg, exceptionPreviewMsg, exceptionAddedMsg, killPlanMsg, actionMsg, evidenceMsg, exportedMsg, responsesMsg:
 		m.onResult(msg)
 	case tea.KeyPressMsg:
 		m, cmd = m.onKey(msg)

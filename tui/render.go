@@ -63,6 +63,8 @@ func (m Model) render() string {
 	switch {
 	case m.overlay == overlayHelp:
 		body = m.renderHelp(m.width, l.list.h+l.detail.h)
+	case m.overlay == overlayLog:
+		body = m.renderResponses(m.width, l.list.h+l.detail.h)
 	case m.sv.open:
 		body = m.renderStory(storyRect(m.width, m.height))
 	case l.detail.w > 0 && l.detail.y == l.list.y:
@@ -112,8 +114,15 @@ func (m Model) overlayDialog(body []string, w, h int) []string {
 		return body
 	}
 	text := ansi.Wrap(m.ask.body, inner, " ")
+	answers := m.styles.Key.Render("y") + " yes   "
+	if len(m.ask.choices) > 0 {
+		answers = ""
+		for _, c := range m.ask.choices {
+			answers += m.styles.Key.Render(c.key.Help().Key) + " " + c.key.Help().Desc + "   "
+		}
+	}
 	content := m.styles.Title.Render(fit(m.ask.title, inner)) + "\n" + text + "\n\n" +
-		m.styles.Key.Render("y") + " yes   " + m.styles.Key.Render("n/esc") + " no"
+		ansi.Wrap(answers+m.styles.Key.Render("n/esc")+" no", inner, " ")
 	box := strings.Split(m.styles.Dialog.Width(inner+4).Render(content), "\n")
 	top := max(0, (h-len(box))/2)
 	left := max(0, (w-lipgloss.Width(box[0]))/2)
@@ -132,3 +141,17 @@ func (m Model) overlayDialog(body []string, w, h int) []string {
 }
 
 func slicesClone(s []string) []string { return append([]string(nil), s...) }
+
+// renderResponses is the response log view (R): newest first, one action
+// a line, cut at the width (the whole entry is in `xferhunt responses`).
+func (m Model) renderResponses(w, h int) []string {
+	s := m.styles
+	out := []string{s.Heading.Render("Response log") + s.Muted.Render("  newest first · R/esc close")}
+	if len(m.responses) == 0 {
+		out = append(out, s.Muted.Render("no action taken on this host yet"))
+	}
+	for _, l := range m.responses {
+		out = append(out, ansi.Truncate(l, w, "…"))
+	}
+	return clip(out, w, h)
+}
