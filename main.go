@@ -82,6 +82,8 @@ Usage:
                                    everything one login, address, user, file or
                                    process tree did, in time order (no PATH: the
                                    events live runs kept in --state)
+  xferhunt view [flags] FILE...    TUI over alert NDJSON (an export, or scan output),
+                                   with triage (kept in --state)
   xferhunt demo [flags]            TUI over a bundled real capture, no root needed
   xferhunt rules [flags]           print the loaded rules and whether each parses
   xferhunt doctor [flags]          preflight: what will work on this host and why not
@@ -134,14 +136,22 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "", "scan", "story", "demo", "rules", "doctor", "version", "evidence", "responses":
+	case "", "scan", "story", "view", "demo", "rules", "doctor", "version", "evidence", "responses":
 	case "help":
-		fmt.Fprint(stdout, usage)
-		sq := pipeline.NewStoryQuery()
-		newFlagSet(&pipeline.Config{}, nil, stdout, &sq).PrintDefaults()
+		// `xferhunt help` and `xferhunt help scan`: help is asked for, so
+		// it goes to stdout (`xferhunt help | less`) and exits 0.
+		topic := ""
+		if len(args) > 0 {
+			topic = args[0]
+		}
+		if !knownCommand(topic) {
+			printError(errOut, `no help on "`+topic+`" (commands: scan, story, demo, rules, doctor, evidence, responses, version)`)
+			return 2
+		}
+		printHelp(stdout, topic)
 		return 0
 	default:
-		printError(errOut, `unknown command "`+cmd+`" (try: scan, story, demo, rules, doctor, evidence, responses, version, --help)`)
+		printError(errOut, `unknown command "`+cmd+`" (try: scan, story, view, demo, rules, doctor, evidence, responses, version, --help)`)
 		return 2
 	}
 
@@ -152,17 +162,22 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		q := pipeline.NewStoryQuery()
 		sq = &q
 	}
-	fs := newFlagSet(&cfg, &showVersion, stderr, sq)
+	// Parse errors are printed once, by us, with a pointer to the help
+	// (the flag package would print them twice around the whole usage).
+	fs := newFlagSet(&cfg, &showVersion, io.Discard, sq)
 	var tarToo bool
-	if cmd == "evidence" {
-		fs.BoolVar(&tarToo, "tar", false, "evidence: also write the bundle as one tar file beside its directory")
-	}
+	addCommandFlags(fs, cmd, &tarToo)
 	paths, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
+		printHelp(stdout, cmd)
 		return 0
 	}
 	if err != nil {
-		printError(errOut, err.Error())
+		printError(errOut, err.Error()+" (see `"+helpCommand(cmd)+"`)")
+		return 2
+	}
+	if bad := unusedFlag(fs, cmd); bad != "" {
+		printError(errOut, cmd+" does not use --"+bad+" ("+commandFlags[cmd].why+"; see `"+helpCommand(cmd)+"`)")
 		return 2
 	}
 	if showVersion || cmd == "version" {
@@ -172,7 +187,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(cfg.Rules) == 0 {
 		cfg.Rules = []string{"seed"}
 	}
-	if len(paths) > 0 && cmd != "scan" && cmd != "story" && cmd != "evidence" {
+	if len(paths) > 0 && cmd != "scan" && cmd != "story" && cmd != "view" && cmd != "evidence" {
 		printError(errOut, `unexpected argument "`+paths[0]+`" (files are read by `+"`xferhunt scan PATH…` or `--source auditlog:PATH`)")
 		return 2
 	}
@@ -195,6 +210,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		// Targets and results name host paths: escaped like stderr.
 		cfg.Stdout = visible.Lines(stdout)
 		return exitCode(errOut, pipeline.Responses(cfg))
+	case "view":
+		if len(paths) == 0 {
+			printError(errOut, "view needs at least one FILE of alerts (NDJSON: an export or scan output)")
+			return 2
+		}
+		return exitCode(errOut, pipeline.View(cfg, paths))
 	case "story":
 		// Without PATH the story comes from the state directory's journal.
 		return exitCode(errOut, pipeline.Story(cfg, *sq, paths))

@@ -355,6 +355,9 @@ func TestScanUnusableInput(t *testing.T) {
 		"exc. device":   {"scan", "--ephemeral", "--exceptions", "/dev/zero", "testdata/capture/raw.log"},
 		"missing after": {"scan", "--ephemeral", "testdata/capture/raw.log", filepath.Join(dir, "nope.log")},
 		"no path":       {"scan", "--ephemeral"},
+		"view missing":  {"view", "--ephemeral", filepath.Join(dir, "nope.ndjson")},
+		"view binary":   {"view", "--ephemeral", binary},
+		"view no file":  {"view", "--ephemeral"},
 		"bad flag":      {"scan", "--history-window", "forever", "testdata/capture/raw.log"},
 	}
 	for name, args := range cases {

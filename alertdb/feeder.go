@@ -78,6 +78,14 @@ func (f *Feeder[H]) SetHealth(h H) {
 	f.mu.Unlock()
 }
 
+// Len is how many pushed alerts wait for the next tick: a reader of a
+// file (xferhunt view) waits while it is high instead of having Push drop.
+func (f *Feeder[H]) Len() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.buf)
+}
+
 // Dropped is how many alerts Push has discarded.
 func (f *Feeder[H]) Dropped() uint64 {
 	f.mu.Lock()

@@ -18,12 +18,12 @@ import (
 // to objects, engine-side Go types, a second rule, fields the rule's
 // template has and this alert lacks.
 func oddAlerts() []detect.Alert {
-	long := mkAlert(spec{"odd-long", "2026-11-26T01:00:00Z", "high", "scp", "mallory", "192.0.2.9", "/srv/" + strings.Repeat("deep/", 60) + "x.bin", false})
+	long := mkAlert(spec{ID: "odd-long", At: "2026-11-26T01:00:00Z", Sev: "high", Proc: "scp", User: "mallory", IP: "192.0.2.9", Path: "/srv/" + strings.Repeat("deep/", 60) + "x.bin", Historical: false})
 	long.Doc["event"].(map[string]any)["original"] = strings.Repeat("type=SYSCALL ", 80)
 
-	bad := mkAlert(spec{"odd-utf8", "2026-11-26T01:01:00Z", "low", "sshd", "eve", "192.0.2.10", "/tmp/\xff\xfe.bin", false})
+	bad := mkAlert(spec{ID: "odd-utf8", At: "2026-11-26T01:01:00Z", Sev: "low", Proc: "sshd", User: "eve", IP: "192.0.2.10", Path: "/tmp/\xff\xfe.bin", Historical: false})
 
-	typed := mkAlert(spec{"odd-typed", "2026-11-26T01:02:00Z", "medium", "vsftpd", "trent", "192.0.2.11", "/srv/ftp/t.bin", false})
+	typed := mkAlert(spec{ID: "odd-typed", At: "2026-11-26T01:02:00Z", Sev: "medium", Proc: "vsftpd", User: "trent", IP: "192.0.2.11", Path: "/srv/ftp/t.bin", Historical: false})
 	typed.Doc["process"].(map[string]any)["pid"] = 31337 // int, not float64
 	typed.Doc["process"].(map[string]any)["args"] = []string{"vsftpd", "/etc/vsftpd.conf"}
 	typed.Doc["source"].(map[string]any)["port"] = json.Number("2121")
@@ -31,11 +31,11 @@ func oddAlerts() []detect.Alert {
 	typed.Doc["labels"] = map[string]any{"team": nil, "env": []any{}, "tier": "gold"}
 	typed.Doc["xferhunt.file.mtime"] = time.Date(2026, 11, 26, 1, 2, 3, 0, time.UTC)
 
-	other := mkAlert(spec{"odd-rule", "2026-11-26T01:03:00Z", "critical", "sftp-server", "peggy", "192.0.2.12", "/var/www/x.php", false})
+	other := mkAlert(spec{ID: "odd-rule", At: "2026-11-26T01:03:00Z", Sev: "critical", Proc: "sftp-server", User: "peggy", IP: "192.0.2.12", Path: "/var/www/x.php", Historical: false})
 	other.Doc["kibana.alert.rule.rule_id"] = "another-rule"
 	other.Doc["kibana.alert.rule.name"] = "Another Rule"
 
-	sparse := mkAlert(spec{"odd-sparse", "2026-11-26T01:04:00Z", "low", "scp", "victor", "192.0.2.13", "/srv/s.bin", false})
+	sparse := mkAlert(spec{ID: "odd-sparse", At: "2026-11-26T01:04:00Z", Sev: "low", Proc: "scp", User: "victor", IP: "192.0.2.13", Path: "/srv/s.bin", Historical: false})
 	delete(sparse.Doc, "threat")
 	delete(sparse.Doc, "host")
 	sparse.Doc["kibana.alert.risk_score"] = 99.5

@@ -210,17 +210,12 @@ func ranFiles(e *story.Event) []string {
 		return out
 	}
 	for i, a := range e.Args {
-		if i == 0 || e.Args[i-1] == "-c" || strings.HasPrefix(a, "-") {
+		if i == 0 || e.Args[i-1] == "-c" {
 			continue
 		}
-		p := a
-		if !path.IsAbs(p) {
-			if e.Cwd == "" {
-				continue
-			}
-			p = path.Join(e.Cwd, p)
+		if p := story.ArgPath(a, e.Cwd); p != "" {
+			out = append(out, p)
 		}
-		out = append(out, path.Clean(p))
 	}
 	return out
 }

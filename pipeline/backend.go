@@ -117,7 +117,7 @@ func (b *backend) Compile(q string) (func(ecs.Doc) bool, error) {
 }
 
 // errRecorded refuses an action on this host for an alert of a recording.
-var errRecorded = errors.New("this alert is from a recording (demo): its pid and path are not this host's; nothing was done")
+var errRecorded = errors.New("this alert is from a recording (demo, view): its pid and path are not this host's; nothing was done")
 
 // mayAct says whether the host may be changed for alert a: not under
 // --readonly, and only for an alert live on this host (internal/liveness,
@@ -283,14 +283,19 @@ func (b *backend) evidenceBase() (string, error) {
 // of a responder may be shared, and a planted link there must not turn the
 // export into a root overwrite.
 func (b *backend) Export(path string, alerts []detect.Alert) error {
+	// The refusal names the directory in full: the TUI's default is ".",
+	// and "./: refused" would not tell the responder which one.
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
 	dir, err := safefile.OpenDir(filepath.Dir(path))
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		return err
 	}
 	defer dir.Close()
 	f, err := dir.Create(filepath.Base(path))
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		return err
 	}
 	bw := bufio.NewWriter(f)
 	enc := &ndjson{w: bw}

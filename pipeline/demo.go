@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/xferhunt/xferhunt/sources"
+	"github.com/xferhunt/xferhunt/sources/catalog"
 	"github.com/xferhunt/xferhunt/sources/replay"
-	"github.com/xferhunt/xferhunt/sources/spec"
 )
 
 // DemoWindow is the history window the demo uses unless --history-window
@@ -40,7 +40,7 @@ func Demo(cfg Config, capture []byte) error {
 	// A recording: its pids and paths are another machine's (or another
 	// day's); enriching from this host or killing "its" pid would be wrong.
 	s.recorded = true
-	src := spec.Reader("demo replay", replay.New(ctx, capture, 1), spec.Options{HostID: cfg.HostID, HostName: "demo", Story: true})
+	src := catalog.Reader("demo replay", replay.New(ctx, capture, 1), catalog.Options{HostID: cfg.HostID, HostName: "demo", Story: true})
 	srcs := []sources.Source{src}
 	if cfg.Headless {
 		return runHeadless(ctx, cfg, s, srcs)

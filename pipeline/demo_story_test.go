@@ -8,8 +8,8 @@ import (
 
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/sources"
+	"github.com/xferhunt/xferhunt/sources/catalog"
 	"github.com/xferhunt/xferhunt/sources/replay"
-	"github.com/xferhunt/xferhunt/sources/spec"
 	"github.com/xferhunt/xferhunt/story"
 )
 
@@ -33,7 +33,7 @@ func TestDemoStoryMatchesFile(t *testing.T) {
 	s.recorded = true
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	src := spec.Reader("demo replay", replay.New(ctx, data, 4), spec.Options{HostID: cfg.HostID, HostName: "demo", Story: true})
+	src := catalog.Reader("demo replay", replay.New(ctx, data, 4), catalog.Options{HostID: cfg.HostID, HostName: "demo", Story: true})
 	l := newLive(s, []sources.Source{src})
 	if err := l.run(ctx, func(detect.Alert) {}); err != nil {
 		t.Fatal(err)
@@ -41,7 +41,7 @@ func TestDemoStoryMatchesFile(t *testing.T) {
 	got := s.stories.Story(story.Scope{Kind: story.ByAddr, Addr: "127.0.0.5"})
 
 	file := story.NewStore(0)
-	_, err = sources.ScanFile("../testdata/capture/enriched.log", sources.ScanOptions{HostID: cfg.HostID, Story: true, Emit: func(ev sources.Event) {
+	_, err = catalog.Formats().ScanFile("../testdata/capture/enriched.log", sources.ScanOptions{HostID: cfg.HostID, Story: true, Emit: func(ev sources.Event) {
 		if e, ok := story.FromDoc(ev.Doc, ev.Key); ok {
 			file.Add(e)
 		}

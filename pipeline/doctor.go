@@ -2,7 +2,7 @@ package pipeline
 
 import (
 	"github.com/xferhunt/xferhunt/preflight"
-	"github.com/xferhunt/xferhunt/sources/spec"
+	"github.com/xferhunt/xferhunt/sources/catalog"
 )
 
 // Preflight runs `xferhunt doctor`'s checks for the live run cfg
@@ -13,7 +13,7 @@ func Preflight(cfg Config) preflight.Report {
 		StateDir:   cfg.StatePath(),
 		Ephemeral:  cfg.Ephemeral,
 		Coverage:   cfg.Coverage,
-		Logs:       []string{spec.DefaultAuditLog},
+		Logs:       []string{catalog.DefaultAuditLog},
 		SSHDConfig: "/etc/ssh/sshd_config",
 	}))
 }

@@ -15,12 +15,12 @@ import (
 
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/rules"
+	"github.com/xferhunt/xferhunt/enrich"
 	"github.com/xferhunt/xferhunt/internal/crash"
 	"github.com/xferhunt/xferhunt/internal/liveness"
 	"github.com/xferhunt/xferhunt/sources"
 	"github.com/xferhunt/xferhunt/sources/bridge"
-	"github.com/xferhunt/xferhunt/sources/enrich"
-	"github.com/xferhunt/xferhunt/sources/spec"
+	"github.com/xferhunt/xferhunt/sources/catalog"
 )
 
 // statusEvery is how often headless mode reports health on stderr.
@@ -35,7 +35,7 @@ func Live(cfg Config) (err error) {
 	defer func() {
 		// Sources restore the kernel when their Run returns; this is the
 		// safety net for paths that never get there.
-		if rerr := spec.RestoreKernel(); rerr != nil && err == nil {
+		if rerr := catalog.RestoreKernel(); rerr != nil && err == nil {
 			err = fmt.Errorf("restore kernel audit settings: %w", rerr)
 		}
 	}()
@@ -76,7 +76,7 @@ func openSources(cfg *Config, s *setup) ([]sources.Source, error) {
 	if len(specs) == 0 {
 		specs = []string{"auto"}
 	}
-	opt := spec.Options{
+	opt := catalog.Options{
 		Coverage:    cfg.Coverage,
 		Directories: s.directories,
 		HostID:      cfg.hostID(),
@@ -87,9 +87,9 @@ func openSources(cfg *Config, s *setup) ([]sources.Source, error) {
 	}
 	var srcs []sources.Source
 	for _, sp := range specs {
-		src, err := spec.Parse(sp, opt)
+		src, err := catalog.Parse(sp, opt)
 		if err != nil {
-			if errors.Is(err, spec.ErrUnusable) {
+			if errors.Is(err, catalog.ErrUnusable) {
 				if sp == "auto" {
 					// Name the first thing doctor finds wrong: "not root"
 					// or "audit=0 at boot" says more than what auto tried.
@@ -339,7 +339,7 @@ func (l *live) ready() <-chan struct{} {
 	c := make(chan struct{})
 	go func() {
 		for _, src := range l.srcs {
-			<-spec.Ready(src)
+			<-catalog.Ready(src)
 		}
 		close(c)
 	}()

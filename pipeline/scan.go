@@ -11,7 +11,7 @@ import (
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/sources"
-	_ "github.com/xferhunt/xferhunt/sources/auditd" // registers the auditd log formats
+	"github.com/xferhunt/xferhunt/sources/catalog"
 )
 
 // Scan is `xferhunt scan`: every path in order, event time as the clock,
@@ -43,6 +43,11 @@ func Scan(cfg Config, paths []string) (err error) {
 			err = cerr
 		}
 	}()
+
+	// Terms remembered from earlier runs: a match of one raises no alert,
+	// which the summary explains (a second scan of a file says why it
+	// is silent, and how to start fresh).
+	remembered := s.engine.Stats().Terms
 
 	out := bufio.NewWriterSize(cfg.Stdout, 64<<10)
 	var writeErr error
@@ -94,7 +99,12 @@ func Scan(cfg Config, paths []string) (err error) {
 	if writeErr != nil {
 		return fmt.Errorf("write alerts: %w", writeErr)
 	}
-	printSummary(cfg, total, s.engine.Stats(), time.Since(start))
+	es := s.engine.Stats()
+	printSummary(cfg, total, es, time.Since(start))
+	if remembered > 0 && es.Matches > es.Alerts {
+		fmt.Fprintf(cfg.Stderr, "xferhunt scan: %d matches raised no alert: the term history in %s already held %d terms from earlier runs, and a term seen within the history window is not new (--ephemeral, or another --state, starts fresh)\n",
+			es.Matches-es.Alerts, cfg.StatePath(), remembered)
+	}
 	for _, c := range s.companions {
 		fmt.Fprintf(cfg.Stderr, "xferhunt scan: %s: %d alerts, %d held back (%d context events read)\n", c.Rule().Name, c.Raised(), c.HeldBack(), total.Context)
 	}
@@ -132,8 +142,9 @@ func printSummary(cfg Config, st sources.Stats, es detect.Stats, took time.Durat
 // closeInputs.
 func openInputs(paths []string) ([]*sources.Input, error) {
 	inputs := make([]*sources.Input, 0, len(paths))
+	formats := catalog.Formats()
 	for _, p := range paths {
-		in, err := sources.OpenInput(p)
+		in, err := formats.OpenInput(p)
 		if err != nil {
 			return inputs, usage(err)
 		}

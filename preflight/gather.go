@@ -18,7 +18,7 @@ import (
 	"github.com/xferhunt/xferhunt/internal/safefile"
 	"github.com/xferhunt/xferhunt/sources"
 	"github.com/xferhunt/xferhunt/sources/auditrules"
-	_ "github.com/xferhunt/xferhunt/sources/ecsjson" // registers its sniffer: a log may be ECS NDJSON
+	"github.com/xferhunt/xferhunt/sources/catalog"
 	"github.com/xferhunt/xferhunt/sources/netlink"
 )
 
@@ -179,7 +179,7 @@ func readLog(path string) Log {
 		l.Empty = true
 		return l
 	}
-	l.Format, _ = sources.Sniff(head[:n])
+	l.Format, _ = catalog.Formats().Sniff(head[:n])
 	return l
 }
 

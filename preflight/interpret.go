@@ -15,7 +15,7 @@ import (
 const offlineHint = "copy the audit logs off the host and run `xferhunt scan PATH...`"
 
 // Interpret turns observations into verdicts and the live run's source,
-// mirroring sources/spec.Auto: netlink when root and kernel audit answers
+// mirroring sources/catalog.Auto: netlink when root and kernel audit answers
 // and is not immutable (multicast beside a live daemon), else the first
 // readable log.
 func Interpret(f Facts) Report {

@@ -122,7 +122,7 @@ func TestPrivileges(t *testing.T) {
 		{0, allCaps &^ (1 << CapAuditRead), nil, Warn, true, false},
 		{0, allCaps &^ (1 << CapAuditControl), nil, Fail, false, true},
 		{1000, 0, nil, Fail, false, false},
-		{1000, allCaps, nil, Fail, false, false}, // file capabilities alone: spec.Auto still wants root
+		{1000, allCaps, nil, Fail, false, false}, // file capabilities alone: catalog.Auto still wants root
 		{0, 0, errors.New("no /proc"), Fail, false, false},
 	} {
 		c, control, read := Privileges(tc.euid, tc.caps, tc.err)

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Throughput benchmark of `xferhunt scan` against laurel and ausearch on the same
-# auditd log: a >= 500,000-line file made by repeating the committed real capture with
-# shifted timestamps and serials (scripts/mklog). Each tool runs RUNS times (default 3)
-# and the best run counts: the machine may be shared, and the best run is the one
-# least disturbed. Prints a table of lines, seconds, lines/s and peak RSS, the ratios,
-# and a memory-flatness check: xferhunt's peak RSS on LINES and on 4×LINES lines.
-# Not run in CI.
+# auditd logs, in one run:
+#  - repeated: a >= LINES-line file made by repeating the committed real capture with
+#    shifted timestamps and serials (scripts/mklog);
+#  - mixed: the realistic noisy log, >= MIXED_LINES lines (default 1,000,000, ~250 MB):
+#    every public auditd text sample of ../shared/samples (auditd-raw, auditd-enriched;
+#    many distributions and real hosts) interleaved with the capture, restamped over
+#    24 h (scripts/mklog -mix; SAMPLES=DIR to point elsewhere, skipped when absent).
+# Each tool runs RUNS times (default 3) and the best run counts: the machine may be
+# shared, and the best run is the one least disturbed. xferhunt runs again under
+# GOMAXPROCS=1 (row xferhunt1) to show what the second core gives. Prints per case a
+# table of lines, wall and CPU seconds, lines/s and peak RSS and the ratios of
+# xferhunt's wall, CPU and RSS to ausearch's and laurel's; then a memory-flatness
+# check: xferhunt's peak RSS on LINES and on 4×LINES lines. Not run in CI.
 #
 #   scripts/bench-scan.sh [LINES]        (default 500000; RUNS=n to change the runs)
 #
@@ -16,6 +23,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:/usr/sbin:$PATH"
 lines=${1:-500000}
+mixed_lines=${MIXED_LINES:-1000000}
+samples=${SAMPLES:-../shared/samples}
 runs=${RUNS:-3}
 work=$(mktemp -d /tmp/xferhunt-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -25,42 +34,40 @@ if [ ! -x /usr/bin/time ]; then
 	exit 1
 fi
 
-log="$work/big.log"
-go run ./scripts/mklog -n "$lines" -o "$log" >/dev/null
-n=$(wc -l <"$log")
-echo "input: $n lines, $(du -h "$log" | cut -f1), repeated from testdata/capture/raw.log; best of $runs runs"
-echo
-
-declare -A rate rss secs
+declare -A rate rss secs cpu failed
 
 # run1 NAME IN OUT CMD... runs CMD once under GNU time (stdin from IN, stdout to OUT)
-# and prints "wall_seconds peak_rss_kb", or fails with the command.
+# and prints "wall_seconds peak_rss_kb cpu_seconds", or fails with the command.
 run1() {
 	local name=$1 in=$2 out=$3
 	shift 3
 	local tv="$work/$name.time"
 	/usr/bin/time -v -o "$tv" "$@" <"$in" >"$out" 2>"$work/$name.err" || return 1
-	local wall kb
+	local wall kb user sys
 	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$tv" |
 		awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
 	kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tv")
-	echo "$wall $kb"
+	user=$(awk -F': ' '/User time/ {print $2}' "$tv")
+	sys=$(awk -F': ' '/System time/ {print $2}' "$tv")
+	echo "$wall $kb $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')"
 }
 
 # measure NAME LINES IN CMD... runs CMD once and keeps, over the calls for NAME, the
-# best (shortest) run and the largest peak RSS (memory does not depend on the load).
+# best (shortest) run with its CPU time, and the largest peak RSS (memory does not
+# depend on the load).
 measure() {
 	local name=$1 nl=$2 in=$3
 	shift 3
-	local r w kb
+	local r w kb c
 	if ! r=$(run1 "$name" "$in" /dev/null "$@"); then
 		echo "$name: FAILED ($(tail -n 3 "$work/$name.err" | tr '\n' ' '))" >&2
 		failed[$name]=1
 		return 0
 	fi
-	read -r w kb <<<"$r"
+	read -r w kb c <<<"$r"
 	if [ -z "${secs[$name]:-}" ] || awk -v a="$w" -v b="${secs[$name]}" 'BEGIN { exit !(a < b) }'; then
 		secs[$name]=$w
+		cpu[$name]=$c
 		rate[$name]=$(awk -v n="$nl" -v s="$w" 'BEGIN { if (s <= 0) s = 0.01; printf "%.0f", n / s }')
 	fi
 	if [ "$kb" -gt "${rss[$name]:-0}" ]; then rss[$name]=$kb; fi
@@ -99,40 +106,71 @@ else
 	echo "laurel: not installed" >&2
 fi
 
-# The tools take turns, round after round, so that a burst of load elsewhere on the
-# machine or the kernel writing the new file back does not fall on one tool only.
-declare -A failed
-sync
-cat "$log" >/dev/null
-for _ in $(seq "$runs"); do
-	if [ "$have_xferhunt" -eq 1 ] && [ -z "${failed[xferhunt]:-}" ]; then
-		measure xferhunt "$n" /dev/null "$bin" scan --ephemeral "$log"
-	fi
-	if [ "$have_ausearch" -eq 1 ] && [ -z "${failed[ausearch]:-}" ]; then
-		measure ausearch "$n" /dev/null ausearch --raw -if "$log"
-	fi
-	if [ "$have_laurel" -eq 1 ] && [ -z "${failed[laurel]:-}" ]; then
-		mkdir -p "$work/laurel"
-		measure laurel "$n" "$log" laurel -c "$work/laurel.toml"
-		rm -rf "$work/laurel"
-	fi
-done
-
-printf '%-9s %10s %9s %12s %13s\n' tool lines seconds lines/s "peak RSS MiB"
-for t in xferhunt ausearch laurel; do
-	if [ -n "${secs[$t]:-}" ]; then
-		printf '%-9s %10d %9.2f %12d %13.1f\n' "$t" "$n" "${secs[$t]}" "${rate[$t]}" "$(awk -v k="${rss[$t]}" 'BEGIN { print k / 1024 }')"
-	fi
-done
-
-echo
-if [ -n "${rate[xferhunt]:-}" ]; then
-	for other in ausearch laurel; do
-		if [ -n "${rate[$other]:-}" ]; then
-			awk -v a="${rate[xferhunt]}" -v b="${rate[$other]}" -v ra="${rss[xferhunt]}" -v rb="${rss[$other]}" -v o="$other" \
-				'BEGIN { printf "xferhunt vs %-8s  %.2fx the throughput, %.2fx the peak RSS\n", o, a / b, ra / rb }'
+# compare LABEL LOG runs every tool on LOG, round after round, and prints the table
+# and the ratios. The tools take turns so that a burst of load elsewhere on the machine
+# or the kernel writing the new file back does not fall on one tool only. xferhunt also
+# runs with GOMAXPROCS=1 (as xferhunt1) to show what the second core gives.
+compare() {
+	local label=$1 log=$2 nl
+	nl=$(wc -l <"$log")
+	sync
+	cat "$log" >/dev/null
+	for _ in $(seq "$runs"); do
+		if [ "$have_xferhunt" -eq 1 ] && [ -z "${failed[$label-xferhunt]:-}" ]; then
+			measure "$label-xferhunt" "$nl" /dev/null "$bin" scan --ephemeral "$log"
+			GOMAXPROCS=1 measure "$label-xferhunt1" "$nl" /dev/null "$bin" scan --ephemeral "$log"
+		fi
+		if [ "$have_ausearch" -eq 1 ] && [ -z "${failed[$label-ausearch]:-}" ]; then
+			measure "$label-ausearch" "$nl" /dev/null ausearch --raw -if "$log"
+		fi
+		if [ "$have_laurel" -eq 1 ] && [ -z "${failed[$label-laurel]:-}" ]; then
+			mkdir -p "$work/laurel"
+			measure "$label-laurel" "$nl" "$log" laurel -c "$work/laurel.toml"
+			rm -rf "$work/laurel"
 		fi
 	done
+
+	echo "== $label: $nl lines, $(du -h "$log" | cut -f1); best of $runs runs"
+	printf '%-12s %10s %9s %9s %12s %13s\n' tool lines seconds "CPU s" lines/s "peak RSS MiB"
+	local t
+	for t in xferhunt xferhunt1 ausearch laurel; do
+		if [ -n "${secs[$label-$t]:-}" ]; then
+			printf '%-12s %10d %9.2f %9.2f %12d %13.1f\n' "$t" "$nl" "${secs[$label-$t]}" "${cpu[$label-$t]}" "${rate[$label-$t]}" \
+				"$(awk -v k="${rss[$label-$t]}" 'BEGIN { print k / 1024 }')"
+		fi
+	done
+	local x=$label-xferhunt
+	if [ -n "${rate[$x]:-}" ]; then
+		for other in ausearch laurel; do
+			local o=$label-$other
+			if [ -n "${rate[$o]:-}" ]; then
+				awk -v a="${secs[$x]}" -v b="${secs[$o]}" -v ca="${cpu[$x]}" -v cb="${cpu[$o]}" -v ra="${rss[$x]}" -v rb="${rss[$o]}" -v o="$other" \
+					'BEGIN { if (b <= 0) b = 0.01; if (cb <= 0) cb = 0.01; printf "xferhunt/%-8s wall %.2fx, CPU %.2fx, peak RSS %.2fx\n", o, a / b, ca / cb, ra / rb }'
+			fi
+		done
+		if [ -n "${secs[$label-xferhunt1]:-}" ]; then
+			awk -v a="${secs[$label-xferhunt1]}" -v b="${secs[$x]}" \
+				'BEGIN { if (b <= 0) b = 0.01; printf "two cores over GOMAXPROCS=1: %.2fx\n", a / b }'
+		fi
+	fi
+	echo
+}
+
+log="$work/big.log"
+go run ./scripts/mklog -n "$lines" -o "$log" >/dev/null
+compare repeated "$log"
+n=$(wc -l <"$log")
+
+# The realistic noisy log: the public auditd samples of many distributions and real
+# hosts interleaved with the capture over 24 h (scripts/mklog -mix). The samples are
+# not in the repository; without them this case is skipped.
+if [ -d "$samples/auditd-raw" ]; then
+	mixed="$work/mixed.log"
+	go run ./scripts/mklog -mix "$samples" -n "$mixed_lines" -o "$mixed" >/dev/null
+	compare mixed "$mixed"
+	rm -f "$mixed"
+else
+	echo "mixed: skipped ($samples/auditd-raw missing; SAMPLES=DIR names the samples)" >&2
 fi
 
 # Memory must stay flat as the file grows: the scan streams and its tables are bounded.
@@ -147,8 +185,7 @@ if [ "$have_xferhunt" -eq 1 ]; then
 		measure xferhunt4 "$n4" /dev/null "$bin" scan --ephemeral "$big"
 	done
 	if [ -n "${rss[xferhunt4]:-}" ]; then
-		echo
-		awk -v a="${rss[xferhunt]}" -v b="${rss[xferhunt4]}" -v n="$n" -v n4="$n4" -v s="${secs[xferhunt4]}" -v r="${rate[xferhunt4]}" \
+		awk -v a="${rss[repeated-xferhunt]}" -v b="${rss[xferhunt4]}" -v n="$n" -v n4="$n4" -v s="${secs[xferhunt4]}" -v r="${rate[xferhunt4]}" \
 			'BEGIN { printf "memory flatness: xferhunt peak RSS %.1f MiB on %d lines, %.1f MiB on %d lines (x%.2f for x%.1f the input; %.2f s, %d lines/s)\n", a / 1024, n, b / 1024, n4, b / a, n4 / n, s, r }'
 	fi
 fi

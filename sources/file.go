@@ -38,9 +38,19 @@ type ScanOptions struct {
 // ScanFunc reads one recorded input of a given format to its end.
 type ScanFunc func(r io.Reader, opt ScanOptions) (Stats, error)
 
-var scanners = map[Format]ScanFunc{}
+// Formats is a registry of the recorded formats an input may be in: how to
+// tell each from an input's head (after the built-in auditd check) and how
+// to scan it. The format packages import this one, so it cannot know them:
+// the program's registry is built explicitly by sources/catalog, and a
+// test builds the one it needs. It is read-only once built.
+type Formats struct {
+	scanners map[Format]ScanFunc
+	sniffers []func(head []byte) Format
+}
 
-// RegisterScanner makes ScanFile able to read format f. Format packages
-// call it from init (sources/auditd does for the auditd formats), so the
-// program must import them; sources itself cannot, they import it.
-func RegisterScanner(f Format, fn ScanFunc) { scanners[f] = fn }
+// NewFormats returns a registry that scans each format of scanners with
+// its function and consults sniffers, in order, for inputs that are not
+// auditd text; a sniffer returns Unknown when the head is not its format.
+func NewFormats(scanners map[Format]ScanFunc, sniffers ...func(head []byte) Format) *Formats {
+	return &Formats{scanners: scanners, sniffers: sniffers}
+}

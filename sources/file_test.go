@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/xferhunt/xferhunt/sources"
-	_ "github.com/xferhunt/xferhunt/sources/auditd" // registers the auditd scanners
+	"github.com/xferhunt/xferhunt/sources/catalog"
 )
 
 const oneCreation = `type=SYSCALL msg=audit(1795661111.044:3375): arch=c000003e syscall=257 success=yes exit=3 a0=ffffff9c a1=55be209674e0 a2=41 a3=1a4 items=2 ppid=7845 pid=7846 auid=1001 uid=1001 gid=1001 euid=1001 suid=1001 fsuid=1001 egid=1001 sgid=1001 fsgid=1001 tty=(none) ses=2 comm="sftp-server" exe="/usr/lib/openssh/sftp-server" key="xfer"
@@ -30,7 +30,7 @@ func write(t *testing.T, name string, data []byte) string {
 func TestScanFile(t *testing.T) {
 	var got []sources.Event
 	p := write(t, "audit.log", []byte(oneCreation)) // no final newline
-	st, err := sources.ScanFile(p, sources.ScanOptions{HostID: "h1", Emit: func(ev sources.Event) { got = append(got, ev) }})
+	st, err := catalog.Formats().ScanFile(p, sources.ScanOptions{HostID: "h1", Emit: func(ev sources.Event) { got = append(got, ev) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestScanFileCapture(t *testing.T) {
 			t.Skipf("no capture: %v", err)
 		}
 		n := 0
-		st, err := sources.ScanFile(p, sources.ScanOptions{Emit: func(sources.Event) { n++ }})
+		st, err := catalog.Formats().ScanFile(p, sources.ScanOptions{Emit: func(sources.Event) { n++ }})
 		if err != nil || st.Events == 0 || uint64(n) != st.Events || st.Malformed != 0 {
 			t.Errorf("%s: %v %+v (%d emitted)", name, err, st, n)
 		}
@@ -72,7 +72,7 @@ func TestScanFileRejects(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := sources.ScanFile(c.path, sources.ScanOptions{})
+			_, err := catalog.Formats().ScanFile(c.path, sources.ScanOptions{})
 			if !errors.Is(err, c.want) {
 				t.Fatalf("err = %v, want %v", err, c.want)
 			}
@@ -85,7 +85,7 @@ func TestScanFileRejects(t *testing.T) {
 }
 
 func TestScanFileEmpty(t *testing.T) {
-	st, err := sources.ScanFile(write(t, "empty.log", nil), sources.ScanOptions{})
+	st, err := catalog.Formats().ScanFile(write(t, "empty.log", nil), sources.ScanOptions{})
 	if err != nil || st != (sources.Stats{}) {
 		t.Errorf("%+v %v", st, err)
 	}
@@ -101,7 +101,7 @@ func TestScanFileStdin(t *testing.T) {
 	old := os.Stdin
 	os.Stdin = f
 	defer func() { os.Stdin = old }()
-	st, err := sources.ScanFile("-", sources.ScanOptions{})
+	st, err := catalog.Formats().ScanFile("-", sources.ScanOptions{})
 	if err != nil || st.Events != 1 {
 		t.Errorf("%+v %v", st, err)
 	}

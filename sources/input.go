@@ -41,14 +41,15 @@ type Input struct {
 	stream bool
 	br     *bufio.Reader // the prepared reader of a stream, kept
 	format Format        // Unknown: the input is empty
+	fs     *Formats      // the registry that recognised it
 }
 
 // OpenInput opens path ("-" for stdin) and checks it is a recorded input
 // the scanners can read: not missing, not a directory or a device, text
 // and of a known format. Every error is one line naming path and wraps one
 // of the errors above or ErrUnknownFormat.
-func OpenInput(path string) (*Input, error) {
-	in := &Input{name: path}
+func (fs *Formats) OpenInput(path string) (*Input, error) {
+	in := &Input{name: path, fs: fs}
 	if path == "-" {
 		in.name, in.f = "stdin", os.Stdin
 	} else {
@@ -80,7 +81,7 @@ func OpenInput(path string) (*Input, error) {
 		}
 	}
 	in.stream = !fi.Mode().IsRegular()
-	br, format, err := prepare(in.f, in.name)
+	br, format, err := fs.prepare(in.f, in.name)
 	if err != nil {
 		in.Close()
 		return nil, err
@@ -119,7 +120,7 @@ func (in *Input) Scan(opt ScanOptions) (Stats, error) {
 			return Stats{}, fmt.Errorf("%s: %w: %w", in.name, ErrUnreadable, unwrapPathErr(err))
 		}
 		var err error
-		if br, in.format, err = prepare(in.f, in.name); err != nil {
+		if br, in.format, err = in.fs.prepare(in.f, in.name); err != nil {
 			return Stats{}, err
 		}
 	}
@@ -135,7 +136,7 @@ func (in *Input) Scan(opt ScanOptions) (Stats, error) {
 		lc = newLineCap(br, MaxLine)
 		r = lc
 	}
-	st, err := scanners[in.format](r, opt)
+	st, err := in.fs.scanners[in.format](r, opt)
 	if lc != nil {
 		st.Malformed += lc.dropped
 		if err == nil {
@@ -157,8 +158,8 @@ func (in *Input) Close() error {
 }
 
 // ScanFile opens, checks and scans one recorded input (stdin for "-").
-func ScanFile(path string, opt ScanOptions) (Stats, error) {
-	in, err := OpenInput(path)
+func (fs *Formats) ScanFile(path string, opt ScanOptions) (Stats, error) {
+	in, err := fs.OpenInput(path)
 	if err != nil {
 		return Stats{}, err
 	}
@@ -194,7 +195,7 @@ var gzipMagic = []byte{0x1f, 0x8b}
 // prepare reads the head of an input, decompressing gzip transparently,
 // and decides its format, which has a scanner. Unknown with a nil error is
 // an empty input.
-func prepare(r io.Reader, name string) (*bufio.Reader, Format, error) {
+func (fs *Formats) prepare(r io.Reader, name string) (*bufio.Reader, Format, error) {
 	br := bufio.NewReaderSize(r, SniffHeadSize)
 	if magic, _ := br.Peek(len(gzipMagic)); bytes.Equal(magic, gzipMagic) {
 		gz, err := gzip.NewReader(br)
@@ -213,11 +214,11 @@ func prepare(r io.Reader, name string) (*bufio.Reader, Format, error) {
 	if isBinary(head) {
 		return nil, Unknown, fmt.Errorf("%s: %w", name, ErrBinary)
 	}
-	format, err := Sniff(head)
+	format, err := fs.Sniff(head)
 	if err != nil {
 		return nil, Unknown, fmt.Errorf("%s: %w", name, err)
 	}
-	if _, ok := scanners[format]; !ok {
+	if _, ok := fs.scanners[format]; !ok {
 		return nil, Unknown, fmt.Errorf("%s: %s: %w", name, format, ErrNoScanner)
 	}
 	return br, format, nil

@@ -11,7 +11,7 @@ import (
 	"github.com/xferhunt/xferhunt/sources"
 	// The auditd scanners only: this package's sniff tests expect JSON to
 	// be unknown here (FuzzScanDocuments fuzzes the JSON reader).
-	_ "github.com/xferhunt/xferhunt/sources/auditd"
+	"github.com/xferhunt/xferhunt/sources/catalog"
 )
 
 // FuzzInput feeds arbitrary bytes, mostly gzip framing (the seeds are
@@ -32,7 +32,7 @@ func FuzzInput(f *testing.F) {
 		if err := os.WriteFile(path, in, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		in1, err := sources.OpenInput(path)
+		in1, err := catalog.Formats().OpenInput(path)
 		if err != nil {
 			if strings.ContainsRune(err.Error(), '\n') {
 				t.Fatalf("refusal is not one line: %q", err)

@@ -45,21 +45,15 @@ var ErrUnknownFormat = errors.New("unknown input format")
 // SniffHeadSize is how many leading bytes Sniff wants to see.
 const SniffHeadSize = 64 << 10
 
-// sniffers are consulted in order after the built-in auditd check; other
-// formats register theirs with RegisterSniffer.
-var sniffers []func(head []byte) Format
-
-// RegisterSniffer adds a format detector; it returns Unknown when the
-// head is not its format. Call it from an init function.
-func RegisterSniffer(fn func(head []byte) Format) { sniffers = append(sniffers, fn) }
-
 // Sniff decides the format of an input from its head (SniffHeadSize bytes
-// or the whole input when shorter). Blank leading lines are skipped.
-func Sniff(head []byte) (Format, error) {
+// or the whole input when shorter): auditd text, else the first format
+// one of the registry's sniffers recognises. Blank leading lines are
+// skipped.
+func (fs *Formats) Sniff(head []byte) (Format, error) {
 	if f := sniffAuditd(head); f != Unknown {
 		return f, nil
 	}
-	for _, fn := range sniffers {
+	for _, fn := range fs.sniffers {
 		if f := fn(head); f != Unknown {
 			return f, nil
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"github.com/xferhunt/xferhunt/sources"
+	"github.com/xferhunt/xferhunt/sources/catalog"
 )
 
 func TestSniff(t *testing.T) {
@@ -30,7 +31,7 @@ func TestSniff(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := sources.Sniff([]byte(c.head))
+			got, err := sources.NewFormats(nil).Sniff([]byte(c.head)) // auditd alone: JSON has no sniffer here
 			if got != c.want || !errors.Is(err, c.err) {
 				t.Errorf("Sniff = %v, %v; want %v, %v", got, err, c.want, c.err)
 			}
@@ -55,7 +56,7 @@ func TestSniffRealSamples(t *testing.T) {
 			if len(b) > sources.SniffHeadSize {
 				b = b[:sources.SniffHeadSize]
 			}
-			if got, err := sources.Sniff(b); got != want || err != nil {
+			if got, err := catalog.Formats().Sniff(b); got != want || err != nil {
 				t.Errorf("%s: %v %v, want %v", filepath.Base(f), got, err, want)
 			}
 		}

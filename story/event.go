@@ -384,23 +384,28 @@ func (e *Event) Files() []string {
 			if i == 0 && a == e.Exe {
 				continue
 			}
-			if p := argPath(a, e.Cwd); p != "" {
-				add(p)
+			// A word without a slash is a command's word, not a path.
+			if strings.Contains(a, "/") {
+				add(ArgPath(a, e.Cwd))
 			}
 		}
 	}
 	return out
 }
 
-// argPath reads an argument as a path when it looks like one.
-func argPath(a, cwd string) string {
+// ArgPath reads an exec's argument as a path, made absolute with the
+// working directory cwd: "" for a flag, for text no file name holds (NUL,
+// newline, longer than PATH_MAX), and for a relative argument when cwd is
+// not absolute. Which arguments name files is the caller's to say (Files
+// takes those with a slash; detect's chain, an interpreter's script).
+func ArgPath(a, cwd string) string {
 	if a == "" || strings.HasPrefix(a, "-") || strings.ContainsAny(a, "\x00\n") || len(a) > 4096 {
 		return ""
 	}
 	if strings.HasPrefix(a, "/") {
 		return path.Clean(a)
 	}
-	if cwd != "" && strings.HasPrefix(cwd, "/") && (strings.HasPrefix(a, "./") || strings.HasPrefix(a, "../") || strings.Contains(a, "/")) {
+	if strings.HasPrefix(cwd, "/") {
 		return path.Join(cwd, a)
 	}
 	return ""

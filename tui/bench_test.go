@@ -15,29 +15,11 @@ import (
 	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/kql"
+	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
 	"github.com/xferhunt/xferhunt/story"
 )
 
-var procs = []string{"sshd", "vsftpd", "sftp-server", "scp", "proftpd"}
-var sevs = []string{"low", "medium", "high", "critical"}
-
-// alertRange builds alerts [from, to) of a history of n.
-func alertRange(from, to, n int) []detect.Alert {
-	out := make([]detect.Alert, 0, to-from)
-	for i := from; i < to; i++ {
-		out = append(out, mkAlert(spec{
-			id:         "u" + strconv.Itoa(i),
-			at:         base.Add(time.Duration(i-n) * time.Second).Format(time.RFC3339),
-			sev:        sevs[i%len(sevs)],
-			proc:       procs[i%len(procs)],
-			user:       "user" + strconv.Itoa(i%97),
-			ip:         fmt.Sprintf("198.51.100.%d", i%250),
-			path:       fmt.Sprintf("/srv/ftp/upload/%d/file-%d.bin", i%1000, i),
-			historical: i < n/2,
-		}))
-	}
-	return out
-}
+func alertRange(from, to, n int) []detect.Alert { return alerts.Range(from, to, n) }
 
 // loaded returns a 160×48 model holding n alerts delivered in live-sized
 // batches, the way the Feeder delivers them.

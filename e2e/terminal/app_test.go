@@ -46,7 +46,9 @@ type appOptions struct {
 	initial []byte
 	flags   []string
 	dir     string
-	log     string // the log's name in dir
+	log     string   // the log's name in dir
+	cwd     string   // the working directory xferhunt starts in (E exports there); tmux's when empty
+	env     []string // NAME=value pairs added to xferhunt's environment
 }
 
 func startAppIn(t *testing.T, w, h int, o appOptions) *app {
@@ -70,11 +72,19 @@ func startAppIn(t *testing.T, w, h int, o appOptions) *app {
 	}
 	// The exit status is written to a temporary name and renamed so a
 	// reader never sees a half-written file.
+	cd := ":"
+	if o.cwd != "" {
+		cd = "cd " + shellQuote(o.cwd)
+	}
+	for _, e := range o.env {
+		colour += " " + shellQuote(e)
+	}
 	script := fmt.Sprintf(`while [ ! -e %[1]s ]; do sleep 0.02; done
+%[7]s || exit 1
 TZ=UTC XDG_STATE_HOME=%[2]s %[3]s %[4]s 2>%[5]s
 echo "EXIT=$?" >%[6]s.tmp && mv %[6]s.tmp %[6]s
 `, shellQuote(a.gate), shellQuote(filepath.Join(dir, "state")), colour, strings.Join(args, " "),
-		shellQuote(filepath.Join(dir, "stderr")), shellQuote(filepath.Join(dir, "exit")))
+		shellQuote(filepath.Join(dir, "stderr")), shellQuote(filepath.Join(dir, "exit")), cd)
 	scriptPath := filepath.Join(dir, "run.sh")
 	if err := os.WriteFile(scriptPath, []byte(script), 0o700); err != nil {
 		t.Fatal(err)

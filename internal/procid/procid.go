@@ -39,6 +39,7 @@ type Identity struct {
 	Start uint64 // clock ticks since boot
 	Exe   string // the executable, " (deleted)" removed
 	Name  string // comm
+	State byte   // R, S, D, Z (zombie) …
 }
 
 // ErrGone is returned when no process holds the pid.
@@ -59,6 +60,10 @@ func (r Root) Read(pid int) (Identity, error) {
 	id, err := ParseStat(stat)
 	if err != nil {
 		return Identity{}, fmt.Errorf("pid %d: %w", pid, err)
+	}
+	if id.State == 'Z' || id.State == 'X' {
+		// Dead, not yet reaped: nothing left to signal or to compare.
+		return Identity{}, fmt.Errorf("pid %d (exited): %w", pid, ErrGone)
 	}
 	id.PID = pid
 	exe, err := os.Readlink(r.path(strconv.Itoa(pid), "exe"))
@@ -85,7 +90,7 @@ func ParseStat(stat []byte) (Identity, error) {
 	if err1 != nil || err2 != nil {
 		return Identity{}, errors.New("unreadable stat")
 	}
-	return Identity{PPID: ppid, Start: start, Name: string(stat[open+1 : end])}, nil
+	return Identity{PPID: ppid, Start: start, Name: string(stat[open+1 : end]), State: f[0][0]}, nil
 }
 
 // BootTime is the boot time /proc/stat gives (whole seconds).

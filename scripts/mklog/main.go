@@ -3,6 +3,14 @@
 // shifted past the previous copy's, so that each event stays distinct and in order.
 //
 //	go run ./scripts/mklog -n 500000 -o /tmp/big.log
+//
+// With -mix DIR it builds the realistic noisy log instead: the capture interleaved with
+// every auditd text log of DIR/auditd-raw and DIR/auditd-enriched (the public samples of
+// many distributions and real hosts in ../shared/samples, *.log and *.txt), all of them
+// repeated round after round until -n lines, every event restamped so that the whole
+// file spans -span (24 h) in time order with serials that never repeat:
+//
+//	go run ./scripts/mklog -mix ../shared/samples -n 1000000 -o /tmp/mixed.log
 package main
 
 import (
@@ -13,18 +21,27 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 )
 
 func main() {
 	in := flag.String("i", "testdata/capture/raw.log", "auditd log to repeat")
 	out := flag.String("o", "", "output file (required)")
 	n := flag.Int("n", 500000, "minimum number of lines to write")
+	mix := flag.String("mix", "", "samples directory: interleave its auditd logs with the capture")
+	span := flag.Duration("span", 24*time.Hour, "with -mix: the time the whole file spans")
 	flag.Parse()
 	if *out == "" {
 		fmt.Fprintln(os.Stderr, "mklog: -o is required")
 		os.Exit(2)
 	}
-	lines, err := build(*in, *out, *n)
+	var lines int
+	var err error
+	if *mix != "" {
+		lines, err = buildMixed(*in, *mix, *out, *n, *span)
+	} else {
+		lines, err = build(*in, *out, *n)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mklog:", err)
 		os.Exit(1)

@@ -1,16 +1,3 @@
-// Package auditd turns auditd's text log (RAW and ENRICHED) into normalized
-// file events (SPEC §3) and attributes them to a login session, a PAM
-// conversation or an accepted connection from the records alone (SPEC §4).
-//
-// The parser works on bytes: it finds the record type, timestamp and serial
-// of every line, and fully reads only the records of events that can produce
-// an output or feed attribution. It never calls a general-purpose audit
-// parser (go-libaudit's auparse costs several times more per line).
-//
-// Records are grouped by msg=audit(SEC.MSEC:SERIAL). An event ends at its
-// EOE record or, for logs without EOE (auditd 3 writes none for most
-// events), when maxPending newer events have opened or the log has moved
-// graceSec past it; records arriving after that are counted as Gaps.
 package auditd
 
 import (
@@ -43,109 +30,10 @@ type Options struct {
 	// They are marked sources.Event.Context: detection never sees them,
 	// so a rule's output is the same with or without.
 	Story bool
-}
-
-// Bounds of the attribution tables (entries). Each is a two-generation map,
-// so memory stays flat however long the log is.
-const (
-	maxProcs    = 32768
-	maxSessions = 4096
-	maxPAM      = 4096
-	maxAccepts  = 4096
-	// maxPending is how many open events may wait for their last record;
-	// beyond it the oldest is finished as is (logs without EOE records end
-	// events this way). auditd rarely interleaves more than a few events.
-	maxPending = 8
-	// graceSec finishes an open event once the log has moved two seconds
-	// past the moment it opened. The log's clock is the newest record time
-	// seen: a blocking syscall (accept) is stamped at entry, seconds before
-	// it is logged, so its own time says nothing about its completeness.
-	graceSec = 2
-)
-
-type recKind uint8
-
-const (
-	rkOther recKind = iota
-	rkSyscall
-	rkCwd
-	rkPath
-	rkProctitle
-	rkExecve
-	rkSockaddr
-	rkEOE
-	rkUserStart // USER_START: a session opens (its records attribute)
-	rkUserLogin // USER_LOGIN: a session record too, not its opening
-	rkLogin     // LOGIN: the kernel assigns a session id (a new session)
-	rkCredAcq   // CRED_ACQ: both session and PAM-by-pid
-	rkPAM       // USER_AUTH, USER_ACCT
-	rkUserEnd   // USER_END: a login session closes
-)
-
-func kindOf(t []byte) recKind {
-	switch string(t) {
-	case "SYSCALL":
-		return rkSyscall
-	case "CWD":
-		return rkCwd
-	case "PATH":
-		return rkPath
-	case "PROCTITLE":
-		return rkProctitle
-	case "EXECVE":
-		return rkExecve
-	case "SOCKADDR":
-		return rkSockaddr
-	case "EOE":
-		return rkEOE
-	case "USER_START":
-		return rkUserStart
-	case "USER_LOGIN":
-		return rkUserLogin
-	case "LOGIN":
-		return rkLogin
-	case "CRED_ACQ":
-		return rkCredAcq
-	case "USER_AUTH", "USER_ACCT":
-		return rkPAM
-	case "USER_END":
-		return rkUserEnd
-	}
-	return rkOther
-}
-
-// rec is one record of an event: its line, copied into the event's buffer
-// or, while borrowed, still in the caller's read block.
-type rec struct {
-	kind         recKind
-	borrowed     bool   // line is in the caller's read block, see Parser.borrow
-	line         []byte // the whole line, ENRICHED part included
-	body, rawEnd int    // offsets in line: body start, end of the RAW part
-}
-
-func (r *rec) raw() []byte  { return r.line[:r.rawEnd] }
-func (r *rec) text() []byte { return r.line[r.body:r.rawEnd] }
-
-// enriched is the ENRICHED part of the line, nil in RAW logs.
-func (r *rec) enriched() []byte {
-	if len(r.line) > r.rawEnd {
-		return r.line[r.rawEnd+1:]
-	}
-	return nil
-}
-
-// event is an audit event being assembled from its records.
-type event struct {
-	sec, msec int64
-	serial    uint64
-	opened    int64  // the log's clock (newest second seen) when it opened
-	buf       []byte // copies of the records' lines
-	recs      []rec
-	sys       sysRec
-	sysIdx    int // the record sys was read from
-	hasSys    bool
-	ignore    bool // nothing to emit or learn: drop further records
-	done      bool // EOE seen
+	// Follow says the log is read as it is written (a tailed file): the
+	// parser then tracks the syscall events still being written, for
+	// Awaiting. Off, Line pays nothing for it.
+	Follow bool
 }
 
 // Parser groups records into events, keeps attribution tables and emits
@@ -198,19 +86,9 @@ type Parser struct {
 	nodes   map[string]*nodeParser
 	useTick uint64
 	isNode  bool // this is a node's parser: records are its own
-}
 
-// nodeParser is the parser of one node of a multi-host log and when it
-// was last used (for eviction).
-type nodeParser struct {
-	p    *Parser
-	used uint64
+	open openEvents // with Options.Follow: events being written, see Awaiting
 }
-
-// maxNodes bounds the per-node parsers: a hostile log naming a new node on
-// every line must not grow memory without limit. Beyond it the parser
-// least recently used is flushed (its open events emitted) and forgotten.
-const maxNodes = 256
 
 // NewParser returns a parser that emits through opt.Emit.
 func NewParser(opt Options) *Parser {
@@ -235,6 +113,18 @@ func (p *Parser) Stats() Stats {
 	}
 	return st
 }
+
+// nodeParser is the parser of one node of a multi-host log and when it
+// was last used (for eviction).
+type nodeParser struct {
+	p    *Parser
+	used uint64
+}
+
+// maxNodes bounds the per-node parsers: a hostile log naming a new node on
+// every line must not grow memory without limit. Beyond it the parser
+// least recently used is flushed (its open events emitted) and forgotten.
+const maxNodes = 256
 
 // forNode returns the parser of the host a node= prefix names. auditd's
 // name_format writes node=NAME on every record when logs of several hosts
@@ -278,6 +168,9 @@ func (p *Parser) forNode(node []byte) *Parser {
 // Line feeds one log line, with or without its trailing newline. Lines that
 // are not audit records are counted as malformed and skipped.
 func (p *Parser) Line(line []byte) {
+	if p.opt.Follow {
+		p.open.see(line)
+	}
 	p.st.Lines++
 	line = trimEOL(line)
 	if len(line) == 0 {
@@ -326,6 +219,7 @@ func (p *Parser) record(line []byte, h *header, k recKind, sys *sysRec) {
 
 // Flush finishes every open event (end of input), every node's too.
 func (p *Parser) Flush() {
+	p.open.reset()
 	for len(p.pending) > 0 {
 		p.finishHead()
 	}
@@ -340,161 +234,16 @@ func (p *Parser) Flush() {
 	}
 }
 
-func (p *Parser) find(h *header) *event {
-	for i := len(p.pending) - 1; i >= 0; i-- {
-		ev := p.pending[i]
-		if ev.serial == h.serial && ev.sec == h.sec {
-			return ev
-		}
-	}
-	return nil
-}
-
-func (p *Parser) wasIgnored(serial uint64) bool {
-	for _, s := range p.ignored {
-		if s == serial && s != 0 {
-			return true
-		}
-	}
-	return false
-}
-
-func (p *Parser) wasFinished(serial uint64) bool {
-	for _, s := range p.finished {
-		if s == serial && s != 0 {
-			return true
-		}
-	}
-	return false
-}
-
-func (p *Parser) eventRecord(k recKind, h *header, line []byte, sys *sysRec) {
-	ev := p.find(h)
-	if ev == nil {
-		if p.wasIgnored(h.serial) {
-			return
-		}
-		if p.wasFinished(h.serial) {
-			p.st.Gaps++
-			return
-		}
-		p.expire(h.sec)
-		for len(p.pending) >= maxPending {
-			p.finishHead()
-		}
-		ev = p.alloc()
-		ev.sec, ev.msec, ev.serial = h.sec, h.msec, h.serial
-		ev.opened = max(p.now, h.sec)
-		p.pending = append(p.pending, ev)
-	}
-	if ev.ignore {
-		return
-	}
-	r := rec{kind: k, rawEnd: len(h.raw)}
-	r.body = r.rawEnd - len(h.body)
-	if p.borrow {
-		r.line, r.borrowed = line, true
+// emit hands a planned event to Scan's builder or to Emit, counting it.
+func (p *Parser) emit(fe *fileEvent) {
+	if fe.context {
+		p.st.Context++
 	} else {
-		r.line = ev.keep(line)
+		p.st.Events++
 	}
-	if k == rkSyscall {
-		ev.hasSys, ev.sysIdx = true, len(ev.recs)
-		if sys != nil {
-			ev.sys = *sys
-			ev.sys.rebase(line, r.line)
-		} else {
-			ev.sys.parse(r.text())
-		}
-		ev.sys.enriched = r.enriched()
-		p.seeProcess(&ev.sys, h.sec)
-		if !ev.sys.interesting(p.opt.Story) {
-			ev.ignore, ev.done = true, true
-			p.ignored[p.ignIdx] = ev.serial
-			p.ignIdx = (p.ignIdx + 1) % len(p.ignored)
-			ev.buf, ev.recs = ev.buf[:0], ev.recs[:0]
-			p.drain()
-			return
-		}
+	if p.out != nil {
+		p.out(fe)
+	} else if p.opt.Emit != nil {
+		p.opt.Emit(sources.Event{Doc: fe.doc(p.bx), Key: fe.key, Context: fe.context})
 	}
-	ev.recs = append(ev.recs, r)
-}
-
-// keep copies a line into the event's buffer. A buffer that grows leaves
-// the lines kept before in the old array, which stays valid: lines are
-// never modified.
-func (ev *event) keep(line []byte) []byte {
-	start := len(ev.buf)
-	ev.buf = append(ev.buf, line...)
-	return ev.buf[start:len(ev.buf):len(ev.buf)]
-}
-
-// detach copies the lines that open events borrow from the caller's read
-// block into their own buffers, so that the block can be reused. Scan
-// calls it after each block: most events finish within their block, so
-// most lines are never copied.
-func (p *Parser) detach() {
-	for _, n := range p.nodes {
-		n.p.detach()
-	}
-	for _, ev := range p.pending {
-		for i := range ev.recs {
-			r := &ev.recs[i]
-			if !r.borrowed {
-				continue
-			}
-			line := ev.keep(r.line)
-			if ev.hasSys && i == ev.sysIdx {
-				ev.sys.rebase(r.line, line)
-			}
-			r.line, r.borrowed = line, false
-		}
-	}
-}
-
-// expire finishes open events the log has left graceSec behind.
-func (p *Parser) expire(sec int64) {
-	if sec > p.now {
-		p.now = sec
-	}
-	for len(p.pending) > 0 && p.pending[0].opened+graceSec < p.now {
-		p.finishHead()
-	}
-}
-
-// drain emits finished events at the head, keeping log order.
-func (p *Parser) drain() {
-	for len(p.pending) > 0 && p.pending[0].done {
-		p.finishHead()
-	}
-}
-
-func (p *Parser) finishHead() {
-	ev := p.pending[0]
-	copy(p.pending, p.pending[1:])
-	p.pending[len(p.pending)-1] = nil
-	p.pending = p.pending[:len(p.pending)-1]
-	if !ev.ignore {
-		p.finished[p.finIdx] = ev.serial
-		p.finIdx = (p.finIdx + 1) % len(p.finished)
-		p.finish(ev)
-	}
-	p.release(ev)
-}
-
-func (p *Parser) alloc() *event {
-	if n := len(p.free); n > 0 {
-		ev := p.free[n-1]
-		p.free = p.free[:n-1]
-		return ev
-	}
-	return &event{buf: make([]byte, 0, 4096)}
-}
-
-func (p *Parser) release(ev *event) {
-	buf, recs := ev.buf[:0], ev.recs[:0]
-	if cap(buf) > 1<<20 {
-		buf = nil // one huge EXECVE must not pin memory forever
-	}
-	*ev = event{buf: buf, recs: recs}
-	p.free = append(p.free, ev)
 }

@@ -4,6 +4,10 @@ import (
 	"bytes"
 )
 
+// Records: one line's header (type, msg=audit stamp, node=, the
+// ENRICHED suffix) and its key=value body, read without allocating, and the
+// value decoding (quoted, hex) every later stage uses.
+
 // header is what every audit record line starts with:
 // [node=N ]type=T msg=audit(SEC.MSEC:SERIAL): BODY[\x1dENRICHED]
 type header struct {
@@ -82,6 +86,57 @@ func parseHeader(line []byte) (h header, ok bool) {
 	return h, true
 }
 
+type recKind uint8
+
+const (
+	rkOther recKind = iota
+	rkSyscall
+	rkCwd
+	rkPath
+	rkProctitle
+	rkExecve
+	rkSockaddr
+	rkEOE
+	rkUserStart // USER_START: a session opens (its records attribute)
+	rkUserLogin // USER_LOGIN: a session record too, not its opening
+	rkLogin     // LOGIN: the kernel assigns a session id (a new session)
+	rkCredAcq   // CRED_ACQ: both session and PAM-by-pid
+	rkPAM       // USER_AUTH, USER_ACCT
+	rkUserEnd   // USER_END: a login session closes
+)
+
+func kindOf(t []byte) recKind {
+	switch string(t) {
+	case "SYSCALL":
+		return rkSyscall
+	case "CWD":
+		return rkCwd
+	case "PATH":
+		return rkPath
+	case "PROCTITLE":
+		return rkProctitle
+	case "EXECVE":
+		return rkExecve
+	case "SOCKADDR":
+		return rkSockaddr
+	case "EOE":
+		return rkEOE
+	case "USER_START":
+		return rkUserStart
+	case "USER_LOGIN":
+		return rkUserLogin
+	case "LOGIN":
+		return rkLogin
+	case "CRED_ACQ":
+		return rkCredAcq
+	case "USER_AUTH", "USER_ACCT":
+		return rkPAM
+	case "USER_END":
+		return rkUserEnd
+	}
+	return rkOther
+}
+
 // atoi reads leading decimal digits; n is how many were read. It stops
 // before overflowing so hostile input cannot wrap around.
 func atoi(b []byte) (v int64, n int) {
@@ -107,6 +162,14 @@ func atoiAll(b []byte) (int64, bool) {
 		v = -v
 	}
 	return v, true
+}
+
+func idVal(v []byte) int64 {
+	n, ok := atoiAll(v)
+	if !ok {
+		return -1
+	}
+	return n
 }
 
 // hexU64 parses a hex value such as a syscall argument (a1=80241).
@@ -234,55 +297,6 @@ func fieldValue(b []byte, vs int) []byte {
 	return v
 }
 
-// userRec is what attribution reads of a user-space record (USER_START,
-// CRED_ACQ, USER_AUTH...); nil for an absent field.
-type userRec struct {
-	res, pid, acct, addr, hostname, terminal, exe, ses []byte
-}
-
-// userFields reads a user-space record's fields in one pass, by field's
-// rules (the first key= that starts the body or follows a space or a
-// quote, inside msg='...' too). These records are long; one pass costs a
-// fraction of eight searches.
-func userFields(b []byte) (u userRec) {
-	const all = 1<<8 - 1
-	var found uint
-	for j := 0; j < len(b) && found != all; j++ {
-		if j > 0 && b[j-1] != ' ' && b[j-1] != '\'' {
-			continue
-		}
-		var dst *[]byte
-		var bit uint
-		var key string
-		switch b[j] {
-		case 'r':
-			dst, bit, key = &u.res, 1<<0, "res"
-		case 'p':
-			dst, bit, key = &u.pid, 1<<1, "pid"
-		case 'a':
-			dst, bit, key = &u.acct, 1<<2, "acct"
-			if len(b)-j > 3 && b[j+1] == 'd' {
-				dst, bit, key = &u.addr, 1<<3, "addr"
-			}
-		case 'h':
-			dst, bit, key = &u.hostname, 1<<4, "hostname"
-		case 't':
-			dst, bit, key = &u.terminal, 1<<5, "terminal"
-		case 'e':
-			dst, bit, key = &u.exe, 1<<6, "exe"
-		case 's':
-			dst, bit, key = &u.ses, 1<<7, "ses"
-		default:
-			continue
-		}
-		if found&bit == 0 && len(b)-j > len(key) && string(b[j:j+len(key)]) == key && b[j+len(key)] == '=' {
-			*dst = fieldValue(b, j+len(key)+1)
-			found |= bit
-		}
-	}
-	return u
-}
-
 // indexKey finds "key=" in b without building the needle on the heap.
 func indexKey(b []byte, key string) int {
 	off := 0
@@ -317,6 +331,14 @@ func decode(v []byte) []byte {
 		return out
 	}
 	return v
+}
+
+// decodeStr is decode as a string; "" for absent and placeholder values.
+func decodeStr(v []byte) string {
+	if len(v) == 0 || string(v) == "(null)" || string(v) == "?" || string(v) == "(none)" {
+		return ""
+	}
+	return string(decode(v))
 }
 
 // isHex reports whether v is a non-empty, even-length run of hex digits:
@@ -372,12 +394,4 @@ func (in *interner) str(v []byte) string {
 	s := string(d)
 	in.m[s] = s
 	return s
-}
-
-// decodeStr is decode as a string; "" for absent and placeholder values.
-func decodeStr(v []byte) string {
-	if len(v) == 0 || string(v) == "(null)" || string(v) == "?" || string(v) == "(none)" {
-		return ""
-	}
-	return string(decode(v))
 }

@@ -9,12 +9,10 @@ import (
 	"github.com/xferhunt/xferhunt/sources"
 )
 
-func init() {
-	fn := func(r io.Reader, o sources.ScanOptions) (sources.Stats, error) {
-		return Scan(r, Options{HostID: o.HostID, HostName: o.HostName, Emit: o.Emit, Workers: o.Workers, Story: o.Story})
-	}
-	sources.RegisterScanner(sources.AuditdRaw, fn)
-	sources.RegisterScanner(sources.AuditdEnriched, fn)
+// ScanRecorded is Scan as the recorded-input registry calls it
+// (sources.ScanFunc), for both auditd formats (RAW and ENRICHED).
+func ScanRecorded(r io.Reader, o sources.ScanOptions) (sources.Stats, error) {
+	return Scan(r, Options{HostID: o.HostID, HostName: o.HostName, Emit: o.Emit, Workers: o.Workers, Story: o.Story})
 }
 
 const (

@@ -207,7 +207,7 @@ func TestScanFileDispatchesDocuments(t *testing.T) {
 	path := dir + "/export.json"
 	writeFile(t, path, "{\n  \"hits\": {\n    \"hits\": [\n      {\"_id\": \"z\", \"_source\": "+docB+"}\n    ]\n  }\n}\n")
 	var keys []string
-	st, err := sources.ScanFile(path, sources.ScanOptions{Emit: func(e sources.Event) { keys = append(keys, e.Key) }})
+	st, err := formats().ScanFile(path, sources.ScanOptions{Emit: func(e sources.Event) { keys = append(keys, e.Key) }})
 	if err != nil || st.Events != 1 || !reflect.DeepEqual(keys, []string{"z"}) {
 		t.Fatalf("ScanFile: %v, %+v, keys %q", err, st, keys)
 	}

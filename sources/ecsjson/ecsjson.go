@@ -19,16 +19,6 @@ import (
 	"github.com/xferhunt/xferhunt/sources/auditbeat"
 )
 
-func init() {
-	sources.RegisterScanner(sources.ECSNDJSON, Scan)
-	// Sniff names a stream Auditbeat by its first document only; each
-	// document is routed by its own shape here, so later ECS documents
-	// are not lost.
-	sources.RegisterScanner(sources.AuditbeatNDJSON, Scan)
-	sources.RegisterScanner(sources.JSONDocuments, ScanDocuments)
-	sources.RegisterSniffer(Sniff)
-}
-
 // Options configure a Decoder.
 type Options struct {
 	// HostID fills host.id when a document has none; HostName likewise

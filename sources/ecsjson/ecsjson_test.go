@@ -83,14 +83,14 @@ func TestMixedStreamEveryDocument(t *testing.T) {
 	ecsDoc := `{"@timestamp":"2026-01-01T00:00:01Z","event":{"action":"creation","category":["file"]},"process":{"name":"scp"},"file":{"path":"/tmp/from-ecs"}}`
 	alertDoc := `{"@timestamp":"2026-01-01T00:00:02Z","kibana.alert.uuid":"u1","kibana.alert.rule.name":"r","event":{"module":"auditd","action":"creation","category":["file"]},"process":{"name":"scp"},"file":{"path":"/tmp/from-alert"}}`
 	in := beat + "\n" + ecsDoc + "\n" + alertDoc + "\n"
-	if f, err := sources.Sniff([]byte(in)); err != nil || f != sources.AuditbeatNDJSON {
+	if f, err := formats().Sniff([]byte(in)); err != nil || f != sources.AuditbeatNDJSON {
 		t.Fatalf("sniff = %v, %v; the case needs a stream named Auditbeat by its first document", f, err)
 	}
 	path := filepath.Join(t.TempDir(), "mixed.ndjson")
 	if err := os.WriteFile(path, []byte(in), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	input, err := sources.OpenInput(path)
+	input, err := formats().OpenInput(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func jsonSamples(t *testing.T) []string {
 func TestEveryJSONSampleYieldsRecords(t *testing.T) {
 	for _, p := range jsonSamples(t) {
 		t.Run(strings.TrimPrefix(p, samplesDir+"/"), func(t *testing.T) {
-			st, err := sources.ScanFile(p, sources.ScanOptions{HostID: "h"})
+			st, err := formats().ScanFile(p, sources.ScanOptions{HostID: "h"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,7 +71,7 @@ func TestGoldenCoalescedFileEvents(t *testing.T) {
 			t.Skipf("sample absent: %v", err)
 		}
 		var found bool
-		_, err := sources.ScanFile(p, sources.ScanOptions{HostID: "h", Emit: func(e sources.Event) {
+		_, err := formats().ScanFile(p, sources.ScanOptions{HostID: "h", Emit: func(e sources.Event) {
 			d := e.Doc
 			if d.Str("file.path") != c.path {
 				return

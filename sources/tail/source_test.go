@@ -1,7 +1,6 @@
 package tail
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -74,25 +73,14 @@ func TestReaderSourceCapsLines(t *testing.T) {
 	}
 }
 
-// awaitingParser is the auditd parser with the end-of-event rule the
-// auditlog: decoder applies (sources/spec): an event is open from its
-// SYSCALL record to its PROCTITLE.
-type awaitingParser struct {
-	*auditd.Parser
-	open bool
-}
+// blindParser is the auditd parser without its Awaiting: a decoder that
+// cannot tell where its events end, so the tailer falls back on its line
+// hold.
+type blindParser struct{ p *auditd.Parser }
 
-func (a *awaitingParser) Line(b []byte) {
-	switch {
-	case bytes.HasPrefix(b, []byte("type=SYSCALL ")):
-		a.open = true
-	case bytes.HasPrefix(b, []byte("type=PROCTITLE ")):
-		a.open = false
-	}
-	a.Parser.Line(b)
-}
-
-func (a *awaitingParser) Awaiting() bool { return a.open }
+func (b blindParser) Line(l []byte)        { b.p.Line(l) }
+func (b blindParser) Flush()               { b.p.Flush() }
+func (b blindParser) Stats() sources.Stats { return b.p.Stats() }
 
 // upload is a real sftp-server creation of path, split where the writer
 // of the log may pause: before the CREATE record, and after it.
@@ -116,7 +104,7 @@ func TestIdleFlushWaitsForOpenEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	src, err := NewSource("auditlog:"+path, Options{Path: path}, func(emit func(sources.Event)) Decoder {
-		return &awaitingParser{Parser: auditd.NewParser(auditd.Options{Emit: emit})}
+		return auditd.NewParser(auditd.Options{Emit: emit, Follow: true})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +195,7 @@ func TestUnfinishedLineHoldsFlushForLineHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	src, err := NewSource("auditlog:"+path, Options{Path: path}, func(emit func(sources.Event)) Decoder {
-		return auditd.NewParser(auditd.Options{Emit: emit})
+		return blindParser{auditd.NewParser(auditd.Options{Emit: emit})}
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -58,10 +58,14 @@ type Stats struct {
 
 // Tailer follows one rotation set.
 type Tailer struct {
-	opt   Options
-	dir   string
-	base  string // file mode: the live file's name; "" in directory mode
-	ready chan struct{}
+	opt  Options
+	dir  string
+	base string // file mode: the live file's name; "" in directory mode
+	// shared says another user may write dir (its owner, or group or
+	// others with write permission): a name there that is a link was put
+	// by them, and is never followed (root would read whatever it names).
+	shared bool
+	ready  chan struct{}
 
 	mu    sync.Mutex
 	stats Stats
@@ -162,13 +166,17 @@ func New(opt Options) (*Tailer, error) {
 	if st.IsDir() {
 		t.dir = opt.Path
 	} else {
-		f, err := os.Open(opt.Path)
+		// Non-blocking: a FIFO swapped in after the Stat must not hang
+		// the start.
+		f, err := os.OpenFile(opt.Path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		if err != nil {
 			return nil, fmt.Errorf("follow %s: %w", opt.Path, err)
 		}
 		f.Close()
 		t.dir, t.base = filepath.Dir(opt.Path), filepath.Base(opt.Path)
 	}
+	var dst syscall.Stat_t
+	t.shared = syscall.Stat(t.dir, &dst) != nil || int(dst.Uid) != os.Geteuid() && dst.Uid != 0 || dst.Mode&0o022 != 0
 	return t, nil
 }
 
@@ -513,14 +521,25 @@ func (t *Tailer) isLive(name string) bool {
 // that appears while following and is still empty, or still a prefix of such
 // a head, is not opened yet (nil, nil): the copy is being written.
 func (t *Tailer) open(e entry, present map[fileID]bool, backfill bool) (*file, error) {
-	fh, err := os.Open(e.name)
+	// O_NONBLOCK: the name may have been swapped for a FIFO since the
+	// listing (a directory others can write), and a blocking open would
+	// wait for a writer forever, deaf to the stop. The checks below then
+	// drop it.
+	flags := os.O_RDONLY | syscall.O_NONBLOCK
+	if t.shared {
+		flags |= syscall.O_NOFOLLOW
+	}
+	fh, err := os.OpenFile(e.name, flags, 0)
 	if err != nil {
 		return nil, err
 	}
 	// The name may have moved to another inode since the listing; a file
 	// is only ever known by the inode actually opened.
 	var st syscall.Stat_t
-	if err := syscall.Fstat(int(fh.Fd()), &st); err != nil || (fileID{uint64(st.Dev), uint64(st.Ino)}) != e.id {
+	// It must still be a regular file: an inode number freed by the
+	// swap's unlink is soon reused, by the FIFO itself for one.
+	if err := syscall.Fstat(int(fh.Fd()), &st); err != nil || (fileID{uint64(st.Dev), uint64(st.Ino)}) != e.id ||
+		st.Mode&syscall.S_IFMT != syscall.S_IFREG {
 		fh.Close()
 		return nil, nil
 	}

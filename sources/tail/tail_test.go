@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -612,5 +613,86 @@ func TestStopInsideBackfill(t *testing.T) {
 	case <-tl.Ready():
 		t.Fatal("ready although the backfill was not done")
 	default:
+	}
+}
+
+// TestOpenSwappedForFIFONeverBlocks: a log in a directory another user can
+// write may be swapped for a FIFO between the listing (stat: a regular
+// file) and the open. A blocking open of a FIFO waits for a writer that
+// never comes: a root xferhunt hung there and ignored SIGTERM (found by a
+// nobody process renaming a FIFO and a file over the log ~600 times a
+// second). The open must return at once, the file unused.
+func TestOpenSwappedForFIFONeverBlocks(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "audit.log")
+	if err := os.WriteFile(log, []byte("x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tl, err := New(Options{Path: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(log)
+	st := fi.Sys().(*syscall.Stat_t)
+	e := entry{name: log, id: fileID{uint64(st.Dev), uint64(st.Ino)}, size: fi.Size()}
+	// The swap, after the listing.
+	os.Remove(log)
+	if err := syscall.Mkfifo(log, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *file, 1)
+	go func() {
+		f, _ := tl.open(e, map[fileID]bool{e.id: true}, false)
+		done <- f
+	}()
+	select {
+	case f := <-done:
+		if f != nil {
+			t.Fatalf("a FIFO swapped in was opened as the log: %+v", f)
+		}
+	case <-time.After(3 * time.Second):
+		// Unblock the open so the test process can end.
+		if w, err := os.OpenFile(log, os.O_WRONLY, 0); err == nil {
+			w.Close()
+		}
+		t.Fatal("opening the log blocked on a FIFO swapped in after the listing")
+	}
+}
+
+// TestSharedDirLinkNotFollowed: in a directory others can write, the log
+// swapped for a link to a root-only file must not be read through (root
+// xferhunt read it and counted its lines as malformed; a link to
+// /proc/kmsg would steal the kernel's log from its readers).
+func TestSharedDirLinkNotFollowed(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(secret, []byte("root only\n"), 0o600)
+	log := filepath.Join(dir, "audit.log")
+	os.WriteFile(log, nil, 0o644)
+	tl, err := New(Options{Path: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s sink
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tl.Run(ctx, s.line) }()
+	<-tl.Ready()
+	os.Remove(log)
+	if err := os.Symlink(secret, log); err != nil {
+		t.Fatal(err)
+	}
+	// A real line after the link: the tailer did look again.
+	time.Sleep(1500 * time.Millisecond)
+	os.Remove(log)
+	os.WriteFile(log, []byte("real line\n"), 0o644)
+	waitFor(t, func() bool { return s.count() > 0 }, 10*time.Second, "the real line")
+	cancel()
+	<-done
+	if lines, _ := s.snapshot(); strings.Contains(strings.Join(lines, "\n"), "root only") {
+		t.Fatalf("read through a link in a shared directory: %q", lines)
 	}
 }

@@ -1,202 +1,22 @@
 package auditd
 
 import (
-	"bytes"
 	"net/netip"
 )
 
-// unset is the kernel's "no value" for auid and ses.
-const unset = 4294967295
+// Attribution (SPEC §4): the tables the records feed (processes from every
+// SYSCALL, sessions and PAM conversations from user-space records, accepted
+// connections and forks from finished events) and the lookup that tells
+// who and where an event came from.
 
-// sysRec is a SYSCALL record's fields. Byte slices point into the event's
-// buffer and live as long as the event.
-type sysRec struct {
-	arch                          uint64
-	nr                            int64
-	success, hasSuccess           bool
-	exit                          int64
-	a                             [4]uint64
-	items                         int
-	pid, ppid                     int
-	auid, uid, gid, euid, egid    int64
-	ses                           int64
-	comm, exe, tty, key, enriched []byte
-	rest                          []byte // the body after exe=
-}
-
-// parse reads a SYSCALL body in one pass. It runs on every SYSCALL record
-// of the log, so it tokenizes inline and dispatches on the key's length
-// before comparing bytes.
-func (s *sysRec) parse(body []byte) {
-	*s = sysRec{auid: -1, uid: -1, gid: -1, euid: -1, egid: -1, ses: -1, nr: -1}
-	b := body
-	n := len(b)
-	i := 0
-	for i < n {
-		if b[i] == ' ' {
-			i++
-			continue
-		}
-		ks := i
-		for i < n && b[i] != '=' && b[i] != ' ' {
-			i++
-		}
-		if i >= n {
-			return
-		}
-		if b[i] == ' ' {
-			continue // a bare word: skip it
-		}
-		k := b[ks:i]
-		i++
-		vs := i
-		if i < n && (b[i] == '"' || b[i] == '\'') {
-			if e := bytes.IndexByte(b[i+1:], b[i]); e < 0 {
-				i = n
-			} else {
-				i += e + 2
-			}
-		} else if e := bytes.IndexByte(b[i:], ' '); e < 0 {
-			i = n
-		} else {
-			i += e
-		}
-		v := b[vs:i]
-		switch len(k) {
-		case 2:
-			if k[0] == 'a' && k[1] >= '0' && k[1] <= '3' {
-				s.a[k[1]-'0'], _ = hexU64(v)
-			}
-		case 3:
-			switch string(k) {
-			case "pid":
-				x, _ := atoiAll(v)
-				s.pid = int(x)
-			case "uid":
-				s.uid = idVal(v)
-			case "gid":
-				s.gid = idVal(v)
-			case "ses":
-				s.ses = idVal(v)
-			case "tty":
-				s.tty = v
-			case "key":
-				s.key = v
-			case "exe":
-				s.exe = v
-				// key (and subj) follow exe; plan reads key only for
-				// events that are emitted.
-				s.rest = b[i:]
-				return
-			}
-		case 4:
-			switch string(k) {
-			case "arch":
-				s.arch, _ = hexU64(v)
-			case "exit":
-				s.exit, _ = atoiAll(v)
-			case "ppid":
-				x, _ := atoiAll(v)
-				s.ppid = int(x)
-			case "auid":
-				s.auid = idVal(v)
-			case "euid":
-				s.euid = idVal(v)
-			case "egid":
-				s.egid = idVal(v)
-			case "comm":
-				s.comm = v
-			}
-		case 5:
-			if string(k) == "items" {
-				x, _ := atoiAll(v)
-				s.items = int(x)
-			}
-		case 7:
-			switch string(k) {
-			case "syscall":
-				s.nr, _ = atoiAll(v)
-			case "success":
-				s.hasSuccess = true
-				s.success = string(v) == "yes"
-			}
-		}
-	}
-}
-
-// rebase moves the record's byte fields from the line they were parsed
-// from to a copy of that line (the event's buffer), so they outlive the
-// read block.
-func (s *sysRec) rebase(from, to []byte) {
-	for _, f := range []*[]byte{&s.comm, &s.exe, &s.tty, &s.key, &s.rest, &s.enriched} {
-		if *f != nil {
-			off := cap(from) - cap(*f) // *f is a subslice of from
-			*f = to[off : off+len(*f)]
-		}
-	}
-}
-
-// keyVal is the rule key of the record.
-func (s *sysRec) keyVal() []byte {
-	if s.key != nil {
-		return s.key
-	}
-	return field(s.rest, "key")
-}
-
-func idVal(v []byte) int64 {
-	n, ok := atoiAll(v)
-	if !ok {
-		return -1
-	}
-	return n
-}
-
-// info classifies the syscall, falling back to the ENRICHED SYSCALL= name.
-func (s *sysRec) info() (sysInfo, bool) {
-	if si, known := classify(s.arch, s.nr); known {
-		return si, true
-	}
-	if len(s.enriched) > 0 {
-		if name := field(s.enriched, "SYSCALL"); len(name) > 0 {
-			si, ok := byName[string(name)]
-			return si, ok
-		}
-	}
-	return sysInfo{}, false
-}
-
-// interesting reports whether the event can yield a file event, feed
-// attribution or, for a story, tell a connection; everything else is
-// dropped record by record.
-func (s *sysRec) interesting(story bool) bool {
-	if s.failed(story) {
-		return false
-	}
-	if s.items > 0 {
-		return true
-	}
-	si, _ := s.info()
-	return si.class == sysAccept || si.class == sysFork || (story && si.class == sysConnect)
-}
-
-// einprogress is -EINPROGRESS: a non-blocking connect (Go, curl, most
-// clients) returns it, so audit logs success=no for a connection that
-// goes on to be made.
-const einprogress = -115
-
-// failed reports whether the syscall failed. A non-blocking connect in
-// progress is a connection for a story.
-func (s *sysRec) failed(story bool) bool {
-	if !s.hasSuccess || s.success {
-		return false
-	}
-	if story && s.exit == einprogress {
-		si, _ := s.info()
-		return si.class != sysConnect
-	}
-	return true
-}
+// Bounds of the attribution tables (entries). Each is a two-generation map,
+// so memory stays flat however long the log is.
+const (
+	maxProcs    = 32768
+	maxSessions = 4096
+	maxPAM      = 4096
+	maxAccepts  = 4096
+)
 
 // procEntry is what the records tell about one process.
 type procEntry struct {
@@ -234,6 +54,82 @@ func (p *Parser) seeProcess(s *sysRec, sec int64) {
 	p.procs.put(s.pid, n)
 }
 
+// procLookup returns the process entry for pid, if known.
+func (p *Parser) procLookup(pid int) *procEntry {
+	e, _ := p.procs.get(pid)
+	return e
+}
+
+// ancestry lists the known ancestors of a process starting with its parent.
+// The result is scratch space, valid until the next call.
+func (p *Parser) ancestry(ppid int) []int {
+	out := p.scratchChain[:0]
+	defer func() { p.scratchChain = out[:0] }()
+	for pid := ppid; pid > 0 && len(out) < 16; {
+		for _, seen := range out {
+			if seen == pid {
+				return out
+			}
+		}
+		out = append(out, pid)
+		e := p.procLookup(pid)
+		if e == nil {
+			break
+		}
+		pid = e.ppid
+	}
+	return out
+}
+
+// userRec is what attribution reads of a user-space record (USER_START,
+// CRED_ACQ, USER_AUTH...); nil for an absent field.
+type userRec struct {
+	res, pid, acct, addr, hostname, terminal, exe, ses []byte
+}
+
+// userFields reads a user-space record's fields in one pass, by field's
+// rules (the first key= that starts the body or follows a space or a
+// quote, inside msg='...' too). These records are long; one pass costs a
+// fraction of eight searches.
+func userFields(b []byte) (u userRec) {
+	const all = 1<<8 - 1
+	var found uint
+	for j := 0; j < len(b) && found != all; j++ {
+		if j > 0 && b[j-1] != ' ' && b[j-1] != '\'' {
+			continue
+		}
+		var dst *[]byte
+		var bit uint
+		var key string
+		switch b[j] {
+		case 'r':
+			dst, bit, key = &u.res, 1<<0, "res"
+		case 'p':
+			dst, bit, key = &u.pid, 1<<1, "pid"
+		case 'a':
+			dst, bit, key = &u.acct, 1<<2, "acct"
+			if len(b)-j > 3 && b[j+1] == 'd' {
+				dst, bit, key = &u.addr, 1<<3, "addr"
+			}
+		case 'h':
+			dst, bit, key = &u.hostname, 1<<4, "hostname"
+		case 't':
+			dst, bit, key = &u.terminal, 1<<5, "terminal"
+		case 'e':
+			dst, bit, key = &u.exe, 1<<6, "exe"
+		case 's':
+			dst, bit, key = &u.ses, 1<<7, "ses"
+		default:
+			continue
+		}
+		if found&bit == 0 && len(b)-j > len(key) && string(b[j:j+len(key)]) == key && b[j+len(key)] == '=' {
+			*dst = fieldValue(b, j+len(key)+1)
+			found |= bit
+		}
+	}
+	return u
+}
+
 // sessEntry is a login session (audit ses) as its user-space records tell.
 type sessEntry struct {
 	acct, addr, hostname, terminal, exe string
@@ -247,20 +143,6 @@ type pamEntry struct {
 	acct, addr, hostname, terminal, exe string
 	ip                                  netip.Addr
 	sec, msec                           int64
-}
-
-// acceptEntry is the peer of an accepted connection.
-type acceptEntry struct {
-	pid  int
-	ip   netip.Addr
-	port int
-	// ms is when the accept began (audit stamps a syscall at entry), in
-	// Unix milliseconds: a session's own data connections are accepted
-	// after its login, the control connection before.
-	ms int64
-	// serial orders it against the fork records: an accept recorded after
-	// the fork of a session process cannot be that session's connection.
-	serial uint64
 }
 
 // userRecord feeds the session and PAM tables.
@@ -350,6 +232,20 @@ func fill(dst *string, v string) {
 	}
 }
 
+// acceptEntry is the peer of an accepted connection.
+type acceptEntry struct {
+	pid  int
+	ip   netip.Addr
+	port int
+	// ms is when the accept began (audit stamps a syscall at entry), in
+	// Unix milliseconds: a session's own data connections are accepted
+	// after its login, the control connection before.
+	ms int64
+	// serial orders it against the fork records: an accept recorded after
+	// the fork of a session process cannot be that session's connection.
+	serial uint64
+}
+
 // seeAccept records the peer of a successful accept.
 func (p *Parser) seeAccept(pid int, saddr []byte, sec, msec int64, serial uint64) {
 	ip, port, ok := parseSockaddr(saddr)
@@ -401,33 +297,6 @@ func parseSockaddr(hexv []byte) (netip.Addr, int, bool) {
 		return netip.AddrFrom16(a).Unmap(), port, true
 	}
 	return netip.Addr{}, 0, false
-}
-
-// procLookup returns the process entry for pid, if known.
-func (p *Parser) procLookup(pid int) *procEntry {
-	e, _ := p.procs.get(pid)
-	return e
-}
-
-// ancestry lists the known ancestors of a process starting with its parent.
-// The result is scratch space, valid until the next call.
-func (p *Parser) ancestry(ppid int) []int {
-	out := p.scratchChain[:0]
-	defer func() { p.scratchChain = out[:0] }()
-	for pid := ppid; pid > 0 && len(out) < 16; {
-		for _, seen := range out {
-			if seen == pid {
-				return out
-			}
-		}
-		out = append(out, pid)
-		e := p.procLookup(pid)
-		if e == nil {
-			break
-		}
-		pid = e.ppid
-	}
-	return out
 }
 
 // attribution is who and where an event came from.

@@ -1,53 +1,26 @@
-package spec
+package auditd
 
-import (
-	"bytes"
+import "bytes"
 
-	"github.com/xferhunt/xferhunt/sources"
-	"github.com/xferhunt/xferhunt/sources/auditd"
-)
+// Following a log as it is written (Options.Follow): the tailer's idle
+// flush must not finish an event auditd is still writing. The kernel writes
+// a syscall event's records SYSCALL first and PROCTITLE last (then EOE,
+// which auditd 3 does not log), so an event whose SYSCALL has arrived and
+// whose PROCTITLE has not is still being written, however long its writer
+// pauses: auditd waiting on a slow disk must not cut an upload's event
+// short of its PATH records.
 
-// auditdLog is the auditd parser as a followed log's decoder: it also
-// tells the tailer's idle flush when the log stopped inside a syscall event
-// (tail.Awaiter). The kernel writes a syscall event's records SYSCALL
-// first and PROCTITLE last (then EOE, which auditd 3 does not log), so an
-// event whose SYSCALL has arrived and whose PROCTITLE has not is still
-// being written, however long its writer pauses: auditd waiting on a slow
-// disk must not cut an upload's event short of its PATH records.
-//
-// This belongs in auditd.Parser, which knows its open events; it lives
-// here until that package can say so itself.
-type auditdLog struct {
-	*auditd.Parser
-	open openEvents
-}
-
-// newAuditdLog builds the decoder for auditlog: sources.
-func newAuditdLog(opt Options, emit func(sources.Event)) *auditdLog {
-	return &auditdLog{Parser: auditd.NewParser(auditd.Options{HostID: opt.HostID, HostName: opt.HostName, Emit: emit, Story: opt.Story})}
-}
-
-// Line notes where the line leaves its event, then parses it.
-func (a *auditdLog) Line(b []byte) {
-	a.open.see(b)
-	a.Parser.Line(b)
-}
-
-// Flush finishes every open event.
-func (a *auditdLog) Flush() {
-	a.open.reset()
-	a.Parser.Flush()
-}
-
-// Awaiting reports a syscall event whose last record has not arrived.
-func (a *auditdLog) Awaiting() bool { return a.open.n > 0 }
+// Awaiting reports a syscall event whose last record has not arrived
+// (tail.Awaiter). Without Options.Follow it is always false, which tells a
+// tailer to flush at once: build a tailed log's parser with Follow.
+func (p *Parser) Awaiting() bool { return p.open.n > 0 }
 
 // openEvents remembers the syscall events begun and not yet ended by their
 // PROCTITLE or EOE record. The kernel interleaves the events of several
 // CPUs, so there may be a few; as many as the parser keeps open suffice,
 // and beyond that the oldest is forgotten (the parser finishes it anyway).
 type openEvents struct {
-	ids [8]eventID
+	ids [maxPending]eventID
 	n   int
 }
 

@@ -29,6 +29,10 @@ type FileFacts struct {
 	HashSkipped string
 }
 
+// behindSymlink is the Kind of a path one of whose directories is a link:
+// nothing about it is vouched for.
+const behindSymlink = "behind symlink"
+
 // StatFile gathers facts about path within ctx: files larger than maxHash
 // are not hashed, and hashing stops when ctx ends, so a huge or slow file
 // never holds up the caller. Non-regular files are never opened (a FIFO
@@ -66,7 +70,7 @@ func StatFile(ctx context.Context, path string, maxHash int64) FileFacts {
 	f, err := safefile.Open(path)
 	if errors.Is(err, safefile.ErrSymlink) {
 		// What Lstat saw lies behind a link: vouch for none of it.
-		return FileFacts{Exists: true, Kind: "behind symlink", HashSkipped: "symlink in path"}
+		return FileFacts{Exists: true, Kind: behindSymlink, HashSkipped: "symlink in path"}
 	}
 	if err != nil {
 		return ff

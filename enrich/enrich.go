@@ -242,6 +242,13 @@ func (e *Enricher) file(ctx context.Context, d ecs.Doc, path string) {
 	if !ff.Exists {
 		return
 	}
+	if ff.Kind == behindSymlink {
+		// Size, mode and owner would be zeros, and uid 0 would claim root
+		// owns a file nobody looked at.
+		d.Set("xferhunt.file.type", ff.Kind)
+		d.Set("xferhunt.file.hash.skipped", ff.HashSkipped)
+		return
+	}
 	d.Set("xferhunt.file.size", ff.Size)
 	d.Set("xferhunt.file.mode", octalMode(ff.Mode))
 	d.Set("xferhunt.file.uid", strconv.FormatUint(uint64(ff.UID), 10))

@@ -1,4 +1,4 @@
-package spec
+package catalog
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xferhunt/xferhunt/enrich"
 	"github.com/xferhunt/xferhunt/internal/testenv"
-	"github.com/xferhunt/xferhunt/sources/enrich"
 	"github.com/xferhunt/xferhunt/sources/netlink"
 )
 

@@ -1,8 +1,9 @@
-// Package spec builds live sources from --source specs (SPEC §1): auto,
-// netlink[:unicast|multicast], auditlog:PATH, auditbeat:PATH, ecs:PATH and
-// "-" (stdin, format detected per line). It is the one place that knows
-// every source package, so main only parses flags.
-package spec
+// Package catalog is the one place that knows every source package, so
+// main only parses flags: it builds live sources from --source values
+// (SPEC §1): auto, netlink[:unicast|multicast], auditlog:PATH,
+// auditbeat:PATH, ecs:PATH and "-" (stdin, format detected per line), and
+// holds the registry of recorded formats a scan reads (Formats).
+package catalog
 
 import (
 	"bytes"
@@ -21,6 +22,20 @@ import (
 	"github.com/xferhunt/xferhunt/sources/netlink"
 	"github.com/xferhunt/xferhunt/sources/tail"
 )
+
+// Formats returns the registry of the recorded formats a scan reads.
+func Formats() *sources.Formats {
+	return sources.NewFormats(map[sources.Format]sources.ScanFunc{
+		sources.AuditdRaw:      auditd.ScanRecorded,
+		sources.AuditdEnriched: auditd.ScanRecorded,
+		sources.ECSNDJSON:      ecsjson.Scan,
+		// Sniff names a stream Auditbeat by its first document only;
+		// ecsjson.Scan routes each document by its own shape, so later
+		// ECS documents are not lost.
+		sources.AuditbeatNDJSON: ecsjson.Scan,
+		sources.JSONDocuments:   ecsjson.ScanDocuments,
+	}, ecsjson.Sniff)
+}
 
 // ErrUnusable wraps every error caused by the spec or its input (bad
 // syntax, unreadable path, nothing usable for auto): exit code 2.
@@ -164,6 +179,12 @@ func stdin(opt Options) io.Reader {
 	return os.Stdin
 }
 
+// newAuditdLog is the auditd parser of a followed log: it tells the
+// tailer's idle flush when the log stopped inside an event (Awaiting).
+func newAuditdLog(opt Options, emit func(sources.Event)) *auditd.Parser {
+	return auditd.NewParser(auditd.Options{HostID: opt.HostID, HostName: opt.HostName, Emit: emit, Story: opt.Story, Follow: true})
+}
+
 func auditdDecoder(opt Options) tail.NewDecoder {
 	return func(emit func(sources.Event)) tail.Decoder { return newAuditdLog(opt, emit) }
 }
@@ -181,7 +202,7 @@ func autoDecoder(opt Options) tail.NewDecoder {
 }
 
 type multi struct {
-	audit *auditdLog
+	audit *auditd.Parser
 	beat  *auditbeat.Decoder
 	ecs   *ecsjson.Decoder
 }

@@ -1,0 +1,320 @@
+package auditd
+
+import (
+	"bytes"
+)
+
+// Syscalls: the SYSCALL record of an event, read in one pass, and what its
+// number means on each arch (sysInfo); the record decides whether the rest
+// of the event is kept at all (interesting).
+
+// unset is the kernel's "no value" for auid and ses.
+const unset = 4294967295
+
+// sysRec is a SYSCALL record's fields. Byte slices point into the event's
+// buffer and live as long as the event.
+type sysRec struct {
+	arch                          uint64
+	nr                            int64
+	success, hasSuccess           bool
+	exit                          int64
+	a                             [4]uint64
+	items                         int
+	pid, ppid                     int
+	auid, uid, gid, euid, egid    int64
+	ses                           int64
+	comm, exe, tty, key, enriched []byte
+	rest                          []byte // the body after exe=
+}
+
+// parse reads a SYSCALL body in one pass. It runs on every SYSCALL record
+// of the log, so it tokenizes inline and dispatches on the key's length
+// before comparing bytes.
+func (s *sysRec) parse(body []byte) {
+	*s = sysRec{auid: -1, uid: -1, gid: -1, euid: -1, egid: -1, ses: -1, nr: -1}
+	b := body
+	n := len(b)
+	i := 0
+	for i < n {
+		if b[i] == ' ' {
+			i++
+			continue
+		}
+		ks := i
+		for i < n && b[i] != '=' && b[i] != ' ' {
+			i++
+		}
+		if i >= n {
+			return
+		}
+		if b[i] == ' ' {
+			continue // a bare word: skip it
+		}
+		k := b[ks:i]
+		i++
+		vs := i
+		if i < n && (b[i] == '"' || b[i] == '\'') {
+			if e := bytes.IndexByte(b[i+1:], b[i]); e < 0 {
+				i = n
+			} else {
+				i += e + 2
+			}
+		} else if e := bytes.IndexByte(b[i:], ' '); e < 0 {
+			i = n
+		} else {
+			i += e
+		}
+		v := b[vs:i]
+		switch len(k) {
+		case 2:
+			if k[0] == 'a' && k[1] >= '0' && k[1] <= '3' {
+				s.a[k[1]-'0'], _ = hexU64(v)
+			}
+		case 3:
+			switch string(k) {
+			case "pid":
+				x, _ := atoiAll(v)
+				s.pid = int(x)
+			case "uid":
+				s.uid = idVal(v)
+			case "gid":
+				s.gid = idVal(v)
+			case "ses":
+				s.ses = idVal(v)
+			case "tty":
+				s.tty = v
+			case "key":
+				s.key = v
+			case "exe":
+				s.exe = v
+				// key (and subj) follow exe; plan reads key only for
+				// events that are emitted.
+				s.rest = b[i:]
+				return
+			}
+		case 4:
+			switch string(k) {
+			case "arch":
+				s.arch, _ = hexU64(v)
+			case "exit":
+				s.exit, _ = atoiAll(v)
+			case "ppid":
+				x, _ := atoiAll(v)
+				s.ppid = int(x)
+			case "auid":
+				s.auid = idVal(v)
+			case "euid":
+				s.euid = idVal(v)
+			case "egid":
+				s.egid = idVal(v)
+			case "comm":
+				s.comm = v
+			}
+		case 5:
+			if string(k) == "items" {
+				x, _ := atoiAll(v)
+				s.items = int(x)
+			}
+		case 7:
+			switch string(k) {
+			case "syscall":
+				s.nr, _ = atoiAll(v)
+			case "success":
+				s.hasSuccess = true
+				s.success = string(v) == "yes"
+			}
+		}
+	}
+}
+
+// rebase moves the record's byte fields from the line they were parsed
+// from to a copy of that line (the event's buffer), so they outlive the
+// read block.
+func (s *sysRec) rebase(from, to []byte) {
+	for _, f := range []*[]byte{&s.comm, &s.exe, &s.tty, &s.key, &s.rest, &s.enriched} {
+		if *f != nil {
+			off := cap(from) - cap(*f) // *f is a subslice of from
+			*f = to[off : off+len(*f)]
+		}
+	}
+}
+
+// keyVal is the rule key of the record.
+func (s *sysRec) keyVal() []byte {
+	if s.key != nil {
+		return s.key
+	}
+	return field(s.rest, "key")
+}
+
+// sysClass is what a syscall means for file events and attribution.
+type sysClass uint8
+
+const (
+	sysOther   sysClass = iota
+	sysOpen             // open-like: flags decide overwrite (flagArg says where)
+	sysCreate           // creat, mknod, link, symlink, mkdir: CREATE items
+	sysRename           // rename*: one rename event, target + source
+	sysDelete           // unlink*, rmdir: DELETE items
+	sysExec             // execve*: process table
+	sysAccept           // accept*: SOCKADDR gives the peer
+	sysFork             // clone, fork, vfork: the child (exit) inherits the parent's newest connection
+	sysChmod            // chmod family: an attribute change, for stories (flagArg is the mode argument)
+	sysConnect          // connect: SOCKADDR gives the peer, for stories
+)
+
+// sysInfo classifies one syscall number of one arch. flagArg is the index
+// of the open flags argument (a1 for open, a2 for openat), -1 when unknown;
+// for the chmod family, the index of the mode argument.
+type sysInfo struct {
+	class   sysClass
+	flagArg int8
+	name    string
+}
+
+const (
+	archX8664   = 0xc000003e
+	archAarch64 = 0xc00000b7
+	archI386    = 0x40000003
+)
+
+var (
+	x8664 = map[uint16]sysInfo{
+		2: {sysOpen, 1, "open"}, 257: {sysOpen, 2, "openat"}, 437: {sysOpen, -1, "openat2"},
+		85: {sysOpen, -2, "creat"}, 133: {sysCreate, -1, "mknod"}, 259: {sysCreate, -1, "mknodat"},
+		86: {sysCreate, -1, "link"}, 265: {sysCreate, -1, "linkat"}, 88: {sysCreate, -1, "symlink"},
+		266: {sysCreate, -1, "symlinkat"}, 83: {sysCreate, -1, "mkdir"}, 258: {sysCreate, -1, "mkdirat"},
+		82: {sysRename, -1, "rename"}, 264: {sysRename, -1, "renameat"}, 316: {sysRename, -1, "renameat2"},
+		87: {sysDelete, -1, "unlink"}, 263: {sysDelete, -1, "unlinkat"}, 84: {sysDelete, -1, "rmdir"},
+		59: {sysExec, -1, "execve"}, 322: {sysExec, -1, "execveat"},
+		43: {sysAccept, -1, "accept"}, 288: {sysAccept, -1, "accept4"},
+		56: {sysFork, -1, "clone"}, 57: {sysFork, -1, "fork"}, 58: {sysFork, -1, "vfork"}, 435: {sysFork, -1, "clone3"},
+		90: {sysChmod, 1, "chmod"}, 91: {sysChmod, 1, "fchmod"}, 268: {sysChmod, 2, "fchmodat"}, 452: {sysChmod, 2, "fchmodat2"},
+		42: {sysConnect, -1, "connect"},
+	}
+	aarch64 = map[uint16]sysInfo{
+		56: {sysOpen, 2, "openat"}, 437: {sysOpen, -1, "openat2"}, 33: {sysCreate, -1, "mknodat"},
+		37: {sysCreate, -1, "linkat"}, 36: {sysCreate, -1, "symlinkat"}, 34: {sysCreate, -1, "mkdirat"},
+		38: {sysRename, -1, "renameat"}, 276: {sysRename, -1, "renameat2"},
+		35: {sysDelete, -1, "unlinkat"}, 221: {sysExec, -1, "execve"}, 281: {sysExec, -1, "execveat"},
+		202: {sysAccept, -1, "accept"}, 242: {sysAccept, -1, "accept4"},
+		220: {sysFork, -1, "clone"}, 435: {sysFork, -1, "clone3"},
+		52: {sysChmod, 1, "fchmod"}, 53: {sysChmod, 2, "fchmodat"}, 452: {sysChmod, 2, "fchmodat2"},
+		203: {sysConnect, -1, "connect"},
+	}
+	i386 = map[uint16]sysInfo{
+		5: {sysOpen, 1, "open"}, 295: {sysOpen, 2, "openat"}, 437: {sysOpen, -1, "openat2"},
+		8: {sysOpen, -2, "creat"}, 14: {sysCreate, -1, "mknod"}, 297: {sysCreate, -1, "mknodat"},
+		9: {sysCreate, -1, "link"}, 303: {sysCreate, -1, "linkat"}, 83: {sysCreate, -1, "symlink"},
+		304: {sysCreate, -1, "symlinkat"}, 39: {sysCreate, -1, "mkdir"}, 296: {sysCreate, -1, "mkdirat"},
+		38: {sysRename, -1, "rename"}, 302: {sysRename, -1, "renameat"}, 353: {sysRename, -1, "renameat2"},
+		10: {sysDelete, -1, "unlink"}, 301: {sysDelete, -1, "unlinkat"}, 40: {sysDelete, -1, "rmdir"},
+		11: {sysExec, -1, "execve"}, 358: {sysExec, -1, "execveat"},
+		120: {sysFork, -1, "clone"}, 2: {sysFork, -1, "fork"}, 190: {sysFork, -1, "vfork"}, 435: {sysFork, -1, "clone3"},
+		15: {sysChmod, 1, "chmod"}, 94: {sysChmod, 1, "fchmod"}, 306: {sysChmod, 2, "fchmodat"}, 452: {sysChmod, 2, "fchmodat2"},
+		362: {sysConnect, -1, "connect"},
+	}
+	// byName serves arches we have no table for, when an ENRICHED log
+	// names the syscall (SYSCALL=openat).
+	byName = func() map[string]sysInfo {
+		m := map[string]sysInfo{}
+		for _, t := range []map[uint16]sysInfo{x8664, aarch64, i386} {
+			for _, v := range t {
+				m[v.name] = v
+			}
+		}
+		return m
+	}()
+)
+
+// classify returns the syscall's meaning; known is false for an arch or
+// number we have no table for (then PATH items alone decide).
+func classify(arch uint64, nr int64) (sysInfo, bool) {
+	var t map[uint16]sysInfo
+	switch arch {
+	case archX8664:
+		t = x8664
+	case archAarch64:
+		t = aarch64
+	case archI386:
+		t = i386
+	default:
+		return sysInfo{}, false
+	}
+	if nr < 0 || nr > 0xffff {
+		return sysInfo{}, true
+	}
+	return t[uint16(nr)], true
+}
+
+// info classifies the syscall, falling back to the ENRICHED SYSCALL= name.
+func (s *sysRec) info() (sysInfo, bool) {
+	if si, known := classify(s.arch, s.nr); known {
+		return si, true
+	}
+	if len(s.enriched) > 0 {
+		if name := field(s.enriched, "SYSCALL"); len(name) > 0 {
+			si, ok := byName[string(name)]
+			return si, ok
+		}
+	}
+	return sysInfo{}, false
+}
+
+// interesting reports whether the event can yield a file event, feed
+// attribution or, for a story, tell a connection; everything else is
+// dropped record by record.
+func (s *sysRec) interesting(story bool) bool {
+	if s.failed(story) {
+		return false
+	}
+	if s.items > 0 {
+		return true
+	}
+	si, _ := s.info()
+	return si.class == sysAccept || si.class == sysFork || (story && si.class == sysConnect)
+}
+
+// einprogress is -EINPROGRESS: a non-blocking connect (Go, curl, most
+// clients) returns it, so audit logs success=no for a connection that
+// goes on to be made.
+const einprogress = -115
+
+// failed reports whether the syscall failed. A non-blocking connect in
+// progress is a connection for a story.
+func (s *sysRec) failed(story bool) bool {
+	if !s.hasSuccess || s.success {
+		return false
+	}
+	if story && s.exit == einprogress {
+		si, _ := s.info()
+		return si.class != sysConnect
+	}
+	return true
+}
+
+// Open flags, the same on x86, arm64 and i386.
+const (
+	oAccMode = 0x3
+	oWronly  = 0x1
+	oCreat   = 0x40
+	oTrunc   = 0x200
+	oAppend  = 0x400
+)
+
+// rewrites reports whether an open with these flags replaces the content of
+// the existing file it opens: O_TRUNC (creat always truncates), or a
+// creating, write-only, non-appending open — how scp -t, sftp-server and
+// vsftpd open an upload's target, truncating it only after the transfer.
+// (touch opens an existing file the same way: audit cannot tell the two.)
+// Read-write opens (databases, lock files) and appends are not rewrites.
+func rewrites(si sysInfo, a *[4]uint64) bool {
+	switch {
+	case si.flagArg == -2:
+		return true
+	case si.flagArg < 0:
+		return false
+	}
+	f := a[si.flagArg]
+	return f&oTrunc != 0 || f&oCreat != 0 && f&oAccMode == oWronly && f&oAppend == 0
+}
