@@ -88,6 +88,12 @@ func (b Bundle) Summary() string {
 // the event's (another inode, a symlink, not a regular file).
 var ErrFileReplaced = errors.New("the path now names another file than the event's")
 
+// replaced is a one-line refusal that matches ErrFileReplaced.
+type replaced struct{ msg string }
+
+func (r replaced) Error() string        { return r.msg }
+func (r replaced) Is(target error) bool { return target == ErrFileReplaced }
+
 // MakeBundle writes the bundle of in into base/ID (base is created
 // private; everything through safefile). A second call for the same alert
 // writes nothing and reports the first bundle. The file is opened without
@@ -211,7 +217,7 @@ func openEventFile(path, inode string) (*os.File, string, error) {
 	f, err := safefile.Open(path)
 	switch {
 	case errors.Is(err, safefile.ErrSymlink):
-		return nil, "", fmt.Errorf("%w: %s: a component is a symbolic link now (never followed); nothing was bundled", ErrFileReplaced, path)
+		return nil, "", replaced{path + ": refused: a path component is a symbolic link now (never followed), not the event's file; nothing bundled"}
 	case errors.Is(err, os.ErrNotExist):
 		return nil, "file gone since the event (deleted or renamed): not copied", nil
 	case err != nil:
@@ -224,11 +230,11 @@ func openEventFile(path, inode string) (*os.File, string, error) {
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		f.Close()
-		return nil, "", fmt.Errorf("%w: %s is not a regular file now; nothing was bundled", ErrFileReplaced, path)
+		return nil, "", replaced{path + ": refused: not a regular file now, not the event's file; nothing bundled"}
 	}
 	if inode != "" && strconv.FormatUint(st.Ino, 10) != inode {
 		f.Close()
-		return nil, "", fmt.Errorf("%w: %s is inode %d now, the event's was %s; nothing was bundled", ErrFileReplaced, path, st.Ino, inode)
+		return nil, "", replaced{fmt.Sprintf("%s: refused: inode %d now, the event's was %s (replaced since); nothing bundled", path, st.Ino, inode)}
 	}
 	return f, "copied", nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/detect"
@@ -424,5 +425,37 @@ func TestArrayFieldsAreNotExceptionTargets(t *testing.T) {
 	}
 	if len(focusable(m.dlines)) == 0 {
 		t.Fatal("no focusable field on the Process tab")
+	}
+}
+
+type longBundle struct{ *memBackend }
+
+func (longBundle) Evidence(a detect.Alert) (respond.Bundle, error) {
+	return respond.Bundle{Dir: "/var/lib/xferhunt/evidence/" + strings.Repeat("d", 64), Manifest: respond.Manifest{FileSHA: strings.Repeat("0", 56) + "feedbeef"}}, nil
+}
+
+// TestLongFlashNotCut: a bundle's path and hash are wider than the
+// terminal; the flash wraps over the status bar instead of losing its end
+// (issue 10: "the message with the hash is cut at the terminal width").
+func TestLongFlashNotCut(t *testing.T) {
+	m := New(Options{Backend: longBundle{newMemBackend()}, Location: time.UTC, Here: testHere})
+	m, _ = step(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	m, _ = step(t, m, AlertsMsg{Alerts: tableAlerts()})
+	m = keys(t, m, "P")
+	out := screen(m)
+	if !strings.Contains(out, "feedbeef") || !strings.Contains(out, "evidence bundle") {
+		t.Fatalf("flash cut:\n%s", out)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if ansi.StringWidth(l) > 80 {
+			t.Fatalf("line wider than the terminal: %q", l)
+		}
+	}
+	if got := len(strings.Split(out, "\n")); got != 24 {
+		t.Fatalf("%d lines, want 24", got)
+	}
+	m = keys(t, m, "j") // the next key puts the status bar back
+	if strings.Contains(screen(m), "feedbeef") {
+		t.Fatal("flash still shown after the next key")
 	}
 }

@@ -86,8 +86,14 @@ func (m Model) render() string {
 		body = m.overlayDialog(body, m.width, bodyH)
 	}
 	out = append(out, body...)
-	out = append(out, m.renderBar(l.bar.w)...)
-	out = append(out, m.renderFooter(l.footer.w))
+	bottom := append(m.renderBar(l.bar.w), m.renderFooter(l.footer.w))
+	// A flash wider than the screen (a bundle's path and hash, a refusal
+	// with its reason) takes the status bar's rows until the next key
+	// rather than losing its end.
+	if fl := m.flashRows(l.footer.w, len(bottom)); len(fl) > 1 {
+		bottom = append(bottom[:len(bottom)-len(fl)], fl...)
+	}
+	out = append(out, bottom...)
 	return strings.Join(out, "\n")
 }
 
@@ -154,4 +160,29 @@ func (m Model) renderResponses(w, h int) []string {
 		out = append(out, ansi.Truncate(l, w, "…"))
 	}
 	return clip(out, w, h)
+}
+
+// flashRows is the flash wrapped to w cells in at most rows rows (the last
+// cut with "…" if it still does not fit); nil when no flash shows.
+func (m Model) flashRows(w, rows int) []string {
+	if m.flash == "" || m.overlay == overlayFilter || m.overlay == overlaySearch || w <= 0 {
+		return nil
+	}
+	text := visible.String(m.flash)
+	if ansi.StringWidth(text) <= w {
+		return nil
+	}
+	lines := strings.Split(ansi.Hardwrap(text, w, true), "\n")
+	if len(lines) > rows {
+		rest := strings.Join(lines[rows-1:], " ")
+		lines = append(lines[:rows-1], ansi.Truncate(rest, w, "…"))
+	}
+	st := m.styles.Flash
+	if m.flashErr {
+		st = m.styles.FlashErr
+	}
+	for i, l := range lines {
+		lines[i] = st.Render(l)
+	}
+	return lines
 }
