@@ -98,8 +98,12 @@ func (e *Engine) alert(rs *ruleState, ev ecs.Doc, f Flags, ms int64, tuple []str
 	evKey := eventKey(ev, f.Key)
 	nowStr := now.Format(kibanaTime)
 	doc["@timestamp"] = nowStr
-	if ts := ev.Get("@timestamp"); ts != nil {
-		doc["kibana.alert.original_time"] = ts
+	// Kibana writes the source's @timestamp as Elasticsearch returns a
+	// date: ISO-8601 UTC with milliseconds, whatever format the source
+	// used. Kibana omits the field when there is no @timestamp; SPEC §6
+	// requires it, so xferhunt then writes the event time it judged by.
+	if ts, ok := parseTime(ev.Get("@timestamp")); ok {
+		doc["kibana.alert.original_time"] = time.UnixMilli(ts).UTC().Format(kibanaTime)
 	} else {
 		doc["kibana.alert.original_time"] = time.UnixMilli(ms).UTC().Format(kibanaTime)
 	}

@@ -34,7 +34,7 @@ func TestAlertFromDefendSample(t *testing.T) {
 	d := a[0].Doc
 	checks := map[string]string{
 		"kibana.alert.reason":        "file event with process ssh, file driver, by root on host1 created medium alert Unusual Remote File Creation.",
-		"kibana.alert.original_time": "2020-03-03T19:08:32.74626000Z",
+		"kibana.alert.original_time": "2020-03-03T19:08:32.746Z",
 		"event.kind":                 "signal",
 		"event.id":                   "LZuf+05Wl/ji0z7y+++++++3",
 		"host.os.platform":           "ubuntu",

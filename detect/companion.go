@@ -67,6 +67,24 @@ func (c *signalCap) admit(ms int64) bool {
 	return true
 }
 
+// take is admit without counting a refusal: the engine's rules defer what
+// it refuses (Engine.offer) and count it themselves.
+func (c *signalCap) take(ms int64) bool {
+	b := floorDiv(ms, c.interval)
+	if c.buckets[b] >= c.maxSignals {
+		return false
+	}
+	c.buckets[b]++
+	if len(c.buckets) > 64 {
+		for k := range c.buckets {
+			if k < b-32 {
+				delete(c.buckets, k)
+			}
+		}
+	}
+	return true
+}
+
 // HeldBack counts the alerts max_signals held back.
 func (c *signalCap) HeldBack() uint64 { return c.heldBack.Load() }
 

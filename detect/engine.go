@@ -10,6 +10,7 @@ import (
 	"github.com/xferhunt/xferhunt/detect/newterms"
 	"github.com/xferhunt/xferhunt/detect/rules"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/esdate"
 )
 
 // Kibana's defaults when a rule leaves them out.
@@ -41,6 +42,15 @@ type Matcher interface {
 // excepts d, with now the clock expiry is judged against.
 type Excepter interface {
 	Match(d ecs.Doc, now time.Time) (id string, ok bool)
+}
+
+// RuleExcepter is an Excepter that knows which rule asks: in Kibana
+// exception lists are attached to rules (exceptions_list), so an item
+// applies only to the rules whose lists hold it. The engine uses MatchRule
+// when its Excepter has it.
+type RuleExcepter interface {
+	Excepter
+	MatchRule(ruleID string, d ecs.Doc, now time.Time) (id string, ok bool)
 }
 
 // RuleSpec pairs a loaded rule with its compiled query.
@@ -82,8 +92,16 @@ type Stats struct {
 	Matches  uint64 // rule query matches that no exception removed
 	Excepted uint64 // rule query matches removed by an exception
 	Alerts   uint64 // alerts emitted
-	HeldBack uint64 // alerts held back by max_signals
-	Terms    int    // new_terms tuples known
+	HeldBack uint64 // alerts held back by max_signals for good
+	// Untimed counts events with no usable time (neither event.ingested
+	// nor @timestamp in a format Elasticsearch accepts): judged at the
+	// engine's current time, which they never move.
+	Untimed uint64
+	// Deferred counts alerts max_signals held back in their interval and
+	// offered again in the next one (Kibana's overlapping look-back); they
+	// are in Alerts once emitted, in HeldBack if that interval is full too.
+	Deferred uint64
+	Terms    int // new_terms tuples known
 	// TuplesCapped counts events with more new_terms tuples than
 	// MaxTuplesPerEvent; TuplesDropped the tuples left unjudged.
 	TuplesCapped, TuplesDropped uint64
@@ -124,8 +142,13 @@ type Engine struct {
 	now   func() time.Time
 
 	events    atomic.Uint64
-	newest    int64 // newest event time seen, Unix ms
+	untimed   atomic.Uint64
+	newest    int64 // the engine's "now", Unix ms: see advance
 	lastPrune int64
+	recent    [clockRing]int64 // last event times, for advance's median
+	nRecent   int
+	wallLimit int64   // wall clock + clockSkew, refreshed lazily
+	released  []Alert // deferred alerts due, for Released
 	// scratch for tuple combinations, reused across events
 	vals [][]string
 	flat []string
@@ -143,6 +166,12 @@ type ruleState struct {
 	window   time.Duration
 	tracker  *newterms.Tracker
 	cap      signalCap // max_signals per interval
+	// overflow holds alerts max_signals held back in interval ovBucket,
+	// offered once more to the next interval (see offer).
+	overflow []Alert
+	ovBucket int64
+	deferred atomic.Uint64
+	heldBack atomic.Uint64 // held back for good
 	static   map[string]any
 
 	matches, excepted, alerts atomic.Uint64
@@ -226,35 +255,52 @@ func (e *Engine) SetExcepter(exc Excepter) {
 }
 
 // Process runs every rule over one event and returns the alerts it raises,
-// in rule order. Event time is event.ingested, else @timestamp, else the
-// alert clock; it is also the clock exception expiry is judged against, so a
-// scan of old files behaves as a live run would have.
+// in rule order; alerts deferred from an earlier interval that this event's
+// time releases are collected by Released. Event
+// time is event.ingested, else @timestamp (Kibana's timestamp_override
+// with fallback), in any format Elasticsearch's default date format
+// accepts; it is also the clock exception expiry is judged against, so a
+// scan of old files behaves as a live run would have. An event without a
+// usable time is counted (Stats.Untimed) and judged at the engine's
+// current time (the wall clock before any timed event), without moving it:
+// a time that cannot be trusted never rewrites what history means.
 func (e *Engine) Process(ev ecs.Doc, f Flags) []Alert {
 	e.events.Add(1)
 	ms, ok := eventTime(ev)
-	if !ok {
-		ms = e.now().UnixMilli()
-	}
-	if ms > e.newest {
-		e.newest = ms
+	if ok {
+		e.advance(ms)
+	} else {
+		e.untimed.Add(1)
+		ms = e.newest
+		if ms == 0 {
+			ms = e.now().UnixMilli()
+		}
 	}
 	exc := e.exc.Load().e
+	rexc, _ := exc.(RuleExcepter)
 	var out []Alert
 	for _, rs := range e.rules {
+		if len(rs.overflow) > 0 && floorDiv(ms, rs.cap.interval) > rs.ovBucket {
+			e.released = rs.release(e.released)
+		}
 		if !rs.query.Match(ev) {
 			continue
 		}
 		if exc != nil {
-			if _, hit := exc.Match(ev, time.UnixMilli(ms)); hit {
+			var hit bool
+			if rexc != nil {
+				_, hit = rexc.MatchRule(rs.rule.RuleID, ev, time.UnixMilli(ms))
+			} else {
+				_, hit = exc.Match(ev, time.UnixMilli(ms))
+			}
+			if hit {
 				rs.excepted.Add(1)
 				continue
 			}
 		}
 		rs.matches.Add(1)
 		if !rs.newTerms {
-			if rs.admit(ms) {
-				out = append(out, e.alert(rs, ev, f, ms, nil, time.Time{}))
-			}
+			out = e.offer(rs, out, ev, f, ms, nil, time.Time{})
 			continue
 		}
 		tuples, dropped, ignored := e.tuples(ev, rs.fields)
@@ -269,9 +315,10 @@ func (e *Engine) Process(ev ecs.Doc, f Flags) []Alert {
 			isNew, last := rs.tracker.Observe(rs.rule.RuleID, tup, time.UnixMilli(ms))
 			// Held-back tuples still entered history above: the next
 			// sighting is not new, as in Kibana where the truncated
-			// alert's documents still count as seen.
-			if isNew && rs.admit(ms) {
-				out = append(out, e.alert(rs, ev, f, ms, tup, last))
+			// alert's documents still count as seen; offer gives the
+			// alert itself a second chance in the next interval.
+			if isNew {
+				out = e.offer(rs, out, ev, f, ms, tup, last)
 			}
 		}
 		rs.terms.Store(int64(rs.tracker.Terms(rs.rule.RuleID)))
@@ -281,13 +328,126 @@ func (e *Engine) Process(ev ecs.Doc, f Flags) []Alert {
 	return out
 }
 
-// admit applies max_signals (signalCap) and counts the alerts it lets through.
-func (rs *ruleState) admit(ms int64) bool {
-	if !rs.cap.admit(ms) {
-		return false
+// offer applies max_signals to a new alert of event time ms. Kibana runs
+// a rule every interval over a look-back (from = now-9m) longer than the
+// interval, so a term that a full run truncated is still new in the next
+// run's overlap and is alerted then. The streaming equivalent: an alert
+// the interval's budget holds back waits (at most max_signals of them) and
+// is offered once to the next interval, when an event of a later interval
+// arrives or at Drain; only what that interval cannot take either is held
+// back for good (Stats.HeldBack).
+func (e *Engine) offer(rs *ruleState, out []Alert, ev ecs.Doc, f Flags, ms int64, tup []string, last time.Time) []Alert {
+	if rs.cap.take(ms) {
+		rs.alerts.Add(1)
+		return append(out, e.alert(rs, ev, f, ms, tup, last))
 	}
-	rs.alerts.Add(1)
-	return true
+	b := floorDiv(ms, rs.cap.interval)
+	if len(rs.overflow) >= int(rs.cap.maxSignals) || len(rs.overflow) > 0 && b < rs.ovBucket {
+		// The next interval can take no more than max_signals; and a
+		// late event's bucket has had its second chance already.
+		rs.heldBack.Add(1)
+		return out
+	}
+	rs.overflow = append(rs.overflow, e.alert(rs, ev, f, ms, tup, last))
+	rs.ovBucket = max(rs.ovBucket, b)
+	rs.deferred.Add(1)
+	return out
+}
+
+// release offers the deferred alerts to the interval after the one that
+// held them back, in the order they were raised.
+func (rs *ruleState) release(out []Alert) []Alert {
+	next := (rs.ovBucket + 1) * rs.cap.interval
+	for i, a := range rs.overflow {
+		if rs.cap.take(next) {
+			rs.alerts.Add(1)
+			out = append(out, a)
+		} else {
+			rs.heldBack.Add(1)
+		}
+		rs.overflow[i] = Alert{}
+	}
+	rs.overflow = rs.overflow[:0]
+	return out
+}
+
+// Released returns the deferred alerts (see offer) that the events
+// processed since the last call released, and forgets them. They belong to
+// earlier events, which is why Process does not return them: callers that
+// attach alerts to the current event (stories, the upload-exec chain) must
+// not attach these.
+func (e *Engine) Released() []Alert {
+	out := e.released
+	e.released = nil
+	return out
+}
+
+// Drain returns the alerts still deferred by max_signals, offered to the
+// interval after theirs as the next scheduled run would (scan calls it at
+// the end of its input; a live run when the interval has passed).
+func (e *Engine) Drain() []Alert {
+	var out []Alert
+	for _, rs := range e.rules {
+		if len(rs.overflow) > 0 {
+			out = rs.release(out)
+		}
+	}
+	return out
+}
+
+// DrainDue is Drain for a live run: it releases the alerts of rules whose
+// deferred interval ended at least one interval before now (wall clock),
+// so a quiet stream does not keep them waiting for the next event.
+func (e *Engine) DrainDue(now time.Time) []Alert {
+	var out []Alert
+	ms := now.UnixMilli()
+	for _, rs := range e.rules {
+		if len(rs.overflow) > 0 && floorDiv(ms, rs.cap.interval) > rs.ovBucket+1 {
+			out = rs.release(out)
+		}
+	}
+	return out
+}
+
+// Clock bounds (see advance).
+const (
+	// clockRing is how many recent event times the clock's median takes.
+	clockRing = 9
+	// clockSkew is how far past the wall clock event time may move the
+	// engine's now: clocks of other hosts drift, a day does not.
+	clockSkew = 24 * time.Hour
+)
+
+// advance moves the engine's now (which ages history out) with event time,
+// without letting a single outlier drag it into the future, where pruning
+// at now − window would forget every real sighting: now is the lower
+// median of the last clockRing event times, never more than clockSkew past
+// the wall clock, and never moves back. A stream that truly jumps ahead
+// moves now once half the recent events agree; until then history is only
+// kept longer, which costs memory, not correctness (every decision uses
+// the event's own window).
+func (e *Engine) advance(ms int64) {
+	e.recent[e.nRecent%clockRing] = ms
+	e.nRecent++
+	if ms <= e.newest {
+		return // the median cannot pass newest on an older time's account
+	}
+	n := min(e.nRecent, clockRing)
+	var s [clockRing]int64
+	copy(s[:], e.recent[:n])
+	for i := 1; i < n; i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	m := s[(n-1)/2]
+	if m > e.wallLimit {
+		e.wallLimit = e.now().Add(clockSkew).UnixMilli()
+		m = min(m, e.wallLimit)
+	}
+	if m > e.newest {
+		e.newest = m
+	}
 }
 
 func floorDiv(a, b int64) int64 {
@@ -446,7 +606,7 @@ func (e *Engine) Coverage(ruleID string) time.Time {
 
 // Stats returns a snapshot of the counters.
 func (e *Engine) Stats() Stats {
-	s := Stats{Events: e.events.Load()}
+	s := Stats{Events: e.events.Load(), Untimed: e.untimed.Load()}
 	for _, rs := range e.rules {
 		r := RuleStats{
 			RuleID:   rs.rule.RuleID,
@@ -457,13 +617,14 @@ func (e *Engine) Stats() Stats {
 			Matches:  rs.matches.Load(),
 			Excepted: rs.excepted.Load(),
 			Alerts:   rs.alerts.Load(),
-			HeldBack: rs.cap.HeldBack(),
+			HeldBack: rs.heldBack.Load(),
 			Terms:    int(rs.terms.Load()),
 		}
 		s.Matches += r.Matches
 		s.Excepted += r.Excepted
 		s.Alerts += r.Alerts
 		s.HeldBack += r.HeldBack
+		s.Deferred += rs.deferred.Load()
 		s.Terms += r.Terms
 		s.TuplesCapped += rs.capped.Load()
 		s.TuplesDropped += rs.dropped.Load()
@@ -487,33 +648,19 @@ func (e *Engine) Newest() time.Time {
 }
 
 // eventTime returns the event's detection time in Unix ms: event.ingested,
-// falling back to @timestamp (Kibana's timestamp_override with fallback).
+// falling back to @timestamp (Kibana's timestamp_override with fallback,
+// whose runtime field takes @timestamp when event.ingested has no indexed
+// value — an unparsable one included, under ignore_malformed).
 func eventTime(ev ecs.Doc) (int64, bool) {
-	for _, f := range [...]string{"event.ingested", "@timestamp"} {
-		if ms, ok := parseTime(ev.Get(f)); ok {
-			return ms, true
-		}
+	if ms, ok := parseTime(ev.Get("event.ingested")); ok {
+		return ms, true
 	}
-	return 0, false
+	return parseTime(ev.Get("@timestamp"))
 }
 
 func parseTime(v any) (int64, bool) {
-	switch t := v.(type) {
-	case string:
-		// Elasticsearch's default date format (strict_date_optional_time)
-		// also takes a missing zone as UTC and a bare date.
-		for _, layout := range [...]string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"} {
-			if ts, err := time.Parse(layout, t); err == nil {
-				return ts.UnixMilli(), true
-			}
-		}
-		return 0, false
-	case float64: // epoch_millis, as Elasticsearch accepts for date fields
-		return int64(t), true
-	case int64:
-		return t, true
-	case int:
-		return int64(t), true
+	if a, ok := v.([]any); ok && len(a) == 1 {
+		v = a[0] // a one-element array is the value, as Elasticsearch reads it
 	}
-	return 0, false
+	return esdate.Millis(v)
 }

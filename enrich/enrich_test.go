@@ -261,3 +261,16 @@ func TestFileFactsNeverHashThroughSymlinkedDirectory(t *testing.T) {
 		t.Fatalf("direct path not hashed: %+v", ff)
 	}
 }
+
+// TestFileFactsNeverReadPseudoFiles: an event naming a /proc file (a
+// forged line in a followed log: /proc/kmsg, whose read takes the kernel's
+// messages away from the host's log readers) is not opened for its facts.
+// Before, root xferhunt read /proc/kmsg for its magic and hash ("text",
+// hash skipped by timeout after 500 ms).
+func TestFileFactsNeverReadPseudoFiles(t *testing.T) {
+	p := fmt.Sprintf("/proc/%d/environ", os.Getpid())
+	ff := StatFile(context.Background(), p, 1<<20)
+	if ff.SHA256 != "" || ff.Kind != "kernel pseudo file" || ff.HashSkipped != "pseudo filesystem" {
+		t.Fatalf("facts of %s: %+v", p, ff)
+	}
+}

@@ -67,18 +67,21 @@ func StatFile(ctx context.Context, path string, maxHash int64) FileFacts {
 	// No symlink at any component (Lstat guards only the last: a directory
 	// swapped for a link would have us hash a root-only file), and
 	// O_NONBLOCK: a file swapped for a FIFO after Lstat still cannot block.
-	f, err := safefile.Open(path)
+	f, _, err := safefile.OpenRegular(path)
 	if errors.Is(err, safefile.ErrSymlink) {
 		// What Lstat saw lies behind a link: vouch for none of it.
 		return FileFacts{Exists: true, Kind: behindSymlink, HashSkipped: "symlink in path"}
 	}
-	if err != nil {
+	if errors.Is(err, safefile.ErrPseudo) {
+		// A forged event naming /proc/kmsg would have us consume the
+		// kernel's log; no upload lands in /proc or /sys.
+		ff.Kind, ff.HashSkipped = "kernel pseudo file", "pseudo filesystem"
 		return ff
 	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return ff // swapped since Lstat
+	if err != nil {
+		return ff // swapped since Lstat, or not readable
 	}
+	defer f.Close()
 	head := make([]byte, 512)
 	n, _ := io.ReadFull(f, head)
 	ff.Kind = Magic(head[:n])

@@ -104,12 +104,12 @@ func (b *backend) AddException(field, value string) error {
 	}
 	all.Add(it)
 	b.s.exc = all
-	b.s.engine.SetExcepter(excepter{all})
+	b.s.engine.SetExcepter(excepter{all, b.s.scope})
 	return nil
 }
 
 func (b *backend) Compile(q string) (func(ecs.Doc) bool, error) {
-	parsed, err := kql.Parse(q)
+	parsed, err := kql.ParseMapped(q)
 	if err != nil {
 		return nil, err
 	}

@@ -516,3 +516,23 @@ func TestRecordedRefusesHostActions(t *testing.T) {
 		t.Fatalf("Evidence on a recording: %v", err)
 	}
 }
+
+// TestPreserveRefusesPseudoFiles: P on an alert whose path a forged event
+// set to a /proc file is refused (reading /proc/kmsg would take the
+// kernel's messages from the host's log readers); nothing is copied.
+func TestPreserveRefusesPseudoFiles(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	var errb bytes.Buffer
+	s, err := newSetup(&Config{Rules: []string{"seed"}, Ephemeral: true, Stderr: &errb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.here = testHere
+	b := &backend{s: s}
+	a := liveAlert("u1", fmt.Sprintf("/proc/%d/environ", os.Getpid()))
+	bun, err := b.Evidence(a)
+	if err == nil || !strings.Contains(err.Error(), "refused: a kernel pseudo file") {
+		t.Fatalf("P on a /proc file: bundled in %q, err %v", bun.Dir, err)
+	}
+}

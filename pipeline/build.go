@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/exceptions"
@@ -31,17 +30,6 @@ func (m kqlMatcher) Explain(d ecs.Doc) []detect.Clause {
 	return out
 }
 
-// excepter adapts an exception list to detect.Excepter.
-type excepter struct{ l *exceptions.List }
-
-func (e excepter) Match(d ecs.Doc, now time.Time) (string, bool) {
-	it, ok := e.l.Match(d, now)
-	if !ok {
-		return "", false
-	}
-	return it.ID, true
-}
-
 // loadRules loads and compiles every --rule; any failure is a usage error
 // naming the rule and the reason. A group ("coverage") stands for its
 // rules, and a built-in rule named twice (`--rule coverage --rule
@@ -64,7 +52,7 @@ func loadRules(names []string) (specs []detect.RuleSpec, companions []*rules.Rul
 				companions = append(companions, r)
 				continue
 			}
-			q, err := kql.Parse(r.Query)
+			q, err := kql.ParseMapped(r.Query)
 			if err != nil {
 				return nil, nil, usage(fmt.Errorf("rule %s (%s): query: %w", r.Name, r.Source, err))
 			}
@@ -107,6 +95,7 @@ type setup struct {
 	// this host only; nil for recordings and offline scans).
 	responder *responder
 	exc       *exceptions.List
+	scope     *listScope // which exception lists apply to which rule
 	store     *state.Store
 	engine    *detect.Engine
 }
@@ -168,8 +157,10 @@ func newSetup(cfg *Config) (*setup, error) {
 		return nil, err
 	}
 	var exc detect.Excepter
+	s.scope = newListScope(specs, s.exc)
 	if s.exc != nil {
-		exc = excepter{s.exc}
+		s.scope.warnUnapplied(cfg.Stderr, cfg.Exceptions, specs, s.exc)
+		exc = excepter{s.exc, s.scope}
 	}
 	var hist detect.HistoryStore
 	if !cfg.Ephemeral {

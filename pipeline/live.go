@@ -266,6 +266,16 @@ func offHost(name string) bool {
 	return true
 }
 
+// allOnHost says every source of the run records this host as it happens.
+func (l *live) allOnHost() bool {
+	for _, n := range l.names {
+		if offHost(n) {
+			return false
+		}
+	}
+	return true
+}
+
 // markOffHost marks every event of a batch OffHost before it is emitted.
 func markOffHost(emit func([]sources.Event)) func([]sources.Event) {
 	return func(batch []sources.Event) {
@@ -293,6 +303,13 @@ func (l *live) detect(batch []sources.Event, out func(stagedAlert)) {
 		for _, a := range l.feed.process(l.s.engine, ev, loss) {
 			out(stagedAlert{alert: a, origin: liveness.Decide(ev.Historical, l.s.recorded, ev.OffHost, ev.Doc.Str("host.id"), l.s.here)})
 		}
+	}
+	// Alerts max_signals deferred wait for the next interval; on a quiet
+	// stream, the wall clock ends it.
+	// Their event's source is not known here: they count as off-host
+	// unless every source of the run is this host's own record.
+	for _, a := range l.s.engine.DrainDue(time.Now()) {
+		out(stagedAlert{alert: a, origin: liveness.Decide(a.Historical(), l.s.recorded, !l.allOnHost(), a.Doc.Str("host.id"), l.s.here)})
 	}
 	// A failed flush keeps history in memory and the next one retries;
 	// Close reports a flush that never succeeds.
@@ -479,6 +496,9 @@ func statusLine(hs []sources.Health, es detect.Stats) string {
 			h.Name, state, h.Records, h.Events, h.Malformed, h.Lost, h.Gaps, h.Dropped)
 	}
 	fmt.Fprintf(&b, " matches=%d alerts=%d held_back=%d excepted=%d terms=%d", es.Matches, es.Alerts, es.HeldBack, es.Excepted, es.Terms)
+	if es.Untimed > 0 {
+		fmt.Fprintf(&b, " untimed=%d", es.Untimed)
+	}
 	if es.TuplesCapped > 0 {
 		fmt.Fprintf(&b, " tuples_capped=%d tuples_dropped=%d", es.TuplesCapped, es.TuplesDropped)
 	}

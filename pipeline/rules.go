@@ -48,7 +48,7 @@ func ListRules(cfg Config) error {
 			fmt.Fprintf(cfg.Stdout, "  %-15s built-in companion, evaluated over story events (opt-in: --rule %s)\n", "runs as:", r.Companion)
 			continue
 		}
-		if _, err := kql.Parse(r.Query); err != nil {
+		if _, err := kql.ParseMapped(r.Query); err != nil {
 			fmt.Fprintf(cfg.Stdout, "  %-15s no: %v\n", "parses:", err)
 			if bad == nil {
 				bad = usage(fmt.Errorf("rule %s (%s): query: %w", r.Name, r.Source, err))

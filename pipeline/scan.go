@@ -93,6 +93,9 @@ func Scan(cfg Config, paths []string) (err error) {
 			fmt.Fprintf(cfg.Stderr, "xferhunt scan: %v\n", err)
 		}
 	}
+	// The run after the input's last interval offers what max_signals
+	// deferred (detect.Engine.offer).
+	emitAlerts(s.engine.Drain())
 	if err := out.Flush(); err != nil && writeErr == nil {
 		writeErr = err
 	}
@@ -119,6 +122,12 @@ func printSummary(cfg Config, st sources.Stats, es detect.Stats, took time.Durat
 	}
 	fmt.Fprintf(cfg.Stderr, "xferhunt scan: %d lines, %d records, %d events, %d matches, %d alerts, %d held back, %d excepted, %d malformed lines, %.3f s, %.0f lines/s\n",
 		st.Lines, st.Records, es.Events, es.Matches, es.Alerts, es.HeldBack, es.Excepted, st.Malformed, secs, rate)
+	if es.Untimed > 0 {
+		fmt.Fprintf(cfg.Stderr, "xferhunt scan: %d events had no usable time (event.ingested and @timestamp missing or in no format Elasticsearch accepts); judged at the time of the events before them, which they did not move\n", es.Untimed)
+	}
+	if es.Deferred > 0 {
+		fmt.Fprintf(cfg.Stderr, "xferhunt scan: %d alerts over max_signals were offered again in the next interval, as Kibana's next run does (those it could not take either are counted held back)\n", es.Deferred)
+	}
 	if es.TuplesCapped > 0 {
 		fmt.Fprintf(cfg.Stderr, "xferhunt scan: %d events had more than %d new-terms tuples (array-valued fields); %d tuples beyond the cap were not judged\n",
 			es.TuplesCapped, detect.MaxTuplesPerEvent, es.TuplesDropped)

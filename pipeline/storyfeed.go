@@ -73,5 +73,7 @@ func (f *storyFeed) process(eng *detect.Engine, ev sources.Event, loss bool) []d
 			f.journal.event(&se)
 		}
 	}
-	return append(seed, alerts...)
+	// Alerts max_signals deferred from an earlier interval belong to
+	// earlier events: not to this one's story or upload.
+	return append(append(seed, alerts...), eng.Released()...)
 }

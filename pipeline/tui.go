@@ -65,7 +65,7 @@ func reportHealth(ctx context.Context, l *live, feed *tui.Feeder) {
 			for _, c := range l.s.companions {
 				held += c.HeldBack()
 			}
-			st := tui.Stats{Events: es.Events, Matches: es.Matches, Alerts: es.Alerts, HeldBack: held, StoryEvicted: l.s.stories.Stats().Evicted, Terms: uint64(es.Terms), StateErrors: es.StateErrors, StateErr: es.StateErr, TuplesCapped: es.TuplesCapped, IgnoredAbove: es.IgnoredAbove}
+			st := tui.Stats{Events: es.Events, Matches: es.Matches, Alerts: es.Alerts, HeldBack: held, StoryEvicted: l.s.stories.Stats().Evicted, Terms: uint64(es.Terms), StateErrors: es.StateErrors, StateErr: es.StateErr, TuplesCapped: es.TuplesCapped, IgnoredAbove: es.IgnoredAbove, Untimed: es.Untimed}
 			for _, r := range es.Rules {
 				st.HistoryWindow = max(st.HistoryWindow, r.Window)
 			}

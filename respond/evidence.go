@@ -14,10 +14,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/xferhunt/xferhunt/internal/procid"
 	"github.com/xferhunt/xferhunt/internal/safefile"
@@ -214,27 +213,27 @@ func openEventFile(path, inode string) (*os.File, string, error) {
 	if path == "" {
 		return nil, "the alert names no file", nil
 	}
-	f, err := safefile.Open(path)
+	f, fi, err := safefile.OpenRegular(path)
 	switch {
 	case errors.Is(err, safefile.ErrSymlink):
 		return nil, "", replaced{path + ": refused: a path component is a symbolic link now (never followed), not the event's file; nothing bundled"}
 	case errors.Is(err, os.ErrNotExist):
 		return nil, "file gone since the event (deleted or renamed): not copied", nil
+	case errors.Is(err, safefile.ErrPseudo):
+		return nil, "", err
+	case err != nil && strings.Contains(err.Error(), "not a regular file"):
+		return nil, "", replaced{path + ": refused: not a regular file now, not the event's file; nothing bundled"}
 	case err != nil:
 		return nil, "", fmt.Errorf("evidence: %s: %w", path, unwrapPath(err))
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+	st, _ := fi.Sys().(*syscall.Stat_t)
+	if inode != "" && (st == nil || strconv.FormatUint(st.Ino, 10) != inode) {
 		f.Close()
-		return nil, "", fmt.Errorf("evidence: %s: %w", path, err)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		f.Close()
-		return nil, "", replaced{path + ": refused: not a regular file now, not the event's file; nothing bundled"}
-	}
-	if inode != "" && strconv.FormatUint(st.Ino, 10) != inode {
-		f.Close()
-		return nil, "", replaced{fmt.Sprintf("%s: refused: inode %d now, the event's was %s (replaced since); nothing bundled", path, st.Ino, inode)}
+		var ino uint64
+		if st != nil {
+			ino = st.Ino
+		}
+		return nil, "", replaced{fmt.Sprintf("%s: refused: inode %d now, the event's was %s (replaced since); nothing bundled", path, ino, inode)}
 	}
 	return f, "copied", nil
 }

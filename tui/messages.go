@@ -38,6 +38,9 @@ type Stats struct {
 	Terms    uint64 // distinct new_terms tuples known
 	// TuplesCapped counts events over detect.MaxTuplesPerEvent.
 	TuplesCapped uint64
+	// Untimed counts events without a usable time (judged at the
+	// engine's current time, which they do not move).
+	Untimed uint64
 	// IgnoredAbove counts matching events with a new-terms value over
 	// 1024 bytes (not indexed, so no tuple from it).
 	IgnoredAbove uint64

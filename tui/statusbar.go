@@ -70,6 +70,9 @@ func (m Model) renderBar(w int) []string {
 	if st.IgnoredAbove > 0 {
 		line2 += s.Warn.Render(fmt.Sprintf(" · over 1024 B %d", st.IgnoredAbove))
 	}
+	if st.Untimed > 0 {
+		line2 += s.Warn.Render(fmt.Sprintf(" · untimed %d", st.Untimed))
+	}
 	if st.StateErrors > 0 {
 		line2 += s.Bad.Render(fmt.Sprintf(" · state not saved (%d failed writes): %s", st.StateErrors, visible.String(st.StateErr)))
 	}

@@ -19,9 +19,10 @@ func TestStatusBarShowsStateAndCapProblems(t *testing.T) {
 	h.Stats.TuplesCapped = 2
 	h.Stats.IgnoredAbove = 3
 	h.Stats.StoryEvicted = 5
+	h.Stats.Untimed = 6
 	m, _ = step(t, m, h)
 	s := screen(m)
-	for _, want := range []string{"story evicted 5", "tuples capped 2", "over 1024 B 3", `state not saved (4 failed writes): write /var/lib/xferhunt/state.db: no space left on device\x1b[2J`} {
+	for _, want := range []string{"untimed 6", "story evicted 5", "tuples capped 2", "over 1024 B 3", `state not saved (4 failed writes): write /var/lib/xferhunt/state.db: no space left on device\x1b[2J`} {
 		if !strings.Contains(s, want) {
 			t.Fatalf("bar lacks %q:\n%s", want, s)
 		}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xferhunt/xferhunt/detect/kql"
 	"github.com/xferhunt/xferhunt/ecs"
 )
 
@@ -17,6 +18,21 @@ func (l *List) Match(d ecs.Doc, now time.Time) (item *Item, ok bool) {
 	for i := range l.Items {
 		it := &l.Items[i]
 		if it.Live(now) && it.Excepts(d) {
+			return it, true
+		}
+	}
+	return nil, false
+}
+
+// MatchIn is Match over the items of the lists applies accepts (by list_id):
+// the lists attached to one rule.
+func (l *List) MatchIn(d ecs.Doc, now time.Time, applies func(listID string) bool) (item *Item, ok bool) {
+	if l == nil {
+		return nil, false
+	}
+	for i := range l.Items {
+		it := &l.Items[i]
+		if it.Live(now) && applies(it.ListID) && it.Excepts(d) {
 			return it, true
 		}
 	}
@@ -89,8 +105,19 @@ func (e *Entry) Holds(d ecs.Doc) bool {
 
 func (e *Entry) includedHolds(d ecs.Doc) bool {
 	switch e.Type {
+	case TypeMatch, TypeMatchAny:
+		if holds, handled := typedHolds(e, d); handled {
+			return holds
+		}
+	case TypeWildcard:
+		if fieldType(e.Field) == kql.CaselessKeyword {
+			pat, _ := e.Value.(string)
+			return caselessWildcard(d, e.Field, pat)
+		}
+	}
+	switch e.Type {
 	case TypeExists:
-		return anyKeyword(d, e.Field, func(string) bool { return true })
+		return anyKeyword(d, e.Field, func(string) bool { return true }) || objectHasValue(d, e.Field)
 	case TypeMatch:
 		want, _ := e.Value.(string)
 		return anyKeyword(d, e.Field, func(v string) bool { return v == want })

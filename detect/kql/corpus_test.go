@@ -76,6 +76,12 @@ func TestCorpusParses(t *testing.T) {
 		q.Explain(mustDoc(t, defendBase))
 	}
 	t.Logf("%d of %d corpus queries parse", ok, len(rules))
+	// With the mapping's field types too, as rules are compiled.
+	for _, r := range rules {
+		if _, err := ParseMapped(r.Query); err != nil {
+			t.Errorf("mapped: %s (%s): %v", r.File, r.Name, err)
+		}
+	}
 	if len(rules) != 792 {
 		t.Errorf("corpus has %d queries, expected 792", len(rules))
 	}

@@ -1,7 +1,6 @@
 package kql
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -53,7 +52,7 @@ type fieldM struct {
 	t    tester
 }
 
-func (f *fieldM) match(m map[string]any) bool { return anyValue(m, f.path, f.t) }
+func (f *fieldM) match(m map[string]any) bool { return ecs.AnyValue(m, f.path, f.t) }
 
 // existsM is f:*: some indexed value, or, when the name is an object,
 // some indexed value below it (Elasticsearch's exists query expands an
@@ -64,38 +63,10 @@ type existsM struct {
 }
 
 func (e *existsM) match(m map[string]any) bool {
-	return anyValue(m, e.path, e.t) || anyObject(m, e.path, e)
+	return ecs.AnyValue(m, e.path, e.t) || ecs.AnyObject(m, e.path, e)
 }
 
-func (e *existsM) obj(m map[string]any) bool { return hasScalar(m, e.t) }
-
-func hasScalar(v any, t tester) bool {
-	switch x := v.(type) {
-	case map[string]any:
-		for _, e := range x {
-			if hasScalar(e, t) {
-				return true
-			}
-		}
-	case ecs.Doc:
-		return hasScalar(map[string]any(x), t)
-	case []any:
-		for _, e := range x {
-			if hasScalar(e, t) {
-				return true
-			}
-		}
-	case []map[string]any:
-		for _, e := range x {
-			if hasScalar(e, t) {
-				return true
-			}
-		}
-	default:
-		return anyLeaf(v, t)
-	}
-	return false
-}
+func (e *existsM) Object(m map[string]any) bool { return ecs.AnyScalar(m, e.t) }
 
 // nestedM is path:{ q }: one object at path must satisfy q on its own.
 type nestedM struct {
@@ -103,8 +74,8 @@ type nestedM struct {
 	inner matcher
 }
 
-func (n *nestedM) match(m map[string]any) bool { return anyObject(m, n.path, n) }
-func (n *nestedM) obj(m map[string]any) bool   { return n.inner.match(m) }
+func (n *nestedM) match(m map[string]any) bool  { return ecs.AnyObject(m, n.path, n) }
+func (n *nestedM) Object(m map[string]any) bool { return n.inner.match(m) }
 
 // wildFieldM tests every scalar whose path matches a field pattern
 // (process.*:scp, *:x) or, with no pattern, every scalar (free text). Field
@@ -119,8 +90,7 @@ type wildFieldM struct {
 }
 
 func (w *wildFieldM) match(m map[string]any) bool {
-	var buf [128]byte
-	if anyPath(m, buf[:0], w) {
+	if ecs.AnyLeaf(m, w) {
 		return true
 	}
 	for _, v := range w.virtual {
@@ -131,7 +101,7 @@ func (w *wildFieldM) match(m map[string]any) bool {
 	return false
 }
 
-func (w *wildFieldM) leaf(path []byte, v any, s string, isStr bool) bool {
+func (w *wildFieldM) Leaf(path []byte, v any, s string, isStr bool) bool {
 	if w.pat != nil && !w.pat.matchBytes(path) {
 		return false
 	}
@@ -145,9 +115,9 @@ func (w *wildFieldM) leaf(path []byte, v any, s string, isStr bool) bool {
 		return false
 	}
 	if isStr {
-		return t.str(s)
+		return t.Str(s)
 	}
-	return t.other(v)
+	return t.Other(v)
 }
 
 // mergeOr folds the alternatives of an OR that test the same field into
@@ -216,21 +186,21 @@ func (j *anyOf) add(t tester) {
 	j.others = append(j.others, t)
 }
 
-func (j *anyOf) str(v string) bool {
+func (j *anyOf) Str(v string) bool {
 	if len(j.set) > 0 && len(v) <= ecs.IgnoreAbove {
 		if _, ok := j.set[v]; ok {
 			return true
 		}
 	}
 	for _, t := range j.others {
-		if t.str(v) {
+		if t.Str(v) {
 			return true
 		}
 	}
 	return false
 }
 
-func (j *anyOf) other(v any) bool {
+func (j *anyOf) Other(v any) bool {
 	if len(j.set) > 0 {
 		if s, ok := keywordOf(v); ok {
 			if _, ok := j.set[s]; ok {
@@ -239,7 +209,7 @@ func (j *anyOf) other(v any) bool {
 		}
 	}
 	for _, t := range j.others {
-		if t.other(v) {
+		if t.Other(v) {
 			return true
 		}
 	}
@@ -260,7 +230,7 @@ type kwEq struct {
 	caseless bool
 }
 
-func (k *kwEq) str(v string) bool {
+func (k *kwEq) Str(v string) bool {
 	if len(v) > ecs.IgnoreAbove {
 		return false
 	}
@@ -270,9 +240,9 @@ func (k *kwEq) str(v string) bool {
 	return v == k.s
 }
 
-func (k *kwEq) other(v any) bool {
+func (k *kwEq) Other(v any) bool {
 	s, ok := keywordOf(v)
-	return ok && k.str(s)
+	return ok && k.Str(s)
 }
 
 type kwWild struct {
@@ -280,7 +250,7 @@ type kwWild struct {
 	caseless bool
 }
 
-func (k *kwWild) str(v string) bool {
+func (k *kwWild) Str(v string) bool {
 	if len(v) > ecs.IgnoreAbove {
 		return false
 	}
@@ -290,22 +260,22 @@ func (k *kwWild) str(v string) bool {
 	return k.g.match(v)
 }
 
-func (k *kwWild) other(v any) bool {
+func (k *kwWild) Other(v any) bool {
 	s, ok := keywordOf(v)
-	return ok && k.str(s)
+	return ok && k.Str(s)
 }
 
 // kwExists: an indexed keyword value (ignore_above applies).
 type kwExists struct{}
 
-func (kwExists) str(v string) bool { return len(v) <= ecs.IgnoreAbove }
-func (kwExists) other(v any) bool  { _, ok := keywordOf(v); return ok }
+func (kwExists) Str(v string) bool { return len(v) <= ecs.IgnoreAbove }
+func (kwExists) Other(v any) bool  { _, ok := keywordOf(v); return ok }
 
 // anyExists: any scalar (numeric, date, ip, boolean fields).
 type anyExists struct{}
 
-func (anyExists) str(string) bool { return true }
-func (anyExists) other(any) bool  { return true }
+func (anyExists) Str(string) bool { return true }
+func (anyExists) Other(any) bool  { return true }
 
 type kwRange struct {
 	op       rangeOp
@@ -313,7 +283,7 @@ type kwRange struct {
 	caseless bool
 }
 
-func (k *kwRange) str(v string) bool {
+func (k *kwRange) Str(v string) bool {
 	if len(v) > ecs.IgnoreAbove {
 		return false
 	}
@@ -323,9 +293,9 @@ func (k *kwRange) str(v string) bool {
 	return cmpOp(k.op, strings.Compare(v, k.s))
 }
 
-func (k *kwRange) other(v any) bool {
+func (k *kwRange) Other(v any) bool {
 	s, ok := keywordOf(v)
-	return ok && k.str(s)
+	return ok && k.Str(s)
 }
 
 func cmpOp(op rangeOp, c int) bool {
@@ -347,36 +317,13 @@ type numTest struct {
 	f  float64
 }
 
-func docFloat(v any) (float64, bool) {
-	switch t := v.(type) {
-	case float64:
-		return t, true
-	case float32:
-		return float64(t), true
-	case int:
-		return float64(t), true
-	case int64:
-		return float64(t), true
-	case int32:
-		return float64(t), true
-	case uint32:
-		return float64(t), true
-	case uint64:
-		return float64(t), true
-	case json.Number:
-		f, err := t.Float64()
-		return f, err == nil
-	}
-	return 0, false
-}
-
-func (n *numTest) str(v string) bool {
+func (n *numTest) Str(v string) bool {
 	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 	return err == nil && n.cmp(f)
 }
 
-func (n *numTest) other(v any) bool {
-	f, ok := docFloat(v)
+func (n *numTest) Other(v any) bool {
+	f, ok := ecs.Float(v)
 	return ok && n.cmp(f)
 }
 
@@ -404,12 +351,12 @@ type dateTest struct {
 	now func() time.Time
 }
 
-func (d *dateTest) str(v string) bool {
+func (d *dateTest) Str(v string) bool {
 	ms, ok := docMillis(nil, v, true)
 	return ok && d.cmp(ms)
 }
 
-func (d *dateTest) other(v any) bool {
+func (d *dateTest) Other(v any) bool {
 	ms, ok := docMillis(v, "", false)
 	return ok && d.cmp(ms)
 }
@@ -445,7 +392,7 @@ func docAddr(s string) (netip.Addr, bool) {
 	return a.WithZone("").Unmap(), true
 }
 
-func (t *ipTest) str(v string) bool {
+func (t *ipTest) Str(v string) bool {
 	a, ok := docAddr(v)
 	if !ok {
 		return false
@@ -457,14 +404,14 @@ func (t *ipTest) str(v string) bool {
 	return cmpOp(t.op, bytesCompare(b[:], t.addr[:]))
 }
 
-func (t *ipTest) other(any) bool { return false }
+func (t *ipTest) Other(any) bool { return false }
 
 func bytesCompare(a, b []byte) int { return strings.Compare(unsafeString(a), unsafeString(b)) }
 
 type boolTest struct{ b bool }
 
-func (t *boolTest) str(v string) bool { return v == strconv.FormatBool(t.b) }
-func (t *boolTest) other(v any) bool  { b, ok := v.(bool); return ok && b == t.b }
+func (t *boolTest) Str(v string) bool { return v == strconv.FormatBool(t.b) }
+func (t *boolTest) Other(v any) bool  { b, ok := v.(bool); return ok && b == t.b }
 
 // ---- compiler ------------------------------------------------------------
 

@@ -105,6 +105,20 @@ func DefendFieldTypes() map[string]FieldType {
 	return m
 }
 
+// MappedOptions are the detection engine's options with the Elastic
+// Defend / ECS field types (DefendFieldTypes): what rules and the TUI filter
+// use, so numbers and dates compare as ranges, ip fields by CIDR and the
+// .caseless multi-fields case-insensitively, as Elasticsearch would on the
+// mapped indices.
+func MappedOptions() Options {
+	o := DefaultOptions()
+	o.FieldTypes = DefendFieldTypes()
+	return o
+}
+
+// ParseMapped parses query with MappedOptions.
+func ParseMapped(query string) (*Query, error) { return ParseWith(query, MappedOptions()) }
+
 // types merges FieldTypes over the default date fields.
 func (o *Options) types() map[string]FieldType {
 	m := map[string]FieldType{"@timestamp": Date, "event.ingested": Date}

@@ -256,6 +256,12 @@ func parse(data []byte, source string) (*Rule, error) {
 	for _, th := range t.Threat {
 		r.Threat = append(r.Threat, th.threat())
 	}
+	for i, x := range t.ExceptionsList {
+		if x.ListID == "" {
+			return nil, &LoadError{Source: source, Err: fmt.Errorf("exceptions_list[%d]: no list_id", i)}
+		}
+		r.ExceptionsList = append(r.ExceptionsList, ExceptionListRef{ID: x.ID, ListID: x.ListID, NamespaceType: x.NamespaceType, Type: x.Type})
+	}
 	return r, nil
 }
 
@@ -317,6 +323,12 @@ type tomlRule struct {
 	Version           *int          `toml:"version"`
 	Threat            []tomlThreat  `toml:"threat"`
 	NewTerms          *tomlNewTerms `toml:"new_terms"`
+	ExceptionsList    []struct {
+		ID            string `toml:"id"`
+		ListID        string `toml:"list_id"`
+		NamespaceType string `toml:"namespace_type"`
+		Type          string `toml:"type"`
+	} `toml:"exceptions_list"`
 }
 
 // tomlNewTerms is detection-rules' spelling of the new_terms parameters:

@@ -48,6 +48,12 @@ type Rule struct {
 
 	Threat []Threat
 
+	// ExceptionsList are the exception lists attached to the rule
+	// (exceptions_list, as in Kibana's rule API and exports): with any,
+	// only items of these lists (and lists given to xferhunt as its own)
+	// except the rule's events.
+	ExceptionsList []ExceptionListRef
+
 	// Companion, when set, names the built-in evaluator of a companion
 	// rule (UploadExec, ShellPipe): its query documents the logic in EQL,
 	// and xferhunt runs it in Go over story events instead of as KQL.
@@ -77,4 +83,12 @@ type Reference struct {
 type Technique struct {
 	Reference
 	Subtechnique []Reference `json:"subtechnique,omitempty"`
+}
+
+// ExceptionListRef is one entry of a rule's exceptions_list.
+type ExceptionListRef struct {
+	ID            string // the list's saved-object id
+	ListID        string // list_id, what exception items name
+	NamespaceType string // "single" or "agnostic"
+	Type          string // "detection", "endpoint", "rule_default" …
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/xferhunt/xferhunt/internal/capture"
 	"github.com/xferhunt/xferhunt/internal/methods"
 	"github.com/xferhunt/xferhunt/internal/testenv"
-	"github.com/xferhunt/xferhunt/sources/netlink"
 )
 
 // coverageCaptureDir receives the scrubbed audit log of TestCoverage and
@@ -43,10 +42,7 @@ const (
 // not ask for) exactly the seed's column — each alert with the method's
 // process, user, address and final path.
 func TestCoverage(t *testing.T) {
-	testenv.LockAudit(t)
-	if pid, err := netlink.DaemonPID(); err != nil || pid != 0 {
-		testenv.Need(t, false, "no audit daemon may be registered (pid %d, %v)", pid, err)
-	}
+	lockAuditAlone(t)
 	for _, b := range []string{"/usr/bin/ssh", "/usr/bin/rsync", "/usr/bin/tnftp", "/usr/bin/ftp", "/usr/bin/curl", "/usr/bin/tar"} {
 		testenv.NeedBinary(t, b)
 	}

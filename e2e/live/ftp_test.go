@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/xferhunt/xferhunt/internal/testenv"
-	"github.com/xferhunt/xferhunt/sources/netlink"
 )
 
 // ftpSession is an interactive FTP client (tnftp) kept logged in, so that
@@ -122,10 +121,7 @@ func (s *ftpSession) controlPort(port int) int {
 // it began — so no record tells their connections: the port comes from the
 // live processes' sockets. C's connection is in the records.
 func TestConcurrentFTPSessions(t *testing.T) {
-	testenv.LockAudit(t)
-	if pid, err := netlink.DaemonPID(); err != nil || pid != 0 {
-		testenv.Need(t, false, "no audit daemon may be registered (pid %d, %v)", pid, err)
-	}
+	lockAuditAlone(t)
 	testenv.NeedBinary(t, "/usr/bin/ss")
 	const port = 22258
 	// Passive ports 22231-22239, not one: vsftpd draws a random port of the

@@ -19,6 +19,7 @@ import (
 
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/testenv"
+	"github.com/xferhunt/xferhunt/sources/netlink"
 )
 
 // binPath is the xferhunt binary TestMain builds once for every test.
@@ -538,4 +539,15 @@ func describe(as []alert) string {
 		}
 	}
 	return b.String()
+}
+
+// lockAuditAlone takes the audit lock (testenv.LockAudit) and needs no
+// audit daemon registered: these tests run xferhunt as the audit daemon
+// (unicast) or start auditd themselves.
+func lockAuditAlone(t *testing.T) {
+	t.Helper()
+	testenv.LockAudit(t)
+	if pid, err := netlink.DaemonPID(); err != nil || pid != 0 {
+		testenv.Need(t, false, "no audit daemon may be registered (pid %d, %v)", pid, err)
+	}
 }

@@ -26,10 +26,7 @@ func journals(t *testing.T) []string {
 // exits, the other notices its feed stopped, takes over and keeps alerting;
 // at the end the kernel is as found and no journal is left.
 func TestTwoInstances(t *testing.T) {
-	testenv.LockAudit(t)
-	if pid, err := netlink.DaemonPID(); err != nil || pid != 0 {
-		testenv.Need(t, false, "no audit daemon may be registered (pid %d, %v)", pid, err)
-	}
+	lockAuditAlone(t)
 	before := auditSettings(t)
 	u := testenv.CreateUser(t, "xfe2i-a")
 	sshd := testenv.StartSSHD(t, 22257)
@@ -86,10 +83,7 @@ func TestTwoInstances(t *testing.T) {
 // TestSecondUnicastRefused: a second instance that insists on unicast fails
 // with a clear message and touches nothing of the first's.
 func TestSecondUnicastRefused(t *testing.T) {
-	testenv.LockAudit(t)
-	if pid, err := netlink.DaemonPID(); err != nil || pid != 0 {
-		testenv.Need(t, false, "no audit daemon may be registered (pid %d, %v)", pid, err)
-	}
+	lockAuditAlone(t)
 	before := auditSettings(t)
 	args := []string{"--headless", "--ephemeral", "--source", "netlink:unicast"}
 	a := startXferhunt(t, xferOptions{Netlink: true}, args...)

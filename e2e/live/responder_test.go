@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/xferhunt/xferhunt/internal/testenv"
-	"github.com/xferhunt/xferhunt/sources/netlink"
 )
 
 // TestResponderFootprint is issue 16's acceptance 3: the responder
@@ -20,10 +19,7 @@ import (
 // (xferhunt.responder.own_binary), not hidden; the session it was started
 // from is labelled in its story (xferhunt.responder.own_session).
 func TestResponderFootprint(t *testing.T) {
-	testenv.LockAudit(t)
-	if pid, err := netlink.DaemonPID(); err != nil || pid != 0 {
-		testenv.Need(t, false, "no audit daemon may be registered (pid %d, %v)", pid, err)
-	}
+	lockAuditAlone(t)
 	const port = 22264
 	responder := testenv.CreateUser(t, "xfe2r-a")
 	sshd := testenv.StartSSHD(t, port)

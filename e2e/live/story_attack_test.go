@@ -29,7 +29,6 @@ import (
 
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/testenv"
-	"github.com/xferhunt/xferhunt/sources/netlink"
 	"github.com/xferhunt/xferhunt/state"
 )
 
@@ -59,13 +58,53 @@ func (b *attackBugs) report() {
 	b.t.Skip(msg)
 }
 
-// needNoAuditDaemon: these tests run xferhunt as the audit daemon
-// (unicast) or start auditd themselves.
-func needNoAuditDaemon(t *testing.T) {
+// chainRig is the set-up of the attacks on the upload-exec chain: a victim
+// and an attacker who log in over sshd on port, a drop directory holding
+// the attack's scripts (ops.py, fake.pl) and a world-writable fake/ for the
+// attacker's files, and xferhunt running --rule seed --rule upload-exec
+// over netlink with its state in stateDir. It takes the audit lock.
+type chainRig struct {
+	victim, attacker                  *testenv.User
+	dir, ops, fake, fakeDir, stateDir string
+	x                                 *xfer
+}
+
+func newChainRig(t *testing.T, port int, victim, attacker, dirPrefix string) *chainRig {
 	t.Helper()
-	if pid, err := netlink.DaemonPID(); err != nil || pid != 0 {
-		testenv.Need(t, false, "no audit daemon may be registered (pid %d, %v)", pid, err)
+	lockAuditAlone(t)
+	testenv.NeedBinary(t, "/usr/bin/ssh")
+	testenv.NeedBinary(t, "/usr/bin/python3")
+	testenv.NeedBinary(t, "/usr/bin/perl")
+	r := &chainRig{victim: testenv.CreateUser(t, victim), attacker: testenv.CreateUser(t, attacker)}
+	testenv.StartSSHD(t, port)
+	r.dir = dropDir(t, "/tmp", dirPrefix)
+	r.ops = writeScript(t, r.dir, "ops.py", attackOps)
+	r.fake = writeScript(t, r.dir, "fake.pl", fakeSCP)
+	r.fakeDir = filepath.Join(r.dir, "fake")
+	if err := os.Mkdir(r.fakeDir, 0o1777); err != nil {
+		t.Fatal(err)
 	}
+	if err := os.Chmod(r.fakeDir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	r.stateDir = filepath.Join(t.TempDir(), "state")
+	r.x = startXferhunt(t, xferOptions{Netlink: true}, "--headless", "--source", "netlink", "--state", r.stateDir,
+		"--rule", "seed", "--rule", "upload-exec")
+	r.x.waitReady(15 * time.Second)
+	return r
+}
+
+// perlAsSCP copies perl into fake/ as scp: the attacker's transfer
+// program by name.
+func (r *chainRig) perlAsSCP(t *testing.T) string {
+	t.Helper()
+	cp := filepath.Join(r.fakeDir, "scp")
+	if b, err := os.ReadFile("/usr/bin/perl"); err != nil {
+		t.Fatal(err)
+	} else if err := os.WriteFile(cp, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return cp
 }
 
 // sshRun runs cmd through a real ssh login of u from bindAddr (the user's
@@ -216,8 +255,7 @@ func chainAlerts(x *xfer) []alert {
 // event, with each made visible. Also compared: the story of the same run
 // from auditd's log and from the live run's state (the journal).
 func TestAttackStoryTextEscapes(t *testing.T) {
-	testenv.LockAudit(t)
-	needNoAuditDaemon(t)
+	lockAuditAlone(t)
 	testenv.NeedBinary(t, "/usr/bin/ssh")
 	testenv.NeedBinary(t, "/usr/bin/perl")
 	const port = 22270
@@ -365,8 +403,7 @@ else: sys.exit("unknown op " + op)
 // made_executable where the run needed a chmod), naming the run, not a
 // command that only read or listed the file.
 func TestAttackUploadExecEvasion(t *testing.T) {
-	testenv.LockAudit(t)
-	needNoAuditDaemon(t)
+	lockAuditAlone(t)
 	testenv.NeedBinary(t, "/usr/bin/ssh")
 	testenv.NeedBinary(t, "/usr/bin/python3")
 	testenv.NeedBinary(t, "/usr/bin/perl")
@@ -645,8 +682,7 @@ func waitChain(x *xfer, upload string, done time.Time, timeout time.Duration) ti
 // exec must alert as fast as one made before it, and an upload made while
 // the same user floods events must not be dropped.
 func TestAttackStoryHugeArgv(t *testing.T) {
-	testenv.LockAudit(t)
-	needNoAuditDaemon(t)
+	lockAuditAlone(t)
 	testenv.NeedBinary(t, "/usr/bin/ssh")
 	testenv.NeedBinary(t, "/usr/bin/python3")
 	const port = 22272
@@ -744,8 +780,7 @@ print("connects %d in %.3f s (%.0f/s)" % (n, d, n / d))
 // and an upload made during the flood to alert.
 func TestAttackStoryFlood(t *testing.T) {
 	slowAttack(t)
-	testenv.LockAudit(t)
-	needNoAuditDaemon(t)
+	lockAuditAlone(t)
 	testenv.NeedBinary(t, "/usr/bin/ssh")
 	testenv.NeedBinary(t, "/usr/bin/python3")
 	const port = 22273
@@ -870,8 +905,7 @@ print("execs %d in %.1f s" % (n, time.time() - t))
 // memory to stay bounded whatever one user runs.
 func TestAttackJournalHugeArgv(t *testing.T) {
 	slowAttack(t)
-	testenv.LockAudit(t)
-	needNoAuditDaemon(t)
+	lockAuditAlone(t)
 	testenv.NeedBinary(t, "/usr/bin/ssh")
 	testenv.NeedBinary(t, "/usr/bin/python3")
 	const port = 22274
@@ -1001,30 +1035,10 @@ printf "chmod %d in %.1f s\n", $m, time - $t;
 // journal (the newest 10,000).
 func TestAttackChainEviction(t *testing.T) {
 	slowAttack(t)
-	testenv.LockAudit(t)
-	needNoAuditDaemon(t)
-	testenv.NeedBinary(t, "/usr/bin/ssh")
-	testenv.NeedBinary(t, "/usr/bin/python3")
-	testenv.NeedBinary(t, "/usr/bin/perl")
 	const port = 22275
 	const fromA, fromB = "127.0.0.48", "127.0.0.49"
-	victim := testenv.CreateUser(t, "xfatk-cv")
-	attacker := testenv.CreateUser(t, "xfatk-ca")
-	testenv.StartSSHD(t, port)
-	dir := dropDir(t, "/tmp", "xferhunt-attack-chain-")
-	ops := writeScript(t, dir, "ops.py", attackOps)
-	fake := writeScript(t, dir, "fake.pl", fakeSCP)
-	fakeDir := filepath.Join(dir, "fake")
-	if err := os.Mkdir(fakeDir, 0o1777); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(fakeDir, 0o1777); err != nil {
-		t.Fatal(err)
-	}
-	stateDir := filepath.Join(t.TempDir(), "state")
-	x := startXferhunt(t, xferOptions{Netlink: true, Light: false}, "--headless", "--source", "netlink", "--state", stateDir,
-		"--rule", "seed", "--rule", "upload-exec")
-	x.waitReady(15 * time.Second)
+	r := newChainRig(t, port, "xfatk-cv", "xfatk-ca", "xferhunt-attack-chain-")
+	victim, attacker, dir, ops, fake, fakeDir, stateDir, x := r.victim, r.attacker, r.dir, r.ops, r.fake, r.fakeDir, r.stateDir, r.x
 	bugs := &attackBugs{t: t}
 
 	// A control upload, run with nothing in between.
@@ -1054,12 +1068,7 @@ func TestAttackChainEviction(t *testing.T) {
 	}
 
 	// The attacker's fake uploads, then the victim's upload runs.
-	cp := filepath.Join(fakeDir, "scp")
-	if b, err := os.ReadFile("/usr/bin/perl"); err != nil {
-		t.Fatal(err)
-	} else if err := os.WriteFile(cp, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	cp := r.perlAsSCP(t)
 	out, err := sshRun(attacker, port, fromB, fmt.Sprintf("%s %s %s 100000 0 0", cp, fake, fakeDir), 120*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -1177,8 +1186,7 @@ sys.exit("pid %d not obtained" % target)
 // of the root pid, before or after, from any session).
 func TestAttackStoryPIDReuse(t *testing.T) {
 	slowAttack(t)
-	testenv.LockAudit(t)
-	needNoAuditDaemon(t)
+	lockAuditAlone(t)
 	testenv.NeedBinary(t, "/usr/bin/ssh")
 	testenv.NeedBinary(t, "/usr/bin/python3")
 	const port = 22276
@@ -1267,8 +1275,7 @@ except OSError as e:
 // from 10.6.6.6 is told, the story of his address holds the sshd-named
 // process's events as his, and nothing of his lands outside his session.
 func TestAttackForgeLogin(t *testing.T) {
-	testenv.LockAudit(t)
-	needNoAuditDaemon(t)
+	lockAuditAlone(t)
 	testenv.NeedBinary(t, "/usr/bin/ssh")
 	testenv.NeedBinary(t, "/usr/bin/python3")
 	testenv.NeedBinary(t, "/usr/bin/unshare")
@@ -1357,8 +1364,7 @@ func TestAttackForgeLogin(t *testing.T) {
 // with curl, wget, a blocking Python connect, a non-blocking one and
 // bash's /dev/tcp. The defender needs each connection in the story.
 func TestAttackStoryConnectsUnseen(t *testing.T) {
-	testenv.LockAudit(t)
-	needNoAuditDaemon(t)
+	lockAuditAlone(t)
 	testenv.NeedBinary(t, "/usr/bin/ssh")
 	testenv.NeedBinary(t, "/usr/bin/python3")
 	testenv.NeedBinary(t, "/usr/bin/curl")
@@ -1472,8 +1478,7 @@ func (c *countingListener) Close() error    { return c.ln.Close() }
 // made executable; the defender needs an alert for each.
 func TestAttackFloodBlindsUploads(t *testing.T) {
 	slowAttack(t)
-	testenv.LockAudit(t)
-	needNoAuditDaemon(t)
+	lockAuditAlone(t)
 	testenv.NeedBinary(t, "/usr/bin/ssh")
 	testenv.NeedBinary(t, "/usr/bin/python3")
 	const port = 22273
@@ -1533,36 +1538,11 @@ func TestAttackFloodBlindsUploads(t *testing.T) {
 // uploads made executable fill the interval, and the victim's real upload,
 // made executable and run right after, raises nothing.
 func TestAttackChainSuppression(t *testing.T) {
-	testenv.LockAudit(t)
-	needNoAuditDaemon(t)
-	testenv.NeedBinary(t, "/usr/bin/ssh")
-	testenv.NeedBinary(t, "/usr/bin/python3")
-	testenv.NeedBinary(t, "/usr/bin/perl")
 	const port = 22275
 	const fromA, fromB = "127.0.0.56", "127.0.0.57"
-	victim := testenv.CreateUser(t, "xfatk-sv")
-	attacker := testenv.CreateUser(t, "xfatk-sa")
-	testenv.StartSSHD(t, port)
-	dir := dropDir(t, "/tmp", "xferhunt-attack-suppress-")
-	ops := writeScript(t, dir, "ops.py", attackOps)
-	fake := writeScript(t, dir, "fake.pl", fakeSCP)
-	fakeDir := filepath.Join(dir, "fake")
-	if err := os.Mkdir(fakeDir, 0o1777); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(fakeDir, 0o1777); err != nil {
-		t.Fatal(err)
-	}
-	cp := filepath.Join(fakeDir, "scp")
-	if b, err := os.ReadFile("/usr/bin/perl"); err != nil {
-		t.Fatal(err)
-	} else if err := os.WriteFile(cp, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	stateDir := filepath.Join(t.TempDir(), "state")
-	x := startXferhunt(t, xferOptions{Netlink: true}, "--headless", "--source", "netlink", "--state", stateDir,
-		"--rule", "seed", "--rule", "upload-exec")
-	x.waitReady(15 * time.Second)
+	r := newChainRig(t, port, "xfatk-sv", "xfatk-sa", "xferhunt-attack-suppress-")
+	victim, attacker, dir, ops, fake, fakeDir, x := r.victim, r.attacker, r.dir, r.ops, r.fake, r.fakeDir, r.x
+	cp := r.perlAsSCP(t)
 	real := filepath.Join(dir, "real")
 	src := writePayload(t, "#!/bin/sh\necho ran > $0.ran\n")
 	batch := filepath.Join(t.TempDir(), "batch")

@@ -16,7 +16,6 @@ import (
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/capture"
 	"github.com/xferhunt/xferhunt/internal/testenv"
-	"github.com/xferhunt/xferhunt/sources/netlink"
 )
 
 // storyCaptureDir receives the scrubbed audit log of TestStoryUploadExec
@@ -34,10 +33,7 @@ const storyCaptureDir = "testdata/story"
 // --rule upload-exec raises "Remote upload executed" with ancestors
 // pointing at the upload and its seed alert.
 func TestStoryUploadExec(t *testing.T) {
-	testenv.LockAudit(t)
-	if pid, err := netlink.DaemonPID(); err != nil || pid != 0 {
-		testenv.Need(t, false, "no audit daemon may be registered (pid %d, %v)", pid, err)
-	}
+	lockAuditAlone(t)
 	testenv.NeedBinary(t, "/usr/bin/ssh")
 	const port = 22262
 	const fromA, fromB = "127.0.0.21", "127.0.0.22"

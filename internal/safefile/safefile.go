@@ -264,6 +264,49 @@ func Open(path string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
+// ErrPseudo matches (errors.Is) a refusal to read a file of a kernel
+// pseudo filesystem (/proc, /sys and their kin).
+var ErrPseudo = errors.New("a kernel pseudo file (never read for a host event)")
+
+// pseudoFS are the filesystems whose files are the kernel's, not data: no
+// upload lands there, and reading one acts — /proc/kmsg hands its
+// messages to us and away from the host's log readers, others block or
+// tell a process's secrets.
+var pseudoFS = map[int64]bool{
+	unix.PROC_SUPER_MAGIC: true, unix.SYSFS_MAGIC: true, unix.DEBUGFS_MAGIC: true,
+	unix.TRACEFS_MAGIC: true, unix.SECURITYFS_MAGIC: true, unix.CGROUP_SUPER_MAGIC: true,
+	unix.CGROUP2_SUPER_MAGIC: true, unix.BPF_FS_MAGIC: true, unix.EFIVARFS_MAGIC: true,
+	unix.PSTOREFS_MAGIC: true, 0x62656570: true, // configfs
+}
+
+// OpenRegular opens, as Open does, a file a host event named, for reading
+// its data: it must be a regular file, and not one of a kernel pseudo
+// filesystem (ErrPseudo). The FileInfo is of the descriptor returned.
+func OpenRegular(path string) (*os.File, os.FileInfo, error) {
+	f, err := Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &fs); err != nil || pseudoFS[int64(uint32(fs.Type))] {
+		f.Close()
+		if err != nil {
+			return nil, nil, pathErr(path, err)
+		}
+		return nil, nil, &refusal{path + ": refused: " + ErrPseudo.Error(), ErrPseudo}
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: refused: not a regular file (%s)", path, fi.Mode().Type())
+	}
+	return f, fi, nil
+}
+
 // verifiedDir takes ownership of fd and returns it as a Dir when it is a
 // directory owned by us and not writable by group or others.
 func verifiedDir(fd int, path string) (*Dir, error) {

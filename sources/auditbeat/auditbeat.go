@@ -20,8 +20,9 @@ import (
 
 // Options configure a Decoder.
 type Options struct {
-	// HostID and HostName fill host.id/host.name when a document has none;
-	// HostID also prefixes the dedup key, as sources/auditd does.
+	// HostName fills host.name when a document has none; HostID only
+	// prefixes the dedup key, as sources/auditd does (a missing host.id
+	// stays missing: no new-terms bucket, as in Kibana).
 	HostID, HostName string
 	Emit             func(sources.Event)
 }
@@ -112,9 +113,9 @@ func Map(d ecs.Doc, raw, hostID, hostName string) (ecs.Doc, bool) {
 	if d.Str("host.os.type") == "" {
 		d.Set("host.os.type", "linux")
 	}
-	if d.Str("host.id") == "" && hostID != "" {
-		d.Set("host.id", hostID)
-	}
+	// host.id stays as Auditbeat wrote it (add_host_metadata sets it):
+	// without one Kibana's new_terms makes no bucket, so neither does
+	// xferhunt; --host-id is for auditd text only.
 	if d.Str("host.name") == "" {
 		if n := d.Str("beat.hostname"); n != "" {
 			d.Set("host.name", n)

@@ -21,8 +21,8 @@ import (
 
 // Options configure a Decoder.
 type Options struct {
-	// HostID fills host.id when a document has none; HostName likewise
-	// host.name for the Auditbeat documents a stream may hold.
+	// HostID prefixes the dedup key of Auditbeat documents; HostName fills
+	// host.name for them. Neither fills host.id (see emit).
 	HostID, HostName string
 	Emit             func(sources.Event)
 }
@@ -127,9 +127,12 @@ func (e *emitter) doc(d ecs.Doc, raw []byte, id string) {
 			mapped.Set("xferhunt.mapped_from", "go-libaudit")
 		}
 		d, key = mapped, auditbeat.Key(mapped, e.opt.HostID)
-	} else if e.opt.HostID != "" && d.Str("host.id") == "" {
-		d.Set("host.id", e.opt.HostID)
 	}
+	// host.id is left as the document has it: a document without one
+	// gives no new-terms bucket in Kibana (composite aggregations skip
+	// missing values), and filling in this host's id would invent a
+	// term for data recorded elsewhere. Only auditd text, which never
+	// carries a host.id, gets --host-id (sources/auditd).
 	if key == "" && id != "" && d.Str("event.id") == "" {
 		key = id
 	}

@@ -1,0 +1,293 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The tests in this file are the table of issue 11: each feeds the
+// xferhunt binary (scan --ephemeral, seed rule: new_terms on
+// process.executable and host.id, history window 10 days, max_signals 100
+// per 5-minute interval) a few ECS documents and expects the alerts
+// Kibana's new_terms executor raises on the same documents, as worked out
+// from its algorithm (elastic-semantics.md §3) in each test's comment.
+
+// defendDoc is an Elastic Defend file creation event the seed rule matches.
+// ts is @timestamp (omitted when nil); exe is process.executable; host is
+// host.id as the JSON should hold it (omitted when the string "<missing>").
+func defendDoc(ts any, exe string, host any) map[string]any {
+	d := map[string]any{
+		"event":   map[string]any{"category": []any{"file"}, "action": "creation", "kind": "event"},
+		"host":    map[string]any{"os": map[string]any{"type": "linux"}, "name": "web1"},
+		"process": map[string]any{"name": path.Base(exe), "executable": exe},
+		"file":    map[string]any{"path": "/home/alice/upload.bin"},
+	}
+	if ts != nil {
+		d["@timestamp"] = ts
+	}
+	if host != "<missing>" {
+		d["host"].(map[string]any)["id"] = host
+	}
+	return d
+}
+
+// scanDocs runs `xferhunt scan --ephemeral` over docs as NDJSON on stdin.
+func scanDocs(t *testing.T, docs []map[string]any, args ...string) ([]alert, string) {
+	t.Helper()
+	var b strings.Builder
+	for _, d := range docs {
+		line, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	full := append([]string{"scan", "--ephemeral", "--host-id", "this-host"}, args...)
+	full = append(full, "-")
+	r := xferhunt(t, []byte(b.String()), full...)
+	if r.code != 0 {
+		t.Fatalf("scan exit %d: %s", r.code, r.stderr)
+	}
+	return alerts(t, r.stdout), r.stderr
+}
+
+// originals lists the alerts' kibana.alert.original_time.
+func originals(as []alert) []string {
+	var out []string
+	for _, a := range as {
+		out = append(out, a.str("kibana.alert.original_time"))
+	}
+	return out
+}
+
+// Row 1. Kibana: a document without a usable timestamp is in no run's time
+// range, so it neither alerts nor moves anything; T at day 1 has T at day 0
+// in its 10-day history: 1 alert. xferhunt judges the untimed event at the
+// time of the events before it (T was seen then: no alert), counts it, and
+// keeps its clock, so day 0 is not pruned. "2026-01-01T00:10" is a time
+// Elasticsearch's strict_date_optional_time accepts (no seconds).
+func TestKibanaRow1UntimedEventKeepsHistory(t *testing.T) {
+	for name, odd := range map[string]any{
+		"missing":     nil,
+		"unparsable":  "yesterday at noon",
+		"no seconds":  "2026-01-01T00:10",
+		"epoch text":  "1767226200000",
+		"epoch float": 1767226200000.0,
+		"offset":      "2026-01-01T01:10+01:00",
+	} {
+		t.Run(name, func(t *testing.T) {
+			docs := []map[string]any{
+				defendDoc("2026-01-01T00:00:00Z", "/usr/lib/openssh/sftp-server", "h1"),
+				defendDoc(odd, "/usr/lib/openssh/sftp-server", "h1"),
+				defendDoc("2026-01-02T00:00:00Z", "/usr/lib/openssh/sftp-server", "h1"),
+			}
+			as, stderr := scanDocs(t, docs)
+			if len(as) != 1 || as[0].str("kibana.alert.original_time") != "2026-01-01T00:00:00.000Z" {
+				t.Fatalf("alerts at %v, want one at day 0; stderr: %s", originals(as), stderr)
+			}
+			untimed := strings.Contains(stderr, "1 events had no usable time")
+			if wantUntimed := name == "missing" || name == "unparsable"; untimed != wantUntimed {
+				t.Errorf("untimed reported %v, want %v: %s", untimed, wantUntimed, stderr)
+			}
+		})
+	}
+}
+
+// Row 2. Kibana: T on 01-01 alerts; the 2030 event alerts in its own run
+// (nothing in its history window); T on 01-02 has 01-01 in its history: 2.
+// xferhunt before: the 2030 date became "now" and pruned all history, so T
+// on 01-02 alerted again (3).
+func TestKibanaRow2FutureDateDoesNotPrune(t *testing.T) {
+	docs := []map[string]any{
+		defendDoc("2026-01-01T00:00:00Z", "/usr/lib/openssh/sftp-server", "h1"),
+		defendDoc("2030-01-01T00:00:00Z", "/usr/bin/scp", "h1"),
+		defendDoc("2026-01-02T00:00:00Z", "/usr/lib/openssh/sftp-server", "h1"),
+	}
+	as, stderr := scanDocs(t, docs)
+	got := fmt.Sprint(originals(as))
+	if want := "[2026-01-01T00:00:00.000Z 2030-01-01T00:00:00.000Z]"; got != want {
+		t.Fatalf("alerts at %s, want %s; stderr: %s", got, want, stderr)
+	}
+}
+
+// Row 4. Kibana's composite aggregation has no missing_bucket: a document
+// whose host.id is missing, null, [] or [null] gives no bucket and no
+// alert; "" is a value (one alert). xferhunt before filled every missing
+// host.id with this host's id (4 alerts). --host-id is for auditd text only.
+func TestKibanaRow4MissingNewTermsFieldNoBucket(t *testing.T) {
+	var docs []map[string]any
+	for i, h := range []any{"<missing>", "", nil, []any{}, []any{nil}} {
+		docs = append(docs, defendDoc(fmt.Sprintf("2026-01-01T00:00:0%dZ", i), "/usr/bin/scp", h))
+	}
+	as, stderr := scanDocs(t, docs)
+	if len(as) != 1 || as[0].str("host.id") != "" || as[0].str("kibana.alert.original_time") != "2026-01-01T00:00:01.000Z" {
+		t.Fatalf("alerts at %v, want one, for host.id \"\"; stderr: %s", originals(as), stderr)
+	}
+	for _, a := range as {
+		if strings.Contains(a.str("kibana.alert.new_terms"), "this-host") {
+			t.Errorf("--host-id filled an ECS document: %s", a.str("kibana.alert.new_terms"))
+		}
+	}
+}
+
+// Row 5. Kibana: a run over 150 new terms creates 100 (max_signals) and
+// the next run, whose look-back overlaps, finds the other 50 still new and
+// creates them: 150. xferhunt before: 100, the 50 entered history held
+// back for good. Now they are offered to the next interval (here: the
+// run after the input ends).
+func TestKibanaRow5MaxSignalsOverflowOfferedAgain(t *testing.T) {
+	var docs []map[string]any
+	for i := range 150 {
+		docs = append(docs, defendDoc(fmt.Sprintf("2026-01-01T00:01:%02d.%03dZ", i/10, i%10), fmt.Sprintf("/opt/x/scp%03d/scp", i), "h1"))
+	}
+	as, stderr := scanDocs(t, docs)
+	seen := map[string]bool{}
+	for _, a := range as {
+		seen[a.str("process.executable")] = true
+	}
+	if len(as) != 150 || len(seen) != 150 {
+		t.Fatalf("%d alerts over %d terms, want 150; stderr: %s", len(as), len(seen), stderr)
+	}
+	if !strings.Contains(stderr, "50 alerts over max_signals were offered again") || !strings.Contains(stderr, " 0 held back") {
+		t.Errorf("summary does not tell: %s", stderr)
+	}
+}
+
+// writeFile writes content to name in a fresh directory and returns the path.
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// exceptionList is a Kibana exception-list export line for a list object.
+func exceptionList(listID, typ string) string {
+	return fmt.Sprintf(`{"list_id":%q,"name":%q,"description":"","type":%q,"namespace_type":"single","os_types":[],"tags":[]}`, listID, listID, typ)
+}
+
+// exceptionItem is an export line for an item of listID with one entry.
+func exceptionItem(listID, itemID, entry string, extra string) string {
+	return fmt.Sprintf(`{"item_id":%q,"list_id":%q,"name":%q,"description":"","namespace_type":"single","os_types":[],"tags":[],"type":"simple","comments":[],"entries":[%s]%s}`, itemID, listID, itemID, entry, extra)
+}
+
+// ruleTOML is a new_terms rule on process.executable and host.id (10 days)
+// with the given query and extra [rule] keys.
+func ruleTOML(query, extra string) string {
+	return `[rule]
+name = "Row rule"
+rule_id = "row-rule-1"
+type = "new_terms"
+language = "kuery"
+severity = "low"
+risk_score = 21
+timestamp_override = "event.ingested"
+query = '''` + query + `'''
+` + extra + `
+[rule.new_terms]
+field = "new_terms_fields"
+value = ["process.executable", "host.id"]
+
+[[rule.new_terms.history_window_start]]
+field = "history_window_start"
+value = "now-10d"
+`
+}
+
+// Row 7. Kibana applies to a rule only the exception lists attached to
+// it: an export holding the rule's list and Elastic Defend's trusted
+// applications excepts with the first only (trusted apps are applied by
+// the endpoint). xferhunt before applied every item to every rule. A rule
+// whose exceptions_list names another list gets neither.
+func TestKibanaRow7OnlyAttachedListsApply(t *testing.T) {
+	exc := writeFile(t, "export.ndjson", strings.Join([]string{
+		exceptionList("rule-exc", "detection"),
+		exceptionItem("rule-exc", "b-path", `{"field":"file.path","operator":"included","type":"match","value":"/home/alice/b.bin"}`, ""),
+		exceptionList("endpoint_trusted_apps", "endpoint_trusted_apps"),
+		exceptionItem("endpoint_trusted_apps", "scp-trusted", `{"field":"process.executable","operator":"included","type":"match","value":"/usr/bin/scp"}`, ""),
+	}, "\n")+"\n")
+	a := defendDoc("2026-01-01T00:00:00Z", "/usr/bin/scp", "h1")
+	b := defendDoc("2026-01-01T00:01:00Z", "/usr/lib/openssh/sftp-server", "h1")
+	b["file"].(map[string]any)["path"] = "/home/alice/b.bin"
+	docs := []map[string]any{a, b}
+
+	as, stderr := scanDocs(t, docs, "--exceptions", exc)
+	if len(as) != 1 || as[0].str("process.executable") != "/usr/bin/scp" {
+		t.Fatalf("seed rule: %d alerts, want the scp one only (trusted apps do not apply); stderr: %s", len(as), stderr)
+	}
+	if !strings.Contains(stderr, `list "endpoint_trusted_apps" (type "endpoint_trusted_apps") is attached to no loaded rule`) {
+		t.Errorf("no warning about the unapplied list: %s", stderr)
+	}
+	q := `event.category:file and event.action:creation`
+	other := writeFile(t, "other.toml", ruleTOML(q, `exceptions_list = [{id = "x1", list_id = "another-list", namespace_type = "single", type = "detection"}]`))
+	as, stderr = scanDocs(t, docs, "--exceptions", exc, "--rule", other)
+	if len(as) != 2 {
+		t.Fatalf("rule attached to another list: %d alerts, want 2; stderr: %s", len(as), stderr)
+	}
+	own := writeFile(t, "own.toml", ruleTOML(q, `exceptions_list = [{id = "x2", list_id = "endpoint_trusted_apps", namespace_type = "agnostic", type = "endpoint"}]`))
+	as, stderr = scanDocs(t, docs, "--exceptions", exc, "--rule", own)
+	if len(as) != 1 || as[0].str("process.executable") != "/usr/lib/openssh/sftp-server" {
+		t.Fatalf("rule attached to trusted apps: %d alerts, want the sftp-server one; stderr: %s", len(as), stderr)
+	}
+}
+
+// Row 8. Exception entries on mapped fields compare as Elasticsearch does:
+// file.path.caseless has a lowercase normaliser (value and data lowered),
+// source.ip is an ip field (a CIDR block matches its addresses),
+// process.pid a long. xferhunt before compared raw keywords: no match.
+func TestKibanaRow8ExceptionsOnMappedFields(t *testing.T) {
+	for name, entry := range map[string]string{
+		"caseless":          `{"field":"file.path.caseless","operator":"included","type":"match","value":"/HOME/ALICE/UPLOAD.BIN"}`,
+		"caseless wildcard": `{"field":"file.path.caseless","operator":"included","type":"wildcard","value":"/HOME/*/UPLOAD.BI?"}`,
+		"ip cidr":           `{"field":"source.ip","operator":"included","type":"match","value":"10.0.0.0/8"}`,
+		"ip one of":         `{"field":"source.ip","operator":"included","type":"match_any","value":["192.168.0.0/16","10.1.2.0/24"]}`,
+		"long":              `{"field":"process.pid","operator":"included","type":"match","value":"4242"}`,
+		"exists on object":  `{"field":"process.parent","operator":"included","type":"exists"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			exc := writeFile(t, "export.ndjson", exceptionList("l1", "detection")+"\n"+exceptionItem("l1", "i1", entry, "")+"\n")
+			d := defendDoc("2026-01-01T00:00:00Z", "/usr/bin/scp", "h1")
+			d["source"] = map[string]any{"ip": "10.1.2.3"}
+			d["process"].(map[string]any)["pid"] = 4242.0
+			d["process"].(map[string]any)["parent"] = map[string]any{"name": "sshd"}
+			as, stderr := scanDocs(t, []map[string]any{d}, "--exceptions", exc)
+			if len(as) != 0 || !strings.Contains(stderr, " 1 excepted") {
+				t.Fatalf("%d alerts, want the event excepted; stderr: %s", len(as), stderr)
+			}
+		})
+	}
+}
+
+// Row 9. A rule's KQL compares each field by its mapped type: process.pid
+// is a long (99 < 100 numerically, though "99" >= "100" as keywords),
+// source.ip an ip (CIDR), process.name.caseless a lowercased keyword.
+// xferhunt before used keyword semantics for every field.
+func TestKibanaRow9RuleQueryMappedTypes(t *testing.T) {
+	d := defendDoc("2026-01-01T00:00:00Z", "/usr/bin/scp", "h1")
+	d["process"].(map[string]any)["pid"] = 99.0
+	d["source"] = map[string]any{"ip": "10.9.8.7"}
+	for q, want := range map[string]int{
+		`process.pid >= 100`:                     0,
+		`process.pid < 100`:                      1,
+		`source.ip:10.0.0.0/8`:                   1,
+		`source.ip:"192.168.0.0/16"`:             0,
+		`process.name.caseless:SCP`:              1,
+		`process.name.caseless:S*`:               1,
+		`process.pid:99 and source.ip:10.9.8.7`:  1,
+		`not process.name.caseless:(SCP or FTP)`: 0,
+	} {
+		rule := writeFile(t, "r.toml", ruleTOML(q, ""))
+		as, stderr := scanDocs(t, []map[string]any{d}, "--rule", rule)
+		if len(as) != want {
+			t.Errorf("%s: %d alerts, want %d; stderr: %s", q, len(as), want, stderr)
+		}
+	}
+}
