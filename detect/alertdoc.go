@@ -93,7 +93,7 @@ func (e *Engine) alert(rs *ruleState, ev ecs.Doc, f Flags, ms int64, tuple []str
 	// Kibana replaces the source's event.kind; event.original stays.
 	doc.Set("event.kind", "signal")
 	for k, v := range rs.static {
-		doc[k] = deepCopy(v)
+		doc[k] = ecs.Clone(v)
 	}
 	evKey := eventKey(ev, f.Key)
 	nowStr := now.Format(kibanaTime)
@@ -122,7 +122,7 @@ func (e *Engine) alert(rs *ruleState, ev ecs.Doc, f Flags, ms int64, tuple []str
 	doc["kibana.alert.intended_timestamp"] = nowStr
 	doc["kibana.space_ids"] = []any{"default"}
 	// Kibana copies the rule's MITRE mapping to the top-level threat field.
-	doc["threat"] = deepCopy(rs.static["kibana.alert.rule.threat"])
+	doc["threat"] = ecs.Clone(rs.static["kibana.alert.rule.threat"])
 
 	clauses := []any{}
 	for _, c := range rs.query.Explain(ev) {
@@ -199,35 +199,7 @@ func ancestorIndex(ev ecs.Doc) string {
 // from _source and keeps only strings and arrays (anything with a length):
 // a numeric source.port is therefore left out, as it is in Kibana.
 func reason(ev ecs.Doc, severity, name string) string {
-	get := func(path string) (string, bool) {
-		switch v := ev.Get(path).(type) {
-		case string:
-			if v == "" || v == "-" {
-				return "", false
-			}
-			return v, true
-		case []any:
-			parts := make([]string, 0, len(v))
-			for _, e := range v {
-				if e == nil {
-					parts = append(parts, "")
-					continue
-				}
-				s, _ := ecs.Keyword(e)
-				parts = append(parts, s)
-			}
-			if len(parts) == 0 || (len(parts) == 1 && parts[0] == "-") {
-				return "", false
-			}
-			return strings.Join(parts, ", "), true
-		case []string:
-			if len(v) == 0 || (len(v) == 1 && v[0] == "-") {
-				return "", false
-			}
-			return strings.Join(v, ", "), true
-		}
-		return "", false
-	}
+	get := func(path string) (string, bool) { return ecs.Text(ev.Get(path)) }
 	var b strings.Builder
 	if c, ok := get("event.category"); ok {
 		b.WriteString(c + " ")
@@ -273,11 +245,11 @@ func nestedCopy(ev ecs.Doc) ecs.Doc {
 
 func addNested(dst, src map[string]any) {
 	for k, v := range src {
-		if m := asObject(v); m != nil {
+		if m := ecs.AsObject(v); m != nil {
 			addNested(object(dst, k), m)
 			continue
 		}
-		ecs.Doc(dst).Set(k, deepCopy(v))
+		ecs.Doc(dst).Set(k, ecs.Clone(v))
 	}
 }
 
@@ -293,44 +265,6 @@ func object(dst map[string]any, path string) map[string]any {
 		dst = next
 	}
 	return dst
-}
-
-func asObject(v any) map[string]any {
-	switch t := v.(type) {
-	case map[string]any:
-		return t
-	case ecs.Doc:
-		return t
-	}
-	return nil
-}
-
-// deepCopy copies the value shapes an ecs.Doc may hold, so alerts never
-// share mutable state with the event or with each other.
-func deepCopy(v any) any {
-	switch t := v.(type) {
-	case ecs.Doc:
-		return deepCopy(map[string]any(t))
-	case map[string]any:
-		m := make(map[string]any, len(t))
-		for k, e := range t {
-			m[k] = deepCopy(e)
-		}
-		return m
-	case []any:
-		s := make([]any, len(t))
-		for i, e := range t {
-			s[i] = deepCopy(e)
-		}
-		return s
-	case []string:
-		s := make([]any, len(t))
-		for i, e := range t {
-			s[i] = e
-		}
-		return s
-	}
-	return v
 }
 
 func strs(ss []string) []any {

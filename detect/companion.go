@@ -109,7 +109,7 @@ func companionAlert(static map[string]any, ev ecs.Doc, e *story.Event, uuid stri
 	doc := nestedCopy(ev)
 	doc.Set("event.kind", "signal")
 	for k, v := range static {
-		doc[k] = deepCopy(v)
+		doc[k] = ecs.Clone(v)
 	}
 	doc["@timestamp"] = nowStr
 	doc["kibana.alert.original_time"] = e.When().Format(kibanaTime)
@@ -122,7 +122,7 @@ func companionAlert(static map[string]any, ev ecs.Doc, e *story.Event, uuid stri
 	doc["kibana.alert.last_detected"] = nowStr
 	doc["kibana.alert.intended_timestamp"] = nowStr
 	doc["kibana.space_ids"] = []any{"default"}
-	doc["threat"] = deepCopy(static["kibana.alert.rule.threat"])
+	doc["threat"] = ecs.Clone(static["kibana.alert.rule.threat"])
 	doc.Set("xferhunt.historical", f.Historical)
 	doc.Set("xferhunt.loss", f.Loss)
 	doc.Set("xferhunt.event_time", e.When().Format(kibanaTime))

@@ -47,8 +47,10 @@ func TestTupleCap(t *testing.T) {
 	if len(alerts)+int(st.HeldBack+st.Deferred) != MaxTuplesPerEvent {
 		t.Fatalf("%d alerts + %d held back + %d deferred, want %d new tuples", len(alerts), st.HeldBack, st.Deferred, MaxTuplesPerEvent)
 	}
-	if took > 2*time.Second || alloc > 200<<20 {
-		t.Fatalf("took %v and allocated %d MB; want bounded (< 2 s, < 200 MB)", took, alloc>>20)
+	// The time bound is loose on purpose: the quadratic version took 28 s on
+	// a quiet machine, and CI's 2 cores may be busy (2.2 s seen at load 16).
+	if took > 10*time.Second || alloc > 200<<20 {
+		t.Fatalf("took %v and allocated %d MB; want bounded (< 10 s, < 200 MB)", took, alloc>>20)
 	}
 	// An ordinary event after it is judged as usual (after the alerts
 	// deferred from the wide event's interval).
@@ -68,7 +70,7 @@ func TestDistinctLinear(t *testing.T) {
 	vs = append(vs, vs...)
 	start := time.Now()
 	got := e.distinct(vs)
-	if took := time.Since(start); took > time.Second {
+	if took := time.Since(start); took > 5*time.Second { // pairwise: minutes
 		t.Fatalf("distinct of 200,000 took %v", took)
 	}
 	if len(got) != 100000 || got[0] != "0" || got[99999] != "99999" || len(e.seen) != 0 {

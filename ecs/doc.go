@@ -172,6 +172,8 @@ func objects(v any, out *[]Doc) {
 		for _, e := range t {
 			*out = append(*out, e)
 		}
+	case []Doc:
+		*out = append(*out, t...)
 	default:
 		if cm := asMap(v); cm != nil {
 			*out = append(*out, cm)

@@ -65,3 +65,66 @@ func Float(v any) (float64, bool) {
 	}
 	return 0, false
 }
+
+// Clone copies the value shapes a Doc may hold (objects become
+// map[string]any, arrays []any), so that a copy shares no mutable state
+// with the original: an alert with its event, alerts with each other.
+func Clone(v any) any {
+	switch t := v.(type) {
+	case Doc:
+		return Clone(map[string]any(t))
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[k] = Clone(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(t))
+		for i, e := range t {
+			s[i] = Clone(e)
+		}
+		return s
+	case []string:
+		s := make([]any, len(t))
+		for i, e := range t {
+			s[i] = e
+		}
+		return s
+	}
+	return v
+}
+
+// Text reads a value as Kibana's alert reason reads _source: only what has
+// a length in JavaScript counts, a string or an array (its elements as
+// keywords, null as empty, joined with ", "); ok is false for anything
+// else, and for Kibana's empty values "" and "-".
+func Text(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		if v == "" || v == "-" {
+			return "", false
+		}
+		return v, true
+	case []any:
+		parts := make([]string, 0, len(v))
+		for _, e := range v {
+			if e == nil {
+				parts = append(parts, "")
+				continue
+			}
+			s, _ := Keyword(e)
+			parts = append(parts, s)
+		}
+		if len(parts) == 0 || (len(parts) == 1 && parts[0] == "-") {
+			return "", false
+		}
+		return strings.Join(parts, ", "), true
+	case []string:
+		if len(v) == 0 || (len(v) == 1 && v[0] == "-") {
+			return "", false
+		}
+		return strings.Join(v, ", "), true
+	}
+	return "", false
+}

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/limitfile"
 	"github.com/xferhunt/xferhunt/story"
 )
@@ -84,13 +85,8 @@ func (r *responder) markAlert(a detect.Alert) (hide bool) {
 }
 
 func sessionOf(a detect.Alert) int64 {
-	switch v := a.Doc.Get("xferhunt.session.id").(type) {
-	case int64:
-		return v
-	case int:
-		return int64(v)
-	case float64:
-		return int64(v)
+	if f, ok := ecs.Float(a.Doc.Get("xferhunt.session.id")); ok {
+		return int64(f)
 	}
 	return story.NoSession
 }

@@ -331,34 +331,17 @@ func docTime(d ecs.Doc) (int64, bool) {
 }
 
 func intOf(v any) int {
-	switch x := v.(type) {
-	case int:
-		return x
-	case int64:
-		return int(x)
-	case float64:
-		return int(x)
-	case string:
-		n, _ := strconv.Atoi(x)
+	if s, ok := v.(string); ok {
+		n, _ := strconv.Atoi(s)
 		return n
 	}
-	return 0
+	f, _ := ecs.Float(v)
+	return int(f)
 }
 
 func str(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case nil:
-		return ""
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case int:
-		return strconv.Itoa(x)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	}
-	return ""
+	s, _ := ecs.Keyword(v)
+	return s
 }
 
 // Files are the paths an event touches: its file, the name before a

@@ -55,32 +55,6 @@ func heading(s string) dline { return dline{text: visible.String(s), style: 1} }
 
 func blank() dline { return dline{} }
 
-// objects returns the objects at v: one map, or the maps inside an array,
-// in the many Go shapes an engine or a JSON decoder may produce.
-func objects(v any) []ecs.Doc {
-	switch x := v.(type) {
-	case map[string]any:
-		return []ecs.Doc{x}
-	case ecs.Doc:
-		return []ecs.Doc{x}
-	case []map[string]any:
-		out := make([]ecs.Doc, len(x))
-		for i, e := range x {
-			out[i] = e
-		}
-		return out
-	case []ecs.Doc:
-		return x
-	case []any:
-		var out []ecs.Doc
-		for _, e := range x {
-			out = append(out, objects(e)...)
-		}
-		return out
-	}
-	return nil
-}
-
 func firstNonEmpty(d ecs.Doc, fields ...string) (string, string) {
 	for _, f := range fields {
 		if v := ecs.Display(d.Get(f)); v != "" {
@@ -168,7 +142,7 @@ func overviewLines(d ecs.Doc) []dline {
 		out = append(out, kvText("loss", l))
 	}
 	out = append(out, blank(), heading("Query clauses"))
-	for _, c := range objects(d.Get("xferhunt.explain.clauses")) {
+	for _, c := range d.Objects("xferhunt.explain.clauses") {
 		mark := "✗ no"
 		if ok, _ := c.Get("matched").(bool); ok {
 			mark = "✓ yes"
@@ -176,11 +150,11 @@ func overviewLines(d ecs.Doc) []dline {
 		out = append(out, kvText(mark, ecs.Display(c.Get("clause"))))
 	}
 	out = append(out, blank(), heading("MITRE ATT&CK"))
-	for _, td := range objects(d.Get("threat")) {
+	for _, td := range d.Objects("threat") {
 		out = append(out, kvText("tactic", td.Str("tactic.id")+" "+td.Str("tactic.name")))
-		for _, tt := range objects(td.Get("technique")) {
+		for _, tt := range td.Objects("technique") {
 			out = append(out, kvText("technique", tt.Str("id")+" "+tt.Str("name")))
-			for _, st := range objects(tt.Get("subtechnique")) {
+			for _, st := range tt.Objects("subtechnique") {
 				out = append(out, kvText("  sub", st.Str("id")+" "+st.Str("name")))
 			}
 		}
@@ -201,7 +175,7 @@ func processLines(d ecs.Doc) []dline {
 		kv("parent exe", "process.parent.executable", d),
 		blank(), heading("Ancestry"),
 	}
-	anc := objects(d.Get("xferhunt.ancestry"))
+	anc := d.Objects("xferhunt.ancestry")
 	// Show the root first: engines record ancestry nearest-first.
 	if len(anc) > 1 {
 		if ecs.Display(anc[0].Get("pid")) == ecs.Display(d.Get("process.pid")) {
