@@ -287,13 +287,9 @@ func OpenRegular(path string) (*os.File, os.FileInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	var fs unix.Statfs_t
-	if err := unix.Fstatfs(int(f.Fd()), &fs); err != nil || pseudoFS[int64(uint32(fs.Type))] {
+	if err := CheckNotPseudo(f); err != nil {
 		f.Close()
-		if err != nil {
-			return nil, nil, pathErr(path, err)
-		}
-		return nil, nil, &refusal{path + ": refused: " + ErrPseudo.Error(), ErrPseudo}
+		return nil, nil, err
 	}
 	fi, err := f.Stat()
 	if err != nil {
@@ -305,6 +301,19 @@ func OpenRegular(path string) (*os.File, os.FileInfo, error) {
 		return nil, nil, fmt.Errorf("%s: refused: not a regular file (%s)", path, fi.Mode().Type())
 	}
 	return f, fi, nil
+}
+
+// CheckNotPseudo returns an error matching ErrPseudo when f is a file of a
+// kernel pseudo filesystem (or its filesystem cannot be told).
+func CheckNotPseudo(f *os.File) error {
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &fs); err != nil {
+		return pathErr(f.Name(), err)
+	}
+	if pseudoFS[int64(uint32(fs.Type))] {
+		return &refusal{f.Name() + ": refused: " + ErrPseudo.Error(), ErrPseudo}
+	}
+	return nil
 }
 
 // verifiedDir takes ownership of fd and returns it as a Dir when it is a

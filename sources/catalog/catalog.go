@@ -88,7 +88,7 @@ func Parse(s string, opt Options) (sources.Source, error) {
 	case path == "":
 		return nil, fmt.Errorf("%w: --source %s: want auto, netlink[:unicast|multicast], auditlog:PATH, auditbeat:PATH, ecs:PATH or -", ErrUnusable, s)
 	case kind == "auditlog":
-		return file(s, tail.Options{Path: path, Since: opt.Since}, auditdDecoder(opt))
+		return file(s, tail.Options{Path: path, Since: opt.Since, FileOnly: true}, auditdDecoder(opt))
 	case kind == "auditbeat":
 		return file(s, tail.Options{Path: path, Since: opt.Since, Prefix: "auditbeat"}, func(emit func(sources.Event)) tail.Decoder {
 			// Each document routed by its own shape: Auditbeat's, or ECS.

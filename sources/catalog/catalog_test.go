@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -252,5 +253,29 @@ func TestDedupNetlinkMulticastAndAuditdLog(t *testing.T) {
 	testenv.WaitFor(t, func() bool { return br.Stats().Duplicate >= 1 && seen() >= 1 }, 5*time.Second, "the event, and its second copy dropped")
 	if n := seen(); n != 1 {
 		t.Fatalf("consumer saw the event %d times", n)
+	}
+}
+
+// TestParseRejectsWhatCannotBeFollowed: a FIFO, a device, /proc/self/mem
+// (a regular file of a pseudo filesystem) and, for auditlog:, a directory
+// printed `ready` and followed nothing, without a word (issue 9 item 13,
+// still so on main at 8631f25). Each is refused with the reason.
+func TestParseRejectsWhatCannotBeFollowed(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for s, want := range map[string]string{
+		"auditlog:" + fifo:        "not a regular file",
+		"auditlog:/dev/zero":      "not a regular file",
+		"auditlog:/proc/self/mem": "kernel pseudo file",
+		"auditlog:" + t.TempDir(): "a directory: name the log file",
+		"auditbeat:/dev/zero":     "not a regular file",
+		"ecs:/proc/self/environ":  "kernel pseudo file",
+	} {
+		_, err := Parse(s, Options{})
+		if !errors.Is(err, ErrUnusable) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), s) {
+			t.Errorf("Parse(%q) = %v, want ErrUnusable saying %q", s, err, want)
+		}
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/xferhunt/xferhunt/internal/safefile"
 )
 
 // Options configure a Tailer.
@@ -26,6 +28,9 @@ type Options struct {
 	// Path is a log file (its rotated siblings name.1, name-20240101 … are
 	// included) or a directory (every file whose name starts with Prefix).
 	Path string
+	// FileOnly refuses a directory (an auditd log is one file and its
+	// rotated siblings).
+	FileOnly bool
 	// Prefix selects files in directory mode; default "auditbeat", "*"
 	// for every file not starting with a dot.
 	Prefix string
@@ -163,16 +168,34 @@ func New(opt Options) (*Tailer, error) {
 	}
 	t := &Tailer{opt: opt, ready: make(chan struct{}), files: map[fileID]*file{}, skipped: map[fileID]bool{},
 		buf: make([]byte, 256<<10), lineHold: lineHold}
-	if st.IsDir() {
+	switch {
+	case st.IsDir() && opt.FileOnly:
+		return nil, fmt.Errorf("follow %s: a directory: name the log file", opt.Path)
+	case st.IsDir():
 		t.dir = opt.Path
-	} else {
+	case !st.Mode().IsRegular():
+		// A FIFO or a device was taken, said ready and followed nothing.
+		kind := "a device"
+		switch {
+		case st.Mode()&os.ModeNamedPipe != 0:
+			kind = "a FIFO"
+		case st.Mode()&os.ModeSocket != 0:
+			kind = "a socket"
+		}
+		return nil, fmt.Errorf("follow %s: not a regular file (%s)", opt.Path, kind)
+	default:
 		// Non-blocking: a FIFO swapped in after the Stat must not hang
 		// the start.
 		f, err := os.OpenFile(opt.Path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		if err != nil {
 			return nil, fmt.Errorf("follow %s: %w", opt.Path, err)
 		}
+		// /proc/self/mem and kin are regular files that are not logs.
+		err = safefile.CheckNotPseudo(f)
 		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("follow %w", err)
+		}
 		t.dir, t.base = filepath.Dir(opt.Path), filepath.Base(opt.Path)
 	}
 	var dst syscall.Stat_t
