@@ -3,9 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -288,6 +292,144 @@ func TestKibanaRow9RuleQueryMappedTypes(t *testing.T) {
 		as, stderr := scanDocs(t, []map[string]any{d}, "--rule", rule)
 		if len(as) != want {
 			t.Errorf("%s: %d alerts, want %d; stderr: %s", q, len(as), want, stderr)
+		}
+	}
+}
+
+// ingestedDoc is defendDoc with event.ingested set (the rule's
+// timestamp_override), @timestamp a day earlier.
+func ingestedDoc(ingested, exe string) map[string]any {
+	d := defendDoc("2026-01-01T00:00:00Z", exe, "h1")
+	d["event"].(map[string]any)["ingested"] = ingested
+	return d
+}
+
+// Row 3. Kibana judges by time, not arrival: the same term ingested on
+// 01-21, 01-06 and 01-15 (in that file order) is new once, on 01-06 (01-15
+// and 01-21 have a sighting less than 10 days before). xferhunt before
+// followed arrival: 01-21 alerted, then 01-06 (15 days earlier) again.
+func TestKibanaRow3FileOrderIsNotTimeOrder(t *testing.T) {
+	exe := "/usr/lib/openssh/sftp-server"
+	docs := []map[string]any{
+		ingestedDoc("2026-01-21T00:00:00Z", exe),
+		ingestedDoc("2026-01-06T00:00:00Z", exe),
+		ingestedDoc("2026-01-15T00:00:00Z", exe),
+	}
+	as, stderr := scanDocs(t, docs)
+	if len(as) != 1 || as[0].str("event.ingested") != "2026-01-06T00:00:00Z" {
+		var got []string
+		for _, a := range as {
+			got = append(got, a.str("event.ingested"))
+		}
+		t.Fatalf("alerts for events ingested %v, want one, 2026-01-06; stderr: %s", got, stderr)
+	}
+}
+
+// Row 6. Kibana drops expired exception items at each run and applies the
+// rest to history too: an item expiring 01-02 excepts T's event of 01-01
+// in the run of 01-01, but the run of 01-03 recomputes history without it,
+// so 01-01 is history and T on 01-03 is not new: 0 alerts. xferhunt before
+// kept the 01-01 event out of history for good (1 alert). An item that
+// never expires keeps it out: T on 01-03 alerts.
+func TestKibanaRow6ExpiredExceptionRejoinsHistory(t *testing.T) {
+	entry := `{"field":"file.path","operator":"included","type":"match","value":"/home/alice/excepted.bin"}`
+	a := defendDoc("2026-01-01T00:00:00Z", "/usr/bin/scp", "h1")
+	a["file"].(map[string]any)["path"] = "/home/alice/excepted.bin"
+	b := defendDoc("2026-01-03T00:00:00Z", "/usr/bin/scp", "h1")
+	for name, c := range map[string]struct {
+		extra string
+		want  int
+	}{
+		"expires 01-02": {`,"expire_time":"2026-01-02T00:00:00.000Z"`, 0},
+		"never expires": {"", 1},
+	} {
+		exc := writeFile(t, "export.ndjson", exceptionList("l1", "detection")+"\n"+exceptionItem("l1", "i1", entry, c.extra)+"\n")
+		// Both file orders: the judgement does not follow arrival.
+		for _, docs := range [][]map[string]any{{a, b}, {b, a}} {
+			as, stderr := scanDocs(t, docs, "--exceptions", exc)
+			if len(as) != c.want || !strings.Contains(stderr, " 1 excepted") {
+				t.Errorf("%s: %d alerts, want %d; stderr: %s", name, len(as), c.want, stderr)
+			}
+		}
+	}
+}
+
+// auditEvents splits an auditd log into its events (the lines of one
+// audit(TIME:SERIAL), in order of first appearance).
+func auditEvents(t *testing.T, path string) [][]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`audit\(([0-9.]+:[0-9]+)\)`)
+	idx := map[string]int{}
+	var evs [][]string
+	for _, l := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
+		k := "line:" + l
+		if m := re.FindStringSubmatch(l); m != nil {
+			k = m[1]
+		}
+		i, ok := idx[k]
+		if !ok {
+			i = len(evs)
+			idx[k] = i
+			evs = append(evs, nil)
+		}
+		evs[i] = append(evs[i], l)
+	}
+	return evs
+}
+
+// alertSet is the alerts as comparable lines: id, terms, source time.
+func alertSet(as []alert) []string {
+	var out []string
+	for _, a := range as {
+		out = append(out, a.str("kibana.alert.uuid")+" "+a.str("kibana.alert.new_terms")+" "+a.str("kibana.alert.original_time"))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestScanOrderFree is acceptance 3's second half: the real capture, its
+// events reversed and shuffled, gives the same alerts (ids, terms, source
+// times) — with the 2-second window too, where the same terms alert several
+// times and the earliest document of each episode must be found.
+func TestScanOrderFree(t *testing.T) {
+	evs := auditEvents(t, "testdata/capture/raw.log")
+	write := func(order []int) string {
+		var b strings.Builder
+		for _, i := range order {
+			for _, l := range evs[i] {
+				b.WriteString(l + "\n")
+			}
+		}
+		return writeFile(t, "raw.log", b.String())
+	}
+	in := make([]int, len(evs))
+	for i := range in {
+		in[i] = i
+	}
+	rev := slices.Clone(in)
+	slices.Reverse(rev)
+	shuf := slices.Clone(in)
+	rand.New(rand.NewPCG(11, 11)).Shuffle(len(shuf), func(i, j int) { shuf[i], shuf[j] = shuf[j], shuf[i] })
+	for _, window := range []string{"10d", "2s"} {
+		var want []string
+		for name, order := range map[string][]int{"in order": in, "reversed": rev, "shuffled": shuf} {
+			r := xferhunt(t, nil, "scan", "--ephemeral", "--history-window", window, write(order))
+			if r.code != 0 {
+				t.Fatalf("%s: exit %d: %s", name, r.code, r.stderr)
+			}
+			got := alertSet(alerts(t, r.stdout))
+			if len(got) == 0 {
+				t.Fatalf("%s, window %s: no alerts", name, window)
+			}
+			if want == nil {
+				want = got
+			} else if !slices.Equal(got, want) {
+				t.Errorf("window %s, %s: alerts\n%s\nwant\n%s", window, name, strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
 		}
 	}
 }

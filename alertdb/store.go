@@ -408,6 +408,14 @@ func (s *Store) merge(idx []int32, mode SortMode) {
 	s.vis = out
 }
 
+// Row returns the row of uuid, nil when unknown.
+func (s *Store) Row(uuid string) *Row {
+	if i, ok := s.byUUID[uuid]; ok {
+		return s.rows[i]
+	}
+	return nil
+}
+
 // SetStatus replaces the row of uuid with one carrying st, reporting
 // whether anything changed.
 func (s *Store) SetStatus(uuid string, st Status) bool {
@@ -447,6 +455,22 @@ func CountKeyword(rows []*Row, field, value string) int {
 		}
 	})
 	return int(n.Load())
+}
+
+// Matching returns, in row order, the indexes of the rows (a Snapshot)
+// that pred keeps, where pred reads only the given fields: the pass reads
+// them from the rows' index like a filter does (an exception preview, the
+// alerts to close with a new exception), decoding only when it must.
+func Matching(rows []*Row, fields []string, pred func(ecs.Doc) bool) []int {
+	keep := make([]bool, len(rows))
+	parallelMatch(rows, planFields(fields, false, false), func(i int, d ecs.Doc) { keep[i] = pred(d) })
+	var out []int
+	for i, k := range keep {
+		if k {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // computeView filters and sorts rows. pl, when set, lets the predicate run

@@ -53,6 +53,16 @@ type RuleExcepter interface {
 	MatchRule(ruleID string, d ecs.Doc, now time.Time) (id string, ok bool)
 }
 
+// ExpiringExcepter is a RuleExcepter that also says until when an event
+// stays excepted: the latest expiry of the items that except it (ok with a
+// zero time: for good). Offline judgement counts an event excepted only by
+// items that expire as history after they have (Kibana applies the
+// exceptions of each run, to history too).
+type ExpiringExcepter interface {
+	RuleExcepter
+	ExceptedUntil(ruleID string, d ecs.Doc, now time.Time) (until time.Time, ok bool)
+}
+
 // RuleSpec pairs a loaded rule with its compiled query.
 type RuleSpec struct {
 	Rule  *rules.Rule
@@ -72,6 +82,9 @@ type Options struct {
 	NewTermsFields []string
 	// Now gives the alert time (@timestamp, kibana.alert.start); nil = time.Now.
 	Now func() time.Time
+	// Offline judges new_terms over the whole input (offline.go): order
+	// free, alerts at Drain. For recorded inputs read to the end (scan).
+	Offline bool
 }
 
 // Flags describe the event being processed.
@@ -165,6 +178,7 @@ type ruleState struct {
 	fields   []string
 	window   time.Duration
 	tracker  *newterms.Tracker
+	off      *offTerms // Options.Offline: judged at Drain
 	cap      signalCap // max_signals per interval
 	// overflow holds alerts max_signals held back in interval ovBucket,
 	// offered once more to the next interval (see offer).
@@ -233,6 +247,9 @@ func NewEngine(specs []RuleSpec, store HistoryStore, exc Excepter, opt Options) 
 			}
 			rs.fields, rs.window = r.NewTermsFields, r.HistoryWindow
 			rs.tracker = newterms.NewTracker(store, r.HistoryWindow)
+			if opt.Offline {
+				rs.off = &offTerms{tuples: map[string]*offTuple{}}
+			}
 			rs.terms.Store(int64(rs.tracker.Terms(r.RuleID)))
 			if err := rs.tracker.Err(); err != nil {
 				return nil, fmt.Errorf("rule %q: %w", r.Name, err)
@@ -295,6 +312,14 @@ func (e *Engine) Process(ev ecs.Doc, f Flags) []Alert {
 			}
 			if hit {
 				rs.excepted.Add(1)
+				if ee, ok := exc.(ExpiringExcepter); ok && rs.off != nil {
+					if until, _ := ee.ExceptedUntil(rs.rule.RuleID, ev, time.UnixMilli(ms)); !until.IsZero() {
+						tuples, _, _ := e.tuples(ev, rs.fields)
+						for _, tup := range tuples {
+							rs.off.except(tup, ms, until.UnixMilli())
+						}
+					}
+				}
 				continue
 			}
 		}
@@ -310,6 +335,13 @@ func (e *Engine) Process(ev ecs.Doc, f Flags) []Alert {
 		if dropped > 0 {
 			rs.capped.Add(1)
 			rs.dropped.Add(dropped)
+		}
+		if rs.off != nil {
+			for _, tup := range tuples {
+				rs.off.observe(tup, ms, rs.window.Milliseconds(), ev, f)
+			}
+			rs.terms.Store(int64(len(rs.off.tuples)))
+			continue
 		}
 		for _, tup := range tuples {
 			isNew, last := rs.tracker.Observe(rs.rule.RuleID, tup, time.UnixMilli(ms))
@@ -383,11 +415,15 @@ func (e *Engine) Released() []Alert {
 }
 
 // Drain returns the alerts still deferred by max_signals, offered to the
-// interval after theirs as the next scheduled run would (scan calls it at
-// the end of its input; a live run when the interval has passed).
+// interval after theirs as the next scheduled run would, and with
+// Options.Offline every new_terms alert of the input (scan calls it at the
+// end of its input).
 func (e *Engine) Drain() []Alert {
 	var out []Alert
 	for _, rs := range e.rules {
+		if rs.off != nil {
+			out = e.finishOffline(rs, out)
+		}
 		if len(rs.overflow) > 0 {
 			out = rs.release(out)
 		}

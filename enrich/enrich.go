@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/xferhunt/xferhunt/ecs"
@@ -30,6 +31,11 @@ type Options struct {
 	Budget time.Duration
 	// MaxAncestry bounds the ancestry chain read (default 16).
 	MaxAncestry int
+	// SettleWait bounds how long Settle waits for the writer to close the
+	// file (default 10 minutes: a large upload over a slow link).
+	SettleWait time.Duration
+	// SettleBudget bounds hashing in Settle and Recheck (default 30s).
+	SettleBudget time.Duration
 }
 
 // Enricher enriches documents; it is safe for concurrent use.
@@ -58,6 +64,12 @@ func New(opt Options) *Enricher {
 	}
 	if opt.MaxAncestry == 0 {
 		opt.MaxAncestry = 16
+	}
+	if opt.SettleWait == 0 {
+		opt.SettleWait = 10 * time.Minute
+	}
+	if opt.SettleBudget == 0 {
+		opt.SettleBudget = 30 * time.Second
 	}
 	return &Enricher{opt: opt, users: NewIDNames(opt.Passwd), groups: NewIDNames(opt.Group), procs: map[int]procFacts{}}
 }
@@ -93,16 +105,19 @@ func (e *Enricher) fillName(d ecs.Doc, db *IDNames, idField, nameField string) {
 }
 
 // Alert enriches a document about to become an alert: names, connection,
-// ancestry and file facts, all within the time budget.
-func (e *Enricher) Alert(ctx context.Context, d ecs.Doc) {
+// ancestry and file facts, all within the time budget. It returns true
+// when the file facts are pending (the writer still has the file open):
+// the caller should then Settle the document and send it again.
+func (e *Enricher) Alert(ctx context.Context, d ecs.Doc) (pending bool) {
 	ctx, cancel := context.WithTimeout(ctx, e.opt.Budget)
 	defer cancel()
 	e.Names(d)
 	e.identity(d)
 	e.process(d)
 	if p := d.Str("file.path"); p != "" {
-		e.file(ctx, d, p)
+		return e.file(ctx, d, p)
 	}
+	return false
 }
 
 // procTTL is how long what /proc said about one process is reused: a
@@ -182,7 +197,7 @@ func (e *Enricher) process(d ecs.Doc) {
 		}
 		anc = append(anc, map[string]any{"pid": p.PID, "ppid": p.PPID, "name": p.Name, "executable": p.Exe, "args": args})
 	}
-	d.Set("xferhunt.process.ancestry", anc)
+	d.Set(ProcessAncestry, anc)
 	if len(chain) > 1 && d.Get("process.parent.pid") == nil {
 		d.Set("process.parent.pid", chain[1].PID)
 	}
@@ -234,37 +249,144 @@ func (e *Enricher) setSource(d ecs.Doc, ip string, port int, how string, pid int
 	d.Set("related.ip", append(rel, ip))
 }
 
-// file records the landed file's state under xferhunt.file.*: the
-// event's own file.* fields describe the file at event time.
-func (e *Enricher) file(ctx context.Context, d ecs.Doc, path string) {
+// file records the landed file's state under xferhunt.file.* (the event's
+// own file.* fields describe the file at event time). While the event's
+// process still holds the file open the upload is not done: facts taken
+// now would describe a file still being written (size 0, the hash of
+// nothing), so only FileFactsState = FactsPending is recorded and true
+// returned; Settle takes them later.
+func (e *Enricher) file(ctx context.Context, d ecs.Doc, path string) (pending bool) {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && e.writerHolds(d, uint64(st.Dev), st.Ino) {
+			clearFacts(d)
+			d.Set(FileExists, true)
+			d.Set(FileFactsState, FactsPending)
+			d.Set(FileFactsAt, time.Now().UTC().Format(time.RFC3339Nano))
+			return true
+		}
+	}
+	e.record(d, StatFile(ctx, path, e.opt.MaxHash), FactsFinal)
+	return false
+}
+
+// writerHolds reports whether the event's process still has dev/ino open.
+func (e *Enricher) writerHolds(d ecs.Doc, dev, ino uint64) bool {
+	pid, err := strconv.Atoi(d.Str("process.pid"))
+	if err != nil || pid <= 0 {
+		return false
+	}
+	held, _ := e.opt.Proc.Holds(pid, dev, ino)
+	return held
+}
+
+// Settle waits until the event's process has closed the file or exited,
+// polling at most wait (Options.SettleWait when 0), then records the
+// facts: FactsFinal, or FactsPartial when the wait ran out or ctx ended
+// first. It blocks: callers run it off the detection path.
+func (e *Enricher) Settle(ctx context.Context, d ecs.Doc, wait time.Duration) {
+	path := d.Str("file.path")
+	if path == "" {
+		return
+	}
+	if wait <= 0 {
+		wait = e.opt.SettleWait
+	}
+	deadline := time.Now().Add(wait)
+	poll := 50 * time.Millisecond
+	state := FactsFinal
+	for {
+		fi, err := os.Lstat(path)
+		if err != nil || !fi.Mode().IsRegular() {
+			break // gone or replaced: nothing left to wait for
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok || !e.writerHolds(d, uint64(st.Dev), st.Ino) {
+			break
+		}
+		if !time.Now().Before(deadline) || ctx.Err() != nil {
+			state = FactsPartial
+			break
+		}
+		t := time.NewTimer(min(poll, time.Until(deadline)))
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		poll = min(poll*2, time.Second)
+	}
+	// The hash of a finished upload is worth a longer budget than alert
+	// time allows; this runs off the detection path.
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opt.SettleBudget)
+	defer cancel()
+	e.record(d, StatFile(hctx, path, e.opt.MaxHash), state)
+}
+
+// Recheck records the file's facts as they are now (the TUI's re-check):
+// FactsPartial while the event's process still holds the file open,
+// FactsFinal otherwise.
+func (e *Enricher) Recheck(ctx context.Context, d ecs.Doc) {
+	path := d.Str("file.path")
+	if path == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.opt.SettleBudget)
+	defer cancel()
 	ff := StatFile(ctx, path, e.opt.MaxHash)
-	d.Set("xferhunt.file.exists", ff.Exists)
+	state := FactsFinal
+	if ff.Exists && ff.Ino != 0 && e.writerHolds(d, ff.Dev, ff.Ino) {
+		state = FactsPartial
+	}
+	e.record(d, ff, state)
+}
+
+// clearFacts removes earlier facts, so an update never mixes a new size
+// with an old hash.
+func clearFacts(d ecs.Doc) {
+	for _, f := range FileFactFields {
+		d.Delete(f)
+	}
+	d.Delete(FileFactsState)
+	d.Delete(FileFactsAt)
+}
+
+// record writes ff into d with its state.
+func (e *Enricher) record(d ecs.Doc, ff FileFacts, state string) {
+	clearFacts(d)
+	d.Set(FileFactsState, state)
+	d.Set(FileFactsAt, time.Now().UTC().Format(time.RFC3339Nano))
+	d.Set(FileExists, ff.Exists)
 	if !ff.Exists {
 		return
+	}
+	if rec := d.Str("file.inode"); rec != "" && ff.Ino != 0 && rec != strconv.FormatUint(ff.Ino, 10) {
+		// The path names another file than the event's: say so beside
+		// facts that are not the uploaded file's.
+		d.Set(FileReplaced, true)
 	}
 	if ff.Kind == behindSymlink {
 		// Size, mode and owner would be zeros, and uid 0 would claim root
 		// owns a file nobody looked at.
-		d.Set("xferhunt.file.type", ff.Kind)
-		d.Set("xferhunt.file.hash.skipped", ff.HashSkipped)
+		d.Set(FileType, ff.Kind)
+		d.Set(FileHashSkipped, ff.HashSkipped)
 		return
 	}
-	d.Set("xferhunt.file.size", ff.Size)
-	d.Set("xferhunt.file.mode", octalMode(ff.Mode))
-	d.Set("xferhunt.file.uid", strconv.FormatUint(uint64(ff.UID), 10))
-	d.Set("xferhunt.file.gid", strconv.FormatUint(uint64(ff.GID), 10))
+	d.Set(FileSize, ff.Size)
+	d.Set(FileMode, octalMode(ff.Mode))
+	d.Set(FileUID, strconv.FormatUint(uint64(ff.UID), 10))
+	d.Set(FileGID, strconv.FormatUint(uint64(ff.GID), 10))
 	if n := e.users.Name(strconv.FormatUint(uint64(ff.UID), 10)); n != "" {
-		d.Set("xferhunt.file.owner", n)
+		d.Set(FileOwner, n)
 	}
 	if n := e.groups.Name(strconv.FormatUint(uint64(ff.GID), 10)); n != "" {
-		d.Set("xferhunt.file.group", n)
+		d.Set(FileGroup, n)
 	}
-	d.Set("xferhunt.file.type", ff.Kind)
+	d.Set(FileType, ff.Kind)
 	if ff.SHA256 != "" {
-		d.Set("xferhunt.file.hash.sha256", ff.SHA256)
+		d.Set(FileSHA256, ff.SHA256)
 	}
 	if ff.HashSkipped != "" {
-		d.Set("xferhunt.file.hash.skipped", ff.HashSkipped)
+		d.Set(FileHashSkipped, ff.HashSkipped)
 	}
 }
 

@@ -20,6 +20,9 @@ type FileFacts struct {
 	Mode   os.FileMode
 	UID    uint32
 	GID    uint32
+	// Dev and Ino identify the file, to find it among a writer's open
+	// files and to tell it from another file at the same path later.
+	Dev, Ino uint64
 	// Kind is regular files' content type from magic bytes (elf, script,
 	// archive, …) or the file type (directory, symlink, fifo, …).
 	Kind   string
@@ -46,6 +49,7 @@ func StatFile(ctx context.Context, path string, maxHash int64) FileFacts {
 	ff.Exists, ff.Size, ff.Mode = true, fi.Size(), fi.Mode()
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		ff.UID, ff.GID = st.Uid, st.Gid
+		ff.Dev, ff.Ino = uint64(st.Dev), st.Ino
 	}
 	switch {
 	case fi.Mode().IsDir():

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Proc reads live process facts from a procfs.
@@ -197,4 +198,35 @@ func parseHexAddr(s string) (netip.AddrPort, bool) {
 	}
 	addr, _ := netip.AddrFromSlice(raw)
 	return netip.AddrPortFrom(addr.Unmap(), uint16(port)), true
+}
+
+// maxFDs bounds the descriptors looked at in one Holds call: a server
+// holding thousands of files open must not turn a check into a long walk.
+const maxFDs = 4096
+
+// Holds reports whether pid has the file dev/ino open, and whether pid
+// still exists. A pid that has exited holds nothing; a pid reused since by
+// another process holds another process's files, which is the same answer
+// for "has the writer let go of this file".
+func (p Proc) Holds(pid int, dev, ino uint64) (held, alive bool) {
+	dir := filepath.Join(p.root(), strconv.Itoa(pid), "fd")
+	f, err := os.Open(dir)
+	if err != nil {
+		_, serr := os.Stat(filepath.Join(p.root(), strconv.Itoa(pid)))
+		return false, serr == nil
+	}
+	defer f.Close()
+	names, _ := f.Readdirnames(maxFDs)
+	for _, n := range names {
+		// Stat follows the magic link to the open file itself, even one
+		// deleted or renamed since; it never opens it.
+		fi, err := os.Stat(filepath.Join(dir, n))
+		if err != nil {
+			continue
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Ino == ino && uint64(st.Dev) == dev {
+			return true, true
+		}
+	}
+	return false, true
 }

@@ -25,6 +25,8 @@ type List struct {
 	Filter   key.Binding
 	Sort     key.Binding
 	Export   key.Binding
+	// Exceptions lists the exceptions, to edit, delete and export them.
+	Exceptions key.Binding
 }
 
 // Alert keys act on the selected alert, from the list or the detail view.
@@ -39,6 +41,8 @@ type Alert struct {
 	Kill       key.Binding
 	Evidence   key.Binding
 	Quarantine key.Binding
+	// Recheck takes the file's facts again, now (live alerts only).
+	Recheck key.Binding
 	// Story opens the story of the alert, or from the detail view the
 	// story of the focused field (a pivot).
 	Story key.Binding
@@ -70,6 +74,23 @@ type Story struct {
 	Wrap      key.Binding
 }
 
+// Exception keys drive the exception editor and the list of exceptions.
+type Exception struct {
+	Up       key.Binding
+	Down     key.Binding
+	Change   key.Binding // next field or operator
+	ChangeBk key.Binding // previous field or operator
+	AddEntry key.Binding
+	DelEntry key.Binding
+	Toggle   key.Binding
+	Save     key.Binding
+	Cancel   key.Binding
+	// In the list of exceptions:
+	Edit   key.Binding
+	Delete key.Binding
+	Export key.Binding
+}
+
 // Prompt keys drive the filter line and confirmation dialogs.
 type Prompt struct {
 	Apply   key.Binding
@@ -91,6 +112,8 @@ type KeyMap struct {
 	Detail Detail
 	Story  Story
 	Prompt Prompt
+	// Exception is the exception editor's and list's (off elsewhere).
+	Exception Exception
 }
 
 // Default returns the standard bindings.
@@ -105,26 +128,28 @@ func Default() KeyMap {
 			Responses: b([]string{"R"}, "R", "response log"),
 		},
 		List: List{
-			Up:       b([]string{"up", "k"}, "↑/k", "up"),
-			Down:     b([]string{"down", "j"}, "↓/j", "down"),
-			PageUp:   b([]string{"pgup", "ctrl+b"}, "pgup", "page up"),
-			PageDown: b([]string{"pgdown", "ctrl+f", "space"}, "pgdn", "page down"),
-			Top:      b([]string{"home", "g"}, "g", "newest"),
-			Bottom:   b([]string{"end", "G"}, "G", "oldest"),
-			Open:     b([]string{"enter"}, "enter", "open alert"),
-			Filter:   b([]string{"/"}, "/", "KQL filter"),
-			Sort:     b([]string{"s"}, "s", "cycle sort"),
-			Export:   b([]string{"E"}, "E", "export visible NDJSON"),
+			Up:         b([]string{"up", "k"}, "↑/k", "up"),
+			Down:       b([]string{"down", "j"}, "↓/j", "down"),
+			PageUp:     b([]string{"pgup", "ctrl+b"}, "pgup", "page up"),
+			PageDown:   b([]string{"pgdown", "ctrl+f", "space"}, "pgdn", "page down"),
+			Top:        b([]string{"home", "g"}, "g", "newest"),
+			Bottom:     b([]string{"end", "G"}, "G", "oldest"),
+			Open:       b([]string{"enter"}, "enter", "open alert"),
+			Filter:     b([]string{"/"}, "/", "KQL filter"),
+			Sort:       b([]string{"s"}, "s", "cycle sort"),
+			Export:     b([]string{"E"}, "E", "export visible NDJSON"),
+			Exceptions: b([]string{"X"}, "X", "exceptions: list, edit, delete, export"),
 		},
 		Alert: Alert{
 			Ack:        b([]string{"a"}, "a", "acknowledge"),
 			Close:      b([]string{"c"}, "c", "close"),
 			Reopen:     b([]string{"o"}, "o", "reopen"),
 			Copy:       b([]string{"y"}, "y", "copy JSON (OSC 52)"),
-			Exception:  b([]string{"x"}, "x", "exception from field"),
+			Exception:  b([]string{"x"}, "x", "add exception (from the field)"),
 			Kill:       b([]string{"K"}, "K", "kill process or login"),
 			Evidence:   b([]string{"P"}, "P", "evidence bundle"),
 			Quarantine: b([]string{"Q"}, "Q", "quarantine file (000)"),
+			Recheck:    b([]string{"f"}, "f", "re-check file facts now"),
 			Story:      b([]string{"t"}, "t", "tell the story"),
 		},
 		Detail: Detail{
@@ -149,6 +174,20 @@ func Default() KeyMap {
 			PrevMatch: b([]string{"N"}, "N", "previous match"),
 			Wrap:      b([]string{"w"}, "w", "cut long lines"),
 		},
+		Exception: Exception{
+			Up:       b([]string{"up"}, "↑", "previous line"),
+			Down:     b([]string{"down"}, "↓", "next line"),
+			Change:   b([]string{"right"}, "→", "next field / operator"),
+			ChangeBk: b([]string{"left"}, "←", "previous field / operator"),
+			AddEntry: b([]string{"ctrl+n"}, "ctrl+n", "add an entry (AND)"),
+			DelEntry: b([]string{"ctrl+x"}, "ctrl+x", "delete the entry"),
+			Toggle:   b([]string{"space"}, "space", "toggle option"),
+			Save:     b([]string{"enter"}, "enter", "save"),
+			Cancel:   b([]string{"esc"}, "esc", "cancel / close"),
+			Edit:     b([]string{"enter"}, "enter", "edit"),
+			Delete:   b([]string{"d"}, "d", "delete"),
+			Export:   b([]string{"E"}, "E", "export as Kibana NDJSON"),
+		},
 		Prompt: Prompt{
 			Apply:   b([]string{"enter"}, "enter", "apply"),
 			Cancel:  b([]string{"esc"}, "esc", "cancel"),
@@ -172,8 +211,9 @@ type Group struct {
 func (k KeyMap) Groups() []Group {
 	all := []Group{
 		{"Global", []key.Binding{k.Global.Help, k.Global.Responses, k.Global.Quit}},
-		{"List", []key.Binding{k.List.Up, k.List.Down, k.List.PageUp, k.List.PageDown, k.List.Top, k.List.Bottom, k.List.Open, k.List.Filter, k.List.Sort, k.List.Export}},
-		{"Alert", []key.Binding{k.Alert.Ack, k.Alert.Close, k.Alert.Reopen, k.Alert.Copy, k.Alert.Exception, k.Alert.Kill, k.Alert.Evidence, k.Alert.Quarantine, k.Alert.Story}},
+		{"List", []key.Binding{k.List.Up, k.List.Down, k.List.PageUp, k.List.PageDown, k.List.Top, k.List.Bottom, k.List.Open, k.List.Filter, k.List.Sort, k.List.Export, k.List.Exceptions}},
+		{"Alert", []key.Binding{k.Alert.Ack, k.Alert.Close, k.Alert.Reopen, k.Alert.Copy, k.Alert.Exception, k.Alert.Kill, k.Alert.Evidence, k.Alert.Quarantine, k.Alert.Recheck, k.Alert.Story}},
+		{"Exception", []key.Binding{k.Exception.Up, k.Exception.Down, k.Exception.Change, k.Exception.ChangeBk, k.Exception.AddEntry, k.Exception.DelEntry, k.Exception.Toggle, k.Exception.Save, k.Exception.Edit, k.Exception.Delete, k.Exception.Export, k.Exception.Cancel}},
 		{"Detail", []key.Binding{k.Detail.Back, k.Detail.NextTab, k.Detail.PrevTab, k.Detail.Up, k.Detail.Down}},
 		{"Story", []key.Binding{k.Story.Back, k.Story.NextScope, k.Story.PrevScope, k.Story.Up, k.Story.Down, k.Story.PageUp, k.Story.PageDown, k.Story.Top, k.Story.Bottom, k.Story.Search, k.Story.NextMatch, k.Story.PrevMatch, k.Story.Wrap}},
 	}

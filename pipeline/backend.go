@@ -3,10 +3,12 @@ package pipeline
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/xferhunt/xferhunt/detect/exceptions"
 	"github.com/xferhunt/xferhunt/detect/kql"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/enrich"
 	"github.com/xferhunt/xferhunt/internal/liveness"
 	"github.com/xferhunt/xferhunt/internal/procid"
 	"github.com/xferhunt/xferhunt/internal/safefile"
@@ -59,6 +62,7 @@ type backend struct {
 
 	mu          sync.Mutex
 	added       *exceptions.List // exceptions added in this UI, persisted
+	enr         *enrich.Enricher // for re-checks, made on first use
 	tmpEvidence string           // the --ephemeral evidence dir, once made
 }
 
@@ -78,34 +82,140 @@ func (b *backend) Statuses() map[string]string {
 	return out
 }
 
-// AddException saves an "is" exception on field=value and applies it to
-// the running engine at once.
-func (b *backend) AddException(field, value string) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	it := exceptions.NewItemFromField(field, value)
+// saved returns the list of exceptions saved from the TUI, read from the
+// store the first time. Call with b.mu held.
+func (b *backend) saved() *exceptions.List {
 	if b.added == nil {
 		b.added = &exceptions.List{}
 		if l, err := loadStoredExceptions(b.s.store, nil); err == nil && l != nil {
 			b.added = l
 		}
 	}
-	b.added.Add(it)
+	return b.added
+}
+
+// Exceptions returns the exceptions saved from the TUI (editable) and the
+// ones --exceptions loaded (shown, never rewritten: the file is the
+// responder's).
+func (b *backend) Exceptions() (saved, loaded []exceptions.Item) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	saved = append(saved, b.saved().Items...)
+	if b.s.fileExc != nil {
+		loaded = append(loaded, b.s.fileExc.Items...)
+	}
+	return saved, loaded
+}
+
+// SaveException adds the item, or replaces the saved item of the same id,
+// persists the TUI's list (Kibana's export format) and applies the whole
+// set to the running engine at once.
+func (b *backend) SaveException(it exceptions.Item) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	next := b.saved().Clone()
+	replaced := false
+	for i := range next.Items {
+		if it.ID != "" && next.Items[i].ID == it.ID {
+			next.Items[i], replaced = it, true
+		}
+	}
+	if !replaced {
+		next.Add(it)
+	}
+	return b.commit(next)
+}
+
+// DeleteException removes a saved item and applies the rest at once.
+func (b *backend) DeleteException(id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	next := b.saved().Clone()
+	n := len(next.Items)
+	next.Items = slices.DeleteFunc(next.Items, func(it exceptions.Item) bool { return it.ID == id })
+	if len(next.Items) == n {
+		return fmt.Errorf("no saved exception %q", id)
+	}
+	return b.commit(next)
+}
+
+// commit persists the TUI's list and swaps the engine's exceptions for the
+// file's plus it. Call with b.mu held.
+func (b *backend) commit(next *exceptions.List) error {
 	var buf bytes.Buffer
-	if err := b.added.Export(&buf); err != nil {
+	if err := next.Export(&buf); err != nil {
 		return err
 	}
 	if err := b.s.store.PutException(storedExceptionsKey, buf.Bytes()); err != nil {
 		return err
 	}
+	b.added = next
 	all := &exceptions.List{}
-	if b.s.exc != nil {
-		all = b.s.exc.Clone()
+	if b.s.fileExc != nil {
+		all = b.s.fileExc.Clone()
 	}
-	all.Add(it)
+	for _, it := range next.Items {
+		all.Add(it)
+	}
 	b.s.exc = all
 	b.s.engine.SetExcepter(excepter{all, b.s.scope})
 	return nil
+}
+
+// ExportExceptions writes the exceptions saved from the TUI as a Kibana
+// exception-list export (what --exceptions and Kibana's import read) to
+// the new file path, created like Export's.
+func (b *backend) ExportExceptions(path string) (int, error) {
+	b.mu.Lock()
+	l := b.saved().Clone()
+	b.mu.Unlock()
+	var buf bytes.Buffer
+	if err := l.Export(&buf); err != nil {
+		return 0, err
+	}
+	dir, err := safefile.OpenDir(filepath.Dir(path))
+	if err != nil {
+		return 0, fmt.Errorf("export exceptions: %w", err)
+	}
+	defer dir.Close()
+	f, err := dir.Create(filepath.Base(path))
+	if err != nil {
+		return 0, fmt.Errorf("export exceptions: %w", err)
+	}
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		f.Close()
+		return 0, err
+	}
+	return len(l.Items), f.Close()
+}
+
+// Ephemeral says nothing is kept after this run (--ephemeral): saved
+// exceptions last for the run only.
+func (b *backend) Ephemeral() bool { return b.s.store.Dir() == "" }
+
+// RecheckFile takes the alert's file facts again, now. Refused for
+// alerts that are not live on this host (internal/liveness: a recording,
+// a backfilled alert from old logs, another host's). It reads only, so
+// --readonly allows it.
+func (b *backend) RecheckFile(a detect.Alert) (detect.Alert, error) {
+	if b.s != nil && b.s.recorded {
+		return a, errRecorded
+	}
+	if why := b.s.here.Check(liveness.Read(a.Doc)); why != "" {
+		return a, errors.New(why + "; nothing was checked")
+	}
+	if a.Doc.Str("file.path") == "" {
+		return a, errors.New("this alert has no file path")
+	}
+	upd := detect.Alert{Doc: a.Doc.Clone()}
+	b.mu.Lock()
+	if b.enr == nil {
+		b.enr = enrich.New(b.s.enrichOpt)
+	}
+	e := b.enr
+	b.mu.Unlock()
+	e.Recheck(context.Background(), upd.Doc)
+	return upd, nil
 }
 
 func (b *backend) Compile(q string) (func(ecs.Doc) bool, error) {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/detect/exceptions"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/liveness"
 	"github.com/xferhunt/xferhunt/internal/procid"
@@ -60,7 +61,7 @@ func TestTriageAndExceptionsSurviveRestart(t *testing.T) {
 	if n := len(s.engine.Process(creation("/usr/bin/scp", "/tmp/a"), detect.Flags{Key: "k1"})); n != 1 {
 		t.Fatalf("first scp creation: %d alerts, want 1", n)
 	}
-	if err := b.AddException("process.executable", "/usr/lib/openssh/sftp-server"); err != nil {
+	if err := b.SaveException(exceptions.NewItemFromField("process.executable", "/usr/lib/openssh/sftp-server")); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(s.engine.Process(creation("/usr/lib/openssh/sftp-server", "/tmp/b"), detect.Flags{Key: "k2"})); n != 0 {

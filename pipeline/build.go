@@ -10,6 +10,7 @@ import (
 	"github.com/xferhunt/xferhunt/detect/kql"
 	"github.com/xferhunt/xferhunt/detect/rules"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/enrich"
 	"github.com/xferhunt/xferhunt/internal/liveness"
 	"github.com/xferhunt/xferhunt/state"
 	"github.com/xferhunt/xferhunt/story"
@@ -94,10 +95,16 @@ type setup struct {
 	// responder is the footprint of who runs xferhunt here (live runs on
 	// this host only; nil for recordings and offline scans).
 	responder *responder
+	// enrichOpt configures the enricher of live runs (tests shorten its
+	// waits; the zero value is the product's defaults).
+	enrichOpt enrich.Options
 	exc       *exceptions.List
-	scope     *listScope // which exception lists apply to which rule
-	store     *state.Store
-	engine    *detect.Engine
+	// fileExc is what --exceptions loaded (nil without it); exc is it
+	// plus the exceptions saved from the TUI.
+	fileExc *exceptions.List
+	scope   *listScope // which exception lists apply to which rule
+	store   *state.Store
+	engine  *detect.Engine
 }
 
 func (s *setup) Close() error {
@@ -151,7 +158,12 @@ func newSetup(cfg *Config) (*setup, error) {
 		}
 		s.store = st
 	}
-	// Exceptions added in the TUI earlier live in the state store.
+	// Exceptions added in the TUI earlier live in the state store. The
+	// file's list is kept apart, unchanged: the TUI edits only its own.
+	s.fileExc = s.exc
+	if s.exc != nil {
+		s.exc = s.exc.Clone()
+	}
 	if s.exc, err = loadStoredExceptions(s.store, s.exc); err != nil {
 		_ = s.store.Close()
 		return nil, err
@@ -169,6 +181,9 @@ func newSetup(cfg *Config) (*setup, error) {
 	eng, err := detect.NewEngine(specs, hist, exc, detect.Options{
 		HistoryWindow:  cfg.HistoryWindow,
 		NewTermsFields: cfg.NewTermsFields,
+		// A scan judges new_terms over its whole input, order free; the
+		// companions (upload-exec) need the seed alerts as they happen.
+		Offline: cfg.orderFree && len(s.companions) == 0,
 	})
 	if err != nil {
 		_ = s.store.Close()

@@ -39,6 +39,9 @@ func (e internalError) Unwrap() []error { return []error{ErrInternal, e.err} }
 
 // Config is everything the command line says.
 type Config struct {
+	// orderFree asks for offline new_terms judgement (scan: the input is
+	// complete, so the alerts need not depend on its order).
+	orderFree bool
 	Sources   []string
 	Rules     []string
 	StateDir  string

@@ -103,6 +103,16 @@ func (e excepter) Match(d ecs.Doc, now time.Time) (string, bool) {
 	return it.ID, true
 }
 
+// ExceptedUntil says until when ruleID's live items except d (zero: for
+// good), for offline judgement of expiring exceptions.
+func (e excepter) ExceptedUntil(ruleID string, d ecs.Doc, now time.Time) (time.Time, bool) {
+	applies := func(string) bool { return true }
+	if e.scope != nil {
+		applies = func(listID string) bool { return e.scope.applies(ruleID, listID) }
+	}
+	return e.l.ExceptedUntil(d, now, applies)
+}
+
 // MatchRule applies the live items of the lists attached to ruleID.
 func (e excepter) MatchRule(ruleID string, d ecs.Doc, now time.Time) (string, bool) {
 	if e.scope == nil {

@@ -80,6 +80,19 @@ func (j *journal) alert(a detect.Alert) {
 	j.alerts = append(j.alerts, b)
 }
 
+// update queues a newer copy of an alert already queued (its file facts
+// settled): the restore keeps the last copy of each uuid.
+func (j *journal) update(a detect.Alert) {
+	b, err := ecs.AppendJSON(nil, map[string]any(a.Doc))
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err != nil || len(j.alerts) >= maxPending {
+		j.dropped.Add(1)
+		return
+	}
+	j.alerts = append(j.alerts, b)
+}
+
 // flush commits what is queued. A failed commit keeps nothing: the records
 // are counted as dropped and the error is kept for the status line.
 func (j *journal) flush() {

@@ -139,7 +139,18 @@ type live struct {
 	// (--hide-own).
 	hidden    atomic.Uint64
 	coveredAt time.Time
+
+	// settling counts the alerts whose file facts wait for the writer to
+	// close the file; settleSlots bounds them. sinkMu serializes the sink
+	// between the alert goroutine and the settlers' updates.
+	settling    sync.WaitGroup
+	settleSlots chan struct{}
+	sinkMu      sync.Mutex
 }
+
+// maxSettling bounds the uploads whose facts are awaited at once; beyond
+// it an alert's facts are taken at once and marked partial.
+const maxSettling = 256
 
 func newLive(s *setup, srcs []sources.Source) *live {
 	names := make([]string, len(srcs))
@@ -149,8 +160,9 @@ func newLive(s *setup, srcs []sources.Source) *live {
 	l := &live{s: s, srcs: srcs, names: names, bridge: bridge.New(bridge.Options{}),
 		feed: &storyFeed{store: s.stories, companions: s.companions, chain: s.chain, journal: s.journal, restoredUntil: s.restored.until, responder: s.responder}}
 	if !s.recorded {
-		l.enr = enrich.New(enrich.Options{})
+		l.enr = enrich.New(s.enrichOpt)
 	}
+	l.settleSlots = make(chan struct{}, maxSettling)
 	return l
 }
 
@@ -203,8 +215,11 @@ func (l *live) run(ctx context.Context, sink func(detect.Alert)) error {
 		// Alerts still in flight at shutdown are finished, not dropped.
 		octx := context.WithoutCancel(ctx)
 		for st := range staged {
-			l.finish(octx, st, sink)
+			l.finish(octx, ctx, st, sink)
 		}
+		// Settlers see ctx end (cancelled below once the sources are
+		// done) and send what they have, marked partial.
+		l.settling.Wait()
 	}()
 	done := make(chan struct{})
 	go func() {
@@ -335,10 +350,15 @@ func (l *live) detect(batch []sources.Event, out func(stagedAlert)) {
 // it from this host when it is live here, and hands it to the sink. Facts
 // read from /proc and files describe this host now: they belong only to
 // alerts raised live on it, never to backfill, recordings or other hosts.
-func (l *live) finish(ctx context.Context, st stagedAlert, sink func(detect.Alert)) {
+// When the writer still has the file open the alert goes out at once with
+// its facts pending (detection latency is the rule's, not the upload's),
+// and a settler sends it again, same uuid, once the facts are final or the
+// wait (bounded, or ended by stop) ran out.
+func (l *live) finish(ctx, stop context.Context, st stagedAlert, sink func(detect.Alert)) {
 	liveness.Set(st.alert.Doc, st.origin, l.s.here)
+	pending := false
 	if st.origin == liveness.Live && l.enr != nil {
-		l.enr.Alert(ctx, st.alert.Doc)
+		pending = l.enr.Alert(ctx, st.alert.Doc)
 	}
 	hide := l.s.responder.markAlert(st.alert)
 	if l.s.journal != nil {
@@ -346,9 +366,49 @@ func (l *live) finish(ctx context.Context, st stagedAlert, sink func(detect.Aler
 	}
 	if hide {
 		l.hidden.Add(1)
+	} else {
+		l.send(sink, st.alert)
+	}
+	if pending {
+		l.settle(ctx, stop, st.alert, hide, sink)
+	}
+}
+
+// send hands one alert to the sink, never two at once.
+func (l *live) send(sink func(detect.Alert), a detect.Alert) {
+	l.sinkMu.Lock()
+	defer l.sinkMu.Unlock()
+	sink(a)
+}
+
+// settle takes the file facts of a sent alert again once its writer is
+// done, on a goroutine of its own, and sends the updated copy.
+func (l *live) settle(ctx, stop context.Context, a detect.Alert, hide bool, sink func(detect.Alert)) {
+	upd := detect.Alert{Doc: a.Doc.Clone()}
+	deliver := func() {
+		if l.s.journal != nil {
+			l.s.journal.update(upd)
+		}
+		if !hide {
+			l.send(sink, upd)
+		}
+	}
+	select {
+	case l.settleSlots <- struct{}{}:
+	default:
+		// Too many uploads in flight to wait for each: facts now.
+		l.enr.Recheck(ctx, upd.Doc)
+		deliver()
 		return
 	}
-	sink(st.alert)
+	l.settling.Add(1)
+	go func() {
+		defer l.settling.Done()
+		defer func() { <-l.settleSlots }()
+		defer crash.Guard()
+		l.enr.Settle(stop, upd.Doc, 0)
+		deliver()
+	}()
 }
 
 // ready closes when every source is live.

@@ -45,7 +45,7 @@ func BenchmarkLiveDetectAlert(b *testing.B) {
 		ev.Set("file.path", fmt.Sprintf("%s#%d", paths[i%len(paths)], i))
 		ev.Set("process.pid", os.Getpid())
 		ev.Set("user.id", "0")
-		l.detect([]sources.Event{{Doc: ev, Key: fmt.Sprint(i)}}, func(st stagedAlert) { l.finish(context.Background(), st, sink) })
+		l.detect([]sources.Event{{Doc: ev, Key: fmt.Sprint(i)}}, func(st stagedAlert) { l.finish(context.Background(), context.Background(), st, sink) })
 	}
 	if n != b.N {
 		b.Fatalf("%d alerts for %d events", n, b.N)

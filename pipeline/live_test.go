@@ -46,18 +46,9 @@ func TestFileSourceWaitsForDetection(t *testing.T) {
 		t.Fatal(err)
 	}
 	var errb bytes.Buffer
-	cfg := Config{Rules: []string{"seed"}, Ephemeral: true, HostID: "h1", Sources: []string{"auditlog:" + log},
-		NewTermsFields: []string{"file.path", "host.id"}, Stderr: &errb}
-	s, err := newSetup(&cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	srcs, err := openSources(&cfg, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := newLive(s, srcs)
+	l := testLive(t, Config{Rules: []string{"seed"}, Ephemeral: true, HostID: "h1", Sources: []string{"auditlog:" + log},
+		NewTermsFields: []string{"file.path", "host.id"}, Stderr: &errb})
+	s := l.s
 	l.bridge = bridge.New(bridge.Options{Capacity: 256})
 	var alerts atomic.Int64 // the seed rule's max_signals caps them; counted to keep the sink honest
 	ctx, cancel := context.WithCancel(context.Background())

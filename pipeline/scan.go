@@ -34,6 +34,7 @@ func Scan(cfg Config, paths []string) (err error) {
 		// flat as the input grows.
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
+	cfg.orderFree = true
 	s, err := newSetup(&cfg)
 	if err != nil {
 		return err

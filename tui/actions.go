@@ -28,22 +28,6 @@ func (m *Model) onResult(msg tea.Msg) {
 		if msg.err != nil {
 			m.setFlash(true, "saving status: %v", msg.err)
 		}
-	case exceptionPreviewMsg:
-		m.overlay = overlayConfirm
-		f, v := msg.field, msg.value
-		b := m.opt.Backend
-		m.ask = confirm{
-			title: "Add exception",
-			body: fmt.Sprintf("%s : %q\nwould have suppressed %d of %d alerts held now. Future matching events raise no alert.",
-				visible.String(f), visible.String(v), msg.matches, m.st.Len()),
-			yes: func() tea.Msg { return exceptionAddedMsg{f, v, b.AddException(f, v)} },
-		}
-	case exceptionAddedMsg:
-		if msg.err != nil {
-			m.setFlash(true, "exception not saved: %v", msg.err)
-		} else {
-			m.setFlash(false, "exception saved: %s : %s", msg.field, msg.value)
-		}
 	case killPlanMsg:
 		m.askKill(msg)
 	case actionMsg:
@@ -90,10 +74,17 @@ func (m *Model) hostActionsOff(r *alertdb.Row) string {
 	return m.opt.Here.Check(r.Live())
 }
 
-// refusedHostKey answers K, P or Q pressed while disabled with the reason,
-// in one line: a missing key must not just do nothing.
+// refusedHostKey answers K, P or Q (or f, the re-check) pressed while
+// disabled with the reason, in one line: a missing key must not just do
+// nothing.
 func (m *Model) refusedHostKey(msg tea.KeyPressMsg, r *alertdb.Row) bool {
 	k := m.keys.Alert
+	if !k.Recheck.Enabled() && slices.Contains(k.Recheck.Keys(), msg.String()) {
+		if why := m.opt.Here.Check(r.Live()); why != "" {
+			m.setFlash(true, "%s refused: %s", k.Recheck.Help().Desc, why)
+			return true
+		}
+	}
 	for _, b := range []key.Binding{k.Kill, k.Evidence, k.Quarantine} {
 		if b.Enabled() || !slices.Contains(b.Keys(), msg.String()) {
 			continue
@@ -177,17 +168,9 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		m.setFlash(false, "copied alert JSON (%d bytes) to the clipboard via OSC 52", len(js))
 		return tea.SetClipboard(string(js)), true
 	case key.Matches(msg, k.Exception):
-		foc := focusable(m.dlines)
-		if m.field < 0 || m.field >= len(foc) {
-			m.setFlash(true, "focus a field first (↑/↓)")
-			return nil, true
-		}
-		l := m.dlines[foc[m.field]]
-		rows := m.st.Snapshot()
-		f, v := l.field, l.value
-		return func() tea.Msg {
-			return exceptionPreviewMsg{f, v, alertdb.CountKeyword(rows, f, v)}
-		}, true
+		return m.openExceptionEditor(r), true
+	case key.Matches(msg, k.Recheck):
+		return m.recheckCmd(r), true
 	case key.Matches(msg, k.Kill):
 		a := r.Alert()
 		m.setFlash(false, "reading /proc for pid %d…", r.PID())

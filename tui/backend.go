@@ -6,6 +6,7 @@ package tui
 
 import (
 	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/detect/exceptions"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/respond"
 	"github.com/xferhunt/xferhunt/story"
@@ -19,8 +20,22 @@ type Backend interface {
 	SetStatus(uuid, status string) error
 	// Statuses returns the persisted statuses, read once at start.
 	Statuses() map[string]string
-	// AddException persists an exception and applies it to the engine.
-	AddException(field, value string) error
+	// SaveException persists an exception item (a new one, or a saved one
+	// of the same id changed) and applies it to the engine at once.
+	SaveException(it exceptions.Item) error
+	// DeleteException removes a saved exception and applies that at once.
+	DeleteException(id string) error
+	// Exceptions returns the exceptions saved from the TUI and the ones
+	// loaded with --exceptions (read-only).
+	Exceptions() (saved, loaded []exceptions.Item)
+	// ExportExceptions writes the saved exceptions as a Kibana
+	// exception-list export to the new file path.
+	ExportExceptions(path string) (int, error)
+	// Ephemeral says nothing outlives this run (--ephemeral).
+	Ephemeral() bool
+	// RecheckFile takes the alert's file facts again, now; refused for
+	// alerts whose file is not this host's now.
+	RecheckFile(a detect.Alert) (detect.Alert, error)
 	// Compile turns a KQL filter into a predicate over alert documents.
 	Compile(kql string) (func(ecs.Doc) bool, error)
 	// PlanKill reads what a kill of the alert could end: its process,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/enrich"
 	"github.com/xferhunt/xferhunt/internal/visible"
 )
 
@@ -175,7 +176,7 @@ func processLines(d ecs.Doc) []dline {
 		kv("parent exe", "process.parent.executable", d),
 		blank(), heading("Ancestry"),
 	}
-	anc := d.Objects("xferhunt.ancestry")
+	anc := ancestry(d)
 	// Show the root first: engines record ancestry nearest-first.
 	if len(anc) > 1 {
 		if ecs.Display(anc[0].Get("pid")) == ecs.Display(d.Get("process.pid")) {
@@ -206,6 +207,52 @@ func processLines(d ecs.Doc) []dline {
 	return out
 }
 
+// ancestry is the process chain, nearest first: the recorded one
+// (enrich.RecordedAncestry, from the audit records) with what /proc told at
+// alert time (enrich.ProcessAncestry, live alerts) filling the entries the
+// records knew only by pid, and continuing the chain past where the
+// records stopped.
+func ancestry(d ecs.Doc) []ecs.Doc {
+	rec := d.Objects(enrich.RecordedAncestry)
+	live := d.Objects(enrich.ProcessAncestry)
+	if len(live) == 0 {
+		return rec
+	}
+	if len(rec) == 0 {
+		return live
+	}
+	byPID := make(map[string]ecs.Doc, len(live))
+	for _, l := range live {
+		byPID[ecs.Display(l.Get("pid"))] = l
+	}
+	out := make([]ecs.Doc, 0, len(rec)+len(live))
+	seen := map[string]bool{}
+	for _, r := range rec {
+		pid := ecs.Display(r.Get("pid"))
+		seen[pid] = true
+		if l, ok := byPID[pid]; ok && r.Str("name") == "" && r.Str("executable") == "" {
+			r = l
+		}
+		out = append(out, r)
+	}
+	// The chain continues past the last recorded ancestor when /proc
+	// knew more (the records start at the rules' load).
+	last := ecs.Display(rec[len(rec)-1].Get("pid"))
+	for i, l := range live {
+		if ecs.Display(l.Get("pid")) != last {
+			continue
+		}
+		for _, more := range live[i+1:] {
+			if p := ecs.Display(more.Get("pid")); !seen[p] {
+				seen[p] = true
+				out = append(out, more)
+			}
+		}
+		break
+	}
+	return out
+}
+
 // ancestorLabel is "name [pid]"; a part the engine could not record is
 // left out rather than leaving a stray space or empty brackets.
 func ancestorLabel(ad ecs.Doc) string {
@@ -232,7 +279,7 @@ func userLines(d ecs.Doc) []dline {
 		kv("euid", "user.effective.id", d), kv("effective user", "user.effective.name", d),
 		kv("auid", "user.audit.id", d), kv("login user", "user.audit.name", d),
 	}
-	out = append(out, kv("group", "user.group.name", d))
+	out = append(out, kvAny("group", d, "group.name", "user.group.name", "group.id"))
 	out = append(out, blank(), heading("Login session"),
 		kv("session", "xferhunt.session.id", d),
 		kv("login time", "xferhunt.session.login_time", d),
@@ -242,8 +289,11 @@ func userLines(d ecs.Doc) []dline {
 	return out
 }
 
+// fileLines shows the event's file, then its facts on disk as the
+// enricher recorded them (the field names are enrich's own constants), and
+// whether those facts are final.
 func fileLines(d ecs.Doc) []dline {
-	exists := ecs.Display(d.Get("xferhunt.file.exists"))
+	exists := ecs.Display(d.Get(enrich.FileExists))
 	switch exists {
 	case "true":
 		exists = "yes"
@@ -252,18 +302,53 @@ func fileLines(d ecs.Doc) []dline {
 	case "":
 		exists = "unknown"
 	}
-	return []dline{
+	out := []dline{
 		kv("path", "file.path", d),
 		kv("name", "file.name", d),
 		kv("extension", "file.extension", d),
-		kvAny("size", d, "file.size", "xferhunt.file.size"),
-		kvAny("sha256", d, "file.hash.sha256", "xferhunt.file.sha256"),
-		kvAny("mode", d, "file.mode", "xferhunt.file.mode"),
-		kvAny("owner", d, "file.owner", "xferhunt.file.owner"),
-		kvAny("type", d, "xferhunt.file.kind", "file.type"),
-		kvText("still present", exists),
 		kv("action", "event.action", d),
+		kvAny("mode recorded", d, "file.mode"),
+		kvAny("owner recorded", d, "file.owner", "file.uid"),
+		blank(), heading("On disk"),
+		kvText("facts", factsState(d)),
+		kvText("still present", exists),
 	}
+	if r, _ := d.Get(enrich.FileReplaced).(bool); r {
+		out = append(out, kvText("replaced", "yes: the path now names another file than the upload's"))
+	}
+	out = append(out,
+		kv("size", enrich.FileSize, d),
+		kv("sha256", enrich.FileSHA256, d),
+		kv("type", enrich.FileType, d),
+		kv("mode", enrich.FileMode, d),
+		kvAny("owner", d, enrich.FileOwner, enrich.FileUID),
+		kvAny("group", d, enrich.FileGroup, enrich.FileGID),
+	)
+	if sk := d.Str(enrich.FileHashSkipped); sk != "" {
+		out = append(out, kvText("not hashed", sk))
+	}
+	return out
+}
+
+// factsState says what the facts on disk are worth, and when they were
+// taken.
+func factsState(d ecs.Doc) string {
+	at := d.Str(enrich.FileFactsAt)
+	if at != "" {
+		at = " at " + at
+	}
+	switch d.Str(enrich.FileFactsState) {
+	case enrich.FactsFinal:
+		return "final (the writer had closed the file)" + at
+	case enrich.FactsPartial:
+		return "partial (the writer still had the file open)" + at
+	case enrich.FactsPending:
+		return "pending (upload in progress)" + at
+	}
+	if d.Get(enrich.FileExists) == nil {
+		return "not taken (recorded or backfilled alert)"
+	}
+	return "taken when the alert was raised" + at
 }
 
 func connectionLines(d ecs.Doc) []dline {

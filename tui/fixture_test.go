@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/detect/exceptions"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/liveness"
 	"github.com/xferhunt/xferhunt/internal/procid"
@@ -49,10 +50,12 @@ func liveOnTestHost(a detect.Alert) detect.Alert {
 
 // memBackend is an in-memory Backend that records calls.
 type memBackend struct {
-	mu         sync.Mutex
-	statuses   map[string]string
-	exceptions []string
-	killed     []int
+	mu        sync.Mutex
+	statuses  map[string]string
+	excs      exceptions.List // saved through the editor
+	ephemeral bool
+	rechecked []string
+	killed    []int
 	// quarantined and responses record host actions.
 	quarantined []string
 	responses   []respond.Entry
@@ -79,11 +82,53 @@ func (b *memBackend) Statuses() map[string]string {
 	return maps.Clone(b.statuses)
 }
 
-func (b *memBackend) AddException(field, value string) error {
+func (b *memBackend) SaveException(it exceptions.Item) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.exceptions = append(b.exceptions, field+"="+value)
+	for i := range b.excs.Items {
+		if b.excs.Items[i].ID == it.ID {
+			b.excs.Items[i] = it
+			return nil
+		}
+	}
+	b.excs.Add(it)
 	return nil
+}
+
+func (b *memBackend) DeleteException(id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := len(b.excs.Items)
+	b.excs.Items = slices.DeleteFunc(b.excs.Items, func(it exceptions.Item) bool { return it.ID == id })
+	if len(b.excs.Items) == n {
+		return fmt.Errorf("no exception %q", id)
+	}
+	return nil
+}
+
+func (b *memBackend) Exceptions() (saved, loaded []exceptions.Item) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.excs.Items), nil
+}
+
+// ExportExceptions writes the real Kibana export (the path is a test's
+// temporary directory).
+func (b *memBackend) ExportExceptions(path string) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.excs.Items), b.excs.SaveFile(path)
+}
+
+func (b *memBackend) Ephemeral() bool { return b.ephemeral }
+
+func (b *memBackend) RecheckFile(a detect.Alert) (detect.Alert, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.rechecked = append(b.rechecked, a.ID())
+	upd := detect.Alert{Doc: a.Doc.Clone()}
+	upd.Doc.Set("xferhunt.file.facts", "final")
+	return upd, nil
 }
 
 // Compile understands `field : value` (and `field : *`), which is all the

@@ -156,27 +156,6 @@ func TestExportVisible(t *testing.T) {
 	}
 }
 
-func TestExceptionPreviewAndSave(t *testing.T) {
-	b := newMemBackend()
-	m := testModel(t, b, 100, 30)
-	m = keys(t, m, "enter", "tab") // Process tab, focus on process.name
-	m = keys(t, m, "x")
-	if m.overlay != overlayConfirm || !strings.Contains(m.ask.body, "would have suppressed 2 of 5") {
-		t.Fatalf("preview: overlay %v body %q", m.overlay, m.ask.body)
-	}
-	m = keys(t, m, "n")
-	if len(b.exceptions) != 0 {
-		t.Fatal("declined exception was saved")
-	}
-	m = keys(t, m, "down", "down", "x", "y") // executable
-	if len(b.exceptions) != 1 || b.exceptions[0] != "process.executable=/usr/sbin/sshd" {
-		t.Fatalf("exceptions %v", b.exceptions)
-	}
-	if !strings.Contains(screen(m), "exception saved") {
-		t.Fatal("no confirmation")
-	}
-}
-
 func TestKillNeedsConfirmation(t *testing.T) {
 	b := newMemBackend()
 	m := testModel(t, b, 100, 30)

@@ -127,12 +127,35 @@ func (m *Model) syncKeys() {
 	k.Alert.Close.SetEnabled(has && r.Status() != alertdb.StatusClosed)
 	k.Alert.Reopen.SetEnabled(has && r.Status() != alertdb.StatusOpen)
 	k.Alert.Copy.SetEnabled(has)
-	k.Alert.Exception.SetEnabled(has && detail && len(focusable(m.dlines)) > 0)
-	// Host actions only for an alert live on this host, never --readonly.
+	// On a field the alert adds (kibana.alert.*) an exception could never
+	// match: x then says why instead of opening the editor, and its help
+	// says so too.
+	fl, focused := m.focusedLine()
+	k.Alert.Exception.SetEnabled(has && detail && focused)
+	if focused && addedByAlert(fl.field) {
+		k.Alert.Exception.SetHelp("x", "exception: not on an alert field")
+	} else {
+		k.Alert.Exception.SetHelp("x", "add exception (from the field)")
+	}
+	// Host actions only for an alert live on this host, never --readonly;
+	// the re-check reads only, so --readonly allows it.
 	act := has && m.hostActionsOff(r) == ""
 	k.Alert.Kill.SetEnabled(act && r.PID() > 1)
 	k.Alert.Evidence.SetEnabled(act && r.Path() != "")
 	k.Alert.Quarantine.SetEnabled(act && r.Path() != "")
+	k.Alert.Recheck.SetEnabled(has && r.Path() != "" && m.opt.Here.Check(r.Live()) == "")
+	k.List.Exceptions.SetEnabled(list)
+	ek := &k.Exception
+	editor, exList := m.overlay == overlayException, m.overlay == overlayExceptions
+	for _, b := range []*key.Binding{&ek.Change, &ek.ChangeBk, &ek.AddEntry, &ek.DelEntry, &ek.Toggle, &ek.Save} {
+		b.SetEnabled(editor)
+	}
+	for _, b := range []*key.Binding{&ek.Edit, &ek.Delete, &ek.Export} {
+		b.SetEnabled(exList)
+	}
+	for _, b := range []*key.Binding{&ek.Up, &ek.Down, &ek.Cancel} {
+		b.SetEnabled(editor || exList)
+	}
 	k.Alert.Story.SetEnabled(has && !st)
 	// From the detail view t pivots to the focused field's story: say so.
 	desc := "tell the story"

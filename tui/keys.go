@@ -19,6 +19,10 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		return m, tea.Quit
 	}
 	switch m.overlay {
+	case overlayException:
+		return m.onExceptionKey(msg)
+	case overlayExceptions:
+		return m.onExceptionListKey(msg)
 	case overlayFilter:
 		return m.onFilterKey(msg)
 	case overlaySearch:
@@ -32,10 +36,10 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		}
 		switch {
 		case m.ask.yes != nil && key.Matches(msg, k.Prompt.Confirm):
-			m.overlay = overlayNone
+			m.overlay = m.underConfirm()
 			return m, m.ask.yes
 		case key.Matches(msg, k.Prompt.Deny):
-			m.overlay = overlayNone
+			m.overlay = m.underConfirm()
 			m.setFlash(false, "cancelled")
 		}
 		return m, nil
@@ -107,6 +111,8 @@ func (m Model) onListKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		return m, m.recompute(m.filter, m.pred, nil)
 	case key.Matches(msg, k.Export):
 		return m, m.exportCmd()
+	case key.Matches(msg, k.Exceptions):
+		return m, m.openExceptionList()
 	}
 	return m, nil
 }

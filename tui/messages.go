@@ -85,14 +85,6 @@ type (
 		uuid, status string
 		err          error
 	}
-	exceptionPreviewMsg struct {
-		field, value string
-		matches      int
-	}
-	exceptionAddedMsg struct {
-		field, value string
-		err          error
-	}
 	killPlanMsg struct {
 		alert detect.Alert
 		plan  respond.KillPlan

@@ -43,8 +43,10 @@ const (
 	overlayHelp
 	overlayFilter
 	overlayConfirm
-	overlaySearch // the story view's search prompt
-	overlayLog    // the response log
+	overlaySearch     // the story view's search prompt
+	overlayLog        // the response log
+	overlayException  // the exception editor
+	overlayExceptions // the list of exceptions
 )
 
 // confirm is a pending yes/no question and the Cmd a yes runs; with
@@ -102,6 +104,9 @@ type Model struct {
 	dropped uint64
 
 	sv storyView
+
+	ex  excEditor
+	exl excList
 
 	// responses is the response log as last read (R), newest first.
 	responses []string
@@ -174,8 +179,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.onStorySearch(msg)
 	case filterResultMsg:
 		m.onFilterResult(msg)
-	case statusSavedMsg, exceptionPreviewMsg, exceptionAddedMsg, killPlanMsg, actionMsg, evidenceMsg, exportedMsg, responsesMsg:
+	case statusSavedMsg, killPlanMsg, actionMsg, evidenceMsg, exportedMsg, responsesMsg:
 		m.onResult(msg)
+	case excPreviewMsg, excSavedMsg, excListMsg, excDeletedMsg, excExportedMsg, recheckedMsg:
+		cmd = m.onExceptionResult(msg)
 	case tea.KeyPressMsg:
 		m, cmd = m.onKey(msg)
 	case tea.MouseWheelMsg:
@@ -184,10 +191,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.onClick(msg)
 	}
 	m.clamp()
-	m.syncKeys()
+	// The detail lines first: which keys are live depends on them (x
+	// needs a focusable field), also right after the view opened.
 	if m.detail {
 		m.refreshDetail()
 	}
+	m.syncKeys()
 	if m.sv.open {
 		m.sv.clampTop(m.storyGeom())
 	}

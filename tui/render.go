@@ -65,6 +65,10 @@ func (m Model) render() string {
 		body = m.renderHelp(m.width, l.list.h+l.detail.h)
 	case m.overlay == overlayLog:
 		body = m.renderResponses(m.width, l.list.h+l.detail.h)
+	case m.overlay == overlayException:
+		body = m.renderExceptionEditor(m.width, m.height-4)
+	case m.overlay == overlayExceptions || m.overlay == overlayConfirm && m.exl.open:
+		body = m.renderExceptionList(m.width, m.height-4)
 	case m.sv.open:
 		body = m.renderStory(storyRect(m.width, m.height))
 	case l.detail.w > 0 && l.detail.y == l.list.y:

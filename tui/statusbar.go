@@ -149,6 +149,10 @@ func (m Model) renderFooter(w int) string {
 	switch {
 	case m.overlay == overlayHelp:
 		hints = []key.Binding{k.Global.Help, k.Global.Quit}
+	case m.overlay == overlayException:
+		hints = []key.Binding{k.Exception.Save, k.Exception.Cancel, k.Exception.Change, k.Exception.AddEntry, k.Exception.DelEntry, k.Exception.Toggle}
+	case m.overlay == overlayExceptions:
+		hints = []key.Binding{k.Exception.Edit, k.Exception.Delete, k.Exception.Export, k.Exception.Cancel}
 	case m.sv.open:
 		hints = []key.Binding{k.Global.Help, k.Story.Back, k.Story.NextScope, k.Story.Search, k.Story.NextMatch, k.Story.PrevMatch, k.Story.Wrap, k.Global.Quit}
 	case m.detail:

@@ -33,6 +33,16 @@ func press(s string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}
 	case "ctrl+c":
 		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	case "ctrl+n":
+		return tea.KeyPressMsg{Code: 'n', Mod: tea.ModCtrl}
+	case "ctrl+x":
+		return tea.KeyPressMsg{Code: 'x', Mod: tea.ModCtrl}
+	case "left":
+		return tea.KeyPressMsg{Code: tea.KeyLeft}
+	case "right":
+		return tea.KeyPressMsg{Code: tea.KeyRight}
+	case "space":
+		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
 	}
 	r := []rune(s)[0]
 	return tea.KeyPressMsg{Code: r, Text: s}
@@ -63,7 +73,7 @@ func step(t testing.TB, m Model, msg tea.Msg) (Model, []tea.Msg) {
 			continue
 		}
 		switch out.(type) {
-		case filterResultMsg, statusSavedMsg, exceptionPreviewMsg, exceptionAddedMsg, killPlanMsg, actionMsg, evidenceMsg, responsesMsg, exportedMsg, storyMsg, storySearchMsg:
+		case filterResultMsg, statusSavedMsg, excPreviewMsg, excSavedMsg, excListMsg, excDeletedMsg, excExportedMsg, recheckedMsg, killPlanMsg, actionMsg, evidenceMsg, responsesMsg, exportedMsg, storyMsg, storySearchMsg:
 			queue = append(queue, out)
 		default:
 			seen = append(seen, out) // clipboard, quit: observed, not fed back

@@ -39,6 +39,29 @@ func (l *List) MatchIn(d ecs.Doc, now time.Time, applies func(listID string) boo
 	return nil, false
 }
 
+// ExceptedUntil reports whether a live item of the lists applies accepts
+// excepts d at now, and until when: the latest expiry among the items that
+// do, or the zero time when one of them never expires.
+func (l *List) ExceptedUntil(d ecs.Doc, now time.Time, applies func(listID string) bool) (until time.Time, ok bool) {
+	if l == nil {
+		return time.Time{}, false
+	}
+	for i := range l.Items {
+		it := &l.Items[i]
+		if !it.Live(now) || !applies(it.ListID) || !it.Excepts(d) {
+			continue
+		}
+		if it.Expire.IsZero() {
+			return time.Time{}, true
+		}
+		if !ok || it.Expire.After(until) {
+			until = it.Expire
+		}
+		ok = true
+	}
+	return until, ok
+}
+
 // Excepts reports whether every entry of the item holds on d and, when the
 // item names OS types, d comes from one of them. It ignores expiry and
 // support: Match checks those.

@@ -355,6 +355,30 @@ func (t *Tracker) Prune(now time.Time) int {
 	return n
 }
 
+// SeenBetween reports whether ruleID's kept history holds a sighting of
+// tuple in [lo, hi] (Unix ms). Offline judgement (detect's order-free scan)
+// asks it about the history loaded from earlier runs.
+func (t *Tracker) SeenBetween(ruleID string, tuple []string, lo, hi int64) bool {
+	t.keyBuf = AppendKey(t.keyBuf[:0], tuple)
+	e := t.rule(ruleID).terms[string(t.keyBuf)]
+	if e == nil {
+		return false
+	}
+	for _, ms := range e.times {
+		if ms >= lo && ms <= hi {
+			return true
+		}
+	}
+	return false
+}
+
+// Record adds a sighting of tuple at ms to ruleID's history without
+// judging it (offline judgement has judged it already).
+func (t *Tracker) Record(ruleID string, tuple []string, ms int64) {
+	t.keyBuf = AppendKey(t.keyBuf[:0], tuple)
+	t.observeKey(ruleID, t.keyBuf, ms)
+}
+
 // Terms returns how many tuples ruleID knows (status bar).
 func (t *Tracker) Terms(ruleID string) int { return len(t.rule(ruleID).terms) }
 

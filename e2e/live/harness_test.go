@@ -59,6 +59,13 @@ type alert struct {
 	// Created the alert's @timestamp: with At they split latency into
 	// detection and output.
 	EventTime, Created time.Time
+	// UUID is kibana.alert.uuid; Updated is when a later line with the
+	// same uuid (the file facts settled, README "File facts once the
+	// upload is done") replaced this one, zero when none did.
+	UUID    string
+	Updated time.Time
+	// Lines counts the lines read for this uuid (1 without update).
+	Lines int
 }
 
 // lightAlert is the part of an alert the load test needs: decoding into a
@@ -70,6 +77,7 @@ type lightAlert struct {
 	} `json:"file"`
 	Created   time.Time `json:"@timestamp"`
 	EventTime time.Time `json:"kibana.alert.original_time"`
+	UUID      string    `json:"kibana.alert.uuid"`
 }
 
 // xferOptions configure startXferhunt.
@@ -91,6 +99,7 @@ type xfer struct {
 
 	mu      sync.Mutex
 	alerts  []alert
+	byUUID  map[string]int // index in alerts
 	stderr  []string
 	badJSON int
 	// changed is closed and replaced whenever a line arrives, waking waiters.
@@ -168,7 +177,7 @@ func (x *xfer) readStdout(r io.Reader) {
 			if x.opt.Light {
 				var la lightAlert
 				perr = json.Unmarshal(line, &la)
-				a.Path, a.EventTime, a.Created = la.File.Path, la.EventTime, la.Created
+				a.Path, a.EventTime, a.Created, a.UUID = la.File.Path, la.EventTime, la.Created, la.UUID
 			} else {
 				var m map[string]any
 				perr = json.Unmarshal(line, &m)
@@ -176,11 +185,22 @@ func (x *xfer) readStdout(r io.Reader) {
 				a.Path = a.Doc.Str("file.path")
 				a.EventTime, _ = time.Parse(time.RFC3339Nano, a.Doc.Str("kibana.alert.original_time"))
 				a.Created, _ = time.Parse(time.RFC3339Nano, a.Doc.Str("@timestamp"))
+				a.UUID = a.Doc.Str("kibana.alert.uuid")
 			}
 			x.mu.Lock()
 			if perr != nil {
 				x.badJSON++
+			} else if i, ok := x.byUUID[a.UUID]; ok && a.UUID != "" {
+				// An update of an alert already read: it replaces it, as
+				// the README tells readers to; latency stays the first's.
+				a.At, a.Updated, a.Lines = x.alerts[i].At, a.At, x.alerts[i].Lines+1
+				x.alerts[i] = a
 			} else {
+				if x.byUUID == nil {
+					x.byUUID = map[string]int{}
+				}
+				x.byUUID[a.UUID] = len(x.alerts)
+				a.Lines = 1
 				x.alerts = append(x.alerts, a)
 			}
 			close(x.changed)

@@ -60,7 +60,7 @@ func Make(s Spec) detect.Alert {
 			"effective": map[string]any{"id": "1001", "name": s.User},
 			"audit":     map[string]any{"id": "1001", "name": s.User},
 		},
-		"file": map[string]any{"path": s.Path, "name": name},
+		"file": map[string]any{"path": s.Path, "name": name, "mode": "0600", "uid": "1001", "owner": s.User},
 		"xferhunt": map[string]any{
 			"historical": s.Historical,
 			"explain": map[string]any{
@@ -75,7 +75,8 @@ func Make(s Spec) detect.Alert {
 			},
 			"session":  map[string]any{"id": 12.0, "login_time": "2026-11-26T02:58:11Z", "terminal": "ssh", "sshd_pid": 4100.0, "attributed_by": "auid session → sshd accept"},
 			"ancestry": []any{map[string]any{"pid": 4242.0, "ppid": 4100.0, "name": s.Proc, "executable": "/usr/sbin/" + s.Proc, "args": []any{s.Proc, "-D"}}, map[string]any{"pid": 4100.0, "ppid": 1.0, "name": "sshd", "executable": "/usr/sbin/sshd", "args": []any{"sshd: " + s.User}}, map[string]any{"pid": 1.0, "ppid": 0.0, "name": "systemd", "executable": "/usr/lib/systemd/systemd"}},
-			"file":     map[string]any{"size": 18234.0, "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "mode": "0644", "owner": s.User, "exists": true, "kind": "ELF 64-bit executable"},
+			// The enricher's shape (enrich/fields.go).
+			"file": map[string]any{"size": 18234.0, "hash": map[string]any{"sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}, "mode": "0644", "owner": s.User, "uid": "1001", "group": s.User, "gid": "1001", "exists": true, "type": "elf", "facts": "final", "facts_at": "2026-11-26T02:10:03Z"},
 		},
 	}}
 }
