@@ -26,6 +26,7 @@ import (
 	"github.com/xferhunt/xferhunt/internal/visible"
 	"github.com/xferhunt/xferhunt/pipeline"
 	"github.com/xferhunt/xferhunt/sources/auditrules"
+	"github.com/xferhunt/xferhunt/sources/netlink"
 )
 
 // demoCapture is the real capture `xferhunt demo` replays (see
@@ -43,6 +44,10 @@ var (
 )
 
 func main() {
+	if pid := os.Getenv(watchdogEnv); pid != "" {
+		os.Exit(runWatchdog(pid))
+	}
+	netlink.BeforeChange = startWatchdog
 	// XFERHUNT_CPUPROFILE names a file for a CPU profile of the whole run:
 	// the way to see where a slow pipeline spends its time on a real host.
 	if path := os.Getenv("XFERHUNT_CPUPROFILE"); path != "" {

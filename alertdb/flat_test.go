@@ -11,6 +11,7 @@ import (
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/kql"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // oddAlerts are documents that stress the row index: values it must not
@@ -48,7 +49,7 @@ func oddAlerts() []detect.Alert {
 func TestIndexedFilterMatchesDecoded(t *testing.T) {
 	alerts := append(append(tableAlerts(), manyAlerts(200)...), oddAlerts()...)
 	rows := buildRows(alerts)
-	rows[3] = rows[3].withStatus(StatusClosed)
+	rows[3] = rows[3].withStatus(triage.StatusClosed)
 	queries := []struct {
 		q       string
 		planned bool // the row index answers it (no plan means decode)

@@ -11,59 +11,8 @@ import (
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/liveness"
 	"github.com/xferhunt/xferhunt/internal/visible"
+	"github.com/xferhunt/xferhunt/triage"
 )
-
-// Severity orders alerts by kibana.alert.severity.
-type Severity int
-
-// Severities from least to most urgent.
-const (
-	SevUnknown Severity = iota
-	SevLow
-	SevMedium
-	SevHigh
-	SevCritical
-)
-
-func parseSeverity(s string) Severity {
-	switch strings.ToLower(s) {
-	case "low":
-		return SevLow
-	case "medium":
-		return SevMedium
-	case "high":
-		return SevHigh
-	case "critical":
-		return SevCritical
-	}
-	return SevUnknown
-}
-
-// Status is an alert's workflow status.
-type Status int
-
-// Workflow statuses as Kibana names them.
-const (
-	StatusOpen Status = iota
-	StatusAcknowledged
-	StatusClosed
-)
-
-var statusNames = [...]string{"open", "acknowledged", "closed"}
-
-func (s Status) String() string { return statusNames[s] }
-
-// ParseStatus reads a status as Kibana (and the state store) spells it;
-// anything unknown is open, so an alert is never hidden by a typo.
-func ParseStatus(s string) Status {
-	switch s {
-	case "acknowledged":
-		return StatusAcknowledged
-	case "closed":
-		return StatusClosed
-	}
-	return StatusOpen
-}
 
 // SortMode is the list order.
 type SortMode int
@@ -101,8 +50,8 @@ type Row struct {
 	// stored so a live filter need not decode what it was just handed.
 	arrival    ecs.Doc
 	at         time.Time
-	sev        Severity
-	status     Status
+	sev        triage.Severity
+	status     triage.Status
 	historical bool
 	process    string
 	user       string
@@ -153,8 +102,8 @@ func newRow(seq int, a detect.Alert) *Row {
 		pid:        pid,
 		uuid:       d.Str("kibana.alert.uuid"),
 		at:         at,
-		sev:        parseSeverity(d.Str("kibana.alert.severity")),
-		status:     ParseStatus(d.Str("kibana.alert.workflow_status")),
+		sev:        triage.ParseSeverity(d.Str("kibana.alert.severity")),
+		status:     triage.ParseStatus(d.Str("kibana.alert.workflow_status")),
 		historical: hist,
 		process:    visible.String(d.Str("process.name")),
 		user:       user,
@@ -166,7 +115,7 @@ func newRow(seq int, a detect.Alert) *Row {
 
 // withStatus returns a copy of r whose document carries the new status, so
 // copy, export and KQL filters all see what the analyst decided.
-func (r *Row) withStatus(s Status) *Row {
+func (r *Row) withStatus(s triage.Status) *Row {
 	n := *r
 	n.status = s
 	doc := r.doc()
@@ -196,10 +145,10 @@ func (r *Row) PID() int { return r.pid }
 func (r *Row) Time() time.Time { return r.at }
 
 // Severity is kibana.alert.severity.
-func (r *Row) Severity() Severity { return r.sev }
+func (r *Row) Severity() triage.Severity { return r.sev }
 
 // Status is the workflow status.
-func (r *Row) Status() Status { return r.status }
+func (r *Row) Status() triage.Status { return r.status }
 
 // Historical reports an alert raised over past events (backfill, replay).
 func (r *Row) Historical() bool { return r.historical }
@@ -277,7 +226,7 @@ func (s *Store) Shown() int { return len(s.vis) }
 func (s *Store) At(i int) *Row { return s.rows[s.vis[i]] }
 
 // Count is how many held alerts have workflow status st.
-func (s *Store) Count(st Status) int { return s.counts[st] }
+func (s *Store) Count(st triage.Status) int { return s.counts[st] }
 
 // Position returns where the row with arrival number seq is shown, or -1.
 func (s *Store) Position(seq int) int {
@@ -306,7 +255,7 @@ func (s *Store) ShownRows() []*Row {
 // new ones that pass pred into vis. A replaced alert is checked against
 // pred again and re-placed, as its fields (and sort keys) may have
 // changed. Cost is O(len(vis)+batch) per batch, not a full re-sort.
-func (s *Store) Add(batch []*Row, statuses map[string]Status, mode SortMode, pred func(ecs.Doc) bool) {
+func (s *Store) Add(batch []*Row, statuses map[string]triage.Status, mode SortMode, pred func(ecs.Doc) bool) {
 	var fresh []int32
 	var replaced map[int32]bool // index → passes pred, the latest copy decides
 	for _, r := range batch {
@@ -418,7 +367,7 @@ func (s *Store) Row(uuid string) *Row {
 
 // SetStatus replaces the row of uuid with one carrying st, reporting
 // whether anything changed.
-func (s *Store) SetStatus(uuid string, st Status) bool {
+func (s *Store) SetStatus(uuid string, st triage.Status) bool {
 	i, ok := s.byUUID[uuid]
 	if !ok || s.rows[i].status == st {
 		return false

@@ -7,6 +7,7 @@ import (
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/kql"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 func shownUUIDs(s *Store) []string {
@@ -40,23 +41,23 @@ func TestStoreShowMergesLateRows(t *testing.T) {
 // moves the counts and is what the document says afterwards.
 func TestStoreStatus(t *testing.T) {
 	st := NewStore()
-	st.Add(buildRows(tableAlerts()), map[string]Status{"a2": StatusAcknowledged}, SortSeverity, nil)
-	if st.Count(StatusOpen) != 4 || st.Count(StatusAcknowledged) != 1 {
-		t.Fatalf("counts open %d ack %d", st.Count(StatusOpen), st.Count(StatusAcknowledged))
+	st.Add(buildRows(tableAlerts()), map[string]triage.Status{"a2": triage.StatusAcknowledged}, SortSeverity, nil)
+	if st.Count(triage.StatusOpen) != 4 || st.Count(triage.StatusAcknowledged) != 1 {
+		t.Fatalf("counts open %d ack %d", st.Count(triage.StatusOpen), st.Count(triage.StatusAcknowledged))
 	}
 	snap := st.Snapshot()
-	if !st.SetStatus("a5", StatusClosed) || st.SetStatus("a5", StatusClosed) || st.SetStatus("nope", StatusClosed) {
+	if !st.SetStatus("a5", triage.StatusClosed) || st.SetStatus("a5", triage.StatusClosed) || st.SetStatus("nope", triage.StatusClosed) {
 		t.Fatal("SetStatus reports changes wrongly")
 	}
 	top := st.At(0) // critical first
-	if top.UUID() != "a5" || top.Status() != StatusClosed || top.Doc().Str("kibana.alert.workflow_status") != "closed" {
+	if top.UUID() != "a5" || top.Status() != triage.StatusClosed || top.Doc().Str("kibana.alert.workflow_status") != "closed" {
 		t.Fatalf("top row %s %v", top.UUID(), top.Status())
 	}
-	if snap[4].Status() != StatusOpen {
+	if snap[4].Status() != triage.StatusOpen {
 		t.Fatal("a snapshot saw a later status change")
 	}
-	if ParseStatus("acknowledged") != StatusAcknowledged || ParseStatus("bogus") != StatusOpen {
-		t.Fatal("ParseStatus")
+	if triage.ParseStatus("acknowledged") != triage.StatusAcknowledged || triage.ParseStatus("bogus") != triage.StatusOpen {
+		t.Fatal("triage.ParseStatus")
 	}
 	if SortProcess.Next() != SortTime {
 		t.Fatal("sort modes do not wrap")

@@ -338,7 +338,11 @@ func (e *Engine) Process(ev ecs.Doc, f Flags) []Alert {
 		}
 		if rs.off != nil {
 			for _, tup := range tuples {
-				rs.off.observe(tup, ms, rs.window.Milliseconds(), ev, f)
+				if ok {
+					rs.off.observe(tup, ms, rs.window.Milliseconds(), ev, f)
+				} else {
+					rs.off.observeUntimed(tup, ev, f)
+				}
 			}
 			rs.terms.Store(int64(len(rs.off.tuples)))
 			continue

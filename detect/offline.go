@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -33,6 +34,10 @@ type offTuple struct {
 	// recomputes history with the exceptions of each run, so once the item
 	// has expired they count as history (issue 11 row 6).
 	latent []latentSighting
+	// untimed is the untimed event (smallest key) of a tuple: Kibana never
+	// sees it; xferhunt alerts on it only when the tuple has no timed
+	// sighting at all (input and history), and it never enters history.
+	untimed *offCluster
 }
 
 type offCluster struct {
@@ -90,6 +95,15 @@ func (o *offTerms) observe(tup []string, ms, window int64, ev ecs.Doc, f Flags) 
 	}
 }
 
+// observeUntimed notes an event without a usable time.
+func (o *offTerms) observeUntimed(tup []string, ev ecs.Doc, f Flags) {
+	t := o.tuple(tup)
+	key := eventKey(ev, f.Key)
+	if t.untimed == nil || key < t.untimed.key {
+		t.untimed = &offCluster{ev: ev, f: f, key: key}
+	}
+}
+
 // except notes a sighting an exception excepted until from (Unix ms).
 func (o *offTerms) except(tup []string, ms, from int64) {
 	t := o.tuple(tup)
@@ -131,6 +145,13 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 				cands = append(cands, offCandidate{c: c, tup: t.tuple, last: last})
 			}
 			prev = c.last
+		}
+		if u := t.untimed; u != nil && len(t.clusters) == 0 && !rs.tracker.SeenBetween(id, t.tuple, math.MinInt64, math.MaxInt64) {
+			u.first = e.newest
+			if u.first == 0 {
+				u.first = e.now().UnixMilli()
+			}
+			cands = append(cands, offCandidate{c: u, tup: t.tuple})
 		}
 	}
 	slices.SortFunc(cands, func(a, b offCandidate) int {

@@ -24,6 +24,7 @@ import (
 	"github.com/xferhunt/xferhunt/respond"
 	"github.com/xferhunt/xferhunt/state"
 	"github.com/xferhunt/xferhunt/story"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // storedExceptionsKey is where exceptions added in the TUI are kept in the
@@ -66,16 +67,16 @@ type backend struct {
 	tmpEvidence string           // the --ephemeral evidence dir, once made
 }
 
-func (b *backend) SetStatus(uuid, status string) error {
+func (b *backend) SetStatus(uuid string, status triage.Status) error {
 	return b.s.store.SetTriage(uuid, state.Triage{Status: status, At: time.Now().UTC()})
 }
 
-func (b *backend) Statuses() map[string]string {
+func (b *backend) Statuses() map[string]triage.Status {
 	all, err := b.s.store.AllTriage()
 	if err != nil {
 		return nil
 	}
-	out := make(map[string]string, len(all))
+	out := make(map[string]triage.Status, len(all))
 	for id, t := range all {
 		out[id] = t.Status
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/xferhunt/xferhunt/internal/liveness"
 	"github.com/xferhunt/xferhunt/internal/procid"
 	"github.com/xferhunt/xferhunt/respond"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 func testSetup(t *testing.T, dir string) *setup {
@@ -55,7 +56,7 @@ func TestTriageAndExceptionsSurviveRestart(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
 	s := testSetup(t, dir)
 	b := &backend{s: s}
-	if err := b.SetStatus("alert-1", "acknowledged"); err != nil {
+	if err := b.SetStatus("alert-1", triage.StatusAcknowledged); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(s.engine.Process(creation("/usr/bin/scp", "/tmp/a"), detect.Flags{Key: "k1"})); n != 1 {
@@ -74,7 +75,7 @@ func TestTriageAndExceptionsSurviveRestart(t *testing.T) {
 	s = testSetup(t, dir)
 	defer s.Close()
 	b = &backend{s: s}
-	if got := b.Statuses()["alert-1"]; got != "acknowledged" {
+	if got := b.Statuses()["alert-1"]; got != triage.StatusAcknowledged {
 		t.Fatalf("status after restart %q", got)
 	}
 	if n := len(s.engine.Process(creation("/usr/lib/openssh/sftp-server", "/tmp/c"), detect.Flags{Key: "k3"})); n != 0 {

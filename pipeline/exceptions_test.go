@@ -2,8 +2,10 @@ package pipeline
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -143,5 +145,75 @@ func TestRecheckRefusedOffHost(t *testing.T) {
 	upd, err := b.RecheckFile(a)
 	if err != nil || upd.Doc.Str("xferhunt.file.facts") != "final" || a.Doc.Get("xferhunt.file") != nil {
 		t.Fatalf("live re-check: %v %v (original changed: %v)", err, upd.Doc.Get("xferhunt.file"), a.Doc.Get("xferhunt.file"))
+	}
+}
+
+// TestExceptionExportHasKibanasShape: the export of TUI exceptions has, on
+// each line, every key a Kibana export sample (the exceptions package's
+// kibana-export corpus entry) has on the same kind of line, but the ones
+// Kibana's server makes itself on import (ids, versions, timestamps).
+func TestExceptionExportHasKibanasShape(t *testing.T) {
+	raw, err := os.ReadFile("../detect/exceptions/testdata/fuzz/FuzzLoad/kibana-export")
+	if err != nil {
+		t.Skipf("no Kibana sample: %v", err)
+	}
+	_, lit, _ := strings.Cut(string(raw), "[]byte(")
+	sample, err := strconv.Unquote(strings.TrimSuffix(strings.TrimSpace(lit), ")"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := map[string]bool{"_version": true, "created_at": true, "created_by": true, "id": true, "tie_breaker_id": true, "updated_at": true, "updated_by": true, "meta": true, "version": true}
+	kind := func(m map[string]any) string {
+		switch {
+		case m["item_id"] != nil:
+			return "item"
+		case m["exported_exception_list_count"] != nil:
+			return "summary"
+		}
+		return "list"
+	}
+	want := map[string]map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(sample), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatal(err)
+		}
+		k := kind(m)
+		if want[k] == nil {
+			want[k] = map[string]bool{}
+		}
+		for key := range m {
+			if !server[key] && key != "expire_time" {
+				want[k][key] = true
+			}
+		}
+	}
+	s := testSetup(t, filepath.Join(t.TempDir(), "state"))
+	defer s.Close()
+	b := &backend{s: s}
+	if err := b.SaveException(exceptions.NewItemFromField("user.name", "backup")); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "x.ndjson")
+	if _, err := b.ExportExceptions(path); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := os.ReadFile(path)
+	seen := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatal(err)
+		}
+		k := kind(m)
+		seen[k] = true
+		for key := range want[k] {
+			if _, ok := m[key]; !ok {
+				t.Errorf("%s line lacks %q: %s", k, key, l)
+			}
+		}
+	}
+	if len(seen) != 3 {
+		t.Errorf("export has lines of %v, want list, item and summary", seen)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/xferhunt/xferhunt/state"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // screen collects what the TUI draws, for polling from the test.
@@ -148,7 +149,7 @@ func TestViewTriage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tr) != 1 || tr[newest].Status != "acknowledged" {
+	if len(tr) != 1 || tr[newest].Status != triage.StatusAcknowledged {
 		t.Fatalf("triage in the state = %+v, want %s acknowledged", tr, newest)
 	}
 	// Opened again on the same state, the mark is shown.

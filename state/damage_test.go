@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // filledDB returns the bytes of a real state.db holding enough term
@@ -26,7 +28,7 @@ func filledDB(t *testing.T) []byte {
 	if err := s.SaveTerms("rule", put, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetTriage("a", Triage{Status: "closed"}); err != nil {
+	if err := s.SetTriage("a", Triage{Status: triage.StatusClosed}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {

@@ -4,13 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // Triage is the workflow state an analyst gave an alert.
 type Triage struct {
-	// Status is Kibana's workflow_status: "open", "acknowledged" or "closed".
-	Status string    `json:"status"`
-	At     time.Time `json:"at"`
+	// Status is Kibana's workflow_status, stored as its word ("open",
+	// "acknowledged" or "closed").
+	Status triage.Status `json:"status"`
+	At     time.Time     `json:"at"`
 }
 
 // SetTriage records the workflow status of alert uuid.

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // both runs a test against a bbolt store and a memory store: they promise
@@ -100,11 +102,11 @@ func TestTermsRoundTrip(t *testing.T) {
 func TestRecords(t *testing.T) {
 	both(t, func(t *testing.T, s *Store) {
 		at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-		if err := s.SetTriage("u1", Triage{Status: "acknowledged", At: at}); err != nil {
+		if err := s.SetTriage("u1", Triage{Status: triage.StatusAcknowledged, At: at}); err != nil {
 			t.Fatal(err)
 		}
 		tr, ok, err := s.Triage("u1")
-		if err != nil || !ok || tr.Status != "acknowledged" || !tr.At.Equal(at) {
+		if err != nil || !ok || tr.Status != triage.StatusAcknowledged || !tr.At.Equal(at) {
 			t.Fatalf("Triage = %+v %v %v", tr, ok, err)
 		}
 		if _, ok, _ := s.Triage("nope"); ok {
@@ -147,7 +149,7 @@ func TestPersistsAcrossReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.SaveTerms("r", map[string][]int64{"k": {42}}, nil)
-	s.SetTriage("u", Triage{Status: "closed"})
+	s.SetTriage("u", Triage{Status: triage.StatusClosed})
 	s.PutException("e", []byte("x"))
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -161,7 +163,7 @@ func TestPersistsAcrossReopen(t *testing.T) {
 	s.LoadTerms("r", func(_ string, v []int64) { got = v })
 	tr, ok, _ := s.Triage("u")
 	ex, _ := s.Exceptions()
-	if !reflect.DeepEqual(got, []int64{42}) || !ok || tr.Status != "closed" || len(ex) != 1 {
+	if !reflect.DeepEqual(got, []int64{42}) || !ok || tr.Status != triage.StatusClosed || len(ex) != 1 {
 		t.Fatalf("after reopen: terms %v triage %+v %v exceptions %v", got, tr, ok, ex)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/visible"
 	"github.com/xferhunt/xferhunt/respond"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // setFlash shows a one-line message in the footer until the next key.
@@ -154,11 +155,11 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	b := m.opt.Backend
 	switch {
 	case key.Matches(msg, k.Ack):
-		return m.setStatus(r, alertdb.StatusAcknowledged), true
+		return m.setStatus(r, triage.StatusAcknowledged), true
 	case key.Matches(msg, k.Close):
-		return m.setStatus(r, alertdb.StatusClosed), true
+		return m.setStatus(r, triage.StatusClosed), true
 	case key.Matches(msg, k.Reopen):
-		return m.setStatus(r, alertdb.StatusOpen), true
+		return m.setStatus(r, triage.StatusOpen), true
 	case key.Matches(msg, k.Copy):
 		js, err := r.JSON()
 		if err != nil {
@@ -205,13 +206,13 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 }
 
 // setStatus changes the workflow status now and persists it in a Cmd.
-func (m *Model) setStatus(r *alertdb.Row, st alertdb.Status) tea.Cmd {
+func (m *Model) setStatus(r *alertdb.Row, st triage.Status) tea.Cmd {
 	if !m.st.SetStatus(r.UUID(), st) {
 		return nil
 	}
 	m.statuses[r.UUID()] = st
 	b, id := m.opt.Backend, r.UUID()
-	return func() tea.Msg { return statusSavedMsg{id, st.String(), b.SetStatus(id, st.String())} }
+	return func() tea.Msg { return statusSavedMsg{id, st.String(), b.SetStatus(id, st)} }
 }
 
 // recompute filters and sorts in a Cmd over a snapshot of the rows. compile,

@@ -10,6 +10,7 @@ import (
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/respond"
 	"github.com/xferhunt/xferhunt/story"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // Backend is everything the TUI needs from the rest of xferhunt. The model
@@ -17,9 +18,9 @@ import (
 // a blocked kill(2) cannot freeze the screen.
 type Backend interface {
 	// SetStatus persists an alert's workflow status in the state store.
-	SetStatus(uuid, status string) error
+	SetStatus(uuid string, status triage.Status) error
 	// Statuses returns the persisted statuses, read once at start.
-	Statuses() map[string]string
+	Statuses() map[string]triage.Status
 	// SaveException persists an exception item (a new one, or a saved one
 	// of the same id changed) and applies it to the engine at once.
 	SaveException(it exceptions.Item) error

@@ -15,6 +15,7 @@ import (
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/enrich"
 	"github.com/xferhunt/xferhunt/internal/visible"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // excOp is one operator of Kibana's exception builder: its label and the
@@ -280,7 +281,7 @@ func (m *Model) previewCmd() tea.Cmd {
 		idx := alertdb.Matching(rows, fieldsOf(it), it.Excepts)
 		open := 0
 		for _, i := range idx {
-			if rows[i].Status() == alertdb.StatusOpen {
+			if rows[i].Status() == triage.StatusOpen {
 				open++
 			}
 		}
@@ -306,7 +307,7 @@ func (m *Model) saveCmd() tea.Cmd {
 		msg := excSavedMsg{name: it.Name, ephemeral: b.Ephemeral()}
 		if closeOpen {
 			for _, i := range alertdb.Matching(rows, fieldsOf(it), it.Excepts) {
-				if rows[i].Status() == alertdb.StatusOpen {
+				if rows[i].Status() == triage.StatusOpen {
 					msg.closed = append(msg.closed, rows[i].UUID())
 				}
 			}
@@ -342,7 +343,7 @@ func (m *Model) onExceptionResult(msg tea.Msg) tea.Cmd {
 		var cmds []tea.Cmd
 		for _, id := range msg.closed {
 			if r := m.st.Row(id); r != nil {
-				cmds = append(cmds, m.setStatus(r, alertdb.StatusClosed))
+				cmds = append(cmds, m.setStatus(r, triage.StatusClosed))
 			}
 		}
 		where := "saved in the state directory"

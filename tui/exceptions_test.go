@@ -8,6 +8,7 @@ import (
 
 	"github.com/xferhunt/xferhunt/detect/exceptions"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // typeText presses each character of s.
@@ -93,7 +94,7 @@ func TestExceptionEditorRoundTrip(t *testing.T) {
 		strings.Join(it.Entries[0].Value.([]string), "|") != "sshd|vsftpd" || it.Entries[1].Value != "root" {
 		t.Fatalf("item %+v", it)
 	}
-	if got := m.st.Row("a5").Status().String(); got != "closed" || b.statuses["a5"] != "closed" || m.st.Row("a2").Status().String() != "open" {
+	if got := m.st.Row("a5").Status().String(); got != "closed" || b.statuses["a5"] != triage.StatusClosed || m.st.Row("a2").Status().String() != "open" {
 		t.Fatalf("a5 %s (persisted %q), a2 %s", got, b.statuses["a5"], m.st.Row("a2").Status())
 	}
 	if !strings.Contains(m.flash, "closed 1 open alerts") || !strings.Contains(m.flash, "saved in the state directory") {

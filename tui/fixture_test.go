@@ -16,6 +16,7 @@ import (
 	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
 	"github.com/xferhunt/xferhunt/respond"
 	"github.com/xferhunt/xferhunt/story"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // The alerts of the tests are internal/sharedtest/alerts', the same as
@@ -51,7 +52,7 @@ func liveOnTestHost(a detect.Alert) detect.Alert {
 // memBackend is an in-memory Backend that records calls.
 type memBackend struct {
 	mu        sync.Mutex
-	statuses  map[string]string
+	statuses  map[string]triage.Status
 	excs      exceptions.List // saved through the editor
 	ephemeral bool
 	rechecked []string
@@ -66,17 +67,17 @@ type memBackend struct {
 }
 
 func newMemBackend() *memBackend {
-	return &memBackend{statuses: map[string]string{}, exported: map[string]int{}, guide: testGuide}
+	return &memBackend{statuses: map[string]triage.Status{}, exported: map[string]int{}, guide: testGuide}
 }
 
-func (b *memBackend) SetStatus(uuid, status string) error {
+func (b *memBackend) SetStatus(uuid string, status triage.Status) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.statuses[uuid] = status
 	return nil
 }
 
-func (b *memBackend) Statuses() map[string]string {
+func (b *memBackend) Statuses() map[string]triage.Status {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return maps.Clone(b.statuses)

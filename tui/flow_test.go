@@ -16,6 +16,7 @@ import (
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/liveness"
 	"github.com/xferhunt/xferhunt/respond"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 func TestNewestFirstAndLiveMerge(t *testing.T) {
@@ -50,7 +51,7 @@ func TestTriagePersistsAcrossRestart(t *testing.T) {
 	m := testModel(t, b, 100, 30)
 	m = keys(t, m, "a")         // ack a5
 	m = keys(t, m, "down", "c") // close a4
-	if b.statuses["a5"] != "acknowledged" || b.statuses["a4"] != "closed" {
+	if b.statuses["a5"] != triage.StatusAcknowledged || b.statuses["a4"] != triage.StatusClosed {
 		t.Fatalf("backend statuses %v", b.statuses)
 	}
 	if !strings.Contains(screen(m), "open 3 · ack 1 · closed 1") {
@@ -68,7 +69,7 @@ func TestTriagePersistsAcrossRestart(t *testing.T) {
 	}
 	// Reopen goes back to open and is persisted too.
 	m2 = keys(t, m2, "o")
-	if b.statuses["a5"] != "open" || !strings.Contains(screen(m2), "open 4") {
+	if b.statuses["a5"] != triage.StatusOpen || !strings.Contains(screen(m2), "open 4") {
 		t.Fatalf("reopen not persisted: %v", b.statuses)
 	}
 }
@@ -105,7 +106,7 @@ func TestFilterAndSort(t *testing.T) {
 		t.Fatalf("cleared filter shows %d", m.st.Shown())
 	}
 	m = keys(t, m, "s")
-	if m.sortMode != alertdb.SortSeverity || m.selected().Severity() != alertdb.SevCritical {
+	if m.sortMode != alertdb.SortSeverity || m.selected().Severity() != triage.SevCritical {
 		t.Fatalf("severity sort: mode %v top %v", m.sortMode, m.selected().Severity())
 	}
 	m = keys(t, m, "s")
@@ -279,7 +280,7 @@ func TestReadOnly(t *testing.T) {
 		}
 	}
 	// The live run's other keys still work.
-	if m2 := keys(t, m, "a"); m2.st.Count(alertdb.StatusAcknowledged) != 1 {
+	if m2 := keys(t, m, "a"); m2.st.Count(triage.StatusAcknowledged) != 1 {
 		t.Fatal("acknowledge stopped working under --readonly")
 	}
 }

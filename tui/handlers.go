@@ -6,6 +6,7 @@ import (
 	"charm.land/bubbles/v2/key"
 
 	"github.com/xferhunt/xferhunt/alertdb"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // onAlerts merges a batch, keeping the same alert selected.
@@ -123,9 +124,9 @@ func (m *Model) syncKeys() {
 		b.SetEnabled(detail)
 	}
 	has := r != nil
-	k.Alert.Ack.SetEnabled(has && r.Status() == alertdb.StatusOpen)
-	k.Alert.Close.SetEnabled(has && r.Status() != alertdb.StatusClosed)
-	k.Alert.Reopen.SetEnabled(has && r.Status() != alertdb.StatusOpen)
+	k.Alert.Ack.SetEnabled(has && r.Status() == triage.StatusOpen)
+	k.Alert.Close.SetEnabled(has && r.Status() != triage.StatusClosed)
+	k.Alert.Reopen.SetEnabled(has && r.Status() != triage.StatusOpen)
 	k.Alert.Copy.SetEnabled(has)
 	// On a field the alert adds (kibana.alert.*) an exception could never
 	// match: x then says why instead of opening the editor, and its help

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/xferhunt/xferhunt/alertdb"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // column is one list column. Columns with the lowest keep value are dropped
@@ -37,7 +38,7 @@ func (m *Model) columns(w int) []column {
 			}
 			return r.Time().In(m.opt.Location).Format(timeFmt)
 		}, false},
-		{"severity", 8, 7, func(m *Model, r *alertdb.Row) string { return sevNames[r.Severity()] }, false},
+		{"severity", 8, 7, func(m *Model, r *alertdb.Row) string { return r.Severity().String() }, false},
 		{"process", 12, 6, func(m *Model, r *alertdb.Row) string { return r.Process() }, false},
 		{"user", 9, 5, func(m *Model, r *alertdb.Row) string { return r.User() }, false},
 		{"source ip", 15, 4, func(m *Model, r *alertdb.Row) string { return r.IP() }, false},
@@ -63,7 +64,6 @@ func (m *Model) columns(w int) []column {
 }
 
 var statusGlyph = [...]string{" ", "◐", "✓"}
-var sevNames = [...]string{"?", "low", "medium", "high", "critical"}
 
 // renderList draws only the rows in the window, so its cost is independent
 // of how many alerts are held.
@@ -104,7 +104,7 @@ func (m *Model) renderRow(cols []column, r *alertdb.Row, selected bool, w int) s
 			v = fit(v, c.width)
 		}
 		// Severity keeps its color on live, unselected rows.
-		if c.title == "severity" && !selected && !r.Historical() && r.Status() != alertdb.StatusClosed {
+		if c.title == "severity" && !selected && !r.Historical() && r.Status() != triage.StatusClosed {
 			v = m.styles.Sev[r.Severity()].Render(v)
 		}
 		b.WriteString(v)
@@ -113,7 +113,7 @@ func (m *Model) renderRow(cols []column, r *alertdb.Row, selected bool, w int) s
 	switch {
 	case selected:
 		return m.styles.Selected.Render(line)
-	case r.Status() == alertdb.StatusClosed:
+	case r.Status() == triage.StatusClosed:
 		return m.styles.Closed.Render(line)
 	case r.Historical():
 		return m.styles.Historical.Render(line)

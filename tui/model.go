@@ -11,6 +11,7 @@ import (
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/liveness"
 	"github.com/xferhunt/xferhunt/keymap"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // Options configure a Model. Backend is required.
@@ -74,7 +75,7 @@ type Model struct {
 	width, height int
 
 	st       alertdb.Store
-	statuses map[string]alertdb.Status
+	statuses map[string]triage.Status
 	sortMode alertdb.SortMode
 	pred     func(ecs.Doc) bool
 	filter   string // applied filter text
@@ -134,14 +135,14 @@ func New(opt Options) Model {
 		keys:     keymap.Default(),
 		dark:     !opt.Light,
 		st:       alertdb.NewStore(),
-		statuses: map[string]alertdb.Status{},
+		statuses: map[string]triage.Status{},
 		width:    80,
 		height:   24,
 		guide:    opt.Guide,
 	}
 	if opt.Backend != nil {
 		for id, s := range opt.Backend.Statuses() {
-			m.statuses[id] = alertdb.ParseStatus(s)
+			m.statuses[id] = s
 		}
 		if m.guide == "" {
 			m.guide = opt.Backend.RuleGuide()

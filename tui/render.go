@@ -7,8 +7,8 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/internal/visible"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // fit cuts s to exactly w cells, padding with spaces, measuring with
@@ -105,7 +105,7 @@ func (m Model) renderHeader(w int) string {
 	s := m.styles
 	title := s.Title.Render("xferhunt")
 	c := &m.st
-	counts := fmt.Sprintf(" open %d · ack %d · closed %d", c.Count(alertdb.StatusOpen), c.Count(alertdb.StatusAcknowledged), c.Count(alertdb.StatusClosed))
+	counts := fmt.Sprintf(" open %d · ack %d · closed %d", c.Count(triage.StatusOpen), c.Count(triage.StatusAcknowledged), c.Count(triage.StatusClosed))
 	shown := fmt.Sprintf(" │ %d/%d shown · sort %s", m.st.Shown(), m.st.Len(), m.sortMode)
 	if m.filter != "" {
 		shown += " · filter " + visible.String(m.filter)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/story"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // hostileShown is the capture's step-6 file name as every view must print
@@ -436,7 +437,7 @@ func TestStoryLive(t *testing.T) {
 		t.Fatalf("a new alert moved the story's target to %s", m.selected().UUID())
 	}
 	m = keys(t, m, "a")
-	if b.statuses[uuid] != "acknowledged" {
+	if b.statuses[uuid] != triage.StatusAcknowledged {
 		t.Fatalf("a in the story view acknowledged %v", b.statuses)
 	}
 }

@@ -170,28 +170,34 @@ func TestUploadFactsInFileTab(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	before := auditSettings(t)
 	p := &tmuxPane{t: t, sock: filepath.Join(sockDir, "s")}
 	if _, err := p.run("new-session", "-d", "-s", "x", "-x", "160", "-y", "48",
 		"env", "TERM=xterm-256color", "NO_COLOR=1", binPath, "--ephemeral", "--source", "netlink"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		// SIGHUP to xferhunt: it removes its rules and restores audit.
-		_, _ = p.run("kill-server")
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
-			if rules, err := auditRules(); err == nil && !hasXferhuntRule(rules) {
-				break
-			}
+		// q quits the TUI, which removes its rules and restores audit as
+		// it found it; the server goes once the pane's program has ended.
+		_, _ = p.run("send-keys", "-t", "x", "q")
+		restored := func() bool {
+			rules, err := auditRules()
+			now := auditSettings(t)
+			return err == nil && !hasXferhuntRule(rules) && now["enabled"] == before["enabled"] && now["pid"] == before["pid"]
+		}
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) && !restored() {
 			time.Sleep(100 * time.Millisecond)
 		}
-		if rules, err := auditRules(); err != nil || hasXferhuntRule(rules) {
-			t.Errorf("xferhunt rules left after the TUI ended (%v):\n%s", err, rules)
+		_, _ = p.run("kill-server")
+		if !restored() {
+			rules, _ := auditRules()
+			t.Errorf("audit not restored after the TUI ended: %v, was %v; rules:\n%s", auditSettings(t), before, rules)
 		}
 		os.RemoveAll(sockDir)
 	})
 	p.run("set-option", "-t", "x", "status", "off")
-	p.waitFor("netlink live", 20*time.Second, func(s string) bool { return strings.Contains(s, "netlink live") })
+	p.waitFor("netlink source live", 20*time.Second, func(s string) bool { return strings.Contains(s, "● netlink") && strings.Contains(s, " live ") })
 
 	f.scp(t)
 	p.keys("/")
@@ -212,5 +218,4 @@ func TestUploadFactsInFileTab(t *testing.T) {
 			t.Errorf("File tab lacks %q:\n%s", want, scr)
 		}
 	}
-	p.keys("q")
 }
