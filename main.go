@@ -150,7 +150,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			topic = args[0]
 		}
 		if !knownCommand(topic) {
-			printError(errOut, `no help on "`+topic+`" (commands: scan, story, demo, rules, doctor, evidence, responses, version)`)
+			printError(errOut, `no help on "`+topic+`" (commands: scan, story, view, demo, rules, doctor, evidence, responses, version)`)
 			return 2
 		}
 		printHelp(stdout, topic)
@@ -285,6 +285,20 @@ func newFlagSet(cfg *pipeline.Config, showVersion *bool, out io.Writer, sq *pipe
 	})
 	fs.BoolVar(&cfg.ReadOnly, "readonly", false, "change nothing on the host: no kill, no evidence bundle, no quarantine (refused, and absent from the TUI's help)")
 	fs.BoolVar(&cfg.HideOwn, "hide-own", false, "live: leave out the alerts of the login session xferhunt was started from (the responder's own; they are labelled xferhunt.responder.own_session otherwise)")
+	// XFERHUNT_TIME is the default, so a responder sets it once in their
+	// shell; the flag wins.
+	cfg.LocalTime = os.Getenv("XFERHUNT_TIME") == "local"
+	fs.Func("time", "zone of the TUI's times: utc (default, shown with a Z) or local (TZ, named in the header); default from XFERHUNT_TIME", func(v string) error {
+		switch v {
+		case "utc", "UTC":
+			cfg.LocalTime = false
+		case "local":
+			cfg.LocalTime = true
+		default:
+			return fmt.Errorf("want utc or local")
+		}
+		return nil
+	})
 	fs.Var(byteSize{&cfg.StoryBudget}, "story-budget", "memory bound of the event store that keeps stories, e.g. 64MiB, 1GiB (default 64MiB); the oldest events are evicted first, and counted")
 	if sq != nil {
 		fs.Int64Var(&sq.Session, "session", -1, "story: the audit login session N (ses=)")

@@ -115,6 +115,9 @@ type Stats struct {
 	// are in Alerts once emitted, in HeldBack if that interval is full too.
 	Deferred uint64
 	Terms    int // new_terms tuples known
+	// TermsEvicted counts tuples forgotten because a rule held
+	// newterms.DefaultMaxTuples: seen again, they are new again.
+	TermsEvicted uint64
 	// TuplesCapped counts events with more new_terms tuples than
 	// MaxTuplesPerEvent; TuplesDropped the tuples left unjudged.
 	TuplesCapped, TuplesDropped uint64
@@ -190,6 +193,7 @@ type ruleState struct {
 
 	matches, excepted, alerts atomic.Uint64
 	terms                     atomic.Int64
+	termsEvicted              atomic.Uint64
 	capped, dropped           atomic.Uint64 // MaxTuplesPerEvent
 	ignoredAbove              atomic.Uint64 // ecs.IgnoreAbove
 	// Mirrors of the tracker's flush failures, for Stats from any goroutine.
@@ -358,6 +362,7 @@ func (e *Engine) Process(ev ecs.Doc, f Flags) []Alert {
 			}
 		}
 		rs.terms.Store(int64(rs.tracker.Terms(rs.rule.RuleID)))
+		rs.termsEvicted.Store(rs.tracker.Evicted())
 		rs.noteState()
 	}
 	e.maybePrune()
@@ -666,6 +671,7 @@ func (e *Engine) Stats() Stats {
 		s.HeldBack += r.HeldBack
 		s.Deferred += rs.deferred.Load()
 		s.Terms += r.Terms
+		s.TermsEvicted += rs.termsEvicted.Load()
 		s.TuplesCapped += rs.capped.Load()
 		s.TuplesDropped += rs.dropped.Load()
 		s.IgnoredAbove += rs.ignoredAbove.Load()

@@ -64,6 +64,9 @@ type Config struct {
 	// ReadOnly disables every action that changes the host: kill,
 	// evidence (it writes), quarantine (--readonly).
 	ReadOnly bool
+	// LocalTime shows the TUI's times in the local zone (TZ) instead of
+	// UTC (--time local, or XFERHUNT_TIME=local).
+	LocalTime bool
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer

@@ -161,13 +161,13 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	case key.Matches(msg, k.Reopen):
 		return m.setStatus(r, triage.StatusOpen), true
 	case key.Matches(msg, k.Copy):
-		js, err := r.JSON()
-		if err != nil {
-			m.setFlash(true, "copy: %v", err)
-			return nil, true
+		if l, ok := m.focusedLine(); ok && m.detail {
+			m.setFlash(false, "copied %s (%d bytes) to the clipboard via OSC 52", l.field, len(l.value))
+			return tea.SetClipboard(l.value), true
 		}
-		m.setFlash(false, "copied alert JSON (%d bytes) to the clipboard via OSC 52", len(js))
-		return tea.SetClipboard(string(js)), true
+		return m.copyAll(r), true
+	case key.Matches(msg, k.CopyAll):
+		return m.copyAll(r), true
 	case key.Matches(msg, k.Exception):
 		return m.openExceptionEditor(r), true
 	case key.Matches(msg, k.Recheck):
@@ -181,7 +181,7 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		}, true
 	case key.Matches(msg, k.Quarantine):
 		a := r.Alert()
-		m.overlay = overlayConfirm
+		m.overlay, m.askQuit = overlayConfirm, false
 		m.ask = confirm{
 			title: "Quarantine file",
 			body: fmt.Sprintf("Take every permission off %s (chmod 000, after checking it is still the event's file)? It stays in place; root can still read it. Logged.",
@@ -211,6 +211,8 @@ func (m *Model) setStatus(r *alertdb.Row, st triage.Status) tea.Cmd {
 		return nil
 	}
 	m.statuses[r.UUID()] = st
+	m.unsaved++
+	m.triaged = true
 	b, id := m.opt.Backend, r.UUID()
 	return func() tea.Msg { return statusSavedMsg{id, st.String(), b.SetStatus(id, st)} }
 }
@@ -247,4 +249,15 @@ func (m *Model) exportCmd() tea.Cmd {
 		}
 		return exportedMsg{path, len(alerts), b.Export(path, alerts)}
 	}
+}
+
+// copyAll copies the whole alert document.
+func (m *Model) copyAll(r *alertdb.Row) tea.Cmd {
+	js, err := r.JSON()
+	if err != nil {
+		m.setFlash(true, "copy: %v", err)
+		return nil
+	}
+	m.setFlash(false, "copied alert JSON (%d bytes) to the clipboard via OSC 52", len(js))
+	return tea.SetClipboard(string(js))
 }

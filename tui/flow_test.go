@@ -3,6 +3,7 @@ package tui
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -105,13 +106,17 @@ func TestFilterAndSort(t *testing.T) {
 	if m.st.Shown() != 7 || m.filter != "" {
 		t.Fatalf("cleared filter shows %d", m.st.Shown())
 	}
+	sel := m.selected().UUID()
 	m = keys(t, m, "s")
-	if m.sortMode != alertdb.SortSeverity || m.selected().Severity() != triage.SevCritical {
-		t.Fatalf("severity sort: mode %v top %v", m.sortMode, m.selected().Severity())
+	if m.sortMode != alertdb.SortSeverity || m.st.At(0).Severity() != triage.SevCritical {
+		t.Fatalf("severity sort: mode %v top %v", m.sortMode, m.st.At(0).Severity())
+	}
+	if m.selected().UUID() != sel {
+		t.Fatalf("sorting moved the selection from %s to %s", sel, m.selected().UUID())
 	}
 	m = keys(t, m, "s")
-	if m.sortMode != alertdb.SortProcess || m.selected().Process() != "scp" {
-		t.Fatalf("process sort: top %s", m.selected().Process())
+	if m.sortMode != alertdb.SortProcess || m.st.At(0).Process() != "scp" {
+		t.Fatalf("process sort: top %s", m.st.At(0).Process())
 	}
 }
 
@@ -171,9 +176,9 @@ func TestKillNeedsConfirmation(t *testing.T) {
 			t.Fatalf("confirmation lacks %q:\n%s", want, out)
 		}
 	}
-	m = keys(t, m, "y") // no single yes: a choice must be named
+	m = keys(t, m, "enter") // no single yes: a choice must be named
 	if len(b.killed) != 0 || m.overlay != overlayConfirm {
-		t.Fatalf("y acted on a two-choice kill: %v", b.killed)
+		t.Fatalf("enter acted on a two-choice kill: %v", b.killed)
 	}
 	m = keys(t, m, "esc")
 	m = keys(t, m, "K", "p")
@@ -313,7 +318,7 @@ func TestQuarantineNeedsConfirmation(t *testing.T) {
 	if len(b.quarantined) != 0 || !strings.Contains(screen(m), "chmod 000") {
 		t.Fatalf("no confirmation:\n%s", screen(m))
 	}
-	m = keys(t, m, "y")
+	m = keys(t, m, "enter")
 	if len(b.quarantined) != 1 || !strings.Contains(m.flash, "quarantined") {
 		t.Fatalf("quarantined %v, flash %q", b.quarantined, m.flash)
 	}
@@ -345,11 +350,11 @@ func TestHelpListsOnlyEnabledKeys(t *testing.T) {
 	}
 	m = keys(t, m, "?", "enter", "?")
 	out = screen(m)
-	if !strings.Contains(out, "next tab") || strings.Contains(out, "cycle sort") {
+	if !strings.Contains(out, "next tab") || strings.Contains(out, "sort by next column") {
 		t.Fatalf("detail-mode help wrong:\n%s", out)
 	}
 	m = keys(t, m, "?", "a", "?")
-	if strings.Contains(screen(m), "acknowledge") {
+	if regexp.MustCompile(`\ba +acknowledge\b`).MatchString(screen(m)) {
 		t.Fatal("help lists acknowledge for an acknowledged alert")
 	}
 }

@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"os"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -17,7 +16,8 @@ import (
 // Options configure a Model. Backend is required.
 type Options struct {
 	Backend Backend
-	// NoColor drops colors (main sets it from NO_COLOR).
+	// NoColor drops colors. The caller decides it (the pipeline reads
+	// NO_COLOR, once); the TUI never reads the environment itself.
 	NoColor bool
 	// Light assumes a light background until the terminal reports its own
 	// (most report it within a few milliseconds; dark is the default).
@@ -25,8 +25,13 @@ type Options struct {
 	// ExportDir is where export writes NDJSON files ("." when empty).
 	ExportDir string
 	// Now and Location make time display deterministic in tests.
+	// Location is the zone times are shown in: nil is UTC (with a Z),
+	// time.Local follows TZ; the header names it.
 	Now      func() time.Time
 	Location *time.Location
+	// Ephemeral says the session's triage is held in memory only
+	// (--ephemeral): quitting after a status change asks first.
+	Ephemeral bool
 	// Guide overrides Backend.RuleGuide (tests, demo).
 	Guide string
 	// ReadOnly (--readonly) turns off every key that changes the host.
@@ -46,6 +51,8 @@ const (
 	overlayConfirm
 	overlaySearch     // the story view's search prompt
 	overlayLog        // the response log
+	overlayCommand    // the : command line
+	overlayFind       // the detail view's search prompt
 	overlayException  // the exception editor
 	overlayExceptions // the list of exceptions
 )
@@ -88,6 +95,9 @@ type Model struct {
 	tab    int
 	field  int // focused field line in the detail tab
 	dtop   int // detail scroll
+	// dfree detaches the scroll from the focused field: a page, a section
+	// or a match showed rows without a field (the Raw tab's JSON).
+	dfree  bool
 	dlines []dline
 	drows  []drow // dlines wrapped to the detail width, built in Update
 	dkey   detailKey
@@ -96,7 +106,31 @@ type Model struct {
 	overlay  overlay
 	input    []rune
 	inputErr string
+	hint     string // completion candidates beside the prompt
 	ask      confirm
+	// hist are the filter (/) and command (:) lines entered, oldest
+	// first; hpos walks them with ↑/↓ (len = the line being edited).
+	hist    [2][]string
+	hpos    int
+	draft   []rune // what was typed before ↑ recalled an older line
+	askQuit bool   // the open dialog is the quit question
+	htop    int    // first help line shown
+
+	clock clock
+
+	// paused holds arriving batches back from the list (p); the header
+	// counts them.
+	paused bool
+	held   [][]*alertdb.Row
+	heldN  int
+
+	// unsaved counts status writes not yet acknowledged by the backend,
+	// triaged whether this session changed any status (lost on quit when
+	// Ephemeral).
+	unsaved int
+	triaged bool
+
+	find findState // detail view search
 
 	flash    string
 	flashErr bool
@@ -120,12 +154,7 @@ func New(opt Options) Model {
 		opt.Now = time.Now
 	}
 	if opt.Location == nil {
-		opt.Location = time.Local
-	}
-	// NO_COLOR (no-color.org): any non-empty value disables color. Read
-	// here, once, not in View.
-	if os.Getenv("NO_COLOR") != "" {
-		opt.NoColor = true
+		opt.Location = time.UTC
 	}
 	if opt.ExportDir == "" {
 		opt.ExportDir = "."
@@ -139,6 +168,7 @@ func New(opt Options) Model {
 		width:    80,
 		height:   24,
 		guide:    opt.Guide,
+		clock:    newClock(opt.Location, opt.Now()),
 	}
 	if opt.Backend != nil {
 		for id, s := range opt.Backend.Statuses() {
@@ -180,7 +210,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.onStorySearch(msg)
 	case filterResultMsg:
 		m.onFilterResult(msg)
-	case statusSavedMsg, killPlanMsg, actionMsg, evidenceMsg, exportedMsg, responsesMsg:
+	case statusSavedMsg:
+		m.unsaved = max(0, m.unsaved-1)
+		m.onResult(msg)
+	case killPlanMsg, actionMsg, evidenceMsg, exportedMsg, responsesMsg:
 		m.onResult(msg)
 	case excPreviewMsg, excSavedMsg, excListMsg, excDeletedMsg, excExportedMsg, recheckedMsg:
 		cmd = m.onExceptionResult(msg)
@@ -189,11 +222,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.MouseWheelMsg:
 		m.onWheel(msg)
 	case tea.MouseClickMsg:
-		m.onClick(msg)
+		cmd = m.onClick(msg)
 	}
 	m.clamp()
-	// The detail lines first: which keys are live depends on them (x
-	// needs a focusable field), also right after the view opened.
+	// The detail lines first, then the keys: a key that arrives in the
+	// same batch as the enter that opened the detail (x after enter) must
+	// find the bindings that detail enables.
 	if m.detail {
 		m.refreshDetail()
 	}
