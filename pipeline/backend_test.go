@@ -434,14 +434,8 @@ func TestEphemeralEvidenceIgnoresPlantedDirectory(t *testing.T) {
 		os.Chmod(p, 0o777)
 	}
 
-	var errb bytes.Buffer
-	s, err := newSetup(&Config{Rules: []string{"seed"}, Ephemeral: true, Stderr: &errb})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	s.here = testHere
-	b := &backend{s: s}
+	b := ephemeralBackend(t)
+	b.s.here = testHere
 	src := filepath.Join(t.TempDir(), "dropped")
 	os.WriteFile(src, []byte("payload"), 0o644)
 	bun, err := b.Evidence(liveAlert("u1", src))
@@ -524,17 +518,24 @@ func TestRecordedRefusesHostActions(t *testing.T) {
 // kernel's messages from the host's log readers); nothing is copied.
 func TestPreserveRefusesPseudoFiles(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
-	var errb bytes.Buffer
-	s, err := newSetup(&Config{Rules: []string{"seed"}, Ephemeral: true, Stderr: &errb})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	s.here = testHere
-	b := &backend{s: s}
+	b := ephemeralBackend(t)
+	b.s.here = testHere
 	a := liveAlert("u1", fmt.Sprintf("/proc/%d/environ", os.Getpid()))
 	bun, err := b.Evidence(a)
 	if err == nil || !strings.Contains(err.Error(), "refused: a kernel pseudo file") {
 		t.Fatalf("P on a /proc file: bundled in %q, err %v", bun.Dir, err)
 	}
+}
+
+// ephemeralBackend is the TUI's backend over an --ephemeral setup with the
+// seed rule, closed when the test ends.
+func ephemeralBackend(t *testing.T) *backend {
+	t.Helper()
+	var errb bytes.Buffer
+	s, err := newSetup(&Config{Rules: []string{"seed"}, Ephemeral: true, Stderr: &errb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return &backend{s: s}
 }
