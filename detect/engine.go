@@ -252,7 +252,7 @@ func NewEngine(specs []RuleSpec, store HistoryStore, exc Excepter, opt Options) 
 			rs.fields, rs.window = r.NewTermsFields, r.HistoryWindow
 			rs.tracker = newterms.NewTracker(store, r.HistoryWindow)
 			if opt.Offline {
-				rs.off = &offTerms{tuples: map[string]*offTuple{}}
+				rs.off = &offTerms{tuples: map[string]*offTuple{}, held: map[int64][]*offCluster{}}
 			}
 			rs.terms.Store(int64(rs.tracker.Terms(r.RuleID)))
 			if err := rs.tracker.Err(); err != nil {
@@ -263,6 +263,9 @@ func NewEngine(specs []RuleSpec, store HistoryStore, exc Excepter, opt Options) 
 			return nil, fmt.Errorf("rule %q: unsupported rule type %q", r.Name, r.Type)
 		}
 		rs.cap.init(&r)
+		if rs.off != nil {
+			rs.off.interval, rs.off.keep = rs.cap.interval, 2*int(rs.cap.maxSignals)
+		}
 		rs.static = ruleFields(&r, rs.cap.interval, int(rs.cap.maxSignals))
 		e.rules = append(e.rules, rs)
 	}
