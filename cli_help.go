@@ -25,6 +25,13 @@ Everything one login, address, user, file (through its renames) or process
 tree did, in time order. No PATH: the events live runs kept in --state. No
 selector, or nothing matched: exit 2.
 `,
+	"view": `Usage: xferhunt view [flags] FILE...
+
+The TUI over saved alerts: an export, scan output, or Kibana's alert
+documents (NDJSON, a JSON array, a _search response; gzip too). Triage and
+exceptions go to --state (or memory with --ephemeral). The alerts are a
+recording: kill and preserve are refused.
+`,
 	"demo": `Usage: xferhunt demo [flags]
 
 The TUI (or --headless output) over a bundled real capture of scp, sftp and
@@ -71,7 +78,7 @@ func setOf(names ...string) map[string]bool {
 
 func knownCommand(cmd string) bool {
 	switch cmd {
-	case "", "scan", "story", "demo", "rules", "doctor", "version":
+	case "", "scan", "story", "view", "demo", "rules", "doctor", "version":
 		return true
 	}
 	return false

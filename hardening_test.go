@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/xferhunt/xferhunt/internal/crash"
+	"github.com/xferhunt/xferhunt/internal/testenv"
 	"github.com/xferhunt/xferhunt/pipeline"
 )
 
@@ -194,5 +195,30 @@ func TestScanLongExecutableCounted(t *testing.T) {
 		!strings.Contains(r.stderr, "2 matches, 1 alerts") ||
 		!strings.Contains(r.stderr, "1 matching events had a new-terms value longer than 1024 bytes") {
 		t.Fatalf("exit %d, %d alerts, stderr %q", r.code, len(alerts(t, r.stdout)), r.stderr)
+	}
+}
+
+// TestScanForgedTimesHeld: lines an attacker writes into a log xferhunt
+// reads: a sighting of /tmp/x dated 2100 must not make the real upload of
+// /tmp/x (earlier in time, later in the file) old, and stamps that
+// overflow or go negative are malformed lines, counted, not events.
+func TestScanForgedTimesHeld(t *testing.T) {
+	real := time.Unix(1795662796, 494e6)
+	var in bytes.Buffer
+	in.Write(testenv.ScpUploadRecords("/tmp/x", time.Unix(4102444800, 0), 1))
+	in.Write(testenv.ScpUploadRecords("/tmp/x", real, 2))
+	bad := string(testenv.ScpUploadRecords("/tmp/x2", real, 3))
+	in.WriteString(strings.ReplaceAll(bad, "1795662796.494:3", "99999999999999999999.000:3"))
+	in.WriteString(strings.ReplaceAll(bad, "1795662796.494:3", "-5.000:4"))
+	in.Write(testenv.ScpUploadRecords("/tmp/y", real.Add(time.Second), 5))
+	src := filepath.Join(t.TempDir(), "forged.log")
+	os.WriteFile(src, in.Bytes(), 0o600)
+	r := xferhunt(t, nil, "scan", "--ephemeral", "--history-window", "1000d", "--new-terms-fields", "file.path,host.id", src)
+	var paths []string
+	for _, a := range alerts(t, r.stdout) {
+		paths = append(paths, a.str("file.path")+"@"+a.str("kibana.alert.original_time"))
+	}
+	if r.code != 0 || len(paths) != 3 || !strings.Contains(r.stderr, " 10 malformed lines") {
+		t.Fatalf("exit %d, alerts %q; want the 2100 sighting, the real /tmp/x and /tmp/y alerting and 10 malformed lines: %s", r.code, paths, r.stderr)
 	}
 }

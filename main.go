@@ -26,6 +26,7 @@ import (
 	"github.com/xferhunt/xferhunt/internal/visible"
 	"github.com/xferhunt/xferhunt/pipeline"
 	"github.com/xferhunt/xferhunt/sources/auditrules"
+	"github.com/xferhunt/xferhunt/sources/netlink"
 )
 
 // demoCapture is the real capture `xferhunt demo` replays (see
@@ -43,6 +44,10 @@ var (
 )
 
 func main() {
+	if pid := os.Getenv(watchdogEnv); pid != "" {
+		os.Exit(runWatchdog(pid))
+	}
+	netlink.BeforeChange = startWatchdog
 	// XFERHUNT_CPUPROFILE names a file for a CPU profile of the whole run:
 	// the way to see where a slow pipeline spends its time on a real host.
 	if path := os.Getenv("XFERHUNT_CPUPROFILE"); path != "" {
@@ -142,7 +147,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			topic = args[0]
 		}
 		if !knownCommand(topic) {
-			printError(errOut, `no help on "`+topic+`" (commands: scan, story, demo, rules, doctor, version)`)
+			printError(errOut, `no help on "`+topic+`" (commands: scan, story, view, demo, rules, doctor, version)`)
 			return 2
 		}
 		printHelp(stdout, topic)
@@ -264,6 +269,20 @@ func newFlagSet(cfg *pipeline.Config, showVersion *bool, out io.Writer, sq *pipe
 		return err
 	})
 	fs.BoolVar(&cfg.HideOwn, "hide-own", false, "live: leave out the alerts of the login session xferhunt was started from (the responder's own; they are labelled xferhunt.responder.own_session otherwise)")
+	// XFERHUNT_TIME is the default, so a responder sets it once in their
+	// shell; the flag wins.
+	cfg.LocalTime = os.Getenv("XFERHUNT_TIME") == "local"
+	fs.Func("time", "zone of the TUI's times: utc (default, shown with a Z) or local (TZ, named in the header); default from XFERHUNT_TIME", func(v string) error {
+		switch v {
+		case "utc", "UTC":
+			cfg.LocalTime = false
+		case "local":
+			cfg.LocalTime = true
+		default:
+			return fmt.Errorf("want utc or local")
+		}
+		return nil
+	})
 	fs.Var(byteSize{&cfg.StoryBudget}, "story-budget", "memory bound of the event store that keeps stories, e.g. 64MiB, 1GiB (default 64MiB); the oldest events are evicted first, and counted")
 	if sq != nil {
 		fs.Int64Var(&sq.Session, "session", -1, "story: the audit login session N (ses=)")

@@ -53,6 +53,10 @@ type fieldTable struct {
 	mu    sync.RWMutex
 	ids   map[string]uint32
 	names []string
+	// arrayed[id] says the path was once reached through an array of
+	// objects (kibana.alert.ancestors, threat): a nested query over it
+	// needs each object apart, which the flat index does not keep.
+	arrayed []bool
 }
 
 var leafFields = fieldTable{ids: map[string]uint32{}}
@@ -73,7 +77,33 @@ func (t *fieldTable) id(name string) uint32 {
 	name = strings.Clone(name)
 	t.ids[name] = id
 	t.names = append(t.names, name)
+	t.arrayed = append(t.arrayed, false)
 	return id
+}
+
+// markArrayed records that id was reached through an array of objects.
+func (t *fieldTable) markArrayed(id uint32) {
+	t.mu.RLock()
+	done := t.arrayed[id]
+	t.mu.RUnlock()
+	if !done {
+		t.mu.Lock()
+		t.arrayed[id] = true
+		t.mu.Unlock()
+	}
+}
+
+// anyArrayed reports whether one of ids was ever reached through an
+// array of objects.
+func (t *fieldTable) anyArrayed(ids []uint32) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, id := range ids {
+		if int(id) < len(t.arrayed) && t.arrayed[id] {
+			return true
+		}
+	}
+	return false
 }
 
 // snapshot returns the names known now, indexed by id.
@@ -108,7 +138,11 @@ type flatEntry struct {
 func flatten(d ecs.Doc) (string, *template) {
 	acc := make(map[string][]any, 64)
 	cold := map[string]bool{}
-	walkFlat(map[string]any(d), "", acc, cold)
+	arrayed := map[string]bool{}
+	walkFlat(map[string]any(d), "", acc, cold, arrayed, false)
+	for p := range arrayed {
+		leafFields.markArrayed(leafFields.id(p))
+	}
 	entries := make([]flatEntry, 0, len(acc)+len(cold))
 	var buf []byte
 	for p, vs := range acc {
@@ -227,27 +261,40 @@ func ruleTemplate(rule string, entries []flatEntry) *template {
 // walkFlat gathers the scalar values under every leaf path, as
 // ecs.Doc.Values would return them for that path (up to order, which no
 // KQL operator observes). Values the JSON round trip of codec.go would
-// alter mark their path cold.
-func walkFlat(m map[string]any, prefix string, acc map[string][]any, cold map[string]bool) {
+// alter mark their path cold. Paths below an object inside an array
+// (inArr) go to arrayed.
+func walkFlat(m map[string]any, prefix string, acc map[string][]any, cold, arrayed map[string]bool, inArr bool) {
 	for k, v := range m {
 		p := k
 		if prefix != "" {
 			p = prefix + "." + k
 		}
-		walkValue(v, p, acc, cold)
+		walkValue(v, p, acc, cold, arrayed, inArr)
 	}
 }
 
-func walkValue(v any, p string, acc map[string][]any, cold map[string]bool) {
+func walkValue(v any, p string, acc map[string][]any, cold, arrayed map[string]bool, inArr bool) {
+	if inArr {
+		switch v.(type) {
+		case map[string]any, ecs.Doc, []any:
+		default:
+			arrayed[p] = true
+		}
+	}
 	switch t := v.(type) {
 	case nil:
 	case map[string]any:
-		walkFlat(t, p, acc, cold)
+		walkFlat(t, p, acc, cold, arrayed, inArr)
 	case ecs.Doc:
-		walkFlat(t, p, acc, cold)
+		walkFlat(t, p, acc, cold, arrayed, inArr)
 	case []any:
 		for _, e := range t {
-			walkValue(e, p, acc, cold)
+			switch e.(type) {
+			case map[string]any, ecs.Doc:
+				walkValue(e, p, acc, cold, arrayed, true)
+			default:
+				walkValue(e, p, acc, cold, arrayed, inArr)
+			}
 		}
 	case []string:
 		for _, e := range t {
@@ -468,32 +515,45 @@ type plan struct {
 	// exact: the query only tests equality with literals of at most
 	// maxInline bytes, so partial entries answer it as they are.
 	exact bool
-	ids   []uint32
-	names []string // by id, as known when the plan was made
+	// nest builds the mini document as nested objects rather than dotted
+	// keys: an exists query on an object (process.parent:*) and a nested
+	// query (process:{…}) look for the object.
+	nest bool
+	// nested: the query is a nested one, right only while none of its
+	// fields was ever inside an array of objects (checked again per row:
+	// a row that arrived after the plan may be the first).
+	nested bool
+	ids    []uint32
+	names  []string // by id, as known when the plan was made
 }
 
 // planFields builds the plan for a query over the given field names, or
-// nil when the index cannot answer it (nested queries, object fields):
-// those decode every row. Unknown fields are in no row and are skipped.
-func planFields(fields []string, all, exact bool) *plan {
+// nil when the index cannot answer it: a nested query over a field once
+// seen inside an array of objects decodes every row. A name that is an
+// object reads every leaf below it. Unknown fields are in no row and are
+// skipped.
+func planFields(fields []string, all, exact, nested bool) *plan {
 	names := leafFields.snapshot()
-	p := &plan{all: all, exact: exact, names: names}
+	p := &plan{all: all, exact: exact, names: names, nest: nested, nested: nested}
+	leafFields.mu.RLock()
 	for _, f := range fields {
 		if strings.Contains(f, "*") {
 			p.all = true
 			continue
 		}
-		for _, n := range names {
+		for id, n := range names {
 			if strings.HasPrefix(n, f) && len(n) > len(f) && n[len(f)] == '.' {
-				return nil // an object: exists queries need the structure
+				p.nest = true // an object: exists looks below it
+				p.ids = append(p.ids, uint32(id))
 			}
 		}
-		leafFields.mu.RLock()
-		id, ok := leafFields.ids[f]
-		leafFields.mu.RUnlock()
-		if ok && int(id) < len(names) {
+		if id, ok := leafFields.ids[f]; ok && int(id) < len(names) {
 			p.ids = append(p.ids, id)
 		}
+	}
+	leafFields.mu.RUnlock()
+	if nested && (p.all || leafFields.anyArrayed(p.ids)) {
+		return nil
 	}
 	return p
 }
@@ -523,6 +583,9 @@ func (p *plan) miniDoc(r *Row, d ecs.Doc) bool {
 			d[p.names[id]] = v
 		}
 	}
+	if p.nested && leafFields.anyArrayed(p.ids) {
+		return false // a row since the plan put one inside an array
+	}
 	if p.all {
 		r.each(add)
 	} else {
@@ -532,14 +595,37 @@ func (p *plan) miniDoc(r *Row, d ecs.Doc) bool {
 			}
 		}
 	}
-	if cold == nil {
-		return true
+	if cold != nil {
+		js, err := inflate(r.blob)
+		if err != nil {
+			return false
+		}
+		if scanLeaves(js, cold, d) != nil {
+			return false
+		}
 	}
-	js, err := inflate(r.blob)
-	if err != nil {
-		return false
+	if p.nest {
+		nestDoc(d)
 	}
-	return scanLeaves(js, cold, d) == nil
+	return true
+}
+
+// nestDoc rewrites d's dotted keys as nested objects, in place.
+func nestDoc(d ecs.Doc) {
+	var dotted []string
+	for k := range d {
+		if strings.IndexByte(k, '.') >= 0 {
+			dotted = append(dotted, k)
+		}
+	}
+	// Sorted, so that a scalar and an object at one path (never in real
+	// alerts) resolve the same way on every pass.
+	slices.Sort(dotted)
+	for _, k := range dotted {
+		v := d[k]
+		delete(d, k)
+		d.Set(k, v)
+	}
 }
 
 // appendScalar encodes a string, number or boolean value inline.
@@ -559,4 +645,12 @@ func appendScalar(b []byte, v any) []byte {
 		return append(b, valFalse)
 	}
 	return b
+}
+
+// FieldNames returns every leaf field name an alert held so far, sorted:
+// what a filter can name (the TUI completes field names from it).
+func FieldNames() []string {
+	names := slices.Clone(leafFields.snapshot())
+	slices.Sort(names)
+	return names
 }

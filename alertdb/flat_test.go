@@ -88,10 +88,15 @@ func TestIndexedFilterMatchesDecoded(t *testing.T) {
 		{`not event.original : "type=SYSCALL "`, true},
 		{`event.original : *`, true},
 		{`kibana.alert.reason : * and not file.path : /srv/*`, true},
-		{`process.* : vsftpd`, true},               // field wildcard: every field
-		{`*.name : root`, true},                    // ditto
-		{`process.parent : *`, false},              // an object: exists needs structure
-		{`threat : { tactic.id : TA0008 }`, false}, // nested
+		{`process.* : vsftpd`, true},                        // field wildcard: every field
+		{`*.name : root`, true},                             // ditto
+		{`process.parent : *`, true},                        // an object: every leaf below it, nested
+		{`not process.parent : *`, true},                    // ditto
+		{`process : { name : sshd and pid : 31337 }`, true}, // nested over a plain object
+		{`process.parent : { name : sshd and pid : 4100 }`, true},
+		{`not threat : *`, true}, // an object in an array, absent from one row
+		{`host : * and not threat : *`, true},
+		{`threat : { tactic.id : TA0008 }`, false}, // nested over an array of objects
 		{`xferhunt.ancestry : { name : sshd and pid : 4100 }`, false},
 	}
 	for _, tc := range queries {
@@ -146,8 +151,12 @@ func TestIndexAvoidsDecoding(t *testing.T) {
 // decode, free text reads every field, long or non-equality values read
 // the inflated document.
 func TestPlanQueryShape(t *testing.T) {
-	if planQuery(`process : { name : scp }`) != nil {
-		t.Error("a nested query got an index plan")
+	buildRows(tableAlerts()) // threat: an array of objects
+	if planQuery(`threat : { tactic.id : TA0008 }`) != nil {
+		t.Error("a nested query over an array of objects got an index plan")
+	}
+	if p := planQuery(`process : { name : scp }`); p == nil || !p.nest {
+		t.Errorf("a nested query over an object: plan %+v, want a nested mini document", p)
 	}
 	if planQuery(`process.name : (`) != nil {
 		t.Error("a query that does not parse got a plan")
@@ -176,6 +185,28 @@ func TestExceptionPreviewCount(t *testing.T) {
 		})
 		if got, want := CountKeyword(rows, fv[0], fv[1]), int(n.Load()); got != want || want == 0 {
 			t.Errorf("%s:%s: index counted %d, decoding %d", fv[0], fv[1], got, want)
+		}
+	}
+}
+
+// TestObjectQueriesKeepRows: the object queries the index now answers keep
+// the rows they should, not merely the same (possibly no) rows as decoding.
+func TestObjectQueriesKeepRows(t *testing.T) {
+	alerts := append(tableAlerts(), oddAlerts()...)
+	rows := buildRows(alerts)
+	for q, want := range map[string]int{
+		`process.parent : *`:                              len(alerts),
+		`process.parent : { name : sshd and pid : 4100 }`: len(alerts),
+		`not threat : *`:                                  1, // odd-sparse
+		`process : { name : vsftpd and pid : 31337 }`:     1, // odd-typed
+	} {
+		pl := planQuery(q)
+		if pl == nil || !pl.nest {
+			t.Errorf("%s: plan %+v, want a nested mini document", q, pl)
+			continue
+		}
+		if got := len(computeView(rows, kql.MustParse(q).Match, pl, SortTime)); got != want {
+			t.Errorf("%s kept %d rows, want %d", q, got, want)
 		}
 	}
 }

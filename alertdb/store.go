@@ -1,6 +1,7 @@
 package alertdb
 
 import (
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,23 +14,84 @@ import (
 	"github.com/xferhunt/xferhunt/triage"
 )
 
-// SortMode is the list order.
+// SortMode is the list order: a column, and SortReverse to flip its
+// natural direction.
 type SortMode int
 
-// Sort modes, cycled with the sort key.
+// Sort columns. Each has a natural direction: time newest first, severity
+// most urgent first, status open first, text columns A to Z.
 const (
 	SortTime SortMode = iota // newest first
 	SortSeverity
 	SortProcess
+	SortUser
+	SortIP
+	SortPath
+	SortStatus
 	sortModes
 )
 
-var sortNames = [...]string{"newest", "severity", "process"}
+// SortReverse, or'ed into a mode, flips its direction (oldest first, Z to A).
+const SortReverse SortMode = 1 << 8
 
-func (s SortMode) String() string { return sortNames[s] }
+var sortNames = [...]string{"time", "severity", "process", "user", "source ip", "file path", "status"}
 
-// Next is the mode after s, wrapping around.
-func (s SortMode) Next() SortMode { return (s + 1) % sortModes }
+// Column is the mode without its direction.
+func (s SortMode) Column() SortMode { return s &^ SortReverse }
+
+// Reversed reports whether the natural direction is flipped.
+func (s SortMode) Reversed() bool { return s&SortReverse != 0 }
+
+// Descending reports whether the column is shown from the highest value
+// down (newest, most severe, Z to A), for the header's marker.
+func (s SortMode) Descending() bool {
+	natural := s.Column() == SortTime || s.Column() == SortSeverity
+	return natural != s.Reversed()
+}
+
+func (s SortMode) String() string {
+	c := s.Column()
+	if c < 0 || c >= sortModes {
+		return "?"
+	}
+	dir := " ↑"
+	if s.Descending() {
+		dir = " ↓"
+	}
+	return sortNames[c] + dir
+}
+
+// Next is the next column in its natural direction, wrapping around.
+func (s SortMode) Next() SortMode { return (s.Column() + 1) % sortModes }
+
+// ParseSortColumn reads a column name as String spells it ("source ip",
+// "ip", "file path", "path" …), in its natural direction.
+func ParseSortColumn(name string) (SortMode, bool) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	switch name {
+	case "ip", "source.ip", "src":
+		return SortIP, true
+	case "path", "file", "file.path":
+		return SortPath, true
+	case "sev":
+		return SortSeverity, true
+	case "newest":
+		return SortTime, true
+	case "oldest":
+		return SortTime | SortReverse, true
+	}
+	for i, n := range sortNames {
+		if n == name {
+			return SortMode(i), true
+		}
+	}
+	return 0, false
+}
+
+// SortColumns are the column names ParseSortColumn knows, for completion.
+func SortColumns() []string {
+	return []string{"time", "severity", "process", "user", "ip", "path", "status", "newest", "oldest"}
+}
 
 // Row is one alert with its list columns extracted and sanitized once, at
 // arrival, so drawing a frame never walks a document. Rows are immutable:
@@ -177,22 +239,87 @@ func (r *Row) doc() ecs.Doc {
 // Alert returns the row as a detect.Alert, decoded.
 func (r *Row) Alert() detect.Alert { return detect.Alert{Doc: r.doc()} }
 
-// less orders rows for display under mode: true when a goes above b.
-func less(mode SortMode, a, b *Row) bool {
-	switch mode {
+// compareRows orders a before b (-1) under mode. Ties fall back to time
+// (newest first, or oldest first when reversed) and arrival, so the order
+// is total and a sort is stable across passes.
+func compareRows(mode SortMode, a, b *Row) int {
+	c := 0
+	switch mode.Column() {
 	case SortSeverity:
-		if a.sev != b.sev {
-			return a.sev > b.sev
-		}
+		c = -cmpInt(int(a.sev), int(b.sev))
 	case SortProcess:
-		if c := strings.Compare(a.process, b.process); c != 0 {
-			return c < 0
-		}
+		c = strings.Compare(a.process, b.process)
+	case SortUser:
+		c = strings.Compare(a.user, b.user)
+	case SortIP:
+		c = compareIP(a.ip, b.ip)
+	case SortPath:
+		c = strings.Compare(a.path, b.path)
+	case SortStatus:
+		c = cmpInt(int(a.status), int(b.status))
 	}
-	if !a.at.Equal(b.at) {
-		return a.at.After(b.at)
+	if c == 0 {
+		c = tieBreak(a, b)
 	}
-	return a.seq > b.seq
+	if mode.Reversed() {
+		return -c
+	}
+	return c
+}
+
+// tieBreak orders rows equal in the sorted column: newest first, then
+// latest arrival.
+func tieBreak(a, b *Row) int {
+	if c := -a.at.Compare(b.at); c != 0 {
+		return c
+	}
+	return -cmpInt(a.seq, b.seq)
+}
+
+// ipKey is a row's source.ip parsed once for a whole sort: parsing in the
+// comparison made a 100k sort take a second.
+type ipKey struct {
+	addr netip.Addr
+	ok   bool
+	text string
+}
+
+func (k ipKey) compare(o ipKey) int {
+	switch {
+	case k.ok && o.ok:
+		return k.addr.Compare(o.addr)
+	case k.ok:
+		return -1
+	case o.ok:
+		return 1
+	}
+	return strings.Compare(k.text, o.text)
+}
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// compareIP orders addresses numerically (10.0.0.9 before 10.0.0.10);
+// text that is no address (absent, escaped) goes after, as text.
+func compareIP(a, b string) int {
+	x, errA := netip.ParseAddr(a)
+	y, errB := netip.ParseAddr(b)
+	switch {
+	case errA == nil && errB == nil:
+		return x.Compare(y)
+	case errA == nil:
+		return -1
+	case errB == nil:
+		return 1
+	}
+	return strings.Compare(a, b)
 }
 
 // Store holds every alert in arrival order plus the shown, ordered view.
@@ -318,15 +445,7 @@ func (s *Store) merge(idx []int32, mode SortMode) {
 	if len(idx) == 0 {
 		return
 	}
-	cmp := func(a, b int32) int {
-		if less(mode, s.rows[a], s.rows[b]) {
-			return -1
-		}
-		if less(mode, s.rows[b], s.rows[a]) {
-			return 1
-		}
-		return 0
-	}
+	cmp := func(a, b int32) int { return compareRows(mode, s.rows[a], s.rows[b]) }
 	slices.SortFunc(idx, cmp)
 	// Live alerts usually go on top: prepend without a merge walk.
 	if len(s.vis) == 0 || cmp(idx[len(idx)-1], s.vis[0]) <= 0 {
@@ -390,7 +509,7 @@ func Filter(rows []*Row, query string, pred func(ecs.Doc) bool, mode SortMode) [
 // keyword, as an exception on field : value would match them.
 func CountKeyword(rows []*Row, field, value string) int {
 	var n atomic.Int64
-	parallelMatch(rows, planFields([]string{field}, false, len(value) <= maxInline), func(_ int, d ecs.Doc) {
+	parallelMatch(rows, planFields([]string{field}, false, len(value) <= maxInline, false), func(_ int, d ecs.Doc) {
 		if slices.Contains(d.Keywords(field), value) {
 			n.Add(1)
 		}
@@ -404,7 +523,9 @@ func CountKeyword(rows []*Row, field, value string) int {
 // alerts to close with a new exception), decoding only when it must.
 func Matching(rows []*Row, fields []string, pred func(ecs.Doc) bool) []int {
 	keep := make([]bool, len(rows))
-	parallelMatch(rows, planFields(fields, false, false), func(i int, d ecs.Doc) { keep[i] = pred(d) })
+	// As for a nested query: pred may read an object's entries together
+	// (an exception's nested entry), which an array of objects would mix.
+	parallelMatch(rows, planFields(fields, false, false, true), func(i int, d ecs.Doc) { keep[i] = pred(d) })
 	var out []int
 	for i, k := range keep {
 		if k {
@@ -431,14 +552,24 @@ func computeView(rows []*Row, pred func(ecs.Doc) bool, pl *plan, mode SortMode) 
 			}
 		}
 	}
-	slices.SortFunc(vis, func(a, b int32) int {
-		if less(mode, rows[a], rows[b]) {
-			return -1
+	if mode.Column() == SortIP {
+		keys := make([]ipKey, len(rows))
+		for _, i := range vis {
+			a, err := netip.ParseAddr(rows[i].ip)
+			keys[i] = ipKey{a, err == nil, rows[i].ip}
 		}
-		if less(mode, rows[b], rows[a]) {
-			return 1
-		}
-		return 0
-	})
+		slices.SortFunc(vis, func(a, b int32) int {
+			c := keys[a].compare(keys[b])
+			if c == 0 {
+				c = tieBreak(rows[a], rows[b])
+			}
+			if mode.Reversed() {
+				return -c
+			}
+			return c
+		})
+		return vis
+	}
+	slices.SortFunc(vis, func(a, b int32) int { return compareRows(mode, rows[a], rows[b]) })
 	return vis
 }

@@ -2,7 +2,9 @@ package alertdb
 
 import (
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/kql"
@@ -59,7 +61,7 @@ func TestStoreStatus(t *testing.T) {
 	if triage.ParseStatus("acknowledged") != triage.StatusAcknowledged || triage.ParseStatus("bogus") != triage.StatusOpen {
 		t.Fatal("triage.ParseStatus")
 	}
-	if SortProcess.Next() != SortTime {
+	if SortStatus.Next() != SortTime || (SortUser|SortReverse).Next() != SortIP {
 		t.Fatal("sort modes do not wrap")
 	}
 }
@@ -75,5 +77,62 @@ func TestRowLabelsResponder(t *testing.T) {
 	plain := NewRow(detect.Alert{Doc: ecs.Doc{"user": map[string]any{"name": "ann"}}})
 	if plain.User() != "ann" {
 		t.Fatalf("unlabelled user %q", plain.User())
+	}
+}
+
+// TestSortEveryColumn: each column sorts in its natural direction, the
+// reverse flag flips it, addresses sort as numbers, and ties fall back to
+// newest first.
+func TestSortEveryColumn(t *testing.T) {
+	mk := func(uuid, sev, proc, user, ip, path string, sec int) detect.Alert {
+		return detect.Alert{Doc: ecs.Doc{
+			"kibana.alert.uuid": uuid, "kibana.alert.severity": sev,
+			"kibana.alert.original_time": time.Unix(int64(1700000000+sec), 0).UTC().Format(time.RFC3339),
+			"process.name":               proc, "user.name": user, "source.ip": ip, "file.path": path,
+		}}
+	}
+	alerts := []detect.Alert{
+		mk("a", "low", "sshd", "bob", "10.0.0.10", "/b", 1),
+		mk("b", "high", "scp", "ann", "10.0.0.9", "/c", 2),
+		mk("c", "medium", "vsftpd", "cat", "", "/a", 3),
+		mk("d", "high", "scp", "ann", "10.0.0.9", "/a", 4),
+	}
+	rows := make([]*Row, len(alerts))
+	for i, a := range alerts {
+		rows[i] = NewRow(a)
+		rows[i].seq = i
+	}
+	order := func(mode SortMode) string {
+		var b strings.Builder
+		for _, i := range Filter(rows, "", nil, mode) {
+			b.WriteString(rows[i].UUID())
+		}
+		return b.String()
+	}
+	for _, c := range []struct {
+		mode SortMode
+		want string
+	}{
+		{SortTime, "dcba"},
+		{SortTime | SortReverse, "abcd"},
+		{SortSeverity, "dbca"},
+		{SortSeverity | SortReverse, "acbd"},
+		{SortProcess, "dbac"},
+		{SortUser, "dbac"},
+		{SortUser | SortReverse, "cabd"},
+		{SortIP, "dbac"}, // 10.0.0.9 < 10.0.0.10 < no address
+		{SortPath, "dcab"},
+	} {
+		if got := order(c.mode); got != c.want {
+			t.Errorf("%v: order %s, want %s", c.mode, got, c.want)
+		}
+	}
+	for _, name := range SortColumns() {
+		if _, ok := ParseSortColumn(name); !ok {
+			t.Errorf("ParseSortColumn(%q) fails", name)
+		}
+	}
+	if m, _ := ParseSortColumn("oldest"); m != SortTime|SortReverse || !SortTime.Descending() || (SortTime | SortReverse).Descending() || SortPath.Descending() {
+		t.Error("directions")
 	}
 }

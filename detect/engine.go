@@ -115,6 +115,9 @@ type Stats struct {
 	// are in Alerts once emitted, in HeldBack if that interval is full too.
 	Deferred uint64
 	Terms    int // new_terms tuples known
+	// TermsEvicted counts tuples forgotten because a rule held
+	// newterms.DefaultMaxTuples: seen again, they are new again.
+	TermsEvicted uint64
 	// TuplesCapped counts events with more new_terms tuples than
 	// MaxTuplesPerEvent; TuplesDropped the tuples left unjudged.
 	TuplesCapped, TuplesDropped uint64
@@ -190,6 +193,7 @@ type ruleState struct {
 
 	matches, excepted, alerts atomic.Uint64
 	terms                     atomic.Int64
+	termsEvicted              atomic.Uint64
 	capped, dropped           atomic.Uint64 // MaxTuplesPerEvent
 	ignoredAbove              atomic.Uint64 // ecs.IgnoreAbove
 	// Mirrors of the tracker's flush failures, for Stats from any goroutine.
@@ -248,7 +252,7 @@ func NewEngine(specs []RuleSpec, store HistoryStore, exc Excepter, opt Options) 
 			rs.fields, rs.window = r.NewTermsFields, r.HistoryWindow
 			rs.tracker = newterms.NewTracker(store, r.HistoryWindow)
 			if opt.Offline {
-				rs.off = &offTerms{tuples: map[string]*offTuple{}}
+				rs.off = &offTerms{tuples: map[string]*offTuple{}, held: map[int64][]*offCluster{}}
 			}
 			rs.terms.Store(int64(rs.tracker.Terms(r.RuleID)))
 			if err := rs.tracker.Err(); err != nil {
@@ -259,6 +263,9 @@ func NewEngine(specs []RuleSpec, store HistoryStore, exc Excepter, opt Options) 
 			return nil, fmt.Errorf("rule %q: unsupported rule type %q", r.Name, r.Type)
 		}
 		rs.cap.init(&r)
+		if rs.off != nil {
+			rs.off.interval, rs.off.keep = rs.cap.interval, 2*int(rs.cap.maxSignals)
+		}
 		rs.static = ruleFields(&r, rs.cap.interval, int(rs.cap.maxSignals))
 		e.rules = append(e.rules, rs)
 	}
@@ -358,6 +365,7 @@ func (e *Engine) Process(ev ecs.Doc, f Flags) []Alert {
 			}
 		}
 		rs.terms.Store(int64(rs.tracker.Terms(rs.rule.RuleID)))
+		rs.termsEvicted.Store(rs.tracker.Evicted())
 		rs.noteState()
 	}
 	e.maybePrune()
@@ -666,6 +674,7 @@ func (e *Engine) Stats() Stats {
 		s.HeldBack += r.HeldBack
 		s.Deferred += rs.deferred.Load()
 		s.Terms += r.Terms
+		s.TermsEvicted += rs.termsEvicted.Load()
 		s.TuplesCapped += rs.capped.Load()
 		s.TuplesDropped += rs.dropped.Load()
 		s.IgnoredAbove += rs.ignoredAbove.Load()

@@ -304,3 +304,39 @@ func TestKibanaReferenceModel(t *testing.T) {
 		t.Errorf("only %d alerts over all streams: the generator lost its variety", total)
 	}
 }
+
+// TestOfflineFloodBounded: 750 new terms in one interval, in order and
+// reversed: the interval raises max_signals, the next one max_signals more
+// (deferred), the rest are held back — the same earliest 200 either way —
+// and no more than 2 × max_signals source documents were kept.
+func TestOfflineFloodBounded(t *testing.T) {
+	var evs []ecs.Doc
+	for i := range 750 {
+		evs = append(evs, fileEvent(base.Add(time.Duration(i)*100*time.Millisecond), fmt.Sprintf("/opt/%03d/scp", i), "h1"))
+	}
+	run := func(order []ecs.Doc) []string {
+		e := newEngine(t, testRule(), nil, nil, Options{Offline: true})
+		for _, ev := range order {
+			if a := e.Process(ev, Flags{}); len(a) != 0 {
+				t.Fatalf("offline alert before Drain")
+			}
+		}
+		if rs := e.rules[0]; rs.off.total > 2*int(rs.cap.maxSignals) {
+			t.Fatalf("%d documents held", rs.off.total)
+		}
+		var got []string
+		for _, a := range e.Drain() {
+			got = append(got, a.Doc.Str("process.executable"))
+		}
+		if st := e.Stats(); st.HeldBack != 550 || st.Alerts != 200 {
+			t.Fatalf("alerts %d, held back %d; want 200, 550", st.Alerts, st.HeldBack)
+		}
+		return got
+	}
+	in := run(evs)
+	rev := slices.Clone(evs)
+	slices.Reverse(rev)
+	if got := run(rev); !slices.Equal(got, in) || in[0] != "/opt/000/scp" || in[199] != "/opt/199/scp" {
+		t.Fatalf("in order %v…, reversed %v…", in[:3], got[:3])
+	}
+}

@@ -25,7 +25,25 @@ import (
 // offTerms is one rule's offline state.
 type offTerms struct {
 	tuples map[string]*offTuple
+	// held are, per max_signals interval, the clusters holding a source
+	// document: at most keep, the earliest. No interval can raise more
+	// than max_signals of its own plus max_signals deferred to the next,
+	// so a flood of new terms costs a bounded number of documents; a
+	// cluster whose document was let go is counted held back should it
+	// still be new at the end.
+	held     map[int64][]*offCluster
+	interval int64
+	keep     int
+	total    int // documents held, over all intervals
+	dropped  int // documents let go
 }
+
+// MaxOfflineDocs bounds the source documents a scan holds for its new_terms
+// alerts, over all intervals and rules' worth of one rule: a few KB each,
+// about 100 MB at most. Beyond it the latest intervals' documents are let
+// go (their alerts counted held back), so a flood of new terms over a long
+// input cannot grow memory without bound.
+const MaxOfflineDocs = 20000
 
 type offTuple struct {
 	tuple    []string
@@ -42,7 +60,8 @@ type offTuple struct {
 
 type offCluster struct {
 	first, last int64
-	ev          ecs.Doc // the earliest event, the alert's source
+	ev          ecs.Doc // the earliest event, the alert's source (nil: let go)
+	bucket      int64   // the interval whose held list has it, while ev != nil
 	f           Flags
 	key         string // its event key: the tie-break between equal times
 }
@@ -74,16 +93,22 @@ func (o *offTerms) observe(tup []string, ms, window int64, ev ecs.Doc, f Flags) 
 	}
 	if k == len(cs) || cs[k].first-window > ms {
 		key := eventKey(ev, f.Key)
-		t.clusters = slices.Insert(cs, k, &offCluster{first: ms, last: ms, ev: ev, f: f, key: key})
+		c := &offCluster{first: ms, last: ms, f: f, key: key}
+		t.clusters = slices.Insert(cs, k, c)
+		o.hold(c, ev)
 		return
 	}
 	c := cs[k]
 	switch {
 	case ms < c.first:
-		c.first, c.ev, c.f, c.key = ms, ev, f, eventKey(ev, f.Key)
+		o.release(c)
+		c.first, c.f, c.key = ms, f, eventKey(ev, f.Key)
+		o.hold(c, ev)
 	case ms == c.first:
 		if key := eventKey(ev, f.Key); key < c.key {
-			c.ev, c.f, c.key = ev, f, key
+			o.release(c)
+			c.f, c.key = f, key
+			o.hold(c, ev)
 		}
 	}
 	c.last = max(c.last, ms)
@@ -91,14 +116,72 @@ func (o *offTerms) observe(tup []string, ms, window int64, ev ecs.Doc, f Flags) 
 	// first sighting is no longer new.
 	if k+1 < len(cs) && cs[k+1].first-window <= c.last {
 		c.last = max(c.last, cs[k+1].last)
+		o.release(cs[k+1])
 		t.clusters = slices.Delete(cs, k+1, k+2)
 	}
+}
+
+// hold gives c its source document ev, within the interval's budget.
+func (o *offTerms) hold(c *offCluster, ev ecs.Doc) {
+	c.ev, c.bucket = ev, floorDiv(c.first, o.interval)
+	hs := append(o.held[c.bucket], c)
+	if len(hs) > o.keep {
+		// Let go of the latest (by time, then key) of the interval.
+		w := 0
+		for i, h := range hs {
+			if h.first > hs[w].first || h.first == hs[w].first && h.key > hs[w].key {
+				w = i
+			}
+		}
+		hs[w].ev = nil
+		hs = slices.Delete(hs, w, w+1)
+		o.dropped++
+		o.total--
+	}
+	o.held[c.bucket] = hs
+	o.total++
+	if o.total > MaxOfflineDocs {
+		// Let go of the latest document of the latest interval.
+		last := c.bucket
+		for b, hs := range o.held {
+			if b > last && len(hs) > 0 {
+				last = b
+			}
+		}
+		hs := o.held[last]
+		w := 0
+		for i, h := range hs {
+			if h.first > hs[w].first || h.first == hs[w].first && h.key > hs[w].key {
+				w = i
+			}
+		}
+		hs[w].ev = nil
+		o.held[last] = slices.Delete(hs, w, w+1)
+		o.dropped++
+		o.total--
+	}
+}
+
+// release takes c's document out of its interval's budget.
+func (o *offTerms) release(c *offCluster) {
+	if c.ev == nil {
+		return
+	}
+	hs := o.held[c.bucket]
+	if i := slices.Index(hs, c); i >= 0 {
+		o.held[c.bucket] = slices.Delete(hs, i, i+1)
+		o.total--
+	}
+	c.ev = nil
 }
 
 // observeUntimed notes an event without a usable time.
 func (o *offTerms) observeUntimed(tup []string, ev ecs.Doc, f Flags) {
 	t := o.tuple(tup)
 	key := eventKey(ev, f.Key)
+	if len(t.clusters) > 0 {
+		return // it cannot alert: keep no document
+	}
 	if t.untimed == nil || key < t.untimed.key {
 		t.untimed = &offCluster{ev: ev, f: f, key: key}
 	}
@@ -170,6 +253,12 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 		if len(rs.overflow) > 0 && floorDiv(c.c.first, rs.cap.interval) > rs.ovBucket {
 			out = rs.release(out)
 		}
+		if c.c.ev == nil {
+			// Its document was let go in a flood (offTerms.held): more
+			// new terms in its interval than max_signals could raise.
+			rs.heldBack.Add(1)
+			continue
+		}
 		out = e.offer(rs, out, c.c.ev, c.c.f, c.c.first, c.tup, c.last)
 	}
 	for _, t := range o.tuples {
@@ -181,6 +270,8 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 		}
 	}
 	clear(o.tuples)
+	clear(o.held)
+	o.total = 0
 	rs.terms.Store(int64(rs.tracker.Terms(id)))
 	rs.noteState()
 	return out

@@ -9,6 +9,8 @@ import "charm.land/bubbles/v2/key"
 type Global struct {
 	Quit key.Binding
 	Help key.Binding
+	// Command opens the `:` command line (:ip, :ses, :user, :sort …).
+	Command key.Binding
 }
 
 // List keys move through and act on the alert list.
@@ -22,17 +24,23 @@ type List struct {
 	Open     key.Binding
 	Filter   key.Binding
 	Sort     key.Binding
-	Export   key.Binding
+	// SortReverse flips the direction of the sorted column.
+	SortReverse key.Binding
+	// Pause freezes the list while new alerts are counted, not shown.
+	Pause  key.Binding
+	Export key.Binding
 	// Exceptions lists the exceptions, to edit, delete and export them.
 	Exceptions key.Binding
 }
 
 // Alert keys act on the selected alert, from the list or the detail view.
 type Alert struct {
-	Ack       key.Binding
-	Close     key.Binding
-	Reopen    key.Binding
-	Copy      key.Binding
+	Ack    key.Binding
+	Close  key.Binding
+	Reopen key.Binding
+	Copy   key.Binding
+	// CopyAll copies the whole alert document.
+	CopyAll   key.Binding
 	Exception key.Binding
 	Kill      key.Binding
 	Evidence  key.Binding
@@ -45,11 +53,29 @@ type Alert struct {
 
 // Detail keys navigate the drill-down view.
 type Detail struct {
-	Back    key.Binding
-	NextTab key.Binding
-	PrevTab key.Binding
-	Up      key.Binding
-	Down    key.Binding
+	Back        key.Binding
+	NextTab     key.Binding
+	PrevTab     key.Binding
+	Up          key.Binding
+	Down        key.Binding
+	PageUp      key.Binding
+	PageDown    key.Binding
+	Top         key.Binding
+	Bottom      key.Binding
+	NextSection key.Binding
+	PrevSection key.Binding
+	Search      key.Binding
+	NextMatch   key.Binding
+	PrevMatch   key.Binding
+}
+
+// Scroll keys move through the help view, whatever view it covers (the
+// list's and detail's own keys are disabled there).
+type Scroll struct {
+	Up       key.Binding
+	Down     key.Binding
+	PageUp   key.Binding
+	PageDown key.Binding
 }
 
 // Story keys move through and search the story view.
@@ -86,12 +112,20 @@ type Exception struct {
 	Export key.Binding
 }
 
-// Prompt keys drive the filter line and confirmation dialogs.
+// Prompt keys drive the filter, search and command lines and the
+// confirmation dialogs. A dialog confirms with enter, never with y: y
+// copies, and a dialog that opened a moment after the key was typed must
+// not turn a copy into a yes.
 type Prompt struct {
-	Apply   key.Binding
-	Cancel  key.Binding
-	Confirm key.Binding
-	Deny    key.Binding
+	Apply    key.Binding
+	Cancel   key.Binding
+	Confirm  key.Binding
+	Deny     key.Binding
+	Complete key.Binding
+	Older    key.Binding
+	Newer    key.Binding
+	Erase    key.Binding
+	Clear    key.Binding
 }
 
 // KeyMap is the complete set of bindings. Copy it per model: the TUI toggles
@@ -104,6 +138,7 @@ type KeyMap struct {
 	Detail Detail
 	Story  Story
 	Prompt Prompt
+	Scroll Scroll
 	// Exception is the exception editor's and list's (off elsewhere).
 	Exception Exception
 }
@@ -113,29 +148,47 @@ func Default() KeyMap {
 	b := func(keys []string, help, desc string) key.Binding {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
 	}
+	// The views share their paging and search keys: one definition each,
+	// so a key cannot mean one thing in the list and another in a pane.
+	pageUp := func() key.Binding { return b([]string{"pgup", "ctrl+b"}, "pgup", "page up") }
+	pageDown := func() key.Binding { return b([]string{"pgdown", "ctrl+f", "space"}, "pgdn", "page down") }
+	top := func(desc string) key.Binding { return b([]string{"home", "g"}, "g/home", desc) }
+	bottom := func(desc string) key.Binding { return b([]string{"end", "G"}, "G/end", desc) }
+	up := func(desc string) key.Binding { return b([]string{"up", "k"}, "↑/k", desc) }
+	down := func(desc string) key.Binding { return b([]string{"down", "j"}, "↓/j", desc) }
+	nextTab := func(desc string) key.Binding { return b([]string{"tab", "right", "l"}, "tab/→", desc) }
+	prevTab := func(desc string) key.Binding { return b([]string{"shift+tab", "left", "h"}, "⇧tab/←", desc) }
+	search := func(desc string) key.Binding { return b([]string{"/"}, "/", desc) }
+	nextMatch := func() key.Binding { return b([]string{"n"}, "n", "next match") }
+	prevMatch := func() key.Binding { return b([]string{"N"}, "N", "previous match") }
+	back := func(desc string) key.Binding { return b([]string{"esc", "backspace"}, "esc", desc) }
 	return KeyMap{
 		Global: Global{
-			Quit: b([]string{"q", "ctrl+c"}, "q", "quit"),
-			Help: b([]string{"?"}, "?", "help"),
+			Quit:    b([]string{"q", "ctrl+c"}, "q", "quit (from any view; esc goes back)"),
+			Help:    b([]string{"?"}, "?", "help"),
+			Command: b([]string{":"}, ":", "commands"),
 		},
 		List: List{
-			Up:         b([]string{"up", "k"}, "↑/k", "up"),
-			Down:       b([]string{"down", "j"}, "↓/j", "down"),
-			PageUp:     b([]string{"pgup", "ctrl+b"}, "pgup", "page up"),
-			PageDown:   b([]string{"pgdown", "ctrl+f", "space"}, "pgdn", "page down"),
-			Top:        b([]string{"home", "g"}, "g", "newest"),
-			Bottom:     b([]string{"end", "G"}, "G", "oldest"),
-			Open:       b([]string{"enter"}, "enter", "open alert"),
-			Filter:     b([]string{"/"}, "/", "KQL filter"),
-			Sort:       b([]string{"s"}, "s", "cycle sort"),
-			Export:     b([]string{"E"}, "E", "export visible NDJSON"),
-			Exceptions: b([]string{"X"}, "X", "exceptions: list, edit, delete, export"),
+			Up:          up("up"),
+			Down:        down("down"),
+			PageUp:      pageUp(),
+			PageDown:    pageDown(),
+			Top:         top("newest"),
+			Bottom:      bottom("oldest"),
+			Open:        b([]string{"enter"}, "enter", "open alert"),
+			Filter:      search("KQL filter"),
+			Sort:        b([]string{"s"}, "s", "sort by next column"),
+			SortReverse: b([]string{"S"}, "S", "reverse sort"),
+			Pause:       b([]string{"p"}, "p", "pause live updates"),
+			Export:      b([]string{"E"}, "E", "export visible NDJSON"),
+			Exceptions:  b([]string{"X"}, "X", "exceptions: list, edit, delete, export"),
 		},
 		Alert: Alert{
 			Ack:       b([]string{"a"}, "a", "acknowledge"),
 			Close:     b([]string{"c"}, "c", "close"),
 			Reopen:    b([]string{"o"}, "o", "reopen"),
 			Copy:      b([]string{"y"}, "y", "copy JSON (OSC 52)"),
+			CopyAll:   b([]string{"Y"}, "Y", "copy whole alert JSON"),
 			Exception: b([]string{"x"}, "x", "add exception (from the field)"),
 			Kill:      b([]string{"K"}, "K", "kill process"),
 			Evidence:  b([]string{"P"}, "P", "preserve file"),
@@ -143,26 +196,41 @@ func Default() KeyMap {
 			Story:     b([]string{"t"}, "t", "tell the story"),
 		},
 		Detail: Detail{
-			Back:    b([]string{"esc", "backspace"}, "esc", "back to list"),
-			NextTab: b([]string{"tab", "right", "l"}, "tab/→", "next tab"),
-			PrevTab: b([]string{"shift+tab", "left", "h"}, "⇧tab/←", "previous tab"),
-			Up:      b([]string{"up", "k"}, "↑/k", "previous field"),
-			Down:    b([]string{"down", "j"}, "↓/j", "next field"),
+			Back:        back("back to list"),
+			NextTab:     nextTab("next tab"),
+			PrevTab:     prevTab("previous tab"),
+			Up:          up("previous field"),
+			Down:        down("next field"),
+			PageUp:      pageUp(),
+			PageDown:    pageDown(),
+			Top:         top("top"),
+			Bottom:      bottom("bottom"),
+			NextSection: b([]string{"]"}, "]", "next section"),
+			PrevSection: b([]string{"["}, "[", "previous section"),
+			Search:      search("search this tab"),
+			NextMatch:   nextMatch(),
+			PrevMatch:   prevMatch(),
 		},
 		Story: Story{
-			Back:      b([]string{"esc", "backspace"}, "esc", "back"),
-			NextScope: b([]string{"tab", "right", "l"}, "tab/→", "next scope"),
-			PrevScope: b([]string{"shift+tab", "left", "h"}, "⇧tab/←", "previous scope"),
-			Up:        b([]string{"up", "k"}, "↑/k", "earlier event"),
-			Down:      b([]string{"down", "j"}, "↓/j", "later event"),
-			PageUp:    b([]string{"pgup", "ctrl+b"}, "pgup", "page up"),
-			PageDown:  b([]string{"pgdown", "ctrl+f", "space"}, "pgdn", "page down"),
-			Top:       b([]string{"home", "g"}, "g/home", "first event"),
-			Bottom:    b([]string{"end", "G"}, "G/end", "last event"),
-			Search:    b([]string{"/"}, "/", "search"),
-			NextMatch: b([]string{"n"}, "n", "next match"),
-			PrevMatch: b([]string{"N"}, "N", "previous match"),
+			Back:      back("back"),
+			NextScope: nextTab("next scope"),
+			PrevScope: prevTab("previous scope"),
+			Up:        up("earlier event"),
+			Down:      down("later event"),
+			PageUp:    pageUp(),
+			PageDown:  pageDown(),
+			Top:       top("first event"),
+			Bottom:    bottom("last event"),
+			Search:    search("search"),
+			NextMatch: nextMatch(),
+			PrevMatch: prevMatch(),
 			Wrap:      b([]string{"w"}, "w", "cut long lines"),
+		},
+		Scroll: Scroll{
+			Up:       up("scroll up"),
+			Down:     down("scroll down"),
+			PageUp:   pageUp(),
+			PageDown: pageDown(),
 		},
 		Exception: Exception{
 			Up:       b([]string{"up"}, "↑", "previous line"),
@@ -179,10 +247,15 @@ func Default() KeyMap {
 			Export:   b([]string{"E"}, "E", "export as Kibana NDJSON"),
 		},
 		Prompt: Prompt{
-			Apply:   b([]string{"enter"}, "enter", "apply"),
-			Cancel:  b([]string{"esc"}, "esc", "cancel"),
-			Confirm: b([]string{"y"}, "y", "yes"),
-			Deny:    b([]string{"n", "esc"}, "n/esc", "no"),
+			Apply:    b([]string{"enter"}, "enter", "apply"),
+			Cancel:   b([]string{"esc"}, "esc", "cancel"),
+			Confirm:  b([]string{"enter"}, "enter", "yes"),
+			Deny:     b([]string{"n", "esc"}, "n/esc", "no"),
+			Complete: b([]string{"tab"}, "tab", "complete field or command"),
+			Older:    b([]string{"up"}, "↑", "older entry (history)"),
+			Newer:    b([]string{"down"}, "↓", "newer entry"),
+			Erase:    b([]string{"backspace"}, "backspace", "erase"),
+			Clear:    b([]string{"ctrl+u"}, "ctrl+u", "clear the line"),
 		},
 	}
 }
@@ -197,12 +270,13 @@ type Group struct {
 // out so help only lists keys that currently do something.
 func (k KeyMap) Groups() []Group {
 	all := []Group{
-		{"Global", []key.Binding{k.Global.Help, k.Global.Quit}},
-		{"List", []key.Binding{k.List.Up, k.List.Down, k.List.PageUp, k.List.PageDown, k.List.Top, k.List.Bottom, k.List.Open, k.List.Filter, k.List.Sort, k.List.Export, k.List.Exceptions}},
-		{"Alert", []key.Binding{k.Alert.Ack, k.Alert.Close, k.Alert.Reopen, k.Alert.Copy, k.Alert.Exception, k.Alert.Kill, k.Alert.Evidence, k.Alert.Recheck, k.Alert.Story}},
+		{"Global", []key.Binding{k.Global.Help, k.Global.Quit, k.Global.Command}},
+		{"List", []key.Binding{k.List.Up, k.List.Down, k.List.PageUp, k.List.PageDown, k.List.Top, k.List.Bottom, k.List.Open, k.List.Filter, k.List.Sort, k.List.SortReverse, k.List.Pause, k.List.Export, k.List.Exceptions}},
+		{"Alert", []key.Binding{k.Alert.Ack, k.Alert.Close, k.Alert.Reopen, k.Alert.Copy, k.Alert.CopyAll, k.Alert.Exception, k.Alert.Kill, k.Alert.Evidence, k.Alert.Recheck, k.Alert.Story}},
 		{"Exception", []key.Binding{k.Exception.Up, k.Exception.Down, k.Exception.Change, k.Exception.ChangeBk, k.Exception.AddEntry, k.Exception.DelEntry, k.Exception.Toggle, k.Exception.Save, k.Exception.Edit, k.Exception.Delete, k.Exception.Export, k.Exception.Cancel}},
-		{"Detail", []key.Binding{k.Detail.Back, k.Detail.NextTab, k.Detail.PrevTab, k.Detail.Up, k.Detail.Down}},
+		{"Detail", []key.Binding{k.Detail.Back, k.Detail.NextTab, k.Detail.PrevTab, k.Detail.Up, k.Detail.Down, k.Detail.PageUp, k.Detail.PageDown, k.Detail.Top, k.Detail.Bottom, k.Detail.NextSection, k.Detail.PrevSection, k.Detail.Search, k.Detail.NextMatch, k.Detail.PrevMatch}},
 		{"Story", []key.Binding{k.Story.Back, k.Story.NextScope, k.Story.PrevScope, k.Story.Up, k.Story.Down, k.Story.PageUp, k.Story.PageDown, k.Story.Top, k.Story.Bottom, k.Story.Search, k.Story.NextMatch, k.Story.PrevMatch, k.Story.Wrap}},
+		{"Prompts (/ : and dialogs)", []key.Binding{k.Prompt.Apply, k.Prompt.Cancel, k.Prompt.Complete, k.Prompt.Older, k.Prompt.Newer, k.Prompt.Erase, k.Prompt.Clear, k.Prompt.Confirm, k.Prompt.Deny}},
 	}
 	out := all[:0]
 	for _, g := range all {

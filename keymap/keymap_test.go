@@ -80,3 +80,33 @@ func TestStoryKeysDistinct(t *testing.T) {
 		}
 	}
 }
+
+// TestViewKeysDistinct: in the list and the detail view the global and
+// alert keys are live beside the view's own, so none may share a key; a
+// dialog's yes is never the copy key.
+func TestViewKeysDistinct(t *testing.T) {
+	k := Default()
+	for _, view := range []string{"List", "Detail"} {
+		seen := map[string]string{}
+		for _, g := range k.Groups() {
+			if g.Title != "Global" && g.Title != "Alert" && g.Title != view {
+				continue
+			}
+			for _, b := range g.Bindings {
+				for _, key := range b.Keys() {
+					if prev, ok := seen[key]; ok {
+						t.Errorf("%s: %q is both %q and %q", view, key, prev, b.Help().Desc)
+					}
+					seen[key] = b.Help().Desc
+				}
+			}
+		}
+	}
+	for _, c := range append(k.Alert.Copy.Keys(), k.Alert.CopyAll.Keys()...) {
+		for _, y := range k.Prompt.Confirm.Keys() {
+			if c == y {
+				t.Errorf("%q both copies and confirms", c)
+			}
+		}
+	}
+}

@@ -197,13 +197,7 @@ func TestEphemeralEvidenceIgnoresPlantedDirectory(t *testing.T) {
 		os.Chmod(p, 0o777)
 	}
 
-	var errb bytes.Buffer
-	s, err := newSetup(&Config{Rules: []string{"seed"}, Ephemeral: true, Stderr: &errb})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	b := &backend{s: s}
+	b := ephemeralBackend(t)
 	src := filepath.Join(t.TempDir(), "dropped")
 	os.WriteFile(src, []byte("payload"), 0o644)
 	a := detect.Alert{Doc: ecs.Doc{"kibana.alert.uuid": "u1"}}
@@ -286,17 +280,24 @@ func TestRecordedRefusesHostActions(t *testing.T) {
 // kernel's messages from the host's log readers); nothing is copied.
 func TestPreserveRefusesPseudoFiles(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
-	var errb bytes.Buffer
-	s, err := newSetup(&Config{Rules: []string{"seed"}, Ephemeral: true, Stderr: &errb})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	b := &backend{s: s}
+	b := ephemeralBackend(t)
 	a := detect.Alert{Doc: ecs.Doc{"kibana.alert.uuid": "u1"}}
 	a.Doc.Set("file.path", fmt.Sprintf("/proc/%d/environ", os.Getpid()))
 	dest, _, err := b.PreserveEvidence(a)
 	if err == nil || !strings.Contains(err.Error(), "refused: a kernel pseudo file") {
 		t.Fatalf("P on a /proc file: copied to %q, err %v", dest, err)
 	}
+}
+
+// ephemeralBackend is the TUI's backend over an --ephemeral setup with the
+// seed rule, closed when the test ends.
+func ephemeralBackend(t *testing.T) *backend {
+	t.Helper()
+	var errb bytes.Buffer
+	s, err := newSetup(&Config{Rules: []string{"seed"}, Ephemeral: true, Stderr: &errb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return &backend{s: s}
 }

@@ -517,6 +517,9 @@ func statusLine(hs []sources.Health, es detect.Stats) string {
 	if es.Untimed > 0 {
 		fmt.Fprintf(&b, " untimed=%d", es.Untimed)
 	}
+	if es.TermsEvicted > 0 {
+		fmt.Fprintf(&b, " terms_evicted=%d", es.TermsEvicted)
+	}
 	if es.TuplesCapped > 0 {
 		fmt.Fprintf(&b, " tuples_capped=%d tuples_dropped=%d", es.TuplesCapped, es.TuplesDropped)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/detect/newterms"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/sources"
 	"github.com/xferhunt/xferhunt/sources/catalog"
@@ -128,6 +129,10 @@ func printSummary(cfg Config, st sources.Stats, es detect.Stats, took time.Durat
 	}
 	if es.Deferred > 0 {
 		fmt.Fprintf(cfg.Stderr, "xferhunt scan: %d alerts over max_signals were offered again in the next interval, as Kibana's next run does (those it could not take either are counted held back)\n", es.Deferred)
+	}
+	if es.TermsEvicted > 0 {
+		fmt.Fprintf(cfg.Stderr, "xferhunt scan: %d new-terms tuples were forgotten to stay within %d per rule (the oldest first); seen again, they were new again\n",
+			es.TermsEvicted, newterms.DefaultMaxTuples)
 	}
 	if es.TuplesCapped > 0 {
 		fmt.Fprintf(cfg.Stderr, "xferhunt scan: %d events had more than %d new-terms tuples (array-valued fields); %d tuples beyond the cap were not judged\n",

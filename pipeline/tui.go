@@ -35,11 +35,7 @@ func runTUI(ctx context.Context, cfg Config, s *setup, srcs []sources.Source, gu
 	}()
 	go reportHealth(ctx, l, feed)
 
-	_, noColor := os.LookupEnv("NO_COLOR")
-	uiErr := tui.Run(ctx, tui.Options{
-		Backend: &backend{s: s, guide: guide},
-		NoColor: noColor,
-	}, feed)
+	uiErr := tui.Run(ctx, tuiOptions(cfg, &backend{s: s, guide: guide}), feed)
 	cancel()
 	if err := <-runDone; err != nil {
 		return err
@@ -63,7 +59,7 @@ func reportHealth(ctx context.Context, l *live, feed *tui.Feeder) {
 			for _, c := range l.s.companions {
 				held += c.HeldBack()
 			}
-			st := tui.Stats{Events: es.Events, Matches: es.Matches, Alerts: es.Alerts, HeldBack: held, StoryEvicted: l.s.stories.Stats().Evicted, Terms: uint64(es.Terms), StateErrors: es.StateErrors, StateErr: es.StateErr, TuplesCapped: es.TuplesCapped, IgnoredAbove: es.IgnoredAbove, Untimed: es.Untimed}
+			st := tui.Stats{Events: es.Events, Matches: es.Matches, Alerts: es.Alerts, HeldBack: held, StoryEvicted: l.s.stories.Stats().Evicted, Terms: uint64(es.Terms), StateErrors: es.StateErrors, StateErr: es.StateErr, TuplesCapped: es.TuplesCapped, TermsEvicted: es.TermsEvicted, IgnoredAbove: es.IgnoredAbove, Untimed: es.Untimed}
 			for _, r := range es.Rules {
 				st.HistoryWindow = max(st.HistoryWindow, r.Window)
 			}
@@ -79,5 +75,22 @@ func reportHealth(ctx context.Context, l *live, feed *tui.Feeder) {
 			lastEvents, last = es.Events, now
 			feed.SetHealth(tui.HealthMsg{Sources: l.health(), Stats: st, At: now})
 		}
+	}
+}
+
+// tuiOptions are the TUI's options for a run with cfg: every command that
+// opens the TUI (live, demo, view) takes them from here, so NO_COLOR is
+// read in one place with one meaning (set and not empty: no color, as
+// no-color.org says) and the time zone follows --time.
+func tuiOptions(cfg Config, b tui.Backend) tui.Options {
+	var loc *time.Location // nil: UTC
+	if cfg.LocalTime {
+		loc = time.Local
+	}
+	return tui.Options{
+		Backend:   b,
+		NoColor:   os.Getenv("NO_COLOR") != "",
+		Location:  loc,
+		Ephemeral: cfg.Ephemeral,
 	}
 }

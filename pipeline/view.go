@@ -60,12 +60,11 @@ func view(ctx context.Context, cfg Config, paths []string, progOpts ...tea.Progr
 		defer crash.Guard()
 		loaded <- loadAlerts(ctx, inputs, feed)
 	}()
-	_, noColor := os.LookupEnv("NO_COLOR")
 	guide := ""
 	if len(s.specs) > 0 {
 		guide = s.specs[0].Rule.Note
 	}
-	uiErr := tui.Run(ctx, tui.Options{Backend: &backend{s: s, guide: guide}, NoColor: noColor}, feed, progOpts...)
+	uiErr := tui.Run(ctx, tuiOptions(cfg, &backend{s: s, guide: guide}), feed, progOpts...)
 	cancel()
 	hs := <-loaded
 	for _, h := range hs {

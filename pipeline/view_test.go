@@ -133,7 +133,7 @@ func TestViewTriage(t *testing.T) {
 		waitScreen(t, s, "ack 1")
 		io.WriteString(keys, "K")
 		waitScreen(t, s, "Kill")
-		io.WriteString(keys, "y")
+		io.WriteString(keys, "\r") // dialogs confirm with enter
 		waitScreen(t, s, "from a recording")
 		io.WriteString(keys, "q")
 	})

@@ -62,13 +62,13 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	case key.Matches(msg, k.Reopen):
 		return m.setStatus(r, triage.StatusOpen), true
 	case key.Matches(msg, k.Copy):
-		js, err := r.JSON()
-		if err != nil {
-			m.setFlash(true, "copy: %v", err)
-			return nil, true
+		if l, ok := m.focusedLine(); ok && m.detail {
+			m.setFlash(false, "copied %s (%d bytes) to the clipboard via OSC 52", l.field, len(l.value))
+			return tea.SetClipboard(l.value), true
 		}
-		m.setFlash(false, "copied alert JSON (%d bytes) to the clipboard via OSC 52", len(js))
-		return tea.SetClipboard(string(js)), true
+		return m.copyAll(r), true
+	case key.Matches(msg, k.CopyAll):
+		return m.copyAll(r), true
 	case key.Matches(msg, k.Exception):
 		return m.openExceptionEditor(r), true
 	case key.Matches(msg, k.Recheck):
@@ -79,7 +79,7 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 			m.setFlash(true, "this alert has no killable process id")
 			return nil, true
 		}
-		m.overlay = overlayConfirm
+		m.overlay, m.askQuit = overlayConfirm, false
 		m.ask = confirm{
 			title: "Kill process",
 			body:  fmt.Sprintf("Send SIGKILL to pid %d (%s)? It may already have exited or the pid been reused.", pid, r.Process()),
@@ -105,6 +105,8 @@ func (m *Model) setStatus(r *alertdb.Row, st triage.Status) tea.Cmd {
 		return nil
 	}
 	m.statuses[r.UUID()] = st
+	m.unsaved++
+	m.triaged = true
 	b, id := m.opt.Backend, r.UUID()
 	return func() tea.Msg { return statusSavedMsg{id, st.String(), b.SetStatus(id, st)} }
 }
@@ -141,4 +143,15 @@ func (m *Model) exportCmd() tea.Cmd {
 		}
 		return exportedMsg{path, len(alerts), b.Export(path, alerts)}
 	}
+}
+
+// copyAll copies the whole alert document.
+func (m *Model) copyAll(r *alertdb.Row) tea.Cmd {
+	js, err := r.JSON()
+	if err != nil {
+		m.setFlash(true, "copy: %v", err)
+		return nil
+	}
+	m.setFlash(false, "copied alert JSON (%d bytes) to the clipboard via OSC 52", len(js))
+	return tea.SetClipboard(string(js))
 }

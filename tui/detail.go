@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"strings"
 
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/xferhunt/xferhunt/alertdb"
+	"github.com/xferhunt/xferhunt/detect/rules"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/enrich"
 	"github.com/xferhunt/xferhunt/internal/visible"
@@ -26,6 +28,16 @@ const (
 	tabGuide
 )
 
+// lineStyle is how a free text line of a detail tab is drawn.
+type lineStyle int
+
+const (
+	lineNormal  lineStyle = iota
+	lineHeading           // a section title; ] and [ jump between them
+	lineCode              // JSON, audit records, code blocks
+	lineMuted             // "(none)", quotes
+)
+
 // dline is one line of a detail tab. Lines with a field can be focused and
 // turned into an exception; value is the raw (unsanitized) keyword.
 type dline struct {
@@ -33,7 +45,7 @@ type dline struct {
 	text  string // sanitized display text
 	field string
 	value string
-	style int // 0 normal, 1 heading, 2 code, 3 muted
+	style lineStyle
 }
 
 func kv(label, field string, d ecs.Doc) dline {
@@ -52,7 +64,7 @@ func exceptionValue(d ecs.Doc, field string) string {
 
 func kvText(label, text string) dline { return dline{label: label, text: visible.String(text)} }
 
-func heading(s string) dline { return dline{text: visible.String(s), style: 1} }
+func heading(s string) dline { return dline{text: visible.String(s), style: lineHeading} }
 
 func blank() dline { return dline{} }
 
@@ -87,15 +99,15 @@ func (m *Model) detailLines() []dline {
 	d := r.Doc()
 	switch m.tab {
 	case tabOverview:
-		return overviewLines(d)
+		return overviewLines(d, m.clock)
 	case tabProcess:
 		return processLines(d)
 	case tabUser:
-		return userLines(d)
+		return userLines(d, m.clock)
 	case tabFile:
 		return fileLines(d)
 	case tabConnection:
-		return connectionLines(d)
+		return connectionLines(d, m.clock)
 	case tabRaw:
 		return rawLines(d)
 	case tabGuide:
@@ -104,15 +116,33 @@ func (m *Model) detailLines() []dline {
 	return nil
 }
 
-func overviewLines(d ecs.Doc) []dline {
+// timeLine is a field holding an RFC 3339 time, shown the clock's way;
+// the exception value stays the raw keyword.
+func timeLine(label, field string, d ecs.Doc, c clock) dline {
+	l := kv(label, field, d)
+	l.text = visible.String(c.docTime(ecs.Display(d.Get(field))))
+	return l
+}
+
+// durationLine is a field holding a duration ("now-10d", "240h0m0s"), shown as
+// the status bar shows durations ("10d").
+func durationLine(label, field string, d ecs.Doc) dline {
+	l := kv(label, field, d)
+	if dur, err := rules.ParseDuration(ecs.Display(d.Get(field))); err == nil && dur > 0 {
+		l.text = shortDur(dur)
+	}
+	return l
+}
+
+func overviewLines(d ecs.Doc, c clock) []dline {
 	out := []dline{
 		kvText("reason", d.Str("kibana.alert.reason")),
 		kv("rule", "kibana.alert.rule.name", d),
 		kv("severity", "kibana.alert.severity", d),
 		kv("risk score", "kibana.alert.risk_score", d),
 		kv("status", "kibana.alert.workflow_status", d),
-		kv("event time", "kibana.alert.original_time", d),
-		kv("alert time", "@timestamp", d),
+		timeLine("event time", "kibana.alert.original_time", d, c),
+		timeLine("alert time", "@timestamp", d, c),
 	}
 	fields := d.Values("xferhunt.explain.new_terms_fields")
 	terms := d.Values("kibana.alert.new_terms")
@@ -135,7 +165,7 @@ func overviewLines(d ecs.Doc) []dline {
 	if last == "" {
 		last = "never"
 	}
-	out = append(out, kvText("last seen", last), kv("history window", "xferhunt.explain.history_window", d))
+	out = append(out, kvText("last seen", c.docTime(last)), durationLine("history window", "xferhunt.explain.history_window", d))
 	if h, _ := d.Get("xferhunt.historical").(bool); h {
 		out = append(out, kvText("historical", "yes (raised during backfill)"))
 	}
@@ -202,7 +232,7 @@ func processLines(d ecs.Doc) []dline {
 		out = append(out, dline{text: text})
 	}
 	if len(anc) == 0 {
-		out = append(out, dline{text: "(not recorded)", style: 3})
+		out = append(out, dline{text: "(not recorded)", style: lineMuted})
 	}
 	return out
 }
@@ -273,7 +303,7 @@ func ancestorLabel(ad ecs.Doc) string {
 	return strings.Join(parts, " ")
 }
 
-func userLines(d ecs.Doc) []dline {
+func userLines(d ecs.Doc, c clock) []dline {
 	out := []dline{
 		kv("uid", "user.id", d), kv("user", "user.name", d),
 		kv("euid", "user.effective.id", d), kv("effective user", "user.effective.name", d),
@@ -282,7 +312,7 @@ func userLines(d ecs.Doc) []dline {
 	out = append(out, kvAny("group", d, "group.name", "user.group.name", "group.id"))
 	out = append(out, blank(), heading("Login session"),
 		kv("session", "xferhunt.session.id", d),
-		kv("login time", "xferhunt.session.login_time", d),
+		timeLine("login time", "xferhunt.session.login_time", d, c),
 		kv("terminal", "xferhunt.session.terminal", d),
 		kv("host", "host.name", d),
 	)
@@ -351,7 +381,7 @@ func factsState(d ecs.Doc) string {
 	return "taken when the alert was raised" + at
 }
 
-func connectionLines(d ecs.Doc) []dline {
+func connectionLines(d ecs.Doc, c clock) []dline {
 	ipPort := d.Str("source.ip")
 	if p := ecs.Display(d.Get("source.port")); p != "" {
 		ipPort += ":" + p
@@ -360,7 +390,7 @@ func connectionLines(d ecs.Doc) []dline {
 		{label: "source", text: visible.String(ipPort), field: "source.ip", value: d.Str("source.ip")},
 		kv("session", "xferhunt.session.id", d),
 		kv("daemon pid", "xferhunt.session.sshd_pid", d),
-		kv("login time", "xferhunt.session.login_time", d),
+		timeLine("login time", "xferhunt.session.login_time", d, c),
 		kv("terminal", "xferhunt.session.terminal", d),
 		kv("attributed by", "xferhunt.session.attributed_by", d),
 		kv("host", "host.name", d),
@@ -377,16 +407,16 @@ func rawLines(d ecs.Doc) []dline {
 	for _, l := range strings.Split(string(b), "\n") {
 		// JSON already escapes quotes and C0 controls; doubling its
 		// backslashes would only obscure them.
-		out = append(out, dline{text: visible.Escaped(l), style: 2})
+		out = append(out, dline{text: visible.Escaped(l), style: lineCode})
 	}
 	out = append(out, blank(), heading("Original audit records"))
 	orig := d.Str("event.original")
 	if orig == "" {
-		out = append(out, dline{text: "(none)", style: 3})
+		out = append(out, dline{text: "(none)", style: lineMuted})
 	}
 	for _, l := range strings.Split(orig, "\n") {
 		if l != "" {
-			out = append(out, dline{text: visible.String(l), style: 2})
+			out = append(out, dline{text: visible.String(l), style: lineCode})
 		}
 	}
 	return out
@@ -403,27 +433,61 @@ func focusable(ls []dline) []int {
 	return out
 }
 
+// tabHit is the cells [x0, x1) of the tab bar that select tab.
+type tabHit struct{ x0, x1, tab int }
+
+// tabBar is the detail pane's tab bar at width w and where each tab is:
+// the one function both the frame and the mouse use. Narrow, it shows the
+// current tab and its position, and a click on the position goes on to
+// the next tab.
+func (m *Model) tabBar(w int) (string, []tabHit) {
+	s := m.styles
+	var b strings.Builder
+	var hits []tabHit
+	x := 0
+	for i, t := range tabNames {
+		if i > 0 {
+			b.WriteString(s.Muted.Render(" │ "))
+			x += 3
+		}
+		st := s.TabInactive
+		if i == m.tab {
+			st = s.TabActive
+		}
+		b.WriteString(st.Render(t))
+		tw := ansi.StringWidth(t)
+		// The separator's cells around a name count for it: no dead
+		// cells between tabs.
+		hits = append(hits, tabHit{max(0, x-1), x + tw + 2, i})
+		x += tw
+	}
+	if x <= w {
+		return b.String(), hits
+	}
+	name := tabNames[m.tab]
+	nw := ansi.StringWidth(name)
+	next := m.keys.Detail.NextTab.Help().Key
+	pos := fmt.Sprintf(" (%d/%d) %s", m.tab+1, len(tabNames), next)
+	bar := s.TabActive.Render(name) + s.Muted.Render(pos)
+	return bar, []tabHit{{0, nw, m.tab}, {nw, nw + ansi.StringWidth(pos), (m.tab + 1) % len(tabNames)}}
+}
+
 // renderDetail draws the tab bar and the visible part of the current tab.
 func (m Model) renderDetail(r rect) []string {
-	s := m.styles
-	var tabs []string
-	for i, t := range tabNames {
-		if i == m.tab {
-			tabs = append(tabs, s.TabActive.Render(t))
-		} else {
-			tabs = append(tabs, s.TabInactive.Render(t))
-		}
-	}
-	bar := strings.Join(tabs, s.Muted.Render(" │ "))
-	if ansi.StringWidth(bar) > r.w {
-		// Narrow: show the current tab and its position instead.
-		bar = s.TabActive.Render(tabNames[m.tab]) + s.Muted.Render(fmt.Sprintf(" (%d/%d) tab/⇧tab", m.tab+1, len(tabNames)))
-	}
+	bar, _ := m.tabBar(r.w)
 	lines := []string{bar}
 	rows := m.drows
 	h := max(0, r.h-1)
+	cur := -1
+	if m.find.cur >= 0 && m.find.cur < len(m.find.matches) {
+		cur = m.find.matches[m.find.cur]
+	}
 	for i := m.dtop; i < len(rows) && i < m.dtop+h; i++ {
-		lines = append(lines, m.styleRow(rows[i]))
+		q := ""
+		if m.find.query != "" {
+			q = m.find.query
+		}
+		lines = append(lines, m.styleRow(rows[i], q, i == cur))
 	}
 	return lines
 }
@@ -432,8 +496,9 @@ func (m Model) renderDetail(r rect) []string {
 // the rows on screen.
 type drow struct {
 	label, text string
-	style       int
+	style       lineStyle
 	labelW      int
+	line        int // index of its dline
 	focused     bool
 	free        bool
 }
@@ -442,7 +507,7 @@ type drow struct {
 func (m Model) detailRows(w int) []drow {
 	foc := focusable(m.dlines)
 	focused := -1
-	if m.field >= 0 && m.field < len(foc) {
+	if !m.dfree && m.field >= 0 && m.field < len(foc) {
 		focused = foc[m.field]
 	}
 	labelW := min(16, max(6, w/5))
@@ -450,7 +515,7 @@ func (m Model) detailRows(w int) []drow {
 	for i, l := range m.dlines {
 		if l.label == "" {
 			for _, part := range wrapHanging(l.text, w) {
-				out = append(out, drow{text: part, style: l.style, free: true})
+				out = append(out, drow{text: part, style: l.style, line: i, free: true})
 			}
 			continue
 		}
@@ -459,34 +524,70 @@ func (m Model) detailRows(w int) []drow {
 			if j == 0 {
 				lab = l.label
 			}
-			out = append(out, drow{label: lab, text: p, labelW: labelW, focused: i == focused})
+			out = append(out, drow{label: lab, text: p, labelW: labelW, line: i, focused: i == focused})
 		}
 	}
 	return out
 }
 
-func (m Model) styleRow(r drow) string {
+// styleRow styles one detail row; q, when set, is the search whose hits
+// are highlighted (the current match's row in its own style).
+func (m Model) styleRow(r drow, q string, current bool) string {
 	s := m.styles
 	if r.free {
 		st := s.Value
 		switch r.style {
-		case 1:
+		case lineHeading:
 			st = s.Heading
-		case 2:
+		case lineCode:
 			st = s.Code
-		case 3:
+		case lineMuted:
 			st = s.Muted
 		}
-		return st.Render(r.text)
+		return m.hlText(r.text, q, st, current)
 	}
-	val := s.Value.Render(r.text)
+	st := s.Value
 	switch {
 	case r.focused:
-		val = s.Focus.Render(r.text)
+		st = s.Focus
 	case r.text == "" && r.label != "":
-		val = s.Muted.Render("—") // recorded as empty or not at all
+		return s.Label.Render(fit(r.label, r.labelW)) + " " + s.Muted.Render("—") // recorded as empty or not at all
 	}
-	return s.Label.Render(fit(r.label, r.labelW)) + " " + val
+	return m.hlText(fit(r.label, r.labelW), q, s.Label, current) + " " + m.hlText(r.text, q, st, current)
+}
+
+// hlText renders t in base with every case-insensitive occurrence of q
+// in the match style (MatchCur on the current match's row).
+func (m Model) hlText(t, q string, base lipgloss.Style, current bool) string {
+	if q == "" {
+		return base.Render(t)
+	}
+	lt, lq := strings.ToLower(t), strings.ToLower(q)
+	// ToLower can change byte lengths (rare scripts): then no highlight
+	// rather than a cut rune.
+	if len(lt) != len(t) {
+		return base.Render(t)
+	}
+	hit := m.styles.Match
+	if current {
+		hit = m.styles.MatchCur
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(lt, lq)
+		if i < 0 {
+			break
+		}
+		if i > 0 {
+			b.WriteString(base.Render(t[:i]))
+		}
+		b.WriteString(hit.Render(t[i : i+len(q)]))
+		t, lt = t[i+len(q):], lt[i+len(q):]
+	}
+	if t != "" {
+		b.WriteString(base.Render(t))
+	}
+	return b.String()
 }
 
 // wrapHanging is wrapCells for free text lines: continuation lines keep

@@ -140,7 +140,7 @@ func TestExceptionEditorRoundTrip(t *testing.T) {
 	if m.overlay != overlayConfirm || len(b.excs.Items) != 1 {
 		t.Fatal("deleted without confirmation")
 	}
-	m = keys(t, m, "y")
+	m = keys(t, m, "enter") // dialogs confirm with enter
 	if len(b.excs.Items) != 0 || m.overlay != overlayExceptions || !strings.Contains(screen(m), "none yet") {
 		t.Fatalf("after delete: %d items, overlay %v\n%s", len(b.excs.Items), m.overlay, screen(m))
 	}

@@ -63,7 +63,7 @@ func TestFileTabShowsEnricherFacts(t *testing.T) {
 // TestUserTabGroup: the group the records name (group.name) is shown.
 func TestUserTabGroup(t *testing.T) {
 	d := ecs.Doc{"group": map[string]any{"id": "1001", "name": "victim"}}
-	if got, _ := lineText(userLines(d), "group"); got != "victim" {
+	if got, _ := lineText(userLines(d, newClock(nil, base)), "group"); got != "victim" {
 		t.Fatalf("group = %q", got)
 	}
 }

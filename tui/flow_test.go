@@ -3,6 +3,7 @@ package tui
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -101,13 +102,17 @@ func TestFilterAndSort(t *testing.T) {
 	if m.st.Shown() != 7 || m.filter != "" {
 		t.Fatalf("cleared filter shows %d", m.st.Shown())
 	}
+	sel := m.selected().UUID()
 	m = keys(t, m, "s")
-	if m.sortMode != alertdb.SortSeverity || m.selected().Severity() != triage.SevCritical {
-		t.Fatalf("severity sort: mode %v top %v", m.sortMode, m.selected().Severity())
+	if m.sortMode != alertdb.SortSeverity || m.st.At(0).Severity() != triage.SevCritical {
+		t.Fatalf("severity sort: mode %v top %v", m.sortMode, m.st.At(0).Severity())
+	}
+	if m.selected().UUID() != sel {
+		t.Fatalf("sorting moved the selection from %s to %s", sel, m.selected().UUID())
 	}
 	m = keys(t, m, "s")
-	if m.sortMode != alertdb.SortProcess || m.selected().Process() != "scp" {
-		t.Fatalf("process sort: top %s", m.selected().Process())
+	if m.sortMode != alertdb.SortProcess || m.st.At(0).Process() != "scp" {
+		t.Fatalf("process sort: top %s", m.st.At(0).Process())
 	}
 }
 
@@ -161,7 +166,7 @@ func TestKillNeedsConfirmation(t *testing.T) {
 		t.Fatal("killed before confirmation")
 	}
 	m = keys(t, m, "esc")
-	m = keys(t, m, "K", "y")
+	m = keys(t, m, "K", "enter")
 	if len(b.killed) != 1 || b.killed[0] != 4242 {
 		t.Fatalf("killed %v", b.killed)
 	}
@@ -217,11 +222,11 @@ func TestHelpListsOnlyEnabledKeys(t *testing.T) {
 	}
 	m = keys(t, m, "?", "enter", "?")
 	out = screen(m)
-	if !strings.Contains(out, "next tab") || strings.Contains(out, "cycle sort") {
+	if !strings.Contains(out, "next tab") || strings.Contains(out, "sort by next column") {
 		t.Fatalf("detail-mode help wrong:\n%s", out)
 	}
 	m = keys(t, m, "?", "a", "?")
-	if strings.Contains(screen(m), "acknowledge") {
+	if regexp.MustCompile(`\ba +acknowledge\b`).MatchString(screen(m)) {
 		t.Fatal("help lists acknowledge for an acknowledged alert")
 	}
 }

@@ -9,18 +9,32 @@ import (
 	"github.com/xferhunt/xferhunt/triage"
 )
 
-// onAlerts merges a batch, keeping the same alert selected.
+// onAlerts merges a batch, keeping the same alert selected. While the
+// list is paused the batch is held and counted instead.
 func (m *Model) onAlerts(msg AlertsMsg) {
 	m.dropped = msg.Dropped
-	// The story view acts on the alert it was opened for: a new alert on
-	// top must not become the target of its keys.
-	var keep *alertdb.Row
-	if m.cursor > 0 || m.sv.open {
-		keep = m.selected()
-	}
 	batch := msg.rows
 	if batch == nil {
 		batch = buildRows(msg.Alerts)
+	}
+	if m.paused {
+		if len(batch) > 0 {
+			m.held = append(m.held, batch)
+			m.heldN += len(batch)
+		}
+		return
+	}
+	m.mergeRows(batch)
+}
+
+// mergeRows adds rows to the store; the selected alert stays selected
+// (unless the cursor is on the top row, which follows the newest).
+func (m *Model) mergeRows(batch []*alertdb.Row) {
+	// The story view acts on the alert it was opened for: a new alert on
+	// top must not become the target of its keys.
+	var keep *alertdb.Row
+	if m.cursor > 0 || m.sv.open || m.detail {
+		keep = m.selected()
 	}
 	m.st.Add(batch, m.statuses, m.sortMode, m.pred)
 	if keep != nil {
@@ -49,16 +63,23 @@ func (m *Model) onFilterResult(msg filterResultMsg) {
 		m.overlay = overlayFilter
 		return
 	}
+	keep := m.selected()
 	m.pred, m.filter = msg.pred, msg.text
 	// Alerts that arrived while the Cmd ran were not in its snapshot.
 	m.st.Show(msg.vis, msg.upto, m.pred, m.sortMode)
+	// A new order keeps the selected alert selected, on the same screen
+	// row; a filter that hides it starts at the top.
+	if keep != nil && m.st.Position(keep.Seq()) >= 0 {
+		m.reselect(keep.Seq())
+		return
+	}
 	m.cursor, m.offset = 0, 0
 }
 
 // clamp keeps cursor and window inside the list.
 func (m *Model) clamp() {
 	n := m.st.Shown()
-	rows := max(1, computeLayout(m.width, m.height, m.detail).listRows())
+	rows := max(1, m.layout().listRows())
 	m.cursor = min(max(m.cursor, 0), max(n-1, 0))
 	m.offset = min(max(m.offset, 0), max(n-rows, 0))
 	if m.cursor < m.offset {
@@ -83,16 +104,21 @@ type detailKey struct {
 func (m *Model) refreshDetail() {
 	l := computeLayout(m.width, m.height, true)
 	key := detailKey{m.selected(), m.tab, l.detail.w}
-	if key != m.dkey {
+	rebuilt := key != m.dkey
+	if rebuilt {
 		m.dlines = m.detailLines()
 		m.dkey = key
 	}
 	foc := focusable(m.dlines)
 	m.field = min(max(m.field, 0), max(len(foc)-1, 0))
 	m.drows = m.detailRows(l.detail.w)
-	h := max(1, l.detail.h-1)
+	if m.find.query != "" && (rebuilt || m.find.matches == nil) {
+		m.find.matches = findRows(m.drows, m.find.query)
+		m.find.cur = min(m.find.cur, len(m.find.matches)-1)
+	}
+	h := max(1, l.detailRows())
 	m.dtop = min(max(m.dtop, 0), max(len(m.drows)-h, 0))
-	if len(foc) == 0 {
+	if len(foc) == 0 || m.dfree {
 		return
 	}
 	at := slices.IndexFunc(m.drows, func(r drow) bool { return r.focused })
@@ -115,19 +141,33 @@ func (m *Model) syncKeys() {
 	st := m.sv.open
 	list := !m.detail && !st
 	detail := m.detail && !st
-	for _, b := range []*key.Binding{&k.List.Up, &k.List.Down, &k.List.PageUp, &k.List.PageDown, &k.List.Top, &k.List.Bottom, &k.List.Open, &k.List.Sort} {
+	for _, b := range []*key.Binding{&k.List.Up, &k.List.Down, &k.List.PageUp, &k.List.PageDown, &k.List.Top, &k.List.Bottom, &k.List.Open, &k.List.Sort, &k.List.SortReverse, &k.List.Pause} {
 		b.SetEnabled(list)
+	}
+	if m.paused {
+		k.List.Pause.SetHelp("p", "resume live updates")
+	} else {
+		k.List.Pause.SetHelp("p", "pause live updates")
 	}
 	k.List.Filter.SetEnabled(list)
 	k.List.Export.SetEnabled(list && m.st.Shown() > 0)
-	for _, b := range []*key.Binding{&k.Detail.Back, &k.Detail.NextTab, &k.Detail.PrevTab, &k.Detail.Up, &k.Detail.Down} {
+	d := &k.Detail
+	for _, b := range []*key.Binding{&d.Back, &d.NextTab, &d.PrevTab, &d.Up, &d.Down, &d.PageUp, &d.PageDown, &d.Top, &d.Bottom, &d.NextSection, &d.PrevSection, &d.Search} {
 		b.SetEnabled(detail)
 	}
+	d.NextMatch.SetEnabled(detail && len(m.find.matches) > 0)
+	d.PrevMatch.SetEnabled(detail && len(m.find.matches) > 0)
 	has := r != nil
 	k.Alert.Ack.SetEnabled(has && r.Status() == triage.StatusOpen)
 	k.Alert.Close.SetEnabled(has && r.Status() != triage.StatusClosed)
 	k.Alert.Reopen.SetEnabled(has && r.Status() != triage.StatusOpen)
 	k.Alert.Copy.SetEnabled(has)
+	k.Alert.CopyAll.SetEnabled(has)
+	if _, ok := m.focusedLine(); ok && detail {
+		k.Alert.Copy.SetHelp("y", "copy focused value")
+	} else {
+		k.Alert.Copy.SetHelp("y", "copy alert JSON (OSC 52)")
+	}
 	// On a field the alert adds (kibana.alert.*) an exception could never
 	// match: x then says why instead of opening the editor, and its help
 	// says so too.

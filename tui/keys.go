@@ -4,6 +4,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/visible"
 )
@@ -12,7 +13,9 @@ import (
 // story view, the detail pane or the list.
 func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	k := m.keys
-	if m.overlay != overlayFilter && m.overlay != overlaySearch {
+	switch m.overlay {
+	case overlayFilter, overlaySearch, overlayCommand, overlayFind:
+	default:
 		m.flash = ""
 	}
 	if msg.String() == "ctrl+c" {
@@ -23,33 +26,53 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		return m.onExceptionKey(msg)
 	case overlayExceptions:
 		return m.onExceptionListKey(msg)
-	case overlayFilter:
-		return m.onFilterKey(msg)
+	case overlayFilter, overlayCommand:
+		return m.onLineKey(msg)
 	case overlaySearch:
 		return m.onSearchKey(msg)
+	case overlayFind:
+		return m.onFindKey(msg), nil
 	case overlayConfirm:
 		switch {
 		case key.Matches(msg, k.Prompt.Confirm):
+			if m.askQuit {
+				m.overlay = overlayNone
+				return m, tea.Quit
+			}
 			m.overlay = m.underConfirm()
 			return m, m.ask.yes
 		case key.Matches(msg, k.Prompt.Deny):
-			m.overlay = m.underConfirm()
+			m.overlay, m.askQuit = m.underConfirm(), false
 			m.setFlash(false, "cancelled")
 		}
 		return m, nil
 	case overlayHelp:
-		if key.Matches(msg, k.Global.Help) || msg.String() == "esc" {
+		page := max(1, m.layout().body.h-1)
+		switch {
+		case key.Matches(msg, k.Global.Help) || msg.String() == "esc":
 			m.overlay = overlayNone
-		} else if key.Matches(msg, k.Global.Quit) {
-			return m, tea.Quit
+		case key.Matches(msg, k.Global.Quit):
+			return m.quit()
+		case key.Matches(msg, k.Scroll.Down):
+			m.htop++
+		case key.Matches(msg, k.Scroll.Up):
+			m.htop--
+		case key.Matches(msg, k.Scroll.PageDown):
+			m.htop += page
+		case key.Matches(msg, k.Scroll.PageUp):
+			m.htop -= page
 		}
+		m.htop = min(max(m.htop, 0), max(0, len(m.helpLines(m.width))-m.layout().body.h))
 		return m, nil
 	}
 	switch {
 	case key.Matches(msg, k.Global.Quit):
-		return m, tea.Quit
+		return m.quit()
 	case key.Matches(msg, k.Global.Help):
-		m.overlay = overlayHelp
+		m.overlay, m.htop = overlayHelp, 0
+		return m, nil
+	case key.Matches(msg, k.Global.Command):
+		m.openLine(overlayCommand, "")
 		return m, nil
 	}
 	if cmd, ok := m.onAlertKey(msg); ok {
@@ -64,10 +87,29 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	return m.onListKey(msg)
 }
 
+// quit ends the program, unless triage would be lost: a status write
+// still on its way, or (with --ephemeral) statuses set in this session.
+// Then it asks first; ctrl+c never asks.
+func (m Model) quit() (Model, tea.Cmd) {
+	why := ""
+	switch {
+	case m.unsaved > 0:
+		why = "A status change is still being saved."
+	case m.opt.Ephemeral && m.triaged:
+		why = "This session keeps its state in memory only (--ephemeral): the statuses you set are lost."
+	}
+	if why == "" {
+		return m, tea.Quit
+	}
+	m.overlay, m.askQuit = overlayConfirm, true
+	m.ask = confirm{title: "Quit xferhunt?", body: why}
+	return m, nil
+}
+
 // onListKey moves through and acts on the list.
 func (m Model) onListKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	k := m.keys.List
-	page := max(1, computeLayout(m.width, m.height, m.detail).listRows())
+	page := max(1, m.layout().listRows())
 	switch {
 	case key.Matches(msg, k.Up):
 		m.cursor--
@@ -84,12 +126,15 @@ func (m Model) onListKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case key.Matches(msg, k.Bottom):
 		m.cursor = m.st.Shown() - 1
 	case key.Matches(msg, k.Open):
-		m.detail, m.tab, m.field, m.dtop = true, tabOverview, 0, 0
+		m.openDetail()
 	case key.Matches(msg, k.Filter):
-		m.overlay, m.input, m.inputErr = overlayFilter, []rune(m.filter), ""
+		m.openLine(overlayFilter, m.filter)
 	case key.Matches(msg, k.Sort):
-		m.sortMode = m.sortMode.Next()
-		return m, m.recompute(m.filter, m.pred, nil)
+		return m, m.sortBy(m.sortMode.Next())
+	case key.Matches(msg, k.SortReverse):
+		return m, m.sortBy(m.sortMode ^ alertdb.SortReverse)
+	case key.Matches(msg, k.Pause):
+		m.togglePause()
 	case key.Matches(msg, k.Export):
 		return m, m.exportCmd()
 	case key.Matches(msg, k.Exceptions):
@@ -98,57 +143,216 @@ func (m Model) onListKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	return m, nil
 }
 
-// onDetailKey switches tabs and moves the field focus in the detail view.
+// openDetail opens the detail view of the selected alert at its Overview.
+func (m *Model) openDetail() {
+	m.detail, m.tab, m.field, m.dtop, m.dfree = true, tabOverview, 0, 0, false
+	m.find = findState{}
+}
+
+// sortBy re-sorts the list in a Cmd; the selected alert stays selected.
+func (m *Model) sortBy(mode alertdb.SortMode) tea.Cmd {
+	m.sortMode = mode
+	return m.recompute(m.filter, m.pred, nil)
+}
+
+// togglePause freezes or thaws the list. Batches that arrive while paused
+// are held and counted, then merged on resume, in arrival order.
+func (m *Model) togglePause() {
+	if !m.paused {
+		m.paused = true
+		return
+	}
+	m.paused = false
+	held, n := m.held, m.heldN
+	m.held, m.heldN = nil, 0
+	for _, b := range held {
+		m.mergeRows(b)
+	}
+	m.setFlash(false, "resumed: %d alerts arrived while paused", n)
+}
+
+// setTab switches the detail tab, starting at its top.
+func (m *Model) setTab(t int) {
+	m.tab, m.field, m.dtop, m.dfree = t, 0, 0, false
+	m.find.matches, m.find.cur = nil, -1
+}
+
+// onDetailKey switches tabs, moves the field focus, pages, jumps between
+// sections and walks search matches in the detail view.
 func (m Model) onDetailKey(msg tea.KeyPressMsg) Model {
 	k := m.keys.Detail
 	nfoc := len(focusable(m.dlines))
+	page := max(1, m.layout().detailRows())
 	switch {
 	case key.Matches(msg, k.Back):
 		m.detail = false
 	case key.Matches(msg, k.NextTab):
-		m.tab, m.field, m.dtop = (m.tab+1)%len(tabNames), 0, 0
+		m.setTab((m.tab + 1) % len(tabNames))
 	case key.Matches(msg, k.PrevTab):
-		m.tab, m.field, m.dtop = (m.tab+len(tabNames)-1)%len(tabNames), 0, 0
+		m.setTab((m.tab + len(tabNames) - 1) % len(tabNames))
 	case key.Matches(msg, k.Up):
-		if nfoc > 0 {
+		if nfoc > 0 && !m.dfree {
 			m.field--
 		} else {
 			m.dtop--
+			m.refocus()
 		}
 	case key.Matches(msg, k.Down):
-		if nfoc > 0 {
+		if nfoc > 0 && !m.dfree {
 			m.field++
 		} else {
 			m.dtop++
+			m.refocus()
 		}
+	case key.Matches(msg, k.PageUp):
+		m.dtop -= page
+		m.refocus()
+	case key.Matches(msg, k.PageDown):
+		m.dtop += page
+		m.refocus()
+	case key.Matches(msg, k.Top):
+		m.dtop, m.field, m.dfree = 0, 0, false
+	case key.Matches(msg, k.Bottom):
+		m.dtop = len(m.drows)
+		m.refocus()
+	case key.Matches(msg, k.NextSection):
+		m.jumpSection(1)
+	case key.Matches(msg, k.PrevSection):
+		m.jumpSection(-1)
+	case key.Matches(msg, k.Search):
+		m.overlay = overlayFind
+		m.find.saved = m.find.query
+		m.find.input = nil
+	case key.Matches(msg, k.NextMatch):
+		m.stepFind(1)
+	case key.Matches(msg, k.PrevMatch):
+		m.stepFind(-1)
 	}
 	return m
 }
 
-// onFilterKey edits the filter line; enter compiles and applies it in a Cmd.
-func (m Model) onFilterKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+// onFindKey edits the detail search: every edit searches the open tab
+// (one document: small, so in Update) and shows the first match.
+func (m Model) onFindKey(msg tea.KeyPressMsg) Model {
 	k := m.keys.Prompt
+	f := &m.find
+	switch {
+	case key.Matches(msg, k.Apply):
+		m.overlay = overlayNone
+		if f.query != "" && len(f.matches) == 0 {
+			m.setFlash(true, "no match for %q in this tab", visible.String(f.query))
+		}
+		return m
+	case key.Matches(msg, k.Cancel):
+		m.overlay = overlayNone
+		f.query = f.saved
+	case key.Matches(msg, k.Erase):
+		if len(f.input) > 0 {
+			f.input = f.input[:len(f.input)-1]
+		}
+		f.query = string(f.input)
+	case key.Matches(msg, k.Clear):
+		f.input = nil
+		f.query = ""
+	case msg.Text != "":
+		f.input = append(f.input, []rune(msg.Text)...)
+		f.query = string(f.input)
+	default:
+		return m
+	}
+	f.matches, f.cur = findRows(m.drows, f.query), -1
+	if len(f.matches) > 0 {
+		m.stepFind(1)
+	}
+	return m
+}
+
+// openLine opens the filter or command line with text, the history at
+// its end.
+func (m *Model) openLine(o overlay, text string) {
+	m.overlay, m.input, m.inputErr = o, []rune(text), ""
+	m.hpos, m.draft = len(m.hist[m.histIdx(o)]), nil
+}
+
+func (m *Model) histIdx(o overlay) int {
+	if o == overlayCommand {
+		return 1
+	}
+	return 0
+}
+
+// remember appends a line to its history (no immediate repeats, at most
+// 100 kept).
+func (m *Model) remember(o overlay, text string) {
+	h := &m.hist[m.histIdx(o)]
+	if text == "" || len(*h) > 0 && (*h)[len(*h)-1] == text {
+		return
+	}
+	*h = append(*h, text)
+	if len(*h) > 100 {
+		*h = (*h)[len(*h)-100:]
+	}
+}
+
+// onLineKey edits the filter or command line: history with ↑/↓,
+// completion with tab; enter runs it.
+func (m Model) onLineKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	k := m.keys.Prompt
+	hist := m.hist[m.histIdx(m.overlay)]
+	m.hint = ""
 	switch {
 	case key.Matches(msg, k.Apply):
 		text := string(m.input)
+		o := m.overlay
 		m.overlay = overlayNone
-		if text == "" {
-			return m, m.recompute("", nil, nil)
+		if o == overlayCommand {
+			m.remember(o, text)
+			return m, m.runCommand(text)
 		}
-		b := m.opt.Backend
-		return m, m.recompute(text, nil, func() (func(ecs.Doc) bool, error) { return b.Compile(text) })
+		return m, m.applyFilter(text)
 	case key.Matches(msg, k.Cancel):
 		m.overlay, m.inputErr = overlayNone, ""
-	case msg.String() == "backspace":
+	case key.Matches(msg, k.Older):
+		if m.hpos > 0 {
+			if m.hpos == len(hist) {
+				m.draft = m.input
+			}
+			m.hpos--
+			m.input = []rune(hist[m.hpos])
+		}
+	case key.Matches(msg, k.Newer):
+		if m.hpos < len(hist) {
+			m.hpos++
+			if m.hpos == len(hist) {
+				m.input = m.draft
+			} else {
+				m.input = []rune(hist[m.hpos])
+			}
+		}
+	case key.Matches(msg, k.Complete):
+		m.complete()
+	case key.Matches(msg, k.Erase):
 		if len(m.input) > 0 {
 			m.input = m.input[:len(m.input)-1]
 		}
-	case msg.String() == "ctrl+u":
+	case key.Matches(msg, k.Clear):
 		m.input = nil
 	case msg.Text != "":
 		m.input = append(m.input, []rune(msg.Text)...)
 	}
 	return m, nil
+}
+
+// applyFilter compiles and applies a KQL filter in a Cmd ("" clears it).
+// Every filter applied, typed or made by a command (:user), joins the
+// filter history.
+func (m *Model) applyFilter(text string) tea.Cmd {
+	m.remember(overlayFilter, text)
+	if text == "" {
+		return m.recompute("", nil, nil)
+	}
+	b := m.opt.Backend
+	return m.recompute(text, nil, func() (func(ecs.Doc) bool, error) { return b.Compile(text) })
 }
 
 // onStoryKey scrolls, searches and changes the scope of the story view.
@@ -221,12 +425,12 @@ func (m Model) onSearchKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		if sv.query == "" {
 			return m, nil
 		}
-		return m, searchCmd(sv.gen, sv.lines, sv.query)
-	case msg.String() == "backspace":
+		return m, searchCmd(sv.gen, sv.lines, sv.query, m.clock)
+	case key.Matches(msg, k.Erase):
 		if len(sv.input) > 0 {
 			sv.input = sv.input[:len(sv.input)-1]
 		}
-	case msg.String() == "ctrl+u":
+	case key.Matches(msg, k.Clear):
 		sv.input = nil
 	case msg.Text != "":
 		sv.input = append(sv.input, []rune(msg.Text)...)
@@ -238,5 +442,5 @@ func (m Model) onSearchKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		sv.matches, sv.matchesFor, sv.cur, sv.top = nil, "", -1, sv.saved.top
 		return m, nil
 	}
-	return m, searchCmd(sv.gen, sv.lines, sv.query)
+	return m, searchCmd(sv.gen, sv.lines, sv.query, m.clock)
 }

@@ -7,9 +7,35 @@ import (
 	"github.com/xferhunt/xferhunt/triage"
 )
 
+// colID names a list column, so code finds a column by what it is, never
+// by its title text.
+type colID int
+
+const (
+	colMark colID = iota // selection and workflow status
+	colTime
+	colSeverity
+	colProcess
+	colUser
+	colIP
+	colPath
+)
+
+// colSort is the sort each column header stands for.
+var colSort = [...]alertdb.SortMode{
+	colMark:     alertdb.SortStatus,
+	colTime:     alertdb.SortTime,
+	colSeverity: alertdb.SortSeverity,
+	colProcess:  alertdb.SortProcess,
+	colUser:     alertdb.SortUser,
+	colIP:       alertdb.SortIP,
+	colPath:     alertdb.SortPath,
+}
+
 // column is one list column. Columns with the lowest keep value are dropped
 // first when the list is narrow; path is flexible and takes what is left.
 type column struct {
+	id    colID
 	title string
 	width int
 	keep  int
@@ -19,29 +45,31 @@ type column struct {
 
 const pathMin = 20
 
-func (m *Model) columns(w int) []column {
-	timeW, timeFmt := 8, "15:04:05"
+// timeLayout is the list's time column: the date joins from 120 columns.
+func timeLayout(w int) string {
 	if w >= 120 {
-		timeW, timeFmt = 14, "01-02 15:04:05"
+		return layoutFull
 	}
+	return layoutTime
+}
+
+func (m *Model) columns(w int) []column {
+	tl := timeLayout(w)
 	all := []column{
-		{"", 2, 9, func(m *Model, r *alertdb.Row) string {
+		{colMark, "", 2, 9, func(m *Model, r *alertdb.Row) string {
 			// The cursor mark keeps the selection visible without color.
 			if m.selected() == r {
 				return "▸" + statusGlyph[r.Status()]
 			}
 			return " " + statusGlyph[r.Status()]
 		}, false},
-		{"time", timeW, 8, func(m *Model, r *alertdb.Row) string {
-			if r.Time().IsZero() {
-				return "?"
-			}
-			return r.Time().In(m.opt.Location).Format(timeFmt)
+		{colTime, "time", m.clock.width(tl), 8, func(m *Model, r *alertdb.Row) string {
+			return m.clock.format(r.Time(), tl)
 		}, false},
-		{"severity", 8, 7, func(m *Model, r *alertdb.Row) string { return r.Severity().String() }, false},
-		{"process", 12, 6, func(m *Model, r *alertdb.Row) string { return r.Process() }, false},
-		{"user", 9, 5, func(m *Model, r *alertdb.Row) string { return r.User() }, false},
-		{"source ip", 15, 4, func(m *Model, r *alertdb.Row) string { return r.IP() }, false},
+		{colSeverity, "severity", 9, 7, func(m *Model, r *alertdb.Row) string { return r.Severity().String() }, false},
+		{colProcess, "process", 11, 6, func(m *Model, r *alertdb.Row) string { return r.Process() }, false},
+		{colUser, "user", 8, 5, func(m *Model, r *alertdb.Row) string { return r.User() }, false},
+		{colIP, "source ip", 15, 4, func(m *Model, r *alertdb.Row) string { return r.IP() }, false},
 	}
 	// Drop the least important columns until the path keeps its minimum.
 	for {
@@ -50,7 +78,7 @@ func (m *Model) columns(w int) []column {
 			used += c.width + 1
 		}
 		if used+pathMin <= w || len(all) <= 2 {
-			path := column{"file path", max(0, w-used), 10, func(m *Model, r *alertdb.Row) string { return r.Path() }, true}
+			path := column{colPath, "file path", max(0, w-used), 10, func(m *Model, r *alertdb.Row) string { return r.Path() }, true}
 			return append(all, path)
 		}
 		drop := 0
@@ -65,6 +93,35 @@ func (m *Model) columns(w int) []column {
 
 var statusGlyph = [...]string{" ", "◐", "✓"}
 
+// sortMarker is drawn after the title of the sorted column.
+func sortMarker(mode alertdb.SortMode) string {
+	if mode.Descending() {
+		return "▼"
+	}
+	return "▲"
+}
+
+// headerTitle is a column's title with the sort marker when it is the
+// sorted column; the unnamed status column shows the marker alone.
+func (m *Model) headerTitle(c column) string {
+	if colSort[c.id] != m.sortMode.Column() {
+		return c.title
+	}
+	return c.title + sortMarker(m.sortMode)
+}
+
+// columnAt is the column under x (relative to the list), for header clicks.
+func (m *Model) columnAt(w, x int) (column, bool) {
+	at := 0
+	for _, c := range m.columns(w) {
+		if x >= at && x < at+c.width+1 {
+			return c, true
+		}
+		at += c.width + 1
+	}
+	return column{}, false
+}
+
 // renderList draws only the rows in the window, so its cost is independent
 // of how many alerts are held.
 func (m Model) renderList(r rect) []string {
@@ -74,7 +131,7 @@ func (m Model) renderList(r rect) []string {
 		if i > 0 {
 			hdr.WriteByte(' ')
 		}
-		hdr.WriteString(fit(c.title, c.width))
+		hdr.WriteString(fit(m.headerTitle(c), c.width))
 	}
 	lines := []string{m.styles.ColHeader.Render(fit(hdr.String(), r.w))}
 	n := max(0, r.h-1)
@@ -104,7 +161,7 @@ func (m *Model) renderRow(cols []column, r *alertdb.Row, selected bool, w int) s
 			v = fit(v, c.width)
 		}
 		// Severity keeps its color on live, unselected rows.
-		if c.title == "severity" && !selected && !r.Historical() && r.Status() != triage.StatusClosed {
+		if c.id == colSeverity && !selected && !r.Historical() && r.Status() != triage.StatusClosed {
 			v = m.styles.Sev[r.Severity()].Render(v)
 		}
 		b.WriteString(v)

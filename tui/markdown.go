@@ -12,7 +12,7 @@ import (
 // large dependency for text that is a page long.
 func markdownLines(md string) []dline {
 	if strings.TrimSpace(md) == "" {
-		return []dline{{text: "(this rule has no investigation guide)", style: 3}}
+		return []dline{{text: "(this rule has no investigation guide)", style: lineMuted}}
 	}
 	var out []dline
 	inCode := false
@@ -24,7 +24,7 @@ func markdownLines(md string) []dline {
 			continue
 		}
 		if inCode {
-			out = append(out, dline{text: "  " + visible.String(line), style: 2})
+			out = append(out, dline{text: "  " + visible.String(line), style: lineCode})
 			continue
 		}
 		switch {
@@ -34,13 +34,13 @@ func markdownLines(md string) []dline {
 			}
 		case strings.HasPrefix(trim, "#"):
 			h := strings.TrimSpace(strings.TrimLeft(trim, "#"))
-			out = append(out, dline{text: visible.String(inline(h)), style: 1})
+			out = append(out, dline{text: visible.String(inline(h)), style: lineHeading})
 		case strings.HasPrefix(trim, "- ") || strings.HasPrefix(trim, "* ") || strings.HasPrefix(trim, "+ "):
 			indent := strings.Repeat("  ", (len(line)-len(strings.TrimLeft(line, " ")))/2)
 			out = append(out, dline{text: indent + "• " + visible.String(inline(trim[2:]))})
 		case strings.HasPrefix(trim, ">"):
 			q := strings.TrimSpace(strings.TrimLeft(trim, ">"))
-			out = append(out, dline{text: "│ " + visible.String(inline(q)), style: 3})
+			out = append(out, dline{text: "│ " + visible.String(inline(q)), style: lineMuted})
 		case isNumbered(trim):
 			out = append(out, dline{text: visible.String(inline(trim))})
 		default:

@@ -37,6 +37,8 @@ type Stats struct {
 	Terms    uint64 // distinct new_terms tuples known
 	// TuplesCapped counts events over detect.MaxTuplesPerEvent.
 	TuplesCapped uint64
+	// TermsEvicted counts new_terms tuples forgotten at the per-rule cap.
+	TermsEvicted uint64
 	// Untimed counts events without a usable time (judged at the
 	// engine's current time, which they do not move).
 	Untimed uint64

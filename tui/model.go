@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"os"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -15,7 +14,8 @@ import (
 // Options configure a Model. Backend is required.
 type Options struct {
 	Backend Backend
-	// NoColor drops colors (main sets it from NO_COLOR).
+	// NoColor drops colors. The caller decides it (the pipeline reads
+	// NO_COLOR, once); the TUI never reads the environment itself.
 	NoColor bool
 	// Light assumes a light background until the terminal reports its own
 	// (most report it within a few milliseconds; dark is the default).
@@ -23,8 +23,13 @@ type Options struct {
 	// ExportDir is where export writes NDJSON files ("." when empty).
 	ExportDir string
 	// Now and Location make time display deterministic in tests.
+	// Location is the zone times are shown in: nil is UTC (with a Z),
+	// time.Local follows TZ; the header names it.
 	Now      func() time.Time
 	Location *time.Location
+	// Ephemeral says the session's triage is held in memory only
+	// (--ephemeral): quitting after a status change asks first.
+	Ephemeral bool
 	// Guide overrides Backend.RuleGuide (tests, demo).
 	Guide string
 }
@@ -38,6 +43,8 @@ const (
 	overlayFilter
 	overlayConfirm
 	overlaySearch     // the story view's search prompt
+	overlayCommand    // the : command line
+	overlayFind       // the detail view's search prompt
 	overlayException  // the exception editor
 	overlayExceptions // the list of exceptions
 )
@@ -72,6 +79,9 @@ type Model struct {
 	tab    int
 	field  int // focused field line in the detail tab
 	dtop   int // detail scroll
+	// dfree detaches the scroll from the focused field: a page, a section
+	// or a match showed rows without a field (the Raw tab's JSON).
+	dfree  bool
 	dlines []dline
 	drows  []drow // dlines wrapped to the detail width, built in Update
 	dkey   detailKey
@@ -80,7 +90,31 @@ type Model struct {
 	overlay  overlay
 	input    []rune
 	inputErr string
+	hint     string // completion candidates beside the prompt
 	ask      confirm
+	// hist are the filter (/) and command (:) lines entered, oldest
+	// first; hpos walks them with ↑/↓ (len = the line being edited).
+	hist    [2][]string
+	hpos    int
+	draft   []rune // what was typed before ↑ recalled an older line
+	askQuit bool   // the open dialog is the quit question
+	htop    int    // first help line shown
+
+	clock clock
+
+	// paused holds arriving batches back from the list (p); the header
+	// counts them.
+	paused bool
+	held   [][]*alertdb.Row
+	heldN  int
+
+	// unsaved counts status writes not yet acknowledged by the backend,
+	// triaged whether this session changed any status (lost on quit when
+	// Ephemeral).
+	unsaved int
+	triaged bool
+
+	find findState // detail view search
 
 	flash    string
 	flashErr bool
@@ -101,12 +135,7 @@ func New(opt Options) Model {
 		opt.Now = time.Now
 	}
 	if opt.Location == nil {
-		opt.Location = time.Local
-	}
-	// NO_COLOR (no-color.org): any non-empty value disables color. Read
-	// here, once, not in View.
-	if os.Getenv("NO_COLOR") != "" {
-		opt.NoColor = true
+		opt.Location = time.UTC
 	}
 	if opt.ExportDir == "" {
 		opt.ExportDir = "."
@@ -120,6 +149,7 @@ func New(opt Options) Model {
 		width:    80,
 		height:   24,
 		guide:    opt.Guide,
+		clock:    newClock(opt.Location, opt.Now()),
 	}
 	if opt.Backend != nil {
 		for id, s := range opt.Backend.Statuses() {
@@ -161,7 +191,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.onStorySearch(msg)
 	case filterResultMsg:
 		m.onFilterResult(msg)
-	case statusSavedMsg, killedMsg, evidenceMsg, exportedMsg:
+	case statusSavedMsg:
+		m.unsaved = max(0, m.unsaved-1)
+		m.onResult(msg)
+	case killedMsg, evidenceMsg, exportedMsg:
 		m.onResult(msg)
 	case excPreviewMsg, excSavedMsg, excListMsg, excDeletedMsg, excExportedMsg, recheckedMsg:
 		cmd = m.onExceptionResult(msg)
@@ -170,11 +203,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.MouseWheelMsg:
 		m.onWheel(msg)
 	case tea.MouseClickMsg:
-		m.onClick(msg)
+		cmd = m.onClick(msg)
 	}
 	m.clamp()
-	// The detail lines first: which keys are live depends on them (x
-	// needs a focusable field), also right after the view opened.
+	// The detail lines first, then the keys: a key that arrives in the
+	// same batch as the enter that opened the detail (x after enter) must
+	// find the bindings that detail enables.
 	if m.detail {
 		m.refreshDetail()
 	}

@@ -53,23 +53,23 @@ func clip(lines []string, w, h int) []string {
 }
 
 func (m Model) render() string {
-	l := computeLayout(m.width, m.height, m.detail)
-	if l.tooSmall {
+	l := m.layout()
+	if l.mode == modeTooSmall {
 		return fit(fmt.Sprintf("terminal too small (%d×%d, need %d×%d)", m.width, m.height, minWidth, minHeight), m.width)
 	}
 	var out []string
 	out = append(out, m.renderHeader(l.header.w))
 	var body []string
-	switch {
-	case m.overlay == overlayHelp:
-		body = m.renderHelp(m.width, l.list.h+l.detail.h)
-	case m.overlay == overlayException:
-		body = m.renderExceptionEditor(m.width, m.height-4)
-	case m.overlay == overlayExceptions || m.overlay == overlayConfirm && m.exl.open:
-		body = m.renderExceptionList(m.width, m.height-4)
-	case m.sv.open:
+	switch l.mode {
+	case modeHelp:
+		body = m.renderHelp(l.body.w, l.body.h)
+	case modeExcEdit:
+		body = m.renderExceptionEditor(l.body.w, l.body.h)
+	case modeExcList:
+		body = m.renderExceptionList(l.body.w, l.body.h)
+	case modeStory:
 		body = m.renderStory(storyRect(m.width, m.height))
-	case l.detail.w > 0 && l.detail.y == l.list.y:
+	case modeSide:
 		left := clip(m.renderList(l.list), l.list.w, l.list.h)
 		right := clip(m.renderDetail(l.detail), l.detail.w, l.detail.h)
 		sep := m.styles.Muted.Render("│")
@@ -82,15 +82,42 @@ func (m Model) render() string {
 			body = append(body, clip(m.renderDetail(l.detail), l.detail.w, l.detail.h)...)
 		}
 	}
-	bodyH := m.height - 4
-	body = clip(body, m.width, bodyH)
+	body = clip(body, l.body.w, l.body.h)
 	if m.overlay == overlayConfirm {
-		body = m.overlayDialog(body, m.width, bodyH)
+		body = m.overlayDialog(body, l.body.w, l.body.h)
 	}
 	out = append(out, body...)
-	out = append(out, m.renderBar(l.bar.w)...)
+	bar := m.renderBar(l.bar.w)
+	// A flash longer than the footer (a preserved file's sha256, a filter
+	// error) takes the status bar's rows too, rather than being cut.
+	if fl := m.flashLines(l.footer.w, l.bar.h+l.footer.h); len(fl) > 1 {
+		out = append(out, bar[:len(bar)+1-len(fl)]...)
+		return strings.Join(append(out, fl...), "\n")
+	}
+	out = append(out, bar...)
 	out = append(out, m.renderFooter(l.footer.w))
 	return strings.Join(out, "\n")
+}
+
+// flashLines is the flash message wrapped to w, at most h lines (the last
+// cut with …); nil when there is no flash or a prompt owns the footer.
+func (m Model) flashLines(w, h int) []string {
+	if m.flash == "" || m.overlay == overlayFilter || m.overlay == overlaySearch || m.overlay == overlayCommand || m.overlay == overlayFind {
+		return nil
+	}
+	st := m.styles.Flash
+	if m.flashErr {
+		st = m.styles.FlashErr
+	}
+	lines := strings.Split(ansi.Hardwrap(visible.String(m.flash), w, true), "\n")
+	if len(lines) > h {
+		lines = lines[:h]
+		lines[h-1] = ansi.Truncate(lines[h-1]+"…", w-1, "") + "…"
+	}
+	for i, l := range lines {
+		lines[i] = st.Render(fit(l, w))
+	}
+	return lines
 }
 
 func (m Model) renderHeader(w int) string {
@@ -98,15 +125,22 @@ func (m Model) renderHeader(w int) string {
 	title := s.Title.Render("xferhunt")
 	c := &m.st
 	counts := fmt.Sprintf(" open %d · ack %d · closed %d", c.Count(triage.StatusOpen), c.Count(triage.StatusAcknowledged), c.Count(triage.StatusClosed))
-	shown := fmt.Sprintf(" │ %d/%d shown · sort %s", m.st.Shown(), m.st.Len(), m.sortMode)
+	shown := fmt.Sprintf(" │ %d/%d shown · sort %s · %s", m.st.Shown(), m.st.Len(), m.sortMode, m.clock.zone)
 	if m.filter != "" {
 		shown += " · filter " + visible.String(m.filter)
 	}
 	if m.pending {
 		shown += " · working…"
 	}
-	rest := ansi.Truncate(counts+shown, max(0, w-ansi.StringWidth("xferhunt")), "…")
-	return title + s.Header.Render(rest)
+	pause := ""
+	if m.paused {
+		// First, so a narrow header never cuts it away.
+		pause = fmt.Sprintf(" ⏸ PAUSED +%d new (%s resumes) ", m.heldN, m.keys.List.Pause.Help().Key)
+	}
+	avail := max(0, w-ansi.StringWidth("xferhunt"))
+	pause = ansi.Truncate(pause, avail, "…")
+	rest := ansi.Truncate(counts+shown, max(0, avail-ansi.StringWidth(pause)), "…")
+	return title + s.FlashErr.Render(pause) + s.Header.Render(rest)
 }
 
 // overlayDialog draws the confirmation box centred over body.
@@ -117,7 +151,8 @@ func (m Model) overlayDialog(body []string, w, h int) []string {
 	}
 	text := ansi.Wrap(m.ask.body, inner, " ")
 	content := m.styles.Title.Render(fit(m.ask.title, inner)) + "\n" + text + "\n\n" +
-		m.styles.Key.Render("y") + " yes   " + m.styles.Key.Render("n/esc") + " no"
+		m.styles.Key.Render(m.keys.Prompt.Confirm.Help().Key) + " " + m.keys.Prompt.Confirm.Help().Desc + "   " +
+		m.styles.Key.Render(m.keys.Prompt.Deny.Help().Key) + " " + m.keys.Prompt.Deny.Help().Desc
 	box := strings.Split(m.styles.Dialog.Width(inner+4).Render(content), "\n")
 	top := max(0, (h-len(box))/2)
 	left := max(0, (w-lipgloss.Width(box[0]))/2)

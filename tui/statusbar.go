@@ -56,8 +56,14 @@ func (m Model) renderBar(w int) []string {
 			cov = shortDur(span)
 		}
 	}
-	line2 := s.Bar.Render(fmt.Sprintf("%.0f ev/s · history %s (covers %s) · terms %d · alerts %d",
-		st.EventsPerSec, shortDur(st.HistoryWindow), cov, st.Terms, st.Alerts))
+	// Before the engine's first report there is no window to speak of:
+	// say so instead of "history 0 (covers none)".
+	hist := "history window not reported yet"
+	if st.HistoryWindow > 0 {
+		hist = fmt.Sprintf("history %s (covers %s)", shortDur(st.HistoryWindow), cov)
+	}
+	line2 := s.Bar.Render(fmt.Sprintf("%.0f ev/s · %s · terms %d · alerts %d",
+		st.EventsPerSec, hist, st.Terms, st.Alerts))
 	if st.HeldBack > 0 {
 		line2 += s.Warn.Render(fmt.Sprintf(" · held back %d", st.HeldBack))
 	}
@@ -66,6 +72,9 @@ func (m Model) renderBar(w int) []string {
 	}
 	if st.TuplesCapped > 0 {
 		line2 += s.Warn.Render(fmt.Sprintf(" · tuples capped %d", st.TuplesCapped))
+	}
+	if st.TermsEvicted > 0 {
+		line2 += s.Warn.Render(fmt.Sprintf(" · terms evicted %d", st.TermsEvicted))
 	}
 	if st.IgnoredAbove > 0 {
 		line2 += s.Warn.Render(fmt.Sprintf(" · over 1024 B %d", st.IgnoredAbove))
@@ -120,24 +129,47 @@ func shortDur(d time.Duration) string {
 // renderFooter shows the filter prompt, a flash message, or short help.
 func (m Model) renderFooter(w int) string {
 	s := m.styles
-	switch {
-	case m.overlay == overlayFilter:
-		prompt := s.Key.Render("/") + " " + visible.String(string(m.input)) + "█"
+	switch m.overlay {
+	case overlayFilter, overlayCommand:
+		lead := m.keys.List.Filter.Help().Key
+		if m.overlay == overlayCommand {
+			lead = m.keys.Global.Command.Help().Key
+		}
+		prompt := s.Key.Render(lead) + " " + visible.String(string(m.input)) + "█"
 		if m.inputErr != "" {
 			prompt += "  " + s.FlashErr.Render(visible.String(m.inputErr))
 		}
+		if m.hint != "" {
+			prompt += "  " + s.Muted.Render(visible.String(m.hint))
+		} else if m.inputErr == "" {
+			p := m.keys.Prompt
+			prompt += "  " + s.Muted.Render(p.Complete.Help().Key+" complete · "+p.Older.Help().Key+" history · "+p.Apply.Help().Key+" apply · "+p.Cancel.Help().Key+" cancel")
+		}
 		return ansi.Truncate(prompt, w, "…")
-	case m.overlay == overlaySearch:
-		prompt := s.Key.Render("/") + " " + visible.String(string(m.sv.input)) + "█"
+	case overlayFind:
+		prompt := s.Key.Render(m.keys.Detail.Search.Help().Key) + " " + visible.String(string(m.find.input)) + "█"
+		switch {
+		case m.find.query == "":
+		case len(m.find.matches) == 0:
+			prompt += "  " + s.FlashErr.Render("no match")
+		default:
+			p := m.keys.Prompt
+			prompt += "  " + s.Muted.Render(fmt.Sprintf("%d matching rows · %s keep · %s cancel", len(m.find.matches), p.Apply.Help().Key, p.Cancel.Help().Key))
+		}
+		return ansi.Truncate(prompt, w, "…")
+	case overlaySearch:
+		prompt := s.Key.Render(m.keys.Story.Search.Help().Key) + " " + visible.String(string(m.sv.input)) + "█"
 		switch {
 		case m.sv.query == "" || m.sv.matchesFor != m.sv.query:
 		case len(m.sv.matches) == 0:
 			prompt += "  " + s.FlashErr.Render("no match")
 		default:
-			prompt += "  " + s.Muted.Render(fmt.Sprintf("%d matching events · enter keep · esc cancel", len(m.sv.matches)))
+			p := m.keys.Prompt
+			prompt += "  " + s.Muted.Render(fmt.Sprintf("%d matching events · %s keep · %s cancel", len(m.sv.matches), p.Apply.Help().Key, p.Cancel.Help().Key))
 		}
 		return ansi.Truncate(prompt, w, "…")
-	case m.flash != "":
+	}
+	if m.flash != "" {
 		st := s.Flash
 		if m.flashErr {
 			st = s.FlashErr
@@ -156,9 +188,9 @@ func (m Model) renderFooter(w int) string {
 	case m.sv.open:
 		hints = []key.Binding{k.Global.Help, k.Story.Back, k.Story.NextScope, k.Story.Search, k.Story.NextMatch, k.Story.PrevMatch, k.Story.Wrap, k.Global.Quit}
 	case m.detail:
-		hints = []key.Binding{k.Global.Help, k.Detail.Back, k.Detail.NextTab, k.Alert.Story, k.Alert.Ack, k.Alert.Close, k.Alert.Exception, k.Alert.Copy, k.Global.Quit}
+		hints = []key.Binding{k.Global.Help, k.Detail.Back, k.Detail.NextTab, k.Alert.Story, k.Detail.Search, k.Alert.Ack, k.Alert.Close, k.Alert.Exception, k.Alert.Copy, k.Global.Quit}
 	default:
-		hints = []key.Binding{k.Global.Help, k.List.Open, k.Alert.Story, k.List.Filter, k.List.Sort, k.Alert.Ack, k.Alert.Close, k.Alert.Copy, k.Global.Quit}
+		hints = []key.Binding{k.Global.Help, k.List.Open, k.Alert.Story, k.List.Filter, k.Global.Command, k.List.Sort, k.List.Pause, k.Alert.Ack, k.Alert.Close, k.Alert.Copy, k.Global.Quit}
 	}
 	var b strings.Builder
 	used := 0

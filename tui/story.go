@@ -179,7 +179,7 @@ func storyLogin(evs []story.Event, o *storyOrigin) loginInfo {
 
 // parts are the login header's items, sanitized: who, from where, when,
 // which session, how it was attributed, through which program.
-func (li loginInfo) parts() []string {
+func (li loginInfo) parts(c clock) []string {
 	if li.user == "" && li.addr == "" && li.at.IsZero() {
 		return []string{"not attributed (no login event in this story, no session fields on the alert)"}
 	}
@@ -199,7 +199,7 @@ func (li loginInfo) parts() []string {
 	}
 	parts = append(parts, visible.String(who))
 	if !li.at.IsZero() {
-		parts = append(parts, li.at.UTC().Format("2006-01-02 15:04:05.000")+" UTC")
+		parts = append(parts, c.format(li.at, layoutMs))
 	}
 	if li.session != story.NoSession {
 		parts = append(parts, "session "+strconv.FormatInt(li.session, 10))
@@ -404,6 +404,7 @@ type storyReq struct {
 	pivotValue string
 	query      string
 	prev       []storyLine
+	clock      clock
 }
 
 // run is the Cmd body: build the origin if needed, resolve the scope, ask
@@ -434,7 +435,7 @@ func (q storyReq) run() tea.Msg {
 		}
 	}
 	if !msg.valid {
-		msg.login = o.login.parts()
+		msg.login = o.login.parts(q.clock)
 		return msg
 	}
 	evs := q.b.Story(msg.scope)
@@ -443,10 +444,10 @@ func (q storyReq) run() tea.Msg {
 		return msg
 	}
 	msg.lines = storyLines(evs, q.uuid)
-	msg.login = storyLogin(evs, o).parts()
+	msg.login = storyLogin(evs, o).parts(q.clock)
 	msg.focus = slices.IndexFunc(msg.lines, func(l storyLine) bool { return l.mark == markThis })
 	if q.query != "" {
-		msg.matches = searchLines(msg.lines, q.query)
+		msg.matches = searchLines(msg.lines, q.query, q.clock)
 	}
 	return msg
 }
@@ -473,7 +474,7 @@ func (m *Model) openStory(r *alertdb.Row) tea.Cmd {
 // focusedLine is the detail line under the field focus.
 func (m *Model) focusedLine() (dline, bool) {
 	foc := focusable(m.dlines)
-	if m.field < 0 || m.field >= len(foc) {
+	if m.dfree || m.field < 0 || m.field >= len(foc) {
 		return dline{}, false
 	}
 	return m.dlines[foc[m.field]], true
@@ -485,7 +486,7 @@ func (m *Model) askStory(kind story.ScopeKind, field, value string) tea.Cmd {
 	sv := &m.sv
 	sv.req++
 	sv.inflight, sv.fresh, sv.dirty = true, true, false
-	q := storyReq{req: sv.req, b: m.opt.Backend, uuid: sv.uuid, row: sv.row, origin: sv.origin, kind: kind,
+	q := storyReq{clock: m.clock, req: sv.req, b: m.opt.Backend, uuid: sv.uuid, row: sv.row, origin: sv.origin, kind: kind,
 		pivotField: field, pivotValue: value, query: sv.query}
 	return q.run
 }
@@ -507,7 +508,7 @@ func (m *Model) refreshStory() tea.Cmd {
 	sv.req++
 	sv.inflight = true
 	sc := sv.scope
-	q := storyReq{req: sv.req, b: m.opt.Backend, uuid: sv.uuid, row: sv.row, origin: sv.origin, kind: sv.kind,
+	q := storyReq{clock: m.clock, req: sv.req, b: m.opt.Backend, uuid: sv.uuid, row: sv.row, origin: sv.origin, kind: sv.kind,
 		scope: &sc, query: sv.query, prev: sv.lines}
 	return q.run
 }
@@ -567,7 +568,7 @@ func (m *Model) onStory(msg storyMsg) tea.Cmd {
 				}
 			}
 		} else if sv.query != "" {
-			cmd = searchCmd(sv.gen, sv.lines, sv.query)
+			cmd = searchCmd(sv.gen, sv.lines, sv.query, m.clock)
 		}
 		sv.clampTop(g)
 	} else {
@@ -620,12 +621,12 @@ func (o *storyOrigin) scopeCount() int {
 }
 
 // searchCmd searches lines in a Cmd: a story can hold the whole store.
-func searchCmd(gen int, lines []storyLine, q string) tea.Cmd {
-	return func() tea.Msg { return storySearchMsg{gen: gen, query: q, matches: searchLines(lines, q)} }
+func searchCmd(gen int, lines []storyLine, q string, c clock) tea.Cmd {
+	return func() tea.Msg { return storySearchMsg{gen: gen, query: q, matches: searchLines(lines, q, c)} }
 }
 
 // searchLines returns the lines whose shown text holds q, ignoring case.
-func searchLines(lines []storyLine, q string) []int {
+func searchLines(lines []storyLine, q string, c clock) []int {
 	if q == "" {
 		return nil
 	}
@@ -633,7 +634,7 @@ func searchLines(lines []storyLine, q string) []int {
 	var buf []byte
 	for i := range lines {
 		l := &lines[i]
-		buf = time.UnixMilli(l.at).UTC().AppendFormat(buf[:0], "2006-01-02 15:04:05.000")
+		buf = c.appendFormat(buf[:0], time.UnixMilli(l.at), layoutMs)
 		if s, _ := indexFold(string(buf), q); s >= 0 || l.matches(q) {
 			out = append(out, i)
 		}

@@ -99,7 +99,7 @@ func TestStoryOpen(t *testing.T) {
 		t.Fatalf("session story: last event %v, %d logins", sv.lines[n-1].kind, countKind(sv.lines, story.LogOn))
 	}
 	login := strings.Join(sv.login, " · ")
-	for _, want := range []string{"xfvictim from 127.0.0.5:38399", "2026-11-26 03:13:37.402 UTC", "session 44", "attributed by session", "via sshd[2707]"} {
+	for _, want := range []string{"xfvictim from 127.0.0.5:38399", "2026-11-26 03:13:37.402Z", "session 44", "attributed by session", "via sshd[2707]"} {
 		if !strings.Contains(login, want) {
 			t.Errorf("login header %q lacks %q", login, want)
 		}
@@ -109,7 +109,7 @@ func TestStoryOpen(t *testing.T) {
 	}
 	scr := screen(m)
 	checkFits(t, scr, 80, 24)
-	for _, want := range []string{"Story", "session 44 · 12 events", "login  xfvictim", hostileShown[:20], "◆ 03:13:37.454 create", "logout"} {
+	for _, want := range []string{"Story", "session 44 · 12 events", "login  xfvictim", hostileShown[:20], "◆ 03:13:37.454Z create", "logout"} {
 		if !strings.Contains(scr, want) {
 			t.Errorf("screen lacks %q:\n%s", want, scr)
 		}
@@ -290,8 +290,9 @@ func TestStorySearch(t *testing.T) {
 		t.Fatalf("current match is %q", l.detail)
 	}
 	// The current match is drawn with its own style, the others with the
-	// match style, whatever their case.
-	raw := m.View().Content
+	// match style, whatever their case (one event up, the previous match
+	// is on screen too).
+	raw := keys(t, m, "k").View().Content
 	if !strings.Contains(raw, m.styles.MatchCur.Render("uname")) || !strings.Contains(raw, m.styles.Match.Render("uname")) {
 		t.Fatalf("matches not highlighted:\n%q", raw)
 	}

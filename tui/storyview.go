@@ -32,9 +32,10 @@ type storyCols struct {
 // date and the session and user columns appear (address and user
 // stories mix logins and users); below 70 the actor goes.
 func storyColumns(w int) storyCols {
-	c := storyCols{time: 12, kind: 9, actor: 17}
+	// Room for the clock's Z (UTC); a local time leaves the cell blank.
+	c := storyCols{time: 13, kind: 9, actor: 17}
 	if w >= 120 {
-		c.date, c.time, c.ses, c.user, c.actor = true, 23, 5, 10, 24
+		c.date, c.time, c.ses, c.user, c.actor = true, 24, 5, 10, 24
 	}
 	if w < 70 {
 		c.actor = 0
@@ -278,19 +279,19 @@ func (m Model) storyScopeLine(w int) string {
 		text += " (from " + visible.String(sv.pivot) + ")"
 	}
 	if n := len(sv.lines); n > 0 {
-		first := time.UnixMilli(sv.lines[0].at).UTC()
-		last := time.UnixMilli(sv.lines[n-1].at).UTC()
-		span := first.Format("2006-01-02 15:04:05.000") + " – "
+		first := time.UnixMilli(sv.lines[0].at).In(m.clock.loc)
+		last := time.UnixMilli(sv.lines[n-1].at).In(m.clock.loc)
+		span := m.clock.format(first, layoutMs) + " – "
 		if first.YearDay() == last.YearDay() && first.Year() == last.Year() {
-			span += last.Format("15:04:05.000")
+			span += m.clock.format(last, "15:04:05.000")
 		} else {
-			span += last.Format("2006-01-02 15:04:05.000")
+			span += m.clock.format(last, layoutMs)
 		}
 		noun := "events"
 		if n == 1 {
 			noun = "event"
 		}
-		text += fmt.Sprintf(" · %d %s · %s UTC", n, noun, span)
+		text += fmt.Sprintf(" · %d %s · %s", n, noun, span)
 	}
 	return s.Heading.Render(ansi.Truncate(text, w, "…"))
 }
@@ -300,7 +301,7 @@ func (m Model) storyScopeLine(w int) string {
 func (m Model) storyColHeader(g storyGeom) string {
 	c := g.cols
 	var b strings.Builder
-	b.WriteString("  " + fit("time (UTC)", c.time) + " ")
+	b.WriteString("  " + fit("time ("+m.clock.abbr+")", c.time) + " ")
 	if c.ses > 0 {
 		b.WriteString(fit("ses", c.ses) + " ")
 	}
@@ -346,9 +347,9 @@ func (m Model) storyEventRows(out []string, i int, g storyGeom) []string {
 	b.WriteByte(' ')
 	layout := "15:04:05.000"
 	if c.date {
-		layout = "2006-01-02 15:04:05.000"
+		layout = layoutMs
 	}
-	b.WriteString(hl(fit(time.UnixMilli(l.at).UTC().Format(layout), c.time), s.Muted))
+	b.WriteString(hl(fit(m.clock.format(time.UnixMilli(l.at), layout), c.time), s.Muted))
 	b.WriteByte(' ')
 	if c.ses > 0 {
 		ses := "-"

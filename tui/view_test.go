@@ -31,6 +31,10 @@ func press(s string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyBackspace}
 	case "ctrl+u":
 		return tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}
+	case "pgdown":
+		return tea.KeyPressMsg{Code: tea.KeyPgDown}
+	case "pgup":
+		return tea.KeyPressMsg{Code: tea.KeyPgUp}
 	case "ctrl+c":
 		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
 	case "ctrl+n":
@@ -130,6 +134,13 @@ var views = []struct {
 	{"kill", []string{"K"}},
 	{"exception", []string{"enter", "tab", "x"}},
 	{"evil-row", []string{"down"}},
+	{"sort-user", []string{"s", "s", "s"}},
+	{"sort-ip-reversed", []string{"s", "s", "s", "s", "S"}},
+	{"paused", []string{"p"}},
+	{"raw-search", []string{"enter", "shift+tab", "shift+tab", "/", "u", "u", "i", "d", "enter"}},
+	{"complete-field", []string{"/", "u", "s", "e", "r", ".", "tab"}},
+	{"complete-command", []string{":", "s", "o", "tab", "u"}},
+	{"detail-help", []string{"enter", "?"}},
 }
 
 func TestGolden(t *testing.T) {

@@ -27,16 +27,40 @@
 // the same episode would be a duplicate. Neither case occurs in an in-order
 // stream of distinct times, so in-order results match the definition
 // exactly.
+//
+// # Pruning and the cap
+//
+// Sightings older than the window are forgotten incrementally: every
+// tuple sits in a time bucket (a 64th of the window wide) of its newest
+// sighting, and Prune visits only the buckets that fell out of the window,
+// so its cost follows the tuples that expire, not the tuples held — a
+// history of 1M tuples costs the same per event as one of 10k (issue 12:
+// walking every tuple was 31–45% of a scan's CPU). A tuple seen again
+// moves to a later bucket only when its newest sighting has advanced a
+// bucket's width, so a busy tuple costs a few records a window, not one
+// per event. At most MaxTuples tuples are held per rule; beyond that the
+// tuple whose newest sighting is oldest is forgotten and counted
+// (Evicted): the next sighting of an evicted tuple is new again, which
+// errs towards an extra alert, never a missed one.
 package newterms
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 )
 
 // MaxSightings caps the sighting times kept per tuple (see the package doc).
 const MaxSightings = 8
+
+// DefaultMaxTuples is the default cap on the tuples held per rule: about
+// 230 bytes each in memory with a path in the tuple (BenchmarkTermGrowth),
+// so ~500 MB at the cap.
+const DefaultMaxTuples = 2_000_000
+
+// pruneBuckets is how many prune buckets span one window.
+const pruneBuckets = 64
 
 // Flush policy: buffered history is written back after this much wall time
 // or this many changed tuples, whichever comes first, so a crash loses at
@@ -67,8 +91,15 @@ type Tracker struct {
 	// Clock is the wall clock used for the flush interval (tests replace it).
 	Clock func() time.Time
 
+	// MaxTuples caps the tuples held per rule (DefaultMaxTuples); the
+	// oldest beyond it are forgotten and counted (Evicted).
+	MaxTuples int
+
 	lastFlush time.Time
 	pending   int // changed tuples not yet written, over all rules
+	evicted   uint64
+	cutoff    int64  // the last Prune's cutoff (ms), for Coverage
+	visits    uint64 // records Prune has visited (tests: the cost of pruning)
 	tick      int
 	err       error
 	keyBuf    []byte
@@ -92,6 +123,11 @@ type ruleTerms struct {
 	terms   map[string]*entry
 	dirty   []*entry            // changed since the last flush
 	deleted map[string]struct{} // pruned since the last flush
+	// buckets[b] holds a record for every tuple whose newest sighting was
+	// in [b·width, (b+1)·width) when the record was made; minBucket is
+	// the lowest bucket that may hold any.
+	buckets   map[int64][]*entry
+	minBucket int64
 }
 
 // entry is one tuple's history. Holding it by pointer lets the hot path
@@ -99,6 +135,7 @@ type ruleTerms struct {
 type entry struct {
 	key     string
 	times   []int64 // ascending, distinct, at most MaxSightings
+	queued  int64   // the bucket of its newest record in ruleTerms.buckets
 	dirty   bool
 	removed bool
 }
@@ -112,9 +149,33 @@ func NewTracker(h History, window time.Duration) *Tracker {
 		rules:         map[string]*ruleTerms{},
 		FlushInterval: DefaultFlushInterval,
 		FlushTuples:   DefaultFlushTuples,
+		MaxTuples:     DefaultMaxTuples,
 		Clock:         time.Now,
 	}
 }
+
+// bucketOf returns the prune bucket of a sighting at ms.
+func (t *Tracker) bucketOf(ms int64) int64 {
+	w := max(t.window/pruneBuckets, 1)
+	q := ms / w
+	if ms < 0 && ms%w != 0 {
+		q--
+	}
+	return q
+}
+
+// queue files a record of e in the bucket of its newest sighting.
+func (t *Tracker) queue(r *ruleTerms, e *entry) {
+	b := t.bucketOf(e.times[len(e.times)-1])
+	e.queued = b
+	r.buckets[b] = append(r.buckets[b], e)
+	if b < r.minBucket {
+		r.minBucket = b
+	}
+}
+
+// Evicted returns how many tuples the MaxTuples cap has forgotten.
+func (t *Tracker) Evicted() uint64 { return t.evicted }
 
 // Window returns the history window.
 func (t *Tracker) Window() time.Duration { return time.Duration(t.window) * time.Millisecond }
@@ -125,12 +186,14 @@ func (t *Tracker) rule(ruleID string) *ruleTerms {
 	if r := t.rules[ruleID]; r != nil {
 		return r
 	}
-	r := &ruleTerms{terms: map[string]*entry{}, deleted: map[string]struct{}{}}
+	r := &ruleTerms{terms: map[string]*entry{}, deleted: map[string]struct{}{}, buckets: map[int64][]*entry{}, minBucket: 1<<63 - 1}
 	t.rules[ruleID] = r
 	if t.h != nil {
 		err := t.h.LoadTerms(ruleID, func(key string, times []int64) {
 			if len(times) > 0 {
-				r.terms[key] = &entry{key: key, times: times}
+				e := &entry{key: key, times: times}
+				r.terms[key] = e
+				t.queue(r, e)
 			}
 		})
 		if err != nil && t.err == nil {
@@ -176,11 +239,20 @@ func (t *Tracker) observeKey(ruleID string, key []byte, ms int64) (bool, time.Ti
 
 	if !exact {
 		if e == nil {
+			if t.MaxTuples > 0 && len(r.terms) >= t.MaxTuples {
+				t.evictOldest(r)
+			}
 			e = &entry{key: string(key), times: make([]int64, 0, 2)}
 			r.terms[e.key] = e
 			delete(r.deleted, e.key)
+			e.times = insertCapped(e.times, i, ms)
+			t.queue(r, e)
+		} else {
+			e.times = insertCapped(e.times, i, ms)
+			if t.bucketOf(e.times[len(e.times)-1]) > e.queued {
+				t.queue(r, e) // a bucket later: the old record is skipped
+			}
 		}
-		e.times = insertCapped(e.times, i, ms)
 		if !e.dirty && t.h != nil {
 			e.dirty = true
 			r.dirty = append(r.dirty, e)
@@ -321,38 +393,130 @@ func (t *Tracker) Pending() int { return t.pending }
 // Err returns the first history load or write failure, if any.
 func (t *Tracker) Err() error { return t.err }
 
-// Prune forgets sightings older than now − W (now is the newest event time)
-// and the tuples left with none; it returns how many tuples were forgotten.
-// The deletions reach the History with the next Flush.
+// Prune forgets the tuples whose newest sighting is older than now − W
+// (now is the newest event time), and the older sightings of the tuples
+// it visits; it returns how many tuples were forgotten. It visits only
+// the buckets that fell out of the window since the last call (see the
+// package doc), so a sighting may outlive the cutoff by up to a bucket
+// width until the next call. The deletions reach the History with the
+// next Flush.
 func (t *Tracker) Prune(now time.Time) int {
 	cutoff := now.UnixMilli() - t.window
+	t.cutoff = max(t.cutoff, cutoff)
+	cut := t.bucketOf(cutoff) // buckets below it lie wholly before cutoff
 	n := 0
 	for _, r := range t.rules {
-		for k, e := range r.terms {
-			times := e.times
-			if times[len(times)-1] < cutoff {
-				delete(r.terms, k)
-				e.removed = true // a pending write of it is skipped
-				n++
-				if t.h != nil {
-					r.deleted[k] = struct{}{}
-					t.pending++
+		if len(r.buckets) == 0 || r.minBucket >= cut {
+			continue
+		}
+		var due []int64
+		if gap := cut - r.minBucket; gap > int64(4*len(r.buckets)) {
+			// Event time jumped (old files, then new): the held
+			// buckets, not every bucket number in between.
+			for b := range r.buckets {
+				if b < cut {
+					due = append(due, b)
 				}
-				continue
 			}
-			if times[0] >= cutoff {
-				continue
+			slices.Sort(due)
+		} else {
+			for b := r.minBucket; b < cut; b++ {
+				if _, ok := r.buckets[b]; ok {
+					due = append(due, b)
+				}
 			}
-			j := sort.Search(len(times), func(i int) bool { return times[i] >= cutoff })
-			e.times = append(times[:0], times[j:]...)
-			if !e.dirty && t.h != nil {
-				e.dirty = true
-				r.dirty = append(r.dirty, e)
-				t.pending++
+		}
+		for _, b := range due {
+			recs := r.buckets[b]
+			delete(r.buckets, b)
+			for _, e := range recs {
+				n += t.visit(r, e, b, cutoff)
 			}
+		}
+		r.minBucket = cut
+		if len(r.buckets) == 0 {
+			r.minBucket = 1<<63 - 1
 		}
 	}
 	return n
+}
+
+// visit handles a record of e from bucket b that fell out of the window:
+// e is forgotten when its newest sighting is older than cutoff, else its
+// older sightings are, and e is filed again when this was its newest
+// record. It returns 1 when e was forgotten.
+func (t *Tracker) visit(r *ruleTerms, e *entry, b, cutoff int64) int {
+	t.visits++
+	if e.removed {
+		return 0
+	}
+	times := e.times
+	if times[len(times)-1] < cutoff {
+		t.forget(r, e)
+		return 1
+	}
+	if times[0] < cutoff {
+		j := sort.Search(len(times), func(i int) bool { return times[i] >= cutoff })
+		e.times = append(times[:0], times[j:]...)
+		t.markDirty(r, e)
+	}
+	if e.queued == b {
+		t.queue(r, e)
+	}
+	return 0
+}
+
+// forget drops e from memory and, with the next Flush, from the History.
+func (t *Tracker) forget(r *ruleTerms, e *entry) {
+	delete(r.terms, e.key)
+	e.removed = true // a pending write and its other records are skipped
+	if t.h != nil {
+		r.deleted[e.key] = struct{}{}
+		t.pending++
+	}
+}
+
+func (t *Tracker) markDirty(r *ruleTerms, e *entry) {
+	if !e.dirty && t.h != nil {
+		e.dirty = true
+		r.dirty = append(r.dirty, e)
+		t.pending++
+	}
+}
+
+// evictOldest forgets the tuple whose newest sighting is oldest (its
+// record is the first live one of the lowest bucket), for the cap.
+func (t *Tracker) evictOldest(r *ruleTerms) {
+	for len(r.buckets) > 0 {
+		recs, ok := r.buckets[r.minBucket]
+		if !ok {
+			if r.minBucket = r.lowestBucket(); r.minBucket == 1<<63-1 {
+				return
+			}
+			continue
+		}
+		for len(recs) > 0 {
+			e := recs[0]
+			recs = recs[1:]
+			if e.removed || e.queued != r.minBucket {
+				continue // a stale record: e is filed later too
+			}
+			r.buckets[r.minBucket] = recs
+			t.forget(r, e)
+			t.evicted++
+			return
+		}
+		delete(r.buckets, r.minBucket)
+	}
+}
+
+// lowestBucket returns the lowest bucket held (max int64 when none).
+func (r *ruleTerms) lowestBucket() int64 {
+	low := int64(1<<63 - 1)
+	for b := range r.buckets {
+		low = min(low, b)
+	}
+	return low
 }
 
 // SeenBetween reports whether ruleID's kept history holds a sighting of
@@ -395,6 +559,11 @@ func (t *Tracker) Coverage(ruleID string) time.Time {
 	}
 	if !found {
 		return time.Time{}
+	}
+	// Sightings before the last cutoff that Prune has not visited yet
+	// are not history the window still counts.
+	if t.cutoff != 0 {
+		oldest = max(oldest, t.cutoff)
 	}
 	return time.UnixMilli(oldest)
 }

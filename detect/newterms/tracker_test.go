@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -279,5 +280,109 @@ func TestFlushIfDue(t *testing.T) {
 	wall = wall.Add(time.Hour)
 	if err := tr.FlushIfDue(); err != nil || h.saves != 1 {
 		t.Fatal("flushed with nothing pending")
+	}
+}
+
+// TestPruneIsIncremental: Prune visits the tuples that left the window,
+// not every tuple held. 100k tuples 10 ms apart, a 1000 s window: moving
+// the cutoff 50 s past the first forgets the ~5000 before it (less at
+// most a bucket's width, 15.6 s, still waiting at the edge) and visits
+// only those; a second Prune at the same time visits nothing.
+func TestPruneIsIncremental(t *testing.T) {
+	const n = 100_000
+	const step = 10 * time.Millisecond
+	window := 1000 * time.Second
+	tr := NewTracker(nil, window)
+	for i := range n {
+		tr.Observe("r", []string{"tool", strconv.Itoa(i)}, at(time.Duration(i)*step))
+	}
+	width := int(window / pruneBuckets / step) // tuples per bucket
+	now := at(window + 50*time.Second)
+	forgot := tr.Prune(now)
+	if forgot > 5000 || forgot < 5000-width {
+		t.Fatalf("Prune forgot %d, want the 5000 before the cutoff less at most %d", forgot, width)
+	}
+	if v := int(tr.visits); v != forgot {
+		t.Fatalf("Prune visited %d tuples of %d to forget %d", v, n, forgot)
+	}
+	if got := tr.Terms("r"); got != n-forgot {
+		t.Fatalf("Terms = %d after forgetting %d of %d", got, forgot, n)
+	}
+	before := tr.visits
+	if tr.Prune(now) != 0 || tr.visits != before {
+		t.Fatalf("a second Prune at the same time visited %d", tr.visits-before)
+	}
+	// A forgotten tuple is new again; one inside the window is not.
+	if isNew, _ := tr.Observe("r", []string{"tool", "0"}, now); !isNew {
+		t.Fatal("a tuple last seen more than a window ago is not new")
+	}
+	if isNew, _ := tr.Observe("r", []string{"tool", strconv.Itoa(n - 1)}, now); isNew {
+		t.Fatal("a tuple seen inside the window is new")
+	}
+}
+
+// TestPruneFollowsResightings: a tuple seen again stays as long as its
+// newest sighting is in the window, however old its first record.
+func TestPruneFollowsResightings(t *testing.T) {
+	tr := NewTracker(nil, time.Hour)
+	for i := range 10 {
+		tr.Observe("r", []string{"busy"}, at(time.Duration(i)*20*time.Minute))
+	}
+	tr.Observe("r", []string{"once"}, at(0))
+	if n := tr.Prune(at(3*time.Hour + 10*time.Minute)); n != 1 {
+		t.Fatalf("Prune forgot %d, want 1 (once)", n)
+	}
+	if s := tr.Sightings("r", []string{"busy"}); len(s) == 0 || s[0].Before(at(2*time.Hour+10*time.Minute)) {
+		t.Fatalf("busy kept sightings older than the window: %v", s)
+	}
+	if n := tr.Prune(at(5 * time.Hour)); n != 1 || tr.Terms("r") != 0 {
+		t.Fatalf("Prune forgot %d, %d left; want busy forgotten", n, tr.Terms("r"))
+	}
+}
+
+// TestMaxTuplesEvictsOldest: at the cap the tuple seen longest ago goes,
+// counted; seen again it is new.
+func TestMaxTuplesEvictsOldest(t *testing.T) {
+	h := newFake()
+	tr := NewTracker(h, 240*time.Hour)
+	tr.MaxTuples = 3
+	tr.Observe("r", []string{"a"}, at(0))
+	tr.Observe("r", []string{"b"}, at(time.Hour))
+	tr.Observe("r", []string{"c"}, at(2*time.Hour))
+	tr.Observe("r", []string{"a"}, at(3*time.Hour)) // a is now the newest
+	if n, _ := tr.Observe("r", []string{"d"}, at(4*time.Hour)); !n {
+		t.Fatal("d is not new")
+	}
+	if tr.Terms("r") != 3 || tr.Evicted() != 1 {
+		t.Fatalf("Terms %d, Evicted %d; want 3 and 1", tr.Terms("r"), tr.Evicted())
+	}
+	if s := tr.Sightings("r", []string{"b"}); s != nil {
+		t.Fatalf("b (oldest newest sighting) was kept: %v", s)
+	}
+	if err := tr.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := h.data["r"][Key([]string{"b"})]; ok {
+		t.Fatal("the evicted tuple is still in the history")
+	}
+	if n, _ := tr.Observe("r", []string{"b"}, at(5*time.Hour)); !n {
+		t.Fatal("an evicted tuple seen again is not new")
+	}
+	if tr.Evicted() != 2 || tr.Terms("r") != 3 {
+		t.Fatalf("Terms %d, Evicted %d; want 3 and 2", tr.Terms("r"), tr.Evicted())
+	}
+}
+
+// TestLoadedTermsArePruned: tuples loaded from the History are pruned
+// like the ones observed in this run.
+func TestLoadedTermsArePruned(t *testing.T) {
+	h := newFake()
+	h.data["r"] = map[string][]int64{Key([]string{"old"}): {at(0).UnixMilli()}, Key([]string{"new"}): {at(9 * time.Hour).UnixMilli()}}
+	tr := NewTracker(h, 10*time.Hour)
+	if tr.Terms("r") != 2 {
+		t.Fatalf("loaded %d", tr.Terms("r"))
+	}
+	if n := tr.Prune(at(12 * time.Hour)); n != 1 || tr.Sightings("r", []string{"new"}) == nil {
+		t.Fatalf("Prune forgot %d; new kept: %v", n, tr.Sightings("r", []string{"new"}))
 	}
 }

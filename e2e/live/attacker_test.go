@@ -52,22 +52,10 @@ while :; do
   [ -e "$READY" ] || : >"$READY"
 done`)
 	state := filepath.Join(ar.Shared, "xh")
-	want := state + ": refused: owned by uid 65534, not by us (uid 0)"
-	for i := range rounds {
-		args := []string{"scan", "--state", state, log}
-		if i%2 == 1 {
-			args = []string{"--headless", "--state", state, "--source", "auditlog:" + log}
-		}
-		code, stderr := runRefused(t, args...)
-		if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, want) {
-			t.Errorf("xferhunt %s: exit %d, stderr %q; want exit 1 and one line containing %q", strings.Join(args, " "), code, stderr, want)
-			break
-		}
-	}
-	ar.CheckRootUntouched(t)
-	if !atk.Running() {
-		t.Fatalf("the attack loop died early: %s", atk.Output())
-	}
+	refusedEveryRound(t, state+": refused: owned by uid 65534, not by us (uid 0)",
+		[]string{"scan", "--state", state, log},
+		[]string{"--headless", "--state", state, "--source", "auditlog:" + log})
+	afterAttack(t, ar, atk)
 }
 
 // TestAttackerSymlinkedStateDir: nobody keeps --state pointing at a root
@@ -83,22 +71,10 @@ while :; do
   [ -e "$READY" ] || : >"$READY"
 done`)
 	state := filepath.Join(ar.Shared, "xh")
-	want := state + ": refused: a path component is a symbolic link"
-	for i := range rounds {
-		args := []string{"scan", "--state", state, filepath.Join(repoRoot, "testdata", "capture", "raw.log")}
-		if i%2 == 1 {
-			args = []string{"story", "--state", state, "--ip", "127.0.0.6"}
-		}
-		code, stderr := runRefused(t, args...)
-		if code == 0 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, want) {
-			t.Errorf("xferhunt %s: exit %d, stderr %q; want one line containing %q", strings.Join(args, " "), code, stderr, want)
-			break
-		}
-	}
-	ar.CheckRootUntouched(t)
-	if !atk.Running() {
-		t.Fatalf("the attack loop died early: %s", atk.Output())
-	}
+	refusedEveryRound(t, state+": refused: a path component is a symbolic link",
+		[]string{"scan", "--state", state, filepath.Join(repoRoot, "testdata", "capture", "raw.log")},
+		[]string{"story", "--state", state, "--ip", "127.0.0.6"})
+	afterAttack(t, ar, atk)
 }
 
 // TestAttackerFileFactsThroughSymlinkedDir: an upload lands in a
@@ -142,6 +118,31 @@ done`)
 		t.Fatalf("file facts read through the link: type %q, sha256 %q (root secret's %s), skipped %q, size %v, uid %v",
 			d.Str("xferhunt.file.type"), h, secret, d.Str("xferhunt.file.hash.skipped"), d.Get("xferhunt.file.size"), d.Get("xferhunt.file.uid"))
 	}
+	afterAttack(t, ar, atk)
+}
+
+// refusedEveryRound runs root xferhunt rounds times, alternating between
+// the two command lines, while the attack loop runs: each run must exit 1
+// with one line on stderr containing want.
+func refusedEveryRound(t *testing.T, want string, even, odd []string) {
+	t.Helper()
+	for i := range rounds {
+		args := even
+		if i%2 == 1 {
+			args = odd
+		}
+		code, stderr := runRefused(t, args...)
+		if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("xferhunt %s: exit %d, stderr %q; want exit 1 and one line containing %q", strings.Join(args, " "), code, stderr, want)
+			return
+		}
+	}
+}
+
+// afterAttack checks root's files and that the attack loop was still
+// running (a loop that died early proves nothing).
+func afterAttack(t *testing.T, ar *testenv.Arena, atk *testenv.Attacker) {
+	t.Helper()
 	ar.CheckRootUntouched(t)
 	if !atk.Running() {
 		t.Fatalf("the attack loop died early: %s", atk.Output())

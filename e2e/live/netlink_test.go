@@ -295,3 +295,49 @@ func TestMulticast(t *testing.T) {
 	}, 10*time.Second, "auditd logging its own rule's record after xferhunt exited")
 	knownBugs(t, bugs)
 }
+
+// TestFatalErrorRestoresAudit: a Go fatal error (here a real stack
+// overflow, set off by a hidden debug variable a second after the unicast
+// source starts changing the kernel) ends the process at once, past every
+// deferred restore; before the watchdog the rules, the audit pid and the
+// settings stayed until the next start. The watchdog copy sees the
+// process end and undoes its journal: no xferhunt rule is left and the
+// settings are as found. The exit status stays Go's 2 (README Known
+// limits).
+func TestFatalErrorRestoresAudit(t *testing.T) {
+	lock := testenv.LockAudit(t)
+	if pid, err := netlink.DaemonPID(); err != nil || pid != 0 {
+		testenv.Need(t, false, "no audit daemon may be registered for unicast (pid %d, %v)", pid, err)
+	}
+	before := auditSettings(t)
+	cmd := exec.Command(binPath, "--headless", "--ephemeral", "--source", "netlink:unicast")
+	cmd.Env = append(os.Environ(), "XFERHUNT_DEBUG_FATAL=stack-overflow")
+	x := startCommand(t, xferOptions{Netlink: true}, cmd)
+	x.waitReady(15 * time.Second)
+	if rules, err := auditRules(); err != nil || !hasXferhuntRule(rules) {
+		t.Fatalf("no xferhunt rule while running (%v): the test would prove nothing", err)
+	}
+	select {
+	case <-x.done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the debug fatal error did not end xferhunt; stderr:\n%s", x.stderrText())
+	}
+	stderr := x.stderrText()
+	if code := x.state.ExitCode(); code != 2 || !strings.Contains(stderr, "fatal error: stack overflow") {
+		t.Fatalf("exit %d, want Go's 2 after a fatal error; stderr:\n%.2000s", code, stderr)
+	}
+	if want := fmt.Sprintf("xferhunt: watchdog: pid %d ended without restoring kernel audit; its rules and settings are restored", x.PID()); !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%.2000s", want, stderr)
+	}
+	rules, err := auditRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hasXferhuntRule(rules) || rules != lock.Rules {
+		t.Errorf("audit rules after the fatal error:\n%s\nbefore:\n%s", rules, lock.Rules)
+	}
+	testenv.WaitFor(t, func() bool { return fmt.Sprint(auditSettings(t)) == fmt.Sprint(before) }, 3*time.Second, "audit settings restored")
+	if _, err := os.Stat(filepath.Join(netlink.JournalDir, fmt.Sprintf("netlink-%d.json", x.PID()))); !os.IsNotExist(err) {
+		t.Errorf("journal of the dead run still there: %v", err)
+	}
+}

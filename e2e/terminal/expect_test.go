@@ -37,7 +37,7 @@ type alertRow struct {
 func (a alertRow) display() string { return escaped(a.path) }
 
 func (a alertRow) String() string {
-	return fmt.Sprintf("%s %s %s %s %s", a.when.Format("15:04:05"), a.process, a.user, a.ip, a.display())
+	return fmt.Sprintf("%sZ %s %s %s %s", a.when.UTC().Format("15:04:05"), a.process, a.user, a.ip, a.display())
 }
 
 // escaped renders s with C0 controls and DEL as \n, \t, \r or \xNN and a

@@ -54,7 +54,8 @@ func matchRow(line string, a alertRow) error {
 		return fmt.Errorf("source ip %q not in %q", a.ip, line)
 	}
 	cells := strings.Fields(line[:ipAt])
-	for _, want := range []string{a.when.Format("15:04:05"), a.process, a.user} {
+	// Times are UTC with a Z unless --time local says otherwise.
+	for _, want := range []string{a.when.UTC().Format("15:04:05") + "Z", a.process, a.user} {
 		if !contains(cells, want) {
 			return fmt.Errorf("cell %q not in %q", want, line)
 		}

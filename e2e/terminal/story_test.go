@@ -106,7 +106,7 @@ func TestTerminalStory(t *testing.T) {
 	a.waitTab("Overview", func(c string) bool { return strings.Contains(c, "New term") })
 	a.keys("t")
 	scr := a.waitStory("the session story", session.storyTitle())
-	if !hasAlertMark(scr, alert.when.UTC().Format("15:04:05.000")) {
+	if !hasAlertMark(scr, alert.when.UTC().Format("15:04:05.000")+"Z") {
 		t.Errorf("the alert's own event is not marked ◆ at %s:\n%s", alert.when.UTC().Format("15:04:05.000"), strings.Join(scr, "\n"))
 	}
 	if !strings.Contains(strings.Join(scr, "\n"), "login  "+alert.user+" from "+alert.ip+":"+alert.port) {
@@ -117,7 +117,7 @@ func TestTerminalStory(t *testing.T) {
 	// Switch scope: the address, all its logins.
 	a.keys("Tab")
 	scr = a.waitStory("the address story", address.storyTitle())
-	if !hasAlertMark(scr, alert.when.UTC().Format("15:04:05.000")) {
+	if !hasAlertMark(scr, alert.when.UTC().Format("15:04:05.000")+"Z") {
 		t.Errorf("address story: the alert's event not marked:\n%s", strings.Join(scr, "\n"))
 	}
 	checkNoControl(t, a, title0)

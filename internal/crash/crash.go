@@ -7,7 +7,8 @@
 // Go's fatal runtime errors (out of memory, concurrent map writes) cannot
 // be recovered in-process and still exit 2; telling them apart would need
 // a supervising parent process, which would change the pid that kernel
-// audit and operators see.
+// audit and operators see. The kernel audit changes of such a run are
+// undone by its watchdog process instead (cmd xferhunt, watchdog.go).
 package crash
 
 import (

@@ -94,6 +94,9 @@ func (c *controller) prepare(unicast bool, backlog uint32) error {
 	if c.before.Enabled == 2 {
 		return errors.New("kernel audit configuration is immutable (enabled=2); rules cannot be added until reboot")
 	}
+	if BeforeChange != nil {
+		BeforeChange()
+	}
 	if c.before.Enabled == 0 {
 		c.enabled = true
 		c.writeJournal()

@@ -57,6 +57,50 @@ func (c *controller) writeJournal() {
 	_ = d.WriteFile(filepath.Base(journalPath(j.PID)), b)
 }
 
+// BeforeChange, when set, is called before a source first changes kernel
+// audit (settings or rules): the program starts its watchdog there (cmd
+// xferhunt), before its own rules exist to record that exec. Tests of
+// this package leave it nil.
+var BeforeChange func()
+
+// RecoverDead undoes what the netlink sources of process pid changed, as
+// its journal says, when pid is known to have ended: its watchdog saw it
+// exit (a Go fatal error or a signal skips every deferred restore). Unlike
+// RecoverStale it does not ask whether pid still lives: a process that
+// has exited but not been reaped still answers kill(pid, 0). It returns
+// false when pid left no journal (it restored everything itself).
+func RecoverDead(pid int) (bool, error) {
+	b, err := readJournal(journalPath(pid))
+	if err != nil {
+		return false, nil
+	}
+	var j journal
+	if json.Unmarshal(b, &j) != nil || j.PID != pid {
+		return false, fmt.Errorf("journal of pid %d is not readable", pid)
+	}
+	sock, err := newSocket(0, 0)
+	if err != nil {
+		return true, err
+	}
+	defer sock.Close()
+	client := &libaudit.AuditClient{Netlink: sock}
+	paths, _ := filepath.Glob(filepath.Join(JournalDir, "netlink-*.json"))
+	live := 0
+	for _, p := range paths {
+		if ob, err := readJournal(p); err == nil {
+			var o journal
+			if json.Unmarshal(ob, &o) == nil && o.PID != pid && o.PID != os.Getpid() && isXferhunt(o.PID) {
+				live++
+			}
+		}
+	}
+	if err := recoverOne(client, j, live > 0); err != nil {
+		return true, err
+	}
+	_ = os.Remove(journalPath(pid))
+	return true, nil
+}
+
 func removeJournal() {
 	if d, err := journalDir(); err == nil {
 		_ = d.Remove(filepath.Base(journalPath(os.Getpid())))
