@@ -148,6 +148,20 @@ func Default() KeyMap {
 	b := func(keys []string, help, desc string) key.Binding {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
 	}
+	// The views share their paging and search keys: one definition each,
+	// so a key cannot mean one thing in the list and another in a pane.
+	pageUp := func() key.Binding { return b([]string{"pgup", "ctrl+b"}, "pgup", "page up") }
+	pageDown := func() key.Binding { return b([]string{"pgdown", "ctrl+f", "space"}, "pgdn", "page down") }
+	top := func(desc string) key.Binding { return b([]string{"home", "g"}, "g/home", desc) }
+	bottom := func(desc string) key.Binding { return b([]string{"end", "G"}, "G/end", desc) }
+	up := func(desc string) key.Binding { return b([]string{"up", "k"}, "↑/k", desc) }
+	down := func(desc string) key.Binding { return b([]string{"down", "j"}, "↓/j", desc) }
+	nextTab := func(desc string) key.Binding { return b([]string{"tab", "right", "l"}, "tab/→", desc) }
+	prevTab := func(desc string) key.Binding { return b([]string{"shift+tab", "left", "h"}, "⇧tab/←", desc) }
+	search := func(desc string) key.Binding { return b([]string{"/"}, "/", desc) }
+	nextMatch := func() key.Binding { return b([]string{"n"}, "n", "next match") }
+	prevMatch := func() key.Binding { return b([]string{"N"}, "N", "previous match") }
+	back := func(desc string) key.Binding { return b([]string{"esc", "backspace"}, "esc", desc) }
 	return KeyMap{
 		Global: Global{
 			Quit:    b([]string{"q", "ctrl+c"}, "q", "quit (from any view; esc goes back)"),
@@ -155,14 +169,14 @@ func Default() KeyMap {
 			Command: b([]string{":"}, ":", "commands"),
 		},
 		List: List{
-			Up:          b([]string{"up", "k"}, "↑/k", "up"),
-			Down:        b([]string{"down", "j"}, "↓/j", "down"),
-			PageUp:      b([]string{"pgup", "ctrl+b"}, "pgup", "page up"),
-			PageDown:    b([]string{"pgdown", "ctrl+f", "space"}, "pgdn", "page down"),
-			Top:         b([]string{"home", "g"}, "g", "newest"),
-			Bottom:      b([]string{"end", "G"}, "G", "oldest"),
+			Up:          up("up"),
+			Down:        down("down"),
+			PageUp:      pageUp(),
+			PageDown:    pageDown(),
+			Top:         top("newest"),
+			Bottom:      bottom("oldest"),
 			Open:        b([]string{"enter"}, "enter", "open alert"),
-			Filter:      b([]string{"/"}, "/", "KQL filter"),
+			Filter:      search("KQL filter"),
 			Sort:        b([]string{"s"}, "s", "sort by next column"),
 			SortReverse: b([]string{"S"}, "S", "reverse sort"),
 			Pause:       b([]string{"p"}, "p", "pause live updates"),
@@ -182,41 +196,41 @@ func Default() KeyMap {
 			Story:     b([]string{"t"}, "t", "tell the story"),
 		},
 		Detail: Detail{
-			Back:        b([]string{"esc", "backspace"}, "esc", "back to list"),
-			NextTab:     b([]string{"tab", "right", "l"}, "tab/→", "next tab"),
-			PrevTab:     b([]string{"shift+tab", "left", "h"}, "⇧tab/←", "previous tab"),
-			Up:          b([]string{"up", "k"}, "↑/k", "previous field"),
-			Down:        b([]string{"down", "j"}, "↓/j", "next field"),
-			PageUp:      b([]string{"pgup", "ctrl+b"}, "pgup", "page up"),
-			PageDown:    b([]string{"pgdown", "ctrl+f", "space"}, "pgdn", "page down"),
-			Top:         b([]string{"home", "g"}, "g/home", "top"),
-			Bottom:      b([]string{"end", "G"}, "G/end", "bottom"),
+			Back:        back("back to list"),
+			NextTab:     nextTab("next tab"),
+			PrevTab:     prevTab("previous tab"),
+			Up:          up("previous field"),
+			Down:        down("next field"),
+			PageUp:      pageUp(),
+			PageDown:    pageDown(),
+			Top:         top("top"),
+			Bottom:      bottom("bottom"),
 			NextSection: b([]string{"]"}, "]", "next section"),
 			PrevSection: b([]string{"["}, "[", "previous section"),
-			Search:      b([]string{"/"}, "/", "search this tab"),
-			NextMatch:   b([]string{"n"}, "n", "next match"),
-			PrevMatch:   b([]string{"N"}, "N", "previous match"),
+			Search:      search("search this tab"),
+			NextMatch:   nextMatch(),
+			PrevMatch:   prevMatch(),
 		},
 		Story: Story{
-			Back:      b([]string{"esc", "backspace"}, "esc", "back"),
-			NextScope: b([]string{"tab", "right", "l"}, "tab/→", "next scope"),
-			PrevScope: b([]string{"shift+tab", "left", "h"}, "⇧tab/←", "previous scope"),
-			Up:        b([]string{"up", "k"}, "↑/k", "earlier event"),
-			Down:      b([]string{"down", "j"}, "↓/j", "later event"),
-			PageUp:    b([]string{"pgup", "ctrl+b"}, "pgup", "page up"),
-			PageDown:  b([]string{"pgdown", "ctrl+f", "space"}, "pgdn", "page down"),
-			Top:       b([]string{"home", "g"}, "g/home", "first event"),
-			Bottom:    b([]string{"end", "G"}, "G/end", "last event"),
-			Search:    b([]string{"/"}, "/", "search"),
-			NextMatch: b([]string{"n"}, "n", "next match"),
-			PrevMatch: b([]string{"N"}, "N", "previous match"),
+			Back:      back("back"),
+			NextScope: nextTab("next scope"),
+			PrevScope: prevTab("previous scope"),
+			Up:        up("earlier event"),
+			Down:      down("later event"),
+			PageUp:    pageUp(),
+			PageDown:  pageDown(),
+			Top:       top("first event"),
+			Bottom:    bottom("last event"),
+			Search:    search("search"),
+			NextMatch: nextMatch(),
+			PrevMatch: prevMatch(),
 			Wrap:      b([]string{"w"}, "w", "cut long lines"),
 		},
 		Scroll: Scroll{
-			Up:       b([]string{"up", "k"}, "↑/k", "scroll up"),
-			Down:     b([]string{"down", "j"}, "↓/j", "scroll down"),
-			PageUp:   b([]string{"pgup", "ctrl+b"}, "pgup", "page up"),
-			PageDown: b([]string{"pgdown", "ctrl+f", "space"}, "pgdn", "page down"),
+			Up:       up("scroll up"),
+			Down:     down("scroll down"),
+			PageUp:   pageUp(),
+			PageDown: pageDown(),
 		},
 		Exception: Exception{
 			Up:       b([]string{"up"}, "↑", "previous line"),

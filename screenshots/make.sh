@@ -93,6 +93,11 @@ keys Escape; sleep 0.3
 keys t;      wait_for "this alert"; shoot story "story view: the login session of the alert"
 keys Tab;    wait_for "address 127"; shoot story-address "story view: every login from the address"
 keys Escape; sleep 0.3
+keys s s s;  wait_for "user▲"; shoot sorted "list sorted by user, the column marked"
+keys s s s s; wait_for "time▼"
+keys Enter BTab BTab; wait_for "Alert JSON"
+keys '/'; keys -l 'sftp'; keys Enter; sleep 0.3; shoot raw-search "search in the Raw tab, hits highlighted"
+keys Escape; sleep 0.3
 
 # The smallest supported everyday terminal.
 cols=80 rows=24
