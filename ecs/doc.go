@@ -43,7 +43,7 @@ func get(m map[string]any, path string) any {
 		if !ok {
 			continue
 		}
-		if cm := asMap(child); cm != nil {
+		if cm := AsObject(child); cm != nil {
 			if v := get(cm, path[i+1:]); v != nil {
 				return v
 			}
@@ -83,7 +83,7 @@ func (d Doc) Set(path string, v any) {
 			m[path] = v
 			return
 		}
-		next := asMap(m[path[:i]])
+		next := AsObject(m[path[:i]])
 		if next == nil {
 			next = map[string]any{}
 			m[path[:i]] = next
@@ -104,7 +104,7 @@ func (d Doc) Delete(path string) {
 		if i < 0 {
 			return
 		}
-		next := asMap(m[path[:i]])
+		next := AsObject(m[path[:i]])
 		if next == nil {
 			return
 		}
@@ -117,86 +117,58 @@ func (d Doc) Delete(path string) {
 // level are flattened, nulls and empty arrays contribute nothing, and objects
 // are not values. The result holds scalars only.
 func (d Doc) Values(path string) []any {
-	var out []any
-	walk(map[string]any(d), path, func(v any) { leaf(v, &out) })
-	return out
+	c := &valueList{}
+	c.vals = c.buf[:0]
+	AnyValue(d, path, c)
+	if len(c.vals) == 0 {
+		return nil
+	}
+	return c.vals
 }
 
 // Objects returns the objects at path with the same dotted-key and array
 // rules as Values, keeping objects instead of scalars: the elements a
 // nested query or exception entry is evaluated against one by one.
 func (d Doc) Objects(path string) []Doc {
-	var out []Doc
-	walk(map[string]any(d), path, func(v any) { objects(v, &out) })
-	return out
+	c := &objectList{}
+	c.objs = c.buf[:0]
+	AnyObject(d, path, c)
+	if len(c.objs) == 0 {
+		return nil
+	}
+	return c.objs
 }
 
-// walk calls fn with every value stored at path, under any dotted-key
-// spelling, descending through arrays of objects on the way.
-func walk(m map[string]any, path string, fn func(any)) {
-	if v, ok := m[path]; ok {
-		fn(v)
-	}
-	for i := 0; i < len(path); i++ {
-		if path[i] != '.' {
-			continue
-		}
-		child, ok := m[path[:i]]
-		if !ok {
-			continue
-		}
-		descend(child, path[i+1:], fn)
-	}
+// valueList gathers the values a walk finds (walk.go), for Values. The
+// first few live in buf, so that a field of a few values costs one
+// allocation: the list escapes through the walk's interface anyway.
+type valueList struct {
+	vals []any
+	buf  [4]any
 }
 
-func descend(v any, rest string, fn func(any)) {
-	switch t := v.(type) {
-	case []any:
-		for _, e := range t {
-			descend(e, rest, fn)
-		}
-	default:
-		if cm := asMap(v); cm != nil {
-			walk(cm, rest, fn)
-		}
+func (c *valueList) Str(s string, boxed any) bool {
+	if boxed == nil {
+		boxed = s // an element of a []string
 	}
+	c.vals = append(c.vals, boxed)
+	return false
 }
 
-func objects(v any, out *[]Doc) {
-	switch t := v.(type) {
-	case []any:
-		for _, e := range t {
-			objects(e, out)
-		}
-	case []map[string]any:
-		for _, e := range t {
-			*out = append(*out, e)
-		}
-	case []Doc:
-		*out = append(*out, t...)
-	default:
-		if cm := asMap(v); cm != nil {
-			*out = append(*out, cm)
-		}
-	}
+func (c *valueList) Other(v any) bool {
+	c.vals = append(c.vals, v)
+	return false
 }
 
-func leaf(v any, out *[]any) {
-	switch t := v.(type) {
-	case nil:
-	case []any:
-		for _, e := range t {
-			leaf(e, out)
-		}
-	case []string:
-		for _, e := range t {
-			*out = append(*out, e)
-		}
-	case map[string]any, Doc:
-		// objects are not values
-	default:
-		*out = append(*out, v)
-	}
+// objectList gathers the objects a walk finds, for Objects, as valueList.
+type objectList struct {
+	objs []Doc
+	buf  [2]Doc
+}
+
+func (c *objectList) Object(m map[string]any) bool {
+	c.objs = append(c.objs, m)
+	return false
 }
 
 // Keywords returns the indexed keyword values of a field: Values rendered as
@@ -262,8 +234,8 @@ func Keyword(v any) (string, bool) {
 // sorted order, spelled with dots. Field-name wildcards (process.*:scp) are
 // resolved against it, as Elasticsearch resolves them against its mapping.
 func (d Doc) Leaves() []string {
-	seen := map[string]bool{}
-	leaves(map[string]any(d), "", seen)
+	seen := leafPaths{}
+	AnyLeaf(d, seen)
 	out := make([]string, 0, len(seen))
 	for k := range seen {
 		out = append(out, k)
@@ -272,38 +244,12 @@ func (d Doc) Leaves() []string {
 	return out
 }
 
-func leaves(m map[string]any, prefix string, seen map[string]bool) {
-	for k, v := range m {
-		p := k
-		if prefix != "" {
-			p = prefix + "." + k
-		}
-		walkLeaf(v, p, seen)
-	}
-}
+// leafPaths gathers the paths of a walk's scalars, for Leaves.
+type leafPaths map[string]bool
 
-func walkLeaf(v any, p string, seen map[string]bool) {
-	switch t := v.(type) {
-	case nil:
-	case []any:
-		for _, e := range t {
-			walkLeaf(e, p, seen)
-		}
-	default:
-		if cm := asMap(v); cm != nil {
-			leaves(cm, p, seen)
-			return
-		}
-		seen[p] = true
+func (l leafPaths) Leaf(path []byte, _ any, _ string, _ bool) bool {
+	if !l[string(path)] {
+		l[string(path)] = true
 	}
-}
-
-func asMap(v any) map[string]any {
-	switch t := v.(type) {
-	case map[string]any:
-		return t
-	case Doc:
-		return t
-	}
-	return nil
+	return false
 }

@@ -16,10 +16,11 @@ import "sync"
 // map[string]any, Doc, []map[string]any and []Doc.
 
 // ValueTester tests one scalar value of a field. Strings come through Str,
-// so that []string elements need no boxing; every other scalar through
-// Other.
+// so that []string elements need no boxing (boxed is the value as the
+// document holds it, nil for an element of a []string); every other
+// scalar through Other.
 type ValueTester interface {
-	Str(s string) bool
+	Str(s string, boxed any) bool
 	Other(v any) bool
 }
 
@@ -95,7 +96,7 @@ func anyLeaf(v any, t ValueTester) bool {
 	switch x := v.(type) {
 	case nil:
 	case string:
-		return t.Str(x)
+		return t.Str(x, v)
 	case []any:
 		for _, e := range x {
 			if anyLeaf(e, t) {
@@ -104,7 +105,7 @@ func anyLeaf(v any, t ValueTester) bool {
 		}
 	case []string:
 		for _, e := range x {
-			if t.Str(e) {
+			if t.Str(e, nil) {
 				return true
 			}
 		}

@@ -115,7 +115,7 @@ func (w *wildFieldM) Leaf(path []byte, v any, s string, isStr bool) bool {
 		return false
 	}
 	if isStr {
-		return t.Str(s)
+		return t.Str(s, nil)
 	}
 	return t.Other(v)
 }
@@ -186,14 +186,14 @@ func (j *anyOf) add(t tester) {
 	j.others = append(j.others, t)
 }
 
-func (j *anyOf) Str(v string) bool {
+func (j *anyOf) Str(v string, _ any) bool {
 	if len(j.set) > 0 && len(v) <= ecs.IgnoreAbove {
 		if _, ok := j.set[v]; ok {
 			return true
 		}
 	}
 	for _, t := range j.others {
-		if t.Str(v) {
+		if t.Str(v, nil) {
 			return true
 		}
 	}
@@ -230,7 +230,7 @@ type kwEq struct {
 	caseless bool
 }
 
-func (k *kwEq) Str(v string) bool {
+func (k *kwEq) Str(v string, _ any) bool {
 	if len(v) > ecs.IgnoreAbove {
 		return false
 	}
@@ -242,7 +242,7 @@ func (k *kwEq) Str(v string) bool {
 
 func (k *kwEq) Other(v any) bool {
 	s, ok := keywordOf(v)
-	return ok && k.Str(s)
+	return ok && k.Str(s, nil)
 }
 
 type kwWild struct {
@@ -250,7 +250,7 @@ type kwWild struct {
 	caseless bool
 }
 
-func (k *kwWild) Str(v string) bool {
+func (k *kwWild) Str(v string, _ any) bool {
 	if len(v) > ecs.IgnoreAbove {
 		return false
 	}
@@ -262,20 +262,20 @@ func (k *kwWild) Str(v string) bool {
 
 func (k *kwWild) Other(v any) bool {
 	s, ok := keywordOf(v)
-	return ok && k.Str(s)
+	return ok && k.Str(s, nil)
 }
 
 // kwExists: an indexed keyword value (ignore_above applies).
 type kwExists struct{}
 
-func (kwExists) Str(v string) bool { return len(v) <= ecs.IgnoreAbove }
-func (kwExists) Other(v any) bool  { _, ok := keywordOf(v); return ok }
+func (kwExists) Str(v string, _ any) bool { return len(v) <= ecs.IgnoreAbove }
+func (kwExists) Other(v any) bool         { _, ok := keywordOf(v); return ok }
 
 // anyExists: any scalar (numeric, date, ip, boolean fields).
 type anyExists struct{}
 
-func (anyExists) Str(string) bool { return true }
-func (anyExists) Other(any) bool  { return true }
+func (anyExists) Str(string, any) bool { return true }
+func (anyExists) Other(any) bool       { return true }
 
 type kwRange struct {
 	op       rangeOp
@@ -283,7 +283,7 @@ type kwRange struct {
 	caseless bool
 }
 
-func (k *kwRange) Str(v string) bool {
+func (k *kwRange) Str(v string, _ any) bool {
 	if len(v) > ecs.IgnoreAbove {
 		return false
 	}
@@ -295,7 +295,7 @@ func (k *kwRange) Str(v string) bool {
 
 func (k *kwRange) Other(v any) bool {
 	s, ok := keywordOf(v)
-	return ok && k.Str(s)
+	return ok && k.Str(s, nil)
 }
 
 func cmpOp(op rangeOp, c int) bool {
@@ -317,7 +317,7 @@ type numTest struct {
 	f  float64
 }
 
-func (n *numTest) Str(v string) bool {
+func (n *numTest) Str(v string, _ any) bool {
 	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 	return err == nil && n.cmp(f)
 }
@@ -351,7 +351,7 @@ type dateTest struct {
 	now func() time.Time
 }
 
-func (d *dateTest) Str(v string) bool {
+func (d *dateTest) Str(v string, _ any) bool {
 	ms, ok := docMillis(nil, v, true)
 	return ok && d.cmp(ms)
 }
@@ -392,7 +392,7 @@ func docAddr(s string) (netip.Addr, bool) {
 	return a.WithZone("").Unmap(), true
 }
 
-func (t *ipTest) Str(v string) bool {
+func (t *ipTest) Str(v string, _ any) bool {
 	a, ok := docAddr(v)
 	if !ok {
 		return false
@@ -410,8 +410,8 @@ func bytesCompare(a, b []byte) int { return strings.Compare(unsafeString(a), uns
 
 type boolTest struct{ b bool }
 
-func (t *boolTest) Str(v string) bool { return v == strconv.FormatBool(t.b) }
-func (t *boolTest) Other(v any) bool  { b, ok := v.(bool); return ok && b == t.b }
+func (t *boolTest) Str(v string, _ any) bool { return v == strconv.FormatBool(t.b) }
+func (t *boolTest) Other(v any) bool         { b, ok := v.(bool); return ok && b == t.b }
 
 // ---- compiler ------------------------------------------------------------
 
