@@ -9,6 +9,8 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
 )
 
 type syncBuf struct {
@@ -32,7 +34,7 @@ func (s *syncBuf) String() string {
 // a Feeder, and stops it by cancelling the context: Run must return nil.
 func TestRunWithFeeder(t *testing.T) {
 	f := NewFeeder(100)
-	for _, a := range tableAlerts() {
+	for _, a := range alerts.TableAlerts() {
 		f.Push(a)
 	}
 	f.SetHealth(testHealth())

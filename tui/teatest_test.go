@@ -8,13 +8,15 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
 )
 
 // TestProgramFlow drives the real program: alerts arrive, one is opened,
 // tabs switch, a filter is applied, and q quits cleanly.
 func TestProgramFlow(t *testing.T) {
 	b := newMemBackend()
-	m := New(Options{Backend: b, Location: time.UTC, Now: func() time.Time { return base }})
+	m := New(Options{Backend: b, Location: time.UTC, Now: func() time.Time { return alerts.Base }})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
 	wait := func(what string) {
 		t.Helper()
@@ -22,7 +24,7 @@ func TestProgramFlow(t *testing.T) {
 			return bytes.Contains(out, []byte(what))
 		}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
 	}
-	tm.Send(AlertsMsg{Alerts: tableAlerts()})
+	tm.Send(AlertsMsg{Alerts: alerts.TableAlerts()})
 	wait("sftp-server")
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
 	wait("Unusual Remote File Creation")
