@@ -13,10 +13,13 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/xferhunt/xferhunt/alertdb"
+	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/kql"
 	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
 	"github.com/xferhunt/xferhunt/story"
 )
+
+func alertRange(from, to, n int) []detect.Alert { return alerts.Range(from, to, n) }
 
 // loaded returns a 160×48 model holding n alerts delivered in live-sized
 // batches, the way the Feeder delivers them.
@@ -26,7 +29,7 @@ func loaded(tb testing.TB, n int) Model {
 	// Generate as we go, as the engine would: the maps of a batch are
 	// garbage once the batch is stored.
 	for i := 0; i < n; i += 2000 {
-		m, _ = step(tb, m, AlertsMsg{Alerts: alerts.Range(i, min(n, i+2000), n)})
+		m, _ = step(tb, m, AlertsMsg{Alerts: alertRange(i, min(n, i+2000), n)})
 	}
 	return m
 }
@@ -73,10 +76,10 @@ func BenchmarkLiveBatch100k(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		batch := alerts.Range(0, 50, 50)
+		batch := alertRange(0, 50, 50)
 		for j := range batch {
 			batch[j].Doc["kibana.alert.uuid"] = fmt.Sprintf("live-%d-%d", i, j)
-			batch[j].Doc["kibana.alert.original_time"] = alerts.Base.Add(time.Duration(i) * time.Minute).Format(time.RFC3339)
+			batch[j].Doc["kibana.alert.original_time"] = base.Add(time.Duration(i) * time.Minute).Format(time.RFC3339)
 		}
 		rows := buildRows(batch)
 		b.StartTimer()

@@ -8,7 +8,6 @@ import (
 
 	"github.com/xferhunt/xferhunt/detect/exceptions"
 	"github.com/xferhunt/xferhunt/ecs"
-	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
 	"github.com/xferhunt/xferhunt/triage"
 )
 
@@ -50,7 +49,7 @@ func TestExceptionRefusesAlertFields(t *testing.T) {
 	if m.overlay != overlayException || !strings.Contains(m.ex.previewErr, "never match") || len(b.excs.Items) != 0 {
 		t.Fatalf("alert field accepted: overlay %v err %q items %d", m.overlay, m.ex.previewErr, len(b.excs.Items))
 	}
-	for _, f := range eventFields(alerts.Make(alerts.Table[0]).Doc) {
+	for _, f := range eventFields(mkAlert(table[0]).Doc) {
 		if strings.HasPrefix(f, "kibana.") || strings.HasPrefix(f, "xferhunt.explain") || strings.HasPrefix(f, "xferhunt.file.hash") {
 			t.Errorf("event fields offer %s", f)
 		}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/enrich"
-	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
 )
 
 // lineText finds the text of the labelled line.
@@ -64,7 +63,7 @@ func TestFileTabShowsEnricherFacts(t *testing.T) {
 // TestUserTabGroup: the group the records name (group.name) is shown.
 func TestUserTabGroup(t *testing.T) {
 	d := ecs.Doc{"group": map[string]any{"id": "1001", "name": "victim"}}
-	if got, _ := lineText(userLines(d, newClock(nil, alerts.Base)), "group"); got != "victim" {
+	if got, _ := lineText(userLines(d, newClock(nil, base)), "group"); got != "victim" {
 		t.Fatalf("group = %q", got)
 	}
 }

@@ -11,9 +11,23 @@ import (
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/exceptions"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
 	"github.com/xferhunt/xferhunt/story"
 	"github.com/xferhunt/xferhunt/triage"
 )
+
+// The alerts of the tests are internal/sharedtest/alerts', the same as
+// the alert store's; these short names keep the tests readable.
+type spec = alerts.Spec
+
+var (
+	base  = alerts.Base
+	table = alerts.Table
+)
+
+func mkAlert(s spec) detect.Alert { return alerts.Make(s) }
+
+func tableAlerts() []detect.Alert { return alerts.TableAlerts() }
 
 // memBackend is an in-memory Backend that records calls.
 type memBackend struct {

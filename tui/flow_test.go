@@ -13,7 +13,6 @@ import (
 	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
-	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
 	"github.com/xferhunt/xferhunt/triage"
 )
 
@@ -27,7 +26,7 @@ func TestNewestFirstAndLiveMerge(t *testing.T) {
 	if m.selected().UUID() != "a3" {
 		t.Fatalf("selected %s, want a3", m.selected().UUID())
 	}
-	m, _ = step(t, m, AlertsMsg{Alerts: []detect.Alert{alerts.Make(alerts.Spec{ID: "a6", At: "2026-11-26T02:55:00Z", Sev: "high", Proc: "vsftpd", User: "erin", IP: "203.0.113.5", Path: "/srv/ftp/new.bin", Historical: false})}})
+	m, _ = step(t, m, AlertsMsg{Alerts: []detect.Alert{mkAlert(spec{ID: "a6", At: "2026-11-26T02:55:00Z", Sev: "high", Proc: "vsftpd", User: "erin", IP: "203.0.113.5", Path: "/srv/ftp/new.bin", Historical: false})}})
 	if m.selected().UUID() != "a3" {
 		t.Fatalf("live alert moved the selection to %s", m.selected().UUID())
 	}
@@ -35,7 +34,7 @@ func TestNewestFirstAndLiveMerge(t *testing.T) {
 		t.Fatalf("newest alert %s not on top", first)
 	}
 	// A backfilled alert older than everything goes to the bottom.
-	m, _ = step(t, m, AlertsMsg{Alerts: []detect.Alert{alerts.Make(alerts.Spec{ID: "a0", At: "2026-11-25T01:00:00Z", Sev: "low", Proc: "sshd", User: "old", IP: "192.0.2.1", Path: "/old", Historical: true})}})
+	m, _ = step(t, m, AlertsMsg{Alerts: []detect.Alert{mkAlert(spec{ID: "a0", At: "2026-11-25T01:00:00Z", Sev: "low", Proc: "sshd", User: "old", IP: "192.0.2.1", Path: "/old", Historical: true})}})
 	if last := m.st.At(m.st.Shown() - 1).UUID(); last != "a0" {
 		t.Fatalf("old alert not at the bottom: %s", last)
 	}
@@ -82,8 +81,8 @@ func TestFilterAndSort(t *testing.T) {
 	}
 	// New alerts are filtered on arrival.
 	m, _ = step(t, m, AlertsMsg{Alerts: []detect.Alert{
-		alerts.Make(alerts.Spec{ID: "n1", At: "2026-11-26T02:59:00Z", Sev: "low", Proc: "vsftpd", User: "x", IP: "192.0.2.9", Path: "/a", Historical: false}),
-		alerts.Make(alerts.Spec{ID: "n2", At: "2026-11-26T02:58:00Z", Sev: "low", Proc: "sshd", User: "x", IP: "192.0.2.9", Path: "/b", Historical: false}),
+		mkAlert(spec{ID: "n1", At: "2026-11-26T02:59:00Z", Sev: "low", Proc: "vsftpd", User: "x", IP: "192.0.2.9", Path: "/a", Historical: false}),
+		mkAlert(spec{ID: "n2", At: "2026-11-26T02:58:00Z", Sev: "low", Proc: "sshd", User: "x", IP: "192.0.2.9", Path: "/b", Historical: false}),
 	}})
 	if m.st.Shown() != 3 || m.selected().UUID() != "n2" {
 		t.Fatalf("live filter: %d rows, top %s", m.st.Shown(), m.selected().UUID())
@@ -190,7 +189,7 @@ func TestEvidence(t *testing.T) {
 	}
 	fb := failingBackend{newMemBackend()}
 	m2 := New(Options{Backend: fb, Location: time.UTC})
-	m2, _ = step(t, m2, AlertsMsg{Alerts: alerts.TableAlerts()})
+	m2, _ = step(t, m2, AlertsMsg{Alerts: tableAlerts()})
 	m2 = keys(t, m2, "P")
 	if !m2.flashErr || !strings.Contains(screen(m2), "symlink") {
 		t.Fatalf("error not shown:\n%s", screen(m2))
@@ -255,7 +254,7 @@ func TestQuit(t *testing.T) {
 func TestFeederBoundsAndBatches(t *testing.T) {
 	f := NewFeeder(3)
 	for i := range 5 {
-		f.Push(alerts.Make(alerts.Spec{ID: fmt.Sprint(i), Sev: "low", Path: "/x"}))
+		f.Push(mkAlert(spec{ID: fmt.Sprint(i), Sev: "low", Path: "/x"}))
 	}
 	if f.Dropped() != 2 {
 		t.Fatalf("dropped %d, want 2", f.Dropped())

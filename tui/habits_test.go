@@ -10,7 +10,6 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/xferhunt/xferhunt/alertdb"
-	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
 )
 
 // TestKeyAfterEnterInOneBatch: x typed right after the enter that opened
@@ -99,7 +98,7 @@ func TestHeaderClickSorts(t *testing.T) {
 // the header, p merges them.
 func TestPauseHoldsAndCounts(t *testing.T) {
 	m := keys(t, testModel(t, newMemBackend(), 100, 30), "p")
-	more := alerts.Range(0, 3, 3)
+	more := alertRange(0, 3, 3)
 	m, _ = step(t, m, AlertsMsg{Alerts: more})
 	if m.st.Len() != 5 || !strings.Contains(screen(m), "⏸ PAUSED +3 new") {
 		t.Fatalf("paused: %d held in the list, header %q", m.st.Len(), strings.Split(screen(m), "\n")[0])
@@ -232,7 +231,7 @@ func TestCommandLine(t *testing.T) {
 // a status change (enter quits, esc stays); without one it quits at once.
 func TestQuitAsksWhenTriageWouldBeLost(t *testing.T) {
 	m := New(Options{Backend: newMemBackend(), Location: time.UTC, Ephemeral: true})
-	m, _ = step(t, m, AlertsMsg{Alerts: alerts.TableAlerts()})
+	m, _ = step(t, m, AlertsMsg{Alerts: tableAlerts()})
 	if _, cmd := m.Update(press("q")); cmd == nil {
 		t.Fatal("q with nothing to lose did not quit")
 	}
@@ -310,13 +309,13 @@ func TestTimeZones(t *testing.T) {
 			if err != nil {
 				t.Skipf("no zone data: %v", err)
 			}
-			m := New(Options{Backend: newMemBackend(), Now: func() time.Time { return alerts.Base }, Location: loc})
+			m := New(Options{Backend: newMemBackend(), Now: func() time.Time { return base }, Location: loc})
 			m, _ = step(t, m, tea.WindowSizeMsg{Width: 160, Height: 24})
-			m, _ = step(t, m, AlertsMsg{Alerts: alerts.TableAlerts()})
+			m, _ = step(t, m, AlertsMsg{Alerts: tableAlerts()})
 			m, _ = step(t, m, testHealth())
 			m = keys(t, m, "enter")
 			out := screen(m)
-			want := alerts.Base.Add(-10 * time.Minute).In(loc).Format("2006-01-02 15:04:05") // a5, the newest
+			want := base.Add(-10 * time.Minute).In(loc).Format("2006-01-02 15:04:05") // a5, the newest
 			if zone == "UTC" {
 				want += "Z"
 			}

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-
-	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
 )
 
 type syncBuf struct {
@@ -34,7 +32,7 @@ func (s *syncBuf) String() string {
 // a Feeder, and stops it by cancelling the context: Run must return nil.
 func TestRunWithFeeder(t *testing.T) {
 	f := NewFeeder(100)
-	for _, a := range alerts.TableAlerts() {
+	for _, a := range tableAlerts() {
 		f.Push(a)
 	}
 	f.SetHealth(testHealth())

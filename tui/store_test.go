@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/xferhunt/xferhunt/detect"
-	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
 )
 
 // TestResentAlertRechecked: an alert re-sent with a known uuid replaces
@@ -31,19 +30,19 @@ func TestResentAlertRechecked(t *testing.T) {
 	}
 	// a2 re-sent as vsftpd: out. a1 re-sent as sshd, newest: in, on top.
 	m, _ = step(t, m, AlertsMsg{Alerts: []detect.Alert{
-		alerts.Make(alerts.Spec{ID: "a2", At: "2026-11-26T02:20:00Z", Sev: "medium", Proc: "vsftpd", User: "bob", IP: "198.51.100.23", Path: "/home/bob/x", Historical: false}),
-		alerts.Make(alerts.Spec{ID: "a1", At: "2026-11-26T02:59:00Z", Sev: "medium", Proc: "sshd", User: "alice", IP: "203.0.113.7", Path: "/srv/ftp/upload/payload.bin", Historical: true}),
+		mkAlert(spec{ID: "a2", At: "2026-11-26T02:20:00Z", Sev: "medium", Proc: "vsftpd", User: "bob", IP: "198.51.100.23", Path: "/home/bob/x", Historical: false}),
+		mkAlert(spec{ID: "a1", At: "2026-11-26T02:59:00Z", Sev: "medium", Proc: "sshd", User: "alice", IP: "203.0.113.7", Path: "/srv/ftp/upload/payload.bin", Historical: true}),
 	}})
 	if got := ids(); !slices.Equal(got, []string{"a1", "a5"}) {
 		t.Fatalf("after re-send: view %v, want [a1 a5]", got)
 	}
-	if m.st.Len() != len(alerts.Table) {
+	if m.st.Len() != len(table) {
 		t.Fatalf("re-sent alerts added rows: %d", m.st.Len())
 	}
 	// The same uuid twice in one batch: the later copy decides.
 	m, _ = step(t, m, AlertsMsg{Alerts: []detect.Alert{
-		alerts.Make(alerts.Spec{ID: "a3", At: "2026-11-26T02:30:00Z", Sev: "high", Proc: "sshd", User: "carol", IP: "192.0.2.44", Path: "/x", Historical: false}),
-		alerts.Make(alerts.Spec{ID: "a3", At: "2026-11-26T02:30:00Z", Sev: "high", Proc: "scp", User: "carol", IP: "192.0.2.44", Path: "/x", Historical: false}),
+		mkAlert(spec{ID: "a3", At: "2026-11-26T02:30:00Z", Sev: "high", Proc: "sshd", User: "carol", IP: "192.0.2.44", Path: "/x", Historical: false}),
+		mkAlert(spec{ID: "a3", At: "2026-11-26T02:30:00Z", Sev: "high", Proc: "scp", User: "carol", IP: "192.0.2.44", Path: "/x", Historical: false}),
 	}})
 	if got := ids(); !slices.Equal(got, []string{"a1", "a5"}) {
 		t.Fatalf("after double re-send: view %v, want [a1 a5]", got)

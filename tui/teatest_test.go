@@ -8,15 +8,13 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/teatest/v2"
-
-	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
 )
 
 // TestProgramFlow drives the real program: alerts arrive, one is opened,
 // tabs switch, a filter is applied, and q quits cleanly.
 func TestProgramFlow(t *testing.T) {
 	b := newMemBackend()
-	m := New(Options{Backend: b, Location: time.UTC, Now: func() time.Time { return alerts.Base }})
+	m := New(Options{Backend: b, Location: time.UTC, Now: func() time.Time { return base }})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
 	wait := func(what string) {
 		t.Helper()
@@ -24,7 +22,7 @@ func TestProgramFlow(t *testing.T) {
 			return bytes.Contains(out, []byte(what))
 		}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
 	}
-	tm.Send(AlertsMsg{Alerts: alerts.TableAlerts()})
+	tm.Send(AlertsMsg{Alerts: tableAlerts()})
 	wait("sftp-server")
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
 	wait("Unusual Remote File Creation")

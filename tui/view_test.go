@@ -10,7 +10,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
-	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
 	"github.com/xferhunt/xferhunt/sources"
 )
 
@@ -97,9 +96,9 @@ func keys(t testing.TB, m Model, ks ...string) Model {
 
 func testModel(t testing.TB, b *memBackend, w, h int) Model {
 	t.Helper()
-	m := New(Options{Backend: b, Now: func() time.Time { return alerts.Base }, Location: time.UTC})
+	m := New(Options{Backend: b, Now: func() time.Time { return base }, Location: time.UTC})
 	m, _ = step(t, m, tea.WindowSizeMsg{Width: w, Height: h})
-	m, _ = step(t, m, AlertsMsg{Alerts: alerts.TableAlerts()})
+	m, _ = step(t, m, AlertsMsg{Alerts: tableAlerts()})
 	m, _ = step(t, m, testHealth())
 	return m
 }
@@ -110,8 +109,8 @@ func testHealth() HealthMsg {
 			{Name: "netlink", Live: true, Records: 91234, Events: 20311, Lost: 3},
 			{Name: "auditd-log", Live: true, Records: 500000, Events: 120000, Malformed: 2},
 		},
-		Stats: Stats{Events: 140311, Matches: 812, Alerts: 5, HeldBack: 1, Terms: 4411, HistoryWindow: 7 * 24 * time.Hour, Coverage: alerts.Base.Add(-50 * time.Hour), EventsPerSec: 42},
-		At:    alerts.Base,
+		Stats: Stats{Events: 140311, Matches: 812, Alerts: 5, HeldBack: 1, Terms: 4411, HistoryWindow: 7 * 24 * time.Hour, Coverage: base.Add(-50 * time.Hour), EventsPerSec: 42},
+		At:    base,
 	}
 }
 
@@ -221,7 +220,7 @@ func TestNoColor(t *testing.T) {
 	b := newMemBackend()
 	m := New(Options{Backend: b, NoColor: true, Location: time.UTC})
 	m, _ = step(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
-	m, _ = step(t, m, AlertsMsg{Alerts: alerts.TableAlerts()})
+	m, _ = step(t, m, AlertsMsg{Alerts: tableAlerts()})
 	out := m.View().Content
 	for _, sgr := range []string{"38;", "48;"} {
 		if strings.Contains(out, sgr) {
