@@ -433,3 +433,115 @@ func TestScanOrderFree(t *testing.T) {
 		}
 	}
 }
+
+// TestAlertDocumentKibanaFields is acceptance 3's first half: an alert of
+// the real capture compared field by field with the Kibana new_terms alert
+// document build_alert (and the rule registry's common fields) would write
+// for the same event and rule (elastic-semantics.md §3.7): every field
+// Kibana writes is there, with Kibana's value where it is determined by the
+// rule and the event.
+func TestAlertDocumentKibanaFields(t *testing.T) {
+	r := xferhunt(t, nil, "scan", "--ephemeral", "--rule", "latest", "testdata/capture/raw.log")
+	as := alerts(t, r.stdout)
+	if r.code != 0 || len(as) == 0 {
+		t.Fatalf("exit %d, %d alerts: %s", r.code, len(as), r.stderr)
+	}
+	a := as[0]
+	iso := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
+	uuidRE := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	// Kibana's value where the rule and the event decide it ("" = present).
+	kibana := map[string]string{
+		"kibana.alert.rule.type":                 "new_terms",
+		"kibana.alert.rule.rule_type_id":         "siem.newTermsRule",
+		"kibana.alert.rule.category":             "New Terms Rule",
+		"kibana.alert.rule.consumer":             "siem",
+		"kibana.alert.rule.producer":             "siem",
+		"kibana.alert.rule.from":                 "now-9m",
+		"kibana.alert.rule.to":                   "now",
+		"kibana.alert.rule.interval":             "5m",
+		"kibana.alert.rule.max_signals":          "100",
+		"kibana.alert.rule.timestamp_override":   "event.ingested",
+		"kibana.alert.rule.rule_id":              "ed3fedc3-dd10-45a5-a485-34a8b48cea46",
+		"kibana.alert.rule.name":                 "Unusual Remote File Creation",
+		"kibana.alert.rule.immutable":            "true",
+		"kibana.alert.rule.enabled":              "true",
+		"kibana.alert.rule.revision":             "0",
+		"kibana.alert.rule.execution.type":       "scheduled",
+		"kibana.alert.rule.false_positives":      "",
+		"kibana.alert.rule.exceptions_list":      "[]",
+		"kibana.alert.rule.related_integrations": "[]",
+		"kibana.alert.rule.required_fields":      "[]",
+		"kibana.alert.rule.risk_score_mapping":   "[]",
+		"kibana.alert.rule.severity_mapping":     "[]",
+		"kibana.alert.rule.rule_source":          `{"is_customized":false,"type":"external"}`,
+		"kibana.alert.rule.actions":              "[]",
+		"kibana.alert.rule.author":               `["Elastic"]`,
+		"kibana.alert.rule.license":              "Elastic License v2",
+		"kibana.alert.rule.description":          "",
+		"kibana.alert.rule.note":                 "",
+		"kibana.alert.rule.setup":                "",
+		"kibana.alert.rule.references":           "",
+		"kibana.alert.rule.tags":                 "",
+		"kibana.alert.rule.threat":               "",
+		"kibana.alert.rule.version":              "",
+		"kibana.alert.rule.indices":              `["logs-endpoint.events.file*","auditbeat-*"]`,
+		"kibana.alert.rule.created_at":           "",
+		"kibana.alert.rule.updated_at":           "",
+		"kibana.alert.rule.created_by":           "",
+		"kibana.alert.rule.updated_by":           "",
+		"kibana.alert.severity":                  "",
+		"kibana.alert.risk_score":                "",
+		"kibana.alert.status":                    "active",
+		"kibana.alert.workflow_status":           "open",
+		"kibana.alert.workflow_tags":             "[]",
+		"kibana.alert.workflow_assignee_ids":     "[]",
+		"kibana.alert.depth":                     "1",
+		"kibana.alert.reason":                    "",
+		"kibana.alert.new_terms":                 `["` + a.str("process.executable") + `","` + a.str("host.id") + `"]`,
+		"kibana.space_ids":                       `["default"]`,
+		"kibana.version":                         "",
+		"event.kind":                             "signal",
+		"threat":                                 a.str("kibana.alert.rule.threat"),
+	}
+	for k, want := range kibana {
+		if _, ok := a[k]; !ok && a.str(k) == "" {
+			t.Errorf("%s missing", k)
+			continue
+		}
+		if s := a.str(k); want != "" && s != want {
+			t.Errorf("%s = %s, want %s", k, s, want)
+		}
+	}
+	for _, k := range []string{"@timestamp", "kibana.alert.original_time", "kibana.alert.start", "kibana.alert.last_detected", "kibana.alert.intended_timestamp"} {
+		if !iso.MatchString(a.str(k)) {
+			t.Errorf("%s = %q, want ISO-8601 UTC with milliseconds", k, a.str(k))
+		}
+	}
+	for _, k := range []string{"kibana.alert.uuid", "kibana.alert.rule.uuid", "kibana.alert.rule.execution.uuid"} {
+		if s := a.str(k); k != "kibana.alert.uuid" && !uuidRE.MatchString(s) || s == "" {
+			t.Errorf("%s = %q, want a UUID", k, s)
+		}
+	}
+	if a.str("kibana.alert.rule.uuid") == a.str("kibana.alert.rule.rule_id") {
+		t.Errorf("rule uuid equals rule_id: Kibana's is the saved object's id")
+	}
+	anc, _ := a["kibana.alert.ancestors"].([]any)
+	if len(anc) != 1 || toString(anc[0].(map[string]any)["type"]) != "event" || toString(anc[0].(map[string]any)["depth"]) != "0" {
+		t.Errorf("ancestors %v", a["kibana.alert.ancestors"])
+	}
+	params, _ := a["kibana.alert.rule.parameters"].(map[string]any)
+	for _, k := range []string{"type", "query", "language", "index", "filters", "from", "to", "max_signals", "severity", "severity_mapping",
+		"risk_score", "risk_score_mapping", "threat", "rule_id", "version", "description", "author", "license", "note", "setup",
+		"references", "false_positives", "exceptions_list", "immutable", "rule_source", "related_integrations", "required_fields",
+		"timestamp_override", "new_terms_fields", "history_window_start"} {
+		if _, ok := params[k]; !ok {
+			t.Errorf("kibana.alert.rule.parameters.%s missing", k)
+		}
+	}
+	if _, ok := params["interval"]; ok {
+		t.Errorf("interval inside parameters: Kibana keeps it with the schedule")
+	}
+	if got := toString(params["new_terms_fields"]); got != `["process.executable","host.id"]` {
+		t.Errorf("parameters.new_terms_fields = %s", got)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,20 +28,53 @@ func ruleFields(r *rules.Rule, intervalMS int64, maxSignals int) map[string]any 
 	}
 	interval := rules.FormatDuration(time.Duration(intervalMS) * time.Millisecond)
 	threat := jsonValue(nonNil(r.Threat))
+	immutable := r.Source == "seed" || r.Source == "latest"
+	// Kibana's rule_source: prebuilt rules are "external" (from the
+	// detection-rules package), others "internal".
+	source := map[string]any{"type": "internal"}
+	if immutable {
+		source = map[string]any{"type": "external", "is_customized": false}
+	}
+	excList := []any{}
+	for _, x := range r.ExceptionsList {
+		excList = append(excList, map[string]any{"id": x.ID, "list_id": x.ListID, "namespace_type": x.NamespaceType, "type": x.Type})
+	}
+	created := kibanaDate(r.CreationDate)
+	updated := kibanaDate(r.UpdatedDate)
+	if updated == "" {
+		updated = created
+	}
+	// The rule parameters Kibana writes (build_alert's
+	// commonRuleParamsToAlertParams plus the type's own); interval is a
+	// schedule property, not a parameter.
 	params := map[string]any{
-		"type":        typ,
-		"query":       r.Query,
-		"language":    r.Language,
-		"index":       strs(r.Index),
-		"from":        r.From,
-		"to":          "now",
-		"interval":    interval,
-		"max_signals": maxSignals,
-		"severity":    r.Severity,
-		"risk_score":  r.RiskScore,
-		"threat":      threat,
-		"rule_id":     r.RuleID,
-		"version":     r.Version,
+		"type":                 typ,
+		"query":                r.Query,
+		"language":             r.Language,
+		"index":                strs(r.Index),
+		"filters":              []any{},
+		"from":                 r.From,
+		"to":                   "now",
+		"max_signals":          maxSignals,
+		"severity":             r.Severity,
+		"severity_mapping":     []any{},
+		"risk_score":           r.RiskScore,
+		"risk_score_mapping":   []any{},
+		"threat":               threat,
+		"rule_id":              r.RuleID,
+		"version":              r.Version,
+		"description":          r.Description,
+		"author":               strs(r.Author),
+		"license":              r.License,
+		"note":                 r.Note,
+		"setup":                r.Setup,
+		"references":           strs(r.References),
+		"false_positives":      strs(r.FalsePositives),
+		"exceptions_list":      excList,
+		"immutable":            immutable,
+		"rule_source":          source,
+		"related_integrations": []any{},
+		"required_fields":      []any{},
 	}
 	if r.TimestampOverride != "" {
 		params["timestamp_override"] = r.TimestampOverride
@@ -49,32 +84,48 @@ func ruleFields(r *rules.Rule, intervalMS int64, maxSignals int) map[string]any 
 		params["history_window_start"] = r.HistoryWindowStart
 	}
 	m := map[string]any{
-		"kibana.alert.rule.name":         r.Name,
-		"kibana.alert.rule.rule_id":      r.RuleID,
-		"kibana.alert.rule.uuid":         r.RuleID,
-		"kibana.alert.rule.type":         typ,
-		"kibana.alert.rule.version":      r.Version,
-		"kibana.alert.rule.category":     category,
-		"kibana.alert.rule.rule_type_id": typeID,
-		"kibana.alert.rule.consumer":     "siem",
-		"kibana.alert.rule.producer":     "siem",
-		"kibana.alert.rule.from":         r.From,
-		"kibana.alert.rule.to":           "now",
-		"kibana.alert.rule.interval":     interval,
-		"kibana.alert.rule.max_signals":  maxSignals,
-		"kibana.alert.rule.parameters":   params,
-		"kibana.alert.rule.threat":       threat,
-		"kibana.alert.rule.tags":         strs(r.Tags),
-		"kibana.alert.rule.description":  r.Description,
-		"kibana.alert.rule.references":   strs(r.References),
-		"kibana.alert.rule.author":       strs(r.Author),
-		"kibana.alert.rule.license":      r.License,
-		"kibana.alert.rule.severity":     r.Severity,
-		"kibana.alert.rule.risk_score":   r.RiskScore,
-		"kibana.alert.rule.indices":      strs(r.Index),
-		"kibana.alert.rule.immutable":    r.Source == "seed" || r.Source == "latest",
-		"kibana.alert.severity":          r.Severity,
-		"kibana.alert.risk_score":        r.RiskScore,
+		"kibana.alert.rule.name":                 r.Name,
+		"kibana.alert.rule.rule_id":              r.RuleID,
+		"kibana.alert.rule.uuid":                 ruleUUID(r),
+		"kibana.alert.rule.type":                 typ,
+		"kibana.alert.rule.version":              r.Version,
+		"kibana.alert.rule.category":             category,
+		"kibana.alert.rule.rule_type_id":         typeID,
+		"kibana.alert.rule.consumer":             "siem",
+		"kibana.alert.rule.producer":             "siem",
+		"kibana.alert.rule.from":                 r.From,
+		"kibana.alert.rule.to":                   "now",
+		"kibana.alert.rule.interval":             interval,
+		"kibana.alert.rule.max_signals":          maxSignals,
+		"kibana.alert.rule.parameters":           params,
+		"kibana.alert.rule.threat":               threat,
+		"kibana.alert.rule.tags":                 strs(r.Tags),
+		"kibana.alert.rule.description":          r.Description,
+		"kibana.alert.rule.references":           strs(r.References),
+		"kibana.alert.rule.author":               strs(r.Author),
+		"kibana.alert.rule.license":              r.License,
+		"kibana.alert.rule.severity":             r.Severity,
+		"kibana.alert.rule.risk_score":           r.RiskScore,
+		"kibana.alert.rule.indices":              strs(r.Index),
+		"kibana.alert.rule.immutable":            immutable,
+		"kibana.alert.rule.rule_source":          source,
+		"kibana.alert.rule.false_positives":      strs(r.FalsePositives),
+		"kibana.alert.rule.exceptions_list":      excList,
+		"kibana.alert.rule.related_integrations": []any{},
+		"kibana.alert.rule.required_fields":      []any{},
+		"kibana.alert.rule.risk_score_mapping":   []any{},
+		"kibana.alert.rule.severity_mapping":     []any{},
+		"kibana.alert.rule.setup":                r.Setup,
+		"kibana.alert.rule.revision":             0,
+		"kibana.alert.rule.enabled":              true,
+		"kibana.alert.rule.actions":              []any{},
+		"kibana.alert.rule.meta":                 map[string]any{},
+		"kibana.alert.rule.created_by":           "elastic",
+		"kibana.alert.rule.updated_by":           "elastic",
+		"kibana.alert.rule.execution.type":       "scheduled",
+		"kibana.version":                         KibanaVersion,
+		"kibana.alert.severity":                  r.Severity,
+		"kibana.alert.risk_score":                r.RiskScore,
 	}
 	if r.TimestampOverride != "" {
 		m["kibana.alert.rule.timestamp_override"] = r.TimestampOverride
@@ -82,7 +133,45 @@ func ruleFields(r *rules.Rule, intervalMS int64, maxSignals int) map[string]any 
 	if r.Note != "" {
 		m["kibana.alert.rule.note"] = r.Note
 	}
+	if created != "" {
+		m["kibana.alert.rule.created_at"] = created
+		m["kibana.alert.rule.updated_at"] = updated
+	}
 	return m
+}
+
+// KibanaVersion is the Kibana version whose alert documents xferhunt's
+// follow (kibana.version).
+const KibanaVersion = "9.2.0"
+
+// ruleUUID stands in for the rule's saved-object id, which Kibana keeps
+// apart from rule_id: a UUID derived from rule_id and version, stable
+// across runs.
+func ruleUUID(r *rules.Rule) string {
+	sum := sha256.Sum256([]byte("xferhunt rule\x00" + r.RuleID + "\x00" + strconv.Itoa(r.Version)))
+	b := sum[:16]
+	b[6] = b[6]&0x0f | 0x50
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// executionUUID names the scheduled run of interval bucket b, stable
+// across re-scans.
+func executionUUID(ruleUUID any, b int64) string {
+	sum := sha256.Sum256([]byte(fmt.Sprint("xferhunt execution\x00", ruleUUID, "\x00", b)))
+	x := sum[:16]
+	x[6] = x[6]&0x0f | 0x50
+	x[8] = x[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", x[0:4], x[4:6], x[6:8], x[8:10], x[10:16])
+}
+
+// kibanaDate turns a detection-rules date (2025/02/20) into Kibana's form.
+func kibanaDate(s string) string {
+	t, err := time.Parse("2006/01/02", s)
+	if err != nil {
+		return ""
+	}
+	return t.UTC().Format(kibanaTime)
 }
 
 // alert builds the alert document of SPEC §6 for ev. tuple is nil for
@@ -108,6 +197,8 @@ func (e *Engine) alert(rs *ruleState, ev ecs.Doc, f Flags, ms int64, tuple []str
 		doc["kibana.alert.original_time"] = time.UnixMilli(ms).UTC().Format(kibanaTime)
 	}
 	doc["kibana.alert.uuid"] = alertUUID(rs.rule.RuleID, tuple, evKey)
+	// One Kibana execution per interval: the run that would have raised it.
+	doc["kibana.alert.rule.execution.uuid"] = executionUUID(rs.static["kibana.alert.rule.uuid"], floorDiv(ms, rs.cap.interval))
 	doc["kibana.alert.reason"] = reason(ev, rs.rule.Severity, rs.rule.Name)
 	doc["kibana.alert.workflow_status"] = "open"
 	doc["kibana.alert.workflow_tags"] = []any{}

@@ -40,6 +40,11 @@ func loaded(tb testing.TB, n int) Model {
 func BenchmarkKeyToFrame100k(b *testing.B) {
 	m := loaded(b, 100_000)
 	m = keys(b, m, "G") // far end: worst case for the window arithmetic
+	benchUpDown(b, m)
+}
+
+// benchUpDown times key presses (down and up by turns) plus the frame.
+func benchUpDown(b *testing.B, m Model) {
 	down, up := press("down"), press("up")
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -156,20 +156,7 @@ func BenchmarkRealAlerts100k(b *testing.B) {
 		b.ReportMetric(realHeap, "MB-heap")
 		b.ReportMetric(realPerRow, "B/alert")
 	})
-	b.Run("key", func(b *testing.B) {
-		m := loadedReal(b)
-		down, up := press("down"), press("up")
-		b.ReportAllocs()
-		for i := 0; b.Loop(); i++ {
-			k := down
-			if i%2 == 1 {
-				k = up
-			}
-			nm, _ := m.Update(k)
-			m = nm.(Model)
-			_ = m.View()
-		}
-	})
+	b.Run("key", func(b *testing.B) { benchUpDown(b, loadedReal(b)) })
 	for _, tc := range []struct {
 		name, q string
 		kept    int

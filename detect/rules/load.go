@@ -211,6 +211,8 @@ func parse(data []byte, source string) (*Rule, error) {
 		Setup:             t.Setup,
 		Maturity:          f.Metadata.Maturity,
 		UpdatedDate:       f.Metadata.UpdatedDate,
+		CreationDate:      f.Metadata.CreationDate,
+		FalsePositives:    t.FalsePositives,
 		From:              t.From,
 		Interval:          DefaultInterval,
 		MaxSignals:        DefaultMaxSignals,
@@ -294,14 +296,16 @@ func tomlError(source string, err error) error {
 // every other key ([transform], setup tables, …) is ignored.
 type tomlFile struct {
 	Metadata struct {
-		Maturity    string `toml:"maturity"`
-		UpdatedDate string `toml:"updated_date"`
+		Maturity     string `toml:"maturity"`
+		UpdatedDate  string `toml:"updated_date"`
+		CreationDate string `toml:"creation_date"`
 	} `toml:"metadata"`
 	Rule *tomlRule `toml:"rule"`
 }
 
 type tomlRule struct {
 	Author            []string      `toml:"author"`
+	FalsePositives    []string      `toml:"false_positives"`
 	Description       string        `toml:"description"`
 	From              string        `toml:"from"`
 	Index             []string      `toml:"index"`

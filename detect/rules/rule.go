@@ -30,8 +30,11 @@ type Rule struct {
 
 	// Maturity and UpdatedDate come from [metadata]; they tell a responder
 	// how current a rule file is.
-	Maturity    string
-	UpdatedDate string
+	Maturity     string
+	UpdatedDate  string
+	CreationDate string
+	// FalsePositives are the rule's documented false positives.
+	FalsePositives []string
 
 	// From, Interval and MaxSignals keep Kibana's defaults when the TOML
 	// omits them: "now-6m", 5m and 100.

@@ -125,9 +125,14 @@ func build(inPath, outPath string, want int) (int, error) {
 			written++
 		}
 	}
+	return written, finish(w, f)
+}
+
+// finish flushes w into f and closes f, reporting the first failure.
+func finish(w *bufio.Writer, f *os.File) error {
 	if err := w.Flush(); err != nil {
 		f.Close()
-		return written, err
+		return err
 	}
-	return written, f.Close()
+	return f.Close()
 }

@@ -166,9 +166,5 @@ func buildMixed(capture, dir, outPath string, want int, span time.Duration) (int
 			}
 		}
 	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return written, err
-	}
-	return written, f.Close()
+	return written, finish(w, f)
 }
