@@ -47,6 +47,21 @@ whether each parses; exit 2 if one does not.
 Preflight: one line per check of what live mode needs on this host. Exit 0
 when live mode will work here, 1 when only offline (scan) will.
 `,
+	"evidence": `Usage: xferhunt evidence [--tar] [flags] ALERT_ID
+
+The evidence bundle of an alert a live run kept in --state, made headless
+once that run has stopped (it holds the state directory): the file (still
+the event's inode, no symlink followed), the alert, its raw audit records,
+the login session's events, a /proc snapshot and a manifest of sha256s, in
+STATE/evidence/ALERT_ID. Only for alerts live on this host and boot; a
+second run reports the existing bundle. ALERT_ID may be a unique prefix of
+8 characters or more. Prints the bundle's directory.
+`,
+	"responses": `Usage: xferhunt responses [flags]
+
+The response log kept in --state: every kill, evidence bundle and
+quarantine taken on the host, done or refused, oldest first.
+`,
 	"version": `Usage: xferhunt version
 
 Print version, commit and Go version.
@@ -78,7 +93,7 @@ func setOf(names ...string) map[string]bool {
 
 func knownCommand(cmd string) bool {
 	switch cmd {
-	case "", "scan", "story", "view", "demo", "rules", "doctor", "version":
+	case "", "scan", "story", "view", "demo", "rules", "doctor", "version", "evidence", "responses":
 		return true
 	}
 	return false
@@ -116,8 +131,9 @@ func printHelp(w io.Writer, cmd string) {
 		q := pipeline.NewStoryQuery()
 		sq = &q
 	}
-	var showVersion bool
+	var showVersion, tarToo bool
 	fs := newFlagSet(&pipeline.Config{}, &showVersion, w, sq)
+	addCommandFlags(fs, cmd, &tarToo)
 	if cmd == "" {
 		fmt.Fprint(w, usage)
 		fs.PrintDefaults()
@@ -140,4 +156,11 @@ func printHelp(w io.Writer, cmd string) {
 		return
 	}
 	fs.PrintDefaults()
+}
+
+// addCommandFlags adds the flags only one command reads.
+func addCommandFlags(fs *flag.FlagSet, cmd string, tarToo *bool) {
+	if cmd == "evidence" {
+		fs.BoolVar(tarToo, "tar", false, "evidence: also write the bundle as one tar file beside its directory")
+	}
 }

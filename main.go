@@ -93,6 +93,9 @@ Usage:
   xferhunt rules [flags]           print the loaded rules and whether each parses
   xferhunt doctor [flags]          preflight: what will work on this host and why not
                                    (exit 0: live mode will work; 1: offline only)
+  xferhunt evidence [--tar] [flags] ALERT_ID
+                                   the evidence bundle of a live alert kept in --state
+  xferhunt responses [flags]       the response log: every action taken on the host
   xferhunt version                 version, commit, Go version
 
 Flags:
@@ -138,7 +141,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "", "scan", "story", "view", "demo", "rules", "doctor", "version":
+	case "", "scan", "story", "view", "demo", "rules", "doctor", "version", "evidence", "responses":
 	case "help":
 		// `xferhunt help` and `xferhunt help scan`: help is asked for, so
 		// it goes to stdout (`xferhunt help | less`) and exits 0.
@@ -147,13 +150,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			topic = args[0]
 		}
 		if !knownCommand(topic) {
-			printError(errOut, `no help on "`+topic+`" (commands: scan, story, view, demo, rules, doctor, version)`)
+			printError(errOut, `no help on "`+topic+`" (commands: scan, story, view, demo, rules, doctor, evidence, responses, version)`)
 			return 2
 		}
 		printHelp(stdout, topic)
 		return 0
 	default:
-		printError(errOut, `unknown command "`+cmd+`" (try: scan, story, view, demo, rules, doctor, version, --help)`)
+		printError(errOut, `unknown command "`+cmd+`" (try: scan, story, view, demo, rules, doctor, evidence, responses, version, --help)`)
 		return 2
 	}
 
@@ -167,6 +170,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// Parse errors are printed once, by us, with a pointer to the help
 	// (the flag package would print them twice around the whole usage).
 	fs := newFlagSet(&cfg, &showVersion, io.Discard, sq)
+	var tarToo bool
+	addCommandFlags(fs, cmd, &tarToo)
 	paths, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		printHelp(stdout, cmd)
@@ -187,7 +192,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(cfg.Rules) == 0 {
 		cfg.Rules = []string{"seed"}
 	}
-	if len(paths) > 0 && cmd != "scan" && cmd != "story" && cmd != "view" {
+	if len(paths) > 0 && cmd != "scan" && cmd != "story" && cmd != "view" && cmd != "evidence" {
 		printError(errOut, `unexpected argument "`+paths[0]+`" (files are read by `+"`xferhunt scan PATH…` or `--source auditlog:PATH`)")
 		return 2
 	}
@@ -200,6 +205,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return exitCode(errOut, pipeline.Scan(cfg, paths))
+	case "evidence":
+		if len(paths) != 1 {
+			printError(errOut, "evidence needs one ALERT_ID (kibana.alert.uuid, or a unique prefix of 8 characters or more)")
+			return 2
+		}
+		return exitCode(errOut, pipeline.Evidence(cfg, paths[0], tarToo))
+	case "responses":
+		// Targets and results name host paths: escaped like stderr.
+		cfg.Stdout = visible.Lines(stdout)
+		return exitCode(errOut, pipeline.Responses(cfg))
 	case "view":
 		if len(paths) == 0 {
 			printError(errOut, "view needs at least one FILE of alerts (NDJSON: an export or scan output)")
@@ -268,6 +283,7 @@ func newFlagSet(cfg *pipeline.Config, showVersion *bool, out io.Writer, sq *pipe
 		cfg.Coverage = c
 		return err
 	})
+	fs.BoolVar(&cfg.ReadOnly, "readonly", false, "change nothing on the host: no kill, no evidence bundle, no quarantine (refused, and absent from the TUI's help)")
 	fs.BoolVar(&cfg.HideOwn, "hide-own", false, "live: leave out the alerts of the login session xferhunt was started from (the responder's own; they are labelled xferhunt.responder.own_session otherwise)")
 	// XFERHUNT_TIME is the default, so a responder sets it once in their
 	// shell; the flag wins.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/liveness"
 	"github.com/xferhunt/xferhunt/internal/visible"
 	"github.com/xferhunt/xferhunt/triage"
 )
@@ -118,6 +119,9 @@ type Row struct {
 	user       string
 	ip         string
 	path       string
+	// live is where the alert came from (internal/liveness): whether the
+	// host may be acted on for it is decided from this, per key press.
+	live liveness.Stamp
 }
 
 // NewRow turns an alert into a row: column extraction, sanitizing and
@@ -167,6 +171,7 @@ func newRow(seq int, a detect.Alert) *Row {
 		user:       user,
 		ip:         visible.String(d.Str("source.ip")),
 		path:       path,
+		live:       liveness.Read(d),
 	}
 }
 
@@ -183,6 +188,9 @@ func (r *Row) withStatus(s triage.Status) *Row {
 	}
 	return &n
 }
+
+// Live is the alert's origin stamp (internal/liveness).
+func (r *Row) Live() liveness.Stamp { return r.live }
 
 // Seq is the row's arrival number in its Store; a re-sent alert keeps the
 // number of the first copy.

@@ -112,6 +112,7 @@ func (e *Enricher) Alert(ctx context.Context, d ecs.Doc) (pending bool) {
 	ctx, cancel := context.WithTimeout(ctx, e.opt.Budget)
 	defer cancel()
 	e.Names(d)
+	e.identity(d)
 	e.process(d)
 	if p := d.Str("file.path"); p != "" {
 		return e.file(ctx, d, p)

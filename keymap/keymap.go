@@ -11,6 +11,8 @@ type Global struct {
 	Help key.Binding
 	// Command opens the `:` command line (:ip, :ses, :user, :sort …).
 	Command key.Binding
+	// Responses shows the response log: every action taken on the host.
+	Responses key.Binding
 }
 
 // List keys move through and act on the alert list.
@@ -42,8 +44,11 @@ type Alert struct {
 	// CopyAll copies the whole alert document.
 	CopyAll   key.Binding
 	Exception key.Binding
-	Kill      key.Binding
-	Evidence  key.Binding
+	// Kill, Evidence and Quarantine change the host: disabled (absent
+	// from help) under --readonly and for alerts not live on this host.
+	Kill       key.Binding
+	Evidence   key.Binding
+	Quarantine key.Binding
 	// Recheck takes the file's facts again, now (live alerts only).
 	Recheck key.Binding
 	// Story opens the story of the alert, or from the detail view the
@@ -126,6 +131,9 @@ type Prompt struct {
 	Newer    key.Binding
 	Erase    key.Binding
 	Clear    key.Binding
+	// KillProcess and KillSession choose what K ends.
+	KillProcess key.Binding
+	KillSession key.Binding
 }
 
 // KeyMap is the complete set of bindings. Copy it per model: the TUI toggles
@@ -164,9 +172,10 @@ func Default() KeyMap {
 	back := func(desc string) key.Binding { return b([]string{"esc", "backspace"}, "esc", desc) }
 	return KeyMap{
 		Global: Global{
-			Quit:    b([]string{"q", "ctrl+c"}, "q", "quit (from any view; esc goes back)"),
-			Help:    b([]string{"?"}, "?", "help"),
-			Command: b([]string{":"}, ":", "commands"),
+			Quit:      b([]string{"q", "ctrl+c"}, "q", "quit (from any view; esc goes back)"),
+			Help:      b([]string{"?"}, "?", "help"),
+			Command:   b([]string{":"}, ":", "commands"),
+			Responses: b([]string{"R"}, "R", "response log"),
 		},
 		List: List{
 			Up:          up("up"),
@@ -184,16 +193,17 @@ func Default() KeyMap {
 			Exceptions:  b([]string{"X"}, "X", "exceptions: list, edit, delete, export"),
 		},
 		Alert: Alert{
-			Ack:       b([]string{"a"}, "a", "acknowledge"),
-			Close:     b([]string{"c"}, "c", "close"),
-			Reopen:    b([]string{"o"}, "o", "reopen"),
-			Copy:      b([]string{"y"}, "y", "copy JSON (OSC 52)"),
-			CopyAll:   b([]string{"Y"}, "Y", "copy whole alert JSON"),
-			Exception: b([]string{"x"}, "x", "add exception (from the field)"),
-			Kill:      b([]string{"K"}, "K", "kill process"),
-			Evidence:  b([]string{"P"}, "P", "preserve file"),
-			Recheck:   b([]string{"f"}, "f", "re-check file facts now"),
-			Story:     b([]string{"t"}, "t", "tell the story"),
+			Ack:        b([]string{"a"}, "a", "acknowledge"),
+			Close:      b([]string{"c"}, "c", "close"),
+			Reopen:     b([]string{"o"}, "o", "reopen"),
+			Copy:       b([]string{"y"}, "y", "copy JSON (OSC 52)"),
+			CopyAll:    b([]string{"Y"}, "Y", "copy whole alert JSON"),
+			Exception:  b([]string{"x"}, "x", "add exception (from the field)"),
+			Kill:       b([]string{"K"}, "K", "kill process or login"),
+			Evidence:   b([]string{"P"}, "P", "evidence bundle"),
+			Quarantine: b([]string{"Q"}, "Q", "quarantine file (000)"),
+			Recheck:    b([]string{"f"}, "f", "re-check file facts now"),
+			Story:      b([]string{"t"}, "t", "tell the story"),
 		},
 		Detail: Detail{
 			Back:        back("back to list"),
@@ -256,6 +266,9 @@ func Default() KeyMap {
 			Newer:    b([]string{"down"}, "↓", "newer entry"),
 			Erase:    b([]string{"backspace"}, "backspace", "erase"),
 			Clear:    b([]string{"ctrl+u"}, "ctrl+u", "clear the line"),
+
+			KillProcess: b([]string{"p"}, "p", "end the process"),
+			KillSession: b([]string{"s"}, "s", "end the login session"),
 		},
 	}
 }
@@ -270,9 +283,9 @@ type Group struct {
 // out so help only lists keys that currently do something.
 func (k KeyMap) Groups() []Group {
 	all := []Group{
-		{"Global", []key.Binding{k.Global.Help, k.Global.Quit, k.Global.Command}},
+		{"Global", []key.Binding{k.Global.Help, k.Global.Responses, k.Global.Quit, k.Global.Command}},
 		{"List", []key.Binding{k.List.Up, k.List.Down, k.List.PageUp, k.List.PageDown, k.List.Top, k.List.Bottom, k.List.Open, k.List.Filter, k.List.Sort, k.List.SortReverse, k.List.Pause, k.List.Export, k.List.Exceptions}},
-		{"Alert", []key.Binding{k.Alert.Ack, k.Alert.Close, k.Alert.Reopen, k.Alert.Copy, k.Alert.CopyAll, k.Alert.Exception, k.Alert.Kill, k.Alert.Evidence, k.Alert.Recheck, k.Alert.Story}},
+		{"Alert", []key.Binding{k.Alert.Ack, k.Alert.Close, k.Alert.Reopen, k.Alert.Copy, k.Alert.CopyAll, k.Alert.Exception, k.Alert.Kill, k.Alert.Evidence, k.Alert.Quarantine, k.Alert.Recheck, k.Alert.Story}},
 		{"Exception", []key.Binding{k.Exception.Up, k.Exception.Down, k.Exception.Change, k.Exception.ChangeBk, k.Exception.AddEntry, k.Exception.DelEntry, k.Exception.Toggle, k.Exception.Save, k.Exception.Edit, k.Exception.Delete, k.Exception.Export, k.Exception.Cancel}},
 		{"Detail", []key.Binding{k.Detail.Back, k.Detail.NextTab, k.Detail.PrevTab, k.Detail.Up, k.Detail.Down, k.Detail.PageUp, k.Detail.PageDown, k.Detail.Top, k.Detail.Bottom, k.Detail.NextSection, k.Detail.PrevSection, k.Detail.Search, k.Detail.NextMatch, k.Detail.PrevMatch}},
 		{"Story", []key.Binding{k.Story.Back, k.Story.NextScope, k.Story.PrevScope, k.Story.Up, k.Story.Down, k.Story.PageUp, k.Story.PageDown, k.Story.Top, k.Story.Bottom, k.Story.Search, k.Story.NextMatch, k.Story.PrevMatch, k.Story.Wrap}},

@@ -37,7 +37,7 @@ func TestGroupsHideDisabled(t *testing.T) {
 	}
 	for _, g := range k.Groups() {
 		for _, b := range g.Bindings {
-			if b.Help().Desc == "kill process" {
+			if b.Help().Desc == "kill process or login" {
 				t.Fatal("kill listed while disabled")
 			}
 		}

@@ -4,17 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/xferhunt/xferhunt/detect"
@@ -22,7 +18,10 @@ import (
 	"github.com/xferhunt/xferhunt/detect/kql"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/enrich"
+	"github.com/xferhunt/xferhunt/internal/liveness"
+	"github.com/xferhunt/xferhunt/internal/procid"
 	"github.com/xferhunt/xferhunt/internal/safefile"
+	"github.com/xferhunt/xferhunt/respond"
 	"github.com/xferhunt/xferhunt/state"
 	"github.com/xferhunt/xferhunt/story"
 	"github.com/xferhunt/xferhunt/triage"
@@ -196,14 +195,15 @@ func (b *backend) ExportExceptions(path string) (int, error) {
 func (b *backend) Ephemeral() bool { return b.s.store.Dir() == "" }
 
 // RecheckFile takes the alert's file facts again, now. Refused for
-// alerts whose file is not this host's now (a recording, a backfilled
-// alert from old logs).
+// alerts that are not live on this host (internal/liveness: a recording,
+// a backfilled alert from old logs, another host's). It reads only, so
+// --readonly allows it.
 func (b *backend) RecheckFile(a detect.Alert) (detect.Alert, error) {
 	if b.s != nil && b.s.recorded {
 		return a, errRecorded
 	}
-	if h, _ := a.Doc.Get("xferhunt.historical").(bool); h {
-		return a, errors.New("this alert was raised from old logs (backfill): its path may name another file now; nothing was checked")
+	if why := b.s.here.Check(liveness.Read(a.Doc)); why != "" {
+		return a, errors.New(why + "; nothing was checked")
 	}
 	if a.Doc.Str("file.path") == "" {
 		return a, errors.New("this alert has no file path")
@@ -227,86 +227,145 @@ func (b *backend) Compile(q string) (func(ecs.Doc) bool, error) {
 	return parsed.Match, nil
 }
 
-// Kill sends SIGKILL: the responder has confirmed, and a transfer process
-// that traps SIGTERM would keep writing.
 // errRecorded refuses an action on this host for an alert of a recording.
 var errRecorded = errors.New("this alert is from a recording (demo, view): its pid and path are not this host's; nothing was done")
 
-func (b *backend) Kill(pid int) error {
-	if b.s != nil && b.s.recorded {
+// mayAct says whether the host may be changed for alert a: not under
+// --readonly, and only for an alert live on this host (internal/liveness,
+// the one place that decides). The reason is one line.
+func (b *backend) mayAct(a detect.Alert) error {
+	if b.s.readOnly {
+		return respond.ErrReadOnly
+	}
+	if b.s.recorded {
 		return errRecorded
 	}
-	if pid <= 1 {
-		return fmt.Errorf("refusing to kill pid %d", pid)
+	if why := b.s.here.Check(liveness.Read(a.Doc)); why != "" {
+		return errors.New(why)
 	}
-	return syscall.Kill(pid, syscall.SIGKILL)
+	return nil
 }
 
-// evidence is what PreserveEvidence records in the state store.
-type evidence struct {
-	Alert     string    `json:"alert"`
-	Original  string    `json:"original_path"`
-	Copy      string    `json:"copy"`
-	SHA256    string    `json:"sha256"`
-	Size      int64     `json:"size"`
-	Preserved time.Time `json:"preserved"`
+// log writes one response log entry; a failure to log is said with the
+// result, never hidden.
+func (b *backend) log(e respond.Entry) error {
+	return respond.Log(b.s.store, e)
 }
 
-// PreserveEvidence copies the alert's file into the state directory's
-// evidence/ folder (with --ephemeral, into a private directory of random
-// name under the temporary directory, made once per run). The source is
-// opened without following a symlink at any component (the file or one of
-// its directories could have been swapped for a link to a secret) and only
-// a regular file is copied; everything written goes through safefile.
-func (b *backend) PreserveEvidence(a detect.Alert) (string, string, error) {
-	if b.s != nil && b.s.recorded {
-		return "", "", errRecorded
+// refuse logs a refused action and returns the refusal.
+func (b *backend) refuse(action string, a detect.Alert, target string, err error) error {
+	if !errors.Is(err, respond.ErrReadOnly) && !errors.Is(err, errRecorded) {
+		_ = b.log(respond.Entry{Action: action, Alert: a.ID(), Target: target, Result: err.Error()})
 	}
-	src := a.Doc.Str("file.path")
-	if src == "" {
-		return "", "", errors.New("alert has no file.path")
+	return err
+}
+
+// PlanKill reads, from /proc, what K would end for alert a: the event's
+// process when it is provably still that process, and its login session.
+func (b *backend) PlanKill(a detect.Alert) (respond.KillPlan, error) {
+	if err := b.mayAct(a); err != nil {
+		return respond.KillPlan{}, b.refuse(respond.ActionKillProcess, a, "pid "+a.Doc.Str("process.pid"), err)
+	}
+	return respond.PlanKill(a.Doc, procid.Root("")), nil
+}
+
+// Kill ends what plan offered, the session's processes or the event's
+// process, each proved again to be the planned process just before the
+// signal (SIGKILL: a transfer that traps SIGTERM would keep writing). The
+// attempt is logged.
+func (b *backend) Kill(a detect.Alert, plan respond.KillPlan, session bool) (string, error) {
+	action, targets, refused := respond.ActionKillProcess, []procid.Identity{plan.Process}, plan.ProcessErr
+	target := fmt.Sprintf("pid %d", plan.Process.PID)
+	if session {
+		action, targets, refused = respond.ActionKillSession, plan.Session, plan.SessionErr
+		target = fmt.Sprintf("session %s (%d processes)", plan.Ses, len(plan.Session))
+	}
+	if err := b.mayAct(a); err != nil {
+		return "", b.refuse(action, a, target, err)
+	}
+	if refused != "" || len(targets) == 0 || targets[0].PID <= 1 {
+		if refused == "" {
+			refused = "nothing to kill"
+		}
+		return "", b.refuse(action, a, target, errors.New(refused))
+	}
+	n, results := respond.Signal(targets, procid.Root(""))
+	res := strings.Join(results, "; ")
+	e := respond.Entry{Action: action, Alert: a.ID(), Target: target, OK: n > 0, Result: res}
+	lerr := b.log(e)
+	if n == 0 {
+		return "", fmt.Errorf("%s: nothing killed: %s", target, res)
+	}
+	msg := fmt.Sprintf("killed %s: %s", target, res)
+	if lerr != nil {
+		msg += " (not logged: " + lerr.Error() + ")"
+	}
+	return msg, nil
+}
+
+// Evidence makes (or finds) the alert's evidence bundle: the file checked
+// against the event's inode, the alert, its raw audit records, the
+// session's events and a /proc snapshot, with a manifest of sha256s, in
+// STATE/evidence/<alert id> (with --ephemeral in a private temporary
+// directory made once per run).
+func (b *backend) Evidence(a detect.Alert) (respond.Bundle, error) {
+	target := a.Doc.Str("file.path")
+	if err := b.mayAct(a); err != nil {
+		return respond.Bundle{}, b.refuse(respond.ActionEvidence, a, target, err)
 	}
 	base, err := b.evidenceBase()
 	if err != nil {
-		return "", "", fmt.Errorf("evidence: %w", err)
+		return respond.Bundle{}, b.refuse(respond.ActionEvidence, a, target, fmt.Errorf("evidence: %w", err))
 	}
-	root, err := safefile.MkdirAll(base)
+	bun, err := respond.MakeBundle(base, bundleInput(a, b.s.stories, false))
 	if err != nil {
-		return "", "", fmt.Errorf("evidence: %w", err)
+		return bun, b.refuse(respond.ActionEvidence, a, target, err)
 	}
-	defer root.Close()
-	dir, err := root.Mkdir(a.ID())
+	if !bun.Existing {
+		if err := b.log(respond.Entry{Action: respond.ActionEvidence, Alert: a.ID(), Target: target, OK: true, Result: bun.Summary()}); err != nil {
+			return bun, fmt.Errorf("%s (not logged: %w)", bun.Summary(), err)
+		}
+	}
+	return bun, nil
+}
+
+// Quarantine takes every permission off the alert's file (mode 000).
+func (b *backend) Quarantine(a detect.Alert) (string, error) {
+	target := a.Doc.Str("file.path")
+	if err := b.mayAct(a); err != nil {
+		return "", b.refuse(respond.ActionQuarantine, a, target, err)
+	}
+	old, err := respond.Quarantine(a.Doc)
 	if err != nil {
-		return "", "", fmt.Errorf("evidence: %w", err)
+		return "", b.refuse(respond.ActionQuarantine, a, target, err)
 	}
-	defer dir.Close()
-	in, _, err := safefile.OpenRegular(src)
-	if err != nil {
-		return "", "", err
+	msg := fmt.Sprintf("quarantined %s: mode %s → 0000", target, old)
+	if err := b.log(respond.Entry{Action: respond.ActionQuarantine, Alert: a.ID(), Target: target, OK: true, Result: msg}); err != nil {
+		msg += " (not logged: " + err.Error() + ")"
 	}
-	defer in.Close()
-	out, err := dir.Create("file")
-	if err != nil {
-		return "", "", fmt.Errorf("evidence: %w", err)
+	return msg, nil
+}
+
+// Responses is the response log, oldest first.
+func (b *backend) Responses() ([]respond.Entry, error) { return respond.Entries(b.s.store) }
+
+// bundleInput gathers what a bundle holds besides the file: the alert,
+// its raw records and its login session's events from the event store.
+func bundleInput(a detect.Alert, stories *story.Store, tarToo bool) respond.BundleInput {
+	js, _ := ecs.AppendJSON(nil, map[string]any(a.Doc))
+	in := respond.BundleInput{ID: a.ID(), Alert: a.Doc, AlertJSON: append(js, '\n'), Raw: a.Doc.Str("event.original"), Tar: tarToo}
+	if in.Raw != "" && !strings.HasSuffix(in.Raw, "\n") {
+		in.Raw += "\n"
 	}
-	dest := out.Name()
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(out, h), in)
-	if cerr := out.Close(); err == nil {
-		err = cerr
+	if e, ok := story.FromAlert(a.Doc); ok && stories != nil {
+		if sc, ok := story.ScopeOf(story.BySession, &e); ok {
+			var buf bytes.Buffer
+			if story.WriteNDJSON(&buf, stories.Story(sc)) == nil {
+				in.SessionNDJSON = buf.Bytes()
+			}
+		}
 	}
-	if err != nil {
-		return "", "", fmt.Errorf("copy %q: %w", src, err)
-	}
-	sum := hex.EncodeToString(h.Sum(nil))
-	rec, _ := json.Marshal(evidence{Alert: a.ID(), Original: src, Copy: dest, SHA256: sum, Size: n, Preserved: time.Now().UTC()})
-	if err := dir.WriteFile("evidence.json", append(rec, '\n')); err != nil {
-		return "", "", fmt.Errorf("evidence: %w", err)
-	}
-	if err := b.s.store.PutEvidence(a.ID(), rec); err != nil {
-		return "", "", err
-	}
-	return dest, sum, nil
+	return in
 }
 
 // evidenceBase is the evidence folder: inside the state directory, or for

@@ -11,6 +11,7 @@ import (
 	"github.com/xferhunt/xferhunt/detect/rules"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/enrich"
+	"github.com/xferhunt/xferhunt/internal/liveness"
 	"github.com/xferhunt/xferhunt/state"
 	"github.com/xferhunt/xferhunt/story"
 )
@@ -85,6 +86,12 @@ type setup struct {
 	// this host now: nothing about them may come from this host's /proc
 	// or files, and no action may target this host's processes or files.
 	recorded bool
+	// here is this host for the live verdict (internal/liveness): set by
+	// live runs only, so every alert of a recording or an offline command
+	// is refused every action on the host.
+	here liveness.Host
+	// readOnly is --readonly: no action changes the host.
+	readOnly bool
 	// responder is the footprint of who runs xferhunt here (live runs on
 	// this host only; nil for recordings and offline scans).
 	responder *responder
@@ -118,7 +125,7 @@ func newSetup(cfg *Config) (*setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &setup{specs: specs, stories: story.NewStore(cfg.StoryBudget)}
+	s := &setup{specs: specs, stories: story.NewStore(cfg.StoryBudget), readOnly: cfg.ReadOnly}
 	for _, r := range companions {
 		c := detect.NewCompanion(r)
 		if c == nil {

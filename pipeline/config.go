@@ -61,6 +61,9 @@ type Config struct {
 	// HideOwn leaves the alerts of the responder's own login session out
 	// of the output (they are still kept and counted).
 	HideOwn bool
+	// ReadOnly disables every action that changes the host: kill,
+	// evidence (it writes), quarantine (--readonly).
+	ReadOnly bool
 	// LocalTime shows the TUI's times in the local zone (TZ) instead of
 	// UTC (--time local, or XFERHUNT_TIME=local).
 	LocalTime bool

@@ -12,7 +12,7 @@ import (
 
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/exceptions"
-	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/liveness"
 )
 
 // TestExceptionsRoundTripThroughExport: an item saved through the TUI's
@@ -122,16 +122,21 @@ func TestExceptionsRoundTripThroughExport(t *testing.T) {
 func TestRecheckRefusedOffHost(t *testing.T) {
 	s := testSetup(t, filepath.Join(t.TempDir(), "state"))
 	defer s.Close()
+	s.here = testHere
 	b := &backend{s: s}
 	f := filepath.Join(t.TempDir(), "here")
 	os.WriteFile(f, []byte("local file"), 0o600)
-	a := detect.Alert{Doc: ecs.Doc{"kibana.alert.uuid": "u1"}}
-	a.Doc.Set("file.path", f)
-	a.Doc.Set("xferhunt.historical", true)
+	a := liveAlert("u1", f)
+	liveness.Set(a.Doc, liveness.Backfill, testHere)
 	if _, err := b.RecheckFile(a); err == nil || !strings.Contains(err.Error(), "backfill") {
 		t.Fatalf("backfilled: %v", err)
 	}
-	a.Doc.Set("xferhunt.historical", false)
+	liveness.Set(a.Doc, liveness.Live, testHere)
+	s.readOnly = true // a re-check reads only: --readonly allows it
+	if _, err := b.RecheckFile(a); err != nil {
+		t.Fatalf("re-check under --readonly: %v", err)
+	}
+	s.readOnly = false
 	s.recorded = true
 	if _, err := b.RecheckFile(a); err == nil {
 		t.Fatal("recorded alert re-checked")

@@ -16,6 +16,7 @@ import (
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/enrich"
+	"github.com/xferhunt/xferhunt/internal/liveness"
 )
 
 // testLive sets up cfg's live pipeline; the setup closes when the test ends.
@@ -26,6 +27,8 @@ func testLive(t *testing.T, cfg Config) *live {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	// This host, as Live sets it: the test's log lines are this host's.
+	s.here = liveness.Host{ID: cfg.hostID(), Boot: liveness.BootID()}
 	srcs, err := openSources(&cfg, s)
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/xferhunt/xferhunt/detect/rules"
 	"github.com/xferhunt/xferhunt/enrich"
 	"github.com/xferhunt/xferhunt/internal/crash"
+	"github.com/xferhunt/xferhunt/internal/liveness"
 	"github.com/xferhunt/xferhunt/sources"
 	"github.com/xferhunt/xferhunt/sources/bridge"
 	"github.com/xferhunt/xferhunt/sources/catalog"
@@ -49,6 +50,7 @@ func Live(cfg Config) (err error) {
 		}
 	}()
 	s.responder = newResponder(cfg.hostID(), cfg.HideOwn)
+	s.here = liveness.Host{ID: cfg.hostID(), Boot: liveness.BootID()}
 	if !cfg.Ephemeral {
 		s.journal = newJournal(s.store)
 		if s.restored, err = restore(s.store, s.stories, s.journal); err != nil {
@@ -182,6 +184,9 @@ func (l *live) run(ctx context.Context, sink func(detect.Alert)) error {
 		if w, ok := src.(sources.Waiter); ok && w.CanWait() {
 			emit = l.bridge.WaitingEmitter(ctx, l.names[i])
 		}
+		if offHost(l.names[i]) {
+			emit = markOffHost(emit)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -264,10 +269,42 @@ func runSource(ctx context.Context, src sources.Source, emit func([]sources.Even
 	return nil
 }
 
+// offHost says a source does not record this host as it happens: only
+// kernel audit (netlink) and this host's auditd or Auditbeat files,
+// followed, do. Stdin and ECS exports may come from anywhere.
+func offHost(name string) bool {
+	for _, p := range []string{"netlink", "auditlog:", "auditbeat:"} {
+		if strings.HasPrefix(name, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// allOnHost says every source of the run records this host as it happens.
+func (l *live) allOnHost() bool {
+	for _, n := range l.names {
+		if offHost(n) {
+			return false
+		}
+	}
+	return true
+}
+
+// markOffHost marks every event of a batch OffHost before it is emitted.
+func markOffHost(emit func([]sources.Event)) func([]sources.Event) {
+	return func(batch []sources.Event) {
+		for i := range batch {
+			batch[i].OffHost = true
+		}
+		emit(batch)
+	}
+}
+
 // stagedAlert is an alert between detection and the sink.
 type stagedAlert struct {
-	alert detect.Alert
-	live  bool // raised by a live event, not during backfill
+	alert  detect.Alert
+	origin liveness.Origin // live on this host, or why not
 }
 
 // detect runs the engine over a batch, on the detection goroutine.
@@ -279,13 +316,15 @@ func (l *live) detect(batch []sources.Event, out func(stagedAlert)) {
 		}
 		loss, _ := ev.Doc.Get("xferhunt.loss").(bool)
 		for _, a := range l.feed.process(l.s.engine, ev, loss) {
-			out(stagedAlert{alert: a, live: !ev.Historical})
+			out(stagedAlert{alert: a, origin: liveness.Decide(ev.Historical, l.s.recorded, ev.OffHost, ev.Doc.Str("host.id"), l.s.here)})
 		}
 	}
 	// Alerts max_signals deferred wait for the next interval; on a quiet
 	// stream, the wall clock ends it.
+	// Their event's source is not known here: they count as off-host
+	// unless every source of the run is this host's own record.
 	for _, a := range l.s.engine.DrainDue(time.Now()) {
-		out(stagedAlert{alert: a, live: true})
+		out(stagedAlert{alert: a, origin: liveness.Decide(a.Historical(), l.s.recorded, !l.allOnHost(), a.Doc.Str("host.id"), l.s.here)})
 	}
 	// A failed flush keeps history in memory and the next one retries;
 	// Close reports a flush that never succeeds.
@@ -307,15 +346,18 @@ func (l *live) detect(batch []sources.Event, out func(stagedAlert)) {
 	}
 }
 
-// finish enriches an alert raised live and hands it to the sink. File
-// facts describe the file now: only meaningful for alerts raised live,
-// not for backfilled history. When the writer still has the file open the
-// alert goes out at once with its facts pending (detection latency is the
-// rule's, not the upload's), and a settler sends it again, same uuid, once
-// the facts are final or the wait (bounded, or ended by stop) ran out.
+// finish stamps where an alert came from (internal/liveness), enriches
+// it from this host when it is live here, and hands it to the sink. Facts
+// read from /proc and files describe this host now: they belong only to
+// alerts raised live on it, never to backfill, recordings or other hosts.
+// When the writer still has the file open the alert goes out at once with
+// its facts pending (detection latency is the rule's, not the upload's),
+// and a settler sends it again, same uuid, once the facts are final or the
+// wait (bounded, or ended by stop) ran out.
 func (l *live) finish(ctx, stop context.Context, st stagedAlert, sink func(detect.Alert)) {
+	liveness.Set(st.alert.Doc, st.origin, l.s.here)
 	pending := false
-	if st.live && l.enr != nil {
+	if st.origin == liveness.Live && l.enr != nil {
 		pending = l.enr.Alert(ctx, st.alert.Doc)
 	}
 	hide := l.s.responder.markAlert(st.alert)

@@ -82,7 +82,7 @@ func reportHealth(ctx context.Context, l *live, feed *tui.Feeder) {
 // opens the TUI (live, demo, view) takes them from here, so NO_COLOR is
 // read in one place with one meaning (set and not empty: no color, as
 // no-color.org says) and the time zone follows --time.
-func tuiOptions(cfg Config, b tui.Backend) tui.Options {
+func tuiOptions(cfg Config, b *backend) tui.Options {
 	var loc *time.Location // nil: UTC
 	if cfg.LocalTime {
 		loc = time.Local
@@ -92,5 +92,9 @@ func tuiOptions(cfg Config, b tui.Backend) tui.Options {
 		NoColor:   os.Getenv("NO_COLOR") != "",
 		Location:  loc,
 		Ephemeral: cfg.Ephemeral,
+		// Host actions: only for alerts live here (zero for a recording or
+		// a view), never under --readonly.
+		ReadOnly: b.s.readOnly,
+		Here:     b.s.here,
 	}
 }

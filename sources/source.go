@@ -15,6 +15,10 @@ type Event struct {
 	Doc ecs.Doc
 	// Historical marks events read during backfill, before the source went live.
 	Historical bool
+	// OffHost marks events of a source that does not say which host it
+	// records (stdin, an ECS export): never treated as this host's live
+	// stream (internal/liveness). The pipeline sets it per source.
+	OffHost bool
 	// Key identifies the kernel event for dedup across sources:
 	// host id + audit timestamp + serial; "" when the input has none.
 	Key string

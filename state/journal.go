@@ -17,6 +17,10 @@ const (
 	JournalAlerts Journal = "alerts"
 	// JournalEvents holds story events (the story package's encoding).
 	JournalEvents Journal = "events"
+	// JournalResponses is the response log: every action taken on the
+	// host from xferhunt (kill, evidence, quarantine), refused ones too,
+	// as JSON (package respond).
+	JournalResponses Journal = "responses"
 )
 
 // journalPos is where a journal's records start and where the next goes.

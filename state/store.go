@@ -115,7 +115,7 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("open state db %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketTerms, bucketTriage, bucketExceptions, bucketEvidence, []byte(JournalAlerts), []byte(JournalEvents)} {
+		for _, b := range [][]byte{bucketTerms, bucketTriage, bucketExceptions, bucketEvidence, []byte(JournalAlerts), []byte(JournalEvents), []byte(JournalResponses)} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -3,6 +3,8 @@ package tui
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -10,6 +12,8 @@ import (
 	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/visible"
+	"github.com/xferhunt/xferhunt/respond"
 	"github.com/xferhunt/xferhunt/triage"
 )
 
@@ -25,18 +29,30 @@ func (m *Model) onResult(msg tea.Msg) {
 		if msg.err != nil {
 			m.setFlash(true, "saving status: %v", msg.err)
 		}
-	case killedMsg:
+	case killPlanMsg:
+		m.askKill(msg)
+	case actionMsg:
 		if msg.err != nil {
-			m.setFlash(true, "kill %d: %v", msg.pid, msg.err)
+			m.setFlash(true, "%s refused: %v", msg.what, msg.err)
 		} else {
-			m.setFlash(false, "killed pid %d", msg.pid)
+			m.setFlash(false, "%s", msg.text)
 		}
 	case evidenceMsg:
 		if msg.err != nil {
-			m.setFlash(true, "preserve: %v", msg.err)
+			m.setFlash(true, "evidence refused: %v", msg.err)
 		} else {
-			m.setFlash(false, "preserved %s sha256 %s", msg.dest, msg.sha256)
+			m.setFlash(false, "%s", msg.bundle.Summary())
 		}
+	case responsesMsg:
+		if msg.err != nil {
+			m.setFlash(true, "response log: %v", msg.err)
+			return
+		}
+		m.responses = m.responses[:0]
+		for i := len(msg.entries) - 1; i >= 0; i-- {
+			m.responses = append(m.responses, visible.String(msg.entries[i].String()))
+		}
+		m.overlay = overlayLog
 	case exportedMsg:
 		if msg.err != nil {
 			m.setFlash(true, "export: %v", msg.err)
@@ -46,12 +62,95 @@ func (m *Model) onResult(msg tea.Msg) {
 	}
 }
 
+// hostActionsOff says why the keys that change the host (K, P, Q) are off
+// for alert r: --readonly, or the alert is not live on this host
+// (internal/liveness decides). "" when they are on.
+func (m *Model) hostActionsOff(r *alertdb.Row) string {
+	if m.opt.ReadOnly {
+		return respond.ErrReadOnly.Error()
+	}
+	if r == nil {
+		return ""
+	}
+	return m.opt.Here.Check(r.Live())
+}
+
+// refusedHostKey answers K, P or Q (or f, the re-check) pressed while
+// disabled with the reason, in one line: a missing key must not just do
+// nothing.
+func (m *Model) refusedHostKey(msg tea.KeyPressMsg, r *alertdb.Row) bool {
+	k := m.keys.Alert
+	if !k.Recheck.Enabled() && slices.Contains(k.Recheck.Keys(), msg.String()) {
+		if why := m.opt.Here.Check(r.Live()); why != "" {
+			m.setFlash(true, "%s refused: %s", k.Recheck.Help().Desc, why)
+			return true
+		}
+	}
+	for _, b := range []key.Binding{k.Kill, k.Evidence, k.Quarantine} {
+		if b.Enabled() || !slices.Contains(b.Keys(), msg.String()) {
+			continue
+		}
+		why := m.hostActionsOff(r)
+		if why == "" {
+			why = "this alert names no process or file for it"
+		}
+		m.setFlash(true, "%s refused: %s", b.Help().Desc, why)
+		return true
+	}
+	return false
+}
+
+// askKill opens K's confirmation: what each choice would end, read from
+// /proc by the plan; a choice that is refused says why instead.
+func (m *Model) askKill(msg killPlanMsg) {
+	if msg.err != nil {
+		m.setFlash(true, "kill refused: %v", msg.err)
+		return
+	}
+	p, b, a := msg.plan, m.opt.Backend, msg.alert
+	if p.ProcessErr != "" && p.SessionErr != "" {
+		m.setFlash(true, "kill refused: %s; session: %s", p.ProcessErr, p.SessionErr)
+		return
+	}
+	kp, ks := &m.keys.Prompt.KillProcess, &m.keys.Prompt.KillSession
+	var body strings.Builder
+	var choices []choice
+	if p.ProcessErr == "" {
+		fmt.Fprintf(&body, "p: end the transfer process %d %s (%s), proved the event's by its start time and executable.\n",
+			p.Process.PID, visible.String(p.Process.Name), visible.String(p.Process.Exe))
+		choices = append(choices, choice{kp, func() tea.Msg {
+			text, err := b.Kill(a, p, false)
+			return actionMsg{"kill", text, err}
+		}})
+	} else {
+		fmt.Fprintf(&body, "process: %s\n", visible.String(p.ProcessErr))
+	}
+	if p.SessionErr == "" {
+		fmt.Fprintf(&body, "s: end login session %s, these %d processes (SIGKILL, each re-checked):", visible.String(p.Ses), len(p.Session))
+		for _, l := range strings.Split(strings.TrimRight(respond.Tree(p.Session), "\n"), "\n") {
+			body.WriteString("\n" + visible.String(l))
+		}
+		choices = append(choices, choice{ks, func() tea.Msg {
+			text, err := b.Kill(a, p, true)
+			return actionMsg{"kill", text, err}
+		}})
+	} else {
+		fmt.Fprintf(&body, "session: %s", visible.String(p.SessionErr))
+	}
+	m.flash = ""
+	m.overlay = overlayConfirm
+	m.ask = confirm{title: "Kill", body: body.String(), choices: choices}
+}
+
 // onAlertKey handles the actions on the selected alert.
 func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	k := m.keys.Alert
 	r := m.selected()
 	if r == nil {
 		return nil, false
+	}
+	if m.refusedHostKey(msg, r) {
+		return nil, true
 	}
 	b := m.opt.Backend
 	switch {
@@ -74,26 +173,33 @@ func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	case key.Matches(msg, k.Recheck):
 		return m.recheckCmd(r), true
 	case key.Matches(msg, k.Kill):
-		pid := r.PID()
-		if pid <= 1 {
-			m.setFlash(true, "this alert has no killable process id")
-			return nil, true
-		}
+		a := r.Alert()
+		m.setFlash(false, "reading /proc for pid %d…", r.PID())
+		return func() tea.Msg {
+			plan, err := b.PlanKill(a)
+			return killPlanMsg{a, plan, err}
+		}, true
+	case key.Matches(msg, k.Quarantine):
+		a := r.Alert()
 		m.overlay, m.askQuit = overlayConfirm, false
 		m.ask = confirm{
-			title: "Kill process",
-			body:  fmt.Sprintf("Send SIGKILL to pid %d (%s)? It may already have exited or the pid been reused.", pid, r.Process()),
-			yes:   func() tea.Msg { return killedMsg{pid, b.Kill(pid)} },
+			title: "Quarantine file",
+			body: fmt.Sprintf("Take every permission off %s (chmod 000, after checking it is still the event's file)? It stays in place; root can still read it. Logged.",
+				r.Path()),
+			yes: func() tea.Msg {
+				text, err := b.Quarantine(a)
+				return actionMsg{"quarantine", text, err}
+			},
 		}
 		return nil, true
 	case key.Matches(msg, k.Story):
 		return m.openStory(r), true
 	case key.Matches(msg, k.Evidence):
 		a := r.Alert()
-		m.setFlash(false, "preserving %s…", r.Path())
+		m.setFlash(false, "making the evidence bundle of %s…", r.Path())
 		return func() tea.Msg {
-			dest, sum, err := b.PreserveEvidence(a)
-			return evidenceMsg{dest, sum, err}
+			bun, err := b.Evidence(a)
+			return evidenceMsg{bun, err}
 		}, true
 	}
 	return nil, false

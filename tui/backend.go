@@ -8,6 +8,7 @@ import (
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/exceptions"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/respond"
 	"github.com/xferhunt/xferhunt/story"
 	"github.com/xferhunt/xferhunt/triage"
 )
@@ -38,10 +39,20 @@ type Backend interface {
 	RecheckFile(a detect.Alert) (detect.Alert, error)
 	// Compile turns a KQL filter into a predicate over alert documents.
 	Compile(kql string) (func(ecs.Doc) bool, error)
-	// Kill sends the process a termination signal.
-	Kill(pid int) error
-	// PreserveEvidence copies the alert's file into the state directory.
-	PreserveEvidence(a detect.Alert) (dest, sha256 string, err error)
+	// PlanKill reads what a kill of the alert could end: its process,
+	// proved to be still the event's, and its login session's processes;
+	// an error refuses the alert outright (not live here, --readonly).
+	PlanKill(a detect.Alert) (respond.KillPlan, error)
+	// Kill ends the planned process, or with session the whole login
+	// session, re-checking every pid just before the signal; logged.
+	Kill(a detect.Alert, plan respond.KillPlan, session bool) (string, error)
+	// Evidence makes the alert's evidence bundle, or reports the one an
+	// earlier press made; logged.
+	Evidence(a detect.Alert) (respond.Bundle, error)
+	// Quarantine takes every permission off the alert's file; logged.
+	Quarantine(a detect.Alert) (string, error)
+	// Responses is the response log, oldest first.
+	Responses() ([]respond.Entry, error)
 	// Export writes the alerts as NDJSON to path.
 	Export(path string, alerts []detect.Alert) error
 	// RuleGuide returns the rule's investigation guide as markdown.

@@ -11,7 +11,10 @@ import (
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/exceptions"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/liveness"
+	"github.com/xferhunt/xferhunt/internal/procid"
 	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
+	"github.com/xferhunt/xferhunt/respond"
 	"github.com/xferhunt/xferhunt/story"
 	"github.com/xferhunt/xferhunt/triage"
 )
@@ -25,9 +28,26 @@ var (
 	table = alerts.Table
 )
 
-func mkAlert(s spec) detect.Alert { return alerts.Make(s) }
+// testHere is the host the test alerts are live on.
+var testHere = liveness.Host{ID: "test-host", Boot: "test-boot"}
 
-func tableAlerts() []detect.Alert { return alerts.TableAlerts() }
+// mkAlert is the shared fixture's alert, stamped live on testHere so the
+// host actions (K, P, Q) are offered on it.
+func mkAlert(s spec) detect.Alert { return liveOnTestHost(alerts.Make(s)) }
+
+func tableAlerts() []detect.Alert {
+	as := alerts.TableAlerts()
+	for _, a := range as {
+		liveOnTestHost(a)
+	}
+	return as
+}
+
+func liveOnTestHost(a detect.Alert) detect.Alert {
+	a.Doc.Set("host.id", testHere.ID)
+	liveness.Set(a.Doc, liveness.Live, testHere)
+	return a
+}
 
 // memBackend is an in-memory Backend that records calls.
 type memBackend struct {
@@ -37,10 +57,13 @@ type memBackend struct {
 	ephemeral bool
 	rechecked []string
 	killed    []int
-	exported  map[string]int
-	guide     string
-	compile   func(string) (func(ecs.Doc) bool, error)
-	stories   *story.Store
+	// quarantined and responses record host actions.
+	quarantined []string
+	responses   []respond.Entry
+	exported    map[string]int
+	guide       string
+	compile     func(string) (func(ecs.Doc) bool, error)
+	stories     *story.Store
 }
 
 func newMemBackend() *memBackend {
@@ -130,15 +153,46 @@ func (b *memBackend) Compile(q string) (func(ecs.Doc) bool, error) {
 	}, nil
 }
 
-func (b *memBackend) Kill(pid int) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.killed = append(b.killed, pid)
-	return nil
+// PlanKill offers the alert's pid and a two-process session.
+func (b *memBackend) PlanKill(a detect.Alert) (respond.KillPlan, error) {
+	pid := int(a.Doc.Get("process.pid").(float64))
+	return respond.KillPlan{
+		Process: procid.Identity{PID: pid, Name: a.Doc.Str("process.name"), Exe: a.Doc.Str("process.executable")},
+		Ses:     "12",
+		Session: []procid.Identity{{PID: 4100, PPID: 1, Name: "sshd", Exe: "/usr/sbin/sshd"}, {PID: pid, PPID: 4100, Name: a.Doc.Str("process.name"), Exe: a.Doc.Str("process.executable")}},
+	}, nil
 }
 
-func (b *memBackend) PreserveEvidence(a detect.Alert) (string, string, error) {
-	return "/var/lib/xferhunt/evidence/" + a.ID(), "9f86d081", nil
+func (b *memBackend) Kill(a detect.Alert, p respond.KillPlan, session bool) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if session {
+		for _, id := range p.Session {
+			b.killed = append(b.killed, id.PID)
+		}
+		b.responses = append(b.responses, respond.Entry{Time: base, Action: respond.ActionKillSession, Alert: a.ID(), Target: "session 12", OK: true, Result: "killed"})
+		return "killed session 12", nil
+	}
+	b.killed = append(b.killed, p.Process.PID)
+	b.responses = append(b.responses, respond.Entry{Time: base, Action: respond.ActionKillProcess, Alert: a.ID(), Target: fmt.Sprintf("pid %d", p.Process.PID), OK: true, Result: "killed"})
+	return fmt.Sprintf("killed pid %d", p.Process.PID), nil
+}
+
+func (b *memBackend) Evidence(a detect.Alert) (respond.Bundle, error) {
+	return respond.Bundle{Dir: "/var/lib/xferhunt/evidence/" + a.ID(), Manifest: respond.Manifest{FileSHA: "9f86d081"}}, nil
+}
+
+func (b *memBackend) Quarantine(a detect.Alert) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.quarantined = append(b.quarantined, a.Doc.Str("file.path"))
+	return "quarantined " + a.Doc.Str("file.path"), nil
+}
+
+func (b *memBackend) Responses() ([]respond.Entry, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.responses), nil
 }
 
 func (b *memBackend) Export(path string, alerts []detect.Alert) error {

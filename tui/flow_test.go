@@ -4,15 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/liveness"
+	"github.com/xferhunt/xferhunt/respond"
 	"github.com/xferhunt/xferhunt/triage"
 )
 
@@ -165,34 +169,158 @@ func TestKillNeedsConfirmation(t *testing.T) {
 	if len(b.killed) != 0 {
 		t.Fatal("killed before confirmation")
 	}
+	// The confirmation shows both choices and the session's tree.
+	out := screen(m)
+	for _, want := range []string{"end the transfer process 4242", "end login session 12", "4100 sshd", "s end the login session"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("confirmation lacks %q:\n%s", want, out)
+		}
+	}
+	m = keys(t, m, "enter") // no single yes: a choice must be named
+	if len(b.killed) != 0 || m.overlay != overlayConfirm {
+		t.Fatalf("enter acted on a two-choice kill: %v", b.killed)
+	}
 	m = keys(t, m, "esc")
-	m = keys(t, m, "K", "enter")
+	m = keys(t, m, "K", "p")
 	if len(b.killed) != 1 || b.killed[0] != 4242 {
 		t.Fatalf("killed %v", b.killed)
 	}
 	if !strings.Contains(screen(m), "killed pid 4242") {
 		t.Fatal("no result")
 	}
+	m = keys(t, m, "K", "s")
+	if !slices.Equal(b.killed, []int{4242, 4100, 4242}) {
+		t.Fatalf("session kill ended %v", b.killed)
+	}
+	// R shows the response log, newest first.
+	m = keys(t, m, "R")
+	out = screen(m)
+	ks, kp := strings.Index(out, "kill-session"), strings.Index(out, "kill-process")
+	if ks < 0 || kp < 0 || ks > kp {
+		t.Fatalf("response log wrong:\n%s", out)
+	}
+	m = keys(t, m, "esc")
+	if m.overlay != overlayNone {
+		t.Fatal("esc did not close the log")
+	}
+}
+
+// TestHostKeysRefusedWhenNotLive: K, P and Q on an alert that is not live
+// on this host (a recording, a backfill, another host) are absent from the
+// help and answered with the reason; the backend is never called.
+func TestHostKeysRefusedWhenNotLive(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(d ecs.Doc)
+		here   liveness.Host
+		why    string
+	}{
+		{"demo", func(d ecs.Doc) { d.Set(liveness.FieldOrigin, "recorded") }, testHere, "recording"},
+		{"backfill", func(d ecs.Doc) { d.Set(liveness.FieldOrigin, "backfill") }, testHere, "backfilled"},
+		{"scan", func(d ecs.Doc) { d.Set(liveness.FieldOrigin, "") }, testHere, "not raised live"},
+		{"other host", func(d ecs.Doc) { d.Set("host.id", "node-b") }, testHere, "another host"},
+		{"rebooted", func(d ecs.Doc) { d.Set(liveness.FieldBoot, "old-boot") }, testHere, "reboot"},
+		{"demo run", func(ecs.Doc) {}, liveness.Host{}, "does not act on the host"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := newMemBackend()
+			as := tableAlerts()
+			for _, a := range as {
+				c.mutate(a.Doc)
+			}
+			m := New(Options{Backend: &refuseAll{b}, Location: time.UTC, Here: c.here})
+			m, _ = step(t, m, tea.WindowSizeMsg{Width: 160, Height: 48})
+			m, _ = step(t, m, AlertsMsg{Alerts: as})
+			help := screen(keys(t, m, "?"))
+			for _, k := range []string{"kill process", "evidence bundle", "quarantine"} {
+				if strings.Contains(help, k) {
+					t.Fatalf("%q listed in help:\n%s", k, help)
+				}
+			}
+			if !strings.Contains(help, "host actions (K P Q) off: ") || !strings.Contains(help, c.why) {
+				t.Fatalf("help does not say why:\n%s", help)
+			}
+			for _, k := range []string{"K", "P", "Q"} {
+				m2 := keys(t, m, k)
+				if !m2.flashErr || !strings.Contains(m2.flash, "refused: ") || !strings.Contains(m2.flash, c.why) {
+					t.Fatalf("%s: flash %q", k, m2.flash)
+				}
+			}
+		})
+	}
+}
+
+// refuseAll fails the test's expectations loudly if a host action reaches
+// the backend.
+type refuseAll struct{ *memBackend }
+
+func (r *refuseAll) PlanKill(detect.Alert) (respond.KillPlan, error) {
+	panic("PlanKill called for an alert that is not live")
+}
+func (r *refuseAll) Evidence(detect.Alert) (respond.Bundle, error) {
+	panic("Evidence called for an alert that is not live")
+}
+func (r *refuseAll) Quarantine(detect.Alert) (string, error) {
+	panic("Quarantine called for an alert that is not live")
+}
+
+// TestReadOnly: --readonly takes every host-changing key out of the help
+// and refuses it, even on live alerts.
+func TestReadOnly(t *testing.T) {
+	b := newMemBackend()
+	m := New(Options{Backend: &refuseAll{b}, Location: time.UTC, Here: testHere, ReadOnly: true})
+	m, _ = step(t, m, tea.WindowSizeMsg{Width: 160, Height: 48})
+	m, _ = step(t, m, AlertsMsg{Alerts: tableAlerts()})
+	for _, view := range [][]string{{"?"}, {"enter", "?"}} {
+		help := screen(keys(t, m, view...))
+		if strings.Contains(help, "kill") || strings.Contains(help, "evidence bundle") || strings.Contains(help, "quarantine") || !strings.Contains(help, "--readonly") {
+			t.Fatalf("read-only help:\n%s", help)
+		}
+	}
+	for _, k := range []string{"K", "P", "Q"} {
+		m2 := keys(t, m, k)
+		if !m2.flashErr || !strings.Contains(m2.flash, "--readonly") {
+			t.Fatalf("%s under --readonly: %q", k, m2.flash)
+		}
+	}
+	// The live run's other keys still work.
+	if m2 := keys(t, m, "a"); m2.st.Count(triage.StatusAcknowledged) != 1 {
+		t.Fatal("acknowledge stopped working under --readonly")
+	}
 }
 
 type failingBackend struct{ *memBackend }
 
-func (failingBackend) PreserveEvidence(detect.Alert) (string, string, error) {
-	return "", "", errors.New("file is a symlink, not following")
+func (failingBackend) Evidence(detect.Alert) (respond.Bundle, error) {
+	return respond.Bundle{}, errors.New("/tmp/x: refused: a path component is a symbolic link (never followed)")
 }
 
 func TestEvidence(t *testing.T) {
 	m := testModel(t, newMemBackend(), 100, 30)
 	m = keys(t, m, "P")
-	if !strings.Contains(screen(m), "preserved /var/lib/xferhunt/evidence/a5") {
+	if !strings.Contains(screen(m), "evidence bundle /var/lib/xferhunt/evidence/a5") {
 		t.Fatalf("evidence result missing:\n%s", screen(m))
 	}
 	fb := failingBackend{newMemBackend()}
-	m2 := New(Options{Backend: fb, Location: time.UTC})
+	m2 := New(Options{Backend: fb, Location: time.UTC, Here: testHere})
 	m2, _ = step(t, m2, AlertsMsg{Alerts: tableAlerts()})
 	m2 = keys(t, m2, "P")
-	if !m2.flashErr || !strings.Contains(screen(m2), "symlink") {
+	if !m2.flashErr || !strings.Contains(screen(m2), "symbolic") {
 		t.Fatalf("error not shown:\n%s", screen(m2))
+	}
+}
+
+func TestQuarantineNeedsConfirmation(t *testing.T) {
+	b := newMemBackend()
+	m := testModel(t, b, 100, 30)
+	m = keys(t, m, "Q")
+	if len(b.quarantined) != 0 || !strings.Contains(screen(m), "chmod 000") {
+		t.Fatalf("no confirmation:\n%s", screen(m))
+	}
+	m = keys(t, m, "enter")
+	if len(b.quarantined) != 1 || !strings.Contains(m.flash, "quarantined") {
+		t.Fatalf("quarantined %v, flash %q", b.quarantined, m.flash)
 	}
 }
 
@@ -282,5 +410,37 @@ func TestArrayFieldsAreNotExceptionTargets(t *testing.T) {
 	}
 	if len(focusable(m.dlines)) == 0 {
 		t.Fatal("no focusable field on the Process tab")
+	}
+}
+
+type longBundle struct{ *memBackend }
+
+func (longBundle) Evidence(a detect.Alert) (respond.Bundle, error) {
+	return respond.Bundle{Dir: "/var/lib/xferhunt/evidence/" + strings.Repeat("d", 64), Manifest: respond.Manifest{FileSHA: strings.Repeat("0", 56) + "feedbeef"}}, nil
+}
+
+// TestLongFlashNotCut: a bundle's path and hash are wider than the
+// terminal; the flash wraps over the status bar instead of losing its end
+// (issue 10: "the message with the hash is cut at the terminal width").
+func TestLongFlashNotCut(t *testing.T) {
+	m := New(Options{Backend: longBundle{newMemBackend()}, Location: time.UTC, Here: testHere})
+	m, _ = step(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	m, _ = step(t, m, AlertsMsg{Alerts: tableAlerts()})
+	m = keys(t, m, "P")
+	out := screen(m)
+	if !strings.Contains(out, "feedbeef") || !strings.Contains(out, "evidence bundle") {
+		t.Fatalf("flash cut:\n%s", out)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if ansi.StringWidth(l) > 80 {
+			t.Fatalf("line wider than the terminal: %q", l)
+		}
+	}
+	if got := len(strings.Split(out, "\n")); got != 24 {
+		t.Fatalf("%d lines, want 24", got)
+	}
+	m = keys(t, m, "j") // the next key puts the status bar back
+	if strings.Contains(screen(m), "feedbeef") {
+		t.Fatal("flash still shown after the next key")
 	}
 }

@@ -24,23 +24,23 @@ func TestKeyAfterEnterInOneBatch(t *testing.T) {
 }
 
 // TestConfirmIsNotCopy: y typed into a dialog copies nothing and answers
-// nothing; enter confirms.
+// nothing; enter confirms (Q's dialog: K's names its choices instead).
 func TestConfirmIsNotCopy(t *testing.T) {
 	b := newMemBackend()
-	m := keys(t, testModel(t, b, 100, 30), "K")
+	m := keys(t, testModel(t, b, 100, 30), "Q")
 	if m.overlay != overlayConfirm {
-		t.Fatalf("K: overlay %v", m.overlay)
+		t.Fatalf("Q: overlay %v", m.overlay)
 	}
 	m, seen := step(t, m, press("y"))
 	if clipboard(seen) != "" {
 		t.Fatal("y in a dialog copied")
 	}
-	if len(b.killed) != 0 || m.overlay != overlayConfirm {
-		t.Fatalf("y answered the dialog: killed %v overlay %v", b.killed, m.overlay)
+	if len(b.quarantined) != 0 || m.overlay != overlayConfirm {
+		t.Fatalf("y answered the dialog: quarantined %v overlay %v", b.quarantined, m.overlay)
 	}
 	m = keys(t, m, "enter")
-	if len(b.killed) != 1 {
-		t.Fatalf("enter did not confirm: %v", b.killed)
+	if len(b.quarantined) != 1 {
+		t.Fatalf("enter did not confirm: %v", b.quarantined)
 	}
 }
 

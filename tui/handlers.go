@@ -178,9 +178,13 @@ func (m *Model) syncKeys() {
 	} else {
 		k.Alert.Exception.SetHelp("x", "add exception (from the field)")
 	}
-	k.Alert.Kill.SetEnabled(has && r.PID() > 1)
-	k.Alert.Evidence.SetEnabled(has && r.Path() != "")
-	k.Alert.Recheck.SetEnabled(has && r.Path() != "" && !r.Historical())
+	// Host actions only for an alert live on this host, never --readonly;
+	// the re-check reads only, so --readonly allows it.
+	act := has && m.hostActionsOff(r) == ""
+	k.Alert.Kill.SetEnabled(act && r.PID() > 1)
+	k.Alert.Evidence.SetEnabled(act && r.Path() != "")
+	k.Alert.Quarantine.SetEnabled(act && r.Path() != "")
+	k.Alert.Recheck.SetEnabled(has && r.Path() != "" && m.opt.Here.Check(r.Live()) == "")
 	k.List.Exceptions.SetEnabled(list)
 	ek := &k.Exception
 	editor, exList := m.overlay == overlayException, m.overlay == overlayExceptions

@@ -2,6 +2,8 @@ package tui
 
 import (
 	"fmt"
+
+	"github.com/xferhunt/xferhunt/internal/visible"
 	"strings"
 
 	"github.com/charmbracelet/x/ansi"
@@ -91,6 +93,10 @@ func (m Model) helpLines(w int) []string {
 	}
 	// Greedy rows of columns.
 	var out []string
+	if why := m.hostActionsOff(m.selected()); why != "" {
+		// Say why K, P and Q are missing, so their absence is not a mystery.
+		out = append(out, s.Muted.Render(ansi.Truncate("host actions (K P Q) off: "+visible.String(why), w, "…")), "")
+	}
 	for i := 0; i < len(blocks); {
 		used, j := 0, i
 		for j < len(blocks) && (j == i || used+blocks[j].width+3 <= w) {

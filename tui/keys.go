@@ -33,8 +33,14 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case overlayFind:
 		return m.onFindKey(msg), nil
 	case overlayConfirm:
+		for _, c := range m.ask.choices {
+			if key.Matches(msg, *c.key) {
+				m.overlay = m.underConfirm()
+				return m, c.cmd
+			}
+		}
 		switch {
-		case key.Matches(msg, k.Prompt.Confirm):
+		case (m.ask.yes != nil || m.askQuit) && key.Matches(msg, k.Prompt.Confirm):
 			if m.askQuit {
 				m.overlay = overlayNone
 				return m, tea.Quit
@@ -44,6 +50,13 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		case key.Matches(msg, k.Prompt.Deny):
 			m.overlay, m.askQuit = m.underConfirm(), false
 			m.setFlash(false, "cancelled")
+		}
+		return m, nil
+	case overlayLog:
+		if key.Matches(msg, k.Global.Responses) || msg.String() == "esc" {
+			m.overlay = overlayNone
+		} else if key.Matches(msg, k.Global.Quit) {
+			return m, tea.Quit
 		}
 		return m, nil
 	case overlayHelp:
@@ -74,6 +87,12 @@ func (m Model) onKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case key.Matches(msg, k.Global.Command):
 		m.openLine(overlayCommand, "")
 		return m, nil
+	case key.Matches(msg, k.Global.Responses):
+		b := m.opt.Backend
+		return m, func() tea.Msg {
+			es, err := b.Responses()
+			return responsesMsg{es, err}
+		}
 	}
 	if cmd, ok := m.onAlertKey(msg); ok {
 		return m, cmd

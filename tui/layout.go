@@ -23,6 +23,7 @@ const (
 	modeStacked             // list above, detail below
 	modeStory               // the story view takes the body
 	modeHelp                // the help view takes the body
+	modeLog                 // the response log takes the body
 	modeExcEdit             // the exception editor takes the body
 	modeExcList             // the list of exceptions takes the body
 )
@@ -79,6 +80,8 @@ func (m *Model) layout() layout {
 	case l.mode == modeTooSmall:
 	case m.overlay == overlayHelp:
 		l.mode = modeHelp
+	case m.overlay == overlayLog:
+		l.mode = modeLog
 	case m.overlay == overlayException:
 		l.mode = modeExcEdit
 	case m.overlay == overlayExceptions || m.overlay == overlayConfirm && m.exl.open:

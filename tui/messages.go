@@ -6,6 +6,7 @@ import (
 	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/respond"
 	"github.com/xferhunt/xferhunt/sources"
 )
 
@@ -86,13 +87,24 @@ type (
 		uuid, status string
 		err          error
 	}
-	killedMsg struct {
-		pid int
-		err error
+	killPlanMsg struct {
+		alert detect.Alert
+		plan  respond.KillPlan
+		err   error
+	}
+	// actionMsg is the one-line result of a host action (kill,
+	// quarantine) for the flash.
+	actionMsg struct {
+		what, text string
+		err        error
 	}
 	evidenceMsg struct {
-		dest, sha256 string
-		err          error
+		bundle respond.Bundle
+		err    error
+	}
+	responsesMsg struct {
+		entries []respond.Entry
+		err     error
 	}
 	exportedMsg struct {
 		path string

@@ -3,10 +3,12 @@ package tui
 import (
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/liveness"
 	"github.com/xferhunt/xferhunt/keymap"
 	"github.com/xferhunt/xferhunt/triage"
 )
@@ -32,6 +34,11 @@ type Options struct {
 	Ephemeral bool
 	// Guide overrides Backend.RuleGuide (tests, demo).
 	Guide string
+	// ReadOnly (--readonly) turns off every key that changes the host.
+	ReadOnly bool
+	// Here is this host for the live verdict (internal/liveness); the zero
+	// value (a recording, a view of old alerts) refuses every host action.
+	Here liveness.Host
 }
 
 // overlay is what currently owns the keyboard on top of the panes.
@@ -43,16 +50,25 @@ const (
 	overlayFilter
 	overlayConfirm
 	overlaySearch     // the story view's search prompt
+	overlayLog        // the response log
 	overlayCommand    // the : command line
 	overlayFind       // the detail view's search prompt
 	overlayException  // the exception editor
 	overlayExceptions // the list of exceptions
 )
 
-// confirm is a pending yes/no question and the Cmd a yes runs.
+// confirm is a pending yes/no question and the Cmd a yes runs; with
+// choices, each choice's key runs its Cmd instead (K: process or session).
 type confirm struct {
 	title, body string
 	yes         tea.Cmd
+	choices     []choice
+}
+
+// choice is one answer of a confirm with several.
+type choice struct {
+	key *key.Binding
+	cmd tea.Cmd
 }
 
 // Model is the root model: it owns all state; components are plain render
@@ -126,6 +142,9 @@ type Model struct {
 
 	ex  excEditor
 	exl excList
+
+	// responses is the response log as last read (R), newest first.
+	responses []string
 }
 
 // New builds the model. It reads persisted statuses and the guide once,
@@ -194,7 +213,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case statusSavedMsg:
 		m.unsaved = max(0, m.unsaved-1)
 		m.onResult(msg)
-	case killedMsg, evidenceMsg, exportedMsg:
+	case killPlanMsg, actionMsg, evidenceMsg, exportedMsg, responsesMsg:
 		m.onResult(msg)
 	case excPreviewMsg, excSavedMsg, excListMsg, excDeletedMsg, excExportedMsg, recheckedMsg:
 		cmd = m.onExceptionResult(msg)

@@ -63,6 +63,8 @@ func (m Model) render() string {
 	switch l.mode {
 	case modeHelp:
 		body = m.renderHelp(l.body.w, l.body.h)
+	case modeLog:
+		body = m.renderResponses(l.body.w, l.body.h)
 	case modeExcEdit:
 		body = m.renderExceptionEditor(l.body.w, l.body.h)
 	case modeExcList:
@@ -150,9 +152,15 @@ func (m Model) overlayDialog(body []string, w, h int) []string {
 		return body
 	}
 	text := ansi.Wrap(m.ask.body, inner, " ")
+	answers := m.styles.Key.Render(m.keys.Prompt.Confirm.Help().Key) + " " + m.keys.Prompt.Confirm.Help().Desc + "   "
+	if len(m.ask.choices) > 0 {
+		answers = ""
+		for _, c := range m.ask.choices {
+			answers += m.styles.Key.Render(c.key.Help().Key) + " " + c.key.Help().Desc + "   "
+		}
+	}
 	content := m.styles.Title.Render(fit(m.ask.title, inner)) + "\n" + text + "\n\n" +
-		m.styles.Key.Render(m.keys.Prompt.Confirm.Help().Key) + " " + m.keys.Prompt.Confirm.Help().Desc + "   " +
-		m.styles.Key.Render(m.keys.Prompt.Deny.Help().Key) + " " + m.keys.Prompt.Deny.Help().Desc
+		answers + m.styles.Key.Render(m.keys.Prompt.Deny.Help().Key) + " " + m.keys.Prompt.Deny.Help().Desc
 	box := strings.Split(m.styles.Dialog.Width(inner+4).Render(content), "\n")
 	top := max(0, (h-len(box))/2)
 	left := max(0, (w-lipgloss.Width(box[0]))/2)
@@ -171,3 +179,17 @@ func (m Model) overlayDialog(body []string, w, h int) []string {
 }
 
 func slicesClone(s []string) []string { return append([]string(nil), s...) }
+
+// renderResponses is the response log view (R): newest first, one action
+// a line, cut at the width (the whole entry is in `xferhunt responses`).
+func (m Model) renderResponses(w, h int) []string {
+	s := m.styles
+	out := []string{s.Heading.Render("Response log") + s.Muted.Render("  newest first · R/esc close")}
+	if len(m.responses) == 0 {
+		out = append(out, s.Muted.Render("no action taken on this host yet"))
+	}
+	for _, l := range m.responses {
+		out = append(out, ansi.Truncate(l, w, "…"))
+	}
+	return clip(out, w, h)
+}

@@ -77,7 +77,7 @@ func step(t testing.TB, m Model, msg tea.Msg) (Model, []tea.Msg) {
 			continue
 		}
 		switch out.(type) {
-		case filterResultMsg, statusSavedMsg, excPreviewMsg, excSavedMsg, excListMsg, excDeletedMsg, excExportedMsg, recheckedMsg, killedMsg, evidenceMsg, exportedMsg, storyMsg, storySearchMsg:
+		case filterResultMsg, statusSavedMsg, excPreviewMsg, excSavedMsg, excListMsg, excDeletedMsg, excExportedMsg, recheckedMsg, killPlanMsg, actionMsg, evidenceMsg, responsesMsg, exportedMsg, storyMsg, storySearchMsg:
 			queue = append(queue, out)
 		default:
 			seen = append(seen, out) // clipboard, quit: observed, not fed back
@@ -96,7 +96,7 @@ func keys(t testing.TB, m Model, ks ...string) Model {
 
 func testModel(t testing.TB, b *memBackend, w, h int) Model {
 	t.Helper()
-	m := New(Options{Backend: b, Now: func() time.Time { return base }, Location: time.UTC})
+	m := New(Options{Backend: b, Now: func() time.Time { return base }, Location: time.UTC, Here: testHere})
 	m, _ = step(t, m, tea.WindowSizeMsg{Width: w, Height: h})
 	m, _ = step(t, m, AlertsMsg{Alerts: tableAlerts()})
 	m, _ = step(t, m, testHealth())

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,7 +28,7 @@ import (
 //     directory holding a 0600 file of the uploaded name (P, item 5).
 //
 // P on the swapped upload is refused with the reason on screen and copies
-// nothing; P on a plain upload preserves it into a fresh private directory,
+// nothing; P on a plain upload bundles it into a fresh private directory,
 // not the planted one; E refuses the attacker's directory. Root's files and
 // directory are unchanged.
 func TestAttackerEvidenceAndExport(t *testing.T) {
@@ -54,18 +55,28 @@ done`, ar.Root, ar.Victim))
 
 	plain := filepath.Join(ar.Shared, "plain", "up.bin")
 	linked := filepath.Join(ar.Shared, "in", "up.bin")
-	now := time.Now()
-	log := append(testenv.ScpUploadRecords(plain, now.Add(-2*time.Second), 9101),
-		testenv.ScpUploadRecords(linked, now.Add(-time.Second), 9102)...)
 
 	dir, err := os.MkdirTemp("", "xha")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	a := startAppIn(t, 200, 30, appOptions{noColor: true, initial: log, flags: detectFlags, dir: dir, log: "audit.log",
+	a := startAppIn(t, 200, 30, appOptions{noColor: true, flags: detectFlags, dir: dir, log: "audit.log",
 		cwd: work, env: []string{"TMPDIR=" + ar.Shared}})
 	a.launch()
+	// The uploads happen while xferhunt follows the log: only alerts live
+	// on this host may be acted on (a backfilled one is refused). The
+	// plain upload's records name its real inode, as the kernel's would.
+	a.waitScreen("the log followed live", 15*time.Second, func(scr []string) bool {
+		return strings.Contains(strings.Join(scr, "\n"), "live")
+	})
+	var st syscall.Stat_t
+	if err := syscall.Stat(plain, &st); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	plainRecs := bytes.ReplaceAll(testenv.ScpUploadRecords(plain, now, 9101), []byte("inode=9981326"), []byte(fmt.Sprintf("inode=%d", st.Ino)))
+	a.appendLog(append(plainRecs, testenv.ScpUploadRecords(linked, now.Add(time.Millisecond), 9102)...))
 	a.waitScreen("both uploads listed", 15*time.Second, func(scr []string) bool {
 		s := strings.Join(scr, "\n")
 		return strings.Contains(s, linked) && strings.Contains(s, plain)
@@ -74,19 +85,24 @@ done`, ar.Root, ar.Victim))
 	// The newest (the swapped directory) is under the cursor.
 	a.keys("P")
 	a.waitScreen("P refused", 10*time.Second, func(scr []string) bool {
-		return strings.Contains(strings.Join(scr, "\n"), "preserve: "+linked+": refused: a path component is a symbolic link")
+		return strings.Contains(strings.Join(scr, "\n"), "evidence refused: "+linked+": refused: a path component is a symbolic link")
 	})
 	a.keys("j", "P")
-	var dest string
-	a.waitScreen("P preserved the plain upload", 10*time.Second, func(scr []string) bool {
-		for _, l := range scr {
-			if i := strings.Index(l, "preserved "); i >= 0 {
-				dest = strings.Fields(l[i+len("preserved "):])[0]
-				return true
-			}
+	var bundle string
+	done := regexp.MustCompile(`evidence bundle (/[^ (]+) ?\(file sha256`)
+	a.waitScreen("P bundled the plain upload", 10*time.Second, func(scr []string) bool {
+		// The flash is wider than the screen: it wraps over the last rows.
+		var tail strings.Builder
+		for _, l := range scr[max(0, len(scr)-3):] {
+			tail.WriteString(strings.TrimRight(l, " "))
+		}
+		if m := done.FindStringSubmatch(tail.String()); m != nil {
+			bundle = m[1]
+			return true
 		}
 		return false
 	})
+	dest := filepath.Join(bundle, "file")
 	a.keys("E")
 	a.waitScreen("E refused", 10*time.Second, func(scr []string) bool {
 		return strings.Contains(strings.Join(scr, "\n"), "export: "+work+": refused: owned by uid 65534")
@@ -97,7 +113,7 @@ done`, ar.Root, ar.Victim))
 	if got, err := os.ReadFile(dest); err != nil || string(got) != "harmless upload\n" {
 		t.Errorf("preserved copy %s: %q, %v", dest, got, err)
 	}
-	base := filepath.Dir(filepath.Dir(dest)) // base/<alert uuid>/file
+	base := filepath.Dir(bundle) // base/<alert uuid>/file
 	fi, err := os.Lstat(base)
 	if err != nil || filepath.Dir(base) != ar.Shared || fi.Mode() != os.ModeDir|0o700 || fi.Sys().(*syscall.Stat_t).Uid != 0 {
 		t.Errorf("evidence directory %s: %v %v; want a root 0700 directory in the temporary directory", base, fi, err)

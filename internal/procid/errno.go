@@ -1,0 +1,7 @@
+package procid
+
+import "syscall"
+
+// errSRCH is what reading /proc/PID of a process that exits meanwhile
+// returns.
+var errSRCH = syscall.ESRCH
