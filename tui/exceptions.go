@@ -160,7 +160,7 @@ type (
 func (m *Model) openExceptionEditor(r *alertdb.Row) tea.Cmd {
 	l, ok := m.focusedLine()
 	if !ok {
-		m.setFlash(true, "focus a field first (↑/↓)")
+		m.setFlash(true, "focus a field first (%s/%s)", m.keys.Detail.Up.Help().Key, m.keys.Detail.Down.Help().Key)
 		return nil
 	}
 	d := r.Doc()

@@ -40,14 +40,10 @@ func (c clock) format(t time.Time, layout string) string {
 	if t.IsZero() {
 		return "?"
 	}
-	if c.loc == nil {
-		c = newClock(nil, t) // the zero clock is UTC
-	}
-	s := t.In(c.loc).Format(layout)
-	if c.utc {
-		s += "Z"
-	}
-	return s
+	// One allocation, the string: the list formats a time per row per
+	// frame.
+	var buf [48]byte
+	return string(c.appendFormat(buf[:0], t, layout))
 }
 
 // appendFormat is format without allocating a new string.
