@@ -1,11 +1,15 @@
 package alertdb
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
+)
 
 // BenchmarkBuildRow is the Feeder-side cost of one alert: column
 // extraction, sanitizing and compression.
 func BenchmarkBuildRow(b *testing.B) {
-	a := mkAlert(table[2])
+	a := alerts.Make(alerts.Table[2])
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = NewRow(a)

@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/xferhunt/xferhunt/detect/kql"
+	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
 )
 
 func TestFeederBoundsAndBatches(t *testing.T) {
 	f := NewFeeder[int](3)
 	for i := range 5 {
-		f.Push(mkAlert(spec{ID: fmt.Sprint(i), Sev: "low", Path: "/x"}))
+		f.Push(alerts.Make(alerts.Spec{ID: fmt.Sprint(i), Sev: "low", Path: "/x"}))
 	}
 	if f.Dropped() != 2 {
 		t.Fatalf("dropped %d, want 2", f.Dropped())
@@ -50,7 +51,7 @@ func TestFeederDeepBufferStillFilters(t *testing.T) {
 		if i%2 == 0 {
 			proc = "sshd"
 		}
-		f.Push(mkAlert(spec{ID: fmt.Sprint(i), At: base.Add(time.Duration(i) * time.Second).Format(time.RFC3339), Sev: "low", Proc: proc, Path: "/x"}))
+		f.Push(alerts.Make(alerts.Spec{ID: fmt.Sprint(i), At: alerts.Base.Add(time.Duration(i) * time.Second).Format(time.RFC3339), Sev: "low", Proc: proc, Path: "/x"}))
 	}
 	b, _, _ := f.take()
 	if b.Rows[0].arrival == nil || b.Rows[n-1].arrival != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/kql"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
 	"github.com/xferhunt/xferhunt/triage"
 )
 
@@ -19,12 +20,12 @@ import (
 // to objects, engine-side Go types, a second rule, fields the rule's
 // template has and this alert lacks.
 func oddAlerts() []detect.Alert {
-	long := mkAlert(spec{ID: "odd-long", At: "2026-11-26T01:00:00Z", Sev: "high", Proc: "scp", User: "mallory", IP: "192.0.2.9", Path: "/srv/" + strings.Repeat("deep/", 60) + "x.bin", Historical: false})
+	long := alerts.Make(alerts.Spec{ID: "odd-long", At: "2026-11-26T01:00:00Z", Sev: "high", Proc: "scp", User: "mallory", IP: "192.0.2.9", Path: "/srv/" + strings.Repeat("deep/", 60) + "x.bin", Historical: false})
 	long.Doc["event"].(map[string]any)["original"] = strings.Repeat("type=SYSCALL ", 80)
 
-	bad := mkAlert(spec{ID: "odd-utf8", At: "2026-11-26T01:01:00Z", Sev: "low", Proc: "sshd", User: "eve", IP: "192.0.2.10", Path: "/tmp/\xff\xfe.bin", Historical: false})
+	bad := alerts.Make(alerts.Spec{ID: "odd-utf8", At: "2026-11-26T01:01:00Z", Sev: "low", Proc: "sshd", User: "eve", IP: "192.0.2.10", Path: "/tmp/\xff\xfe.bin", Historical: false})
 
-	typed := mkAlert(spec{ID: "odd-typed", At: "2026-11-26T01:02:00Z", Sev: "medium", Proc: "vsftpd", User: "trent", IP: "192.0.2.11", Path: "/srv/ftp/t.bin", Historical: false})
+	typed := alerts.Make(alerts.Spec{ID: "odd-typed", At: "2026-11-26T01:02:00Z", Sev: "medium", Proc: "vsftpd", User: "trent", IP: "192.0.2.11", Path: "/srv/ftp/t.bin", Historical: false})
 	typed.Doc["process"].(map[string]any)["pid"] = 31337 // int, not float64
 	typed.Doc["process"].(map[string]any)["args"] = []string{"vsftpd", "/etc/vsftpd.conf"}
 	typed.Doc["source"].(map[string]any)["port"] = json.Number("2121")
@@ -32,11 +33,11 @@ func oddAlerts() []detect.Alert {
 	typed.Doc["labels"] = map[string]any{"team": nil, "env": []any{}, "tier": "gold"}
 	typed.Doc["xferhunt.file.mtime"] = time.Date(2026, 11, 26, 1, 2, 3, 0, time.UTC)
 
-	other := mkAlert(spec{ID: "odd-rule", At: "2026-11-26T01:03:00Z", Sev: "critical", Proc: "sftp-server", User: "peggy", IP: "192.0.2.12", Path: "/var/www/x.php", Historical: false})
+	other := alerts.Make(alerts.Spec{ID: "odd-rule", At: "2026-11-26T01:03:00Z", Sev: "critical", Proc: "sftp-server", User: "peggy", IP: "192.0.2.12", Path: "/var/www/x.php", Historical: false})
 	other.Doc["kibana.alert.rule.rule_id"] = "another-rule"
 	other.Doc["kibana.alert.rule.name"] = "Another Rule"
 
-	sparse := mkAlert(spec{ID: "odd-sparse", At: "2026-11-26T01:04:00Z", Sev: "low", Proc: "scp", User: "victor", IP: "192.0.2.13", Path: "/srv/s.bin", Historical: false})
+	sparse := alerts.Make(alerts.Spec{ID: "odd-sparse", At: "2026-11-26T01:04:00Z", Sev: "low", Proc: "scp", User: "victor", IP: "192.0.2.13", Path: "/srv/s.bin", Historical: false})
 	delete(sparse.Doc, "threat")
 	delete(sparse.Doc, "host")
 	sparse.Doc["kibana.alert.risk_score"] = 99.5
@@ -47,7 +48,7 @@ func oddAlerts() []detect.Alert {
 // TestIndexedFilterMatchesDecoded: for every query, the pass over the row
 // index keeps exactly the rows a pass over decoded documents keeps.
 func TestIndexedFilterMatchesDecoded(t *testing.T) {
-	alerts := append(append(tableAlerts(), manyAlerts(200)...), oddAlerts()...)
+	alerts := append(append(alerts.TableAlerts(), alerts.Many(200)...), oddAlerts()...)
 	rows := buildRows(alerts)
 	rows[3] = rows[3].withStatus(triage.StatusClosed)
 	queries := []struct {
@@ -120,7 +121,7 @@ func TestIndexedFilterMatchesDecoded(t *testing.T) {
 // the index; a value the index does not hold is read from the JSON, with
 // the text the JSON round trip gives it.
 func TestIndexAvoidsDecoding(t *testing.T) {
-	rows := buildRows(append(tableAlerts(), oddAlerts()...))
+	rows := buildRows(append(alerts.TableAlerts(), oddAlerts()...))
 	mini := ecs.Doc{}
 	pl := planQuery(`file.path : * and user.name : *`)
 	for _, r := range rows {
@@ -140,7 +141,7 @@ func TestIndexAvoidsDecoding(t *testing.T) {
 		}
 	}
 	// The rule's metadata lives once in the template, not in each row.
-	for _, r := range rows[1:len(table)] {
+	for _, r := range rows[1:len(alerts.Table)] {
 		if strings.Contains(r.flat, "Unusual Remote File Creation") || strings.Contains(r.flat, "MITRE") {
 			t.Errorf("%s: rule metadata stored per row", r.uuid)
 		}
@@ -151,7 +152,7 @@ func TestIndexAvoidsDecoding(t *testing.T) {
 // decode, free text reads every field, long or non-equality values read
 // the inflated document.
 func TestPlanQueryShape(t *testing.T) {
-	buildRows(tableAlerts()) // threat: an array of objects
+	buildRows(alerts.TableAlerts()) // threat: an array of objects
 	if planQuery(`threat : { tactic.id : TA0008 }`) != nil {
 		t.Error("a nested query over an array of objects got an index plan")
 	}
@@ -175,7 +176,7 @@ func TestPlanQueryShape(t *testing.T) {
 // TestExceptionPreviewCount: the preview count is the same as a
 // decode of every alert, including multi-valued fields.
 func TestExceptionPreviewCount(t *testing.T) {
-	rows := buildRows(append(tableAlerts(), oddAlerts()...))
+	rows := buildRows(append(alerts.TableAlerts(), oddAlerts()...))
 	for _, fv := range [][2]string{{"process.name", "sshd"}, {"process.args", "-D"}, {"xferhunt.ancestry.name", "systemd"}, {"process.pid", "31337"}} {
 		var n atomic.Int64
 		parallelMatch(rows, nil, func(_ int, d ecs.Doc) {
@@ -192,7 +193,7 @@ func TestExceptionPreviewCount(t *testing.T) {
 // TestObjectQueriesKeepRows: the object queries the index now answers keep
 // the rows they should, not merely the same (possibly no) rows as decoding.
 func TestObjectQueriesKeepRows(t *testing.T) {
-	alerts := append(tableAlerts(), oddAlerts()...)
+	alerts := append(alerts.TableAlerts(), oddAlerts()...)
 	rows := buildRows(alerts)
 	for q, want := range map[string]int{
 		`process.parent : *`:                              len(alerts),

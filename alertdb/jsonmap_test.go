@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
 )
 
 func TestDecodeObjectMatchesEncodingJSON(t *testing.T) {
@@ -13,7 +15,7 @@ func TestDecodeObjectMatchesEncodingJSON(t *testing.T) {
 		`{"esc":"q\"uote\\back\nnl\u001b\u00e9\ud83d\ude00","plain":"日本語","sl":"a\/b"}`,
 		` { "sp" : [ 1 , 2 ] , "k" : "v" } `,
 	}
-	for _, a := range tableAlerts() {
+	for _, a := range alerts.TableAlerts() {
 		b, _ := json.Marshal(map[string]any(a.Doc))
 		docs = append(docs, string(b))
 	}
@@ -41,7 +43,7 @@ func TestDecodeObjectRejectsBadInput(t *testing.T) {
 }
 
 func BenchmarkDecodeObject(b *testing.B) {
-	js, _ := NewRow(mkAlert(table[2])).JSON()
+	js, _ := NewRow(alerts.Make(alerts.Table[2])).JSON()
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := decodeObject(js); err != nil {
@@ -51,7 +53,7 @@ func BenchmarkDecodeObject(b *testing.B) {
 }
 
 func BenchmarkDecodeEncodingJSON(b *testing.B) {
-	js, _ := NewRow(mkAlert(table[2])).JSON()
+	js, _ := NewRow(alerts.Make(alerts.Table[2])).JSON()
 	b.ReportAllocs()
 	for b.Loop() {
 		var d map[string]any

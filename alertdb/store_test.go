@@ -9,6 +9,7 @@ import (
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/kql"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
 	"github.com/xferhunt/xferhunt/triage"
 )
 
@@ -24,12 +25,12 @@ func shownUUIDs(s *Store) []string {
 // installed with the rows that arrived while it ran, filtered the same way.
 func TestStoreShowMergesLateRows(t *testing.T) {
 	st := NewStore()
-	st.Add(buildRows(tableAlerts()[:3]), nil, SortTime, nil)
+	st.Add(buildRows(alerts.TableAlerts()[:3]), nil, SortTime, nil)
 	snap := st.Snapshot()
 	q := "process.name : (sshd or sftp-server)"
 	pred := kql.MustParse(q).Match
 	vis := Filter(snap, q, pred, SortTime)
-	st.Add(buildRows(tableAlerts()[3:]), nil, SortTime, nil) // a4 scp, a5 sshd
+	st.Add(buildRows(alerts.TableAlerts()[3:]), nil, SortTime, nil) // a4 scp, a5 sshd
 	st.Show(vis, len(snap), pred, SortTime)
 	if got, want := shownUUIDs(&st), []string{"a5", "a3", "a2"}; !slices.Equal(got, want) {
 		t.Fatalf("shown %v, want %v", got, want)
@@ -43,7 +44,7 @@ func TestStoreShowMergesLateRows(t *testing.T) {
 // moves the counts and is what the document says afterwards.
 func TestStoreStatus(t *testing.T) {
 	st := NewStore()
-	st.Add(buildRows(tableAlerts()), map[string]triage.Status{"a2": triage.StatusAcknowledged}, SortSeverity, nil)
+	st.Add(buildRows(alerts.TableAlerts()), map[string]triage.Status{"a2": triage.StatusAcknowledged}, SortSeverity, nil)
 	if st.Count(triage.StatusOpen) != 4 || st.Count(triage.StatusAcknowledged) != 1 {
 		t.Fatalf("counts open %d ack %d", st.Count(triage.StatusOpen), st.Count(triage.StatusAcknowledged))
 	}

@@ -148,7 +148,13 @@ const KibanaVersion = "9.2.0"
 // apart from rule_id: a UUID derived from rule_id and version, stable
 // across runs.
 func ruleUUID(r *rules.Rule) string {
-	sum := sha256.Sum256([]byte("xferhunt rule\x00" + r.RuleID + "\x00" + strconv.Itoa(r.Version)))
+	return nameUUID("xferhunt rule\x00" + r.RuleID + "\x00" + strconv.Itoa(r.Version))
+}
+
+// nameUUID is a version-5-style UUID of name (SHA-256 based): stable ids
+// for things Kibana names with saved-object UUIDs.
+func nameUUID(name string) string {
+	sum := sha256.Sum256([]byte(name))
 	b := sum[:16]
 	b[6] = b[6]&0x0f | 0x50
 	b[8] = b[8]&0x3f | 0x80
@@ -158,11 +164,7 @@ func ruleUUID(r *rules.Rule) string {
 // executionUUID names the scheduled run of interval bucket b, stable
 // across re-scans.
 func executionUUID(ruleUUID any, b int64) string {
-	sum := sha256.Sum256([]byte(fmt.Sprint("xferhunt execution\x00", ruleUUID, "\x00", b)))
-	x := sum[:16]
-	x[6] = x[6]&0x0f | 0x50
-	x[8] = x[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", x[0:4], x[4:6], x[6:8], x[8:10], x[10:16])
+	return nameUUID(fmt.Sprint("xferhunt execution\x00", ruleUUID, "\x00", b))
 }
 
 // kibanaDate turns a detection-rules date (2025/02/20) into Kibana's form.

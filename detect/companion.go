@@ -49,20 +49,9 @@ func (c *signalCap) init(r *rules.Rule) {
 // admit applies max_signals to an alert of event time ms, counting what
 // it holds back.
 func (c *signalCap) admit(ms int64) bool {
-	b := floorDiv(ms, c.interval)
-	if c.buckets[b] >= c.maxSignals {
+	if !c.take(ms) {
 		c.heldBack.Add(1)
 		return false
-	}
-	c.buckets[b]++
-	if len(c.buckets) > 64 {
-		// Only late events revisit old buckets; a few dozen intervals
-		// back is far more than sources reorder.
-		for k := range c.buckets {
-			if k < b-32 {
-				delete(c.buckets, k)
-			}
-		}
 	}
 	return true
 }
@@ -76,6 +65,8 @@ func (c *signalCap) take(ms int64) bool {
 	}
 	c.buckets[b]++
 	if len(c.buckets) > 64 {
+		// Only late events revisit old buckets; a few dozen intervals
+		// back is far more than sources reorder.
 		for k := range c.buckets {
 			if k < b-32 {
 				delete(c.buckets, k)

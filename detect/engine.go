@@ -443,6 +443,17 @@ func (e *Engine) Drain() []Alert {
 	return out
 }
 
+// Forfeit counts the alerts still deferred by max_signals as held back for
+// good: a live run that stops before the next interval never offers them,
+// and an alert neither shown nor counted would be a silent loss.
+func (e *Engine) Forfeit() {
+	for _, rs := range e.rules {
+		rs.heldBack.Add(uint64(len(rs.overflow)))
+		clear(rs.overflow)
+		rs.overflow = rs.overflow[:0]
+	}
+}
+
 // DrainDue is Drain for a live run: it releases the alerts of rules whose
 // deferred interval ended at least one interval before now (wall clock),
 // so a quiet stream does not keep them waiting for the next event.

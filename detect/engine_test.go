@@ -206,6 +206,28 @@ func TestMaxSignalsHoldBack(t *testing.T) {
 	}
 }
 
+// TestForfeitCountsDeferred: a live run that stops while alerts wait for
+// the next interval counts them held back (they are never shown), and a
+// Drain after it finds nothing left to offer.
+func TestForfeitCountsDeferred(t *testing.T) {
+	r := testRule()
+	r.MaxSignals = 2
+	e := newEngine(t, r, nil, nil, Options{})
+	for i := range 4 {
+		e.Process(fileEvent(base.Add(time.Duration(i)*time.Second), "/usr/bin/scp", "h"+string(rune('a'+i))), Flags{})
+	}
+	if st := e.Stats(); st.Deferred != 2 || st.HeldBack != 0 {
+		t.Fatalf("before: deferred %d, held back %d; want 2, 0", st.Deferred, st.HeldBack)
+	}
+	e.Forfeit()
+	if st := e.Stats(); st.HeldBack != 2 || st.Alerts != 2 {
+		t.Fatalf("after Forfeit: held back %d, alerts %d; want 2, 2", st.HeldBack, st.Alerts)
+	}
+	if d := e.Drain(); len(d) != 0 {
+		t.Fatalf("Drain after Forfeit released %d alerts", len(d))
+	}
+}
+
 func TestQueryRule(t *testing.T) {
 	r := testRule()
 	r.Type, r.NewTermsFields, r.HistoryWindow, r.MaxSignals = "query", nil, 0, 3

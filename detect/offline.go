@@ -127,12 +127,7 @@ func (o *offTerms) hold(c *offCluster, ev ecs.Doc) {
 	hs := append(o.held[c.bucket], c)
 	if len(hs) > o.keep {
 		// Let go of the latest (by time, then key) of the interval.
-		w := 0
-		for i, h := range hs {
-			if h.first > hs[w].first || h.first == hs[w].first && h.key > hs[w].key {
-				w = i
-			}
-		}
+		w := latest(hs)
 		hs[w].ev = nil
 		hs = slices.Delete(hs, w, w+1)
 		o.dropped++
@@ -149,17 +144,24 @@ func (o *offTerms) hold(c *offCluster, ev ecs.Doc) {
 			}
 		}
 		hs := o.held[last]
-		w := 0
-		for i, h := range hs {
-			if h.first > hs[w].first || h.first == hs[w].first && h.key > hs[w].key {
-				w = i
-			}
-		}
+		w := latest(hs)
 		hs[w].ev = nil
 		o.held[last] = slices.Delete(hs, w, w+1)
 		o.dropped++
 		o.total--
 	}
+}
+
+// latest returns the index of the latest cluster of hs (by first
+// sighting, then event key): the one a full budget lets go.
+func latest(hs []*offCluster) int {
+	w := 0
+	for i, h := range hs {
+		if h.first > hs[w].first || h.first == hs[w].first && h.key > hs[w].key {
+			w = i
+		}
+	}
+	return w
 }
 
 // release takes c's document out of its interval's budget.

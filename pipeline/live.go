@@ -249,6 +249,9 @@ func (l *live) run(ctx context.Context, sink func(detect.Alert)) error {
 	<-done
 	close(staged)
 	<-outDone
+	// Detection is over: alerts max_signals deferred to an interval this run
+	// will not see are held back, and counted so in the last status.
+	l.s.engine.Forfeit()
 	if err := l.s.engine.Flush(); err != nil && first == nil {
 		first = fmt.Errorf("save term history: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/internal/liveness"
 	"github.com/xferhunt/xferhunt/sources"
 )
 
@@ -29,6 +30,9 @@ func BenchmarkLiveDetectAlert(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
+	// This host, as a live run sets it: the events (host.id h1) are live
+	// here, so they are enriched (process identity included).
+	s.here = liveness.Host{ID: "h1", Boot: liveness.BootID()}
 	l := newLive(s, nil)
 	dir := b.TempDir()
 	paths := make([]string, 256)

@@ -28,17 +28,8 @@ func TestOriginStamps(t *testing.T) {
 	var errb bytes.Buffer
 	cfg := Config{Rules: []string{"seed"}, Ephemeral: true, HostID: "h1", Sources: []string{"auditlog:" + log, "-"},
 		NewTermsFields: []string{"file.path", "host.id"}, Stderr: &errb, Stdin: bytes.NewReader(stdin)}
-	s, err := newSetup(&cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	s.here = liveness.Host{ID: "h1", Boot: liveness.BootID()}
-	srcs, err := openSources(&cfg, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := newLive(s, srcs)
+	l := testLive(t, cfg)
+	s := l.s
 	var mu sync.Mutex
 	got := map[string]detect.Alert{}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -56,10 +47,6 @@ func TestOriginStamps(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("backfill not done")
 	}
-	f, err := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now().Unix()
 	var foreign strings.Builder
 	for _, line := range strings.SplitAfter(string(uploads(20, 1, now)), "\n") {
@@ -67,9 +54,7 @@ func TestOriginStamps(t *testing.T) {
 			foreign.WriteString("node=other-host " + line)
 		}
 	}
-	f.Write(uploads(1, 1, now))
-	f.Write([]byte(foreign.String()))
-	f.Close()
+	appendTo(t, log, uploads(1, 1, now), []byte(foreign.String()))
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		mu.Lock()
@@ -100,6 +85,22 @@ func TestOriginStamps(t *testing.T) {
 		}
 		if o != liveness.Live && a.Doc.Get("xferhunt.file.exists") != nil {
 			t.Errorf("%s (%s) was enriched from this host", name, o)
+		}
+	}
+}
+
+// appendTo appends each chunk to the file at path, as a logging daemon
+// would.
+func appendTo(t *testing.T, path string, chunks ...[]byte) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, c := range chunks {
+		if _, err := f.Write(c); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

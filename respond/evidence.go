@@ -429,3 +429,31 @@ func tcpState(s string) string {
 	}
 	return s
 }
+
+// VerifyBundle reads dir's manifest and checks every item's size and
+// sha256 against the files: what a colleague runs on a bundle handed to
+// them (and the tests).
+func VerifyBundle(dir string) (Manifest, error) {
+	var m Manifest
+	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return m, err
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return m, fmt.Errorf("%s: manifest: %w", dir, err)
+	}
+	for _, it := range m.Items {
+		if filepath.Base(it.Name) != it.Name {
+			return m, fmt.Errorf("%s: manifest item %q is not a name in the bundle", dir, it.Name)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, it.Name))
+		if err != nil {
+			return m, err
+		}
+		sum := sha256.Sum256(b)
+		if hex.EncodeToString(sum[:]) != it.SHA256 || int64(len(b)) != it.Size {
+			return m, fmt.Errorf("%s: item %s does not match its manifest entry", dir, it.Name)
+		}
+	}
+	return m, nil
+}
