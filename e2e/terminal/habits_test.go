@@ -128,7 +128,7 @@ func TestTerminalPause(t *testing.T) {
 
 // matchBG is a cell run drawn with a background colour (the match style)
 // right before the text it highlights.
-var matchBG = regexp.MustCompile(`\x1b\[[0-9;]*48;[0-9;]*mworkflow`)
+var matchBG = regexp.MustCompile(`\x1b\[[0-9;]*48;[0-9;]*mworkflow_status`)
 
 // TestTerminalDetailHabits: keys sent in one batch with enter are kept
 // (x opens the exception question); in the Raw tab / finds and
@@ -145,10 +145,12 @@ func TestTerminalDetailHabits(t *testing.T) {
 	a.keys("BTab", "BTab")
 	a.waitTab("Raw", func(string) bool { return true })
 	a.keys("/")
-	a.typeText("workflow")
+	a.typeText("workflow_status")
 	a.keys("Enter")
+	// The prompt closed (enter read, so every letter was) and the match
+	// on screen.
 	a.waitScreen("the match on screen", 10*time.Second, func(scr []string) bool {
-		return strings.Contains(below(scr), `"kibana.alert.workflow_status"`)
+		return !strings.HasPrefix(scr[len(scr)-1], "/ ") && strings.Contains(below(scr), `"kibana.alert.workflow_status"`)
 	})
 	if dump := a.screenEscapes(); !matchBG.MatchString(dump) {
 		t.Fatalf("the hit is not highlighted in the Raw tab:\n%q", dump)
