@@ -48,6 +48,8 @@ var dateFields = map[string]bool{
 	"kibana.alert.start":              true,
 	"kibana.alert.last_detected":      true,
 	"kibana.alert.intended_timestamp": true,
+	"kibana.alert.rule.created_at":    true,
+	"kibana.alert.rule.updated_at":    true,
 }
 
 // Fields returns every leaf field of docs (dotted path) with the type the
