@@ -251,6 +251,11 @@ func NewEngine(specs []RuleSpec, store HistoryStore, exc Excepter, opt Options) 
 			}
 			rs.fields, rs.window = r.NewTermsFields, r.HistoryWindow
 			rs.tracker = newterms.NewTracker(store, r.HistoryWindow)
+			if r.HistoryStart != nil {
+				// Kibana resolves the date math against each run's now;
+				// a stream's "now" for an event is the event's time.
+				rs.tracker.Start = r.HistoryStart.At
+			}
 			if opt.Offline {
 				rs.off = &offTerms{tuples: map[string]*offTuple{}, held: map[int64][]*offCluster{}}
 			}
@@ -346,7 +351,7 @@ func (e *Engine) Process(ev ecs.Doc, f Flags) []Alert {
 		if rs.off != nil {
 			for _, tup := range tuples {
 				if ok {
-					rs.off.observe(tup, ms, rs.window.Milliseconds(), ev, f)
+					rs.off.observe(tup, ms, rs.tracker.WindowStart, ev, f)
 				} else {
 					rs.off.observeUntimed(tup, ev, f)
 				}

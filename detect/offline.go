@@ -124,16 +124,17 @@ func (o *offTerms) tuple(tup []string) *offTuple {
 }
 
 // observe adds a sighting of tup at ms by event ev.
-func (o *offTerms) observe(tup []string, ms, window int64, ev ecs.Doc, f Flags) {
+// start gives a sighting's window start (newterms.Tracker.WindowStart).
+func (o *offTerms) observe(tup []string, ms int64, start func(int64) int64, ev ecs.Doc, f Flags) {
 	t := o.tuple(tup)
 	cs := t.clusters
 	// k: the first cluster that ends within a window before ms; in-order
 	// input finds it at the end at once.
 	k := len(cs)
-	for k > 0 && cs[k-1].last+window >= ms {
+	for k > 0 && cs[k-1].last >= start(ms) {
 		k--
 	}
-	if k == len(cs) || cs[k].first-window > ms {
+	if k == len(cs) || start(cs[k].first) > ms {
 		key := eventKey(ev, f.Key)
 		c := &offCluster{first: ms, last: ms, flags: packFlags(f), key: key}
 		t.clusters = slices.Insert(cs, k, c)
@@ -156,7 +157,7 @@ func (o *offTerms) observe(tup []string, ms, window int64, ev ecs.Doc, f Flags) 
 	c.last = max(c.last, ms)
 	// A sighting that bridges two clusters merges them: the later one's
 	// first sighting is no longer new.
-	if k+1 < len(cs) && cs[k+1].first-window <= c.last {
+	if k+1 < len(cs) && start(cs[k+1].first) <= c.last {
 		c.last = max(c.last, cs[k+1].last)
 		o.release(cs[k+1])
 		t.clusters = slices.Delete(cs, k+1, k+2)
@@ -273,9 +274,12 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 			latent = t.extra.latent
 		}
 		for i, c := range t.clusters {
-			isNew := !rs.tracker.SeenBetweenKey(id, k, c.first-w, c.first+w)
+			// A later kept sighting within the longest window counts, as
+			// in the tracker's own order-free judgement.
+			from := rs.tracker.WindowStart(c.first)
+			isNew := !rs.tracker.SeenBetweenKey(id, k, from, c.first+w)
 			for _, l := range latent {
-				if l.ms >= c.first-w && l.ms < c.first && l.from < c.first {
+				if l.ms >= from && l.ms < c.first && l.from < c.first {
 					isNew = false
 				}
 			}

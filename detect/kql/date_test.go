@@ -76,7 +76,7 @@ func TestDateMath(t *testing.T) {
 			t.Errorf("parseDateMath(%q): %v", c.in, err)
 			continue
 		}
-		if got := e.eval(now, c.roundUp); got != ms(c.want) {
+		if got := e.Eval(now, c.roundUp); got != ms(c.want) {
 			t.Errorf("%q (roundUp %v) = %v, want %s", c.in, c.roundUp, time.UnixMilli(got).UTC(), c.want)
 		}
 	}

@@ -363,10 +363,10 @@ func (d *dateTest) Other(v any) bool {
 
 func (d *dateTest) cmp(ms int64) bool {
 	if d.eq {
-		return ms >= d.e.eval(d.now, false) && ms <= d.e.eval(d.now, true)
+		return ms >= d.e.Eval(d.now, false) && ms <= d.e.Eval(d.now, true)
 	}
 	// gt and lte round up; gte and lt round down.
-	bound := d.e.eval(d.now, d.op == opGT || d.op == opLTE)
+	bound := d.e.Eval(d.now, d.op == opGT || d.op == opLTE)
 	switch {
 	case ms < bound:
 		return cmpOp(d.op, -1)

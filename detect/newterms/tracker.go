@@ -91,6 +91,12 @@ type Tracker struct {
 	// Clock is the wall clock used for the flush interval (tests replace it).
 	Clock func() time.Time
 
+	// Start, when set, gives the window start of a sighting at ms (a
+	// rule's rounded or calendar history_window_start evaluated with now =
+	// ms); the window is then [Start(ms), ms) and window (the longest
+	// one) only bounds what is kept. Start must not decrease as ms grows.
+	Start func(ms int64) int64
+
 	// MaxTuples caps the tuples held per rule (DefaultMaxTuples); the
 	// oldest beyond it are forgotten and counted (Evicted).
 	MaxTuples int
@@ -231,10 +237,10 @@ func (t *Tracker) observeKey(ruleID string, key []byte, owned string, ms int64) 
 	seenBefore := false
 	if i > 0 {
 		last = time.UnixMilli(times[i-1])
-		seenBefore = times[i-1] >= ms-t.window
+		seenBefore = times[i-1] >= t.WindowStart(ms)
 	}
 	exact := i < len(times) && times[i] == ms
-	later := i < len(times) && times[i] <= ms+t.window
+	later := i < len(times) && t.WindowStart(times[i]) <= ms
 	isNew := !seenBefore && !later
 
 	if !exact {
@@ -520,6 +526,15 @@ func (r *ruleTerms) lowestBucket() int64 {
 		low = min(low, b)
 	}
 	return low
+}
+
+// WindowStart returns the start of the history window of a sighting at ms
+// (Unix ms): Start(ms), or ms − window.
+func (t *Tracker) WindowStart(ms int64) int64 {
+	if t.Start != nil {
+		return t.Start(ms)
+	}
+	return ms - t.window
 }
 
 // SeenBetween reports whether ruleID's kept history holds a sighting of

@@ -6,11 +6,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/xferhunt/xferhunt/internal/esdate"
 )
 
 // units are the fixed-length Elasticsearch date-math units. Months and years
 // are left out on purpose: their length depends on the calendar, so they
-// cannot be a history window of a streaming detector.
+// are no fixed length (rules' date math takes them: ParseWindowStart).
 var units = map[byte]time.Duration{
 	's': time.Second,
 	'm': time.Minute,
@@ -24,7 +26,8 @@ var units = map[byte]time.Duration{
 // count and a date-math unit ("10d", "36h", "90m", "30s", "2w"), the same
 // as relative date math ("now-10d"), or a Go duration ("1h30m"). "now" alone
 // is zero. Future offsets ("now+5m"), rounding ("now-1d/d"), months and years
-// are refused: none of them is a fixed length of time before an event.
+// are refused: none of them is a fixed length of time before an event (a
+// rule's from and history_window_start take them: ParseWindowStart).
 func ParseDuration(s string) (time.Duration, error) {
 	in := strings.TrimSpace(s)
 	if in == "" {
@@ -103,4 +106,28 @@ func FormatDuration(d time.Duration) string {
 		}
 	}
 	return d.String()
+}
+
+// ParseWindowStart reads a rule's from or history_window_start the way
+// Kibana's rule executor does (@kbn/datemath): date math anchored at now
+// with + and - in units y M w d h H m s, rounding /unit (weeks start on
+// Sunday, moment's default), chained ("now-1M/M+2d"), in UTC. It returns
+// the expression and the shortest and longest look-back it can mean
+// (now − start); the shortest must be positive, a window that never
+// reaches before now being no window.
+func ParseWindowStart(s string) (m *esdate.Math, lo, hi time.Duration, err error) {
+	in := strings.TrimSpace(s)
+	if !strings.HasPrefix(in, "now") {
+		return nil, 0, 0, fmt.Errorf("%q: want date math anchored at now (now-10d, now-1M/M, now-30d/d)", in)
+	}
+	m, err = esdate.ParseMath(in)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("%q: %w", in, err)
+	}
+	m.SundayWeeks = true
+	lo, hi = m.Span()
+	if lo <= 0 {
+		return nil, 0, 0, fmt.Errorf("%q: must reach back before now at every time (it can reach %s)", in, FormatDuration(lo))
+	}
+	return m, lo, hi, nil
 }

@@ -250,7 +250,11 @@ func parse(data []byte, source string) (*Rule, error) {
 		if r.HistoryWindowStart != "" {
 			d, err := ParseDuration(r.HistoryWindowStart)
 			if err != nil {
-				return nil, &LoadError{Source: source, Err: fmt.Errorf("history_window_start: %w", err)}
+				m, _, hi, merr := ParseWindowStart(r.HistoryWindowStart)
+				if merr != nil {
+					return nil, &LoadError{Source: source, Err: fmt.Errorf("history_window_start: %w", merr)}
+				}
+				r.HistoryStart, d = m, hi
 			}
 			r.HistoryWindow = d
 		}

@@ -7,6 +7,7 @@ import "time"
 // what actually runs. Call Validate afterwards.
 func (r *Rule) SetHistoryWindow(d time.Duration) {
 	r.HistoryWindow = d
+	r.HistoryStart = nil
 	r.HistoryWindowStart = "now-" + FormatDuration(d)
 }
 

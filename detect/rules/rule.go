@@ -3,7 +3,11 @@
 // implements in its seed and latest versions.
 package rules
 
-import "time"
+import (
+	"time"
+
+	"github.com/xferhunt/xferhunt/internal/esdate"
+)
 
 // Rule is one detection rule as xferhunt runs it. Fields mirror the
 // detection-rules TOML `[rule]` table; durations are already parsed.
@@ -48,6 +52,11 @@ type Rule struct {
 	NewTermsFields     []string
 	HistoryWindowStart string
 	HistoryWindow      time.Duration
+	// HistoryStart is set when HistoryWindowStart is date math that no
+	// fixed length spells (rounding, months, years): the window of an
+	// event at t is [HistoryStart.At(t), t), and HistoryWindow is the
+	// longest such window, the history the tracker keeps.
+	HistoryStart *esdate.Math
 
 	Threat []Threat
 

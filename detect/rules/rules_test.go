@@ -247,8 +247,9 @@ func TestParseErrors(t *testing.T) {
 		{"nt duplicate field", newTerms("", `["a","a"]`, "now-10d"), []string{`"a" listed twice`}, 0, false},
 		{"nt window not before from", newTerms("", `["host.id"]`, "now-9m"), []string{"history window 9m must be longer than the from look-back 9m"}, 0, false},
 		{"nt window shorter than from", newTerms("", `["host.id"]`, "now-5m"), []string{"must be longer"}, 0, false},
-		{"nt bad window", newTerms("", `["host.id"]`, "now-1M"), []string{"history_window_start:", "months"}, 0, false},
-		{"nt rounding", newTerms("", `["host.id"]`, "now-1d/d"), []string{"rounding"}, 0, false},
+		{"nt future window", newTerms("", `["host.id"]`, "now+1M/M"), []string{"history_window_start:", "must reach back before now"}, 0, false},
+		{"nt bad unit", newTerms("", `["host.id"]`, "now-1q"), []string{"history_window_start:", "expected a unit"}, 0, false},
+		{"nt rounded window not before from", newTerms("", `["host.id"]`, "now-9m/m"), []string{"history window 9m must be longer than the from look-back 9m"}, 0, false},
 		{"nt wrong field key", strings.Replace(newTerms("", `["host.id"]`, "now-10d"), `field = "new_terms_fields"`, `field = "fields"`, 1), []string{`want "new_terms_fields"`}, 0, false},
 		{"nt missing window", strings.Split(newTerms("", `["host.id"]`, "now-10d"), "[[rule.new_terms.history_window_start]]")[0], []string{"missing history_window_start"}, 0, false},
 	}

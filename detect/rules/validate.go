@@ -66,7 +66,12 @@ func (r *Rule) Validate() error {
 	}
 	lookback, err := ParseDuration(r.From)
 	if err != nil {
-		return fmt.Errorf("from: %w", err)
+		// Rounded or calendar date math: the longest look-back it means.
+		_, _, hi, merr := ParseWindowStart(r.From)
+		if merr != nil {
+			return fmt.Errorf("from: %w", merr)
+		}
+		lookback = hi
 	}
 	if lookback <= 0 {
 		return fmt.Errorf("from %q: must reach back before now", r.From)
@@ -100,9 +105,13 @@ func (r *Rule) validateNewTerms(lookback time.Duration) error {
 	}
 	// Kibana refuses a history window that starts at or after `from`: the
 	// window must reach further back than the rule's own look-back.
-	if r.HistoryWindow <= lookback {
+	shortest := r.HistoryWindow
+	if r.HistoryStart != nil {
+		shortest, _ = r.HistoryStart.Span()
+	}
+	if shortest <= lookback {
 		return fmt.Errorf("history window %s must be longer than the from look-back %s (%s)",
-			FormatDuration(r.HistoryWindow), FormatDuration(lookback), r.From)
+			FormatDuration(shortest), FormatDuration(lookback), r.From)
 	}
 	return nil
 }
