@@ -221,20 +221,15 @@ func longest(vs []any) int {
 func appendRefs(b, base []byte, e flatEntry) []byte {
 	b = append(b, e.payload[0])
 	for _, v := range e.vals {
-		switch t := v.(type) {
-		case string:
-			if len(t) > 4 {
-				if off := bytes.Index(base, []byte(t)); off >= 0 {
-					b = append(b, valRef)
-					b = binary.AppendUvarint(b, uint64(off))
-					b = binary.AppendUvarint(b, uint64(len(t)))
-					continue
-				}
+		if t, ok := v.(string); ok && len(t) > 4 {
+			if off := bytes.Index(base, []byte(t)); off >= 0 {
+				b = append(b, valRef)
+				b = binary.AppendUvarint(b, uint64(off))
+				b = binary.AppendUvarint(b, uint64(len(t)))
+				continue
 			}
-			b = appendScalar(b, v)
-		case float64, bool:
-			b = appendScalar(b, v)
 		}
+		b = appendScalar(b, v)
 	}
 	return b
 }
@@ -274,34 +269,21 @@ func walkFlat(m map[string]any, prefix string, acc map[string][]any, cold, array
 }
 
 func walkValue(v any, p string, acc map[string][]any, cold, arrayed map[string]bool, inArr bool) {
-	if inArr {
-		switch v.(type) {
-		case map[string]any, ecs.Doc, []any:
-		default:
-			arrayed[p] = true
-		}
+	k := ecs.Kind(v)
+	if inArr && k != ecs.KindObject && k != ecs.KindArray {
+		arrayed[p] = true
 	}
-	switch t := v.(type) {
-	case nil:
-	case map[string]any:
-		walkFlat(t, p, acc, cold, arrayed, inArr)
-	case ecs.Doc:
-		walkFlat(t, p, acc, cold, arrayed, inArr)
-	case []any:
-		for _, e := range t {
-			switch e.(type) {
-			case map[string]any, ecs.Doc:
-				walkValue(e, p, acc, cold, arrayed, true)
-			default:
-				walkValue(e, p, acc, cold, arrayed, inArr)
-			}
+	switch k {
+	case ecs.KindNull:
+	case ecs.KindObject:
+		walkFlat(ecs.AsObject(v), p, acc, cold, arrayed, inArr)
+	case ecs.KindArray:
+		for i, n := 0, ecs.Len(v); i < n; i++ {
+			e := ecs.Elem(v, i)
+			walkValue(e, p, acc, cold, arrayed, inArr || ecs.Kind(e) == ecs.KindObject)
 		}
-	case []string:
-		for _, e := range t {
-			acc[p] = append(acc[p], e)
-		}
-	case string, bool:
-		acc[p] = append(acc[p], t)
+	case ecs.KindString, ecs.KindBool:
+		acc[p] = append(acc[p], v)
 	default:
 		if f, ok := ecs.Float(v); ok {
 			acc[p] = append(acc[p], f)
@@ -317,10 +299,11 @@ func encodeVals(b []byte, vs []any) (_ []byte, held []any, partial, ok bool) {
 	b = append(b, entryVals)
 	held = vs[:0:0]
 	for _, v := range vs {
-		switch t := v.(type) {
-		case string:
+		switch ecs.Kind(v) {
+		case ecs.KindString:
 			// json.Marshal rewrites invalid UTF-8, so only the JSON
 			// knows the value a filter sees.
+			t, _ := v.(string)
 			if !utf8.ValidString(t) {
 				return b, nil, false, false
 			}
@@ -328,12 +311,18 @@ func encodeVals(b []byte, vs []any) (_ []byte, held []any, partial, ok bool) {
 				partial = true
 				continue
 			}
-			b = appendScalar(b, v)
-		case float64, bool:
-			b = appendScalar(b, v)
+		case ecs.KindBool:
+		case ecs.KindNumber:
+			// walkValue stored every number as the float64 that
+			// decoding the alert's JSON yields; another shape would
+			// not be read back as itself.
+			if !ecs.IsDecoded(v) {
+				return b, nil, false, false
+			}
 		default:
 			return b, nil, false, false
 		}
+		b = appendScalar(b, v)
 		held = append(held, v)
 	}
 	if partial {
@@ -630,16 +619,21 @@ func nestDoc(d ecs.Doc) {
 
 // appendScalar encodes a string, number or boolean value inline.
 func appendScalar(b []byte, v any) []byte {
-	switch t := v.(type) {
-	case string:
+	switch ecs.Kind(v) {
+	case ecs.KindString:
+		t, _ := v.(string)
 		b = append(b, valStr)
 		b = binary.AppendUvarint(b, uint64(len(t)))
 		return append(b, t...)
-	case float64:
+	case ecs.KindNumber:
+		if !ecs.IsDecoded(v) {
+			return b
+		}
+		f, _ := ecs.Float(v)
 		b = append(b, valNum)
-		return binary.LittleEndian.AppendUint64(b, math.Float64bits(t))
-	case bool:
-		if t {
+		return binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
+	case ecs.KindBool:
+		if v == true {
 			return append(b, valTrue)
 		}
 		return append(b, valFalse)

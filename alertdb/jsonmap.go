@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/xferhunt/xferhunt/ecs"
 )
 
 // decodeObject parses a JSON object into the same map[string]any that
@@ -36,18 +38,18 @@ var internKeys = func() map[string]string {
 	m := map[string]string{}
 	var walk func(v any)
 	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			for k, e := range x {
+		switch ecs.Kind(v) {
+		case ecs.KindObject:
+			for k, e := range ecs.AsObject(v) {
 				m[k] = k
 				walk(e)
 			}
-		case []any:
-			for _, e := range x {
-				walk(e)
+		case ecs.KindArray:
+			for i, n := 0, ecs.Len(v); i < n; i++ {
+				walk(ecs.Elem(v, i))
 			}
-		case string:
-			if len(x) < 24 {
+		case ecs.KindString:
+			if x, _ := v.(string); len(x) < 24 {
 				m[x] = x
 			}
 		}

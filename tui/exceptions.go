@@ -187,13 +187,7 @@ func (m *Model) editException(it exceptions.Item) tea.Cmd {
 			m.setFlash(true, "exception %q has a %s entry: edit it in Kibana", visible.String(it.Name), e.Type)
 			return nil
 		}
-		v := ""
-		switch x := e.Value.(type) {
-		case string:
-			v = x
-		case []string:
-			v = strings.Join(x, ", ")
-		}
+		v, _ := e.ValueText()
 		es = append(es, excEntry{field: e.Field, op: op, value: v})
 	}
 	orig := it
@@ -537,11 +531,8 @@ func entryText(e exceptions.Entry) string {
 		}
 	}
 	s := e.Field + " " + op
-	switch v := e.Value.(type) {
-	case string:
+	if v, ok := e.ValueText(); ok {
 		s += " " + v
-	case []string:
-		s += " " + strings.Join(v, ", ")
 	}
 	return s
 }

@@ -7,6 +7,7 @@
 package exceptions
 
 import (
+	"strings"
 	"time"
 )
 
@@ -87,6 +88,32 @@ type Entry struct {
 	Entries []Entry
 	// List names the value list of a list entry.
 	List *ValueList
+}
+
+// Values is what a match, wildcard or match_any entry compares against:
+// its one string (held in *one, so a hot match allocates nothing for it)
+// or its list, shared with the entry; nil for other entries.
+func (e *Entry) Values(one *[1]string) []string {
+	switch v := e.Value.(type) {
+	case string:
+		one[0] = v
+		return one[:]
+	case []string:
+		return v
+	}
+	return nil
+}
+
+// ValueText is the entry's value as people read and type it: the string,
+// or the list joined with ", "; ok is false for entries without one.
+func (e *Entry) ValueText() (text string, ok bool) {
+	switch v := e.Value.(type) {
+	case string:
+		return v, true
+	case []string:
+		return strings.Join(v, ", "), true
+	}
+	return "", false
 }
 
 // ValueList references a Kibana value list.

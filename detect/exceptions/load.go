@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/limitfile"
 )
 
@@ -314,19 +315,21 @@ func strs(v any, key string, required bool) ([]string, error) {
 	return out, nil
 }
 
+// jsonType names what the export held instead, for an error message; v
+// is decoded JSON (numbers as json.Number, see Load).
 func jsonType(v any) string {
-	switch v.(type) {
-	case string:
+	switch ecs.Kind(v) {
+	case ecs.KindString:
 		return "an empty string"
-	case json.Number:
+	case ecs.KindNumber:
 		return "a number"
-	case bool:
+	case ecs.KindBool:
 		return "a boolean"
-	case []any:
+	case ecs.KindArray:
 		return "an array"
-	case map[string]any:
+	case ecs.KindObject:
 		return "an object"
-	case nil:
+	case ecs.KindNull:
 		return "null"
 	}
 	return fmt.Sprintf("%T", v)

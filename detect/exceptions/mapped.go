@@ -42,13 +42,8 @@ func typedQuery(e *Entry) (q *kql.Query, typed bool) {
 	if typ == kql.Keyword {
 		return nil, false
 	}
-	var vals []string
-	switch v := e.Value.(type) {
-	case string:
-		vals = []string{v}
-	case []string:
-		vals = v
-	}
+	var one [1]string
+	vals := e.Values(&one)
 	key := e.Field + "\x00" + strings.Join(vals, "\x00")
 	if c, ok := typedCache.Load(key); ok {
 		return c.(*kql.Query), true
