@@ -36,6 +36,7 @@ type offTerms struct {
 	keep     int
 	total    int // documents held, over all intervals
 	dropped  int // documents let go
+	keyBuf   []byte
 }
 
 // MaxOfflineDocs bounds the source documents a scan holds for its new_terms
@@ -45,9 +46,16 @@ type offTerms struct {
 // input cannot grow memory without bound.
 const MaxOfflineDocs = 20000
 
+// offTuple is one tuple's sightings. A scan may hold a million of them
+// (one per distinct file path), so it is kept small: the tuple itself is
+// its map key (newterms.Key, split again only for the alerts raised), and
+// what few tuples need (latent, untimed) sits behind one pointer.
 type offTuple struct {
-	tuple    []string
 	clusters []*offCluster // by first; consecutive clusters are more than W apart
+	extra    *offExtra
+}
+
+type offExtra struct {
 	// latent are sightings an exception with an expiry excepted: Kibana
 	// recomputes history with the exceptions of each run, so once the item
 	// has expired they count as history (issue 11 row 6).
@@ -61,10 +69,44 @@ type offTuple struct {
 type offCluster struct {
 	first, last int64
 	ev          ecs.Doc // the earliest event, the alert's source (nil: let go)
-	bucket      int64   // the interval whose held list has it, while ev != nil
-	f           Flags
-	key         string // its event key: the tie-break between equal times
+	key         string  // its event key: the tie-break between equal times
+	flags       uint8   // the event's Flags (offFlags), without the key
 }
+
+// Flags of an offCluster's event: its Flags.Key is key when ownKey is set,
+// else "" (the key was derived from the event, and is again by offer).
+const (
+	offHistorical uint8 = 1 << iota
+	offLoss
+	offOwnKey
+)
+
+func packFlags(f Flags) uint8 {
+	var b uint8
+	if f.Historical {
+		b |= offHistorical
+	}
+	if f.Loss {
+		b |= offLoss
+	}
+	if f.Key != "" {
+		b |= offOwnKey
+	}
+	return b
+}
+
+// flagsOf returns the Flags c's event came with.
+func (c *offCluster) flagsOf() Flags {
+	f := Flags{Historical: c.flags&offHistorical != 0, Loss: c.flags&offLoss != 0}
+	if c.flags&offOwnKey != 0 {
+		f.Key = c.key
+	}
+	return f
+}
+
+// bucket is the max_signals interval whose held list has c while it holds
+// its document: first only moves together with the document.
+func (o *offTerms) bucket(c *offCluster) int64 { return floorDiv(c.first, o.interval) }
 
 type latentSighting struct{ ms, from int64 }
 
@@ -72,11 +114,11 @@ type latentSighting struct{ ms, from int64 }
 const maxLatent = 64
 
 func (o *offTerms) tuple(tup []string) *offTuple {
-	k := newterms.Key(tup)
-	t := o.tuples[k]
+	o.keyBuf = newterms.AppendKey(o.keyBuf[:0], tup)
+	t := o.tuples[string(o.keyBuf)]
 	if t == nil {
-		t = &offTuple{tuple: slices.Clone(tup)}
-		o.tuples[k] = t
+		t = &offTuple{}
+		o.tuples[string(o.keyBuf)] = t
 	}
 	return t
 }
@@ -94,7 +136,7 @@ func (o *offTerms) observe(tup []string, ms int64, start func(int64) int64, ev e
 	}
 	if k == len(cs) || start(cs[k].first) > ms {
 		key := eventKey(ev, f.Key)
-		c := &offCluster{first: ms, last: ms, f: f, key: key}
+		c := &offCluster{first: ms, last: ms, flags: packFlags(f), key: key}
 		t.clusters = slices.Insert(cs, k, c)
 		o.hold(c, ev)
 		return
@@ -103,12 +145,12 @@ func (o *offTerms) observe(tup []string, ms int64, start func(int64) int64, ev e
 	switch {
 	case ms < c.first:
 		o.release(c)
-		c.first, c.f, c.key = ms, f, eventKey(ev, f.Key)
+		c.first, c.flags, c.key = ms, packFlags(f), eventKey(ev, f.Key)
 		o.hold(c, ev)
 	case ms == c.first:
 		if key := eventKey(ev, f.Key); key < c.key {
 			o.release(c)
-			c.f, c.key = f, key
+			c.flags, c.key = packFlags(f), key
 			o.hold(c, ev)
 		}
 	}
@@ -124,8 +166,9 @@ func (o *offTerms) observe(tup []string, ms int64, start func(int64) int64, ev e
 
 // hold gives c its source document ev, within the interval's budget.
 func (o *offTerms) hold(c *offCluster, ev ecs.Doc) {
-	c.ev, c.bucket = ev, floorDiv(c.first, o.interval)
-	hs := append(o.held[c.bucket], c)
+	c.ev = ev
+	b := o.bucket(c)
+	hs := append(o.held[b], c)
 	if len(hs) > o.keep {
 		// Let go of the latest (by time, then key) of the interval.
 		w := latest(hs)
@@ -134,11 +177,11 @@ func (o *offTerms) hold(c *offCluster, ev ecs.Doc) {
 		o.dropped++
 		o.total--
 	}
-	o.held[c.bucket] = hs
+	o.held[b] = hs
 	o.total++
 	if o.total > MaxOfflineDocs {
 		// Let go of the latest document of the latest interval.
-		last := c.bucket
+		last := b
 		for b, hs := range o.held {
 			if b > last && len(hs) > 0 {
 				last = b
@@ -170,9 +213,10 @@ func (o *offTerms) release(c *offCluster) {
 	if c.ev == nil {
 		return
 	}
-	hs := o.held[c.bucket]
+	b := o.bucket(c)
+	hs := o.held[b]
 	if i := slices.Index(hs, c); i >= 0 {
-		o.held[c.bucket] = slices.Delete(hs, i, i+1)
+		o.held[b] = slices.Delete(hs, i, i+1)
 		o.total--
 	}
 	c.ev = nil
@@ -185,25 +229,34 @@ func (o *offTerms) observeUntimed(tup []string, ev ecs.Doc, f Flags) {
 	if len(t.clusters) > 0 {
 		return // it cannot alert: keep no document
 	}
-	if t.untimed == nil || key < t.untimed.key {
-		t.untimed = &offCluster{ev: ev, f: f, key: key}
+	if t.extra == nil {
+		t.extra = &offExtra{}
+	}
+	if u := t.extra.untimed; u == nil || key < u.key {
+		t.extra.untimed = &offCluster{ev: ev, flags: packFlags(f), key: key}
 	}
 }
 
 // except notes a sighting an exception excepted until from (Unix ms).
 func (o *offTerms) except(tup []string, ms, from int64) {
 	t := o.tuple(tup)
-	if len(t.latent) >= maxLatent {
-		t.latent = t.latent[1:]
+	if t.extra == nil {
+		t.extra = &offExtra{}
 	}
-	t.latent = append(t.latent, latentSighting{ms, from})
+	x := t.extra
+	if len(x.latent) >= maxLatent {
+		x.latent = x.latent[1:]
+	}
+	x.latent = append(x.latent, latentSighting{ms, from})
 }
 
 // offCandidate is a cluster start that is new.
 type offCandidate struct {
 	c    *offCluster
-	tup  []string
-	last time.Time
+	key  string // the tuple's newterms.Key
+	last int64  // the previous cluster's last sighting, when hasLast
+	// hasLast: the tuple was seen before this cluster in the input.
+	hasLast bool
 }
 
 // finish judges every cluster, raises the alerts through max_signals in
@@ -214,33 +267,35 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 	w := rs.window.Milliseconds()
 	id := rs.rule.RuleID
 	var cands []offCandidate
-	for _, t := range o.tuples {
+	for k, t := range o.tuples {
 		var prev int64
+		var latent []latentSighting
+		if t.extra != nil {
+			latent = t.extra.latent
+		}
 		for i, c := range t.clusters {
 			// A later kept sighting within the longest window counts, as
 			// in the tracker's own order-free judgement.
 			from := rs.tracker.WindowStart(c.first)
-			isNew := !rs.tracker.SeenBetween(id, t.tuple, from, c.first+w)
-			for _, l := range t.latent {
+			isNew := !rs.tracker.SeenBetweenKey(id, k, from, c.first+w)
+			for _, l := range latent {
 				if l.ms >= from && l.ms < c.first && l.from < c.first {
 					isNew = false
 				}
 			}
 			if isNew {
-				var last time.Time
-				if i > 0 {
-					last = time.UnixMilli(prev)
-				}
-				cands = append(cands, offCandidate{c: c, tup: t.tuple, last: last})
+				cands = append(cands, offCandidate{c: c, key: k, last: prev, hasLast: i > 0})
 			}
 			prev = c.last
 		}
-		if u := t.untimed; u != nil && len(t.clusters) == 0 && !rs.tracker.SeenBetween(id, t.tuple, math.MinInt64, math.MaxInt64) {
-			u.first = e.newest
-			if u.first == 0 {
-				u.first = e.now().UnixMilli()
+		if t.extra != nil {
+			if u := t.extra.untimed; u != nil && len(t.clusters) == 0 && !rs.tracker.SeenBetweenKey(id, k, math.MinInt64, math.MaxInt64) {
+				u.first = e.newest
+				if u.first == 0 {
+					u.first = e.now().UnixMilli()
+				}
+				cands = append(cands, offCandidate{c: u, key: k})
 			}
-			cands = append(cands, offCandidate{c: u, tup: t.tuple})
 		}
 	}
 	slices.SortFunc(cands, func(a, b offCandidate) int {
@@ -253,9 +308,14 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 		if c := strings.Compare(a.c.key, b.c.key); c != 0 {
 			return c
 		}
-		return slices.Compare(a.tup, b.tup)
+		// One event of several tuples (multi-valued fields): the tuples'
+		// order, as the fields give them.
+		ta, _ := newterms.SplitKey(a.key)
+		tb, _ := newterms.SplitKey(b.key)
+		return slices.Compare(ta, tb)
 	})
-	for _, c := range cands {
+	for i := range cands {
+		c := &cands[i]
 		if len(rs.overflow) > 0 && floorDiv(c.c.first, rs.cap.interval) > rs.ovBucket {
 			out = rs.release(out)
 		}
@@ -265,17 +325,28 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 			rs.heldBack.Add(1)
 			continue
 		}
-		out = e.offer(rs, out, c.c.ev, c.c.f, c.c.first, c.tup, c.last)
+		var last time.Time
+		if c.hasLast {
+			last = time.UnixMilli(c.last)
+		}
+		tup, _ := newterms.SplitKey(c.key)
+		out = e.offer(rs, out, c.c.ev, c.c.flagsOf(), c.c.first, tup, last)
+		c.c.ev = nil
 	}
-	for _, t := range o.tuples {
+	cands = nil
+	// The tuples go to the tracker one by one, each forgotten here as it
+	// is recorded, and the tracker keeps the same key string: the offline
+	// state and the history never both hold a copy of a million tuples.
+	for k, t := range o.tuples {
 		for _, c := range t.clusters {
-			rs.tracker.Record(id, t.tuple, c.first)
+			rs.tracker.RecordKey(id, k, c.first)
 			if c.last != c.first {
-				rs.tracker.Record(id, t.tuple, c.last)
+				rs.tracker.RecordKey(id, k, c.last)
 			}
 		}
+		delete(o.tuples, k)
 	}
-	clear(o.tuples)
+	o.tuples = map[string]*offTuple{}
 	clear(o.held)
 	o.total = 0
 	rs.terms.Store(int64(rs.tracker.Terms(id)))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
 	"time"
 
 	"github.com/xferhunt/xferhunt/detect"
@@ -28,12 +29,16 @@ func Scan(cfg Config, paths []string) (err error) {
 		return err
 	}
 	if os.Getenv("GOGC") == "" {
-		// A scan's live heap is small and bounded (the parser's tables,
-		// the term history), while it allocates fast; collecting at 5×
-		// the live heap instead of 2× saved a tenth of the CPU on the
-		// benchmark log (scripts/bench-scan.sh), and memory still stays
-		// flat as the input grows.
+		// A scan's live heap is usually small (the parser's tables, the
+		// term history), while it allocates fast; collecting at 5× the
+		// live heap instead of 2× saved a tenth of the CPU on the
+		// benchmark log (scripts/bench-scan.sh). But a scan of a million
+		// distinct tuples holds hundreds of MB live, and 5× that is
+		// gigabytes: once the live heap passes scanGCLarge the default
+		// (2×) comes back (gcTuner).
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
+		stop := gcTuner(scanGCLarge, 100, 200*time.Millisecond)
+		defer stop()
 	}
 	cfg.orderFree = true
 	s, err := newSetup(&cfg)
@@ -171,5 +176,41 @@ func openInputs(paths []string) ([]*sources.Input, error) {
 func closeInputs(inputs []*sources.Input) {
 	for _, in := range inputs {
 		in.Close()
+	}
+}
+
+// scanGCLarge is the live heap beyond which a scan gives up GOGC=400: at
+// 64 MiB live the generous setting may already take 320 MiB, issue 12's
+// whole budget for a million tuples.
+const scanGCLarge = 64 << 20
+
+// gcTuner sets GOGC to percent once the live heap (as of the last
+// collection) exceeds large, checking every period, and returns the
+// function that stops it. The setting is not put back by stop: the
+// caller restores what it found.
+func gcTuner(large uint64, percent int, period time.Duration) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(period)
+		defer t.Stop()
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			metrics.Read(sample)
+			if sample[0].Value.Kind() == metrics.KindUint64 && sample[0].Value.Uint64() > large {
+				debug.SetGCPercent(percent)
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
 	}
 }

@@ -217,10 +217,10 @@ func (t *Tracker) rule(ruleID string) *ruleTerms {
 // as the kept history knows).
 func (t *Tracker) Observe(ruleID string, tuple []string, ts time.Time) (isNew bool, lastSeen time.Time) {
 	t.keyBuf = AppendKey(t.keyBuf[:0], tuple)
-	return t.observeKey(ruleID, t.keyBuf, ts.UnixMilli())
+	return t.observeKey(ruleID, t.keyBuf, "", ts.UnixMilli())
 }
 
-func (t *Tracker) observeKey(ruleID string, key []byte, ms int64) (bool, time.Time) {
+func (t *Tracker) observeKey(ruleID string, key []byte, owned string, ms int64) (bool, time.Time) {
 	r := t.rule(ruleID)
 	e := r.terms[string(key)]
 	var times []int64
@@ -248,7 +248,10 @@ func (t *Tracker) observeKey(ruleID string, key []byte, ms int64) (bool, time.Ti
 			if t.MaxTuples > 0 && len(r.terms) >= t.MaxTuples {
 				t.evictOldest(r)
 			}
-			e = &entry{key: string(key), times: make([]int64, 0, 2)}
+			if owned == "" {
+				owned = string(key)
+			}
+			e = &entry{key: owned, times: make([]int64, 0, 2)}
 			r.terms[e.key] = e
 			delete(r.deleted, e.key)
 			e.times = insertCapped(e.times, i, ms)
@@ -539,7 +542,12 @@ func (t *Tracker) WindowStart(ms int64) int64 {
 // asks it about the history loaded from earlier runs.
 func (t *Tracker) SeenBetween(ruleID string, tuple []string, lo, hi int64) bool {
 	t.keyBuf = AppendKey(t.keyBuf[:0], tuple)
-	e := t.rule(ruleID).terms[string(t.keyBuf)]
+	return t.SeenBetweenKey(ruleID, string(t.keyBuf), lo, hi)
+}
+
+// SeenBetweenKey is SeenBetween for the tuple whose Key is key.
+func (t *Tracker) SeenBetweenKey(ruleID string, key string, lo, hi int64) bool {
+	e := t.rule(ruleID).terms[key]
 	if e == nil {
 		return false
 	}
@@ -555,7 +563,15 @@ func (t *Tracker) SeenBetween(ruleID string, tuple []string, lo, hi int64) bool 
 // judging it (offline judgement has judged it already).
 func (t *Tracker) Record(ruleID string, tuple []string, ms int64) {
 	t.keyBuf = AppendKey(t.keyBuf[:0], tuple)
-	t.observeKey(ruleID, t.keyBuf, ms)
+	t.observeKey(ruleID, t.keyBuf, "", ms)
+}
+
+// RecordKey is Record for the tuple whose Key is key. A new tuple keeps
+// key itself rather than a copy: the offline scan hands over the key
+// strings it already holds, so a million tuples are not held twice.
+func (t *Tracker) RecordKey(ruleID string, key string, ms int64) {
+	t.keyBuf = append(t.keyBuf[:0], key...)
+	t.observeKey(ruleID, t.keyBuf, key, ms)
 }
 
 // Terms returns how many tuples ruleID knows (status bar).
