@@ -79,6 +79,11 @@ func ruleFields(r *rules.Rule, intervalMS int64, maxSignals int) map[string]any 
 	if r.TimestampOverride != "" {
 		params["timestamp_override"] = r.TimestampOverride
 	}
+	if r.InvestigationFields != nil {
+		// Kibana's rule schema nests the list ({field_names: […]}) and
+		// build_alert copies it only when the rule has it.
+		params["investigation_fields"] = map[string]any{"field_names": strs(r.InvestigationFields)}
+	}
 	if r.Type == "new_terms" {
 		params["new_terms_fields"] = strs(r.NewTermsFields)
 		params["history_window_start"] = r.HistoryWindowStart

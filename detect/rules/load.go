@@ -259,6 +259,15 @@ func parse(data []byte, source string) (*Rule, error) {
 			r.HistoryWindow = d
 		}
 	}
+	if f := t.InvestigationFields; f != nil {
+		r.InvestigationFields = []string{}
+		for i, name := range f.FieldNames {
+			if strings.TrimSpace(name) == "" {
+				return nil, &LoadError{Source: source, Err: fmt.Errorf("investigation_fields.field_names[%d]: empty field name", i)}
+			}
+			r.InvestigationFields = append(r.InvestigationFields, name)
+		}
+	}
 	for _, th := range t.Threat {
 		r.Threat = append(r.Threat, th.threat())
 	}
@@ -308,8 +317,12 @@ type tomlFile struct {
 }
 
 type tomlRule struct {
-	Author            []string      `toml:"author"`
-	FalsePositives    []string      `toml:"false_positives"`
+	Author         []string `toml:"author"`
+	FalsePositives []string `toml:"false_positives"`
+	// InvestigationFields is detection-rules' [rule.investigation_fields].
+	InvestigationFields *struct {
+		FieldNames []string `toml:"field_names"`
+	} `toml:"investigation_fields"`
 	Description       string        `toml:"description"`
 	From              string        `toml:"from"`
 	Index             []string      `toml:"index"`

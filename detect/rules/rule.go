@@ -39,6 +39,10 @@ type Rule struct {
 	CreationDate string
 	// FalsePositives are the rule's documented false positives.
 	FalsePositives []string
+	// InvestigationFields are the fields a rule's author lists first in an
+	// alert ([rule.investigation_fields] field_names); nil when the rule
+	// has none, which Kibana leaves out of the alert.
+	InvestigationFields []string
 
 	// From, Interval and MaxSignals keep Kibana's defaults when the TOML
 	// omits them: "now-6m", 5m and 100.
