@@ -130,3 +130,16 @@ func NumberLiteral(v any) (lit string, ok bool) {
 	n, ok := v.(json.Number)
 	return string(n), ok
 }
+
+// Int reads a Go integer a source set (int, int64) exactly, as a float64
+// could not above 2^53; ok is false for every other shape, decoded JSON
+// numbers included (read those with Float or NumberLiteral).
+func Int(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int:
+		return int64(x), true
+	case int64:
+		return x, true
+	}
+	return 0, false
+}

@@ -76,6 +76,12 @@ func TestNumberShapes(t *testing.T) {
 	if l, ok := NumberLiteral(json.Number("1.50")); !ok || l != "1.50" {
 		t.Error("NumberLiteral")
 	}
+	if n, ok := Int(int64(1<<62 + 1)); !ok || n != 1<<62+1 {
+		t.Errorf("Int of an int64 = %d %v", n, ok)
+	}
+	if _, ok := Int(3.0); ok {
+		t.Error("Int of a float64")
+	}
 	if _, ok := NumberLiteral(1.5); ok {
 		t.Error("NumberLiteral of a float64")
 	}

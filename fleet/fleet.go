@@ -94,19 +94,14 @@ func typeOf(path string, v any, known map[string]kql.FieldType) string {
 	if dateFields[path] {
 		return Date
 	}
-	switch x := v.(type) {
-	case bool:
+	if ecs.Kind(v) == ecs.KindBool {
 		return Boolean
-	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+	}
+	if integral, ok := ecs.Integral(v); ok {
+		if integral {
 			return Long
 		}
 		return Double
-	case json.Number:
-		if strings.ContainsAny(string(x), ".eE") {
-			return Double
-		}
-		return Long
 	}
 	return Keyword
 }
@@ -124,19 +119,13 @@ func walk(m map[string]any, prefix string, fn func(string, any)) {
 }
 
 func walkValue(p string, v any, fn func(string, any)) {
-	switch x := v.(type) {
-	case nil:
-	case map[string]any:
-		walk(x, p, fn)
-	case ecs.Doc:
-		walk(x, p, fn)
-	case []any:
-		for _, e := range x {
-			walkValue(p, e, fn)
-		}
-	case []string:
-		for _, e := range x {
-			fn(p, e)
+	switch ecs.Kind(v) {
+	case ecs.KindNull:
+	case ecs.KindObject:
+		walk(ecs.AsObject(v), p, fn)
+	case ecs.KindArray:
+		for i, n := 0, ecs.Len(v); i < n; i++ {
+			walkValue(p, ecs.Elem(v, i), fn)
 		}
 	default:
 		fn(p, v)
@@ -157,22 +146,20 @@ func Accepts(t string, v any) bool {
 		}
 		return ok
 	case Long, Double:
-		switch x := v.(type) {
-		case float64:
-			return t == Double || x == math.Trunc(x)
-		case json.Number:
+		if _, ok := ecs.NumberLiteral(v); ok {
 			return true
 		}
-		return false
+		if !ecs.IsDecoded(v) {
+			return false
+		}
+		x, _ := ecs.Float(v)
+		return t == Double || x == math.Trunc(x)
 	case Date:
-		switch x := v.(type) {
-		case string:
+		if x, ok := v.(string); ok {
 			_, _, err := esdate.Parse(x)
 			return err == nil
-		case float64:
-			return true
 		}
-		return false
+		return ecs.IsDecoded(v)
 	case IP:
 		s, ok := v.(string)
 		if !ok {

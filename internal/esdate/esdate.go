@@ -6,11 +6,12 @@
 package esdate
 
 import (
-	"encoding/json"
 	"errors"
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/xferhunt/xferhunt/ecs"
 )
 
 // ErrDate is the error for a value that is no date Elasticsearch accepts.
@@ -205,26 +206,35 @@ func parseISO(s string) (lo, hi int64, err error) {
 // format, or a JSON number of epoch milliseconds (fractions truncated, as
 // Elasticsearch stores millisecond dates). Anything else is no date.
 func Millis(v any) (int64, bool) {
-	switch t := v.(type) {
-	case string:
+	switch ecs.Kind(v) {
+	case ecs.KindString:
+		t, _ := v.(string)
 		lo, _, err := Parse(t)
 		return lo, err == nil
-	case float64:
+	case ecs.KindNumber:
+		if lit, ok := ecs.NumberLiteral(v); ok {
+			if n, err := strconv.ParseInt(lit, 10, 64); err == nil {
+				return n, true
+			}
+			if f, err := strconv.ParseFloat(lit, 64); err == nil {
+				return Millis(f)
+			}
+			return 0, false
+		}
+		if n, ok := ecs.Int(v); ok {
+			return n, true
+		}
+		if !ecs.IsDecoded(v) {
+			return 0, false // float32, int32, uint32, uint64: no date
+		}
+		t, _ := ecs.Float(v)
 		if math.IsNaN(t) || math.IsInf(t, 0) || math.Abs(t) > maxMillis {
 			return 0, false
 		}
 		return int64(t), true
-	case int:
-		return int64(t), true
-	case int64:
-		return t, true
-	case json.Number:
-		if n, err := t.Int64(); err == nil {
-			return n, true
-		}
-		if f, err := t.Float64(); err == nil {
-			return Millis(f)
-		}
+	}
+	// Not document values: a caller's own instant.
+	switch t := v.(type) {
 	case time.Time:
 		return t.UnixMilli(), true
 	case *time.Time:
