@@ -13,7 +13,11 @@ import "sync"
 //
 // The Go shapes a value may take are those a source or a JSON decoder
 // produces: string, bool, the numbers (see Float), []any, []string,
-// map[string]any, Doc, []map[string]any and []Doc.
+// map[string]any, Doc, []map[string]any and []Doc. Only this package
+// switches on them: code elsewhere (the alert database's field index,
+// the fleet template, dates, exception loading) asks Kind, Len/Elem,
+// AsObject and the number accessors in kind.go, so a new shape is taught
+// here once.
 
 // ValueTester tests one scalar value of a field. Strings come through Str,
 // so that []string elements need no boxing (boxed is the value as the
