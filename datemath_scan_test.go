@@ -28,11 +28,13 @@ func TestScanHistoryWindowDateMath(t *testing.T) {
 		window, from string
 		ingested     []string
 		want         []string
+		// the first alert's explain: its own window and where it began
+		explainWindow, explainFrom string
 	}{
 		{"now-1M", "", []string{"2026-01-31T12:00:00Z", "2026-02-28T13:00:00Z", "2026-03-31T12:00:00Z", "2026-05-01T12:00:00Z"},
-			[]string{"2026-01-31T12:00:00Z", "2026-05-01T12:00:00Z"}},
+			[]string{"2026-01-31T12:00:00Z", "2026-05-01T12:00:00Z"}, "744h0m0s", "2025-12-31T12:00:00.000Z"},
 		{"now-30d/d", `from = "now-1d/d"`, []string{"2026-01-01T00:30:00Z", "2026-01-31T23:00:00Z"},
-			[]string{"2026-01-01T00:30:00Z"}},
+			[]string{"2026-01-01T00:30:00Z"}, "720h30m0s", "2025-12-02T00:00:00.000Z"},
 	}
 	for _, c := range cases {
 		rule := writeFile(t, "rule.toml", strings.Replace(ruleTOML("event.category:file", c.from), `value = "now-10d"`, `value = "`+c.window+`"`, 1))
@@ -52,6 +54,15 @@ func TestScanHistoryWindowDateMath(t *testing.T) {
 			params, _ := as[0]["kibana.alert.rule.parameters"].(map[string]any)
 			if p := params["history_window_start"]; p != c.window {
 				t.Errorf("%s: parameters.history_window_start = %v", c.window, p)
+			}
+			first := as[0]
+			for _, a := range as {
+				if a.str("event.ingested") == c.want[0] {
+					first = a
+				}
+			}
+			if w, f := first.str("xferhunt.explain.history_window"), first.str("xferhunt.explain.history_from"); w != c.explainWindow || f != c.explainFrom {
+				t.Errorf("%s: explain window %q from %q, want %q from %q", c.window, w, f, c.explainWindow, c.explainFrom)
 			}
 		}
 	}

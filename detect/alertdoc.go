@@ -235,6 +235,13 @@ func (e *Engine) alert(rs *ruleState, ev ecs.Doc, f Flags, ms int64, tuple []str
 		doc["kibana.alert.new_terms"] = nt
 		explain["new_terms_fields"] = strs(rs.fields)
 		explain["history_window"] = rs.window.String()
+		if rs.tracker != nil && rs.tracker.Start != nil {
+			// Date math (now-30d/d, now-1M): the window this event was
+			// judged over, not the longest one the history keeps.
+			from := rs.tracker.WindowStart(ms)
+			explain["history_window"] = (time.Duration(ms-from) * time.Millisecond).String()
+			explain["history_from"] = time.UnixMilli(from).UTC().Format(kibanaTime)
+		}
 		if last.IsZero() {
 			explain["last_seen"] = "never"
 		} else {
