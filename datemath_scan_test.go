@@ -6,16 +6,6 @@ import (
 	"testing"
 )
 
-// ingestedSet lists the alerts' event.ingested, sorted.
-func ingestedSet(as []alert) []string {
-	var got []string
-	for _, a := range as {
-		got = append(got, a.str("event.ingested"))
-	}
-	slices.Sort(got)
-	return got
-}
-
 // TestScanHistoryWindowDateMath drives `xferhunt scan` with rule TOMLs
 // whose history_window_start and from are date math Kibana accepts and
 // xferhunt refused before ("months and years have no fixed length",
@@ -55,7 +45,7 @@ func TestScanHistoryWindowDateMath(t *testing.T) {
 				slices.Reverse(docs)
 			}
 			as, stderr := scanDocs(t, docs, "--rule", rule)
-			if got := ingestedSet(as); !slices.Equal(got, c.want) {
+			if got := sortedField(as, "event.ingested"); !slices.Equal(got, c.want) {
 				t.Errorf("%s (%s order): alerts for %v, want %v; stderr: %s", c.window, order, got, c.want, stderr)
 				continue
 			}

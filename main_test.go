@@ -213,13 +213,16 @@ func TestScanRealCapture(t *testing.T) {
 	}
 }
 
-func alertPaths(as []alert) []string {
-	var ps []string
+func alertPaths(as []alert) []string { return sortedField(as, "file.path") }
+
+// sortedField lists field of every alert, sorted.
+func sortedField(as []alert, field string) []string {
+	var out []string
 	for _, a := range as {
-		ps = append(ps, a.str("file.path"))
+		out = append(out, a.str(field))
 	}
-	sort.Strings(ps)
-	return ps
+	sort.Strings(out)
+	return out
 }
 
 // TestScanStateAcrossRuns is acceptance 2: history persists in --state, so
