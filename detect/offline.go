@@ -283,7 +283,17 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 					isNew = false
 				}
 			}
-			if isNew {
+			switch {
+			case !isNew:
+			case c.ev == nil:
+				// Its document was let go in a flood (offTerms.held):
+				// more new terms in its interval than max_signals could
+				// raise. Counted here, it needs no candidate: in a
+				// flood of a million new tuples nearly all are such, and
+				// the overflow its time would release is released
+				// before the next candidate's offer or by Drain alike.
+				rs.heldBack.Add(1)
+			default:
 				cands = append(cands, offCandidate{c: c, key: k, last: prev, hasLast: i > 0})
 			}
 			prev = c.last
@@ -318,12 +328,6 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 		c := &cands[i]
 		if len(rs.overflow) > 0 && floorDiv(c.c.first, rs.cap.interval) > rs.ovBucket {
 			out = rs.release(out)
-		}
-		if c.c.ev == nil {
-			// Its document was let go in a flood (offTerms.held): more
-			// new terms in its interval than max_signals could raise.
-			rs.heldBack.Add(1)
-			continue
 		}
 		var last time.Time
 		if c.hasLast {
