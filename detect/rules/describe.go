@@ -39,6 +39,11 @@ func Describe(r *Rule) string {
 	if r.Type == "new_terms" {
 		line("new terms", strings.Join(r.NewTermsFields, ", "))
 		window := FormatDuration(r.HistoryWindow)
+		if r.HistoryStart != nil {
+			// Resolved at each event's time: say how long it can be.
+			lo, hi := r.HistoryStart.Span()
+			window = FormatDuration(lo) + " to " + FormatDuration(hi) + " by event time"
+		}
 		if r.HistoryWindowStart != "" {
 			window += " (" + r.HistoryWindowStart + ")"
 		}

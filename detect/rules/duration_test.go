@@ -36,8 +36,11 @@ func TestWindowStartDateMath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.HistoryStart == nil || r.HistoryWindow != 31*24*time.Hour-time.Millisecond || r.HistoryWindowStart != "now-30d/d" {
+	if r.HistoryStart == nil || r.HistoryWindow != 31*24*time.Hour || r.HistoryWindowStart != "now-30d/d" {
 		t.Fatalf("window %v %v %q", r.HistoryStart, r.HistoryWindow, r.HistoryWindowStart)
+	}
+	if d := Describe(r); !strings.Contains(d, "  history window: 30d to 31d by event time (now-30d/d)\n") || !strings.Contains(d, "from now-1h/h") {
+		t.Fatalf("Describe:\n%s", d)
 	}
 	now := time.Date(2026, 3, 4, 15, 30, 0, 0, time.UTC)
 	if got := time.UnixMilli(r.HistoryStart.At(now.UnixMilli())).UTC(); !got.Equal(time.Date(2026, 2, 2, 0, 0, 0, 0, time.UTC)) {

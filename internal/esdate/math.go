@@ -79,13 +79,14 @@ func (e *Math) apply(t time.Time, roundUp bool) time.Time {
 
 // Span bounds now − At(now) over every now: the shortest and the longest
 // look-back the expression can mean (now-1M: 28 to 31 days; now-30d/d: 30
-// days to 31 days less a millisecond). It is meaningful for expressions
-// anchored at now.
+// to 31 days, a rounding counted as its whole unit so that the bound reads
+// as rules write it, though 31 days less a millisecond is the most it
+// reaches). It is meaningful for expressions anchored at now.
 func (e *Math) Span() (lo, hi time.Duration) {
 	for _, op := range e.ops {
 		short, long := unitLen(op.unit)
 		if op.round {
-			hi += long - time.Millisecond
+			hi += long
 			continue
 		}
 		n := time.Duration(op.n)
