@@ -272,18 +272,8 @@ func (s *scanner) value() error {
 			if err := s.value(); err != nil {
 				return err
 			}
-			s.ws()
-			if s.i >= len(s.b) {
-				return errEOF
-			}
-			switch s.b[s.i] {
-			case ',':
-				s.i++
-			case ']':
-				s.i++
-				return nil
-			default:
-				return errors.New("comma or ] expected")
+			if end, err := s.sep(']'); err != nil || end {
+				return err
 			}
 		}
 	}
@@ -331,18 +321,8 @@ func (s *scanner) object() error {
 		if err != nil {
 			return err
 		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return errEOF
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			return nil
-		default:
-			return errors.New("comma or } expected")
+		if end, err := s.sep('}'); err != nil || end {
+			return err
 		}
 	}
 }
