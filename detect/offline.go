@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/xferhunt/xferhunt/detect/newterms"
 	"github.com/xferhunt/xferhunt/ecs"
 )
 
@@ -24,7 +23,10 @@ import (
 
 // offTerms is one rule's offline state.
 type offTerms struct {
-	tuples map[string]*offTuple
+	// tuples are keyed by the tracker's hash of the tuple (hash), as
+	// the history keeps them: the tuple's text stays in the events.
+	tuples map[uint64]*offTuple
+	hash   func(tuple []string) uint64
 	// held are, per max_signals interval, the clusters holding a source
 	// document: at most keep, the earliest. No interval can raise more
 	// than max_signals of its own plus max_signals deferred to the next,
@@ -36,7 +38,6 @@ type offTerms struct {
 	keep     int
 	total    int // documents held, over all intervals
 	dropped  int // documents let go
-	keyBuf   []byte
 }
 
 // MaxOfflineDocs bounds the source documents a scan holds for its new_terms
@@ -47,9 +48,10 @@ type offTerms struct {
 const MaxOfflineDocs = 20000
 
 // offTuple is one tuple's sightings. A scan may hold a million of them
-// (one per distinct file path), so it is kept small: the tuple itself is
-// its map key (newterms.Key, split again only for the alerts raised), and
-// what few tuples need (latent, untimed) sits behind one pointer.
+// (one per distinct file path), so it is kept small: the tuple is known
+// by its hash (the map key), its text kept only beside a document held
+// for an alert (offDoc), and what few tuples need (latent, untimed) sits
+// behind one pointer.
 type offTuple struct {
 	clusters []*offCluster // by first; consecutive clusters are more than W apart
 	extra    *offExtra
@@ -68,9 +70,16 @@ type offExtra struct {
 
 type offCluster struct {
 	first, last int64
-	ev          ecs.Doc // the earliest event, the alert's source (nil: let go)
+	doc         *offDoc // the earliest event, the alert's source (nil: let go)
 	key         string  // its event key: the tie-break between equal times
 	flags       uint8   // the event's Flags (offFlags), without the key
+}
+
+// offDoc is the document a cluster holds for its alert, with the tuple
+// (the alert's new terms, in the fields' order) it was seen with.
+type offDoc struct {
+	ev  ecs.Doc
+	tup []string
 }
 
 // Flags of an offCluster's event: its Flags.Key is key when ownKey is set,
@@ -114,11 +123,11 @@ type latentSighting struct{ ms, from int64 }
 const maxLatent = 64
 
 func (o *offTerms) tuple(tup []string) *offTuple {
-	o.keyBuf = newterms.AppendKey(o.keyBuf[:0], tup)
-	t := o.tuples[string(o.keyBuf)]
+	h := o.hash(tup)
+	t := o.tuples[h]
 	if t == nil {
 		t = &offTuple{}
-		o.tuples[string(o.keyBuf)] = t
+		o.tuples[h] = t
 	}
 	return t
 }
@@ -138,7 +147,7 @@ func (o *offTerms) observe(tup []string, ms int64, start func(int64) int64, ev e
 		key := eventKey(ev, f.Key)
 		c := &offCluster{first: ms, last: ms, flags: packFlags(f), key: key}
 		t.clusters = slices.Insert(cs, k, c)
-		o.hold(c, ev)
+		o.hold(c, ev, tup)
 		return
 	}
 	c := cs[k]
@@ -146,12 +155,12 @@ func (o *offTerms) observe(tup []string, ms int64, start func(int64) int64, ev e
 	case ms < c.first:
 		o.release(c)
 		c.first, c.flags, c.key = ms, packFlags(f), eventKey(ev, f.Key)
-		o.hold(c, ev)
+		o.hold(c, ev, tup)
 	case ms == c.first:
 		if key := eventKey(ev, f.Key); key < c.key {
 			o.release(c)
 			c.flags, c.key = packFlags(f), key
-			o.hold(c, ev)
+			o.hold(c, ev, tup)
 		}
 	}
 	c.last = max(c.last, ms)
@@ -164,15 +173,16 @@ func (o *offTerms) observe(tup []string, ms int64, start func(int64) int64, ev e
 	}
 }
 
-// hold gives c its source document ev, within the interval's budget.
-func (o *offTerms) hold(c *offCluster, ev ecs.Doc) {
-	c.ev = ev
+// hold gives c its source document ev, seen with tup, within the
+// interval's budget.
+func (o *offTerms) hold(c *offCluster, ev ecs.Doc, tup []string) {
+	c.doc = &offDoc{ev: ev, tup: slices.Clone(tup)}
 	b := o.bucket(c)
 	hs := append(o.held[b], c)
 	if len(hs) > o.keep {
 		// Let go of the latest (by time, then key) of the interval.
 		w := latest(hs)
-		hs[w].ev = nil
+		hs[w].doc = nil
 		hs = slices.Delete(hs, w, w+1)
 		o.dropped++
 		o.total--
@@ -189,7 +199,7 @@ func (o *offTerms) hold(c *offCluster, ev ecs.Doc) {
 		}
 		hs := o.held[last]
 		w := latest(hs)
-		hs[w].ev = nil
+		hs[w].doc = nil
 		o.held[last] = slices.Delete(hs, w, w+1)
 		o.dropped++
 		o.total--
@@ -210,7 +220,7 @@ func latest(hs []*offCluster) int {
 
 // release takes c's document out of its interval's budget.
 func (o *offTerms) release(c *offCluster) {
-	if c.ev == nil {
+	if c.doc == nil {
 		return
 	}
 	b := o.bucket(c)
@@ -219,7 +229,7 @@ func (o *offTerms) release(c *offCluster) {
 		o.held[b] = slices.Delete(hs, i, i+1)
 		o.total--
 	}
-	c.ev = nil
+	c.doc = nil
 }
 
 // observeUntimed notes an event without a usable time.
@@ -233,7 +243,7 @@ func (o *offTerms) observeUntimed(tup []string, ev ecs.Doc, f Flags) {
 		t.extra = &offExtra{}
 	}
 	if u := t.extra.untimed; u == nil || key < u.key {
-		t.extra.untimed = &offCluster{ev: ev, flags: packFlags(f), key: key}
+		t.extra.untimed = &offCluster{doc: &offDoc{ev: ev, tup: slices.Clone(tup)}, flags: packFlags(f), key: key}
 	}
 }
 
@@ -253,8 +263,7 @@ func (o *offTerms) except(tup []string, ms, from int64) {
 // offCandidate is a cluster start that is new.
 type offCandidate struct {
 	c    *offCluster
-	key  string // the tuple's newterms.Key
-	last int64  // the previous cluster's last sighting, when hasLast
+	last int64 // the previous cluster's last sighting, when hasLast
 	// hasLast: the tuple was seen before this cluster in the input.
 	hasLast bool
 }
@@ -277,7 +286,7 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 			// A later kept sighting within the longest window counts, as
 			// in the tracker's own order-free judgement.
 			from := rs.tracker.WindowStart(c.first)
-			isNew := !rs.tracker.SeenBetweenKey(id, k, from, c.first+w)
+			isNew := !rs.tracker.SeenBetweenHash(id, k, from, c.first+w)
 			for _, l := range latent {
 				if l.ms >= from && l.ms < c.first && l.from < c.first {
 					isNew = false
@@ -285,7 +294,7 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 			}
 			switch {
 			case !isNew:
-			case c.ev == nil:
+			case c.doc == nil:
 				// Its document was let go in a flood (offTerms.held):
 				// more new terms in its interval than max_signals could
 				// raise. Counted here, it needs no candidate: in a
@@ -294,17 +303,17 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 				// before the next candidate's offer or by Drain alike.
 				rs.heldBack.Add(1)
 			default:
-				cands = append(cands, offCandidate{c: c, key: k, last: prev, hasLast: i > 0})
+				cands = append(cands, offCandidate{c: c, last: prev, hasLast: i > 0})
 			}
 			prev = c.last
 		}
 		if t.extra != nil {
-			if u := t.extra.untimed; u != nil && len(t.clusters) == 0 && !rs.tracker.SeenBetweenKey(id, k, math.MinInt64, math.MaxInt64) {
+			if u := t.extra.untimed; u != nil && len(t.clusters) == 0 && !rs.tracker.SeenBetweenHash(id, k, math.MinInt64, math.MaxInt64) {
 				u.first = e.newest
 				if u.first == 0 {
 					u.first = e.now().UnixMilli()
 				}
-				cands = append(cands, offCandidate{c: u, key: k})
+				cands = append(cands, offCandidate{c: u})
 			}
 		}
 	}
@@ -320,9 +329,7 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 		}
 		// One event of several tuples (multi-valued fields): the tuples'
 		// order, as the fields give them.
-		ta, _ := newterms.SplitKey(a.key)
-		tb, _ := newterms.SplitKey(b.key)
-		return slices.Compare(ta, tb)
+		return slices.Compare(a.c.doc.tup, b.c.doc.tup)
 	})
 	for i := range cands {
 		c := &cands[i]
@@ -333,24 +340,22 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 		if c.hasLast {
 			last = time.UnixMilli(c.last)
 		}
-		tup, _ := newterms.SplitKey(c.key)
-		out = e.offer(rs, out, c.c.ev, c.c.flagsOf(), c.c.first, tup, last)
-		c.c.ev = nil
+		out = e.offer(rs, out, c.c.doc.ev, c.c.flagsOf(), c.c.first, c.c.doc.tup, last)
+		c.c.doc = nil
 	}
 	cands = nil
-	// The tuples go to the tracker one by one, each forgotten here as it
-	// is recorded, and the tracker keeps the same key string: the offline
-	// state and the history never both hold a copy of a million tuples.
+	// The tuples go to the tracker one by one, by hash, each forgotten
+	// here as it is recorded.
 	for k, t := range o.tuples {
 		for _, c := range t.clusters {
-			rs.tracker.RecordKey(id, k, c.first)
+			rs.tracker.RecordHash(id, k, c.first)
 			if c.last != c.first {
-				rs.tracker.RecordKey(id, k, c.last)
+				rs.tracker.RecordHash(id, k, c.last)
 			}
 		}
 		delete(o.tuples, k)
 	}
-	o.tuples = map[string]*offTuple{}
+	o.tuples = map[uint64]*offTuple{}
 	clear(o.held)
 	o.total = 0
 	rs.terms.Store(int64(rs.tracker.Terms(id)))
