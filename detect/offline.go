@@ -24,8 +24,15 @@ import (
 // offTerms is one rule's offline state.
 type offTerms struct {
 	// tuples are keyed by the tracker's hash of the tuple (hash), as
-	// the history keeps them: the tuple's text stays in the events.
-	tuples map[uint64]*offTuple
+	// the history keeps them: the tuple's text stays in the events. The
+	// value is the tuple's latest cluster; the earlier ones follow it
+	// (offCluster.prev). A scan may hold a million tuples (one per
+	// distinct file path), so this is all most of them cost: a map slot,
+	// one cluster and its event key, ~100 bytes.
+	tuples map[uint64]*offCluster
+	// extras are what few tuples need besides (latent, untimed).
+	extras map[uint64]*offExtra
+	count  int // distinct tuples in tuples and extras
 	hash   func(tuple []string) uint64
 	// held are, per max_signals interval, the clusters holding a source
 	// document: at most keep, the earliest. No interval can raise more
@@ -47,16 +54,6 @@ type offTerms struct {
 // input cannot grow memory without bound.
 const MaxOfflineDocs = 20000
 
-// offTuple is one tuple's sightings. A scan may hold a million of them
-// (one per distinct file path), so it is kept small: the tuple is known
-// by its hash (the map key), its text kept only beside a document held
-// for an alert (offDoc), and what few tuples need (latent, untimed) sits
-// behind one pointer.
-type offTuple struct {
-	clusters []*offCluster // by first; consecutive clusters are more than W apart
-	extra    *offExtra
-}
-
 type offExtra struct {
 	// latent are sightings an exception with an expiry excepted: Kibana
 	// recomputes history with the exceptions of each run, so once the item
@@ -68,18 +65,23 @@ type offExtra struct {
 	untimed *offCluster
 }
 
+// offCluster is a run of a tuple's sightings whose consecutive times are
+// at most the window apart; the tuple's clusters are more than the window
+// apart from each other.
 type offCluster struct {
 	first, last int64
-	doc         *offDoc // the earliest event, the alert's source (nil: let go)
-	key         string  // its event key: the tie-break between equal times
-	flags       uint8   // the event's Flags (offFlags), without the key
+	doc         *offDoc     // the earliest event, the alert's source (nil: let go)
+	key         string      // its event key: the tie-break between equal times
+	prev        *offCluster // the tuple's cluster before this one
 }
 
 // offDoc is the document a cluster holds for its alert, with the tuple
-// (the alert's new terms, in the fields' order) it was seen with.
+// (the alert's new terms, in the fields' order) it was seen with: the
+// tuple's text is kept only here, for the alert.
 type offDoc struct {
-	ev  ecs.Doc
-	tup []string
+	ev    ecs.Doc
+	tup   []string
+	flags uint8 // the event's Flags (offFlags), without the key
 }
 
 // Flags of an offCluster's event: its Flags.Key is key when ownKey is set,
@@ -104,10 +106,11 @@ func packFlags(f Flags) uint8 {
 	return b
 }
 
-// flagsOf returns the Flags c's event came with.
+// flagsOf returns the Flags c's event came with (c holds its document).
 func (c *offCluster) flagsOf() Flags {
-	f := Flags{Historical: c.flags&offHistorical != 0, Loss: c.flags&offLoss != 0}
-	if c.flags&offOwnKey != 0 {
+	fl := c.doc.flags
+	f := Flags{Historical: fl&offHistorical != 0, Loss: fl&offLoss != 0}
+	if fl&offOwnKey != 0 {
 		f.Key = c.key
 	}
 	return f
@@ -122,61 +125,77 @@ type latentSighting struct{ ms, from int64 }
 // maxLatent bounds the latent sightings kept per tuple (the newest stay).
 const maxLatent = 64
 
-func (o *offTerms) tuple(tup []string) *offTuple {
-	h := o.hash(tup)
-	t := o.tuples[h]
-	if t == nil {
-		t = &offTuple{}
-		o.tuples[h] = t
+// extra returns the extras of tuple h, made when missing.
+func (o *offTerms) extra(h uint64) *offExtra {
+	x := o.extras[h]
+	if x == nil {
+		if o.tuples[h] == nil {
+			o.count++
+		}
+		x = &offExtra{}
+		o.extras[h] = x
 	}
-	return t
+	return x
 }
 
 // observe adds a sighting of tup at ms by event ev.
 // start gives a sighting's window start (newterms.Tracker.WindowStart).
 func (o *offTerms) observe(tup []string, ms int64, start func(int64) int64, ev ecs.Doc, f Flags) {
-	t := o.tuple(tup)
-	cs := t.clusters
-	// k: the first cluster that ends within a window before ms; in-order
-	// input finds it at the end at once.
-	k := len(cs)
-	for k > 0 && cs[k-1].last >= start(ms) {
-		k--
+	h := o.hash(tup)
+	head := o.tuples[h]
+	// c: the earliest cluster that ends within a window before ms (they
+	// are the latest ones: in-order input finds it at the head at once);
+	// next and next2: the two clusters after it.
+	from := start(ms)
+	var c, next, next2 *offCluster
+	for n := head; n != nil && n.last >= from; n = n.prev {
+		next2, next, c = next, c, n
 	}
-	if k == len(cs) || start(cs[k].first) > ms {
-		key := eventKey(ev, f.Key)
-		c := &offCluster{first: ms, last: ms, flags: packFlags(f), key: key}
-		t.clusters = slices.Insert(cs, k, c)
-		o.hold(c, ev, tup)
+	if c == nil || start(c.first) > ms {
+		nc := &offCluster{first: ms, last: ms, key: eventKey(ev, f.Key)}
+		switch {
+		case c != nil: // before c
+			nc.prev, c.prev = c.prev, nc
+		default: // the latest
+			if head == nil && o.extras[h] == nil {
+				o.count++
+			}
+			nc.prev = head
+			o.tuples[h] = nc
+		}
+		o.hold(nc, ev, tup, f)
 		return
 	}
-	c := cs[k]
 	switch {
 	case ms < c.first:
 		o.release(c)
-		c.first, c.flags, c.key = ms, packFlags(f), eventKey(ev, f.Key)
-		o.hold(c, ev, tup)
+		c.first, c.key = ms, eventKey(ev, f.Key)
+		o.hold(c, ev, tup, f)
 	case ms == c.first:
 		if key := eventKey(ev, f.Key); key < c.key {
 			o.release(c)
-			c.flags, c.key = packFlags(f), key
-			o.hold(c, ev, tup)
+			c.key = key
+			o.hold(c, ev, tup, f)
 		}
 	}
 	c.last = max(c.last, ms)
 	// A sighting that bridges two clusters merges them: the later one's
 	// first sighting is no longer new.
-	if k+1 < len(cs) && start(cs[k+1].first) <= c.last {
-		c.last = max(c.last, cs[k+1].last)
-		o.release(cs[k+1])
-		t.clusters = slices.Delete(cs, k+1, k+2)
+	if next != nil && start(next.first) <= c.last {
+		c.last = max(c.last, next.last)
+		o.release(next)
+		if next2 != nil {
+			next2.prev = c
+		} else {
+			o.tuples[h] = c
+		}
 	}
 }
 
-// hold gives c its source document ev, seen with tup, within the
+// hold gives c its source document ev, seen with tup and f, within the
 // interval's budget.
-func (o *offTerms) hold(c *offCluster, ev ecs.Doc, tup []string) {
-	c.doc = &offDoc{ev: ev, tup: slices.Clone(tup)}
+func (o *offTerms) hold(c *offCluster, ev ecs.Doc, tup []string, f Flags) {
+	c.doc = &offDoc{ev: ev, tup: slices.Clone(tup), flags: packFlags(f)}
 	b := o.bucket(c)
 	hs := append(o.held[b], c)
 	if len(hs) > o.keep {
@@ -234,26 +253,20 @@ func (o *offTerms) release(c *offCluster) {
 
 // observeUntimed notes an event without a usable time.
 func (o *offTerms) observeUntimed(tup []string, ev ecs.Doc, f Flags) {
-	t := o.tuple(tup)
+	h := o.hash(tup)
 	key := eventKey(ev, f.Key)
-	if len(t.clusters) > 0 {
+	if o.tuples[h] != nil {
 		return // it cannot alert: keep no document
 	}
-	if t.extra == nil {
-		t.extra = &offExtra{}
-	}
-	if u := t.extra.untimed; u == nil || key < u.key {
-		t.extra.untimed = &offCluster{doc: &offDoc{ev: ev, tup: slices.Clone(tup)}, flags: packFlags(f), key: key}
+	x := o.extra(h)
+	if u := x.untimed; u == nil || key < u.key {
+		x.untimed = &offCluster{doc: &offDoc{ev: ev, tup: slices.Clone(tup), flags: packFlags(f)}, key: key}
 	}
 }
 
 // except notes a sighting an exception excepted until from (Unix ms).
 func (o *offTerms) except(tup []string, ms, from int64) {
-	t := o.tuple(tup)
-	if t.extra == nil {
-		t.extra = &offExtra{}
-	}
-	x := t.extra
+	x := o.extra(o.hash(tup))
 	if len(x.latent) >= maxLatent {
 		x.latent = x.latent[1:]
 	}
@@ -276,13 +289,14 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 	w := rs.window.Milliseconds()
 	id := rs.rule.RuleID
 	var cands []offCandidate
-	for k, t := range o.tuples {
-		var prev int64
+	for k, head := range o.tuples {
 		var latent []latentSighting
-		if t.extra != nil {
-			latent = t.extra.latent
+		if len(o.extras) > 0 {
+			if x := o.extras[k]; x != nil {
+				latent = x.latent
+			}
 		}
-		for i, c := range t.clusters {
+		for c := head; c != nil; c = c.prev {
 			// A later kept sighting within the longest window counts, as
 			// in the tracker's own order-free judgement.
 			from := rs.tracker.WindowStart(c.first)
@@ -302,19 +316,20 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 				// the overflow its time would release is released
 				// before the next candidate's offer or by Drain alike.
 				rs.heldBack.Add(1)
+			case c.prev != nil:
+				cands = append(cands, offCandidate{c: c, last: c.prev.last, hasLast: true})
 			default:
-				cands = append(cands, offCandidate{c: c, last: prev, hasLast: i > 0})
+				cands = append(cands, offCandidate{c: c})
 			}
-			prev = c.last
 		}
-		if t.extra != nil {
-			if u := t.extra.untimed; u != nil && len(t.clusters) == 0 && !rs.tracker.SeenBetweenHash(id, k, math.MinInt64, math.MaxInt64) {
-				u.first = e.newest
-				if u.first == 0 {
-					u.first = e.now().UnixMilli()
-				}
-				cands = append(cands, offCandidate{c: u})
+	}
+	for k, x := range o.extras {
+		if u := x.untimed; u != nil && o.tuples[k] == nil && !rs.tracker.SeenBetweenHash(id, k, math.MinInt64, math.MaxInt64) {
+			u.first = e.newest
+			if u.first == 0 {
+				u.first = e.now().UnixMilli()
 			}
+			cands = append(cands, offCandidate{c: u})
 		}
 	}
 	slices.SortFunc(cands, func(a, b offCandidate) int {
@@ -345,17 +360,27 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 	}
 	cands = nil
 	// The tuples go to the tracker one by one, by hash, each forgotten
-	// here as it is recorded.
-	for k, t := range o.tuples {
-		for _, c := range t.clusters {
+	// here as it is recorded, oldest cluster first as a stream records
+	// them (the tracker keeps the oldest and the latest sightings).
+	var cs []*offCluster
+	for k, head := range o.tuples {
+		cs = cs[:0]
+		for c := head; c != nil; c = c.prev {
+			cs = append(cs, c)
+		}
+		for i := len(cs) - 1; i >= 0; i-- {
+			c := cs[i]
 			rs.tracker.RecordHash(id, k, c.first)
 			if c.last != c.first {
 				rs.tracker.RecordHash(id, k, c.last)
 			}
+			c.prev = nil
 		}
 		delete(o.tuples, k)
 	}
-	o.tuples = map[uint64]*offTuple{}
+	o.tuples = map[uint64]*offCluster{}
+	o.extras = map[uint64]*offExtra{}
+	o.count = 0
 	clear(o.held)
 	o.total = 0
 	rs.terms.Store(int64(rs.tracker.Terms(id)))

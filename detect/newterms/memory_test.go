@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -16,12 +17,18 @@ import (
 const tupleBudget = 100
 
 // TestMemoryPerTuple pins the memory per tuple of the history: 300k
-// distinct (executable, host, path) tuples, every fourth seen three
-// times, must cost at most tupleBudget bytes each.
+// distinct (executable, host, path) tuples, each seen once or each seen
+// three times, must cost at most tupleBudget bytes each.
 func TestMemoryPerTuple(t *testing.T) {
 	if testing.Short() {
 		t.Skip("allocates 300k tuples")
 	}
+	for _, seen := range []int{1, 3} {
+		t.Run(fmt.Sprintf("seen=%d", seen), func(t *testing.T) { memoryPerTuple(t, seen) })
+	}
+}
+
+func memoryPerTuple(t *testing.T, seen int) {
 	const n = 300_000
 	tr := NewTracker(nil, 240*time.Hour)
 	tup := make([]string, 3)
@@ -32,24 +39,54 @@ func TestMemoryPerTuple(t *testing.T) {
 		tup[0] = "/usr/lib/openssh/sftp-server-" + strconv.Itoa(i%50)
 		tup[1] = "9f2a8c41d2e04b7c9d1e0f3a5b6c7d8e"
 		tup[2] = fmt.Sprintf("/home/user%d/uploads/%d/report-%d.pdf", i%97, i%1000, i)
-		for k := range 1 + 2*(i%4/3) {
+		for k := range seen {
 			tr.Observe("r", tup, at(time.Duration(i)*time.Second+time.Duration(k)*time.Minute))
 		}
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	per := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / n
-	t.Logf("%.1f B per tuple (%d tuples)", per, n)
+	t.Logf("%.1f B per tuple (%d tuples seen %d times)", per, n, seen)
 	if got := tr.Terms("r"); got != n {
 		t.Fatalf("holds %d tuples, want %d", got, n)
 	}
 	if per > tupleBudget {
 		t.Errorf("the history holds %.1f B per tuple, budget %d", per, tupleBudget)
 	}
-	if s := tr.Sightings("r", tup); len(s) != 3 {
-		t.Errorf("the last tuple kept %d sightings, want 3", len(s))
+	if s := tr.Sightings("r", tup); len(s) != seen {
+		t.Errorf("the last tuple kept %d sightings, want %d", len(s), seen)
 	}
 	runtime.KeepAlive(tr)
+}
+
+// TestFarSightings: sightings of one tuple more than 49 days apart (the
+// reach of the compact older-sightings block) are kept exactly, and a
+// tuple moves between the two layouts both ways.
+func TestFarSightings(t *testing.T) {
+	const day = 24 * time.Hour
+	tr := NewTracker(nil, 90*day)
+	tup := []string{"far"}
+	for _, d := range []time.Duration{0, 60 * day, 60*day + time.Millisecond, 70 * day} {
+		tr.Observe("r", tup, at(d))
+	}
+	want := []time.Time{at(0), at(60 * day), at(60*day + time.Millisecond), at(70 * day)}
+	if got := tr.Sightings("r", tup); !slices.EqualFunc(got, want, time.Time.Equal) {
+		t.Fatalf("sightings %v, want %v", got, want)
+	}
+	if isNew, last := tr.Observe("r", tup, at(30*day)); isNew || !last.Equal(at(0)) {
+		t.Fatalf("a late event 30 days after the first sighting: new=%v last=%v", isNew, last)
+	}
+	if got := tr.Coverage("r"); !got.Equal(at(0)) {
+		t.Fatalf("Coverage = %v", got)
+	}
+	// Pruning the far sighting brings the rest back within 49 days.
+	tr.Observe("r", []string{"late"}, at(95*day))
+	tr.Observe("r", []string{"stale-record"}, at(100*day))
+	tr.Prune(at(100 * day))
+	want = []time.Time{at(60*day + time.Millisecond), at(70 * day)}
+	if got := tr.Sightings("r", tup); !slices.EqualFunc(got[len(got)-2:], want, time.Time.Equal) || got[0].Before(at(10*day)) {
+		t.Fatalf("after the prune: sightings %v", got)
+	}
 }
 
 // TestTableMatchesReference drives the hash table through insertions,

@@ -52,8 +52,10 @@
 // sightings, a flag and the index of its older sightings), found through
 // an open-addressing table of 4-byte indices, and filed in a prune bucket
 // by a 4-byte record; a tuple seen more than once keeps its older
-// sightings in a pool of 56-byte blocks. That is about 45 bytes a tuple
-// seen once and ~100 with older sightings (TestMemoryPerTuple,
+// sightings in a block of 28 bytes (as ms before the newest; 56 bytes in
+// the rare case they span more than 49 days). Entries and blocks sit in
+// chunked pools, so growth never doubles them. That is ~35 bytes a tuple
+// seen once and ~65 with older sightings (TestMemoryPerTuple,
 // BenchmarkTermGrowth), against ~250 when the tuple's text was the key.
 //
 // Two tuples of a rule whose hashes collide are one tuple to the history:
@@ -163,15 +165,14 @@ const (
 // a tuple's identity while it is held), found by hash through an
 // open-addressing table, filed by prune bucket.
 type ruleTerms struct {
-	ents  []entry
-	free  []uint32 // indices of forgotten entries, reused first
+	ents  pool[entry]
 	live  int
 	table []uint32 // linear probing by hash; 0 empty, else entry index+1
-	// older holds the sightings before the newest of entries with more
-	// than one, MaxSightings−1 per block, ascending; freeOlder are blocks
-	// to reuse.
-	older     [][MaxSightings - 1]int64
-	freeOlder []uint32
+	// The sightings before the newest, of entries with more than one,
+	// ascending: as ms before the newest when all fit 32 bits (49 days),
+	// else as Unix ms (entry.older says which).
+	near pool[[MaxSightings - 1]uint32]
+	far  pool[[MaxSightings - 1]int64]
 
 	dirty   []uint32            // entries changed since the last flush
 	deleted map[uint64]struct{} // hashes forgotten since the last flush
@@ -188,10 +189,47 @@ type ruleTerms struct {
 type entry struct {
 	hash   uint64
 	newest int64  // Unix ms
-	older  uint32 // block in ruleTerms.older + 1; 0 when n ≤ 1
+	older  uint32 // 0 when n ≤ 1; else a block of near (farBit clear) or far, + 1
 	n      uint8  // sightings kept (0: a free entry)
 	dirty  bool
 }
+
+// farBit marks an entry.older block in ruleTerms.far.
+const farBit = 1 << 31
+
+// pool holds fixed-size items in chunks, by uint32 index: no append
+// doubling (up to twice the memory, and a copy of it all, at a million
+// tuples), and freed items are reused.
+type pool[T any] struct {
+	chunks [][]T
+	n      uint32   // items handed out, freed or not
+	free   []uint32 // freed items, reused first
+}
+
+const poolChunk = 4096
+
+func (p *pool[T]) at(i uint32) *T { return &p.chunks[i/poolChunk][i%poolChunk] }
+
+// alloc returns a zeroed item.
+func (p *pool[T]) alloc() uint32 {
+	var zero T
+	if k := len(p.free); k > 0 {
+		i := p.free[k-1]
+		p.free = p.free[:k-1]
+		*p.at(i) = zero
+		return i
+	}
+	if p.n%poolChunk == 0 {
+		p.chunks = append(p.chunks, make([]T, poolChunk))
+	}
+	p.n++
+	return p.n - 1
+}
+
+func (p *pool[T]) release(i uint32) { p.free = append(p.free, i) }
+
+// ent returns entry i.
+func (r *ruleTerms) ent(i uint32) *entry { return r.ents.at(i) }
 
 // NewTracker returns a tracker whose tuples are new when unseen for window.
 // h may be nil: history then lives only in memory, hashed under a random
@@ -241,7 +279,7 @@ func (t *Tracker) bucketOf(ms int64) int64 {
 
 // queue files a record of entry i in the bucket of its newest sighting.
 func (t *Tracker) queue(r *ruleTerms, i uint32) {
-	b := t.bucketOf(r.ents[i].newest)
+	b := t.bucketOf(r.ent(i).newest)
 	r.buckets[b] = append(r.buckets[b], i)
 	if b < r.minBucket {
 		r.minBucket = b
@@ -297,7 +335,7 @@ func (r *ruleTerms) find(h uint64) (uint32, bool) {
 		if v == 0 {
 			return 0, false
 		}
-		if r.ents[v-1].hash == h {
+		if r.ent(v-1).hash == h {
 			return v - 1, true
 		}
 	}
@@ -308,15 +346,8 @@ func (r *ruleTerms) add(h uint64) uint32 {
 	if (r.live+1)*4 > len(r.table)*3 {
 		r.grow()
 	}
-	var i uint32
-	if n := len(r.free); n > 0 {
-		i = r.free[n-1]
-		r.free = r.free[:n-1]
-	} else {
-		i = uint32(len(r.ents))
-		r.ents = append(r.ents, entry{})
-	}
-	r.ents[i] = entry{hash: h}
+	i := r.ents.alloc()
+	r.ent(i).hash = h
 	r.insert(i)
 	r.live++
 	return i
@@ -325,7 +356,7 @@ func (r *ruleTerms) add(h uint64) uint32 {
 // insert puts entry i in the table (which has room).
 func (r *ruleTerms) insert(i uint32) {
 	mask := uint64(len(r.table) - 1)
-	p := r.ents[i].hash & mask
+	p := r.ent(i).hash & mask
 	for r.table[p] != 0 {
 		p = (p + 1) & mask
 	}
@@ -336,9 +367,9 @@ func (r *ruleTerms) insert(i uint32) {
 func (r *ruleTerms) grow() {
 	n := max(2*len(r.table), 16)
 	r.table = make([]uint32, n)
-	for i := range r.ents {
-		if r.ents[i].n > 0 {
-			r.insert(uint32(i))
+	for i := range r.ents.n {
+		if r.ent(i).n > 0 {
+			r.insert(i)
 		}
 	}
 }
@@ -346,7 +377,7 @@ func (r *ruleTerms) grow() {
 // remove drops entry i from the table and frees it and its older block.
 func (r *ruleTerms) remove(i uint32) {
 	mask := uint64(len(r.table) - 1)
-	p := r.ents[i].hash & mask
+	p := r.ent(i).hash & mask
 	for r.table[p] != i+1 {
 		p = (p + 1) & mask
 	}
@@ -354,56 +385,88 @@ func (r *ruleTerms) remove(i uint32) {
 	// whose home lies at or before the hole, so lookups need no
 	// tombstones.
 	for q := (p + 1) & mask; r.table[q] != 0; q = (q + 1) & mask {
-		home := r.ents[r.table[q]-1].hash & mask
+		home := r.ent(r.table[q]-1).hash & mask
 		if (q-home)&mask >= (q-p)&mask {
 			r.table[p] = r.table[q]
 			p = q
 		}
 	}
 	r.table[p] = 0
-	if o := r.ents[i].older; o != 0 {
-		r.freeOlder = append(r.freeOlder, o-1)
-	}
-	r.ents[i] = entry{}
-	r.free = append(r.free, i)
+	r.freeOlder(r.ent(i))
+	*r.ent(i) = entry{}
+	r.ents.release(i)
 	r.live--
 }
 
 // times returns entry i's sightings in buf.
 func (r *ruleTerms) times(i uint32, buf *[MaxSightings]int64) []int64 {
-	e := &r.ents[i]
+	e := r.ent(i)
 	n := int(e.n)
 	if n == 0 {
 		return buf[:0]
 	}
-	if n > 1 {
-		copy(buf[:n-1], r.older[e.older-1][:n-1])
+	switch {
+	case n == 1:
+	case e.older&farBit != 0:
+		copy(buf[:n-1], r.far.at(e.older&^farBit - 1)[:n-1])
+	default:
+		for k, d := range r.near.at(e.older - 1)[:n-1] {
+			buf[k] = e.newest - int64(d)
+		}
 	}
 	buf[n-1] = e.newest
 	return buf[:n]
 }
 
+// oldest returns entry e's oldest sighting.
+func (r *ruleTerms) oldest(e *entry) int64 {
+	switch {
+	case e.n <= 1:
+		return e.newest
+	case e.older&farBit != 0:
+		return r.far.at(e.older&^farBit - 1)[0]
+	}
+	return e.newest - int64(r.near.at(e.older - 1)[0])
+}
+
+// freeOlder releases e's block of older sightings.
+func (r *ruleTerms) freeOlder(e *entry) {
+	switch {
+	case e.older == 0:
+	case e.older&farBit != 0:
+		r.far.release(e.older&^farBit - 1)
+	default:
+		r.near.release(e.older - 1)
+	}
+	e.older = 0
+}
+
 // set stores times (1 to MaxSightings, ascending) as entry i's sightings.
 func (r *ruleTerms) set(i uint32, times []int64) {
-	e := &r.ents[i]
+	e := r.ent(i)
 	n := len(times)
-	e.n, e.newest = uint8(n), times[n-1]
-	switch {
-	case n > 1 && e.older == 0:
-		if k := len(r.freeOlder); k > 0 {
-			e.older = r.freeOlder[k-1] + 1
-			r.freeOlder = r.freeOlder[:k-1]
-		} else {
-			r.older = append(r.older, [MaxSightings - 1]int64{})
-			e.older = uint32(len(r.older))
+	newest := times[n-1]
+	e.n, e.newest = uint8(n), newest
+	if n == 1 {
+		r.freeOlder(e)
+		return
+	}
+	if newest-times[0] <= 1<<32-1 {
+		if e.older == 0 || e.older&farBit != 0 {
+			r.freeOlder(e)
+			e.older = r.near.alloc() + 1
 		}
-	case n <= 1 && e.older != 0:
-		r.freeOlder = append(r.freeOlder, e.older-1)
-		e.older = 0
+		b := r.near.at(e.older - 1)
+		for k, ms := range times[:n-1] {
+			b[k] = uint32(newest - ms)
+		}
+		return
 	}
-	if n > 1 {
-		copy(r.older[e.older-1][:], times[:n-1])
+	if e.older&farBit == 0 {
+		r.freeOlder(e)
+		e.older = (r.far.alloc() + 1) | farBit
 	}
+	copy(r.far.at(e.older&^farBit - 1)[:], times[:n-1])
 }
 
 // Observe records that tuple was seen by ruleID at ts and reports whether it
@@ -448,9 +511,9 @@ func (t *Tracker) observeHash(ruleID string, h uint64, ms int64) (bool, time.Tim
 			r.set(idx, t.timesBuf[:1])
 			t.queue(r, idx)
 		} else {
-			oldBucket := t.bucketOf(r.ents[idx].newest)
+			oldBucket := t.bucketOf(r.ent(idx).newest)
 			r.set(idx, insertCapped(times, i, ms))
-			if t.bucketOf(r.ents[idx].newest) > oldBucket {
+			if t.bucketOf(r.ent(idx).newest) > oldBucket {
 				t.queue(r, idx) // a bucket later: the old record is skipped
 			}
 		}
@@ -535,7 +598,7 @@ func (t *Tracker) Flush() error {
 		flat := make([]int64, 0, len(r.dirty)*2)
 		put := make([]Term, 0, len(r.dirty))
 		for _, i := range r.dirty {
-			e := &r.ents[i]
+			e := r.ent(i)
 			if e.n == 0 || !e.dirty {
 				continue // forgotten, or listed twice (a reused entry)
 			}
@@ -553,8 +616,8 @@ func (t *Tracker) Flush() error {
 				first = err
 			}
 			for _, i := range r.dirty {
-				if r.ents[i].n > 0 {
-					r.ents[i].dirty = true
+				if e := r.ent(i); e.n > 0 {
+					e.dirty = true
 				}
 			}
 			continue
@@ -657,7 +720,7 @@ func (t *Tracker) Prune(now time.Time) int {
 // to the same rule: sightings before cutoff go.
 func (t *Tracker) visit(r *ruleTerms, i uint32, cutoff int64) int {
 	t.visits++
-	e := &r.ents[i]
+	e := r.ent(i)
 	if e.n == 0 {
 		return 0
 	}
@@ -665,7 +728,7 @@ func (t *Tracker) visit(r *ruleTerms, i uint32, cutoff int64) int {
 		t.forget(r, i)
 		return 1
 	}
-	if e.n > 1 && r.older[e.older-1][0] < cutoff {
+	if r.oldest(e) < cutoff {
 		times := r.times(i, &t.timesBuf)
 		j := sort.Search(len(times), func(k int) bool { return times[k] >= cutoff })
 		r.set(i, times[j:])
@@ -677,7 +740,7 @@ func (t *Tracker) visit(r *ruleTerms, i uint32, cutoff int64) int {
 // forget drops entry i from memory and, with the next Flush, from the
 // History.
 func (t *Tracker) forget(r *ruleTerms, i uint32) {
-	h := r.ents[i].hash
+	h := r.ent(i).hash
 	r.remove(i)
 	if t.h != nil {
 		r.deleted[h] = struct{}{}
@@ -686,7 +749,7 @@ func (t *Tracker) forget(r *ruleTerms, i uint32) {
 }
 
 func (t *Tracker) markDirty(r *ruleTerms, i uint32) {
-	if e := &r.ents[i]; !e.dirty && t.h != nil {
+	if e := r.ent(i); !e.dirty && t.h != nil {
 		e.dirty = true
 		r.dirty = append(r.dirty, i)
 		t.pending++
@@ -707,7 +770,7 @@ func (t *Tracker) evictOldest(r *ruleTerms) {
 		for len(recs) > 0 {
 			i := recs[0]
 			recs = recs[1:]
-			if e := &r.ents[i]; e.n == 0 || t.bucketOf(e.newest) != r.minBucket {
+			if e := r.ent(i); e.n == 0 || t.bucketOf(e.newest) != r.minBucket {
 				continue // a stale record: the entry is filed later
 			}
 			r.buckets[r.minBucket] = recs
@@ -780,15 +843,12 @@ func (t *Tracker) Coverage(ruleID string) time.Time {
 	r := t.rule(ruleID)
 	var oldest int64
 	found := false
-	for i := range r.ents {
-		e := &r.ents[i]
+	for i := range r.ents.n {
+		e := r.ent(i)
 		if e.n == 0 {
 			continue
 		}
-		first := e.newest
-		if e.n > 1 {
-			first = r.older[e.older-1][0]
-		}
+		first := r.oldest(e)
 		if !found || first < oldest {
 			oldest, found = first, true
 		}
