@@ -10,6 +10,7 @@ import (
 
 	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/enrich"
 	"github.com/xferhunt/xferhunt/internal/liveness"
 	"github.com/xferhunt/xferhunt/sources"
 )
@@ -36,7 +37,8 @@ func ruleFieldKeys(a detect.Alert) []string {
 }
 
 // TestAlertsShareReadOnlyRuleFields: alerts of one rule share the rule's
-// fields instead of each holding a deep copy, and nothing on the live
+// fields instead of each holding a deep copy (and alerts of one process its
+// ancestry, within the enricher's cache time), and nothing on the live
 // path writes through them: after enrichment from this host, liveness,
 // the responder's marks, the journal, the settle copy, the NDJSON writer
 // and the TUI's row store have handled many alerts, the first alert's rule
@@ -59,6 +61,7 @@ func TestAlertsShareReadOnlyRuleFields(t *testing.T) {
 
 	var raised, sent []detect.Alert
 	var first []byte    // the first alert's rule fields as raised
+	var firstAnc []byte // and its process ancestry as enriched
 	encode := func(a detect.Alert) []byte {
 		fields := map[string]any{}
 		for _, k := range ruleFieldKeys(a) {
@@ -96,6 +99,9 @@ func TestAlertsShareReadOnlyRuleFields(t *testing.T) {
 			}
 			raised = append(raised, st.alert)
 			l.finish(ctx, ctx, st, sink)
+			if firstAnc == nil {
+				firstAnc, _ = json.Marshal(st.alert.Doc.Get(enrich.ProcessAncestry))
+			}
 			// What a settler does with an alert whose facts change later.
 			l.settle(ctx, ctx, st.alert, false, sink)
 		})
@@ -117,5 +123,16 @@ func TestAlertsShareReadOnlyRuleFields(t *testing.T) {
 	}
 	if now := encode(raised[0]); string(now) != string(first) {
 		t.Errorf("rule fields changed after the live path handled the alerts:\nwas %s\nnow %s", first, now)
+	}
+	// The enricher shares one process's ancestry the same way.
+	anc := raised[0].Doc.Get(enrich.ProcessAncestry)
+	if a, ok := anc.([]any); !ok || len(a) == 0 {
+		t.Fatalf("no process ancestry enriched from this process: %v", anc)
+	}
+	if reflect.ValueOf(anc).UnsafePointer() != reflect.ValueOf(raised[19].Doc.Get(enrich.ProcessAncestry)).UnsafePointer() {
+		t.Errorf("alerts of one process within the enricher's cache time hold copies of its ancestry")
+	}
+	if now, _ := json.Marshal(anc); string(now) != string(firstAnc) {
+		t.Errorf("process ancestry changed after the live path handled the alerts:\nwas %s\nnow %s", firstAnc, now)
 	}
 }
