@@ -41,6 +41,7 @@ func (s *sysRec) parse(body []byte) {
 			continue
 		}
 		ks := i
+		// Keys and values are short: a byte loop beats a call.
 		for i < n && b[i] != '=' && b[i] != ' ' {
 			i++
 		}
@@ -60,7 +61,6 @@ func (s *sysRec) parse(body []byte) {
 				i += e + 2
 			}
 		} else {
-			// Unquoted values are short numbers: a loop beats a call.
 			for i < n && b[i] != ' ' {
 				i++
 			}
