@@ -15,17 +15,24 @@ import (
 )
 
 // Retention of the durable queue in the state store: a restarted run
-// shows the newest keepAlerts alerts again and tells stories from the
-// newest keepEvents events (about 350 bytes each on disk).
+// shows the newest 10,000 alerts again and tells stories from the newest
+// 200,000 events (about 350 bytes each on disk), each journal also bounded
+// in bytes so that big records (an event keeps up to 8 KiB of arguments,
+// an alert ~24 KB) cannot fill the disk: at most ~400 MB of state.
+var (
+	keepAlerts = state.Retention{Records: 10000, Bytes: 256 << 20}
+	keepEvents = state.Retention{Records: 200000, Bytes: 128 << 20}
+)
+
 const (
-	keepAlerts = 10000
-	keepEvents = 200000
 	// journalEvery is how often buffered records are committed: one bbolt
 	// transaction a second, however busy the host.
 	journalEvery = time.Second
-	// maxPending bounds what waits for the next commit; beyond it records
-	// are dropped and counted (a stalled disk must not grow memory).
-	maxPending = 100000
+	// maxPending and maxPendingBytes bound what waits for the next commit;
+	// beyond them records are dropped and counted (a stalled disk must not
+	// grow memory).
+	maxPending      = 100000
+	maxPendingBytes = 64 << 20
 )
 
 // journal batches the alerts and story events of a live run into the
@@ -37,6 +44,7 @@ type journal struct {
 	mu      sync.Mutex
 	alerts  [][]byte
 	events  [][]byte
+	pending int             // bytes in alerts and events
 	seen    map[string]bool // alert uuids already journaled (restored ones too)
 	dropped atomic.Uint64
 	failed  atomic.Uint64
@@ -56,8 +64,7 @@ func (j *journal) event(e *story.Event) {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if len(j.events) >= maxPending {
-		j.dropped.Add(1)
+	if !j.room(len(j.events), b) {
 		return
 	}
 	j.events = append(j.events, b)
@@ -72,8 +79,11 @@ func (j *journal) alert(a detect.Alert) {
 		return
 	}
 	b, err := ecs.AppendJSON(nil, map[string]any(a.Doc))
-	if err != nil || len(j.alerts) >= maxPending {
+	if err != nil {
 		j.dropped.Add(1)
+		return
+	}
+	if !j.room(len(j.alerts), b) {
 		return
 	}
 	j.seen[id] = true
@@ -86,11 +96,26 @@ func (j *journal) update(a detect.Alert) {
 	b, err := ecs.AppendJSON(nil, map[string]any(a.Doc))
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if err != nil || len(j.alerts) >= maxPending {
+	if err != nil {
 		j.dropped.Add(1)
 		return
 	}
+	if !j.room(len(j.alerts), b) {
+		return
+	}
 	j.alerts = append(j.alerts, b)
+}
+
+// room says whether b fits beside the n records of its kind waiting for
+// the next commit, and takes its bytes; a record that does not fit is
+// counted as dropped. Callers hold mu.
+func (j *journal) room(n int, b []byte) bool {
+	if n >= maxPending || j.pending+len(b) > maxPendingBytes {
+		j.dropped.Add(1)
+		return false
+	}
+	j.pending += len(b)
+	return true
 }
 
 // flush commits what is queued. A failed commit keeps nothing: the records
@@ -98,12 +123,12 @@ func (j *journal) update(a detect.Alert) {
 func (j *journal) flush() {
 	j.mu.Lock()
 	alerts, events := j.alerts, j.events
-	j.alerts, j.events = nil, nil
+	j.alerts, j.events, j.pending = nil, nil, 0
 	j.mu.Unlock()
 	for _, w := range []struct {
 		j    state.Journal
 		recs [][]byte
-		keep int
+		keep state.Retention
 	}{{state.JournalAlerts, alerts, keepAlerts}, {state.JournalEvents, events, keepEvents}} {
 		if _, err := j.st.Append(w.j, w.recs, w.keep); err != nil {
 			j.failed.Add(1)

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/xferhunt/xferhunt/detect"
@@ -55,5 +56,36 @@ func TestJournalRestore(t *testing.T) {
 	j2.alert(a)
 	if len(j2.alerts) != 0 {
 		t.Error("a restored alert was queued again")
+	}
+}
+
+// What waits for the next commit is bounded in bytes as well as records:
+// events with 8 KiB of arguments (one user's exec loop) stop being queued
+// at maxPendingBytes, counted as dropped, and a commit makes room again.
+func TestJournalPendingBytesBounded(t *testing.T) {
+	st := state.OpenMemory()
+	defer st.Close()
+	j := newJournal(st)
+	arg := strings.Repeat("<", 8183)
+	e := story.Event{Time: 1000, Action: "exec", Session: 7, Path: "/bin/true", Args: []string{"/bin/true", arg}}
+	b, err := e.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 2*maxPendingBytes/len(b) + 1
+	for range n {
+		j.event(&e)
+	}
+	if j.pending > maxPendingBytes {
+		t.Fatalf("pending %d bytes, bound %d", j.pending, maxPendingBytes)
+	}
+	queued, dropped := len(j.events), int(j.dropped.Load())
+	if queued+dropped != n || dropped < n/2-1 {
+		t.Fatalf("queued %d, dropped %d of %d events of %d bytes", queued, dropped, n, len(b))
+	}
+	j.flush()
+	j.event(&e)
+	if len(j.events) != 1 || int(j.dropped.Load()) != dropped {
+		t.Fatalf("after a commit: queued %d, dropped %d (was %d)", len(j.events), j.dropped.Load(), dropped)
 	}
 }

@@ -25,7 +25,7 @@ const (
 )
 
 // keepResponses bounds the response log; the oldest entries go first.
-const keepResponses = 10000
+var keepResponses = state.Retention{Records: 10000, Bytes: 16 << 20}
 
 // ErrReadOnly refuses every host-changing action under --readonly.
 var ErrReadOnly = errors.New("read-only run (--readonly): nothing on the host is changed")

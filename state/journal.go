@@ -23,12 +23,31 @@ const (
 	JournalResponses Journal = "responses"
 )
 
-// journalPos is where a journal's records start and where the next goes.
-// Keys are the record numbers in fixed-width hex, so byte order is
-// arrival order and the oldest are found without a scan.
+// journalPos is where a journal's records start and where the next goes,
+// and how many bytes its records hold. Keys are the record numbers in
+// fixed-width hex, so byte order is arrival order and the oldest are found
+// without a scan.
 type journalPos struct {
 	loaded      bool
 	first, next uint64
+	bytes       uint64
+}
+
+// Retention bounds a journal: the oldest records go once it holds more
+// than Records records or more than Bytes bytes of them (0: no bound of
+// that kind). A bound by count alone lets a writer of big records fill the
+// disk: 200,000 story events of 8 KiB of arguments each are 1.6 GB.
+// The newest record stays whatever its size.
+type Retention struct {
+	Records int
+	Bytes   int64
+}
+
+// over says whether a journal at p exceeds r (its bytes only while it
+// holds more than one record).
+func (r Retention) over(p journalPos) bool {
+	n := p.next - p.first
+	return (r.Records > 0 && n > uint64(r.Records)) || (r.Bytes > 0 && n > 1 && p.bytes > uint64(r.Bytes))
 }
 
 type journals struct {
@@ -60,7 +79,8 @@ func (s *Store) position(tx txn, j Journal) (*journalPos, error) {
 		return p, nil
 	}
 	first := true
-	err := tx.each([2]string{string(j)}, func(k string, _ []byte) error {
+	p.bytes = 0
+	err := tx.each([2]string{string(j)}, func(k string, v []byte) error {
 		n, err := strconv.ParseUint(k, 16, 64)
 		if err != nil || len(k) != 16 {
 			return fmt.Errorf("journal %s: bad key %q", j, k)
@@ -69,6 +89,7 @@ func (s *Store) position(tx txn, j Journal) (*journalPos, error) {
 			p.first, first = n, false
 		}
 		p.next = n + 1
+		p.bytes += uint64(len(v))
 		return nil
 	})
 	if err != nil {
@@ -82,9 +103,9 @@ func (s *Store) position(tx txn, j Journal) (*journalPos, error) {
 }
 
 // Append adds records to a journal in one transaction and deletes the
-// oldest beyond keep (keep <= 0 keeps everything). It returns how many
-// old records were deleted.
-func (s *Store) Append(j Journal, recs [][]byte, keep int) (deleted int, err error) {
+// oldest beyond keep (a zero Retention keeps everything). It returns how
+// many old records were deleted.
+func (s *Store) Append(j Journal, recs [][]byte, keep Retention) (deleted int, err error) {
 	if len(recs) == 0 {
 		return 0, nil
 	}
@@ -102,15 +123,16 @@ func (s *Store) Append(j Journal, recs [][]byte, keep int) (deleted int, err err
 				return err
 			}
 			np.next++
+			np.bytes += uint64(len(r))
 		}
-		if keep > 0 {
-			for np.next-np.first > uint64(keep) {
-				if err := tx.del([2]string{string(j)}, journalKey(np.first)); err != nil {
-					return err
-				}
-				np.first++
-				deleted++
+		for keep.over(np) {
+			k := journalKey(np.first)
+			np.bytes -= min(np.bytes, uint64(len(tx.get([2]string{string(j)}, k))))
+			if err := tx.del([2]string{string(j)}, k); err != nil {
+				return err
 			}
+			np.first++
+			deleted++
 		}
 		newPos = np
 		return nil

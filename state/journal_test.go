@@ -3,6 +3,7 @@ package state
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -18,10 +19,10 @@ func TestJournalRetentionAcrossReopen(t *testing.T) {
 	for i := range 7 {
 		recs = append(recs, []byte(fmt.Sprintf(`{"n":%d}`, i)))
 	}
-	if del, err := st.Append(JournalEvents, recs[:4], 5); err != nil || del != 0 {
+	if del, err := st.Append(JournalEvents, recs[:4], Retention{Records: 5}); err != nil || del != 0 {
 		t.Fatalf("append: %d %v", del, err)
 	}
-	if del, err := st.Append(JournalEvents, recs[4:], 5); err != nil || del != 2 {
+	if del, err := st.Append(JournalEvents, recs[4:], Retention{Records: 5}); err != nil || del != 2 {
 		t.Fatalf("append beyond retention: deleted %d, %v; want 2", del, err)
 	}
 	if err := st.Close(); err != nil {
@@ -32,7 +33,7 @@ func TestJournalRetentionAcrossReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := st.Append(JournalEvents, [][]byte{[]byte(`{"n":7}`)}, 5); err != nil {
+	if _, err := st.Append(JournalEvents, [][]byte{[]byte(`{"n":7}`)}, Retention{Records: 5}); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -56,7 +57,7 @@ func TestJournalMemory(t *testing.T) {
 	st := OpenMemory()
 	defer st.Close()
 	for i := range 3 {
-		if _, err := st.Append(JournalAlerts, [][]byte{[]byte(fmt.Sprint(i))}, 2); err != nil {
+		if _, err := st.Append(JournalAlerts, [][]byte{[]byte(fmt.Sprint(i))}, Retention{Records: 2}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -64,5 +65,55 @@ func TestJournalMemory(t *testing.T) {
 	_ = st.Records(JournalAlerts, func(b []byte) error { got = append(got, string(b)); return nil })
 	if fmt.Sprint(got) != "[1 2]" {
 		t.Fatalf("records = %v", got)
+	}
+}
+
+// A journal bounded by bytes drops its oldest records once they hold more
+// than the bound, keeps the newest however big, and a reopened store
+// counts the bytes it finds (the bound holds across runs).
+func TestJournalByteRetention(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "st")
+	for _, open := range []struct {
+		name string
+		fn   func() (*Store, error)
+	}{{"bolt", func() (*Store, error) { return Open(dir) }}, {"memory", func() (*Store, error) { return OpenMemory(), nil }}} {
+		t.Run(open.name, func(t *testing.T) {
+			st, err := open.fn()
+			if err != nil {
+				t.Fatal(err)
+			}
+			keep := Retention{Records: 100, Bytes: 250}
+			rec := func(i int) []byte { return []byte(fmt.Sprintf("%03d%s", i, strings.Repeat("x", 97))) }
+			for i := range 2 {
+				if _, err := st.Append(JournalEvents, [][]byte{rec(i)}, keep); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if open.name == "bolt" {
+				if err := st.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if st, err = open.fn(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			defer st.Close()
+			// 100 bytes each: a third would hold 300 > 250, so the oldest goes.
+			if del, err := st.Append(JournalEvents, [][]byte{rec(2)}, keep); err != nil || del != 1 {
+				t.Fatalf("append past the byte bound: deleted %d, %v; want 1", del, err)
+			}
+			// One record bigger than the bound: everything older goes, it stays.
+			big := []byte(strings.Repeat("y", 1000))
+			if del, err := st.Append(JournalEvents, [][]byte{big}, keep); err != nil || del != 2 {
+				t.Fatalf("append of a record over the bound: deleted %d, %v; want 2", del, err)
+			}
+			var got []string
+			if err := st.Records(JournalEvents, func(b []byte) error { got = append(got, string(b[:3])); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != "[yyy]" {
+				t.Fatalf("records = %v, want only the big one", got)
+			}
+		})
 	}
 }

@@ -118,6 +118,18 @@ func startXferhunt(t testing.TB, opt xferOptions, args ...string) *xfer {
 	return startCommand(t, opt, exec.Command(binPath, args...))
 }
 
+// startNetlinkHeadless runs xferhunt --headless over netlink with its state
+// in a fresh directory and the extra args (rules, fields), waits until it
+// is ready, and returns it with the state directory.
+func startNetlinkHeadless(t testing.TB, args ...string) (*xfer, string) {
+	t.Helper()
+	state := filepath.Join(t.TempDir(), "state")
+	x := startXferhunt(t, xferOptions{Netlink: true},
+		append([]string{"--headless", "--source", "netlink", "--state", state}, args...)...)
+	x.waitReady(15 * time.Second)
+	return x, state
+}
+
 // startCommand runs cmd (xferhunt, or a wrapper that execs it) as
 // startXferhunt does.
 func startCommand(t testing.TB, opt xferOptions, cmd *exec.Cmd) *xfer {

@@ -40,10 +40,7 @@ func TestRespondToRealUpload(t *testing.T) {
 	ub := testenv.CreateUser(t, "xfe2k-b")
 	sshd := testenv.StartSSHD(t, port)
 	dir := dropDir(t, "/tmp", "xferhunt-e2e-respond-")
-	state := filepath.Join(t.TempDir(), "state")
-	x := startXferhunt(t, xferOptions{Netlink: true}, "--headless", "--source", "netlink", "--state", state,
-		"--new-terms-fields", "file.path,host.id", "--history-window", "1d")
-	x.waitReady(15 * time.Second)
+	x, state := startNetlinkHeadless(t, "--new-terms-fields", "file.path,host.id", "--history-window", "1d")
 
 	// Login B: stays up through the whole test.
 	bOpts := sshOpts(ub, port, "127.0.0.42")

@@ -49,10 +49,7 @@ func TestStoryUploadExec(t *testing.T) {
 	// records over multicast: one run, two inputs.
 	auditDir := t.TempDir()
 	ad := testenv.StartAuditd(t, auditDir, "RAW", "")
-	state := filepath.Join(t.TempDir(), "state")
-	x := startXferhunt(t, xferOptions{Netlink: true}, "--headless", "--source", "netlink", "--state", state,
-		"--rule", "seed", "--rule", "upload-exec")
-	x.waitReady(15 * time.Second)
+	x, state := startNetlinkHeadless(t, "--rule", "seed", "--rule", "upload-exec")
 
 	batch := filepath.Join(t.TempDir(), "batch")
 	text := fmt.Sprintf("put %s %s\nrename %s %s\nchmod 755 %s\n", script, part, part, tool, tool)

@@ -130,6 +130,17 @@ func userFields(b []byte) (u userRec) {
 	return u
 }
 
+// feeds reports whether a user-space record of kind k can change the
+// tables or make a story's event: a failed one (res=failed) cannot, nor
+// can a USER_END without stories. Scan's splitters ask, so that such
+// records cost the grouper nothing but the log's clock.
+func (u *userRec) feeds(k recKind, story bool) bool {
+	if res := u.res; len(res) > 0 && string(res) != "success" && string(res) != "1" {
+		return false
+	}
+	return story || k != rkUserEnd
+}
+
 // sessEntry is a login session (audit ses) as its user-space records tell.
 type sessEntry struct {
 	acct, addr, hostname, terminal, exe string
@@ -145,10 +156,14 @@ type pamEntry struct {
 	sec, msec                           int64
 }
 
-// userRecord feeds the session and PAM tables.
-func (p *Parser) userRecord(k recKind, h *header) {
-	u := userFields(h.body)
-	if res := u.res; len(res) > 0 && string(res) != "success" && string(res) != "1" {
+// userRecord feeds the session and PAM tables. u, when not nil, is the
+// record's fields, read ahead.
+func (p *Parser) userRecord(k recKind, h *header, u *userRec) {
+	if u == nil {
+		f := userFields(h.body)
+		u = &f
+	}
+	if !u.feeds(k, p.opt.Story) {
 		return
 	}
 	pid, _ := atoiAll(u.pid)

@@ -59,10 +59,11 @@ func (s *sysRec) parse(body []byte) {
 			} else {
 				i += e + 2
 			}
-		} else if e := bytes.IndexByte(b[i:], ' '); e < 0 {
-			i = n
 		} else {
-			i += e
+			// Unquoted values are short numbers: a loop beats a call.
+			for i < n && b[i] != ' ' {
+				i++
+			}
 		}
 		v := b[vs:i]
 		switch len(k) {

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"os"
 	"testing"
 
+	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/sources"
+	"github.com/xferhunt/xferhunt/sources/auditd"
 )
 
 const benchDocs = 2000
@@ -51,9 +54,59 @@ func benchScan(b *testing.B, in []byte, scan sources.ScanFunc) {
 	b.ReportMetric(float64(docs)/b.Elapsed().Seconds(), "docs/s")
 }
 
+// captureNDJSON returns the ECS documents xferhunt builds from the
+// committed capture (file events and their story's execs, logins and
+// connections: 2–3 KB each, as Elastic Defend ships such events) as
+// NDJSON, repeated to benchDocs lines.
+func captureNDJSON(b *testing.B) []byte {
+	b.Helper()
+	f, err := os.Open("../../testdata/capture/raw.log")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	var docs [][]byte
+	_, err = auditd.ScanRecorded(f, sources.ScanOptions{HostID: "h", Story: true, Workers: 1, Emit: func(ev sources.Event) {
+		ev.Doc.Set("event.module", "endpoint") // not taken for Auditbeat's
+		line, err := ecs.AppendJSON(nil, ev.Doc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		docs = append(docs, append(line, '\n'))
+	}})
+	if err != nil || len(docs) == 0 {
+		b.Fatal(err, len(docs))
+	}
+	var nd bytes.Buffer
+	for n := range benchDocs {
+		nd.Write(docs[n%len(docs)])
+	}
+	return nd.Bytes()
+}
+
+// BenchmarkNDJSONLines is `scan` of ECS NDJSON with the workers it gets
+// (GOMAXPROCS); ...OneWorker is the cost on one core.
 func BenchmarkNDJSONLines(b *testing.B) {
 	nd, _, _ := benchInputs(b)
 	benchScan(b, nd, Scan)
+}
+
+func BenchmarkNDJSONLinesOneWorker(b *testing.B) {
+	nd, _, _ := benchInputs(b)
+	benchScan(b, nd, oneWorker)
+}
+
+func BenchmarkNDJSONCapture(b *testing.B) {
+	benchScan(b, captureNDJSON(b), Scan)
+}
+
+func BenchmarkNDJSONCaptureOneWorker(b *testing.B) {
+	benchScan(b, captureNDJSON(b), oneWorker)
+}
+
+func oneWorker(r io.Reader, opt sources.ScanOptions) (sources.Stats, error) {
+	opt.Workers = 1
+	return Scan(r, opt)
 }
 
 func BenchmarkDocumentsNDJSON(b *testing.B) {

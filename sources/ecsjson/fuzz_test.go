@@ -9,7 +9,8 @@ import (
 
 // FuzzScanDocuments feeds arbitrary input to the document reader, the line
 // decoder and the sniffer: none may panic, the reader never fails on
-// input alone, and each document counted is accounted for.
+// input alone, each document counted is accounted for, and Scan with
+// several workers gives what one gives.
 //
 //	go test -run '^$' -fuzz FuzzScanDocuments -fuzztime 60s ./sources/ecsjson/
 func FuzzScanDocuments(f *testing.F) {
@@ -51,5 +52,7 @@ func FuzzScanDocuments(f *testing.F) {
 			t.Fatalf("line stats %+v", ls)
 		}
 		_ = Sniff(in)
+		// Several workers read NDJSON as one does.
+		sameScans(t, in, -1)
 	})
 }

@@ -1,0 +1,480 @@
+package ecsjson
+
+import (
+	"errors"
+	"hash/maphash"
+	"strconv"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// parser decodes one JSON object into exactly what encoding/json's
+// Unmarshal into a map[string]any gives — the same maps, []any, strings,
+// float64, bools and nils, the same inputs refused — at several times its
+// speed: one pass (Unmarshal scans every byte twice, once to validate), no
+// reflection, maps made at their final size, and repeated short strings
+// (keys, and values like "file" or "linux") taken from a small cache
+// instead of allocated again. The fuzz test FuzzParseLikeUnmarshal and
+// TestParseLikeUnmarshal hold it to Unmarshal's output byte for byte.
+//
+// What Unmarshal does and this copies: a later duplicate key replaces the
+// earlier; invalid UTF-8 (in keys and values) becomes U+FFFD per bad
+// byte; \u escapes decode with UTF-16 surrogate pairs, a lone surrogate
+// becoming U+FFFD; control characters below 0x20 in a string are an
+// error; numbers follow JSON's grammar and become float64 (out of range:
+// an error); nesting deeper than 10,000 is an error; only JSON's four
+// white-space bytes may surround tokens.
+//
+// A parser is not safe for concurrent use; each worker has its own. The
+// zero parser works without the cache (for a one-off document).
+type parser struct {
+	s     []byte
+	i     int
+	depth int
+	// members and elems are the scratch stacks of the objects and arrays
+	// being read (nested ones above their parents'), so each container is
+	// allocated once, at its size, when it ends.
+	members []member
+	elems   []any
+	buf     []byte // unescaped string text
+	cache   *[cacheSize]cacheEntry
+}
+
+type member struct {
+	k string
+	v any
+}
+
+// errSyntax is every refusal: callers count the line malformed and need
+// no more detail.
+var errSyntax = errors.New("invalid JSON")
+
+// maxNesting is encoding/json's limit on nested arrays and objects.
+const maxNesting = 10000
+
+// The string cache: direct-mapped, so its memory is fixed and a miss
+// costs one hash and the allocation that would have happened anyway. Only
+// short strings go in: long ones (paths, command lines, raw records) are
+// rarely repeated and would push the short ones out.
+const (
+	cacheSize = 4096
+	cacheMax  = 48
+)
+
+type cacheEntry struct {
+	s string
+	v any // s boxed once, so a hit as a value allocates nothing
+}
+
+var cacheSeed = maphash.MakeSeed()
+
+// smallInts are the boxed float64 values of 0–255, which documents hold
+// often (counts, flags, small ids) and which would otherwise cost an
+// allocation each.
+var smallInts = func() (t [256]any) {
+	for i := range t {
+		t[i] = float64(i)
+	}
+	return t
+}()
+
+func newParser() *parser {
+	return &parser{cache: new([cacheSize]cacheEntry)}
+}
+
+// object parses s, which must hold one JSON object and nothing else but
+// white space.
+func (p *parser) object(s []byte) (map[string]any, error) {
+	p.s, p.i, p.depth = s, 0, 0
+	p.ws()
+	if p.i >= len(p.s) || p.s[p.i] != '{' {
+		// A top-level null leaves Unmarshal's map nil; anything else is
+		// an error there: neither is a document.
+		return nil, errSyntax
+	}
+	m, err := p.obj()
+	if err == nil {
+		p.ws()
+		if p.i != len(p.s) {
+			err = errSyntax
+		}
+	}
+	// The scratch stacks must not keep a document alive.
+	clear(p.members[:cap(p.members)])
+	clear(p.elems[:cap(p.elems)])
+	p.members, p.elems, p.s = p.members[:0], p.elems[:0], nil
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (p *parser) ws() {
+	for p.i < len(p.s) {
+		switch p.s[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// obj reads an object whose '{' is at p.i.
+func (p *parser) obj() (map[string]any, error) {
+	p.depth++
+	if p.depth > maxNesting {
+		return nil, errSyntax
+	}
+	p.i++
+	p.ws()
+	if p.i < len(p.s) && p.s[p.i] == '}' {
+		p.i++
+		p.depth--
+		return map[string]any{}, nil
+	}
+	base := len(p.members)
+	for {
+		if p.i >= len(p.s) || p.s[p.i] != '"' {
+			return nil, errSyntax
+		}
+		k, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		p.ws()
+		if p.i >= len(p.s) || p.s[p.i] != ':' {
+			return nil, errSyntax
+		}
+		p.i++
+		p.ws()
+		v, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		p.members = append(p.members, member{k, v})
+		p.ws()
+		if p.i >= len(p.s) {
+			return nil, errSyntax
+		}
+		c := p.s[p.i]
+		p.i++
+		if c == '}' {
+			break
+		}
+		if c != ',' {
+			return nil, errSyntax
+		}
+		p.ws()
+	}
+	m := make(map[string]any, len(p.members)-base)
+	for _, e := range p.members[base:] {
+		m[e.k] = e.v // a later duplicate replaces the earlier, as in Unmarshal
+	}
+	p.members = p.members[:base]
+	p.depth--
+	return m, nil
+}
+
+// arr reads an array whose '[' is at p.i.
+func (p *parser) arr() ([]any, error) {
+	p.depth++
+	if p.depth > maxNesting {
+		return nil, errSyntax
+	}
+	p.i++
+	p.ws()
+	if p.i < len(p.s) && p.s[p.i] == ']' {
+		p.i++
+		p.depth--
+		return make([]any, 0), nil // Unmarshal's [] is empty, not nil
+	}
+	base := len(p.elems)
+	for {
+		v, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		p.elems = append(p.elems, v)
+		p.ws()
+		if p.i >= len(p.s) {
+			return nil, errSyntax
+		}
+		c := p.s[p.i]
+		p.i++
+		if c == ']' {
+			break
+		}
+		if c != ',' {
+			return nil, errSyntax
+		}
+		p.ws()
+	}
+	a := make([]any, len(p.elems)-base)
+	copy(a, p.elems[base:])
+	p.elems = p.elems[:base]
+	p.depth--
+	return a, nil
+}
+
+// value reads any value starting at p.i (white space already skipped).
+func (p *parser) value() (any, error) {
+	if p.i >= len(p.s) {
+		return nil, errSyntax
+	}
+	switch c := p.s[p.i]; c {
+	case '"':
+		return p.strValue()
+	case '{':
+		m, err := p.obj()
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
+	case '[':
+		a, err := p.arr()
+		if err != nil {
+			return nil, err
+		}
+		return a, nil
+	case 't':
+		return true, p.literal("true")
+	case 'f':
+		return false, p.literal("false")
+	case 'n':
+		return nil, p.literal("null")
+	default:
+		if c == '-' || c >= '0' && c <= '9' {
+			return p.number()
+		}
+		return nil, errSyntax
+	}
+}
+
+func (p *parser) literal(lit string) error {
+	if len(p.s)-p.i < len(lit) || string(p.s[p.i:p.i+len(lit)]) != lit {
+		return errSyntax
+	}
+	p.i += len(lit)
+	return nil
+}
+
+// number reads a number by JSON's grammar and converts it as Unmarshal
+// does (strconv.ParseFloat; out of float64's range is an error).
+func (p *parser) number() (any, error) {
+	start := p.i
+	s := p.s
+	i := p.i
+	if s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return nil, errSyntax
+	}
+	integral := true
+	if i < len(s) && s[i] == '.' {
+		integral = false
+		i++
+		d := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return nil, errSyntax
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		integral = false
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return nil, errSyntax
+		}
+	}
+	p.i = i
+	text := s[start:i]
+	if integral && len(text) <= 3 && text[0] != '-' {
+		n := 0
+		for _, c := range text {
+			n = n*10 + int(c-'0')
+		}
+		if n < len(smallInts) {
+			return smallInts[n], nil
+		}
+	}
+	f, err := strconv.ParseFloat(string(text), 64)
+	if err != nil {
+		return nil, errSyntax
+	}
+	return f, nil
+}
+
+// strValue reads a string value, boxed (from the cache when short).
+func (p *parser) strValue() (any, error) {
+	b, err := p.strBytes()
+	if err != nil {
+		return nil, err
+	}
+	if len(b) <= cacheMax && p.cache != nil {
+		return p.cached(b).v, nil
+	}
+	return string(b), nil
+}
+
+// str reads a string (a key), from the cache when short.
+func (p *parser) str() (string, error) {
+	b, err := p.strBytes()
+	if err != nil {
+		return "", err
+	}
+	if len(b) <= cacheMax && p.cache != nil {
+		return p.cached(b).s, nil
+	}
+	return string(b), nil
+}
+
+func (p *parser) cached(b []byte) *cacheEntry {
+	e := &p.cache[maphash.Bytes(cacheSeed, b)&(cacheSize-1)]
+	if e.v == nil || e.s != string(b) {
+		s := string(b)
+		e.s, e.v = s, s
+	}
+	return e
+}
+
+// strBytes reads the string whose '"' is at p.i and returns its decoded
+// text: a slice of the input when it holds no escape and only valid UTF-8,
+// else of p.buf; valid until the next string either way.
+func (p *parser) strBytes() ([]byte, error) {
+	s := p.s
+	start := p.i + 1
+	i := start
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == '"':
+			p.i = i + 1
+			return s[start:i], nil
+		case c == '\\':
+			return p.unquote(start, i)
+		case c < 0x20:
+			return nil, errSyntax
+		case c < utf8.RuneSelf:
+			i++
+		default:
+			r, size := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				return p.unquote(start, i)
+			}
+			i += size
+		}
+	}
+	return nil, errSyntax
+}
+
+// unquote finishes a string that needs rewriting, from i (an escape or an
+// invalid byte), the way encoding/json's unquoteBytes does.
+func (p *parser) unquote(start, i int) ([]byte, error) {
+	s := p.s
+	b := append(p.buf[:0], s[start:i]...)
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == '"':
+			p.i = i + 1
+			p.buf = b
+			return b, nil
+		case c == '\\':
+			i++
+			if i >= len(s) {
+				return nil, errSyntax
+			}
+			switch s[i] {
+			case '"', '\\', '/':
+				b = append(b, s[i])
+				i++
+			case 'b':
+				b = append(b, '\b')
+				i++
+			case 'f':
+				b = append(b, '\f')
+				i++
+			case 'n':
+				b = append(b, '\n')
+				i++
+			case 'r':
+				b = append(b, '\r')
+				i++
+			case 't':
+				b = append(b, '\t')
+				i++
+			case 'u':
+				i--
+				rr := getu4(s[i:])
+				if rr < 0 {
+					return nil, errSyntax
+				}
+				i += 6
+				if utf16.IsSurrogate(rr) {
+					rr1 := getu4(s[i:])
+					if dec := utf16.DecodeRune(rr, rr1); dec != unicode.ReplacementChar {
+						i += 6
+						b = utf8.AppendRune(b, dec)
+						break
+					}
+					rr = unicode.ReplacementChar
+				}
+				b = utf8.AppendRune(b, rr)
+			default:
+				return nil, errSyntax
+			}
+		case c < 0x20:
+			return nil, errSyntax
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(s[i:])
+			i += size
+			b = utf8.AppendRune(b, r) // an invalid byte is RuneError, size 1
+		}
+	}
+	return nil, errSyntax
+}
+
+// getu4 decodes \uXXXX at the start of s, or returns -1 (encoding/json's
+// own helper).
+func getu4(s []byte) rune {
+	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
+		return -1
+	}
+	var r rune
+	for _, c := range s[2:6] {
+		switch {
+		case '0' <= c && c <= '9':
+			c = c - '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r*16 + rune(c)
+	}
+	return r
+}
