@@ -97,11 +97,7 @@ func NewCompanion(r *rules.Rule) Companion {
 // ancestors, the reason, xferhunt.explain and its own object.
 func companionAlert(static map[string]any, ev ecs.Doc, e *story.Event, uuid string, now time.Time, f Flags) ecs.Doc {
 	nowStr := now.UTC().Format(kibanaTime)
-	doc := nestedCopy(ev)
-	doc.Set("event.kind", "signal")
-	for k, v := range static {
-		doc[k] = ecs.Clone(v)
-	}
+	doc := alertBase(ev, static)
 	doc["@timestamp"] = nowStr
 	doc["kibana.alert.original_time"] = e.When().Format(kibanaTime)
 	doc["kibana.alert.uuid"] = uuid
@@ -113,7 +109,6 @@ func companionAlert(static map[string]any, ev ecs.Doc, e *story.Event, uuid stri
 	doc["kibana.alert.last_detected"] = nowStr
 	doc["kibana.alert.intended_timestamp"] = nowStr
 	doc["kibana.space_ids"] = []any{"default"}
-	doc["threat"] = ecs.Clone(static["kibana.alert.rule.threat"])
 	doc.Set("xferhunt.historical", f.Historical)
 	doc.Set("xferhunt.loss", f.Loss)
 	doc.Set("xferhunt.event_time", e.When().Format(kibanaTime))

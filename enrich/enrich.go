@@ -132,6 +132,11 @@ const procCacheMax = 4096
 type procFacts struct {
 	at    time.Time
 	chain []Process
+	// ancestry is chain as the alert field (ProcessAncestry), built once:
+	// the alerts of one transfer process within procTTL share it. It is
+	// read-only, like a rule's fields in an alert (detect.alertBase): an
+	// alert changed after it went out is a Clone.
+	ancestry []any
 	// the connection, when the process tree tells it
 	ip        string
 	port, via int
@@ -153,6 +158,7 @@ func (e *Enricher) lookup(pid int, wantSource bool) procFacts {
 		return f
 	}
 	f = procFacts{at: now, chain: e.opt.Proc.Ancestry(pid, e.opt.MaxAncestry)}
+	f.ancestry = ancestryField(f.chain)
 	if len(f.chain) > 0 {
 		if ip, port, via, ok := e.opt.Proc.SSHConnection(f.chain); ok {
 			f.ip, f.port, f.via, f.how = ip.String(), port, via, "proc-environ"
@@ -189,15 +195,7 @@ func (e *Enricher) process(d ecs.Doc) {
 	if len(chain) == 0 {
 		return
 	}
-	anc := make([]any, 0, len(chain))
-	for _, p := range chain {
-		args := make([]any, len(p.Args))
-		for i, a := range p.Args {
-			args[i] = a
-		}
-		anc = append(anc, map[string]any{"pid": p.PID, "ppid": p.PPID, "name": p.Name, "executable": p.Exe, "args": args})
-	}
-	d.Set(ProcessAncestry, anc)
+	d.Set(ProcessAncestry, f.ancestry)
 	if len(chain) > 1 && d.Get("process.parent.pid") == nil {
 		d.Set("process.parent.pid", chain[1].PID)
 	}
@@ -215,6 +213,19 @@ func (e *Enricher) process(d ecs.Doc) {
 		return
 	}
 	e.setSource(d, f.ip, f.port, f.how, f.via)
+}
+
+// ancestryField is a chain as the alert's ProcessAncestry value.
+func ancestryField(chain []Process) []any {
+	anc := make([]any, 0, len(chain))
+	for _, p := range chain {
+		args := make([]any, len(p.Args))
+		for i, a := range p.Args {
+			args[i] = a
+		}
+		anc = append(anc, map[string]any{"pid": p.PID, "ppid": p.PPID, "name": p.Name, "executable": p.Exe, "args": args})
+	}
+	return anc
 }
 
 // fillPort takes the port of the connection from the recorded address that

@@ -3,12 +3,16 @@ package sources
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+
+	// Inflates about a third faster than compress/gzip, with the same
+	// API, errors and multi-member handling: a rotated .gz log scans at
+	// the speed of its decompression.
+	"github.com/klauspost/compress/gzip"
 )
 
 // Errors the input reader wraps, so callers can tell unusable input (exit

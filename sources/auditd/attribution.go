@@ -94,10 +94,9 @@ type userRec struct {
 func userFields(b []byte) (u userRec) {
 	const all = 1<<8 - 1
 	var found uint
-	for j := 0; j < len(b) && found != all; j++ {
-		if j > 0 && b[j-1] != ' ' && b[j-1] != '\'' {
-			continue
-		}
+	// j visits the starts of words: 0 and every byte after a space or a
+	// quote (scanTo finds the next one).
+	for j := 0; j < len(b) && found != all; j = scanTo(b, j, ' ', '\'') + 1 {
 		var dst *[]byte
 		var bit uint
 		var key string
@@ -130,6 +129,17 @@ func userFields(b []byte) (u userRec) {
 	return u
 }
 
+// feeds reports whether a user-space record of kind k can change the
+// tables or make a story's event: a failed one (res=failed) cannot, nor
+// can a USER_END without stories. Scan's splitters ask, so that such
+// records cost the grouper nothing but the log's clock.
+func (u *userRec) feeds(k recKind, story bool) bool {
+	if res := u.res; len(res) > 0 && string(res) != "success" && string(res) != "1" {
+		return false
+	}
+	return story || k != rkUserEnd
+}
+
 // sessEntry is a login session (audit ses) as its user-space records tell.
 type sessEntry struct {
 	acct, addr, hostname, terminal, exe string
@@ -145,10 +155,14 @@ type pamEntry struct {
 	sec, msec                           int64
 }
 
-// userRecord feeds the session and PAM tables.
-func (p *Parser) userRecord(k recKind, h *header) {
-	u := userFields(h.body)
-	if res := u.res; len(res) > 0 && string(res) != "success" && string(res) != "1" {
+// userRecord feeds the session and PAM tables. u, when not nil, is the
+// record's fields, read ahead.
+func (p *Parser) userRecord(k recKind, h *header, u *userRec) {
+	if u == nil {
+		f := userFields(h.body)
+		u = &f
+	}
+	if !u.feeds(k, p.opt.Story) {
 		return
 	}
 	pid, _ := atoiAll(u.pid)

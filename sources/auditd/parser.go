@@ -181,7 +181,7 @@ func (p *Parser) Line(line []byte) {
 		p.st.Malformed++
 		return
 	}
-	p.record(line, &h, kindOf(h.typ), nil)
+	p.record(line, &h, kindOf(h.typ), nil, nil)
 }
 
 // trimEOL drops the line's trailing newline and carriage returns.
@@ -192,12 +192,12 @@ func trimEOL(line []byte) []byte {
 	return line
 }
 
-// record handles one audit record whose header is already split. sys, when
-// not nil, is the SYSCALL body parsed ahead (by Scan's reading goroutine)
-// from this very line; nil parses it here.
-func (p *Parser) record(line []byte, h *header, k recKind, sys *sysRec) {
+// record handles one audit record whose header is already split. sys and
+// usr, when not nil, are the SYSCALL body or the user-space fields parsed
+// ahead (by Scan's splitters) from this very line; nil parses them here.
+func (p *Parser) record(line []byte, h *header, k recKind, sys *sysRec, usr *userRec) {
 	if len(h.node) > 0 && !p.isNode {
-		p.forNode(h.node).record(line, h, k, sys)
+		p.forNode(h.node).record(line, h, k, sys, usr)
 		return
 	}
 	p.st.Records++
@@ -208,7 +208,7 @@ func (p *Parser) record(line []byte, h *header, k recKind, sys *sysRec) {
 			p.drain()
 		}
 	case rkUserStart, rkUserLogin, rkLogin, rkCredAcq, rkPAM, rkUserEnd:
-		p.userRecord(k, h)
+		p.userRecord(k, h, usr)
 		p.expire(h.sec)
 	case rkSyscall, rkCwd, rkPath, rkProctitle, rkExecve, rkSockaddr:
 		p.eventRecord(k, h, line, sys)

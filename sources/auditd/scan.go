@@ -2,9 +2,11 @@ package auditd
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"runtime"
+	"runtime/pprof"
 
 	"github.com/xferhunt/xferhunt/sources"
 )
@@ -20,12 +22,16 @@ const (
 	// in place.
 	blockSize = 1 << 20
 	// chunkSize is the read size of a pipelined Scan: small enough that
-	// the stages overlap from the start, large enough that handing a
-	// chunk over costs nothing per line.
-	chunkSize = 256 << 10
-	// chunks bounds the blocks in flight between reading and parsing,
-	// and so the memory of a pipelined Scan.
-	chunks = 4
+	// the stages overlap from the start and a block stays in the cache
+	// from its splitter to the grouper, large enough that handing a chunk
+	// over costs nothing per line.
+	chunkSize = 128 << 10
+	// chunks bounds the blocks in flight between reading and grouping,
+	// and so the memory of a pipelined Scan: one being read, one being
+	// grouped, one in each splitter (maxSplitters) and a spare, so that
+	// the reader seldom waits. Few and small, so that a block is still in
+	// the cache when the grouper reads it after its splitter.
+	chunks = maxSplitters + 3
 	// batchSize is how many planned events travel to the builder at once,
 	// so the channel costs little per event.
 	batchSize = 64
@@ -33,12 +39,14 @@ const (
 
 // Scan parses a whole auditd log from r, streaming: memory is a few blocks
 // plus the bounded tables, whatever the size of the input. With two or more
-// workers it runs three stages on their own goroutines, so that both cores
-// work: the caller's reads blocks, splits lines and parses their headers
-// and SYSCALL bodies; the second groups records into events and keeps the
-// attribution tables (the only part that must see every record in order);
-// the third turns finished events into documents and emits them, in log
-// order.
+// workers it pipelines the scan so that every core works: the caller's
+// goroutine reads blocks of whole lines; one splitter per worker cuts a
+// block's lines and parses what does not depend on other lines (headers,
+// SYSCALL bodies, the fields of user-space records), blocks in parallel;
+// one goroutine takes the blocks back in read order, groups records into
+// events and keeps the attribution tables (the only part that must see
+// every record in order); the last turns finished events into documents
+// and emits them, in log order.
 func Scan(r io.Reader, opt Options) (Stats, error) {
 	p := NewParser(opt)
 	workers := opt.Workers
@@ -50,11 +58,13 @@ func Scan(r io.Reader, opt Options) (Stats, error) {
 		p.Flush()
 		return p.Stats(), err
 	}
+	workers = min(workers, maxSplitters)
 
 	batches := make(chan []*fileEvent, 8)
 	built := make(chan struct{})
 	go func() {
 		defer close(built)
+		pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("stage", "build")))
 		bx := newBoxes()
 		bx.obj = newObjects() // Scan's consumer only reads documents
 		for b := range batches {
@@ -66,16 +76,33 @@ func Scan(r io.Reader, opt Options) (Stats, error) {
 		}
 	}()
 
-	full := make(chan *chunk, chunks)
-	free := make(chan *chunk, chunks)
-	for range chunks {
+	// Every block in flight is in exactly one of: free, being read, work
+	// (waiting for or in a splitter), order (waiting for the grouper).
+	// order holds every block sent to work, in read order, so grouping
+	// stays in log order however the splitters finish.
+	n := chunks
+	free := make(chan *chunk, n)
+	work := make(chan *chunk, n)
+	order := make(chan *chunk, n)
+	for range n {
 		// Audit lines are rarely shorter than 64 bytes: the token
 		// slices seldom grow.
-		free <- &chunk{buf: make([]byte, chunkSize), toks: make([]token, 0, chunkSize/64), sys: make([]sysRec, 0, chunkSize/256)}
+		free <- &chunk{buf: make([]byte, chunkSize), toks: make([]token, 0, chunkSize/64),
+			sys: make([]sysRec, 0, chunkSize/256), ready: make(chan struct{}, 1)}
+	}
+	for range workers {
+		go func() {
+			pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("stage", "split")))
+			for c := range work {
+				c.split(c.buf[:c.end], opt.Story)
+				c.ready <- struct{}{}
+			}
+		}()
 	}
 	parsed := make(chan struct{})
 	go func() {
 		defer close(parsed)
+		pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("stage", "group")))
 		batch := make([]*fileEvent, 0, batchSize)
 		p.out = func(fe *fileEvent) {
 			batch = append(batch, fe)
@@ -85,7 +112,8 @@ func Scan(r io.Reader, opt Options) (Stats, error) {
 			}
 		}
 		p.borrow = true // the chunk stays ours until detach
-		for c := range full {
+		for c := range order {
+			<-c.ready
 			for i := range c.toks {
 				p.token(c, &c.toks[i])
 			}
@@ -99,19 +127,31 @@ func Scan(r io.Reader, opt Options) (Stats, error) {
 		close(batches)
 	}()
 
-	err := readChunks(r, full, free)
-	close(full)
+	err := readChunks(r, free, func(c *chunk) {
+		order <- c
+		work <- c
+	})
+	close(work)
+	close(order)
 	<-parsed
 	<-built
 	return p.Stats(), err
 }
 
-// chunk is a block of whole lines with their headers (and SYSCALL bodies)
-// already parsed, on its way from the reading goroutine to the parser.
+// maxSplitters bounds the splitting goroutines of a Scan: beyond a few
+// the grouper, which must stay one, is the bottleneck anyway.
+const maxSplitters = 4
+
+// chunk is a block of whole lines, read by Scan's caller and split by a
+// splitter (headers, SYSCALL bodies and user-space fields parsed) on its
+// way to the grouper.
 type chunk struct {
-	buf  []byte
-	toks []token
-	sys  []sysRec
+	buf   []byte
+	end   int // buf[:end] is the block's whole lines
+	toks  []token
+	sys   []sysRec
+	usr   []userRec
+	ready chan struct{} // a splitter is done with the block
 }
 
 // token is one line of a chunk: its header, kept small (offsets rather
@@ -125,6 +165,7 @@ type token struct {
 	kind         recKind
 	ok           bool  // the line is an audit record
 	sys          int32 // index of the parsed SYSCALL body in chunk.sys, or -1
+	usr          int32 // index of the user-space record's fields in chunk.usr, or -1
 }
 
 // header rebuilds the line's header.
@@ -139,9 +180,10 @@ func (t *token) header() header {
 	return h
 }
 
-// split cuts data (whole lines) into tokens.
-func (c *chunk) split(data []byte) {
-	c.toks, c.sys = c.toks[:0], c.sys[:0]
+// split cuts data (whole lines) into tokens and parses every line as far
+// as it can alone.
+func (c *chunk) split(data []byte, story bool) {
+	c.toks, c.sys, c.usr = c.toks[:0], c.sys[:0], c.usr[:0]
 	for len(data) > 0 {
 		var line []byte
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -149,23 +191,37 @@ func (c *chunk) split(data []byte) {
 		} else {
 			line, data = data, nil
 		}
-		t := token{line: trimEOL(line), sys: -1}
+		t := token{line: trimEOL(line), sys: -1, usr: -1}
 		if len(t.line) > 0 {
 			var h header
-			h, t.ok = parseHeader(t.line)
+			h, t.ok = parseStamp(t.line)
 			if t.ok {
 				t.sec, t.msec, t.serial = h.sec, h.msec, h.serial
 				if h.node != nil {
 					t.nodeEnd = len("node=") + len(h.node)
 				}
+				t.kind = kindOf(h.typ)
+				// A record of no other kind only moves the log's clock
+				// (Parser.record): its ENRICHED part is never read.
+				if t.kind != rkOther {
+					h.splitEnriched(t.line)
+				}
+				switch t.kind {
+				case rkSyscall:
+					c.sys = append(c.sys, sysRec{})
+					c.sys[len(c.sys)-1].parse(h.body, story)
+					t.sys = int32(len(c.sys) - 1)
+				case rkUserStart, rkUserLogin, rkLogin, rkCredAcq, rkPAM, rkUserEnd:
+					u := userFields(h.body)
+					if !u.feeds(t.kind, story) {
+						t.kind = rkOther // userRecord would return at once
+						break
+					}
+					c.usr = append(c.usr, u)
+					t.usr = int32(len(c.usr) - 1)
+				}
 				t.rawEnd = len(h.raw)
 				t.body = t.rawEnd - len(h.body)
-				t.kind = kindOf(h.typ)
-				if t.kind == rkSyscall {
-					c.sys = append(c.sys, sysRec{})
-					c.sys[len(c.sys)-1].parse(h.body)
-					t.sys = int32(len(c.sys) - 1)
-				}
 			}
 		}
 		c.toks = append(c.toks, t)
@@ -186,15 +242,19 @@ func (p *Parser) token(c *chunk, t *token) {
 	if t.sys >= 0 {
 		sys = &c.sys[t.sys]
 	}
+	var usr *userRec
+	if t.usr >= 0 {
+		usr = &c.usr[t.usr]
+	}
 	h := t.header()
-	p.record(t.line, &h, t.kind, sys)
+	p.record(t.line, &h, t.kind, sys, usr)
 }
 
 // readChunks reads r into chunks taken from free, cut after their last
-// newline (the unfinished line moves to the next chunk), and sends them to
-// full once split and at least half full, so that short reads (a pipe)
-// still make large chunks; a last line without a newline counts too.
-func readChunks(r io.Reader, full chan<- *chunk, free <-chan *chunk) error {
+// newline (the unfinished line moves to the next chunk), and hands them to
+// send once at least half full, so that short reads (a pipe) still make
+// large chunks; a last line without a newline counts too.
+func readChunks(r io.Reader, free <-chan *chunk, send func(*chunk)) error {
 	c := <-free
 	n := 0   // bytes read into c.buf
 	end := 0 // c.buf[:end] is whole lines
@@ -218,9 +278,9 @@ func readChunks(r io.Reader, full chan<- *chunk, free <-chan *chunk) error {
 			if len(next.buf) < 2*len(tail) {
 				next.buf = make([]byte, 2*len(tail))
 			}
-			c.split(c.buf[:end])
+			c.end = end
 			n, end = copy(next.buf, tail), 0
-			full <- c
+			send(c)
 			c = next
 		}
 		if err != nil {
