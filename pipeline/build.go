@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/exceptions"
@@ -21,6 +22,21 @@ import (
 type kqlMatcher struct{ q *kql.Query }
 
 func (m kqlMatcher) Match(d ecs.Doc) bool { return m.q.Match(d) }
+
+// ReadFields lists the fields the query reads (detect.FieldReader): all
+// of them by name unless it has free text or field-name wildcards.
+func (m kqlMatcher) ReadFields() ([]string, bool) {
+	sh := m.q.Shape()
+	if sh.FreeText {
+		return nil, false
+	}
+	for _, f := range sh.Fields {
+		if strings.Contains(f, "*") {
+			return nil, false
+		}
+	}
+	return sh.Fields, true
+}
 
 func (m kqlMatcher) Explain(d ecs.Doc) []detect.Clause {
 	cs := m.q.Explain(d)

@@ -78,6 +78,12 @@ func Scan(cfg Config, paths []string) (err error) {
 			emitAlerts(feed.process(s.engine, ev, false))
 		},
 	}
+	if fields, whole, ok := s.engine.Sparse(); ok && !opt.Story && scanSparse {
+		// Only detection reads the events (no story, no companion): a JSON
+		// document no rule's query matches is built only as far as the
+		// queries and the event time read it.
+		opt.Sparse = &sources.Sparse{Fields: fields, Whole: whole}
+	}
 	// A read that fails part way (a truncated gzip, an I/O error) keeps
 	// what was found before it and goes on with the other inputs: the
 	// alerts are printed, the summary too, and the first error is
@@ -178,6 +184,10 @@ func closeInputs(inputs []*sources.Input) {
 		in.Close()
 	}
 }
+
+// scanSparse lets scan decode JSON sparsely; a test turns it off to
+// compare.
+var scanSparse = true
 
 // scanGCLarge is the live heap beyond which a scan gives up GOGC=400: at
 // 64 MiB live the generous setting may already take 320 MiB, issue 12's

@@ -2,6 +2,8 @@ package sources
 
 import (
 	"io"
+
+	"github.com/xferhunt/xferhunt/ecs"
 )
 
 // Stats counts what a recorded-file scan saw.
@@ -33,6 +35,22 @@ type ScanOptions struct {
 	Workers int
 	// Story asks for the context events of a story too (Event.Context).
 	Story bool
+	// Sparse, when set, lets a scanner that decodes JSON build only the
+	// fields the consumer reads of most documents (see Sparse).
+	Sparse *Sparse
+}
+
+// Sparse says which documents a consumer needs whole. Fields are the
+// dotted paths whose values decide it; Whole is asked of a document that
+// holds only those fields (every spelling of each path, dotted keys,
+// nested objects and arrays, as Elasticsearch resolves them: what ecs.Doc
+// reads of them is what it reads of the whole document) and must answer
+// from them alone. A document Whole refuses may be emitted holding just
+// those fields: the consumer promises to read nothing else of it. Whole
+// may be called from several goroutines at once.
+type Sparse struct {
+	Fields []string
+	Whole  func(ecs.Doc) bool
 }
 
 // ScanFunc reads one recorded input of a given format to its end.

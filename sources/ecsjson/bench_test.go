@@ -7,6 +7,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/xferhunt/xferhunt/detect/kql"
+	"github.com/xferhunt/xferhunt/detect/rules"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/sources"
 	"github.com/xferhunt/xferhunt/sources/auditd"
@@ -122,4 +124,38 @@ func BenchmarkDocumentsPrettyArray(b *testing.B) {
 func BenchmarkDocumentsSearchResponse(b *testing.B) {
 	_, _, s := benchInputs(b)
 	benchScan(b, s, ScanDocuments)
+}
+
+// seedSparse is the sparse plan `scan` makes for the built-in seed rule.
+func seedSparse(b *testing.B) *sources.Sparse {
+	b.Helper()
+	rs, err := rules.LoadAll("seed")
+	if err != nil || len(rs) != 1 {
+		b.Fatal(err, len(rs))
+	}
+	q, err := kql.ParseMapped(rs[0].Query)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &sources.Sparse{Fields: append([]string{"event.ingested", "@timestamp"}, q.Fields()...),
+		Whole: func(d ecs.Doc) bool { return q.Match(d) }}
+}
+
+// BenchmarkNDJSONCaptureSparse is `scan` of the capture's documents with
+// the seed rule's sparse plan: the documents its query does not match
+// are built only as far as it reads them.
+func BenchmarkNDJSONCaptureSparse(b *testing.B) {
+	sp := seedSparse(b)
+	benchScan(b, captureNDJSON(b), func(r io.Reader, opt sources.ScanOptions) (sources.Stats, error) {
+		opt.Sparse = sp
+		return Scan(r, opt)
+	})
+}
+
+func BenchmarkNDJSONCaptureSparseOneWorker(b *testing.B) {
+	sp := seedSparse(b)
+	benchScan(b, captureNDJSON(b), func(r io.Reader, opt sources.ScanOptions) (sources.Stats, error) {
+		opt.Sparse, opt.Workers = sp, 1
+		return Scan(r, opt)
+	})
 }

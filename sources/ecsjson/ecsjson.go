@@ -26,17 +26,23 @@ type Options struct {
 	// host.name for them. Neither fills host.id (see emit).
 	HostID, HostName string
 	Emit             func(sources.Event)
+	// Sparse lets the decoder build only the fields it names of the
+	// documents the consumer does not need whole (sparse.go).
+	Sparse *sources.Sparse
 }
 
 // Decoder turns NDJSON lines into events. A line may also be one of the
 // export wrappers (search hit or response, archive record, {"events":[…]}).
 type Decoder struct {
-	em emitter
-	p  *parser
+	em     emitter
+	p      *parser
+	sparse *sparseSpec // nil: every document decoded whole
 }
 
 // NewDecoder returns a decoder emitting through opt.Emit.
-func NewDecoder(opt Options) *Decoder { return &Decoder{em: emitter{opt: opt}, p: newParser()} }
+func NewDecoder(opt Options) *Decoder {
+	return &Decoder{em: emitter{opt: opt}, p: newParser(), sparse: newSparseSpec(opt.Sparse)}
+}
 
 // Stats returns the counters so far.
 func (d *Decoder) Stats() sources.Stats { return d.em.stats }
@@ -47,6 +53,9 @@ func (d *Decoder) Line(line []byte) {
 	d.em.stats.Lines++
 	line = bytes.TrimSpace(bytes.TrimPrefix(line, bom))
 	if len(line) == 0 {
+		return
+	}
+	if d.sparse != nil && d.sparseLine(line) {
 		return
 	}
 	m, err := d.p.object(line)
@@ -193,7 +202,7 @@ func Scan(r io.Reader, opt sources.ScanOptions) (sources.Stats, error) {
 	if workers > 1 {
 		return scanParallel(r, opt, workers)
 	}
-	d := NewDecoder(Options{HostID: opt.HostID, HostName: opt.HostName, Emit: opt.Emit})
+	d := NewDecoder(Options{HostID: opt.HostID, HostName: opt.HostName, Emit: opt.Emit, Sparse: opt.Sparse})
 	br := bufio.NewReaderSize(r, 256<<10)
 	var long []byte
 	for {

@@ -118,7 +118,7 @@ func readBlocks(r io.Reader, free <-chan *block, quit <-chan struct{}, send func
 // block's events and stats.
 func decodeBlocks(work <-chan *block, opt sources.ScanOptions) {
 	var cur *block
-	d := NewDecoder(Options{HostID: opt.HostID, HostName: opt.HostName, Emit: func(ev sources.Event) {
+	d := NewDecoder(Options{HostID: opt.HostID, HostName: opt.HostName, Sparse: opt.Sparse, Emit: func(ev sources.Event) {
 		cur.evs = append(cur.evs, ev)
 	}})
 	for b := range work {

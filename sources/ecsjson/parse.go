@@ -1,6 +1,7 @@
 package ecsjson
 
 import (
+	"encoding/binary"
 	"errors"
 	"hash/maphash"
 	"strconv"
@@ -263,9 +264,34 @@ func (p *parser) literal(lit string) error {
 // number reads a number by JSON's grammar and converts it as Unmarshal
 // does (strconv.ParseFloat; out of float64's range is an error).
 func (p *parser) number() (any, error) {
-	start := p.i
+	text, err := p.scanNumber()
+	if err != nil {
+		return nil, err
+	}
+	if len(text) <= 3 && text[0] != '-' {
+		n := 0
+		for _, c := range text {
+			if c < '0' || c > '9' {
+				n = -1
+				break
+			}
+			n = n*10 + int(c-'0')
+		}
+		if n >= 0 && n < len(smallInts) {
+			return smallInts[n], nil
+		}
+	}
+	f, err := strconv.ParseFloat(string(text), 64)
+	if err != nil {
+		return nil, errSyntax
+	}
+	return f, nil
+}
+
+// scanNumber reads the text of a number at p.i by JSON's grammar.
+func (p *parser) scanNumber() ([]byte, error) {
 	s := p.s
-	i := p.i
+	start, i := p.i, p.i
 	if s[i] == '-' {
 		i++
 	}
@@ -279,9 +305,7 @@ func (p *parser) number() (any, error) {
 	default:
 		return nil, errSyntax
 	}
-	integral := true
 	if i < len(s) && s[i] == '.' {
-		integral = false
 		i++
 		d := i
 		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
@@ -292,7 +316,6 @@ func (p *parser) number() (any, error) {
 		}
 	}
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		integral = false
 		i++
 		if i < len(s) && (s[i] == '+' || s[i] == '-') {
 			i++
@@ -306,21 +329,7 @@ func (p *parser) number() (any, error) {
 		}
 	}
 	p.i = i
-	text := s[start:i]
-	if integral && len(text) <= 3 && text[0] != '-' {
-		n := 0
-		for _, c := range text {
-			n = n*10 + int(c-'0')
-		}
-		if n < len(smallInts) {
-			return smallInts[n], nil
-		}
-	}
-	f, err := strconv.ParseFloat(string(text), 64)
-	if err != nil {
-		return nil, errSyntax
-	}
-	return f, nil
+	return s[start:i], nil
 }
 
 // strValue reads a string value, boxed (from the cache when short).
@@ -364,6 +373,10 @@ func (p *parser) strBytes() ([]byte, error) {
 	start := p.i + 1
 	i := start
 	for i < len(s) {
+		if i+8 <= len(s) && plainASCII8(binary.LittleEndian.Uint64(s[i:])) {
+			i += 8
+			continue
+		}
 		c := s[i]
 		switch {
 		case c == '"':
@@ -455,6 +468,27 @@ func (p *parser) unquote(start, i int) ([]byte, error) {
 	}
 	return nil, errSyntax
 }
+
+// Eight bytes at a time (SWAR): ones8 has a one in every byte, high8 the
+// top bit of every byte.
+const (
+	ones8 = 0x0101010101010101
+	high8 = 0x8080808080808080
+)
+
+// quiet8 reports that none of the eight bytes of w is a quote, a
+// backslash or a control character below 0x20: a string's bytes that
+// need no look. (x - ones8) &^ x & high8 is nonzero exactly when some
+// byte of x is zero; the subtraction of 0x20 per byte likewise finds a
+// byte below 0x20 among bytes below 0x80.
+func quiet8(w uint64) bool {
+	q := w ^ ('"' * ones8)
+	b := w ^ ('\\' * ones8)
+	return ((q-ones8)&^q|(b-ones8)&^b|(w-0x20*ones8)&^w)&high8 == 0
+}
+
+// plainASCII8 is quiet8 for ASCII bytes only (no UTF-8 to check).
+func plainASCII8(w uint64) bool { return w&high8 == 0 && quiet8(w) }
 
 // getu4 decodes \uXXXX at the start of s, or returns -1 (encoding/json's
 // own helper).

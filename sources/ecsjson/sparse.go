@@ -1,0 +1,394 @@
+package ecsjson
+
+import (
+	"bytes"
+	"encoding/binary"
+	"strconv"
+	"strings"
+
+	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/sources"
+	"github.com/xferhunt/xferhunt/sources/auditbeat"
+)
+
+// A sparse decode (sources.Sparse, what `scan` asks for when no story is
+// wanted) builds of a document only the members on the way to the fields
+// its consumer reads — for the rules: their queries' fields and the event
+// time — and validates the rest without building it, as a skip. Most
+// documents of a recorded log concern no rule; the few that may are then
+// decoded whole. What is built is every spelling of each path: at each
+// object, a member is kept when its key is the rest of a path or a dotted
+// run of its first segments ("process" and "process.name" both lead to
+// process.name); arrays on the way keep all their elements; a scalar
+// where a path wanted an object is kept (a query on process.name.caseless
+// reads process.name). So ecs.Doc's resolution (Get, Values, Objects)
+// finds in the sparse document exactly what it finds in the whole one,
+// for those paths.
+
+// fieldTree is the set of paths still wanted at one object.
+type fieldTree struct {
+	// keys maps a member key on some path to what is wanted inside its
+	// value; whole when a path ends at the key.
+	keys  map[string]*fieldTree
+	whole bool
+	// stop marks, at the top, a key of sparseKeys.
+	stop bool
+	// name is the member key leading here: the built map's key, shared
+	// by every document.
+	name string
+}
+
+func newFieldTree(paths []string) *fieldTree {
+	t := newTree(paths)
+	for k := range sparseKeys {
+		t.keys[k] = &fieldTree{stop: true, name: k}
+	}
+	return t
+}
+
+func newTree(paths []string) *fieldTree {
+	t := &fieldTree{keys: map[string]*fieldTree{}}
+	rests := map[string][]string{}
+	ends := map[string]bool{}
+	for _, p := range paths {
+		ends[p] = true
+		for i := 0; i < len(p); i++ {
+			if p[i] == '.' {
+				rests[p[:i]] = append(rests[p[:i]], p[i+1:])
+			}
+		}
+	}
+	for k := range ends {
+		t.keys[k] = &fieldTree{whole: true, name: k}
+	}
+	for k, r := range rests {
+		if !ends[k] {
+			t.keys[k] = newTree(r)
+			t.keys[k].name = k
+		}
+	}
+	return t
+}
+
+// sparseKeys are the top-level keys that make a document something else
+// than a plain ECS event for the emitter (a wrapper, an Auditbeat or
+// go-libaudit document, an alert): such a document is decoded whole.
+var sparseKeys = map[string]bool{
+	"type": true, "_source": true, "hits": true, "events": true, "responses": true, "test_name": true,
+	"record_type": true, "auditd": true, "kibana.alert.uuid": true,
+}
+
+// sparseOwnFields are what the emitter itself reads of a plain document
+// to tell Auditbeat's (auditbeat.Is).
+var sparseOwnFields = []string{"event.module", "data_stream.dataset"}
+
+// sparseSpec is a Decoder's sparse plan.
+type sparseSpec struct {
+	tree  *fieldTree
+	whole func(ecs.Doc) bool
+}
+
+func newSparseSpec(s *sources.Sparse) *sparseSpec {
+	if s == nil || s.Whole == nil {
+		return nil
+	}
+	paths := append(append([]string(nil), s.Fields...), sparseOwnFields...)
+	for _, p := range paths {
+		if p == "" || strings.Contains(p, "*") {
+			return nil // a field-name wildcard reads fields no list names
+		}
+	}
+	return &sparseSpec{tree: newFieldTree(paths), whole: s.Whole}
+}
+
+// sparseLine decodes a line sparsely. done reports that it was handled
+// (emitted or counted malformed); false sends it to the whole decode.
+func (d *Decoder) sparseLine(line []byte) (done bool) {
+	m, plain, err := d.p.sparseObject(line, d.sparse.tree)
+	if err != nil {
+		d.em.stats.Malformed++
+		return true
+	}
+	if !plain || auditbeat.Is(ecs.Doc(m)) || d.sparse.whole(ecs.Doc(m)) {
+		return false
+	}
+	d.em.object(m, line)
+	return true
+}
+
+// sparseObject decodes the object s holds, keeping what t wants. plain is
+// false (and m nil) when a top-level key of sparseKeys shows the document
+// is not a plain event; the rest of it is then not read.
+func (p *parser) sparseObject(s []byte, t *fieldTree) (m map[string]any, plain bool, err error) {
+	p.s, p.i, p.depth = s, 0, 0
+	defer func() {
+		clear(p.members[:cap(p.members)])
+		clear(p.elems[:cap(p.elems)])
+		p.members, p.elems, p.s = p.members[:0], p.elems[:0], nil
+	}()
+	p.ws()
+	if p.i >= len(p.s) || p.s[p.i] != '{' {
+		return nil, false, errSyntax
+	}
+	m, plain, err = p.sparseObj(t)
+	if err != nil || !plain {
+		return nil, plain, err
+	}
+	p.ws()
+	if p.i != len(p.s) {
+		return nil, false, errSyntax
+	}
+	return m, true, nil
+}
+
+// sparseObj reads an object whose '{' is at p.i, keeping the members t
+// wants. A key of sparseKeys (in the top tree) stops it with plain false.
+func (p *parser) sparseObj(t *fieldTree) (map[string]any, bool, error) {
+	p.depth++
+	if p.depth > maxNesting {
+		return nil, false, errSyntax
+	}
+	p.i++
+	p.ws()
+	if p.i < len(p.s) && p.s[p.i] == '}' {
+		p.i++
+		p.depth--
+		return map[string]any{}, true, nil
+	}
+	base := len(p.members)
+	for {
+		if p.i >= len(p.s) || p.s[p.i] != '"' {
+			return nil, false, errSyntax
+		}
+		kb, err := p.strBytes()
+		if err != nil {
+			return nil, false, err
+		}
+		// No string is made of a key that is not kept.
+		sub := t.keys[string(kb)]
+		if sub != nil && sub.stop {
+			return nil, false, nil
+		}
+		p.ws()
+		if p.i >= len(p.s) || p.s[p.i] != ':' {
+			return nil, false, errSyntax
+		}
+		p.i++
+		p.ws()
+		if sub == nil {
+			err = p.skip()
+		} else {
+			var v any
+			if sub.whole {
+				v, err = p.value()
+			} else {
+				v, err = p.sparseValue(sub)
+			}
+			if err == nil {
+				p.members = append(p.members, member{sub.name, v})
+			}
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		p.ws()
+		if p.i >= len(p.s) {
+			return nil, false, errSyntax
+		}
+		c := p.s[p.i]
+		p.i++
+		if c == '}' {
+			break
+		}
+		if c != ',' {
+			return nil, false, errSyntax
+		}
+		p.ws()
+	}
+	m := make(map[string]any, len(p.members)-base)
+	for _, e := range p.members[base:] {
+		m[e.k] = e.v
+	}
+	p.members = p.members[:base]
+	p.depth--
+	return m, true, nil
+}
+
+// sparseValue reads a value on the way to t's paths: objects keep what t
+// wants, arrays all their elements so read, scalars are kept.
+func (p *parser) sparseValue(t *fieldTree) (any, error) {
+	if p.i >= len(p.s) {
+		return nil, errSyntax
+	}
+	switch p.s[p.i] {
+	case '{':
+		m, _, err := p.sparseObj(t)
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
+	case '[':
+		p.depth++
+		if p.depth > maxNesting {
+			return nil, errSyntax
+		}
+		p.i++
+		p.ws()
+		if p.i < len(p.s) && p.s[p.i] == ']' {
+			p.i++
+			p.depth--
+			return make([]any, 0), nil
+		}
+		base := len(p.elems)
+		for {
+			v, err := p.sparseValue(t)
+			if err != nil {
+				return nil, err
+			}
+			p.elems = append(p.elems, v)
+			p.ws()
+			if p.i >= len(p.s) {
+				return nil, errSyntax
+			}
+			c := p.s[p.i]
+			p.i++
+			if c == ']' {
+				break
+			}
+			if c != ',' {
+				return nil, errSyntax
+			}
+			p.ws()
+		}
+		a := make([]any, len(p.elems)-base)
+		copy(a, p.elems[base:])
+		p.elems = p.elems[:base]
+		p.depth--
+		return a, nil
+	}
+	return p.value()
+}
+
+// skip validates the value at p.i without building it, refusing exactly
+// what value refuses.
+func (p *parser) skip() error {
+	if p.i >= len(p.s) {
+		return errSyntax
+	}
+	switch c := p.s[p.i]; c {
+	case '"':
+		return p.skipStr()
+	case '{', '[':
+		closer := byte('}')
+		if c == '[' {
+			closer = ']'
+		}
+		p.depth++
+		if p.depth > maxNesting {
+			return errSyntax
+		}
+		p.i++
+		p.ws()
+		if p.i < len(p.s) && p.s[p.i] == closer {
+			p.i++
+			p.depth--
+			return nil
+		}
+		for {
+			if c == '{' {
+				if p.i >= len(p.s) || p.s[p.i] != '"' {
+					return errSyntax
+				}
+				if err := p.skipStr(); err != nil {
+					return err
+				}
+				p.ws()
+				if p.i >= len(p.s) || p.s[p.i] != ':' {
+					return errSyntax
+				}
+				p.i++
+				p.ws()
+			}
+			if err := p.skip(); err != nil {
+				return err
+			}
+			p.ws()
+			if p.i >= len(p.s) {
+				return errSyntax
+			}
+			e := p.s[p.i]
+			p.i++
+			if e == closer {
+				break
+			}
+			if e != ',' {
+				return errSyntax
+			}
+			p.ws()
+		}
+		p.depth--
+		return nil
+	case 't':
+		return p.literal("true")
+	case 'f':
+		return p.literal("false")
+	case 'n':
+		return p.literal("null")
+	default:
+		if c != '-' && (c < '0' || c > '9') {
+			return errSyntax
+		}
+		text, err := p.scanNumber()
+		if err != nil {
+			return err
+		}
+		// Only a long mantissa or an exponent can leave float64's
+		// range, which Unmarshal refuses.
+		if len(text) > 15 || bytes.ContainsAny(text, "eE") {
+			if _, err := strconv.ParseFloat(string(text), 64); err != nil {
+				return errSyntax
+			}
+		}
+		return nil
+	}
+}
+
+// skipStr validates the string whose '"' is at p.i: control characters
+// and bad escapes are refused; bytes are not decoded (invalid UTF-8 is
+// no error).
+func (p *parser) skipStr() error {
+	s := p.s
+	i := p.i + 1
+	for i < len(s) {
+		if i+8 <= len(s) && quiet8(binary.LittleEndian.Uint64(s[i:])) {
+			i += 8
+			continue
+		}
+		c := s[i]
+		switch {
+		case c == '"':
+			p.i = i + 1
+			return nil
+		case c == '\\':
+			if i+1 >= len(s) {
+				return errSyntax
+			}
+			switch s[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if getu4(s[i:]) < 0 {
+					return errSyntax
+				}
+				i += 6
+			default:
+				return errSyntax
+			}
+		case c < 0x20:
+			return errSyntax
+		default:
+			i++
+		}
+	}
+	return errSyntax
+}
