@@ -589,7 +589,7 @@ func (p *plan) miniDoc(r *Row, d ecs.Doc) bool {
 		}
 	}
 	if cold != nil {
-		js, err := inflate(r.blob)
+		js, err := inflate(r.blob, r.flat)
 		if err != nil {
 			return false
 		}

@@ -179,7 +179,7 @@ func (rd *reader) patched(r *Row) (ecs.Doc, bool) {
 		}
 	}
 	if len(rd.cold) > 0 {
-		js, err := inflate(r.blob)
+		js, err := inflate(r.blob, r.flat)
 		if err != nil || scanLeaves(js, rd.cold, d) != nil {
 			rd.done()
 			return nil, false
@@ -246,7 +246,7 @@ func (rd *reader) some(r *Row) (ecs.Doc, bool) {
 		}
 	}
 	if len(rd.cold) > 0 {
-		js, err := inflate(r.blob)
+		js, err := inflate(r.blob, r.flat)
 		if err != nil || scanLeaves(js, rd.cold, d) != nil {
 			return nil, false
 		}
