@@ -104,10 +104,11 @@ func parallelMatch(rows []*Row, pl *plan, fn func(i int, d ecs.Doc)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			mini := ecs.Doc{}
+			rd := newReader(pl)
 			for i := start; i < end; i++ {
-				if pl != nil && pl.miniDoc(rows[i], mini) {
-					fn(i, mini)
+				if d, ok := rd.doc(rows[i]); ok {
+					fn(i, d)
+					rd.done()
 					continue
 				}
 				fn(i, rows[i].doc())

@@ -541,6 +541,10 @@ func planFields(fields []string, all, exact, nested bool) *plan {
 		}
 	}
 	leafFields.mu.RUnlock()
+	// A field named twice (process.parent:* and process.parent.pid:1)
+	// is read once.
+	slices.Sort(p.ids)
+	p.ids = slices.Compact(p.ids)
 	if nested && (p.all || leafFields.anyArrayed(p.ids)) {
 		return nil
 	}

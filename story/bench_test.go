@@ -54,7 +54,9 @@ func BenchmarkSessionStory(b *testing.B) {
 	st := story.NewStore(1 << 30)
 	for i := range evs {
 		if i%20 == 0 {
-			evs[i].Session = 424242 // 10k events in one session
+			// 10k events in one session: one login (a session id with
+			// its login's start; each start is another login).
+			evs[i].Session, evs[i].SesStart = 424242, 1
 		}
 		st.Add(evs[i])
 	}
@@ -104,4 +106,45 @@ func TestBurstStaysInBudget(t *testing.T) {
 	}
 	t.Logf("1M events into %d MiB: held %d (%.0f B/event accounted), evicted %d, heap +%d MiB", budget>>20, s.Events, float64(s.Bytes)/float64(s.Events), s.Evicted, peak>>20)
 	runtime.KeepAlive(st)
+}
+
+// upload is the i-th of the file creations one `scp -r` makes (e2e/live
+// TestLoad's load): one process, session and address, each file its own
+// path, inode and event key, allocated as a source allocates them.
+func upload(i int) story.Event {
+	return story.Event{
+		Time: 1764990000000 + int64(i), Kind: story.Create, Action: "creation",
+		Key:  fmt.Sprintf("h1:1764990000.%03d:%d", i%1000, 100000+i),
+		Host: "h1", Session: 7, SesStart: 1764980000000, Addr: "127.0.0.10", Port: 40000,
+		User: "xfe2l-a", Login: "xfe2l-a", PID: 4242, PPID: 4241, Process: "scp", Exe: "/usr/bin/scp",
+		Path: fmt.Sprintf("/tmp/xferhunt-e2e-load-123/load/f%05d", i), Inode: fmt.Sprint(900000 + i), Mode: "0644", Via: "session",
+	}
+}
+
+// TestStoreHeapPerEvent: what the store's memory costs per held event, as
+// the heap sees it (events, their strings, storage, indexes), for a burst
+// of uploads just past a power of two and for TestLoad's 20,000. Storage
+// grows a chunk at a time: the doubling ring it replaced held up to twice
+// its events (16,385 uploads: 978 B/event; 20,000: 822; now 633 and 601).
+func TestStoreHeapPerEvent(t *testing.T) {
+	for _, n := range []int{16385, 20000} {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		st := story.NewStore(0)
+		for i := range n {
+			st.Add(upload(i))
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if got := st.Stats().Events; got != n {
+			t.Fatalf("%d events held, want %d", got, n)
+		}
+		per := float64(after.HeapAlloc-min(after.HeapAlloc, before.HeapAlloc)) / float64(n)
+		t.Logf("%d uploads: %.0f B/event on the heap (the store accounts %d)", n, per, st.Stats().Bytes/int64(n))
+		if per > 700 {
+			t.Errorf("%d uploads held in %.0f B/event, want ≤ 700", n, per)
+		}
+		runtime.KeepAlive(st)
+	}
 }

@@ -16,10 +16,15 @@ type Store struct {
 	mu     sync.RWMutex
 	budget int64
 	used   int64
-	// ring holds the events in arrival order from ring[head], n of them:
-	// the event of sequence number base+i is at (head+i) % len(ring).
-	// Evicting the oldest is a move of head, never a copy.
-	ring    []Event
+	// chunks hold the events in arrival order, n of them from
+	// chunks[0][head]: the event of sequence number base+i is the
+	// (head+i)-th slot (see at). Storage grows and shrinks a chunk at a
+	// time, so it never holds more than two chunks beyond its events, and
+	// neither growing nor evicting copies an event: a ring that doubled
+	// held up to twice its events and, while copying, both rings (at
+	// 20,000 events 11 MB and a 5.5 MB copy, of a 26 MB live heap).
+	chunks  [][]Event
+	spare   []Event // the last chunk emptied, reused by the next grow
 	head, n int
 	base    uint64
 	evicted uint64
@@ -87,11 +92,11 @@ func (s *Store) Add(e Event) uint64 {
 	for s.used+size > s.budget && s.n > 0 {
 		s.evictOldest()
 	}
-	if s.n == len(s.ring) {
+	if s.head+s.n == len(s.chunks)*chunkEvents {
 		s.grow()
 	}
 	e.Seq = s.base + uint64(s.n)
-	slot := &s.ring[(s.head+s.n)%len(s.ring)]
+	slot := s.at(s.n)
 	*slot = e
 	s.n++
 	s.used += size
@@ -99,17 +104,24 @@ func (s *Store) Add(e Event) uint64 {
 	return e.Seq
 }
 
-// grow doubles the ring, unrolling it so that head is 0 again.
+// chunkEvents is how many events one chunk of storage holds (~90 KB).
+const chunkEvents = 256
+
+// grow adds a chunk at the end.
 func (s *Store) grow() {
-	ring := make([]Event, max(64, 2*len(s.ring)))
-	for i := 0; i < s.n; i++ {
-		ring[i] = s.ring[(s.head+i)%len(s.ring)]
+	c := s.spare
+	if c == nil {
+		c = make([]Event, chunkEvents)
 	}
-	s.ring, s.head = ring, 0
+	s.spare = nil
+	s.chunks = append(s.chunks, c)
 }
 
 // at is the i-th held event in arrival order.
-func (s *Store) at(i int) *Event { return &s.ring[(s.head+i)%len(s.ring)] }
+func (s *Store) at(i int) *Event {
+	j := s.head + i
+	return &s.chunks[j/chunkEvents][j%chunkEvents]
+}
 
 // intern shares one copy of a string that repeats across events. The table
 // is cleared when it grows large, so it stays bounded.
@@ -212,7 +224,16 @@ func (s *Store) evictOldest() {
 	}
 	s.used -= e.size()
 	*e = Event{} // its strings may go
-	s.head = (s.head + 1) % len(s.ring)
+	s.head++
+	if s.head == chunkEvents {
+		// The first chunk is empty: keep it for the next grow, so a
+		// full store evicting and adding at the same pace allocates
+		// nothing.
+		s.spare = s.chunks[0]
+		s.chunks[0] = nil
+		s.chunks = s.chunks[1:]
+		s.head = 0
+	}
 	s.n--
 	s.base++
 	s.evicted++

@@ -94,10 +94,9 @@ type userRec struct {
 func userFields(b []byte) (u userRec) {
 	const all = 1<<8 - 1
 	var found uint
-	for j := 0; j < len(b) && found != all; j++ {
-		if j > 0 && b[j-1] != ' ' && b[j-1] != '\'' {
-			continue
-		}
+	// j visits the starts of words: 0 and every byte after a space or a
+	// quote (scanTo finds the next one).
+	for j := 0; j < len(b) && found != all; j = scanTo(b, j, ' ', '\'') + 1 {
 		var dst *[]byte
 		var bit uint
 		var key string

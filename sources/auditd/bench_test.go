@@ -187,7 +187,7 @@ func BenchmarkSyscallParse(b *testing.B) {
 	var s sysRec
 	for b.Loop() {
 		for _, body := range bodies {
-			s.parse(body)
+			s.parse(body, false)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(bodies)), "ns/record")

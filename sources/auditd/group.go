@@ -114,7 +114,7 @@ func (p *Parser) eventRecord(k recKind, h *header, line []byte, sys *sysRec) {
 			ev.sys = *sys
 			ev.sys.rebase(line, r.line)
 		} else {
-			ev.sys.parse(r.text())
+			ev.sys.parse(r.text(), p.opt.Story)
 		}
 		ev.sys.enriched = r.enriched()
 		p.seeProcess(&ev.sys, h.sec)

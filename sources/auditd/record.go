@@ -2,6 +2,8 @@ package auditd
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 )
 
 // Records: one line's header (type, msg=audit stamp, node=, the
@@ -152,6 +154,36 @@ func kindOf(t []byte) recKind {
 	}
 	return rkOther
 }
+
+const (
+	swarOnes = 0x0101010101010101
+	swarHigh = 0x8080808080808080
+)
+
+// scanTo returns the index of the first c1 or c2 in b at or after i, or
+// len(b). It tests eight bytes at a time: keys and values of audit records
+// are a few bytes long, and a byte loop spends most of its work on the
+// loop itself. A word's mark (swarZero) is exact for its lowest match,
+// the only one read.
+func scanTo(b []byte, i int, c1, c2 byte) int {
+	m1, m2 := swarOnes*uint64(c1), swarOnes*uint64(c2)
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if m := swarZero(x^m1) | swarZero(x^m2); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] == c1 || b[i] == c2 {
+			return i
+		}
+	}
+	return len(b)
+}
+
+// swarZero sets the high bit of every zero byte of x. A borrow may also
+// mark bytes above a zero one, never below: the lowest mark is exact.
+func swarZero(x uint64) uint64 { return (x - swarOnes) &^ x & swarHigh }
 
 // atoi reads leading decimal digits; n is how many were read. It stops
 // before overflowing so hostile input cannot wrap around.

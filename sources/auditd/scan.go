@@ -209,7 +209,7 @@ func (c *chunk) split(data []byte, story bool) {
 				switch t.kind {
 				case rkSyscall:
 					c.sys = append(c.sys, sysRec{})
-					c.sys[len(c.sys)-1].parse(h.body)
+					c.sys[len(c.sys)-1].parse(h.body, story)
 					t.sys = int32(len(c.sys) - 1)
 				case rkUserStart, rkUserLogin, rkLogin, rkCredAcq, rkPAM, rkUserEnd:
 					u := userFields(h.body)

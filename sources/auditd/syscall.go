@@ -29,10 +29,73 @@ type sysRec struct {
 
 // parse reads a SYSCALL body in one pass. It runs on every SYSCALL record
 // of the log, so it tokenizes inline and dispatches on the key's length
-// before comparing bytes.
-func (s *sysRec) parse(body []byte) {
+// before comparing bytes. The arguments and ids (a0–a3, auid, uid, gid,
+// euid, egid, ses) are only located as they pass, and decoded at the end
+// if the record is interesting(story): most records of a busy host are
+// not, and nothing reads those fields of a record that is not.
+func (s *sysRec) parse(body []byte, story bool) {
 	*s = sysRec{auid: -1, uid: -1, gid: -1, euid: -1, egid: -1, ses: -1, nr: -1}
-	b := body
+	var l lazyFields
+	s.scan(body, &l)
+	if l.seen != 0 && s.interesting(story) {
+		s.decodeLazy(body, &l)
+	}
+}
+
+// Fields parse locates but decodes only for interesting records, by index
+// in lazyFields.
+const (
+	lzA0   = iota // a0..a3: lzA0+n
+	lzAuid = iota + 3
+	lzUID
+	lzGID
+	lzEuid
+	lzEgid
+	lzSes
+	lzCount
+)
+
+// lazyFields is where the last occurrence of each lazily decoded field's
+// value lies in the body (the plain reading keeps the last one too).
+type lazyFields struct {
+	seen     uint16 // bit per field
+	from, to [lzCount]int
+}
+
+func (l *lazyFields) set(f, from, to int) {
+	l.seen |= 1 << f
+	l.from[f], l.to[f] = from, to
+}
+
+// decodeLazy decodes the located fields as the plain reading would have.
+func (s *sysRec) decodeLazy(b []byte, l *lazyFields) {
+	for f := range lzCount {
+		if l.seen&(1<<f) == 0 {
+			continue
+		}
+		v := b[l.from[f]:l.to[f]]
+		switch f {
+		case lzA0, lzA0 + 1, lzA0 + 2, lzA0 + 3:
+			s.a[f-lzA0], _ = hexU64(v)
+		case lzAuid:
+			s.auid = idVal(v)
+		case lzUID:
+			s.uid = idVal(v)
+		case lzGID:
+			s.gid = idVal(v)
+		case lzEuid:
+			s.euid = idVal(v)
+		case lzEgid:
+			s.egid = idVal(v)
+		case lzSes:
+			s.ses = idVal(v)
+		}
+	}
+}
+
+// scan is parse's pass over the body: the fields every record needs are
+// decoded, the lazy ones located in l.
+func (s *sysRec) scan(b []byte, l *lazyFields) {
 	n := len(b)
 	i := 0
 	for i < n {
@@ -41,6 +104,7 @@ func (s *sysRec) parse(body []byte) {
 			continue
 		}
 		ks := i
+		// Keys and values are short: a byte loop beats a call.
 		for i < n && b[i] != '=' && b[i] != ' ' {
 			i++
 		}
@@ -60,7 +124,6 @@ func (s *sysRec) parse(body []byte) {
 				i += e + 2
 			}
 		} else {
-			// Unquoted values are short numbers: a loop beats a call.
 			for i < n && b[i] != ' ' {
 				i++
 			}
@@ -69,7 +132,7 @@ func (s *sysRec) parse(body []byte) {
 		switch len(k) {
 		case 2:
 			if k[0] == 'a' && k[1] >= '0' && k[1] <= '3' {
-				s.a[k[1]-'0'], _ = hexU64(v)
+				l.set(lzA0+int(k[1]-'0'), vs, i)
 			}
 		case 3:
 			switch string(k) {
@@ -77,11 +140,11 @@ func (s *sysRec) parse(body []byte) {
 				x, _ := atoiAll(v)
 				s.pid = int(x)
 			case "uid":
-				s.uid = idVal(v)
+				l.set(lzUID, vs, i)
 			case "gid":
-				s.gid = idVal(v)
+				l.set(lzGID, vs, i)
 			case "ses":
-				s.ses = idVal(v)
+				l.set(lzSes, vs, i)
 			case "tty":
 				s.tty = v
 			case "key":
@@ -103,11 +166,11 @@ func (s *sysRec) parse(body []byte) {
 				x, _ := atoiAll(v)
 				s.ppid = int(x)
 			case "auid":
-				s.auid = idVal(v)
+				l.set(lzAuid, vs, i)
 			case "euid":
-				s.euid = idVal(v)
+				l.set(lzEuid, vs, i)
 			case "egid":
-				s.egid = idVal(v)
+				l.set(lzEgid, vs, i)
 			case "comm":
 				s.comm = v
 			}

@@ -297,3 +297,49 @@ func TestWaitingEndsWithContext(t *testing.T) {
 		t.Fatalf("stats %+v: want 4 queued, 3 dropped and counted", st)
 	}
 }
+
+// TestRunReusesBatches: Run hands a delivered batch's slice back to Take
+// instead of allocating one per wake-up, cleared so that it keeps no event
+// document alive; the events each batch carries are the ones pushed.
+func TestRunReusesBatches(t *testing.T) {
+	b := New(Options{DedupWindow: -1})
+	type got struct {
+		first *sources.Event
+		path  string
+	}
+	delivered := make(chan got)
+	next := make(chan struct{})
+	var held []sources.Event // the first batch, looked at while the second is delivered
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.Run(ctx, func(batch []sources.Event) {
+			if held == nil {
+				held = batch
+			}
+			delivered <- got{&batch[:1][0], batch[0].Doc.Str("file.path")}
+			<-next
+		})
+	}()
+	var seen []got
+	for i := range 4 {
+		b.Push("netlink", []sources.Event{ev("", "creation", fmt.Sprintf("/f%d", i))})
+		g := <-delivered
+		if i == 1 && held[:1][0].Doc != nil {
+			t.Errorf("the delivered first batch still holds its event's document while it waits for reuse")
+		}
+		seen = append(seen, g)
+		next <- struct{}{}
+	}
+	cancel()
+	<-done
+	for i, g := range seen {
+		if want := fmt.Sprintf("/f%d", i); g.path != want {
+			t.Errorf("batch %d carried %s, want %s", i, g.path, want)
+		}
+	}
+	if seen[2].first != seen[0].first || seen[3].first != seen[1].first {
+		t.Errorf("each wake-up got a fresh batch slice: Run does not reuse what deliver returned")
+	}
+}
