@@ -141,12 +141,9 @@ func (rd *reader) patched(r *Row) (ecs.Doc, bool) {
 	d := td.doc
 	s := r.flat
 	for len(s) > 0 {
-		eid, w := uvarint(s)
-		s = s[w:]
-		n, w := uvarint(s)
-		s = s[w:]
-		pl := s[:n]
-		s = s[n:]
+		var eid uint64
+		var pl string
+		eid, pl, s = nextEntry(s)
 		if int(eid) >= len(names) {
 			continue
 		}
@@ -179,7 +176,7 @@ func (rd *reader) patched(r *Row) (ecs.Doc, bool) {
 		}
 	}
 	if len(rd.cold) > 0 {
-		js, err := inflate(r.blob)
+		js, err := inflate(r.blob, r.flat)
 		if err != nil || scanLeaves(js, rd.cold, d) != nil {
 			rd.done()
 			return nil, false
@@ -215,12 +212,9 @@ func (rd *reader) some(r *Row) (ecs.Doc, bool) {
 	}
 	s := r.flat
 	for len(s) > 0 {
-		eid, w := uvarint(s)
-		s = s[w:]
-		n, w := uvarint(s)
-		s = s[w:]
-		pl := s[:n]
-		s = s[n:]
+		var eid uint64
+		var pl string
+		eid, pl, s = nextEntry(s)
 		if int(eid) >= len(rd.pos) || rd.pos[eid] == 0 {
 			continue
 		}
@@ -246,7 +240,7 @@ func (rd *reader) some(r *Row) (ecs.Doc, bool) {
 		}
 	}
 	if len(rd.cold) > 0 {
-		js, err := inflate(r.blob)
+		js, err := inflate(r.blob, r.flat)
 		if err != nil || scanLeaves(js, rd.cold, d) != nil {
 			return nil, false
 		}
