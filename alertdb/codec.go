@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/xferhunt/xferhunt/ecs"
@@ -40,12 +41,26 @@ var writers = sync.Pool{New: func() any {
 	return w
 }}
 
+// inflater is a pooled decompressor with the buffer its dictionary is
+// assembled in (alertDict, then the row's index: see encodeDoc).
+type inflater struct {
+	r    io.ReadCloser
+	dict []byte
+}
+
 var readers = sync.Pool{New: func() any {
-	return flate.NewReaderDict(bytes.NewReader(nil), alertDict)
+	return &inflater{r: flate.NewReaderDict(bytes.NewReader(nil), alertDict), dict: slices.Clone(alertDict)}
 }}
 
-// encodeDoc returns d as deflated JSON.
-func encodeDoc(d ecs.Doc) ([]byte, error) {
+// encodeDoc returns d as deflated JSON. The dictionary is alertDict
+// followed by flat, the row's index (flat.go): the index holds the row's
+// own values (uuid, times, paths, the reason), so the JSON refers to them
+// instead of holding them a second time. Go's flate writer takes a
+// dictionary only when it is made (~700 KB of tables), so the index is
+// written as data, flushed to a byte boundary, and what it compressed to
+// is dropped: the blocks after the flush refer back into a window that
+// inflate rebuilds from the same dictionary.
+func encodeDoc(d ecs.Doc, flat string) ([]byte, error) {
 	js, err := json.Marshal(map[string]any(d))
 	if err != nil {
 		return nil, fmt.Errorf("encoding alert: %w", err)
@@ -54,6 +69,15 @@ func encodeDoc(d ecs.Doc) ([]byte, error) {
 	w := writers.Get().(*flate.Writer)
 	defer writers.Put(w)
 	w.Reset(&buf)
+	if flat != "" {
+		if _, err := io.WriteString(w, flat); err != nil {
+			return nil, fmt.Errorf("compressing alert: %w", err)
+		}
+		if err := w.Flush(); err != nil {
+			return nil, fmt.Errorf("compressing alert: %w", err)
+		}
+		buf.Reset()
+	}
 	if _, err := w.Write(js); err != nil {
 		return nil, fmt.Errorf("compressing alert: %w", err)
 	}
@@ -63,23 +87,24 @@ func encodeDoc(d ecs.Doc) ([]byte, error) {
 	return bytes.Clone(buf.Bytes()), nil
 }
 
-// inflate returns the alert's JSON.
-func inflate(blob []byte) ([]byte, error) {
-	r := readers.Get().(io.ReadCloser)
-	defer readers.Put(r)
-	if err := r.(flate.Resetter).Reset(bytes.NewReader(blob), alertDict); err != nil {
+// inflate returns the alert's JSON; flat is the index it was encoded with.
+func inflate(blob []byte, flat string) ([]byte, error) {
+	in := readers.Get().(*inflater)
+	defer readers.Put(in)
+	in.dict = append(in.dict[:len(alertDict)], flat...)
+	if err := in.r.(flate.Resetter).Reset(bytes.NewReader(blob), in.dict); err != nil {
 		return nil, fmt.Errorf("decompressing alert: %w", err)
 	}
-	js, err := io.ReadAll(r)
+	js, err := io.ReadAll(in.r)
 	if err != nil {
 		return nil, fmt.Errorf("decompressing alert: %w", err)
 	}
 	return js, nil
 }
 
-// decodeDoc returns the alert document of blob.
-func decodeDoc(blob []byte) (ecs.Doc, error) {
-	js, err := inflate(blob)
+// decodeDoc returns the alert document of blob, encoded with flat.
+func decodeDoc(blob []byte, flat string) (ecs.Doc, error) {
+	js, err := inflate(blob, flat)
 	if err != nil {
 		return nil, err
 	}
@@ -104,10 +129,11 @@ func parallelMatch(rows []*Row, pl *plan, fn func(i int, d ecs.Doc)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			mini := ecs.Doc{}
+			rd := newReader(pl)
 			for i := start; i < end; i++ {
-				if pl != nil && pl.miniDoc(rows[i], mini) {
-					fn(i, mini)
+				if d, ok := rd.doc(rows[i]); ok {
+					fn(i, d)
+					rd.done()
 					continue
 				}
 				fn(i, rows[i].doc())

@@ -418,6 +418,16 @@ func uvarint(s string) (uint64, int) {
 	return x, len(s)
 }
 
+// nextEntry splits the first entry off a row index: its field id, its
+// payload, and the entries after it.
+func nextEntry(s string) (id uint64, payload, rest string) {
+	id, w := uvarint(s)
+	s = s[w:]
+	n, w := uvarint(s)
+	s = s[w:]
+	return id, s[:n], s[n:]
+}
+
 // lookup state of a field in a row.
 type fieldState int
 
@@ -442,12 +452,9 @@ func state(partial, ok bool) fieldState {
 func (r *Row) value(id uint32) (any, fieldState) {
 	s := r.flat
 	for len(s) > 0 {
-		eid, w := uvarint(s)
-		s = s[w:]
-		n, w := uvarint(s)
-		s = s[w:]
-		p := s[:n]
-		s = s[n:]
+		var eid uint64
+		var p string
+		eid, p, s = nextEntry(s)
 		if uint32(eid) != id {
 			continue // entries are not sorted by id, see flatten
 		}
@@ -474,12 +481,9 @@ func (r *Row) each(fn func(id uint32, v any, st fieldState)) {
 	s := r.flat
 	var own []uint32 // ids r overrides (or drops) from the template
 	for len(s) > 0 {
-		eid, w := uvarint(s)
-		s = s[w:]
-		n, w := uvarint(s)
-		s = s[w:]
-		p := s[:n]
-		s = s[n:]
+		var eid uint64
+		var p string
+		eid, p, s = nextEntry(s)
 		own = append(own, uint32(eid))
 		if p[0] == entryAbsent {
 			continue
@@ -541,6 +545,10 @@ func planFields(fields []string, all, exact, nested bool) *plan {
 		}
 	}
 	leafFields.mu.RUnlock()
+	// A field named twice (process.parent:* and process.parent.pid:1)
+	// is read once.
+	slices.Sort(p.ids)
+	p.ids = slices.Compact(p.ids)
 	if nested && (p.all || leafFields.anyArrayed(p.ids)) {
 		return nil
 	}
@@ -585,7 +593,7 @@ func (p *plan) miniDoc(r *Row, d ecs.Doc) bool {
 		}
 	}
 	if cold != nil {
-		js, err := inflate(r.blob)
+		js, err := inflate(r.blob, r.flat)
 		if err != nil {
 			return false
 		}

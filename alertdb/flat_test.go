@@ -124,8 +124,9 @@ func TestIndexAvoidsDecoding(t *testing.T) {
 	rows := buildRows(append(alerts.TableAlerts(), oddAlerts()...))
 	mini := ecs.Doc{}
 	pl := planQuery(`file.path : * and user.name : *`)
+	pathID := leafFields.id("file.path")
 	for _, r := range rows {
-		_, st := r.value(pl.ids[0])
+		_, st := r.value(pathID)
 		want := map[string]fieldState{"odd-long": fieldPartial, "odd-utf8": fieldCold}[r.uuid]
 		if want == fieldMissing {
 			want = fieldPresent

@@ -99,7 +99,10 @@ func SortColumns() []string {
 // a status change replaces the row, which lets filter passes read a
 // snapshot of the row slice from another goroutine without locks.
 type Row struct {
-	seq  int
+	// seq and pid are int32 and the small columns bytes so a row is 224
+	// bytes, not 256: 3 MB over 100k alerts.
+	seq  int32
+	pid  int32
 	blob []byte // deflated alert JSON, see codec.go
 	// flat indexes the leaf values relative to tmpl, the template of the
 	// alert's rule, so filters need not decode blob (flat.go). A nil tmpl
@@ -107,13 +110,12 @@ type Row struct {
 	flat string
 	tmpl *template
 	uuid string
-	pid  int
 	// arrival is the document as it came in, kept only until the row is
 	// stored so a live filter need not decode what it was just handed.
 	arrival    ecs.Doc
 	at         time.Time
-	sev        triage.Severity
-	status     triage.Status
+	sev        int8  // triage.Severity
+	status     uint8 // triage.Status
 	historical bool
 	process    string
 	user       string
@@ -131,15 +133,16 @@ func NewRow(a detect.Alert) *Row { return newRow(0, a) }
 
 func newRow(seq int, a detect.Alert) *Row {
 	d := a.Doc
-	blob, err := encodeDoc(d)
-	var flat string
-	var tmpl *template
+	flat, tmpl := flatten(d)
+	blob, err := encodeDoc(d, flat)
 	if err != nil {
-		blob, _ = encodeDoc(ecs.Doc{"kibana.alert.uuid": d.Str("kibana.alert.uuid"), "xferhunt.tui_error": err.Error()})
-	} else {
-		flat, tmpl = flatten(d)
+		flat, tmpl = "", nil
+		blob, _ = encodeDoc(ecs.Doc{"kibana.alert.uuid": d.Str("kibana.alert.uuid"), "xferhunt.tui_error": err.Error()}, "")
 	}
-	pid, _ := strconv.Atoi(ecs.Display(d.Get("process.pid")))
+	pid, err := strconv.ParseInt(ecs.Display(d.Get("process.pid")), 10, 32)
+	if err != nil {
+		pid = 0 // absent, not a number, or no Linux pid
+	}
 	ts := d.Str("kibana.alert.original_time")
 	if ts == "" {
 		ts = d.Str("@timestamp")
@@ -156,22 +159,22 @@ func newRow(seq int, a detect.Alert) *Row {
 		path = "[xferhunt itself] " + path
 	}
 	return &Row{
-		seq:        seq,
+		seq:        int32(seq),
 		arrival:    d,
 		blob:       blob,
 		flat:       flat,
 		tmpl:       tmpl,
-		pid:        pid,
+		pid:        int32(pid),
 		uuid:       d.Str("kibana.alert.uuid"),
 		at:         at,
-		sev:        triage.ParseSeverity(d.Str("kibana.alert.severity")),
-		status:     triage.ParseStatus(d.Str("kibana.alert.workflow_status")),
+		sev:        int8(triage.ParseSeverity(d.Str("kibana.alert.severity"))),
+		status:     uint8(triage.ParseStatus(d.Str("kibana.alert.workflow_status"))),
 		historical: hist,
-		process:    visible.String(d.Str("process.name")),
-		user:       user,
-		ip:         visible.String(d.Str("source.ip")),
+		process:    intern(visible.String(d.Str("process.name"))),
+		user:       intern(user),
+		ip:         intern(visible.String(d.Str("source.ip"))),
 		path:       path,
-		live:       liveness.Read(d),
+		live:       internStamp(liveness.Read(d)),
 	}
 }
 
@@ -179,12 +182,12 @@ func newRow(seq int, a detect.Alert) *Row {
 // copy, export and KQL filters all see what the analyst decided.
 func (r *Row) withStatus(s triage.Status) *Row {
 	n := *r
-	n.status = s
+	n.status = uint8(s)
 	doc := r.doc()
 	doc["kibana.alert.workflow_status"] = s.String()
-	if blob, err := encodeDoc(doc); err == nil {
-		n.blob = blob
-		n.flat, n.tmpl = flatten(doc)
+	flat, tmpl := flatten(doc)
+	if blob, err := encodeDoc(doc, flat); err == nil {
+		n.blob, n.flat, n.tmpl = blob, flat, tmpl
 	}
 	return &n
 }
@@ -194,23 +197,23 @@ func (r *Row) Live() liveness.Stamp { return r.live }
 
 // Seq is the row's arrival number in its Store; a re-sent alert keeps the
 // number of the first copy.
-func (r *Row) Seq() int { return r.seq }
+func (r *Row) Seq() int { return int(r.seq) }
 
 // UUID is kibana.alert.uuid.
 func (r *Row) UUID() string { return r.uuid }
 
 // PID is process.pid, 0 when absent or not a number.
-func (r *Row) PID() int { return r.pid }
+func (r *Row) PID() int { return int(r.pid) }
 
 // Time is when the alerted event happened (kibana.alert.original_time,
 // else @timestamp); zero when neither parses.
 func (r *Row) Time() time.Time { return r.at }
 
 // Severity is kibana.alert.severity.
-func (r *Row) Severity() triage.Severity { return r.sev }
+func (r *Row) Severity() triage.Severity { return triage.Severity(r.sev) }
 
 // Status is the workflow status.
-func (r *Row) Status() triage.Status { return r.status }
+func (r *Row) Status() triage.Status { return triage.Status(r.status) }
 
 // Historical reports an alert raised over past events (backfill, replay).
 func (r *Row) Historical() bool { return r.historical }
@@ -230,14 +233,14 @@ func (r *Row) IP() string { return r.ip }
 func (r *Row) Path() string { return r.path }
 
 // JSON is the alert document as JSON, exactly as it was compressed.
-func (r *Row) JSON() ([]byte, error) { return inflate(r.blob) }
+func (r *Row) JSON() ([]byte, error) { return inflate(r.blob, r.flat) }
 
 // Doc decodes the alert document. A blob we wrote ourselves cannot fail to
 // decode short of memory corruption; the error still reaches the screen.
 func (r *Row) Doc() ecs.Doc { return r.doc() }
 
 func (r *Row) doc() ecs.Doc {
-	d, err := decodeDoc(r.blob)
+	d, err := decodeDoc(r.blob, r.flat)
 	if err != nil {
 		return ecs.Doc{"kibana.alert.uuid": r.uuid, "xferhunt.tui_error": err.Error()}
 	}
@@ -281,7 +284,7 @@ func tieBreak(a, b *Row) int {
 	if c := -a.at.Compare(b.at); c != 0 {
 		return c
 	}
-	return -cmpInt(a.seq, b.seq)
+	return -cmpInt(int(a.seq), int(b.seq))
 }
 
 // ipKey is a row's source.ip parsed once for a whole sort: parsing in the
@@ -358,7 +361,7 @@ func (s *Store) Count(st triage.Status) int { return s.counts[st] }
 // Position returns where the row with arrival number seq is shown, or -1.
 func (s *Store) Position(seq int) int {
 	for i, idx := range s.vis {
-		if s.rows[idx].seq == seq {
+		if int(s.rows[idx].seq) == seq {
 			return i
 		}
 	}
@@ -386,10 +389,10 @@ func (s *Store) Add(batch []*Row, statuses map[string]triage.Status, mode SortMo
 	var fresh []int32
 	var replaced map[int32]bool // index → passes pred, the latest copy decides
 	for _, r := range batch {
-		r.seq = len(s.rows)
+		r.seq = int32(len(s.rows))
 		doc := r.arrival
 		r.arrival = nil
-		if st, ok := statuses[r.uuid]; ok && st != r.status {
+		if st, ok := statuses[r.uuid]; ok && st != r.Status() {
 			r = r.withStatus(st)
 			doc = nil // the arrival copy has the old status
 		}
@@ -488,7 +491,7 @@ func (s *Store) Row(uuid string) *Row {
 // whether anything changed.
 func (s *Store) SetStatus(uuid string, st triage.Status) bool {
 	i, ok := s.byUUID[uuid]
-	if !ok || s.rows[i].status == st {
+	if !ok || s.rows[i].Status() == st {
 		return false
 	}
 	s.counts[s.rows[i].status]--

@@ -1,10 +1,12 @@
 package alertdb
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/kql"
@@ -101,7 +103,7 @@ func TestSortEveryColumn(t *testing.T) {
 	rows := make([]*Row, len(alerts))
 	for i, a := range alerts {
 		rows[i] = NewRow(a)
-		rows[i].seq = i
+		rows[i].seq = int32(i)
 	}
 	order := func(mode SortMode) string {
 		var b strings.Builder
@@ -135,5 +137,29 @@ func TestSortEveryColumn(t *testing.T) {
 	}
 	if m, _ := ParseSortColumn("oldest"); m != SortTime|SortReverse || !SortTime.Descending() || (SortTime | SortReverse).Descending() || SortPath.Descending() {
 		t.Error("directions")
+	}
+}
+
+// TestRowSize pins the row struct at 224 bytes (a Go size class): at
+// 100k alerts every 32 bytes is 3 MB.
+func TestRowSize(t *testing.T) {
+	if n := unsafe.Sizeof(Row{}); n > 224 {
+		t.Errorf("Row is %d bytes, over 224", n)
+	}
+}
+
+// TestInternBounded: repeated column values share one copy, and once the
+// table is full a new value is kept as it came.
+func TestInternBounded(t *testing.T) {
+	a, b := intern(strings.Clone("sftp-server")), intern(strings.Clone("sftp-server"))
+	if unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Error("the same value interned twice gave two copies")
+	}
+	for i := 0; len(interned.m) < maxInterned; i++ {
+		intern(fmt.Sprintf("fill-%d", i))
+	}
+	s := strings.Clone("one more value")
+	if got := intern(s); unsafe.StringData(got) != unsafe.StringData(s) || len(interned.m) != maxInterned {
+		t.Errorf("a full table grew to %d or copied the value", len(interned.m))
 	}
 }

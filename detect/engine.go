@@ -257,7 +257,7 @@ func NewEngine(specs []RuleSpec, store HistoryStore, exc Excepter, opt Options) 
 				rs.tracker.Start = r.HistoryStart.At
 			}
 			if opt.Offline {
-				rs.off = &offTerms{tuples: map[string]*offTuple{}, held: map[int64][]*offCluster{}}
+				rs.off = &offTerms{tuples: map[uint64]*offCluster{}, extras: map[uint64]*offExtra{}, hash: rs.tracker.Hash, held: map[int64][]*offCluster{}}
 			}
 			rs.terms.Store(int64(rs.tracker.Terms(r.RuleID)))
 			if err := rs.tracker.Err(); err != nil {
@@ -356,7 +356,7 @@ func (e *Engine) Process(ev ecs.Doc, f Flags) []Alert {
 					rs.off.observeUntimed(tup, ev, f)
 				}
 			}
-			rs.terms.Store(int64(len(rs.off.tuples)))
+			rs.terms.Store(int64(rs.off.count))
 			continue
 		}
 		for _, tup := range tuples {

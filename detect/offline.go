@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/xferhunt/xferhunt/detect/newterms"
 	"github.com/xferhunt/xferhunt/ecs"
 )
 
@@ -24,7 +23,17 @@ import (
 
 // offTerms is one rule's offline state.
 type offTerms struct {
-	tuples map[string]*offTuple
+	// tuples are keyed by the tracker's hash of the tuple (hash), as
+	// the history keeps them: the tuple's text stays in the events. The
+	// value is the tuple's latest cluster; the earlier ones follow it
+	// (offCluster.prev). A scan may hold a million tuples (one per
+	// distinct file path), so this is all most of them cost: a map slot,
+	// one cluster and its event key, ~100 bytes.
+	tuples map[uint64]*offCluster
+	// extras are what few tuples need besides (latent, untimed).
+	extras map[uint64]*offExtra
+	count  int // distinct tuples in tuples and extras
+	hash   func(tuple []string) uint64
 	// held are, per max_signals interval, the clusters holding a source
 	// document: at most keep, the earliest. No interval can raise more
 	// than max_signals of its own plus max_signals deferred to the next,
@@ -36,7 +45,6 @@ type offTerms struct {
 	keep     int
 	total    int // documents held, over all intervals
 	dropped  int // documents let go
-	keyBuf   []byte
 }
 
 // MaxOfflineDocs bounds the source documents a scan holds for its new_terms
@@ -45,15 +53,6 @@ type offTerms struct {
 // go (their alerts counted held back), so a flood of new terms over a long
 // input cannot grow memory without bound.
 const MaxOfflineDocs = 20000
-
-// offTuple is one tuple's sightings. A scan may hold a million of them
-// (one per distinct file path), so it is kept small: the tuple itself is
-// its map key (newterms.Key, split again only for the alerts raised), and
-// what few tuples need (latent, untimed) sits behind one pointer.
-type offTuple struct {
-	clusters []*offCluster // by first; consecutive clusters are more than W apart
-	extra    *offExtra
-}
 
 type offExtra struct {
 	// latent are sightings an exception with an expiry excepted: Kibana
@@ -66,11 +65,23 @@ type offExtra struct {
 	untimed *offCluster
 }
 
+// offCluster is a run of a tuple's sightings whose consecutive times are
+// at most the window apart; the tuple's clusters are more than the window
+// apart from each other.
 type offCluster struct {
 	first, last int64
-	ev          ecs.Doc // the earliest event, the alert's source (nil: let go)
-	key         string  // its event key: the tie-break between equal times
-	flags       uint8   // the event's Flags (offFlags), without the key
+	doc         *offDoc     // the earliest event, the alert's source (nil: let go)
+	key         string      // its event key: the tie-break between equal times
+	prev        *offCluster // the tuple's cluster before this one
+}
+
+// offDoc is the document a cluster holds for its alert, with the tuple
+// (the alert's new terms, in the fields' order) it was seen with: the
+// tuple's text is kept only here, for the alert.
+type offDoc struct {
+	ev    ecs.Doc
+	tup   []string
+	flags uint8 // the event's Flags (offFlags), without the key
 }
 
 // Flags of an offCluster's event: its Flags.Key is key when ownKey is set,
@@ -95,10 +106,11 @@ func packFlags(f Flags) uint8 {
 	return b
 }
 
-// flagsOf returns the Flags c's event came with.
+// flagsOf returns the Flags c's event came with (c holds its document).
 func (c *offCluster) flagsOf() Flags {
-	f := Flags{Historical: c.flags&offHistorical != 0, Loss: c.flags&offLoss != 0}
-	if c.flags&offOwnKey != 0 {
+	fl := c.doc.flags
+	f := Flags{Historical: fl&offHistorical != 0, Loss: fl&offLoss != 0}
+	if fl&offOwnKey != 0 {
 		f.Key = c.key
 	}
 	return f
@@ -113,66 +125,83 @@ type latentSighting struct{ ms, from int64 }
 // maxLatent bounds the latent sightings kept per tuple (the newest stay).
 const maxLatent = 64
 
-func (o *offTerms) tuple(tup []string) *offTuple {
-	o.keyBuf = newterms.AppendKey(o.keyBuf[:0], tup)
-	t := o.tuples[string(o.keyBuf)]
-	if t == nil {
-		t = &offTuple{}
-		o.tuples[string(o.keyBuf)] = t
+// extra returns the extras of tuple h, made when missing.
+func (o *offTerms) extra(h uint64) *offExtra {
+	x := o.extras[h]
+	if x == nil {
+		if o.tuples[h] == nil {
+			o.count++
+		}
+		x = &offExtra{}
+		o.extras[h] = x
 	}
-	return t
+	return x
 }
 
 // observe adds a sighting of tup at ms by event ev.
 // start gives a sighting's window start (newterms.Tracker.WindowStart).
 func (o *offTerms) observe(tup []string, ms int64, start func(int64) int64, ev ecs.Doc, f Flags) {
-	t := o.tuple(tup)
-	cs := t.clusters
-	// k: the first cluster that ends within a window before ms; in-order
-	// input finds it at the end at once.
-	k := len(cs)
-	for k > 0 && cs[k-1].last >= start(ms) {
-		k--
+	h := o.hash(tup)
+	head := o.tuples[h]
+	// c: the earliest cluster that ends within a window before ms (they
+	// are the latest ones: in-order input finds it at the head at once);
+	// next and next2: the two clusters after it.
+	from := start(ms)
+	var c, next, next2 *offCluster
+	for n := head; n != nil && n.last >= from; n = n.prev {
+		next2, next, c = next, c, n
 	}
-	if k == len(cs) || start(cs[k].first) > ms {
-		key := eventKey(ev, f.Key)
-		c := &offCluster{first: ms, last: ms, flags: packFlags(f), key: key}
-		t.clusters = slices.Insert(cs, k, c)
-		o.hold(c, ev)
+	if c == nil || start(c.first) > ms {
+		nc := &offCluster{first: ms, last: ms, key: eventKey(ev, f.Key)}
+		switch {
+		case c != nil: // before c
+			nc.prev, c.prev = c.prev, nc
+		default: // the latest
+			if head == nil && o.extras[h] == nil {
+				o.count++
+			}
+			nc.prev = head
+			o.tuples[h] = nc
+		}
+		o.hold(nc, ev, tup, f)
 		return
 	}
-	c := cs[k]
 	switch {
 	case ms < c.first:
 		o.release(c)
-		c.first, c.flags, c.key = ms, packFlags(f), eventKey(ev, f.Key)
-		o.hold(c, ev)
+		c.first, c.key = ms, eventKey(ev, f.Key)
+		o.hold(c, ev, tup, f)
 	case ms == c.first:
 		if key := eventKey(ev, f.Key); key < c.key {
 			o.release(c)
-			c.flags, c.key = packFlags(f), key
-			o.hold(c, ev)
+			c.key = key
+			o.hold(c, ev, tup, f)
 		}
 	}
 	c.last = max(c.last, ms)
 	// A sighting that bridges two clusters merges them: the later one's
 	// first sighting is no longer new.
-	if k+1 < len(cs) && start(cs[k+1].first) <= c.last {
-		c.last = max(c.last, cs[k+1].last)
-		o.release(cs[k+1])
-		t.clusters = slices.Delete(cs, k+1, k+2)
+	if next != nil && start(next.first) <= c.last {
+		c.last = max(c.last, next.last)
+		o.release(next)
+		if next2 != nil {
+			next2.prev = c
+		} else {
+			o.tuples[h] = c
+		}
 	}
 }
 
-// hold gives c its source document ev, within the interval's budget.
-func (o *offTerms) hold(c *offCluster, ev ecs.Doc) {
-	c.ev = ev
+// hold gives c its source document ev, seen with tup and f, within the
+// interval's budget.
+func (o *offTerms) hold(c *offCluster, ev ecs.Doc, tup []string, f Flags) {
+	c.doc = &offDoc{ev: ev, tup: slices.Clone(tup), flags: packFlags(f)}
 	b := o.bucket(c)
 	hs := append(o.held[b], c)
 	if len(hs) > o.keep {
 		// Let go of the latest (by time, then key) of the interval.
 		w := latest(hs)
-		hs[w].ev = nil
+		hs[w].doc = nil
 		hs = slices.Delete(hs, w, w+1)
 		o.dropped++
 		o.total--
@@ -189,7 +218,7 @@ func (o *offTerms) hold(c *offCluster, ev ecs.Doc) {
 		}
 		hs := o.held[last]
 		w := latest(hs)
-		hs[w].ev = nil
+		hs[w].doc = nil
 		o.held[last] = slices.Delete(hs, w, w+1)
 		o.dropped++
 		o.total--
@@ -210,7 +239,7 @@ func latest(hs []*offCluster) int {
 
 // release takes c's document out of its interval's budget.
 func (o *offTerms) release(c *offCluster) {
-	if c.ev == nil {
+	if c.doc == nil {
 		return
 	}
 	b := o.bucket(c)
@@ -219,31 +248,25 @@ func (o *offTerms) release(c *offCluster) {
 		o.held[b] = slices.Delete(hs, i, i+1)
 		o.total--
 	}
-	c.ev = nil
+	c.doc = nil
 }
 
 // observeUntimed notes an event without a usable time.
 func (o *offTerms) observeUntimed(tup []string, ev ecs.Doc, f Flags) {
-	t := o.tuple(tup)
+	h := o.hash(tup)
 	key := eventKey(ev, f.Key)
-	if len(t.clusters) > 0 {
+	if o.tuples[h] != nil {
 		return // it cannot alert: keep no document
 	}
-	if t.extra == nil {
-		t.extra = &offExtra{}
-	}
-	if u := t.extra.untimed; u == nil || key < u.key {
-		t.extra.untimed = &offCluster{ev: ev, flags: packFlags(f), key: key}
+	x := o.extra(h)
+	if u := x.untimed; u == nil || key < u.key {
+		x.untimed = &offCluster{doc: &offDoc{ev: ev, tup: slices.Clone(tup), flags: packFlags(f)}, key: key}
 	}
 }
 
 // except notes a sighting an exception excepted until from (Unix ms).
 func (o *offTerms) except(tup []string, ms, from int64) {
-	t := o.tuple(tup)
-	if t.extra == nil {
-		t.extra = &offExtra{}
-	}
-	x := t.extra
+	x := o.extra(o.hash(tup))
 	if len(x.latent) >= maxLatent {
 		x.latent = x.latent[1:]
 	}
@@ -253,8 +276,7 @@ func (o *offTerms) except(tup []string, ms, from int64) {
 // offCandidate is a cluster start that is new.
 type offCandidate struct {
 	c    *offCluster
-	key  string // the tuple's newterms.Key
-	last int64  // the previous cluster's last sighting, when hasLast
+	last int64 // the previous cluster's last sighting, when hasLast
 	// hasLast: the tuple was seen before this cluster in the input.
 	hasLast bool
 }
@@ -267,17 +289,18 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 	w := rs.window.Milliseconds()
 	id := rs.rule.RuleID
 	var cands []offCandidate
-	for k, t := range o.tuples {
-		var prev int64
+	for k, head := range o.tuples {
 		var latent []latentSighting
-		if t.extra != nil {
-			latent = t.extra.latent
+		if len(o.extras) > 0 {
+			if x := o.extras[k]; x != nil {
+				latent = x.latent
+			}
 		}
-		for i, c := range t.clusters {
+		for c := head; c != nil; c = c.prev {
 			// A later kept sighting within the longest window counts, as
 			// in the tracker's own order-free judgement.
 			from := rs.tracker.WindowStart(c.first)
-			isNew := !rs.tracker.SeenBetweenKey(id, k, from, c.first+w)
+			isNew := !rs.tracker.SeenBetweenHash(id, k, from, c.first+w)
 			for _, l := range latent {
 				if l.ms >= from && l.ms < c.first && l.from < c.first {
 					isNew = false
@@ -285,7 +308,7 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 			}
 			switch {
 			case !isNew:
-			case c.ev == nil:
+			case c.doc == nil:
 				// Its document was let go in a flood (offTerms.held):
 				// more new terms in its interval than max_signals could
 				// raise. Counted here, it needs no candidate: in a
@@ -293,19 +316,20 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 				// the overflow its time would release is released
 				// before the next candidate's offer or by Drain alike.
 				rs.heldBack.Add(1)
+			case c.prev != nil:
+				cands = append(cands, offCandidate{c: c, last: c.prev.last, hasLast: true})
 			default:
-				cands = append(cands, offCandidate{c: c, key: k, last: prev, hasLast: i > 0})
+				cands = append(cands, offCandidate{c: c})
 			}
-			prev = c.last
 		}
-		if t.extra != nil {
-			if u := t.extra.untimed; u != nil && len(t.clusters) == 0 && !rs.tracker.SeenBetweenKey(id, k, math.MinInt64, math.MaxInt64) {
-				u.first = e.newest
-				if u.first == 0 {
-					u.first = e.now().UnixMilli()
-				}
-				cands = append(cands, offCandidate{c: u, key: k})
+	}
+	for k, x := range o.extras {
+		if u := x.untimed; u != nil && o.tuples[k] == nil && !rs.tracker.SeenBetweenHash(id, k, math.MinInt64, math.MaxInt64) {
+			u.first = e.newest
+			if u.first == 0 {
+				u.first = e.now().UnixMilli()
 			}
+			cands = append(cands, offCandidate{c: u})
 		}
 	}
 	slices.SortFunc(cands, func(a, b offCandidate) int {
@@ -320,9 +344,7 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 		}
 		// One event of several tuples (multi-valued fields): the tuples'
 		// order, as the fields give them.
-		ta, _ := newterms.SplitKey(a.key)
-		tb, _ := newterms.SplitKey(b.key)
-		return slices.Compare(ta, tb)
+		return slices.Compare(a.c.doc.tup, b.c.doc.tup)
 	})
 	for i := range cands {
 		c := &cands[i]
@@ -333,24 +355,32 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 		if c.hasLast {
 			last = time.UnixMilli(c.last)
 		}
-		tup, _ := newterms.SplitKey(c.key)
-		out = e.offer(rs, out, c.c.ev, c.c.flagsOf(), c.c.first, tup, last)
-		c.c.ev = nil
+		out = e.offer(rs, out, c.c.doc.ev, c.c.flagsOf(), c.c.first, c.c.doc.tup, last)
+		c.c.doc = nil
 	}
 	cands = nil
-	// The tuples go to the tracker one by one, each forgotten here as it
-	// is recorded, and the tracker keeps the same key string: the offline
-	// state and the history never both hold a copy of a million tuples.
-	for k, t := range o.tuples {
-		for _, c := range t.clusters {
-			rs.tracker.RecordKey(id, k, c.first)
+	// The tuples go to the tracker one by one, by hash, each forgotten
+	// here as it is recorded, oldest cluster first as a stream records
+	// them (the tracker keeps the oldest and the latest sightings).
+	var cs []*offCluster
+	for k, head := range o.tuples {
+		cs = cs[:0]
+		for c := head; c != nil; c = c.prev {
+			cs = append(cs, c)
+		}
+		for i := len(cs) - 1; i >= 0; i-- {
+			c := cs[i]
+			rs.tracker.RecordHash(id, k, c.first)
 			if c.last != c.first {
-				rs.tracker.RecordKey(id, k, c.last)
+				rs.tracker.RecordHash(id, k, c.last)
 			}
+			c.prev = nil
 		}
 		delete(o.tuples, k)
 	}
-	o.tuples = map[string]*offTuple{}
+	o.tuples = map[uint64]*offCluster{}
+	o.extras = map[uint64]*offExtra{}
+	o.count = 0
 	clear(o.held)
 	o.total = 0
 	rs.terms.Store(int64(rs.tracker.Terms(id)))

@@ -475,11 +475,23 @@ drain() {
 	awk -v s="$s" -v e="$e" 'BEGIN { printf "%.1f", e - s }'
 }
 
+# cpu_ticks PID: the process's user + system time in clock ticks (USER_HZ).
+cpu_ticks() {
+	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+# hwm_kb PID: the process's peak resident set (VmHWM) in kB.
+hwm_kb() {
+	awk '$1 == "VmHWM:" { print $2 }' "/proc/$1/status"
+}
+
 # run_one CONFIG WORKLOAD ROUND: set up CONFIG, run WORKLOAD once, tear down, and append
-# "config|workload|round|seconds|kernel lost delta (session)|xferhunt counters|drain|loadavg"
+# "config|workload|round|seconds|kernel lost delta (session)|xferhunt counters|drain|loadavg|
+# xferhunt CPU seconds from the workload's start until the backlog drained|xferhunt VmHWM kB"
 # to the log.
 run_one() {
 	local cfg=$1 wl=$2 round=$3 tag="$work/$1.$2.$3" lostpre lost0 lost1 lostpost xhc="-" dr="-" load
+	local cpu0="" xcpu="-" xhwm="-"
 	lostpre=$(status_field lost)
 	read -r load _ </proc/loadavg # other load on the host: the figures' noise
 	case $cfg in
@@ -492,9 +504,15 @@ run_one() {
 	auditd-*) start_auditd "${mode_of[$cfg]}" "$tag.auditd" || return 1 ;;
 	esac
 	lost0=$(status_field lost)
+	if [ -n "$xh_pid" ]; then cpu0=$(cpu_ticks "$xh_pid"); fi
 	run_workload "$wl" "$tag.out"
 	if [ "$cfg" != none ]; then dr=$(drain); fi
 	lost1=$(status_field lost)
+	if [ -n "$xh_pid" ] && [ -n "$cpu0" ]; then
+		# After the drain: the events of the workload have reached xferhunt.
+		xcpu=$(awk -v a="$cpu0" -v b="$(cpu_ticks "$xh_pid")" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz }')
+		xhwm=$(hwm_kb "$xh_pid")
+	fi
 	case $cfg in
 	xferhunt-* | base-*)
 		stop_pid "$xh_pid" 60
@@ -520,7 +538,7 @@ run_one() {
 	esac
 	restore_audit
 	lostpost=$(status_field lost)
-	echo "$cfg|$wl|$round|$secs|$((lost1 - lost0)) ($((lostpost - lostpre)))|$xhc|$dr|$load" >>"$log"
+	echo "$cfg|$wl|$round|$secs|$((lost1 - lost0)) ($((lostpost - lostpre)))|$xhc|$dr|$load|$xcpu|$xhwm" >>"$log"
 	note "round $round $cfg $wl: ${secs} s; kernel lost +$((lost1 - lost0)) (session +$((lostpost - lostpre)));" \
 		"xferhunt lost/gaps/dropped $xhc; drain ${dr} s"
 }
@@ -610,6 +628,30 @@ for w in "${run_workloads[@]}"; do
 		row+=" $cell |"
 	done
 	echo "$row"
+done
+
+echo
+# Per workload, the number of items it makes (what "per item" divides by).
+declare -A items=([create]=$n_create [mkdir]=$n_create [exec]=$n_exec [connect]=$n_connect)
+echo
+echo "xferhunt's own cost per run (round 1, 2, …): its CPU seconds from the workload's start until the kernel"
+echo "backlog drained (user + system, all its threads), that per workload item in µs, and its peak resident set"
+echo "(VmHWM) at that point."
+echo
+echo "| workload | configuration | xferhunt CPU s | µs per item | VmHWM MB |"
+echo "|---|---|---|---|---|"
+for w in "${run_workloads[@]}"; do
+	for c in "${run_configs[@]}"; do
+		case $c in xferhunt-* | base-*) ;; *) continue ;; esac
+		awk -F'|' -v c="$c" -v w="$w" -v l="${label[$w]}" -v t="${title[$c]}" -v n="${items[${w%@session}]:-0}" '
+			$1 == c && $2 == w && NF >= 10 {
+				cpu = cpu sep $9
+				per = per sep ($9 ~ /^[0-9.]+$/ && n > 0 ? sprintf("%.1f", $9 * 1e6 / n) : "-")
+				hwm = hwm sep ($10 ~ /^[0-9]+$/ ? sprintf("%.1f", $10 / 1024) : "-")
+				sep = ", "
+			}
+			END { if (sep != "") printf "| %s | %s | %s | %s | %s |\n", l, t, cpu, per, hwm }' "$log"
+	done
 done
 
 echo

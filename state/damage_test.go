@@ -3,12 +3,12 @@ package state
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/xferhunt/xferhunt/detect/newterms"
 	"github.com/xferhunt/xferhunt/triage"
 )
 
@@ -21,9 +21,9 @@ func filledDB(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	put := map[string][]int64{}
+	var put []newterms.Term
 	for i := range 3000 {
-		put[fmt.Sprintf("host-%04d\x00/usr/sbin/sshd-%d", i, i)] = []int64{1700000000000 + int64(i), 1700000005000 + int64(i)}
+		put = append(put, newterms.Term{Hash: uint64(i) * 0x9e3779b97f4a7c15, Times: []int64{1700000000000 + int64(i), 1700000005000 + int64(i)}})
 	}
 	if err := s.SaveTerms("rule", put, nil); err != nil {
 		t.Fatal(err)
@@ -133,7 +133,7 @@ func TestOpenIntactAfterVerify(t *testing.T) {
 	}
 	defer s.Close()
 	n := 0
-	if err := s.LoadTerms("rule", func(string, []int64) { n++ }); err != nil || n != 3000 {
+	if err := s.LoadTerms("rule", func(uint64, []int64) { n++ }); err != nil || n != 3000 {
 		t.Fatalf("loaded %d terms, err %v", n, err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"github.com/xferhunt/xferhunt/detect/newterms"
 	"github.com/xferhunt/xferhunt/internal/safefile"
 )
 
@@ -32,7 +33,7 @@ const pidFile = "xferhunt.pid"
 const lockTimeout = time.Second
 
 var (
-	bucketTerms      = []byte("terms")
+	bucketTerms      = []byte("terms.v2") // format 2, see terms.go
 	bucketTriage     = []byte("triage")
 	bucketExceptions = []byte("exceptions")
 	bucketEvidence   = []byte("evidence")
@@ -63,6 +64,8 @@ type Store struct {
 	d   *safefile.Dir // the verified directory; nil for memory stores
 	kv  backend
 	jr  journals
+	// termsKey keys the tuple hashes of the term history (terms.go).
+	termsKey newterms.HashKey
 }
 
 // Open opens (creating it with mode 0700 when needed) the state directory
@@ -114,22 +117,29 @@ func Open(dir string) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open state db %s: %w", path, err)
 	}
+	var key newterms.HashKey
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketTerms, bucketTriage, bucketExceptions, bucketEvidence, []byte(JournalAlerts), []byte(JournalEvents), []byte(JournalResponses)} {
+		for _, b := range [][]byte{bucketTriage, bucketExceptions, bucketEvidence, []byte(JournalAlerts), []byte(JournalEvents), []byte(JournalResponses)} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		return nil
+		var err error
+		key, err = initTerms(tx, path)
+		return err
 	})
 	if err != nil {
 		_ = db.Close()
 		d.Close()
+		var damaged *DamagedError
+		if errors.As(err, &damaged) || errors.Is(err, ErrNewerFormat) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("init state db %s: %w", path, err)
 	}
 	// Best effort: the pid only improves the "in use" message.
 	_ = d.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"))
-	return &Store{dir: dir, d: d, kv: &boltBackend{db: db}}, nil
+	return &Store{dir: dir, d: d, kv: &boltBackend{db: db}, termsKey: key}, nil
 }
 
 // openDB opens the database file inside the verified directory d, for
@@ -153,7 +163,7 @@ func openDB(d *safefile.Dir, flag int, mode os.FileMode) (*os.File, error) {
 // OpenMemory returns a Store that keeps everything in memory and forgets it
 // on Close (--ephemeral).
 func OpenMemory() *Store {
-	return &Store{kv: newMemBackend()}
+	return &Store{kv: newMemBackend(), termsKey: newterms.NewHashKey()}
 }
 
 // Dir returns the state directory, or "" for a memory store.
@@ -219,7 +229,7 @@ func (s *Store) Check() error {
 		return err
 	}
 	for _, r := range rules {
-		if err := s.LoadTerms(r, func(string, []int64) {}); err != nil {
+		if err := s.LoadTerms(r, func(uint64, []int64) {}); err != nil {
 			return err
 		}
 	}

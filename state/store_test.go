@@ -8,12 +8,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/xferhunt/xferhunt/detect/newterms"
 	"github.com/xferhunt/xferhunt/triage"
 )
 
@@ -69,23 +71,23 @@ func TestOpenCreatesPrivateAndNeverChmodsOthers(t *testing.T) {
 
 func TestTermsRoundTrip(t *testing.T) {
 	both(t, func(t *testing.T, s *Store) {
-		put := map[string][]int64{"a": {1, 5, 1000000}, "b": {-3}, "c": {1700000000000, 1700000000001}}
+		put := []newterms.Term{{Hash: 0xa, Times: []int64{1, 5, 1000000}}, {Hash: 0xb, Times: []int64{-3}}, {Hash: 1 << 63, Times: []int64{1700000000000, 1700000000001}}}
 		if err := s.SaveTerms("rule1", put, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SaveTerms("rule1", map[string][]int64{"d": {7}}, []string{"b"}); err != nil {
+		if err := s.SaveTerms("rule1", []newterms.Term{{Hash: 0xd, Times: []int64{7}}}, []uint64{0xb}); err != nil {
 			t.Fatal(err)
 		}
-		got := map[string][]int64{}
-		if err := s.LoadTerms("rule1", func(k string, v []int64) { got[k] = v }); err != nil {
+		got := map[uint64][]int64{}
+		if err := s.LoadTerms("rule1", func(h uint64, v []int64) { got[h] = slices.Clone(v) }); err != nil {
 			t.Fatal(err)
 		}
-		want := map[string][]int64{"a": {1, 5, 1000000}, "c": {1700000000000, 1700000000001}, "d": {7}}
+		want := map[uint64][]int64{0xa: {1, 5, 1000000}, 1 << 63: {1700000000000, 1700000000001}, 0xd: {7}}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("got %v want %v", got, want)
 		}
 		n := 0
-		s.LoadTerms("rule2", func(string, []int64) { n++ })
+		s.LoadTerms("rule2", func(uint64, []int64) { n++ })
 		if n != 0 {
 			t.Fatal("rules share history")
 		}
@@ -148,7 +150,7 @@ func TestPersistsAcrossReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.SaveTerms("r", map[string][]int64{"k": {42}}, nil)
+	s.SaveTerms("r", []newterms.Term{{Hash: 42, Times: []int64{42}}}, nil)
 	s.SetTriage("u", Triage{Status: triage.StatusClosed})
 	s.PutException("e", []byte("x"))
 	if err := s.Close(); err != nil {
@@ -160,9 +162,13 @@ func TestPersistsAcrossReopen(t *testing.T) {
 	}
 	defer s.Close()
 	var got []int64
-	s.LoadTerms("r", func(_ string, v []int64) { got = v })
+	key1, _ := s.TermsKey()
+	s.LoadTerms("r", func(_ uint64, v []int64) { got = slices.Clone(v) })
 	tr, ok, _ := s.Triage("u")
 	ex, _ := s.Exceptions()
+	if key2, _ := s.TermsKey(); key2 != key1 || key1 == (newterms.HashKey{}) {
+		t.Fatalf("the term hash key changed on reopen (or is zero): %x, %x", key1, key2)
+	}
 	if !reflect.DeepEqual(got, []int64{42}) || !ok || tr.Status != triage.StatusClosed || len(ex) != 1 {
 		t.Fatalf("after reopen: terms %v triage %+v %v exceptions %v", got, tr, ok, ex)
 	}
@@ -219,9 +225,9 @@ func TestKill9MidWrite(t *testing.T) {
 		t.Fatalf("db inconsistent after kill -9: %v", err)
 	}
 	batches := map[int64]int{}
-	err = s.LoadTerms("r", func(k string, v []int64) {
+	err = s.LoadTerms("r", func(k uint64, v []int64) {
 		if len(v) != 3 || v[1] != v[0]+1 || v[2] != v[0]+2 {
-			t.Errorf("term %s torn: %v", k, v)
+			t.Errorf("term %x torn: %v", k, v)
 		}
 		batches[v[0]]++
 	})
@@ -298,9 +304,9 @@ func TestChildProcess(t *testing.T) {
 		time.Sleep(time.Minute)
 	case "write":
 		for b := int64(1); ; b++ {
-			put := make(map[string][]int64, childBatch)
+			put := make([]newterms.Term, 0, childBatch)
 			for i := range childBatch {
-				put[fmt.Sprintf("b%d-%d", b, i)] = []int64{b, b + 1, b + 2}
+				put = append(put, newterms.Term{Hash: uint64(b)<<32 | uint64(i), Times: []int64{b, b + 1, b + 2}})
 			}
 			if err := s.SaveTerms("r", put, nil); err != nil {
 				fmt.Println("error", err)
@@ -338,9 +344,9 @@ func BenchmarkSaveTerms(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	put := make(map[string][]int64, 4096)
+	put := make([]newterms.Term, 0, 4096)
 	for i := range 4096 {
-		put[fmt.Sprintf("\x0c/usr/bin/t%03d\x05host%d", i%1000, i)] = []int64{1700000000000, 1700000000500, int64(1700000001000) + int64(i)}
+		put = append(put, newterms.Term{Hash: uint64(i) * 0x9e3779b97f4a7c15, Times: []int64{1700000000000, 1700000000500, int64(1700000001000) + int64(i)}})
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -4,23 +4,130 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/xferhunt/xferhunt/detect/newterms"
 )
 
-// termsFormat prefixes every encoded sighting list so a future layout can be
-// told apart from this one.
-const termsFormat = 1
+// Term history layout, format 2 (bucketTerms, one sub-bucket per rule):
+// each tuple is the 8-byte big-endian keyed hash of its newterms.Key (the
+// key, random per store, is the bucket's value termsKeyName), its value
+// the sighting times (AppendTimes). Format 1 (bucketTermsV1) keyed each
+// tuple by its text, ~100 bytes more per tuple on disk and in memory;
+// Open migrates it (migrateTermsV1). metaTermsFormat records the format,
+// so a database written by a later layout is refused, not misread.
+const (
+	termsFormatV1 = 1
+	termsFormat   = 2
+)
 
-// LoadTerms calls fn for every new_terms tuple stored for ruleID, with its
-// sighting times (Unix milliseconds, ascending). The slice is fn's to keep.
-func (s *Store) LoadTerms(ruleID string, fn func(key string, times []int64)) error {
+var (
+	bucketTermsV1   = []byte("terms")
+	bucketMeta      = []byte("meta")
+	metaTermsFormat = []byte("terms_format")
+	termsKeyName    = []byte("key")
+)
+
+// ErrNewerFormat matches (errors.Is) the error Open returns for a database
+// whose term history a later xferhunt wrote in a layout this one cannot
+// read.
+var ErrNewerFormat = errors.New("state written by a newer xferhunt")
+
+// initTerms makes the term history's key and format record on a new
+// database, refuses a later format, and migrates a format-1 history. It
+// runs in Open's first read-write transaction.
+func initTerms(tx *bolt.Tx, path string) (newterms.HashKey, error) {
+	var key newterms.HashKey
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return key, err
+	}
+	if v := meta.Get(metaTermsFormat); v != nil {
+		if n, err := strconv.Atoi(string(v)); err != nil || n > termsFormat {
+			return key, fmt.Errorf("%w: %s holds term history in format %q; this xferhunt reads format %d: run the newer xferhunt, or move the state dir away to start fresh", ErrNewerFormat, path, v, termsFormat)
+		}
+	}
+	terms, err := tx.CreateBucketIfNotExists(bucketTerms)
+	if err != nil {
+		return key, err
+	}
+	switch v := terms.Get(termsKeyName); {
+	case v == nil:
+		key = newterms.NewHashKey()
+		if err := terms.Put(termsKeyName, append([]byte(nil), key[:]...)); err != nil {
+			return key, err
+		}
+	case len(v) == len(key):
+		copy(key[:], v)
+	default:
+		return key, &DamagedError{Path: path, Reason: fmt.Errorf("term history key has %d bytes, want %d", len(v), len(key))}
+	}
+	if err := meta.Put(metaTermsFormat, []byte(strconv.Itoa(termsFormat))); err != nil {
+		return key, err
+	}
+	return key, migrateTermsV1(tx, terms, key, path)
+}
+
+// migrateTermsV1 rewrites a format-1 term history (tuples by their text)
+// as format 2 (by keyed hash), in Open's transaction: a crash leaves the
+// old history whole, to be migrated by the next Open. A sighting list
+// that does not decode is damage (--state-repair sets the file aside).
+func migrateTermsV1(tx *bolt.Tx, terms *bolt.Bucket, key newterms.HashKey, path string) error {
+	old := tx.Bucket(bucketTermsV1)
+	if old == nil {
+		return nil
+	}
+	var rules [][]byte
+	_ = old.ForEachBucket(func(k []byte) error {
+		rules = append(rules, append([]byte(nil), k...))
+		return nil
+	})
+	for _, rule := range rules {
+		src := old.Bucket(rule)
+		dst, err := terms.CreateBucketIfNotExists(rule)
+		if err != nil {
+			return err
+		}
+		err = src.ForEach(func(k, v []byte) error {
+			if v == nil {
+				return nil
+			}
+			times, err := decodeTimes(v, termsFormatV1, nil)
+			if err != nil {
+				return &DamagedError{Path: path, Reason: fmt.Errorf("term history of rule %s (format 1): term %q: %w", rule, k, err)}
+			}
+			return dst.Put(binary.BigEndian.AppendUint64(nil, key.Hash(k)), AppendTimes(nil, times))
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return tx.DeleteBucket(bucketTermsV1)
+}
+
+// TermsKey returns the key this store's tuple hashes are made with
+// (newterms.History).
+func (s *Store) TermsKey() (newterms.HashKey, error) { return s.termsKey, nil }
+
+// LoadTerms calls fn for every new_terms tuple stored for ruleID: its hash
+// and its sighting times (Unix milliseconds, ascending), valid only during
+// the call.
+func (s *Store) LoadTerms(ruleID string, fn func(hash uint64, times []int64)) error {
 	path := [2]string{string(bucketTerms), ruleID}
+	var buf []int64
 	err := s.kv.view(func(tx txn) error {
 		return tx.each(path, func(k string, v []byte) error {
-			times, err := DecodeTimes(v)
-			if err != nil {
-				return fmt.Errorf("term %q: %w", k, err)
+			if len(k) != 8 {
+				return fmt.Errorf("term key %x: %d bytes, want 8", k, len(k))
 			}
-			fn(k, times)
+			var err error
+			buf, err = decodeTimes(v, termsFormat, buf[:0])
+			if err != nil {
+				return fmt.Errorf("term %x: %w", k, err)
+			}
+			fn(binary.BigEndian.Uint64([]byte(k)), buf)
 			return nil
 		})
 	})
@@ -31,23 +138,30 @@ func (s *Store) LoadTerms(ruleID string, fn func(key string, times []int64)) err
 }
 
 // SaveTerms writes one batch of term history for ruleID in a single
-// transaction: put replaces a tuple's sighting times, del forgets tuples.
+// transaction: put replaces tuples' sighting times, del forgets tuples.
 // A crash loses at most a batch that had not returned yet.
-func (s *Store) SaveTerms(ruleID string, put map[string][]int64, del []string) error {
+func (s *Store) SaveTerms(ruleID string, put []newterms.Term, del []uint64) error {
 	if len(put) == 0 && len(del) == 0 {
 		return nil
 	}
 	path := [2]string{string(bucketTerms), ruleID}
 	err := s.kv.update(func(tx txn) error {
-		// bbolt keeps references to values until commit, so each value
-		// gets its own buffer.
-		for k, times := range put {
-			if err := tx.put(path, k, AppendTimes(make([]byte, 0, 1+2*len(times)+8), times)); err != nil {
+		var kb [8]byte
+		for _, h := range del {
+			binary.BigEndian.PutUint64(kb[:], h)
+			if err := tx.del(path, string(kb[:])); err != nil {
 				return err
 			}
 		}
-		for _, k := range del {
-			if err := tx.del(path, k); err != nil {
+		// bbolt keeps references to values until commit: the values
+		// share one buffer that only grows (a reallocation leaves the
+		// earlier values in the old array, unchanged).
+		buf := make([]byte, 0, len(put)*12)
+		for _, t := range put {
+			binary.BigEndian.PutUint64(kb[:], t.Hash)
+			at := len(buf)
+			buf = AppendTimes(buf, t.Times)
+			if err := tx.put(path, string(kb[:]), buf[at:len(buf):len(buf)]); err != nil {
 				return err
 			}
 		}
@@ -89,20 +203,25 @@ func AppendTimes(dst []byte, times []int64) []byte {
 var errBadTimes = errors.New("corrupt sighting list")
 
 // DecodeTimes reverses AppendTimes.
-func DecodeTimes(b []byte) ([]int64, error) {
-	if len(b) == 0 || b[0] != termsFormat {
+func DecodeTimes(b []byte) ([]int64, error) { return decodeTimes(b, termsFormat, nil) }
+
+// decodeTimes decodes a sighting list of the given format byte (formats 1
+// and 2 encode times alike) into out.
+func decodeTimes(b []byte, format byte, out []int64) ([]int64, error) {
+	if len(b) == 0 || b[0] != format {
 		return nil, errBadTimes
 	}
 	b = b[1:]
-	var out []int64
 	var prev int64
+	first := true
 	for len(b) > 0 {
-		if len(out) == 0 {
+		if first {
 			v, n := binary.Varint(b)
 			if n <= 0 {
 				return nil, errBadTimes
 			}
 			prev, b = v, b[n:]
+			first = false
 		} else {
 			d, n := binary.Uvarint(b)
 			if n <= 0 {

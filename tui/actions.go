@@ -112,7 +112,9 @@ func (m *Model) askKill(msg killPlanMsg) {
 		m.setFlash(true, "kill refused: %s; session: %s", p.ProcessErr, p.SessionErr)
 		return
 	}
-	kp, ks := &m.keys.Prompt.KillProcess, &m.keys.Prompt.KillSession
+	// Copies of the bindings, not pointers into m: a pointer into the
+	// model would move every Model value Update handles to the heap.
+	kp, ks := bindingCopy(m.keys.Prompt.KillProcess), bindingCopy(m.keys.Prompt.KillSession)
 	var body strings.Builder
 	var choices []choice
 	if p.ProcessErr == "" {
@@ -141,6 +143,9 @@ func (m *Model) askKill(msg killPlanMsg) {
 	m.overlay = overlayConfirm
 	m.ask = confirm{title: "Kill", body: body.String(), choices: choices}
 }
+
+// bindingCopy is a binding a dialog's choice can point at.
+func bindingCopy(b key.Binding) *key.Binding { return &b }
 
 // onAlertKey handles the actions on the selected alert.
 func (m *Model) onAlertKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {

@@ -110,7 +110,8 @@ func TestFrameBudget100k(t *testing.T) {
 		t.Errorf("RSS %.1f MB exceeds 200 MB", rss)
 	}
 	// Each key is timed three times on copies of the same state and the
-	// best kept, so a GC pause or a busy CI core does not fail the budget.
+	// best kept, so a GC pause does not fail the budget; the budget is on
+	// the thread's CPU time (frameCost), so a busy shared core does not.
 	var worst time.Duration
 	var worstKey string
 	for _, k := range []string{"down", "G", "up", "g", "enter", "tab", "tab", "tab", "tab", "tab", "esc", "?", "?", "a", "K", "n"} {
@@ -120,20 +121,23 @@ func TestFrameBudget100k(t *testing.T) {
 		if strings.Contains("aKn", k) {
 			tries = 1 // mutates shared store state: a repeat would time a no-op
 		}
+		var wall time.Duration
 		for range tries {
-			start := time.Now()
-			nm, _ := m.Update(press(k))
-			_ = nm.(Model).View()
-			best = min(best, time.Since(start))
+			var nm tea.Model
+			cpu, w := frameCost(t, func() {
+				nm, _ = m.Update(press(k))
+				_ = nm.(Model).View()
+			})
+			best, wall = min(best, cpu), w
 			next = nm.(Model)
 		}
 		m = next
-		t.Logf("  %-5s %v", k, best)
+		t.Logf("  %-5s %v CPU (%v wall)", k, best, wall)
 		if best > worst {
 			worst, worstKey = best, k
 		}
 	}
-	t.Logf("worst key→frame with 100k alerts: %v (%s)", worst, worstKey)
+	t.Logf("worst key→frame with 100k alerts: %v CPU (%s)", worst, worstKey)
 	if worst > 16*time.Millisecond {
 		t.Errorf("key→frame %v exceeds 16 ms", worst)
 	}
@@ -312,20 +316,24 @@ func TestStoryFrameBudget10k(t *testing.T) {
 		var next Model
 		var cmd tea.Cmd
 		for range 3 {
-			start := time.Now()
-			nm, c := m.Update(msg)
-			_ = nm.(Model).View()
-			best = min(best, time.Since(start))
-			next, cmd = nm.(Model), c
+			var nm tea.Model
+			cpu, _ := frameCost(t, func() {
+				nm, cmd = m.Update(msg)
+				_ = nm.(Model).View()
+			})
+			best = min(best, cpu)
+			next = nm.(Model)
 		}
 		// Cmds (a search, a scope switch) run off the UI loop; their
 		// answer is one more message to install and draw.
 		if cmd != nil {
 			if out := cmd(); out != nil {
-				start := time.Now()
-				nm, _ := next.Update(out)
-				_ = nm.(Model).View()
-				best = max(best, time.Since(start))
+				var nm tea.Model
+				cpu, _ := frameCost(t, func() {
+					nm, _ = next.Update(out)
+					_ = nm.(Model).View()
+				})
+				best = max(best, cpu)
 				next = nm.(Model)
 			}
 		}
@@ -335,7 +343,7 @@ func TestStoryFrameBudget10k(t *testing.T) {
 			worst, worstKey = best, k
 		}
 	}
-	t.Logf("worst key→frame with a 10k-event story: %v (%s)", worst, worstKey)
+	t.Logf("worst key→frame with a 10k-event story: %v CPU (%s)", worst, worstKey)
 	if worst > 16*time.Millisecond {
 		t.Errorf("key→frame %v exceeds 16 ms", worst)
 	}
@@ -345,7 +353,8 @@ func TestStoryFrameBudget10k(t *testing.T) {
 // key→frame under 16 ms. The key only starts the sort (a Cmd over a
 // snapshot, off the UI loop) and draws "working…"; installing the sorted
 // order when it arrives is a second frame, also under budget. The Cmd's
-// own time is logged: it is what the "working…" covers. Best of three.
+// own time is logged: it is what the "working…" covers. Best of three,
+// on the thread's CPU time (frameCost).
 func TestSortFrameBudget100k(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads 100k alerts; skipped with -short")
@@ -360,17 +369,21 @@ func TestSortFrameBudget100k(t *testing.T) {
 		bestKey, bestInstall, bestCmd := time.Hour, time.Hour, time.Hour
 		var next Model
 		for range 3 {
+			var nm tea.Model
+			var cmd tea.Cmd
+			cpu, _ := frameCost(t, func() {
+				nm, cmd = m.Update(press(k))
+				_ = nm.(Model).View()
+			})
+			bestKey = min(bestKey, cpu)
 			start := time.Now()
-			nm, cmd := m.Update(press(k))
-			_ = nm.(Model).View()
-			bestKey = min(bestKey, time.Since(start))
-			start = time.Now()
 			res := cmd()
 			bestCmd = min(bestCmd, time.Since(start))
-			start = time.Now()
-			nm, _ = nm.(Model).Update(res)
-			_ = nm.(Model).View()
-			bestInstall = min(bestInstall, time.Since(start))
+			cpu, _ = frameCost(t, func() {
+				nm, _ = nm.(Model).Update(res)
+				_ = nm.(Model).View()
+			})
+			bestInstall = min(bestInstall, cpu)
 			next = nm.(Model)
 		}
 		sel := m.selected().UUID()

@@ -247,6 +247,15 @@ var ownCases = []conformanceCase{
 	{"X109", `f:{ *:b }`, c51doc, nil, T},
 	// leading wildcards are a parse option
 	{"X110", `f:"*ptmx"`, `{"f":"*ptmx"}`, nil, T},
+	// free text over numbers compares their keyword text (formatted on
+	// the stack for integers), and still finds typed fields by path
+	{"X111", `2135`, `{"process":{"pid":2135}}`, nil, T},
+	{"X112", `-7`, `{"a":[1,-7]}`, nil, T},
+	{"X113", `213*`, `{"process":{"pid":2135}}`, nil, T},
+	{"X114", `2135`, `{"process":{"pid":2135.5}}`, nil, F},
+	{"X115", `2.5`, `{"a":2.5}`, nil, T},
+	{"X116", `2026-03-01`, `{"@timestamp":"2026-03-01T10:00:00.123Z"}`, nil, T},
+	{"X117", `2026-03-01`, `{"event":{"created":"2026-03-01T10:00:00.123Z"}}`, nil, F},
 }
 
 // The §5 data shapes used by the RULE rows.

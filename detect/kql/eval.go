@@ -3,6 +3,7 @@ package kql
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -83,10 +84,36 @@ func (n *nestedM) Object(m map[string]any) bool { return n.inner.match(m) }
 // whose type is not keyword; virtual lists multi-fields (.caseless) that
 // are not in the document but match the pattern.
 type wildFieldM struct {
-	pat     *glob
-	def     tester // keyword semantics; nil when the value does not apply to keywords
-	typed   map[string]tester
-	virtual []matcher
+	pat   *glob
+	def   tester // keyword semantics; nil when the value does not apply to keywords
+	typed map[string]tester
+	// typedLens has bit n set when a key of typed is n bytes long (n <
+	// 256), longTyped when one is longer: free text visits every leaf of
+	// an alert (~300), and most paths are of a length no typed field has,
+	// so the map lookup (half the cost of a visit) is skipped for them.
+	typedLens [4]uint64
+	longTyped bool
+	virtual   []matcher
+}
+
+// mayBeTyped reports whether a path of n bytes can be a key of typed.
+func (w *wildFieldM) mayBeTyped(n int) bool {
+	if n >= 256 {
+		return w.longTyped
+	}
+	return w.typedLens[n>>6]&(1<<(n&63)) != 0
+}
+
+func (w *wildFieldM) addTyped(rel string, t tester) {
+	if w.typed == nil {
+		w.typed = map[string]tester{}
+	}
+	w.typed[rel] = t
+	if n := len(rel); n >= 256 {
+		w.longTyped = true
+	} else {
+		w.typedLens[n>>6] |= 1 << (n & 63)
+	}
 }
 
 func (w *wildFieldM) match(m map[string]any) bool {
@@ -106,7 +133,7 @@ func (w *wildFieldM) Leaf(path []byte, v any, s string, isStr bool) bool {
 		return false
 	}
 	t := w.def
-	if len(w.typed) > 0 {
+	if len(w.typed) > 0 && w.mayBeTyped(len(path)) {
 		if tt, ok := w.typed[string(path)]; ok {
 			t = tt
 		}
@@ -241,8 +268,30 @@ func (k *kwEq) Str(v string, _ any) bool {
 }
 
 func (k *kwEq) Other(v any) bool {
+	var buf [24]byte
+	if b, ok := intKeyword(buf[:0], v); ok {
+		return unsafeString(b) == k.s // digits and '-': case does not matter
+	}
 	s, ok := keywordOf(v)
 	return ok && k.Str(s, nil)
+}
+
+// intKeyword appends the keyword text of an integral number (what
+// ecs.Keyword gives it) without allocating: free text compares every
+// number of an alert (pids, ports, counts — ~25) with its value, and
+// formatting each one into a new string was half of that test's cost.
+func intKeyword(b []byte, v any) ([]byte, bool) {
+	switch t := v.(type) {
+	case float64:
+		if t == math.Trunc(t) && math.Abs(t) < 1e15 {
+			return strconv.AppendInt(b, int64(t), 10), true
+		}
+	case int:
+		return strconv.AppendInt(b, int64(t), 10), true
+	case int64:
+		return strconv.AppendInt(b, t, 10), true
+	}
+	return nil, false
 }
 
 type kwWild struct {
@@ -261,6 +310,10 @@ func (k *kwWild) Str(v string, _ any) bool {
 }
 
 func (k *kwWild) Other(v any) bool {
+	var buf [24]byte
+	if b, ok := intKeyword(buf[:0], v); ok {
+		return k.g.match(unsafeString(b)) // digits and '-': case does not matter
+	}
 	s, ok := keywordOf(v)
 	return ok && k.Str(s, nil)
 }
@@ -529,13 +582,10 @@ func (c *compiler) compileLeaf(n *node, prefix string) (matcher, error) {
 				}
 				continue
 			}
-			if w.typed == nil {
-				w.typed = map[string]tester{}
-			}
 			if err != nil {
 				t = nil
 			}
-			w.typed[rel] = t
+			w.addTyped(rel, t)
 		}
 		return w, nil
 	}

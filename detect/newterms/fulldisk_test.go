@@ -54,7 +54,7 @@ type counting struct {
 	saves int
 }
 
-func (c *counting) SaveTerms(rule string, put map[string][]int64, del []string) error {
+func (c *counting) SaveTerms(rule string, put []newterms.Term, del []uint64) error {
 	c.saves++
 	return c.Store.SaveTerms(rule, put, del)
 }
@@ -90,7 +90,7 @@ func TestFullDiskBacksOff(t *testing.T) {
 		t.Fatalf("after space came back: err %v, %d pending", err, tr.Pending())
 	}
 	stored := 0
-	if err := st.LoadTerms("r", func(string, []int64) { stored++ }); err != nil || stored != n {
+	if err := st.LoadTerms("r", func(uint64, []int64) { stored++ }); err != nil || stored != n {
 		t.Fatalf("stored %d tuples (err %v), want %d", stored, err, n)
 	}
 }

@@ -42,6 +42,28 @@
 // tuple whose newest sighting is oldest is forgotten and counted
 // (Evicted): the next sighting of an evicted tuple is new again, which
 // errs towards an extra alert, never a missed one.
+//
+// # Memory: a hash, not the tuple
+//
+// A tuple is kept as the 64-bit keyed hash of its Key (HashKey.Hash,
+// SipHash-2-4 under a random key the History stores), never as its text:
+// what an alert shows of a tuple comes from the event that raised it. An
+// entry is 24 bytes (the hash, the newest sighting, the count of
+// sightings, a flag and the index of its older sightings), found through
+// an open-addressing table of 4-byte indices, and filed in a prune bucket
+// by a 4-byte record; a tuple seen more than once keeps its older
+// sightings in a block of 28 bytes (as ms before the newest; 56 bytes in
+// the rare case they span more than 49 days). Entries and blocks sit in
+// chunked pools, so growth never doubles them. That is ~35 bytes a tuple
+// seen once and ~65 with older sightings (TestMemoryPerTuple,
+// BenchmarkTermGrowth), against ~250 when the tuple's text was the key.
+//
+// Two tuples of a rule whose hashes collide are one tuple to the history:
+// the second is judged known when the first was seen in its window (a
+// missed alert). Among n tuples the odds that any two collide are about
+// n²/2⁶⁵: 2⁻⁴⁵ at 10k tuples, 2⁻²⁵ at 1M, 2⁻²³ at the 2 M cap. The key is
+// secret (state.db is private to its owner) and random per state store,
+// so events cannot be crafted to collide on purpose.
 package newterms
 
 import (
@@ -54,9 +76,9 @@ import (
 // MaxSightings caps the sighting times kept per tuple (see the package doc).
 const MaxSightings = 8
 
-// DefaultMaxTuples is the default cap on the tuples held per rule: about
-// 230 bytes each in memory with a path in the tuple (BenchmarkTermGrowth),
-// so ~500 MB at the cap.
+// DefaultMaxTuples is the default cap on the tuples held per rule: under
+// 100 bytes each in memory (see the package doc), so ~100–200 MB at the
+// cap.
 const DefaultMaxTuples = 2_000_000
 
 // pruneBuckets is how many prune buckets span one window.
@@ -70,11 +92,23 @@ const (
 	DefaultFlushTuples   = 4096
 )
 
-// History persists term history; state.Store implements it. Times are Unix
-// milliseconds, ascending.
+// Term is one tuple's stored history: its hash (HashKey.Hash of its Key)
+// and its sighting times, Unix milliseconds ascending.
+type Term struct {
+	Hash  uint64
+	Times []int64
+}
+
+// History persists term history; state.Store implements it.
 type History interface {
-	LoadTerms(ruleID string, fn func(key string, times []int64)) error
-	SaveTerms(ruleID string, put map[string][]int64, del []string) error
+	// TermsKey returns the key the stored hashes were made with.
+	TermsKey() (HashKey, error)
+	// LoadTerms calls fn for every stored tuple of ruleID; times (Unix
+	// ms, ascending) is only valid during the call.
+	LoadTerms(ruleID string, fn func(hash uint64, times []int64)) error
+	// SaveTerms writes one batch: put replaces tuples' times, del
+	// forgets tuples (no hash is in both).
+	SaveTerms(ruleID string, put []Term, del []uint64) error
 }
 
 // Tracker answers "is this tuple new" for one or more rules sharing a
@@ -82,6 +116,7 @@ type History interface {
 // drives it from one goroutine.
 type Tracker struct {
 	h      History
+	key    HashKey
 	window int64 // ms
 	rules  map[string]*ruleTerms
 
@@ -109,6 +144,7 @@ type Tracker struct {
 	tick      int
 	err       error
 	keyBuf    []byte
+	timesBuf  [MaxSightings]int64
 
 	// A failing History (a full disk) is retried after a backoff, not on
 	// every event: each try encodes every pending tuple, so retrying per
@@ -125,31 +161,81 @@ const (
 	MaxRetry   = 30 * time.Second
 )
 
+// ruleTerms is one rule's history: entries in a dense slice (an index is
+// a tuple's identity while it is held), found by hash through an
+// open-addressing table, filed by prune bucket.
 type ruleTerms struct {
-	terms   map[string]*entry
-	dirty   []*entry            // changed since the last flush
-	deleted map[string]struct{} // pruned since the last flush
-	// buckets[b] holds a record for every tuple whose newest sighting was
-	// in [b·width, (b+1)·width) when the record was made; minBucket is
-	// the lowest bucket that may hold any.
-	buckets   map[int64][]*entry
+	ents  pool[entry]
+	live  int
+	table []uint32 // linear probing by hash; 0 empty, else entry index+1
+	// The sightings before the newest, of entries with more than one,
+	// ascending: as ms before the newest when all fit 32 bits (49 days),
+	// else as Unix ms (entry.older says which).
+	near pool[[MaxSightings - 1]uint32]
+	far  pool[[MaxSightings - 1]int64]
+
+	dirty   []uint32            // entries changed since the last flush
+	deleted map[uint64]struct{} // hashes forgotten since the last flush
+	// buckets[b] holds a record for every entry whose newest sighting
+	// was in [b·width, (b+1)·width) when the record was made; minBucket
+	// is the lowest bucket that may hold any. A record is current when
+	// its entry is held and its newest sighting is still in b: the
+	// newest only grows, and grows into a new record.
+	buckets   map[int64][]uint32
 	minBucket int64
 }
 
-// entry is one tuple's history. Holding it by pointer lets the hot path
-// update a known tuple without re-inserting (and re-allocating) its key.
+// entry is one tuple's history: 24 bytes.
 type entry struct {
-	key     string
-	times   []int64 // ascending, distinct, at most MaxSightings
-	queued  int64   // the bucket of its newest record in ruleTerms.buckets
-	dirty   bool
-	removed bool
+	hash   uint64
+	newest int64  // Unix ms
+	older  uint32 // 0 when n ≤ 1; else a block of near (farBit clear) or far, + 1
+	n      uint8  // sightings kept (0: a free entry)
+	dirty  bool
 }
 
+// farBit marks an entry.older block in ruleTerms.far.
+const farBit = 1 << 31
+
+// pool holds fixed-size items in chunks, by uint32 index: no append
+// doubling (up to twice the memory, and a copy of it all, at a million
+// tuples), and freed items are reused.
+type pool[T any] struct {
+	chunks [][]T
+	n      uint32   // items handed out, freed or not
+	free   []uint32 // freed items, reused first
+}
+
+const poolChunk = 4096
+
+func (p *pool[T]) at(i uint32) *T { return &p.chunks[i/poolChunk][i%poolChunk] }
+
+// alloc returns a zeroed item.
+func (p *pool[T]) alloc() uint32 {
+	var zero T
+	if k := len(p.free); k > 0 {
+		i := p.free[k-1]
+		p.free = p.free[:k-1]
+		*p.at(i) = zero
+		return i
+	}
+	if p.n%poolChunk == 0 {
+		p.chunks = append(p.chunks, make([]T, poolChunk))
+	}
+	p.n++
+	return p.n - 1
+}
+
+func (p *pool[T]) release(i uint32) { p.free = append(p.free, i) }
+
+// ent returns entry i.
+func (r *ruleTerms) ent(i uint32) *entry { return r.ents.at(i) }
+
 // NewTracker returns a tracker whose tuples are new when unseen for window.
-// h may be nil: history then lives only in memory.
+// h may be nil: history then lives only in memory, hashed under a random
+// key.
 func NewTracker(h History, window time.Duration) *Tracker {
-	return &Tracker{
+	t := &Tracker{
 		h:             h,
 		window:        window.Milliseconds(),
 		rules:         map[string]*ruleTerms{},
@@ -157,7 +243,28 @@ func NewTracker(h History, window time.Duration) *Tracker {
 		FlushTuples:   DefaultFlushTuples,
 		MaxTuples:     DefaultMaxTuples,
 		Clock:         time.Now,
+		key:           NewHashKey(),
 	}
+	if h != nil {
+		k, err := h.TermsKey()
+		if err != nil {
+			// The stored hashes cannot be matched: judge without them
+			// (extra alerts rather than none); Err reports it.
+			t.err = fmt.Errorf("term history key: %w", err)
+			t.h = nil
+		} else {
+			t.key = k
+		}
+	}
+	return t
+}
+
+// Hash returns the hash under which tuple is kept (for callers that hold
+// tuples by hash themselves, as detect's order-free scan does).
+func (t *Tracker) Hash(tuple []string) uint64 {
+	var h uint64
+	h, t.keyBuf = t.key.HashTuple(t.keyBuf, tuple)
+	return h
 }
 
 // bucketOf returns the prune bucket of a sighting at ms.
@@ -170,11 +277,10 @@ func (t *Tracker) bucketOf(ms int64) int64 {
 	return q
 }
 
-// queue files a record of e in the bucket of its newest sighting.
-func (t *Tracker) queue(r *ruleTerms, e *entry) {
-	b := t.bucketOf(e.times[len(e.times)-1])
-	e.queued = b
-	r.buckets[b] = append(r.buckets[b], e)
+// queue files a record of entry i in the bucket of its newest sighting.
+func (t *Tracker) queue(r *ruleTerms, i uint32) {
+	b := t.bucketOf(r.ent(i).newest)
+	r.buckets[b] = append(r.buckets[b], i)
 	if b < r.minBucket {
 		r.minBucket = b
 	}
@@ -192,15 +298,22 @@ func (t *Tracker) rule(ruleID string) *ruleTerms {
 	if r := t.rules[ruleID]; r != nil {
 		return r
 	}
-	r := &ruleTerms{terms: map[string]*entry{}, deleted: map[string]struct{}{}, buckets: map[int64][]*entry{}, minBucket: 1<<63 - 1}
+	r := &ruleTerms{deleted: map[uint64]struct{}{}, buckets: map[int64][]uint32{}, minBucket: 1<<63 - 1}
 	t.rules[ruleID] = r
 	if t.h != nil {
-		err := t.h.LoadTerms(ruleID, func(key string, times []int64) {
-			if len(times) > 0 {
-				e := &entry{key: key, times: times}
-				r.terms[key] = e
-				t.queue(r, e)
+		err := t.h.LoadTerms(ruleID, func(h uint64, times []int64) {
+			if len(times) == 0 || !slices.IsSorted(times) {
+				return
 			}
+			if len(times) > MaxSightings {
+				times = append(times[:1:1], times[len(times)-MaxSightings+1:]...)
+			}
+			if _, ok := r.find(h); ok {
+				return
+			}
+			i := r.add(h)
+			r.set(i, times)
+			t.queue(r, i)
 		})
 		if err != nil && t.err == nil {
 			// Carry on with what loaded: a partial baseline raises extra
@@ -211,21 +324,165 @@ func (t *Tracker) rule(ruleID string) *ruleTerms {
 	return r
 }
 
+// find returns the entry of hash h.
+func (r *ruleTerms) find(h uint64) (uint32, bool) {
+	if len(r.table) == 0 {
+		return 0, false
+	}
+	mask := uint64(len(r.table) - 1)
+	for p := h & mask; ; p = (p + 1) & mask {
+		v := r.table[p]
+		if v == 0 {
+			return 0, false
+		}
+		if r.ent(v-1).hash == h {
+			return v - 1, true
+		}
+	}
+}
+
+// add makes an entry for hash h (not held yet), without sightings.
+func (r *ruleTerms) add(h uint64) uint32 {
+	if (r.live+1)*4 > len(r.table)*3 {
+		r.grow()
+	}
+	i := r.ents.alloc()
+	r.ent(i).hash = h
+	r.insert(i)
+	r.live++
+	return i
+}
+
+// insert puts entry i in the table (which has room).
+func (r *ruleTerms) insert(i uint32) {
+	mask := uint64(len(r.table) - 1)
+	p := r.ent(i).hash & mask
+	for r.table[p] != 0 {
+		p = (p + 1) & mask
+	}
+	r.table[p] = i + 1
+}
+
+// grow doubles the table (at most ¾ full, so a probe ends soon).
+func (r *ruleTerms) grow() {
+	n := max(2*len(r.table), 16)
+	r.table = make([]uint32, n)
+	for i := range r.ents.n {
+		if r.ent(i).n > 0 {
+			r.insert(i)
+		}
+	}
+}
+
+// remove drops entry i from the table and frees it and its older block.
+func (r *ruleTerms) remove(i uint32) {
+	mask := uint64(len(r.table) - 1)
+	p := r.ent(i).hash & mask
+	for r.table[p] != i+1 {
+		p = (p + 1) & mask
+	}
+	// Backward-shift deletion: move up every later entry of the run
+	// whose home lies at or before the hole, so lookups need no
+	// tombstones.
+	for q := (p + 1) & mask; r.table[q] != 0; q = (q + 1) & mask {
+		home := r.ent(r.table[q]-1).hash & mask
+		if (q-home)&mask >= (q-p)&mask {
+			r.table[p] = r.table[q]
+			p = q
+		}
+	}
+	r.table[p] = 0
+	r.freeOlder(r.ent(i))
+	*r.ent(i) = entry{}
+	r.ents.release(i)
+	r.live--
+}
+
+// times returns entry i's sightings in buf.
+func (r *ruleTerms) times(i uint32, buf *[MaxSightings]int64) []int64 {
+	e := r.ent(i)
+	n := int(e.n)
+	if n == 0 {
+		return buf[:0]
+	}
+	switch {
+	case n == 1:
+	case e.older&farBit != 0:
+		copy(buf[:n-1], r.far.at(e.older&^farBit - 1)[:n-1])
+	default:
+		for k, d := range r.near.at(e.older - 1)[:n-1] {
+			buf[k] = e.newest - int64(d)
+		}
+	}
+	buf[n-1] = e.newest
+	return buf[:n]
+}
+
+// oldest returns entry e's oldest sighting.
+func (r *ruleTerms) oldest(e *entry) int64 {
+	switch {
+	case e.n <= 1:
+		return e.newest
+	case e.older&farBit != 0:
+		return r.far.at(e.older&^farBit - 1)[0]
+	}
+	return e.newest - int64(r.near.at(e.older - 1)[0])
+}
+
+// freeOlder releases e's block of older sightings.
+func (r *ruleTerms) freeOlder(e *entry) {
+	switch {
+	case e.older == 0:
+	case e.older&farBit != 0:
+		r.far.release(e.older&^farBit - 1)
+	default:
+		r.near.release(e.older - 1)
+	}
+	e.older = 0
+}
+
+// set stores times (1 to MaxSightings, ascending) as entry i's sightings.
+func (r *ruleTerms) set(i uint32, times []int64) {
+	e := r.ent(i)
+	n := len(times)
+	newest := times[n-1]
+	e.n, e.newest = uint8(n), newest
+	if n == 1 {
+		r.freeOlder(e)
+		return
+	}
+	if newest-times[0] <= 1<<32-1 {
+		if e.older == 0 || e.older&farBit != 0 {
+			r.freeOlder(e)
+			e.older = r.near.alloc() + 1
+		}
+		b := r.near.at(e.older - 1)
+		for k, ms := range times[:n-1] {
+			b[k] = uint32(newest - ms)
+		}
+		return
+	}
+	if e.older&farBit == 0 {
+		r.freeOlder(e)
+		e.older = (r.far.alloc() + 1) | farBit
+	}
+	copy(r.far.at(e.older&^farBit - 1)[:], times[:n-1])
+}
+
 // Observe records that tuple was seen by ruleID at ts and reports whether it
 // is new (no sighting in [ts−W, ts), see the package doc for duplicates and
 // late events) and when it was last seen before ts (zero when never, as far
 // as the kept history knows).
 func (t *Tracker) Observe(ruleID string, tuple []string, ts time.Time) (isNew bool, lastSeen time.Time) {
-	t.keyBuf = AppendKey(t.keyBuf[:0], tuple)
-	return t.observeKey(ruleID, t.keyBuf, "", ts.UnixMilli())
+	return t.observeHash(ruleID, t.Hash(tuple), ts.UnixMilli())
 }
 
-func (t *Tracker) observeKey(ruleID string, key []byte, owned string, ms int64) (bool, time.Time) {
+func (t *Tracker) observeHash(ruleID string, h uint64, ms int64) (bool, time.Time) {
 	r := t.rule(ruleID)
-	e := r.terms[string(key)]
+	idx, found := r.find(h)
 	var times []int64
-	if e != nil {
-		times = e.times
+	if found {
+		times = r.times(idx, &t.timesBuf)
 	}
 	// First index whose time is >= ms; lists are short and events mostly
 	// in order, so scanning from the end beats a binary search.
@@ -244,29 +501,23 @@ func (t *Tracker) observeKey(ruleID string, key []byte, owned string, ms int64) 
 	isNew := !seenBefore && !later
 
 	if !exact {
-		if e == nil {
-			if t.MaxTuples > 0 && len(r.terms) >= t.MaxTuples {
+		if !found {
+			if t.MaxTuples > 0 && r.live >= t.MaxTuples {
 				t.evictOldest(r)
 			}
-			if owned == "" {
-				owned = string(key)
-			}
-			e = &entry{key: owned, times: make([]int64, 0, 2)}
-			r.terms[e.key] = e
-			delete(r.deleted, e.key)
-			e.times = insertCapped(e.times, i, ms)
-			t.queue(r, e)
+			idx = r.add(h)
+			delete(r.deleted, h)
+			t.timesBuf[0] = ms
+			r.set(idx, t.timesBuf[:1])
+			t.queue(r, idx)
 		} else {
-			e.times = insertCapped(e.times, i, ms)
-			if t.bucketOf(e.times[len(e.times)-1]) > e.queued {
-				t.queue(r, e) // a bucket later: the old record is skipped
+			oldBucket := t.bucketOf(r.ent(idx).newest)
+			r.set(idx, insertCapped(times, i, ms))
+			if t.bucketOf(r.ent(idx).newest) > oldBucket {
+				t.queue(r, idx) // a bucket later: the old record is skipped
 			}
 		}
-		if !e.dirty && t.h != nil {
-			e.dirty = true
-			r.dirty = append(r.dirty, e)
-			t.pending++
-		}
+		t.markDirty(r, idx)
 		t.maybeFlush()
 	}
 	return isNew, last
@@ -274,6 +525,7 @@ func (t *Tracker) observeKey(ruleID string, key []byte, owned string, ms int64) 
 
 // insertCapped inserts ms at index i and, beyond MaxSightings, drops the
 // second-oldest time: the oldest keeps coverage, the recent ones exactness.
+// times has room for MaxSightings (Tracker.timesBuf).
 func insertCapped(times []int64, i int, ms int64) []int64 {
 	if len(times) < MaxSightings {
 		times = append(times, 0)
@@ -341,24 +593,34 @@ func (t *Tracker) Flush() error {
 		if len(r.dirty) == 0 && len(r.deleted) == 0 {
 			continue
 		}
-		put := make(map[string][]int64, len(r.dirty))
-		for _, e := range r.dirty {
-			if !e.removed {
-				put[e.key] = append([]int64(nil), e.times...)
+		// One backing array for the batch's times: a term's Times are
+		// the store's to read until SaveTerms returns.
+		flat := make([]int64, 0, len(r.dirty)*2)
+		put := make([]Term, 0, len(r.dirty))
+		for _, i := range r.dirty {
+			e := r.ent(i)
+			if e.n == 0 || !e.dirty {
+				continue // forgotten, or listed twice (a reused entry)
 			}
+			e.dirty = false // until the write fails, below
+			at := len(flat)
+			flat = append(flat, r.times(i, &t.timesBuf)...)
+			put = append(put, Term{Hash: e.hash, Times: flat[at:len(flat):len(flat)]})
 		}
-		del := make([]string, 0, len(r.deleted))
-		for k := range r.deleted {
-			del = append(del, k)
+		del := make([]uint64, 0, len(r.deleted))
+		for h := range r.deleted {
+			del = append(del, h)
 		}
 		if err := t.h.SaveTerms(id, put, del); err != nil {
 			if first == nil {
 				first = err
 			}
+			for _, i := range r.dirty {
+				if e := r.ent(i); e.n > 0 {
+					e.dirty = true
+				}
+			}
 			continue
-		}
-		for _, e := range r.dirty {
-			e.dirty = false
 		}
 		clear(r.dirty)
 		r.dirty = r.dirty[:0]
@@ -438,8 +700,8 @@ func (t *Tracker) Prune(now time.Time) int {
 		for _, b := range due {
 			recs := r.buckets[b]
 			delete(r.buckets, b)
-			for _, e := range recs {
-				n += t.visit(r, e, b, cutoff)
+			for _, i := range recs {
+				n += t.visit(r, i, cutoff)
 			}
 		}
 		r.minBucket = cut
@@ -450,51 +712,52 @@ func (t *Tracker) Prune(now time.Time) int {
 	return n
 }
 
-// visit handles a record of e from bucket b that fell out of the window:
-// e is forgotten when its newest sighting is older than cutoff, else its
-// older sightings are, and e is filed again when this was its newest
-// record. It returns 1 when e was forgotten.
-func (t *Tracker) visit(r *ruleTerms, e *entry, b, cutoff int64) int {
+// visit handles a record of entry i from a bucket that fell out of the
+// window: the entry is forgotten when its newest sighting is older than
+// cutoff, else (a record left behind when its newest moved on) its older
+// sightings are. It returns 1 when the entry was forgotten. An entry
+// forgotten and reused since the record was made is another tuple, held
+// to the same rule: sightings before cutoff go.
+func (t *Tracker) visit(r *ruleTerms, i uint32, cutoff int64) int {
 	t.visits++
-	if e.removed {
+	e := r.ent(i)
+	if e.n == 0 {
 		return 0
 	}
-	times := e.times
-	if times[len(times)-1] < cutoff {
-		t.forget(r, e)
+	if e.newest < cutoff {
+		t.forget(r, i)
 		return 1
 	}
-	if times[0] < cutoff {
-		j := sort.Search(len(times), func(i int) bool { return times[i] >= cutoff })
-		e.times = append(times[:0], times[j:]...)
-		t.markDirty(r, e)
-	}
-	if e.queued == b {
-		t.queue(r, e)
+	if r.oldest(e) < cutoff {
+		times := r.times(i, &t.timesBuf)
+		j := sort.Search(len(times), func(k int) bool { return times[k] >= cutoff })
+		r.set(i, times[j:])
+		t.markDirty(r, i)
 	}
 	return 0
 }
 
-// forget drops e from memory and, with the next Flush, from the History.
-func (t *Tracker) forget(r *ruleTerms, e *entry) {
-	delete(r.terms, e.key)
-	e.removed = true // a pending write and its other records are skipped
+// forget drops entry i from memory and, with the next Flush, from the
+// History.
+func (t *Tracker) forget(r *ruleTerms, i uint32) {
+	h := r.ent(i).hash
+	r.remove(i)
 	if t.h != nil {
-		r.deleted[e.key] = struct{}{}
+		r.deleted[h] = struct{}{}
 		t.pending++
 	}
 }
 
-func (t *Tracker) markDirty(r *ruleTerms, e *entry) {
-	if !e.dirty && t.h != nil {
+func (t *Tracker) markDirty(r *ruleTerms, i uint32) {
+	if e := r.ent(i); !e.dirty && t.h != nil {
 		e.dirty = true
-		r.dirty = append(r.dirty, e)
+		r.dirty = append(r.dirty, i)
 		t.pending++
 	}
 }
 
 // evictOldest forgets the tuple whose newest sighting is oldest (its
-// record is the first live one of the lowest bucket), for the cap.
+// record is the first current one of the lowest bucket), for the cap.
 func (t *Tracker) evictOldest(r *ruleTerms) {
 	for len(r.buckets) > 0 {
 		recs, ok := r.buckets[r.minBucket]
@@ -505,13 +768,13 @@ func (t *Tracker) evictOldest(r *ruleTerms) {
 			continue
 		}
 		for len(recs) > 0 {
-			e := recs[0]
+			i := recs[0]
 			recs = recs[1:]
-			if e.removed || e.queued != r.minBucket {
-				continue // a stale record: e is filed later too
+			if e := r.ent(i); e.n == 0 || t.bucketOf(e.newest) != r.minBucket {
+				continue // a stale record: the entry is filed later
 			}
 			r.buckets[r.minBucket] = recs
-			t.forget(r, e)
+			t.forget(r, i)
 			t.evicted++
 			return
 		}
@@ -541,17 +804,17 @@ func (t *Tracker) WindowStart(ms int64) int64 {
 // tuple in [lo, hi] (Unix ms). Offline judgement (detect's order-free scan)
 // asks it about the history loaded from earlier runs.
 func (t *Tracker) SeenBetween(ruleID string, tuple []string, lo, hi int64) bool {
-	t.keyBuf = AppendKey(t.keyBuf[:0], tuple)
-	return t.SeenBetweenKey(ruleID, string(t.keyBuf), lo, hi)
+	return t.SeenBetweenHash(ruleID, t.Hash(tuple), lo, hi)
 }
 
-// SeenBetweenKey is SeenBetween for the tuple whose Key is key.
-func (t *Tracker) SeenBetweenKey(ruleID string, key string, lo, hi int64) bool {
-	e := t.rule(ruleID).terms[key]
-	if e == nil {
+// SeenBetweenHash is SeenBetween for the tuple whose Hash is h.
+func (t *Tracker) SeenBetweenHash(ruleID string, h uint64, lo, hi int64) bool {
+	r := t.rule(ruleID)
+	i, ok := r.find(h)
+	if !ok {
 		return false
 	}
-	for _, ms := range e.times {
+	for _, ms := range r.times(i, &t.timesBuf) {
 		if ms >= lo && ms <= hi {
 			return true
 		}
@@ -562,30 +825,32 @@ func (t *Tracker) SeenBetweenKey(ruleID string, key string, lo, hi int64) bool {
 // Record adds a sighting of tuple at ms to ruleID's history without
 // judging it (offline judgement has judged it already).
 func (t *Tracker) Record(ruleID string, tuple []string, ms int64) {
-	t.keyBuf = AppendKey(t.keyBuf[:0], tuple)
-	t.observeKey(ruleID, t.keyBuf, "", ms)
+	t.observeHash(ruleID, t.Hash(tuple), ms)
 }
 
-// RecordKey is Record for the tuple whose Key is key. A new tuple keeps
-// key itself rather than a copy: the offline scan hands over the key
-// strings it already holds, so a million tuples are not held twice.
-func (t *Tracker) RecordKey(ruleID string, key string, ms int64) {
-	t.keyBuf = append(t.keyBuf[:0], key...)
-	t.observeKey(ruleID, t.keyBuf, key, ms)
+// RecordHash is Record for the tuple whose Hash is h.
+func (t *Tracker) RecordHash(ruleID string, h uint64, ms int64) {
+	t.observeHash(ruleID, h, ms)
 }
 
 // Terms returns how many tuples ruleID knows (status bar).
-func (t *Tracker) Terms(ruleID string) int { return len(t.rule(ruleID).terms) }
+func (t *Tracker) Terms(ruleID string) int { return t.rule(ruleID).live }
 
 // Coverage returns the oldest sighting ruleID still remembers: how far back
 // its baseline really goes (zero when it knows nothing). It walks every
 // tuple, so call it for display, not per event.
 func (t *Tracker) Coverage(ruleID string) time.Time {
+	r := t.rule(ruleID)
 	var oldest int64
 	found := false
-	for _, e := range t.rule(ruleID).terms {
-		if !found || e.times[0] < oldest {
-			oldest, found = e.times[0], true
+	for i := range r.ents.n {
+		e := r.ent(i)
+		if e.n == 0 {
+			continue
+		}
+		first := r.oldest(e)
+		if !found || first < oldest {
+			oldest, found = first, true
 		}
 	}
 	if !found {
@@ -602,13 +867,14 @@ func (t *Tracker) Coverage(ruleID string) time.Time {
 // Sightings returns the kept sighting times of tuple for ruleID (tests,
 // explain views).
 func (t *Tracker) Sightings(ruleID string, tuple []string) []time.Time {
-	e := t.rule(ruleID).terms[Key(tuple)]
-	if e == nil {
+	r := t.rule(ruleID)
+	i, ok := r.find(t.Hash(tuple))
+	if !ok {
 		return nil
 	}
-	out := make([]time.Time, len(e.times))
-	for i, ms := range e.times {
-		out[i] = time.UnixMilli(ms)
+	var out []time.Time
+	for _, ms := range r.times(i, &t.timesBuf) {
+		out = append(out, time.UnixMilli(ms))
 	}
 	return out
 }

@@ -15,35 +15,43 @@ func at(d time.Duration) time.Time { return t0.Add(d) }
 
 // fakeHistory counts writes and can fail them.
 type fakeHistory struct {
-	data  map[string]map[string][]int64
+	key   HashKey
+	data  map[string]map[uint64][]int64
 	saves int
 	fail  error
 }
 
-func newFake() *fakeHistory { return &fakeHistory{data: map[string]map[string][]int64{}} }
+func newFake() *fakeHistory {
+	return &fakeHistory{key: NewHashKey(), data: map[string]map[uint64][]int64{}}
+}
 
-func (f *fakeHistory) LoadTerms(rule string, fn func(string, []int64)) error {
+// hash is the hash a tracker on f keeps tuple under.
+func (f *fakeHistory) hash(tuple ...string) uint64 { return f.key.Hash([]byte(Key(tuple))) }
+
+func (f *fakeHistory) TermsKey() (HashKey, error) { return f.key, nil }
+
+func (f *fakeHistory) LoadTerms(rule string, fn func(uint64, []int64)) error {
 	for k, v := range f.data[rule] {
 		fn(k, append([]int64(nil), v...))
 	}
 	return nil
 }
 
-func (f *fakeHistory) SaveTerms(rule string, put map[string][]int64, del []string) error {
+func (f *fakeHistory) SaveTerms(rule string, put []Term, del []uint64) error {
 	if f.fail != nil {
 		return f.fail
 	}
 	f.saves++
 	m := f.data[rule]
 	if m == nil {
-		m = map[string][]int64{}
+		m = map[uint64][]int64{}
 		f.data[rule] = m
-	}
-	for k, v := range put {
-		m[k] = v
 	}
 	for _, k := range del {
 		delete(m, k)
+	}
+	for _, p := range put {
+		m[p.Hash] = append([]int64(nil), p.Times...)
 	}
 	return nil
 }
@@ -236,14 +244,14 @@ func TestFlushFailureKeepsChanges(t *testing.T) {
 	if err := tr.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(h.data["r"][Key([]string{"a"})], []int64{t0.UnixMilli()}) {
+	if !reflect.DeepEqual(h.data["r"][h.hash("a")], []int64{t0.UnixMilli()}) {
 		t.Fatalf("retry did not write the buffered change: %v", h.data)
 	}
 }
 
 func TestLoadsHistoryLazily(t *testing.T) {
 	h := newFake()
-	h.data["r"] = map[string][]int64{Key([]string{"a"}): {t0.UnixMilli()}}
+	h.data["r"] = map[uint64][]int64{h.hash("a"): {t0.UnixMilli()}}
 	tr := NewTracker(h, time.Hour)
 	n, last := tr.Observe("r", []string{"a"}, at(time.Minute))
 	if n || !last.Equal(t0) {
@@ -362,7 +370,7 @@ func TestMaxTuplesEvictsOldest(t *testing.T) {
 	if err := tr.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := h.data["r"][Key([]string{"b"})]; ok {
+	if _, ok := h.data["r"][h.hash("b")]; ok {
 		t.Fatal("the evicted tuple is still in the history")
 	}
 	if n, _ := tr.Observe("r", []string{"b"}, at(5*time.Hour)); !n {
@@ -377,7 +385,7 @@ func TestMaxTuplesEvictsOldest(t *testing.T) {
 // like the ones observed in this run.
 func TestLoadedTermsArePruned(t *testing.T) {
 	h := newFake()
-	h.data["r"] = map[string][]int64{Key([]string{"old"}): {at(0).UnixMilli()}, Key([]string{"new"}): {at(9 * time.Hour).UnixMilli()}}
+	h.data["r"] = map[uint64][]int64{h.hash("old"): {at(0).UnixMilli()}, h.hash("new"): {at(9 * time.Hour).UnixMilli()}}
 	tr := NewTracker(h, 10*time.Hour)
 	if tr.Terms("r") != 2 {
 		t.Fatalf("loaded %d", tr.Terms("r"))

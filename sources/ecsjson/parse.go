@@ -87,15 +87,21 @@ func newParser() *parser {
 // object parses s, which must hold one JSON object and nothing else but
 // white space.
 func (p *parser) object(s []byte) (map[string]any, error) {
+	m, _, err := p.top(s, nil)
+	return m, err
+}
+
+// top parses s, which must hold one JSON object and nothing else but
+// white space, building what t wants of it (all of it for a nil t; see
+// sparse.go for plain).
+func (p *parser) top(s []byte, t *fieldTree) (m map[string]any, plain bool, err error) {
 	p.s, p.i, p.depth = s, 0, 0
 	p.ws()
 	if p.i >= len(p.s) || p.s[p.i] != '{' {
 		// A top-level null leaves Unmarshal's map nil; anything else is
 		// an error there: neither is a document.
-		return nil, errSyntax
-	}
-	m, err := p.obj()
-	if err == nil {
+		err = errSyntax
+	} else if m, plain, err = p.obj(t); err == nil && plain {
 		p.ws()
 		if p.i != len(p.s) {
 			err = errSyntax
@@ -105,10 +111,10 @@ func (p *parser) object(s []byte) (map[string]any, error) {
 	clear(p.members[:cap(p.members)])
 	clear(p.elems[:cap(p.elems)])
 	p.members, p.elems, p.s = p.members[:0], p.elems[:0], nil
-	if err != nil {
-		return nil, err
+	if err != nil || !plain {
+		return nil, false, err
 	}
-	return m, nil
+	return m, true, nil
 }
 
 func (p *parser) ws() {
@@ -122,105 +128,145 @@ func (p *parser) ws() {
 	}
 }
 
-// obj reads an object whose '{' is at p.i.
-func (p *parser) obj() (map[string]any, error) {
+// open enters the object or array whose opening byte is at p.i; empty
+// reports that closer follows at once (and was read).
+func (p *parser) open(closer byte) (empty bool, err error) {
 	p.depth++
 	if p.depth > maxNesting {
-		return nil, errSyntax
+		return false, errSyntax
 	}
 	p.i++
 	p.ws()
-	if p.i < len(p.s) && p.s[p.i] == '}' {
+	if p.i < len(p.s) && p.s[p.i] == closer {
 		p.i++
 		p.depth--
-		return map[string]any{}, nil
+		return true, nil
+	}
+	return false, nil
+}
+
+// next reads what follows a member or element: a comma (more follows)
+// or closer (the container ends, and is left).
+func (p *parser) next(closer byte) (more bool, err error) {
+	p.ws()
+	if p.i >= len(p.s) {
+		return false, errSyntax
+	}
+	c := p.s[p.i]
+	p.i++
+	switch c {
+	case ',':
+		p.ws()
+		return true, nil
+	case closer:
+		p.depth--
+		return false, nil
+	}
+	return false, errSyntax
+}
+
+// obj reads an object whose '{' is at p.i: every member for a nil t,
+// else the members t wants, the others validated and skipped. A key t
+// marks stop ends it early with plain false (sparse.go).
+func (p *parser) obj(t *fieldTree) (m map[string]any, plain bool, err error) {
+	empty, err := p.open('}')
+	if err != nil {
+		return nil, false, err
+	}
+	if empty {
+		return map[string]any{}, true, nil
 	}
 	base := len(p.members)
-	for {
+	for more := true; more; {
 		if p.i >= len(p.s) || p.s[p.i] != '"' {
-			return nil, errSyntax
+			return nil, false, errSyntax
 		}
-		k, err := p.str()
+		var k string
+		var sub *fieldTree
+		if t == nil {
+			k, err = p.str()
+		} else {
+			// No string is made of a key that is not kept.
+			var kb []byte
+			if kb, err = p.strBytes(); err == nil {
+				if sub = t.keys[string(kb)]; sub != nil {
+					k = sub.name
+				}
+			}
+		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
+		}
+		if sub != nil && sub.stop {
+			return nil, false, nil
 		}
 		p.ws()
 		if p.i >= len(p.s) || p.s[p.i] != ':' {
-			return nil, errSyntax
+			return nil, false, errSyntax
 		}
 		p.i++
 		p.ws()
-		v, err := p.value()
+		var v any
+		switch {
+		case t != nil && sub == nil:
+			err = p.skip()
+		case t == nil || sub.whole:
+			v, err = p.value()
+		default:
+			v, err = p.valueFor(sub)
+		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		p.members = append(p.members, member{k, v})
-		p.ws()
-		if p.i >= len(p.s) {
-			return nil, errSyntax
+		if t == nil || sub != nil {
+			p.members = append(p.members, member{k, v})
 		}
-		c := p.s[p.i]
-		p.i++
-		if c == '}' {
-			break
+		if more, err = p.next('}'); err != nil {
+			return nil, false, err
 		}
-		if c != ',' {
-			return nil, errSyntax
-		}
-		p.ws()
 	}
-	m := make(map[string]any, len(p.members)-base)
+	m = make(map[string]any, len(p.members)-base)
 	for _, e := range p.members[base:] {
 		m[e.k] = e.v // a later duplicate replaces the earlier, as in Unmarshal
 	}
 	p.members = p.members[:base]
-	p.depth--
-	return m, nil
+	return m, true, nil
 }
 
-// arr reads an array whose '[' is at p.i.
-func (p *parser) arr() ([]any, error) {
-	p.depth++
-	if p.depth > maxNesting {
-		return nil, errSyntax
+// arr reads an array whose '[' is at p.i: every element whole for a nil
+// t, else as far as t wants.
+func (p *parser) arr(t *fieldTree) ([]any, error) {
+	empty, err := p.open(']')
+	if err != nil {
+		return nil, err
 	}
-	p.i++
-	p.ws()
-	if p.i < len(p.s) && p.s[p.i] == ']' {
-		p.i++
-		p.depth--
+	if empty {
 		return make([]any, 0), nil // Unmarshal's [] is empty, not nil
 	}
 	base := len(p.elems)
-	for {
-		v, err := p.value()
-		if err != nil {
+	for more := true; more; {
+		var v any
+		if v, err = p.valueFor(t); err != nil {
 			return nil, err
 		}
 		p.elems = append(p.elems, v)
-		p.ws()
-		if p.i >= len(p.s) {
-			return nil, errSyntax
+		if more, err = p.next(']'); err != nil {
+			return nil, err
 		}
-		c := p.s[p.i]
-		p.i++
-		if c == ']' {
-			break
-		}
-		if c != ',' {
-			return nil, errSyntax
-		}
-		p.ws()
 	}
 	a := make([]any, len(p.elems)-base)
 	copy(a, p.elems[base:])
 	p.elems = p.elems[:base]
-	p.depth--
 	return a, nil
 }
 
 // value reads any value starting at p.i (white space already skipped).
-func (p *parser) value() (any, error) {
+func (p *parser) value() (any, error) { return p.valueFor(nil) }
+
+// valueFor reads a value, building of it what t wants (all of it for a
+// nil t): objects keep the members t wants, arrays all their elements so
+// read, scalars are kept.
+func (p *parser) valueFor(t *fieldTree) (any, error) {
 	if p.i >= len(p.s) {
 		return nil, errSyntax
 	}
@@ -228,13 +274,13 @@ func (p *parser) value() (any, error) {
 	case '"':
 		return p.strValue()
 	case '{':
-		m, err := p.obj()
+		m, _, err := p.obj(t)
 		if err != nil {
 			return nil, err
 		}
 		return m, nil
 	case '[':
-		a, err := p.arr()
+		a, err := p.arr(t)
 		if err != nil {
 			return nil, err
 		}
@@ -299,19 +345,13 @@ func (p *parser) scanNumber() ([]byte, error) {
 	case i < len(s) && s[i] == '0':
 		i++
 	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
+		i = digits(s, i)
 	default:
 		return nil, errSyntax
 	}
 	if i < len(s) && s[i] == '.' {
-		i++
-		d := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == d {
+		d := i + 1
+		if i = digits(s, d); i == d {
 			return nil, errSyntax
 		}
 	}
@@ -321,15 +361,20 @@ func (p *parser) scanNumber() ([]byte, error) {
 			i++
 		}
 		d := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i = digits(s, d); i == d {
 			return nil, errSyntax
 		}
 	}
 	p.i = i
 	return s[start:i], nil
+}
+
+// digits returns the index after the run of digits at s[i:].
+func digits(s []byte, i int) int {
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 // strValue reads a string value, boxed (from the cache when short).
@@ -416,25 +461,12 @@ func (p *parser) unquote(start, i int) ([]byte, error) {
 			if i >= len(s) {
 				return nil, errSyntax
 			}
+			if e := unescape[s[i]]; e != 0 {
+				b = append(b, e)
+				i++
+				continue
+			}
 			switch s[i] {
-			case '"', '\\', '/':
-				b = append(b, s[i])
-				i++
-			case 'b':
-				b = append(b, '\b')
-				i++
-			case 'f':
-				b = append(b, '\f')
-				i++
-			case 'n':
-				b = append(b, '\n')
-				i++
-			case 'r':
-				b = append(b, '\r')
-				i++
-			case 't':
-				b = append(b, '\t')
-				i++
 			case 'u':
 				i--
 				rr := getu4(s[i:])
@@ -489,6 +521,10 @@ func quiet8(w uint64) bool {
 
 // plainASCII8 is quiet8 for ASCII bytes only (no UTF-8 to check).
 func plainASCII8(w uint64) bool { return w&high8 == 0 && quiet8(w) }
+
+// unescape maps the byte after a backslash to what it stands for; 0 for
+// 'u' and every invalid escape.
+var unescape = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
 
 // getu4 decodes \uXXXX at the start of s, or returns -1 (encoding/json's
 // own helper).

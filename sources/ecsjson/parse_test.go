@@ -73,11 +73,12 @@ func TestParseLikeUnmarshal(t *testing.T) {
 	}
 }
 
-// TestParseLikeUnmarshalOnRealDocuments compares the parser with
-// Unmarshal on the ECS documents of the committed capture and on every
-// line and whole file of the JSON samples (when present).
-func TestParseLikeUnmarshalOnRealDocuments(t *testing.T) {
-	p := newParser()
+// realDocuments calls fn with the ECS documents xferhunt builds from the
+// committed capture, then, when the samples are on this machine, with
+// every JSON sample whole, line by line and compacted; it skips the test
+// after the capture when they are not.
+func realDocuments(t *testing.T, fn func([]byte)) {
+	t.Helper()
 	f, err := os.Open("../../testdata/capture/raw.log")
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +90,7 @@ func TestParseLikeUnmarshalOnRealDocuments(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sameAsUnmarshal(t, p, b)
+		fn(b)
 		n++
 	}})
 	if err != nil || n < 50 {
@@ -103,16 +104,22 @@ func TestParseLikeUnmarshalOnRealDocuments(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sameAsUnmarshal(t, p, b)
+		fn(b)
 		for _, line := range bytes.Split(b, []byte{'\n'}) {
-			sameAsUnmarshal(t, p, line)
+			fn(line)
 		}
-		// Compacted, each top-level value on its own.
 		var c bytes.Buffer
 		if json.Compact(&c, b) == nil {
-			sameAsUnmarshal(t, p, c.Bytes())
+			fn(c.Bytes())
 		}
 	}
+}
+
+// TestParseLikeUnmarshalOnRealDocuments compares the parser with
+// Unmarshal on the capture's documents and the samples.
+func TestParseLikeUnmarshalOnRealDocuments(t *testing.T) {
+	p := newParser()
+	realDocuments(t, func(b []byte) { sameAsUnmarshal(t, p, b) })
 }
 
 // FuzzParseLikeUnmarshal is the differential fuzz target: on any input the

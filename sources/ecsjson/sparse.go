@@ -120,153 +120,7 @@ func (d *Decoder) sparseLine(line []byte) (done bool) {
 // false (and m nil) when a top-level key of sparseKeys shows the document
 // is not a plain event; the rest of it is then not read.
 func (p *parser) sparseObject(s []byte, t *fieldTree) (m map[string]any, plain bool, err error) {
-	p.s, p.i, p.depth = s, 0, 0
-	defer func() {
-		clear(p.members[:cap(p.members)])
-		clear(p.elems[:cap(p.elems)])
-		p.members, p.elems, p.s = p.members[:0], p.elems[:0], nil
-	}()
-	p.ws()
-	if p.i >= len(p.s) || p.s[p.i] != '{' {
-		return nil, false, errSyntax
-	}
-	m, plain, err = p.sparseObj(t)
-	if err != nil || !plain {
-		return nil, plain, err
-	}
-	p.ws()
-	if p.i != len(p.s) {
-		return nil, false, errSyntax
-	}
-	return m, true, nil
-}
-
-// sparseObj reads an object whose '{' is at p.i, keeping the members t
-// wants. A key of sparseKeys (in the top tree) stops it with plain false.
-func (p *parser) sparseObj(t *fieldTree) (map[string]any, bool, error) {
-	p.depth++
-	if p.depth > maxNesting {
-		return nil, false, errSyntax
-	}
-	p.i++
-	p.ws()
-	if p.i < len(p.s) && p.s[p.i] == '}' {
-		p.i++
-		p.depth--
-		return map[string]any{}, true, nil
-	}
-	base := len(p.members)
-	for {
-		if p.i >= len(p.s) || p.s[p.i] != '"' {
-			return nil, false, errSyntax
-		}
-		kb, err := p.strBytes()
-		if err != nil {
-			return nil, false, err
-		}
-		// No string is made of a key that is not kept.
-		sub := t.keys[string(kb)]
-		if sub != nil && sub.stop {
-			return nil, false, nil
-		}
-		p.ws()
-		if p.i >= len(p.s) || p.s[p.i] != ':' {
-			return nil, false, errSyntax
-		}
-		p.i++
-		p.ws()
-		if sub == nil {
-			err = p.skip()
-		} else {
-			var v any
-			if sub.whole {
-				v, err = p.value()
-			} else {
-				v, err = p.sparseValue(sub)
-			}
-			if err == nil {
-				p.members = append(p.members, member{sub.name, v})
-			}
-		}
-		if err != nil {
-			return nil, false, err
-		}
-		p.ws()
-		if p.i >= len(p.s) {
-			return nil, false, errSyntax
-		}
-		c := p.s[p.i]
-		p.i++
-		if c == '}' {
-			break
-		}
-		if c != ',' {
-			return nil, false, errSyntax
-		}
-		p.ws()
-	}
-	m := make(map[string]any, len(p.members)-base)
-	for _, e := range p.members[base:] {
-		m[e.k] = e.v
-	}
-	p.members = p.members[:base]
-	p.depth--
-	return m, true, nil
-}
-
-// sparseValue reads a value on the way to t's paths: objects keep what t
-// wants, arrays all their elements so read, scalars are kept.
-func (p *parser) sparseValue(t *fieldTree) (any, error) {
-	if p.i >= len(p.s) {
-		return nil, errSyntax
-	}
-	switch p.s[p.i] {
-	case '{':
-		m, _, err := p.sparseObj(t)
-		if err != nil {
-			return nil, err
-		}
-		return m, nil
-	case '[':
-		p.depth++
-		if p.depth > maxNesting {
-			return nil, errSyntax
-		}
-		p.i++
-		p.ws()
-		if p.i < len(p.s) && p.s[p.i] == ']' {
-			p.i++
-			p.depth--
-			return make([]any, 0), nil
-		}
-		base := len(p.elems)
-		for {
-			v, err := p.sparseValue(t)
-			if err != nil {
-				return nil, err
-			}
-			p.elems = append(p.elems, v)
-			p.ws()
-			if p.i >= len(p.s) {
-				return nil, errSyntax
-			}
-			c := p.s[p.i]
-			p.i++
-			if c == ']' {
-				break
-			}
-			if c != ',' {
-				return nil, errSyntax
-			}
-			p.ws()
-		}
-		a := make([]any, len(p.elems)-base)
-		copy(a, p.elems[base:])
-		p.elems = p.elems[:base]
-		p.depth--
-		return a, nil
-	}
-	return p.value()
+	return p.top(s, t)
 }
 
 // skip validates the value at p.i without building it, refusing exactly
@@ -283,18 +137,11 @@ func (p *parser) skip() error {
 		if c == '[' {
 			closer = ']'
 		}
-		p.depth++
-		if p.depth > maxNesting {
-			return errSyntax
+		empty, err := p.open(closer)
+		if err != nil || empty {
+			return err
 		}
-		p.i++
-		p.ws()
-		if p.i < len(p.s) && p.s[p.i] == closer {
-			p.i++
-			p.depth--
-			return nil
-		}
-		for {
+		for more := true; more; {
 			if c == '{' {
 				if p.i >= len(p.s) || p.s[p.i] != '"' {
 					return errSyntax
@@ -312,21 +159,10 @@ func (p *parser) skip() error {
 			if err := p.skip(); err != nil {
 				return err
 			}
-			p.ws()
-			if p.i >= len(p.s) {
-				return errSyntax
+			if more, err = p.next(closer); err != nil {
+				return err
 			}
-			e := p.s[p.i]
-			p.i++
-			if e == closer {
-				break
-			}
-			if e != ',' {
-				return errSyntax
-			}
-			p.ws()
 		}
-		p.depth--
 		return nil
 	case 't':
 		return p.literal("true")
@@ -344,7 +180,7 @@ func (p *parser) skip() error {
 		}
 		// Only a long mantissa or an exponent can leave float64's
 		// range, which Unmarshal refuses.
-		if len(text) > 15 || bytes.ContainsAny(text, "eE") {
+		if len(text) > 15 || hasExponent(text) {
 			if _, err := strconv.ParseFloat(string(text), 64); err != nil {
 				return errSyntax
 			}
@@ -355,40 +191,68 @@ func (p *parser) skip() error {
 
 // skipStr validates the string whose '"' is at p.i: control characters
 // and bad escapes are refused; bytes are not decoded (invalid UTF-8 is
-// no error).
+// no error). The quote and backslash searches run over each byte once
+// (bytes.IndexByte, vectorised), however many escapes the string holds.
 func (p *parser) skipStr() error {
 	s := p.s
 	i := p.i + 1
-	for i < len(s) {
-		if i+8 <= len(s) && quiet8(binary.LittleEndian.Uint64(s[i:])) {
-			i += 8
-			continue
+	q := -1 // the first '"' at or after i, once searched
+	for {
+		if q < i {
+			j := bytes.IndexByte(s[i:], '"')
+			if j < 0 {
+				return errSyntax
+			}
+			q = i + j
 		}
-		c := s[i]
-		switch {
-		case c == '"':
-			p.i = i + 1
+		k := bytes.IndexByte(s[i:q], '\\')
+		if k < 0 {
+			if hasControl(s[i:q]) {
+				return errSyntax
+			}
+			p.i = q + 1
 			return nil
-		case c == '\\':
-			if i+1 >= len(s) {
-				return errSyntax
-			}
-			switch s[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if getu4(s[i:]) < 0 {
-					return errSyntax
-				}
-				i += 6
-			default:
-				return errSyntax
-			}
-		case c < 0x20:
+		}
+		if hasControl(s[i : i+k]) {
 			return errSyntax
+		}
+		i += k
+		if i+1 >= len(s) {
+			return errSyntax
+		}
+		switch {
+		case unescape[s[i+1]] != 0:
+			i += 2
+		case getu4(s[i:]) >= 0:
+			i += 6
 		default:
-			i++
+			return errSyntax
 		}
 	}
-	return errSyntax
+}
+
+// hasControl reports a byte below 0x20 in b, eight bytes at a time.
+func hasControl(b []byte) bool {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		if (w-0x20*ones8)&^w&high8 != 0 {
+			return true
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] < 0x20 {
+			return true
+		}
+	}
+	return false
+}
+
+func hasExponent(num []byte) bool {
+	for _, c := range num {
+		if c == 'e' || c == 'E' {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,49 @@
+package tui
+
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// frameCost runs fn on a thread of its own and returns the CPU time that
+// thread spent in it, and the wall time. The frame budgets are asserted on
+// CPU time: a loaded shared machine stretches the wall time of the same
+// work (waiting for a core) without the work growing, and a budget test
+// must fail when the work grows, not when the machine is busy. The wall
+// time is logged beside it.
+func frameCost(tb testing.TB, fn func()) (cpu, wall time.Duration) {
+	tb.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var a, b unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &a); err != nil {
+		tb.Fatalf("thread CPU clock: %v", err)
+	}
+	start := time.Now()
+	fn()
+	wall = time.Since(start)
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &b); err != nil {
+		tb.Fatalf("thread CPU clock: %v", err)
+	}
+	return time.Duration(b.Nano() - a.Nano()), wall
+}
+
+// The thread CPU clock counts the work done and not the time spent
+// waiting: a sleep costs no CPU, a busy loop costs about its wall time.
+func TestFrameCostCountsWork(t *testing.T) {
+	cpu, wall := frameCost(t, func() { time.Sleep(30 * time.Millisecond) })
+	if cpu > 10*time.Millisecond || wall < 30*time.Millisecond {
+		t.Errorf("a 30 ms sleep cost %v CPU over %v wall", cpu, wall)
+	}
+	cpu, _ = frameCost(t, func() {
+		for start := time.Now(); time.Since(start) < 30*time.Millisecond; {
+		}
+	})
+	// On a loaded machine the loop may hold a core for less than its wall time.
+	if cpu < 3*time.Millisecond {
+		t.Errorf("a 30 ms busy loop cost only %v CPU", cpu)
+	}
+}
