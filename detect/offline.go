@@ -332,6 +332,32 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 			cands = append(cands, offCandidate{c: u})
 		}
 	}
+	// Every tuple is judged: its sightings go to the tracker one by one,
+	// by hash, each tuple forgotten here as it is recorded, oldest cluster
+	// first as a stream records them (the tracker keeps the oldest and
+	// the latest sightings). This comes before the alerts are built, so
+	// the offline state (~100 B a tuple) is gone before they take their
+	// memory (a few KB each), and the history (~35 B a tuple) and the
+	// clusters are never both whole.
+	var cs []*offCluster
+	for k, head := range o.tuples {
+		cs = cs[:0]
+		for c := head; c != nil; c = c.prev {
+			cs = append(cs, c)
+		}
+		for i := len(cs) - 1; i >= 0; i-- {
+			c := cs[i]
+			rs.tracker.RecordHash(id, k, c.first)
+			if c.last != c.first {
+				rs.tracker.RecordHash(id, k, c.last)
+			}
+			c.prev = nil
+		}
+		delete(o.tuples, k)
+	}
+	o.tuples = map[uint64]*offCluster{}
+	o.extras = map[uint64]*offExtra{}
+	o.count = 0
 	slices.SortFunc(cands, func(a, b offCandidate) int {
 		if a.c.first != b.c.first {
 			if a.c.first < b.c.first {
@@ -359,28 +385,6 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 		c.c.doc = nil
 	}
 	cands = nil
-	// The tuples go to the tracker one by one, by hash, each forgotten
-	// here as it is recorded, oldest cluster first as a stream records
-	// them (the tracker keeps the oldest and the latest sightings).
-	var cs []*offCluster
-	for k, head := range o.tuples {
-		cs = cs[:0]
-		for c := head; c != nil; c = c.prev {
-			cs = append(cs, c)
-		}
-		for i := len(cs) - 1; i >= 0; i-- {
-			c := cs[i]
-			rs.tracker.RecordHash(id, k, c.first)
-			if c.last != c.first {
-				rs.tracker.RecordHash(id, k, c.last)
-			}
-			c.prev = nil
-		}
-		delete(o.tuples, k)
-	}
-	o.tuples = map[uint64]*offCluster{}
-	o.extras = map[uint64]*offExtra{}
-	o.count = 0
 	clear(o.held)
 	o.total = 0
 	rs.terms.Store(int64(rs.tracker.Terms(id)))

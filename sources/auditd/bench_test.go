@@ -52,7 +52,12 @@ func syntheticLog(tb testing.TB, name string, copies int) ([]byte, int) {
 func benchScan(b *testing.B, name string, workers int) { benchScanOpt(b, name, workers, false) }
 
 func benchScanOpt(b *testing.B, name string, workers int, story bool) {
-	data, n := syntheticLog(b, name, 200)
+	data, _ := syntheticLog(b, name, 200)
+	benchScanData(b, data, workers, story)
+}
+
+func benchScanData(b *testing.B, data []byte, workers int, story bool) {
+	n := bytes.Count(data, []byte("\n"))
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -87,6 +92,10 @@ func BenchmarkScan(b *testing.B) {
 	b.Run("enriched/workers=2", func(b *testing.B) { benchScan(b, "enriched.log", 2) })
 	// A live run's parser also builds the stories' context events.
 	b.Run("raw/workers=1/story", func(b *testing.B) { benchScanOpt(b, "raw.log", 1, true) })
+	// A busy host's noise: ten copies of the public samples (230k lines),
+	// mostly records no rule reads (skipped without the shared folder).
+	b.Run("samples/workers=1", func(b *testing.B) { benchScanData(b, bytes.Repeat(samplesLog(b), 10), 1, false) })
+	b.Run("samples/workers=2", func(b *testing.B) { benchScanData(b, bytes.Repeat(samplesLog(b), 10), 2, false) })
 }
 
 // BenchmarkParseCore measures the parsing of a Scan without its document
