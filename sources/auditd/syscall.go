@@ -69,26 +69,16 @@ func (l *lazyFields) set(f, from, to int) {
 
 // decodeLazy decodes the located fields as the plain reading would have.
 func (s *sysRec) decodeLazy(b []byte, l *lazyFields) {
+	ids := [lzCount]*int64{lzAuid: &s.auid, lzUID: &s.uid, lzGID: &s.gid, lzEuid: &s.euid, lzEgid: &s.egid, lzSes: &s.ses}
 	for f := range lzCount {
 		if l.seen&(1<<f) == 0 {
 			continue
 		}
 		v := b[l.from[f]:l.to[f]]
-		switch f {
-		case lzA0, lzA0 + 1, lzA0 + 2, lzA0 + 3:
+		if f < lzAuid {
 			s.a[f-lzA0], _ = hexU64(v)
-		case lzAuid:
-			s.auid = idVal(v)
-		case lzUID:
-			s.uid = idVal(v)
-		case lzGID:
-			s.gid = idVal(v)
-		case lzEuid:
-			s.euid = idVal(v)
-		case lzEgid:
-			s.egid = idVal(v)
-		case lzSes:
-			s.ses = idVal(v)
+		} else {
+			*ids[f] = idVal(v)
 		}
 	}
 }

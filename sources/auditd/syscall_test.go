@@ -6,8 +6,8 @@ import (
 )
 
 // FuzzSyscallParse: parse, which decodes the arguments and ids only of
-// interesting records, reads every body as the plain one-pass reading
-// (parseRef) does: all fields when the record is interesting, the fields
+// interesting records, reads every body as the reading that decodes every
+// field (parseRef) does: all fields when the record is interesting, the fields
 // the grouper reads of the others (process, class, outcome) when it is
 // not, and both agree on which it is. Keys out of order, repeated (a
 // late items= that makes a record interesting), unknown or bare, signed,
@@ -65,102 +65,12 @@ func sysRecEqual(a, b *sysRec) bool {
 		same(a.key, b.key) && same(a.enriched, b.enriched) && same(a.rest, b.rest)
 }
 
-// parseRef is the plain one-pass reading of a SYSCALL body, every field
-// decoded, that parse must agree with.
+// parseRef reads a SYSCALL body with every field decoded, whether the
+// record is interesting or not: what parse gave before it decoded the
+// arguments and ids lazily (the last occurrence of a key wins in both).
 func (s *sysRec) parseRef(body []byte) {
 	*s = sysRec{auid: -1, uid: -1, gid: -1, euid: -1, egid: -1, ses: -1, nr: -1}
-	b := body
-	n := len(b)
-	i := 0
-	for i < n {
-		if b[i] == ' ' {
-			i++
-			continue
-		}
-		ks := i
-		// Keys and values are short: a byte loop beats a call.
-		for i < n && b[i] != '=' && b[i] != ' ' {
-			i++
-		}
-		if i >= n {
-			return
-		}
-		if b[i] == ' ' {
-			continue // a bare word: skip it
-		}
-		k := b[ks:i]
-		i++
-		vs := i
-		if i < n && (b[i] == '"' || b[i] == '\'') {
-			if e := bytes.IndexByte(b[i+1:], b[i]); e < 0 {
-				i = n
-			} else {
-				i += e + 2
-			}
-		} else {
-			for i < n && b[i] != ' ' {
-				i++
-			}
-		}
-		v := b[vs:i]
-		switch len(k) {
-		case 2:
-			if k[0] == 'a' && k[1] >= '0' && k[1] <= '3' {
-				s.a[k[1]-'0'], _ = hexU64(v)
-			}
-		case 3:
-			switch string(k) {
-			case "pid":
-				x, _ := atoiAll(v)
-				s.pid = int(x)
-			case "uid":
-				s.uid = idVal(v)
-			case "gid":
-				s.gid = idVal(v)
-			case "ses":
-				s.ses = idVal(v)
-			case "tty":
-				s.tty = v
-			case "key":
-				s.key = v
-			case "exe":
-				s.exe = v
-				// key (and subj) follow exe; plan reads key only for
-				// events that are emitted.
-				s.rest = b[i:]
-				return
-			}
-		case 4:
-			switch string(k) {
-			case "arch":
-				s.arch, _ = hexU64(v)
-			case "exit":
-				s.exit, _ = atoiAll(v)
-			case "ppid":
-				x, _ := atoiAll(v)
-				s.ppid = int(x)
-			case "auid":
-				s.auid = idVal(v)
-			case "euid":
-				s.euid = idVal(v)
-			case "egid":
-				s.egid = idVal(v)
-			case "comm":
-				s.comm = v
-			}
-		case 5:
-			if string(k) == "items" {
-				x, _ := atoiAll(v)
-				s.items = int(x)
-			}
-		case 7:
-			switch string(k) {
-			case "syscall":
-				s.nr, _ = atoiAll(v)
-			case "success":
-				s.hasSuccess = true
-				s.success = string(v) == "yes"
-			}
-		}
-	}
+	var l lazyFields
+	s.scan(body, &l)
+	s.decodeLazy(body, &l)
 }
