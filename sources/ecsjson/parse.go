@@ -189,7 +189,7 @@ func (p *parser) obj(t *fieldTree) (m map[string]any, plain bool, err error) {
 			// No string is made of a key that is not kept.
 			var kb []byte
 			if kb, err = p.strBytes(); err == nil {
-				if sub = t.keys[string(kb)]; sub != nil {
+				if sub = t.lookup(kb); sub != nil {
 					k = sub.name
 				}
 			}

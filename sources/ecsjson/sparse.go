@@ -36,6 +36,29 @@ type fieldTree struct {
 	// name is the member key leading here: the built map's key, shared
 	// by every document.
 	name string
+	// byLen holds keys' subtrees by the key's length (the last slot
+	// every longer key): most keys of a document are not wanted, and a
+	// length with no wanted key rules them out without a hash.
+	byLen [64][]*fieldTree
+}
+
+// lookup returns the subtree of member key k, nil when it is not wanted.
+func (t *fieldTree) lookup(k []byte) *fieldTree {
+	for _, sub := range t.byLen[min(len(k), len(t.byLen)-1)] {
+		if sub.name == string(k) {
+			return sub
+		}
+	}
+	return nil
+}
+
+// index fills byLen from keys, once the tree is built.
+func (t *fieldTree) index() {
+	for k, sub := range t.keys {
+		i := min(len(k), len(t.byLen)-1)
+		t.byLen[i] = append(t.byLen[i], sub)
+		sub.index()
+	}
 }
 
 func newFieldTree(paths []string) *fieldTree {
@@ -43,6 +66,7 @@ func newFieldTree(paths []string) *fieldTree {
 	for k := range sparseKeys {
 		t.keys[k] = &fieldTree{stop: true, name: k}
 	}
+	t.index()
 	return t
 }
 
