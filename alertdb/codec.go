@@ -91,15 +91,23 @@ func encodeDoc(d ecs.Doc, flat string) ([]byte, error) {
 func inflate(blob []byte, flat string) ([]byte, error) {
 	in := readers.Get().(*inflater)
 	defer readers.Put(in)
+	return in.into(nil, blob, flat)
+}
+
+// into is inflate into buf's memory: a pass that reads the JSON of row
+// after row reuses one buffer (and one decompressor) instead of growing
+// a new ~24 KB buffer per row, which kept the collector busy enough to
+// empty the decompressor pool.
+func (in *inflater) into(buf, blob []byte, flat string) ([]byte, error) {
 	in.dict = append(in.dict[:len(alertDict)], flat...)
 	if err := in.r.(flate.Resetter).Reset(bytes.NewReader(blob), in.dict); err != nil {
 		return nil, fmt.Errorf("decompressing alert: %w", err)
 	}
-	js, err := io.ReadAll(in.r)
-	if err != nil {
+	b := bytes.NewBuffer(buf[:0])
+	if _, err := b.ReadFrom(in.r); err != nil {
 		return nil, fmt.Errorf("decompressing alert: %w", err)
 	}
-	return js, nil
+	return b.Bytes(), nil
 }
 
 // decodeDoc returns the alert document of blob, encoded with flat.
@@ -130,6 +138,7 @@ func parallelMatch(rows []*Row, pl *plan, fn func(i int, d ecs.Doc)) {
 		go func() {
 			defer wg.Done()
 			rd := newReader(pl)
+			defer rd.release()
 			for i := start; i < end; i++ {
 				if d, ok := rd.doc(rows[i]); ok {
 					fn(i, d)

@@ -37,6 +37,30 @@ type reader struct {
 	// says the row's own entries gave p.ids[i].
 	pos  []int32
 	seen []bool
+	// inf and js read the JSON of rows the index cannot answer; scanLeaves
+	// copies what it keeps, so js is reused row after row.
+	inf *inflater
+	js  []byte
+}
+
+// json returns r's JSON in the reader's buffer, valid until the next call.
+func (rd *reader) json(r *Row) ([]byte, error) {
+	if rd.inf == nil {
+		rd.inf = readers.Get().(*inflater)
+	}
+	js, err := rd.inf.into(rd.js, r.blob, r.flat)
+	if err == nil {
+		rd.js = js
+	}
+	return js, err
+}
+
+// release hands the decompressor back when the pass is over.
+func (rd *reader) release() {
+	if rd.inf != nil {
+		readers.Put(rd.inf)
+		rd.inf = nil
+	}
 }
 
 // tmplDoc is one template's document under a plan reading every field.
@@ -176,7 +200,7 @@ func (rd *reader) patched(r *Row) (ecs.Doc, bool) {
 		}
 	}
 	if len(rd.cold) > 0 {
-		js, err := inflate(r.blob, r.flat)
+		js, err := rd.json(r)
 		if err != nil || scanLeaves(js, rd.cold, d) != nil {
 			rd.done()
 			return nil, false
@@ -240,7 +264,7 @@ func (rd *reader) some(r *Row) (ecs.Doc, bool) {
 		}
 	}
 	if len(rd.cold) > 0 {
-		js, err := inflate(r.blob, r.flat)
+		js, err := rd.json(r)
 		if err != nil || scanLeaves(js, rd.cold, d) != nil {
 			return nil, false
 		}
