@@ -1,9 +1,11 @@
 package state
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	bolt "go.etcd.io/bbolt"
@@ -84,12 +86,17 @@ func migrateTermsV1(tx *bolt.Tx, terms *bolt.Bucket, key newterms.HashKey, path 
 		rules = append(rules, append([]byte(nil), k...))
 		return nil
 	})
+	type term struct {
+		hash uint64
+		val  []byte
+	}
 	for _, rule := range rules {
 		src := old.Bucket(rule)
 		dst, err := terms.CreateBucketIfNotExists(rule)
 		if err != nil {
 			return err
 		}
+		var all []term
 		err = src.ForEach(func(k, v []byte) error {
 			if v == nil {
 				return nil
@@ -98,10 +105,21 @@ func migrateTermsV1(tx *bolt.Tx, terms *bolt.Bucket, key newterms.HashKey, path 
 			if err != nil {
 				return &DamagedError{Path: path, Reason: fmt.Errorf("term history of rule %s (format 1): term %q: %w", rule, k, err)}
 			}
-			return dst.Put(binary.BigEndian.AppendUint64(nil, key.Hash(k)), AppendTimes(nil, times))
+			all = append(all, term{key.Hash(k), AppendTimes(nil, times)})
+			return nil
 		})
 		if err != nil {
 			return err
+		}
+		// bbolt splits its nodes only at commit: a million keys put in
+		// hash (random) order into one node moved it for every key
+		// (minutes); in key order each put appends.
+		slices.SortFunc(all, func(a, b term) int { return cmp.Compare(a.hash, b.hash) })
+		dst.FillPercent = 0.9
+		for _, t := range all {
+			if err := dst.Put(binary.BigEndian.AppendUint64(nil, t.hash), t.val); err != nil {
+				return err
+			}
 		}
 	}
 	return tx.DeleteBucket(bucketTermsV1)
