@@ -77,10 +77,26 @@ func Is(d ecs.Doc) bool {
 		return true
 	}
 	switch d.Str("event.module") {
-	case "auditd", "file_integrity":
+	case "file_integrity":
 		return true
+	case "auditd":
+		// Auditbeat and Filebeat write the audit fields under auditd. An
+		// event that names the module without them is ECS already: xferhunt's
+		// own events do (sources/auditd), and read back as Auditbeat's they
+		// were dropped as "not a file event".
+		return hasAuditdField(d)
 	}
 	return strings.HasPrefix(d.Str("data_stream.dataset"), "auditd_manager.")
+}
+
+// hasAuditdField says whether d holds an auditd field, nested or dotted.
+func hasAuditdField(d ecs.Doc) bool {
+	for k := range d {
+		if k == "auditd" || strings.HasPrefix(k, "auditd.") {
+			return true
+		}
+	}
+	return false
 }
 
 // Map turns one Auditbeat document into a normalized file event, in place.

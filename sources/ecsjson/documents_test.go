@@ -163,9 +163,12 @@ func TestDocumentReadErrorIsReturned(t *testing.T) {
 
 func TestSniffShapes(t *testing.T) {
 	cases := map[string]sources.Format{
-		docA + "\n":                            sources.ECSNDJSON,
-		"\n\n" + docA:                          sources.ECSNDJSON,
-		`{"event":{"module":"auditd"}}` + "\n": sources.AuditbeatNDJSON,
+		docA + "\n":   sources.ECSNDJSON,
+		"\n\n" + docA: sources.ECSNDJSON,
+		`{"event":{"module":"auditd"},"auditd":{"result":"success"}}` + "\n": sources.AuditbeatNDJSON,
+		`{"event.module":"auditd","auditd.result":"success"}` + "\n":         sources.AuditbeatNDJSON,
+		// The module alone, without Auditbeat's fields: an ECS event (xferhunt's own).
+		`{"event":{"module":"auditd"}}` + "\n": sources.ECSNDJSON,
 		"{\n  \"message\": \"a\"\n}\n":         sources.JSONDocuments,
 		"[\n" + docA + "\n]":                   sources.JSONDocuments,
 		"[]":                                   sources.JSONDocuments,

@@ -8,8 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/sharedtest"
 	"github.com/xferhunt/xferhunt/sources"
+	"github.com/xferhunt/xferhunt/sources/auditd"
 )
 
 func compact(t *testing.T, path string) []byte {
@@ -103,5 +105,46 @@ func TestMixedStreamEveryDocument(t *testing.T) {
 	want := []string{"/tmp/from-auditbeat", "/tmp/from-ecs", "/tmp/from-alert"}
 	if strings.Join(paths, " ") != strings.Join(want, " ") || st.Events != 3 {
 		t.Errorf("events %v (%+v), want %v", paths, st, want)
+	}
+}
+
+// The events xferhunt builds from auditd records (event.module "auditd",
+// no auditd.* fields), written as NDJSON, read back as the same ECS
+// events: before, their module made them Auditbeat documents, which the
+// mapping dropped as not file events (0 events from the whole capture).
+func TestOwnEventsReadBack(t *testing.T) {
+	f, err := os.Open("../../testdata/capture/raw.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	var paths []string
+	_, err = auditd.ScanRecorded(f, sources.ScanOptions{HostID: "h", Workers: 1, Emit: func(ev sources.Event) {
+		if ev.Doc.Str("event.module") != "auditd" {
+			t.Fatalf("an event without event.module auditd: %v", ev.Doc)
+		}
+		b, err := ecs.AppendJSON(nil, ev.Doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf.Write(append(b, '\n'))
+		paths = append(paths, ev.Doc.Str("file.path"))
+	}})
+	if err != nil || len(paths) < 10 {
+		t.Fatalf("capture: %v, %d events", err, len(paths))
+	}
+	if got := Sniff(buf.Bytes()); got != sources.ECSNDJSON {
+		t.Errorf("sniffed as %v, want ECS NDJSON", got)
+	}
+	var back []string
+	st, err := Scan(bytes.NewReader(buf.Bytes()), sources.ScanOptions{HostID: "h", Emit: func(ev sources.Event) {
+		back = append(back, ev.Doc.Str("file.path"))
+	}})
+	if err != nil || st.Malformed != 0 {
+		t.Fatalf("read back: %v, %+v", err, st)
+	}
+	if strings.Join(back, "\n") != strings.Join(paths, "\n") {
+		t.Fatalf("read back %d events, want %d:\n%q\nwant\n%q", len(back), len(paths), back, paths)
 	}
 }

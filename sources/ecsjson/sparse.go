@@ -103,8 +103,8 @@ var sparseKeys = map[string]bool{
 }
 
 // sparseOwnFields are what the emitter itself reads of a plain document
-// to tell Auditbeat's (auditbeat.Is).
-var sparseOwnFields = []string{"event.module", "data_stream.dataset"}
+// to tell Auditbeat's (auditbeat.Is): dotted auditd.* keys included.
+var sparseOwnFields = []string{"event.module", "data_stream.dataset", "auditd"}
 
 // sparseSpec is a Decoder's sparse plan.
 type sparseSpec struct {
