@@ -123,13 +123,9 @@ func TestFrameBudget100k(t *testing.T) {
 		}
 		var wall time.Duration
 		for range tries {
-			var nm tea.Model
-			cpu, w := frameCost(t, func() {
-				nm, _ = m.Update(press(k))
-				_ = nm.(Model).View()
-			})
-			best, wall = min(best, cpu), w
-			next = nm.(Model)
+			var cpu time.Duration
+			next, _, cpu, wall = updateCost(t, m, press(k))
+			best = min(best, cpu)
 		}
 		m = next
 		t.Logf("  %-5s %v CPU (%v wall)", k, best, wall)
@@ -316,25 +312,17 @@ func TestStoryFrameBudget10k(t *testing.T) {
 		var next Model
 		var cmd tea.Cmd
 		for range 3 {
-			var nm tea.Model
-			cpu, _ := frameCost(t, func() {
-				nm, cmd = m.Update(msg)
-				_ = nm.(Model).View()
-			})
+			var cpu time.Duration
+			next, cmd, cpu, _ = updateCost(t, m, msg)
 			best = min(best, cpu)
-			next = nm.(Model)
 		}
 		// Cmds (a search, a scope switch) run off the UI loop; their
 		// answer is one more message to install and draw.
 		if cmd != nil {
 			if out := cmd(); out != nil {
-				var nm tea.Model
-				cpu, _ := frameCost(t, func() {
-					nm, _ = next.Update(out)
-					_ = nm.(Model).View()
-				})
+				var cpu time.Duration
+				next, _, cpu, _ = updateCost(t, next, out)
 				best = max(best, cpu)
-				next = nm.(Model)
 			}
 		}
 		m = next
@@ -369,22 +357,13 @@ func TestSortFrameBudget100k(t *testing.T) {
 		bestKey, bestInstall, bestCmd := time.Hour, time.Hour, time.Hour
 		var next Model
 		for range 3 {
-			var nm tea.Model
-			var cmd tea.Cmd
-			cpu, _ := frameCost(t, func() {
-				nm, cmd = m.Update(press(k))
-				_ = nm.(Model).View()
-			})
+			nm, cmd, cpu, _ := updateCost(t, m, press(k))
 			bestKey = min(bestKey, cpu)
 			start := time.Now()
 			res := cmd()
 			bestCmd = min(bestCmd, time.Since(start))
-			cpu, _ = frameCost(t, func() {
-				nm, _ = nm.(Model).Update(res)
-				_ = nm.(Model).View()
-			})
+			next, _, cpu, _ = updateCost(t, nm, res)
 			bestInstall = min(bestInstall, cpu)
-			next = nm.(Model)
 		}
 		sel := m.selected().UUID()
 		m = next

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"golang.org/x/sys/unix"
 )
 
@@ -29,6 +30,19 @@ func frameCost(tb testing.TB, fn func()) (cpu, wall time.Duration) {
 		tb.Fatalf("thread CPU clock: %v", err)
 	}
 	return time.Duration(b.Nano() - a.Nano()), wall
+}
+
+// updateCost hands msg to m and draws the frame, returning the new model,
+// its Cmd, and the CPU and wall time of both (frameCost).
+func updateCost(tb testing.TB, m Model, msg tea.Msg) (Model, tea.Cmd, time.Duration, time.Duration) {
+	tb.Helper()
+	var nm tea.Model
+	var cmd tea.Cmd
+	cpu, wall := frameCost(tb, func() {
+		nm, cmd = m.Update(msg)
+		_ = nm.(Model).View()
+	})
+	return nm.(Model), cmd, cpu, wall
 }
 
 // The thread CPU clock counts the work done and not the time spent
