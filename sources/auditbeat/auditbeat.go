@@ -80,23 +80,13 @@ func Is(d ecs.Doc) bool {
 	case "file_integrity":
 		return true
 	case "auditd":
-		// Auditbeat and Filebeat write the audit fields under auditd. An
-		// event that names the module without them is ECS already: xferhunt's
-		// own events do (sources/auditd), and read back as Auditbeat's they
-		// were dropped as "not a file event".
-		return hasAuditdField(d)
+		// Auditbeat and Filebeat write the audit fields under auditd, which
+		// is what Map reads. An event that names the module without them is
+		// ECS already: xferhunt's own events do (sources/auditd), and read
+		// back as Auditbeat's they were dropped as "not a file event".
+		return d.Get("auditd") != nil
 	}
 	return strings.HasPrefix(d.Str("data_stream.dataset"), "auditd_manager.")
-}
-
-// hasAuditdField says whether d holds an auditd field, nested or dotted.
-func hasAuditdField(d ecs.Doc) bool {
-	for k := range d {
-		if k == "auditd" || strings.HasPrefix(k, "auditd.") {
-			return true
-		}
-	}
-	return false
 }
 
 // Map turns one Auditbeat document into a normalized file event, in place.

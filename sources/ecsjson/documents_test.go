@@ -166,15 +166,16 @@ func TestSniffShapes(t *testing.T) {
 		docA + "\n":   sources.ECSNDJSON,
 		"\n\n" + docA: sources.ECSNDJSON,
 		`{"event":{"module":"auditd"},"auditd":{"result":"success"}}` + "\n": sources.AuditbeatNDJSON,
-		`{"event.module":"auditd","auditd.result":"success"}` + "\n":         sources.AuditbeatNDJSON,
-		// The module alone, without Auditbeat's fields: an ECS event (xferhunt's own).
-		`{"event":{"module":"auditd"}}` + "\n": sources.ECSNDJSON,
-		"{\n  \"message\": \"a\"\n}\n":         sources.JSONDocuments,
-		"[\n" + docA + "\n]":                   sources.JSONDocuments,
-		"[]":                                   sources.JSONDocuments,
-		docA[:20]:                              sources.JSONDocuments, // a head cut inside a long first line
-		"{\"type\": \"doc\", \"value\": {\n":   sources.JSONDocuments,
-		"hello\n":                              sources.Unknown,
+		// The module without Auditbeat's auditd object (which Map reads): an
+		// ECS event, as xferhunt's own are; dotted auditd.* keys are no object.
+		`{"event.module":"auditd","auditd.result":"success"}` + "\n": sources.ECSNDJSON,
+		`{"event":{"module":"auditd"}}` + "\n":                       sources.ECSNDJSON,
+		"{\n  \"message\": \"a\"\n}\n":                               sources.JSONDocuments,
+		"[\n" + docA + "\n]":                                         sources.JSONDocuments,
+		"[]":                                                         sources.JSONDocuments,
+		docA[:20]:                                                    sources.JSONDocuments, // a head cut inside a long first line
+		"{\"type\": \"doc\", \"value\": {\n":                         sources.JSONDocuments,
+		"hello\n":                                                    sources.Unknown,
 	}
 	for in, want := range cases {
 		if got := Sniff([]byte(in)); got != want {

@@ -103,8 +103,9 @@ var sparseKeys = map[string]bool{
 }
 
 // sparseOwnFields are what the emitter itself reads of a plain document
-// to tell Auditbeat's (auditbeat.Is): dotted auditd.* keys included.
-var sparseOwnFields = []string{"event.module", "data_stream.dataset", "auditd"}
+// to tell Auditbeat's (auditbeat.Is; its auditd object is a key of
+// sparseKeys).
+var sparseOwnFields = []string{"event.module", "data_stream.dataset"}
 
 // sparseSpec is a Decoder's sparse plan.
 type sparseSpec struct {

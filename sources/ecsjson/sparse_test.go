@@ -104,6 +104,8 @@ var sparseCases = []string{
 	`{"file":{"path":"/a"},"file":{"name":"b"},"process":"scp","process.name":["scp",{"x":1}]}`,
 	`{"event":{"module":"auditd"},"process":{"name":"scp"}}`, `{"data_stream":{"dataset":"auditd_manager.auditd"}}`,
 	`{"auditd":{"data":{}},"process":{"name":"scp"}}`, `{"_source":{"process":{"name":"scp"}}}`, `{"kibana.alert.uuid":"u"}`,
+	`{"event.module":"auditd","auditd.result":"success","process":{"name":"bash"},"file":{"path":"/run/x"}}`,
+	`{"event":{"module":"auditd"},"process":{"name":"bash"},"file":{"path":"/run/x"}}`,
 	`{"type":"doc","value":{"source":{}}}`, `{"record_type":"SYSCALL","sequence":1,"category":"audit-rule"}`,
 	`{"x":{"y":[1,2,{"z":"\u00e9\ud800"}],"w":1e400},"process":{"name":"scp"}}`, `{"x":"bad \x escape","process":{"name":"scp"}}`,
 	`{"x":"a` + "\x01" + `b","process":{"name":"scp"}}`, `{"x":-01}`, `{"x":[1,2,]}`, `{"x":{"a" 1}}`, `{"x":tru}`,
