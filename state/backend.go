@@ -18,6 +18,8 @@ type backend interface {
 
 type txn interface {
 	get(path [2]string, key string) []byte
+	// size is len(get(path, key)) without the copy.
+	size(path [2]string, key string) int
 	put(path [2]string, key string, val []byte) error
 	del(path [2]string, key string) error
 	// each visits keys in byte order; v is only valid during fn.
@@ -71,6 +73,14 @@ func (t boltTxn) put(path [2]string, key string, val []byte) error {
 		return err
 	}
 	return b.Put([]byte(key), val)
+}
+
+func (t boltTxn) size(path [2]string, key string) int {
+	b, _ := t.bucket(path, false)
+	if b == nil {
+		return 0
+	}
+	return len(b.Get([]byte(key)))
 }
 
 func (t boltTxn) del(path [2]string, key string) error {
@@ -171,6 +181,13 @@ func (t *memTxn) get(path [2]string, key string) []byte {
 		return nil
 	}
 	return append([]byte(nil), v...)
+}
+
+func (t *memTxn) size(path [2]string, key string) int {
+	if w, ok := t.writes[path][key]; ok {
+		return len(w)
+	}
+	return len(t.b.m[path][key])
 }
 
 func (t *memTxn) stage(path [2]string, key string, val []byte) {

@@ -127,7 +127,7 @@ func (s *Store) Append(j Journal, recs [][]byte, keep Retention) (deleted int, e
 		}
 		for keep.over(np) {
 			k := journalKey(np.first)
-			np.bytes -= min(np.bytes, uint64(len(tx.get([2]string{string(j)}, k))))
+			np.bytes -= min(np.bytes, uint64(tx.size([2]string{string(j)}, k)))
 			if err := tx.del([2]string{string(j)}, k); err != nil {
 				return err
 			}
