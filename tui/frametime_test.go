@@ -52,12 +52,16 @@ func TestFrameCostCountsWork(t *testing.T) {
 	if cpu > 10*time.Millisecond || wall < 30*time.Millisecond {
 		t.Errorf("a 30 ms sleep cost %v CPU over %v wall", cpu, wall)
 	}
+	// A fixed amount of work (not a loop for a wall time, which a loaded
+	// machine would give less CPU): ~10–30 ms of CPU however busy the host.
+	var sum uint64
 	cpu, _ = frameCost(t, func() {
-		for start := time.Now(); time.Since(start) < 30*time.Millisecond; {
+		for i := range uint64(30_000_000) {
+			sum += i * i
 		}
 	})
-	// On a loaded machine the loop may hold a core for less than its wall time.
+	t.Logf("30 M multiply-adds: %v CPU", cpu)
 	if cpu < 3*time.Millisecond {
-		t.Errorf("a 30 ms busy loop cost only %v CPU", cpu)
+		t.Errorf("30 M multiply-adds cost only %v CPU (sum %d)", cpu, sum)
 	}
 }
