@@ -2,6 +2,7 @@ package alertdb
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -42,7 +43,25 @@ func oddAlerts() []detect.Alert {
 	delete(sparse.Doc, "host")
 	sparse.Doc["kibana.alert.risk_score"] = 99.5
 
-	return []detect.Alert{long, bad, typed, other, sparse}
+	return append([]detect.Alert{long, bad, typed, other, sparse}, longTexts()...)
+}
+
+// longTexts are alerts of one rule whose long rule texts (over maxInline,
+// so not in the index) are the first alert's, another text, or absent:
+// the template's long values stand only for rows that have the same.
+func longTexts() []detect.Alert {
+	a := strings.Repeat("variant-a rule text ", 12)
+	b := strings.Repeat("variant-b rule text ", 12)
+	var out []detect.Alert
+	for i, desc := range []any{a, a, b, nil, []any{b, a}, []any{a, b}} {
+		al := alerts.Make(alerts.Spec{ID: fmt.Sprintf("long-text-%d", i), At: "2026-11-26T01:05:00Z", Sev: "low", Proc: "scp", User: "walter", IP: "192.0.2.14", Path: "/srv/w.bin", Historical: false})
+		al.Doc["kibana.alert.rule.rule_id"] = "long-texts-rule"
+		if desc != nil {
+			al.Doc["kibana.alert.rule.description"] = desc
+		}
+		out = append(out, al)
+	}
+	return out
 }
 
 // TestIndexedFilterMatchesDecoded: for every query, the pass over the row
@@ -97,6 +116,10 @@ func TestIndexedFilterMatchesDecoded(t *testing.T) {
 		{`process.parent : { name : sshd and pid : 4100 }`, true},
 		{`not threat : *`, true}, // an object in an array, absent from one row
 		{`host : * and not threat : *`, true},
+		{`kibana.alert.rule.description : *variant-b*`, true}, // a long text unlike the template's
+		{`not kibana.alert.rule.description : *variant-a*`, true},
+		{`kibana.alert.rule.description : * and not *variant-b*`, true},
+		{`*variant-a*`, true},
 		{`threat : { tactic.id : TA0008 }`, false}, // nested over an array of objects
 		{`xferhunt.ancestry : { name : sshd and pid : 4100 }`, false},
 	}
