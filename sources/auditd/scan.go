@@ -172,13 +172,14 @@ type token struct {
 	// newest record's second.
 	lines, bad, recs uint32
 	kind             recKind
-	ok               bool // the line is an audit record
+	nt               nameType // of a PATH record
+	ok               bool     // the line is an audit record
 	run              bool
 }
 
 // header rebuilds the line's header.
 func (t *token) header() header {
-	h := header{sec: t.sec, msec: t.msec, serial: t.serial, raw: t.line[:t.rawEnd], body: t.line[t.body:t.rawEnd]}
+	h := header{sec: t.sec, msec: t.msec, serial: t.serial, raw: t.line[:t.rawEnd], body: t.line[t.body:t.rawEnd], nt: t.nt}
 	if t.nodeEnd > 0 {
 		h.node = t.line[len("node="):t.nodeEnd]
 	}
@@ -225,6 +226,8 @@ func (c *chunk) split(data []byte, story bool) {
 					h.splitEnriched(t.line)
 				}
 				switch t.kind {
+				case rkPath:
+					t.nt = nameTypeOf(h.body)
 				case rkSyscall:
 					c.sys = append(c.sys, sysRec{})
 					c.sys[len(c.sys)-1].parse(h.body, story)
