@@ -41,6 +41,7 @@ type offTerms struct {
 	// cluster whose document was let go is counted held back should it
 	// still be new at the end.
 	held     map[int64][]*offCluster
+	hi       int64 // no interval after it holds a document (highest)
 	interval int64
 	keep     int
 	total    int // documents held, over all intervals
@@ -77,12 +78,49 @@ type offCluster struct {
 
 // offDoc is the document a cluster holds for its alert, with the tuple
 // (the alert's new terms, in the fields' order) it was seen with: the
-// tuple's text is kept only here, for the alert.
+// tuple's text is kept only here, for the alert. Both are kept packed
+// (offdoc.go), a tenth of the decoded document's memory.
 type offDoc struct {
-	ev    ecs.Doc
-	tup   []string
-	flags uint8 // the event's Flags (offFlags), without the key
+	packed []byte   // packDoc(tup, ev); nil when ev could not be packed
+	ev     ecs.Doc  // the event as it came, when packed is nil
+	tup    []string // with ev
+	flags  uint8    // the event's Flags (offFlags), without the key
 }
+
+// newOffDoc keeps ev and tup, packed when it can.
+func newOffDoc(ev ecs.Doc, tup []string, f Flags) *offDoc {
+	d := &offDoc{flags: packFlags(f)}
+	if b, ok := packDoc(nil, tup, ev); ok {
+		// Trimmed to its length: the append growth would otherwise
+		// keep up to twice the bytes for the scan's duration.
+		d.packed = slices.Clip(slices.Clone(b))
+	} else {
+		d.ev, d.tup = ev, slices.Clone(tup)
+	}
+	return d
+}
+
+// event returns the tuple and the document.
+func (d *offDoc) event() ([]string, ecs.Doc) {
+	if d.packed == nil {
+		return d.tup, d.ev
+	}
+	return unpackDoc(d.packed)
+}
+
+// tuple returns the tuple alone.
+func (d *offDoc) tuple() []string {
+	if d.packed == nil {
+		return d.tup
+	}
+	return unpackTuple(d.packed)
+}
+
+// pendingDoc marks, inside hold, the cluster whose document is not built
+// yet: most clusters of a flood of new terms are let go at once, and
+// packing a document only to drop it would cost a scan of a million new
+// tuples a million packings.
+var pendingDoc = &offDoc{}
 
 // Flags of an offCluster's event: its Flags.Key is key when ownKey is set,
 // else "" (the key was derived from the event, and is again by offer).
@@ -195,7 +233,7 @@ func (o *offTerms) observe(tup []string, ms int64, start func(int64) int64, ev e
 // hold gives c its source document ev, seen with tup and f, within the
 // interval's budget.
 func (o *offTerms) hold(c *offCluster, ev ecs.Doc, tup []string, f Flags) {
-	c.doc = &offDoc{ev: ev, tup: slices.Clone(tup), flags: packFlags(f)}
+	c.doc = pendingDoc
 	b := o.bucket(c)
 	hs := append(o.held[b], c)
 	if len(hs) > o.keep {
@@ -208,14 +246,10 @@ func (o *offTerms) hold(c *offCluster, ev ecs.Doc, tup []string, f Flags) {
 	}
 	o.held[b] = hs
 	o.total++
+	o.hi = max(o.hi, b)
 	if o.total > MaxOfflineDocs {
 		// Let go of the latest document of the latest interval.
-		last := b
-		for b, hs := range o.held {
-			if b > last && len(hs) > 0 {
-				last = b
-			}
-		}
+		last := o.highest()
 		hs := o.held[last]
 		w := latest(hs)
 		hs[w].doc = nil
@@ -223,6 +257,32 @@ func (o *offTerms) hold(c *offCluster, ev ecs.Doc, tup []string, f Flags) {
 		o.dropped++
 		o.total--
 	}
+	if c.doc == pendingDoc {
+		c.doc = newOffDoc(ev, tup, f)
+	}
+}
+
+// highest returns the latest interval holding a document (o.total > 0).
+// o.hi is at least it: it moves up as documents are held, and is found
+// again, by a walk of the intervals, only once it has none left — once
+// per interval, where walking them for every document let go made a flood
+// of a million new tuples walk thousands of intervals a million times.
+func (o *offTerms) highest() int64 {
+	if len(o.held[o.hi]) > 0 {
+		return o.hi
+	}
+	hi, found := int64(0), false
+	for b, hs := range o.held {
+		if len(hs) == 0 {
+			delete(o.held, b) // nothing held: no need to walk it again
+			continue
+		}
+		if !found || b > hi {
+			hi, found = b, true
+		}
+	}
+	o.hi = hi
+	return hi
 }
 
 // latest returns the index of the latest cluster of hs (by first
@@ -260,7 +320,7 @@ func (o *offTerms) observeUntimed(tup []string, ev ecs.Doc, f Flags) {
 	}
 	x := o.extra(h)
 	if u := x.untimed; u == nil || key < u.key {
-		x.untimed = &offCluster{doc: &offDoc{ev: ev, tup: slices.Clone(tup), flags: packFlags(f)}, key: key}
+		x.untimed = &offCluster{doc: newOffDoc(ev, tup, f), key: key}
 	}
 }
 
@@ -281,10 +341,12 @@ type offCandidate struct {
 	hasLast bool
 }
 
-// finish judges every cluster, raises the alerts through max_signals in
-// event-time order, records the sightings in the tracker (the history a
-// later run with --state starts from) and forgets the offline state.
-func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
+// finishOffline judges every cluster, raises the alerts through
+// max_signals in event-time order, records the sightings in the tracker
+// (the history a later run with --state starts from) and forgets the
+// offline state. The alerts are handed to emit once drainBatch have
+// gathered in out; what is left is returned.
+func (e *Engine) finishOffline(rs *ruleState, out []Alert, emit func([]Alert)) []Alert {
 	o := rs.off
 	w := rs.window.Milliseconds()
 	id := rs.rule.RuleID
@@ -370,7 +432,7 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 		}
 		// One event of several tuples (multi-valued fields): the tuples'
 		// order, as the fields give them.
-		return slices.Compare(a.c.doc.tup, b.c.doc.tup)
+		return slices.Compare(a.c.doc.tuple(), b.c.doc.tuple())
 	})
 	for i := range cands {
 		c := &cands[i]
@@ -381,8 +443,14 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert) []Alert {
 		if c.hasLast {
 			last = time.UnixMilli(c.last)
 		}
-		out = e.offer(rs, out, c.c.doc.ev, c.c.flagsOf(), c.c.first, c.c.doc.tup, last)
+		tup, ev := c.c.doc.event()
+		out = e.offer(rs, out, ev, c.c.flagsOf(), c.c.first, tup, last)
 		c.c.doc = nil
+		if len(out) >= drainBatch {
+			emit(out)
+			clear(out) // the alerts are emit's now: hold none of them
+			out = out[:0]
+		}
 	}
 	cands = nil
 	clear(o.held)
