@@ -20,9 +20,10 @@ const (
 // or, while borrowed, still in the caller's read block.
 type rec struct {
 	kind         recKind
-	borrowed     bool   // line is in the caller's read block, see Parser.borrow
-	line         []byte // the whole line, ENRICHED part included
-	body, rawEnd int    // offsets in line: body start, end of the RAW part
+	nt           nameType // a PATH record's nametype, if read ahead
+	borrowed     bool     // line is in the caller's read block, see Parser.borrow
+	line         []byte   // the whole line, ENRICHED part included
+	body, rawEnd int      // offsets in line: body start, end of the RAW part
 }
 
 func (r *rec) raw() []byte { return r.line[:r.rawEnd] }
@@ -121,7 +122,7 @@ func (p *Parser) eventRecord(k recKind, h *header, line []byte, sys *sysRec) {
 			return
 		}
 	}
-	r := rec{kind: k, rawEnd: len(h.raw)}
+	r := rec{kind: k, nt: h.nt, rawEnd: len(h.raw)}
 	r.body = r.rawEnd - len(h.body)
 	if p.borrow {
 		r.line, r.borrowed = line, true

@@ -88,14 +88,14 @@ func Scan(r io.Reader, opt Options) (Stats, error) {
 	for range n {
 		// Audit lines are rarely shorter than 64 bytes: the token
 		// slices seldom grow.
-		free <- &chunk{buf: make([]byte, chunkSize), toks: make([]token, 0, chunkSize/64),
+		free <- &chunk{data: make([]byte, 0, chunkSize), toks: make([]token, 0, chunkSize/64),
 			sys: make([]sysRec, 0, chunkSize/256), ready: make(chan struct{}, 1)}
 	}
 	for range workers {
 		go func() {
 			pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("stage", "split")))
 			for c := range work {
-				c.split(c.buf[:c.end], opt.Story)
+				c.split(c.data, opt.Story)
 				c.ready <- struct{}{}
 			}
 		}()
@@ -128,7 +128,9 @@ func Scan(r io.Reader, opt Options) (Stats, error) {
 		close(batches)
 	}()
 
-	err := readChunks(r, free, func(c *chunk) {
+	// A read error keeps the unfinished line read before it, as
+	// readLines does.
+	err := sources.ReadLineBlocks(r, free, nil, func(c *chunk) *[]byte { return &c.data }, true, func(c *chunk) {
 		order <- c
 		work <- c
 	})
@@ -147,8 +149,7 @@ const maxSplitters = 4
 // splitter (headers, SYSCALL bodies and user-space fields parsed) on its
 // way to the grouper.
 type chunk struct {
-	buf   []byte
-	end   int // buf[:end] is the block's whole lines
+	data  []byte // whole lines (sources.ReadLineBlocks); the input's last may lack its newline
 	toks  []token
 	sys   []sysRec
 	usr   []userVals
@@ -172,13 +173,14 @@ type token struct {
 	// newest record's second.
 	lines, bad, recs uint32
 	kind             recKind
-	ok               bool // the line is an audit record
+	nt               nameType // of a PATH record
+	ok               bool     // the line is an audit record
 	run              bool
 }
 
 // header rebuilds the line's header.
 func (t *token) header() header {
-	h := header{sec: t.sec, msec: t.msec, serial: t.serial, raw: t.line[:t.rawEnd], body: t.line[t.body:t.rawEnd]}
+	h := header{sec: t.sec, msec: t.msec, serial: t.serial, raw: t.line[:t.rawEnd], body: t.line[t.body:t.rawEnd], nt: t.nt}
 	if t.nodeEnd > 0 {
 		h.node = t.line[len("node="):t.nodeEnd]
 	}
@@ -225,6 +227,8 @@ func (c *chunk) split(data []byte, story bool) {
 					h.splitEnriched(t.line)
 				}
 				switch t.kind {
+				case rkPath:
+					t.nt = nameTypeOf(h.body)
 				case rkSyscall:
 					c.sys = append(c.sys, sysRec{})
 					c.sys[len(c.sys)-1].parse(h.body, story)
@@ -284,48 +288,6 @@ func (p *Parser) token(c *chunk, t *token) {
 	}
 	h := t.header()
 	p.record(t.line, &h, t.kind, sys, usr)
-}
-
-// readChunks reads r into chunks taken from free, cut after their last
-// newline (the unfinished line moves to the next chunk), and hands them to
-// send once at least half full, so that short reads (a pipe) still make
-// large chunks; a last line without a newline counts too.
-func readChunks(r io.Reader, free <-chan *chunk, send func(*chunk)) error {
-	c := <-free
-	n := 0   // bytes read into c.buf
-	end := 0 // c.buf[:end] is whole lines
-	for {
-		if n == len(c.buf) {
-			c.buf = append(c.buf, make([]byte, len(c.buf))...) // a line longer than a chunk
-		}
-		m, err := r.Read(c.buf[n:])
-		// Only the new bytes are searched: a long line read in small
-		// pieces must not be scanned again and again.
-		if i := bytes.LastIndexByte(c.buf[n:n+m], '\n'); i >= 0 {
-			end = n + i + 1
-		}
-		n += m
-		if err != nil {
-			end = n
-		}
-		if end > 0 && (err != nil || 2*n >= len(c.buf)) {
-			next := <-free
-			tail := c.buf[end:n]
-			if len(next.buf) < 2*len(tail) {
-				next.buf = make([]byte, 2*len(tail))
-			}
-			c.end = end
-			n, end = copy(next.buf, tail), 0
-			send(c)
-			c = next
-		}
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-	}
 }
 
 // readLines feeds every line of r to p; a last line without a newline
