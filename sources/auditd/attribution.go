@@ -170,7 +170,11 @@ func (u *userRec) values(in *interner) userVals {
 	v := userVals{acct: in.str(u.acct), addr: in.str(u.addr), host: in.str(u.hostname),
 		term: in.str(u.terminal), exe: in.str(u.exe), ses: idVal(u.ses)}
 	v.pid, _ = atoiAll(u.pid)
-	v.ip, _ = netip.ParseAddr(v.addr)
+	if v.addr != "" {
+		// Most records say addr=? (""): ParseAddr would allocate the
+		// error it returns for every one of them.
+		v.ip, _ = netip.ParseAddr(v.addr)
+	}
 	return v
 }
 
