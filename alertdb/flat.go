@@ -115,11 +115,19 @@ func (t *fieldTable) snapshot() []string {
 
 // template is the index entries the first alert of a rule had; rows of
 // that rule store only what differs. Immutable once built.
+//
+// A partial entry (values over maxInline left out) equals the template's
+// only when the long values are equal too (long), so the template's values
+// are complete for every row that leaves the entry out: a filter reads the
+// rule's long texts (description, note, setup) from the template instead
+// of from every row's JSON, and only a row's own long values (its
+// event.original) from its JSON.
 type template struct {
 	payload map[uint32]string
-	vals    map[uint32]any // decoded payloads (see decodeAny), shared read-only
+	vals    map[uint32]any // decoded payloads (see decodeAny) with the long values, shared read-only
 	partial map[uint32]bool
-	ids     []uint32 // sorted
+	long    map[uint32][]string // the values a partial payload left out, sorted
+	ids     []uint32            // sorted
 }
 
 var templates = struct {
@@ -129,8 +137,9 @@ var templates = struct {
 
 type flatEntry struct {
 	id      uint32
-	payload string // without references, as templates hold it
-	vals    []any  // what the payload holds
+	payload string   // without references, as templates hold it
+	vals    []any    // what the payload holds
+	long    []string // what it left out (over maxInline), sorted
 	partial bool
 }
 
@@ -150,12 +159,17 @@ func flatten(d ecs.Doc) (string, *template) {
 			continue
 		}
 		var ok, partial bool
+		all := vs
 		buf, vs, partial, ok = encodeVals(buf[:0], vs)
 		if !ok {
 			cold[p] = true
 			continue
 		}
-		entries = append(entries, flatEntry{leafFields.id(p), string(buf), vs, partial})
+		e := flatEntry{id: leafFields.id(p), payload: string(buf), vals: vs, partial: partial}
+		if partial {
+			e.long = longValues(all)
+		}
+		entries = append(entries, e)
 	}
 	for p := range cold {
 		entries = append(entries, flatEntry{id: leafFields.id(p), payload: string(entryCold)})
@@ -188,7 +202,7 @@ func flatten(d ecs.Doc) (string, *template) {
 			i++
 		}
 		if i < len(entries) && entries[i].id == tid {
-			if entries[i].payload != t.payload[tid] {
+			if entries[i].payload != t.payload[tid] || !slices.Equal(entries[i].long, t.long[tid]) {
 				keep = append(keep, entries[i])
 			}
 			i++
@@ -204,6 +218,19 @@ func flatten(d ecs.Doc) (string, *template) {
 		put(e)
 	}
 	return string(out), t
+}
+
+// longValues are the strings encodeVals leaves out of a payload, sorted
+// (a field reached by several routes gathers them in map order).
+func longValues(vs []any) []string {
+	var out []string
+	for _, v := range vs {
+		if t, ok := v.(string); ok && len(t) > maxInline {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func longest(vs []any) int {
@@ -240,14 +267,32 @@ func ruleTemplate(rule string, entries []flatEntry) *template {
 	if t, ok := templates.byRule[rule]; ok {
 		return t
 	}
-	t := &template{payload: map[uint32]string{}, vals: map[uint32]any{}, partial: map[uint32]bool{}}
+	t := &template{payload: map[uint32]string{}, vals: map[uint32]any{}, partial: map[uint32]bool{}, long: map[uint32][]string{}}
 	for _, e := range entries {
 		t.payload[e.id] = e.payload
 		t.ids = append(t.ids, e.id)
-		if v, partial, ok := decodeAny("", e.payload); ok {
-			t.vals[e.id] = v
-			t.partial[e.id] = partial
+		v, partial, ok := decodeAny("", e.payload)
+		if !ok {
+			continue
 		}
+		if partial {
+			// Complete with what the payload left out: rows leaving the
+			// entry out have these very values (flatten compares them).
+			t.long[e.id] = e.long
+			var vs []any
+			if v != nil {
+				vs, _, _ = decodeVals("", e.payload)
+			}
+			for _, l := range e.long {
+				vs = append(vs, l)
+			}
+			v, partial = vs, false
+			if len(vs) == 1 {
+				v = vs[0]
+			}
+		}
+		t.vals[e.id] = v
+		t.partial[e.id] = partial
 	}
 	templates.byRule[rule] = t
 	return t

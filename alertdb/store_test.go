@@ -30,8 +30,9 @@ func TestStoreShowMergesLateRows(t *testing.T) {
 	st.Add(buildRows(alerts.TableAlerts()[:3]), nil, SortTime, nil)
 	snap := st.Snapshot()
 	q := "process.name : (sshd or sftp-server)"
-	pred := kql.MustParse(q).Match
-	vis := Filter(snap, q, pred, SortTime)
+	parsed := kql.MustParse(q)
+	pred := parsed.Match
+	vis := Filter(snap, q, parsed, SortTime)
 	st.Add(buildRows(alerts.TableAlerts()[3:]), nil, SortTime, nil) // a4 scp, a5 sshd
 	st.Show(vis, len(snap), pred, SortTime)
 	if got, want := shownUUIDs(&st), []string{"a5", "a3", "a2"}; !slices.Equal(got, want) {
