@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xferhunt/xferhunt/detect/newterms"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/state"
 )
 
 // offlineTupleBudget is the heap an order-free scan may hold per distinct
@@ -221,5 +223,55 @@ func TestDrainToBatches(t *testing.T) {
 	}
 	if batches < len(want)/most {
 		t.Fatalf("%d batches for %d alerts", batches, len(want))
+	}
+}
+
+// writeCounter counts a history store's writes: batches (SaveTerms) and
+// whole replacements (ReplaceTerms).
+type writeCounter struct {
+	*state.Store
+	saves, replaces int
+}
+
+func (w *writeCounter) SaveTerms(ruleID string, put []newterms.Term, del []uint64) error {
+	w.saves++
+	return w.Store.SaveTerms(ruleID, put, del)
+}
+
+func (w *writeCounter) ReplaceTerms(ruleID string, n int, term func(int) (uint64, []int64)) error {
+	w.replaces++
+	return w.Store.ReplaceTerms(ruleID, n, term)
+}
+
+// TestOfflineHistoryWrittenAtOnce: the history a scan records at the end
+// of its input (20,000 new tuples, five times the tracker's flush batch)
+// reaches the store in one replacement, which a crash cannot split
+// (state TestReplaceTermsKilled) — not in batches, which a kill between
+// them left as a mix of the old history and part of the new — and the
+// store then holds every tuple.
+func TestOfflineHistoryWrittenAtOnce(t *testing.T) {
+	const n = 20_000
+	st := &writeCounter{Store: state.OpenMemory()}
+	r := testRule()
+	e := newEngine(t, r, st, nil, Options{Offline: true, NewTermsFields: []string{"file.path"}})
+	for i := range n {
+		e.Process(ecs.Doc{
+			"@timestamp": base.Add(time.Duration(i) * time.Second).UnixMilli(),
+			"event":      map[string]any{"category": []any{"file"}, "id": "ev-" + strconv.Itoa(i)},
+			"host":       map[string]any{"id": "h"},
+			"process":    map[string]any{"name": "scp", "executable": "/usr/bin/scp"},
+			"file":       map[string]any{"path": "/srv/" + strconv.Itoa(i)},
+		}, Flags{})
+	}
+	e.Drain()
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if st.saves != 0 || st.replaces != 1 {
+		t.Fatalf("the scan's history was written in %d batches and %d replacements, want one replacement", st.saves, st.replaces)
+	}
+	stored := 0
+	if err := st.LoadTerms(r.RuleID, func(uint64, []int64) { stored++ }); err != nil || stored != n {
+		t.Fatalf("the store holds %d tuples (%v), want %d", stored, err, n)
 	}
 }
