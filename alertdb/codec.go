@@ -114,6 +114,21 @@ func inflate(r *Row) ([]byte, error) {
 // a new ~24 KB buffer per row, which kept the collector busy enough to
 // empty the decompressor pool.
 func (in *inflater) into(buf []byte, r *Row) ([]byte, error) {
+	delta, err := in.deltaOf(r)
+	if err != nil {
+		return nil, err
+	}
+	tj, _ := r.tmpl.json()
+	js, err := applyDelta(buf[:0], delta, tj)
+	if err != nil {
+		return nil, fmt.Errorf("decompressing alert: %w", err)
+	}
+	return js, nil
+}
+
+// deltaOf inflates r's delta (delta.go) into in's buffer, valid until the
+// next call.
+func (in *inflater) deltaOf(r *Row) ([]byte, error) {
 	tj, _ := r.tmpl.json()
 	dict, z, err := appendLike(in.dict[:0], r.blob, tj)
 	if err != nil {
@@ -129,11 +144,7 @@ func (in *inflater) into(buf []byte, r *Row) ([]byte, error) {
 		return nil, fmt.Errorf("decompressing alert: %w", err)
 	}
 	in.delta = d.Bytes()
-	js, err := applyDelta(buf[:0], in.delta, tj)
-	if err != nil {
-		return nil, fmt.Errorf("decompressing alert: %w", err)
-	}
-	return js, nil
+	return in.delta, nil
 }
 
 // decodeDoc returns the alert document of r.

@@ -469,3 +469,61 @@ func walkDelta(d, tj []byte, fn func([]byte)) error {
 	}
 	return nil
 }
+
+// deltaCursor gives the JSON of a delta a piece at a time, so a scan that
+// stops early (leafeval.go: the wanted keys come first) copies no more of
+// the template than it reads.
+type deltaCursor struct {
+	d, tj    []byte
+	i        int
+	prevEnd  int
+	copyNext bool   // the next token is a copy
+	piece    []byte // what is left of the current token's bytes
+}
+
+func (c *deltaCursor) reset(d, tj []byte) { *c = deltaCursor{d: d, tj: tj} }
+
+// appendTo appends at most n bytes of the JSON to dst; done reports that
+// the JSON ended.
+func (c *deltaCursor) appendTo(dst []byte, n int) (_ []byte, done bool, err error) {
+	for n > 0 {
+		if len(c.piece) > 0 {
+			k := min(n, len(c.piece))
+			dst = append(dst, c.piece[:k]...)
+			c.piece, n = c.piece[k:], n-k
+			continue
+		}
+		if c.i == len(c.d) {
+			return dst, true, nil
+		}
+		if !c.copyNext {
+			l, w := binary.Uvarint(c.d[c.i:])
+			if w <= 0 || l > uint64(len(c.d)-c.i-w) {
+				return dst, false, errDelta
+			}
+			c.i += w
+			c.piece = c.d[c.i : c.i+int(l)]
+			c.i += int(l)
+			c.copyNext = true
+			continue
+		}
+		z, w := binary.Uvarint(c.d[c.i:])
+		if w <= 0 {
+			return dst, false, errDelta
+		}
+		c.i += w
+		l, w := binary.Uvarint(c.d[c.i:])
+		if w <= 0 {
+			return dst, false, errDelta
+		}
+		c.i += w
+		start := int64(c.prevEnd) + (int64(z>>1) ^ -int64(z&1))
+		if start < 0 || l > uint64(len(c.tj)) || start > int64(len(c.tj))-int64(l) {
+			return dst, false, errDelta
+		}
+		c.piece = c.tj[start : start+int64(l)]
+		c.prevEnd = int(start) + int(l)
+		c.copyNext = false
+	}
+	return dst, len(c.piece) == 0 && c.i == len(c.d), nil
+}

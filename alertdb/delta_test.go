@@ -198,6 +198,27 @@ func FuzzDelta(f *testing.F) {
 		if got, err := applyDelta(nil, delta, tj); err != nil || !bytes.Equal(got, js) {
 			t.Fatalf("delta of %s against %s gives %s (%v)", js, tj, got, err)
 		}
+		// Read a piece at a time, as a scan that stops early does.
+		var c deltaCursor
+		c.reset(delta, tj)
+		var got []byte
+		for k := 0; ; k++ {
+			n := 1
+			if len(junk) > 0 {
+				n = int(junk[k%len(junk)]) + 1
+			}
+			var done bool
+			var err error
+			if got, done, err = c.appendTo(got, n); err != nil {
+				t.Fatal(err)
+			}
+			if done {
+				break
+			}
+		}
+		if !bytes.Equal(got, js) {
+			t.Fatalf("read a piece at a time, the delta gives %s, want %s", got, js)
+		}
 		var want []byte
 		for _, s := range like {
 			want = append(want, tj[s.start:s.end]...)
@@ -207,6 +228,8 @@ func FuzzDelta(f *testing.F) {
 			t.Fatalf("spans %v do not read back: %v", like, err)
 		}
 		_, _ = applyDelta(nil, junk, tj)
+		c.reset(junk, tj)
+		_, _, _ = c.appendTo(nil, len(js)+len(junk))
 		_, _, _ = appendLike(nil, string(junk), tj)
 	})
 }

@@ -118,11 +118,19 @@ func (t *fieldTable) snapshot() []string {
 // and program (templates, below) had; later rows of the same key store
 // only what differs. Immutable once built, shared by every row of its key:
 // a filter's answer over fields no row entry overrides is the template's.
+//
+// A partial entry (values over maxInline left out) equals the template's
+// only when the long values are equal too (long), so the template's values
+// are complete for every row that leaves the entry out: a filter reads the
+// rule's long texts (description, note, setup) from the template instead
+// of from every row's JSON, and only a row's own long values (its
+// event.original) from its JSON.
 type template struct {
 	payload map[uint32]string
-	vals    map[uint32]any // decoded payloads (see decodeAny), shared read-only
+	vals    map[uint32]any // decoded payloads (see decodeAny) with the long values, shared read-only
 	partial map[uint32]bool
-	ids     []uint32 // sorted
+	long    map[uint32][]string // the values a partial payload left out, sorted
+	ids     []uint32            // sorted
 	// js is the first alert as JSON, root its structure: rows hold their
 	// JSON as a delta against it (delta.go).
 	js   []byte
@@ -150,8 +158,9 @@ const maxExeTemplates = 64
 
 type flatEntry struct {
 	id      uint32
-	payload string // without references, as templates hold it
-	vals    []any  // what the payload holds
+	payload string   // without references, as templates hold it
+	vals    []any    // what the payload holds
+	long    []string // what it left out (over maxInline), sorted
 	partial bool
 }
 
@@ -172,12 +181,17 @@ func flatten(d ecs.Doc, js []byte) (string, *template) {
 			continue
 		}
 		var ok, partial bool
+		all := vs
 		buf, vs, partial, ok = encodeVals(buf[:0], vs)
 		if !ok {
 			cold[p] = true
 			continue
 		}
-		entries = append(entries, flatEntry{leafFields.id(p), string(buf), vs, partial})
+		e := flatEntry{id: leafFields.id(p), payload: string(buf), vals: vs, partial: partial}
+		if partial {
+			e.long = longValues(all)
+		}
+		entries = append(entries, e)
 	}
 	for p := range cold {
 		entries = append(entries, flatEntry{id: leafFields.id(p), payload: string(entryCold)})
@@ -210,7 +224,7 @@ func flatten(d ecs.Doc, js []byte) (string, *template) {
 			i++
 		}
 		if i < len(entries) && entries[i].id == tid {
-			if entries[i].payload != t.payload[tid] {
+			if entries[i].payload != t.payload[tid] || !slices.Equal(entries[i].long, t.long[tid]) {
 				keep = append(keep, entries[i])
 			}
 			i++
@@ -226,6 +240,19 @@ func flatten(d ecs.Doc, js []byte) (string, *template) {
 		put(e)
 	}
 	return string(out), t
+}
+
+// longValues are the strings encodeVals leaves out of a payload, sorted
+// (a field reached by several routes gathers them in map order).
+func longValues(vs []any) []string {
+	var out []string
+	for _, v := range vs {
+		if t, ok := v.(string); ok && len(t) > maxInline {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func longest(vs []any) int {
@@ -275,15 +302,33 @@ func ruleTemplate(rule, exe string, entries []flatEntry, js []byte) *template {
 		templates.exes++
 	}
 	js = bytes.Clone(js)
-	t := &template{payload: map[uint32]string{}, vals: map[uint32]any{}, partial: map[uint32]bool{},
+	t := &template{payload: map[uint32]string{}, vals: map[uint32]any{}, partial: map[uint32]bool{}, long: map[uint32][]string{},
 		js: js, root: parseTemplate(js)}
 	for _, e := range entries {
 		t.payload[e.id] = e.payload
 		t.ids = append(t.ids, e.id)
-		if v, partial, ok := decodeAny("", e.payload); ok {
-			t.vals[e.id] = v
-			t.partial[e.id] = partial
+		v, partial, ok := decodeAny("", e.payload)
+		if !ok {
+			continue
 		}
+		if partial {
+			// Complete with what the payload left out: rows leaving the
+			// entry out have these very values (flatten compares them).
+			t.long[e.id] = e.long
+			var vs []any
+			if v != nil {
+				vs, _, _ = decodeVals("", e.payload)
+			}
+			for _, l := range e.long {
+				vs = append(vs, l)
+			}
+			v, partial = vs, false
+			if len(vs) == 1 {
+				v = vs[0]
+			}
+		}
+		t.vals[e.id] = v
+		t.partial[e.id] = partial
 	}
 	templates.byKey[k] = t
 	return t

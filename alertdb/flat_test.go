@@ -2,6 +2,7 @@ package alertdb
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 func oddAlerts() []detect.Alert {
 	long := alerts.Make(alerts.Spec{ID: "odd-long", At: "2026-11-26T01:00:00Z", Sev: "high", Proc: "scp", User: "mallory", IP: "192.0.2.9", Path: "/srv/" + strings.Repeat("deep/", 60) + "x.bin", Historical: false})
 	long.Doc["event"].(map[string]any)["original"] = strings.Repeat("type=SYSCALL ", 80)
+	long.Doc["kibana.alert.rule.note"] = strings.Repeat("an investigation guide, as real rules have ", 150)
 
 	bad := alerts.Make(alerts.Spec{ID: "odd-utf8", At: "2026-11-26T01:01:00Z", Sev: "low", Proc: "sshd", User: "eve", IP: "192.0.2.10", Path: "/tmp/\xff\xfe.bin", Historical: false})
 
@@ -42,7 +44,25 @@ func oddAlerts() []detect.Alert {
 	delete(sparse.Doc, "host")
 	sparse.Doc["kibana.alert.risk_score"] = 99.5
 
-	return []detect.Alert{long, bad, typed, other, sparse}
+	return append([]detect.Alert{long, bad, typed, other, sparse}, longTexts()...)
+}
+
+// longTexts are alerts of one rule whose long rule texts (over maxInline,
+// so not in the index) are the first alert's, another text, or absent:
+// the template's long values stand only for rows that have the same.
+func longTexts() []detect.Alert {
+	a := strings.Repeat("variant-a rule text ", 12)
+	b := strings.Repeat("variant-b rule text ", 12)
+	var out []detect.Alert
+	for i, desc := range []any{a, a, b, nil, []any{b, a}, []any{a, b}} {
+		al := alerts.Make(alerts.Spec{ID: fmt.Sprintf("long-text-%d", i), At: "2026-11-26T01:05:00Z", Sev: "low", Proc: "scp", User: "walter", IP: "192.0.2.14", Path: "/srv/w.bin", Historical: false})
+		al.Doc["kibana.alert.rule.rule_id"] = "long-texts-rule"
+		if desc != nil {
+			al.Doc["kibana.alert.rule.description"] = desc
+		}
+		out = append(out, al)
+	}
+	return out
 }
 
 // TestIndexedFilterMatchesDecoded: for every query, the pass over the row
@@ -97,6 +117,10 @@ func TestIndexedFilterMatchesDecoded(t *testing.T) {
 		{`process.parent : { name : sshd and pid : 4100 }`, true},
 		{`not threat : *`, true}, // an object in an array, absent from one row
 		{`host : * and not threat : *`, true},
+		{`kibana.alert.rule.description : *variant-b*`, true}, // a long text unlike the template's
+		{`not kibana.alert.rule.description : *variant-a*`, true},
+		{`kibana.alert.rule.description : * and not *variant-b*`, true},
+		{`*variant-a*`, true},
 		{`threat : { tactic.id : TA0008 }`, false}, // nested over an array of objects
 		{`xferhunt.ancestry : { name : sshd and pid : 4100 }`, false},
 	}
@@ -113,6 +137,10 @@ func TestIndexedFilterMatchesDecoded(t *testing.T) {
 		got := computeView(rows, q.Match, pl, SortTime)
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: index kept %d rows, decoding kept %d", tc.q, len(got), len(want))
+		}
+		// Handed the query itself, the pass evaluates it leaf by leaf.
+		if got := Filter(rows, tc.q, q, SortTime); !slices.Equal(got, want) {
+			t.Errorf("%s: leafwise kept %d rows, decoding kept %d", tc.q, len(got), len(want))
 		}
 	}
 }
@@ -210,5 +238,52 @@ func TestObjectQueriesKeepRows(t *testing.T) {
 		if got := len(computeView(rows, kql.MustParse(q).Match, pl, SortTime)); got != want {
 			t.Errorf("%s kept %d rows, want %d", q, got, want)
 		}
+	}
+}
+
+// TestLeafwiseReadsLittle: handed a KQL query, the pass answers every
+// indexed row itself (no decode) as decoding would, reads a row's JSON
+// only for values the index lacks, and inflates it only as far as the
+// last field it wants.
+func TestLeafwiseReadsLittle(t *testing.T) {
+	rows := buildRows(append(append(alerts.TableAlerts(), alerts.Many(50)...), oddAlerts()...))
+	for _, tc := range []struct {
+		q string
+		// json: the rows whose JSON may be read, by uuid prefix
+		json []string
+	}{
+		{`process.name : sshd`, nil},
+		// equality: long values cannot be equal; cold ones are unknown
+		{`sshd and not mallory`, []string{"odd-utf8", "odd-typed"}},
+		{`kibana.alert.rule.description : *variant*`, []string{"long-text-"}},
+		{`*SYSCALL*`, []string{""}}, // every event.original is long
+		{`event.original : *SYSCALL*`, []string{""}},
+		{`not process.title : *dotted*`, []string{"odd-typed"}},
+	} {
+		q := kql.MustParse(tc.q)
+		lp := newLeafPlan(q)
+		if lp == nil {
+			t.Fatalf("%s: no leafwise plan", tc.q)
+		}
+		e := newLeafEval(lp)
+		for _, r := range rows {
+			got, ok := e.match(r)
+			if !ok {
+				t.Fatalf("%s: %s needs decoding", tc.q, r.uuid)
+			}
+			if want := q.Match(r.doc()); got != want {
+				t.Errorf("%s: %s leafwise %v, decoded %v", tc.q, r.uuid, got, want)
+			}
+			if e.js.started && !slices.ContainsFunc(tc.json, func(p string) bool { return strings.HasPrefix(r.uuid, p) }) {
+				t.Errorf("%s: %s read its JSON", tc.q, r.uuid)
+			}
+			if e.js.started && tc.q == `event.original : *SYSCALL*` && r.uuid == "odd-long" {
+				js, _ := r.JSON()
+				if len(e.js.buf) >= len(js) {
+					t.Errorf("%s: inflated all %d bytes of %s", tc.q, len(js), r.uuid)
+				}
+			}
+		}
+		e.release()
 	}
 }

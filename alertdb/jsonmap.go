@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/jsonstr"
 )
 
 // decodeObject parses a JSON object into the same map[string]any that
@@ -190,38 +192,51 @@ func (d *jdec) sep(closer byte) (end bool, err error) {
 }
 
 // str reads a string. Strings without escapes are sliced directly (and
-// interned when they are known keys); escaped ones go to encoding/json,
-// which knows every JSON escape including surrogate pairs.
+// interned when they are known keys); escaped ones are decoded as
+// encoding/json decodes them (internal/jsonstr): handing them to
+// json.Unmarshal was most of a wildcard filter's pass, since every
+// event.original holds quoted audit fields.
 func (d *jdec) str() (string, error) {
-	start := d.i
-	d.i++
-	escaped := false
-	for d.i < len(d.b) {
-		switch c := d.b[d.i]; {
-		case c == '\\':
-			escaped = true
-			d.i += 2
-			continue
-		case c == '"':
-			d.i++
-			raw := d.b[start+1 : d.i-1]
-			if !escaped {
-				if s, ok := internKeys[string(raw)]; ok {
-					return s, nil
-				}
-				return string(raw), nil
-			}
-			var s string
-			if err := json.Unmarshal(d.b[start:d.i], &s); err != nil {
-				return "", err
-			}
-			return s, nil
-		case c < 0x20:
-			return "", errors.New("control character in string")
-		}
-		d.i++
+	b, plain, err := d.strBytes(nil)
+	if err != nil {
+		return "", err
 	}
-	return "", errEOF
+	if plain {
+		if s, ok := internKeys[string(b)]; ok {
+			return s, nil
+		}
+	}
+	return string(b), nil
+}
+
+// strBytes reads the string at d.i, decoding escapes into buf, and
+// returns its text: a slice of the input when it needs no rewriting
+// (plain), else of buf.
+func (d *jdec) strBytes(buf []byte) (_ []byte, plain bool, err error) {
+	start := d.i + 1
+	for i := start; i < len(d.b); i++ {
+		switch c := d.b[i]; {
+		case c == '"':
+			d.i = i + 1
+			return d.b[start:i], true, nil
+		case c == '\\' || c >= utf8.RuneSelf:
+			if c >= utf8.RuneSelf {
+				if r, size := utf8.DecodeRune(d.b[i:]); r != utf8.RuneError || size != 1 {
+					i += size - 1
+					continue
+				}
+			}
+			out, next, err := jsonstr.AppendUnquoted(buf[:0], d.b, start, i)
+			if err != nil {
+				return nil, false, err
+			}
+			d.i = next
+			return out, false, nil
+		case c < 0x20:
+			return nil, false, errors.New("control character in string")
+		}
+	}
+	return nil, false, errEOF
 }
 
 func (d *jdec) num() (any, error) {

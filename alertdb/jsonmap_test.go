@@ -14,6 +14,8 @@ func TestDecodeObjectMatchesEncodingJSON(t *testing.T) {
 		`{"a":[],"b":{},"c":null,"d":true,"e":false,"f":-1.5e3,"g":0,"h":[1,"x",{"y":[null]}]}`,
 		`{"esc":"q\"uote\\back\nnl\u001b\u00e9\ud83d\ude00","plain":"日本語","sl":"a\/b"}`,
 		` { "sp" : [ 1 , 2 ] , "k" : "v" } `,
+		// what encoding/json replaces: lone surrogates, invalid UTF-8
+		`{"lone":"a\ud800b","rev":"\udc00\ud800","half":"\ud83dx","key\u00e9":"v",` + "\"bad\":\"x\xffy\xc3\"}",
 	}
 	for _, a := range alerts.TableAlerts() {
 		b, _ := json.Marshal(map[string]any(a.Doc))
@@ -35,7 +37,7 @@ func TestDecodeObjectMatchesEncodingJSON(t *testing.T) {
 }
 
 func TestDecodeObjectRejectsBadInput(t *testing.T) {
-	for _, s := range []string{``, `[]`, `{`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{"a":tru}`, `{"a":"x`, `{"a":[1 2]}`, "{\"a\":\"\x01\"}"} {
+	for _, s := range []string{``, `[]`, `{`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{"a":tru}`, `{"a":"x`, `{"a":[1 2]}`, "{\"a\":\"\x01\"}", `{"a":"\x"}`, `{"a":"\u12"}`, `{"a":"x\`} {
 		if _, err := decodeObject([]byte(s)); err == nil {
 			t.Errorf("decodeObject(%q) accepted bad input", s)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/detect/kql"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/liveness"
 	"github.com/xferhunt/xferhunt/internal/visible"
@@ -555,20 +556,41 @@ func (s *Store) SetStatus(uuid string, st triage.Status) bool {
 	return true
 }
 
-// Filter returns the display order of the rows (a Snapshot) that pred
-// keeps, sorted by mode; nil pred keeps all. Call it off the UI loop: with
-// 100k alerts a KQL pass plus a sort is too slow for a key press. query is
-// the text pred was compiled from; it is parsed again only to learn which
-// fields pred reads, so the pass can use the rows' index (filterplan.go)
-// instead of decoding every document.
-func Filter(rows []*Row, query string, pred func(ecs.Doc) bool, mode SortMode) []int32 {
-	var pl *plan
-	if pred != nil {
-		// Planned per pass, not kept: rows that arrived since may carry
-		// fields the last plan did not know.
-		pl = planQuery(query)
+// Matcher is a compiled filter. A *kql.Query is evaluated on the rows'
+// index, per rule template (leafeval.go); any other Matcher is handed
+// documents.
+type Matcher interface {
+	Match(d ecs.Doc) bool
+}
+
+// MatchFunc is a predicate as a Matcher.
+type MatchFunc func(ecs.Doc) bool
+
+// Match calls f.
+func (f MatchFunc) Match(d ecs.Doc) bool { return f(d) }
+
+// Filter returns the display order of the rows (a Snapshot) that m keeps,
+// sorted by mode; nil m keeps all. Call it off the UI loop: with 100k
+// alerts a KQL pass plus a sort is too slow for a key press. A *kql.Query
+// is evaluated on the rows' index without documents when it has a
+// leafwise form (no nested query, no exists on an object). Otherwise
+// query is the text m was compiled from, parsed again only to learn which
+// fields m reads, so the pass can hand m documents built from the index
+// (filterplan.go) instead of decoding every row.
+func Filter(rows []*Row, query string, m Matcher, mode SortMode) []int32 {
+	if m == nil {
+		return viewOf(rows, nil, mode)
 	}
-	return computeView(rows, pred, pl, mode)
+	if q, ok := m.(*kql.Query); ok {
+		if lp := newLeafPlan(q); lp != nil {
+			keep := make([]bool, len(rows))
+			leafMatch(rows, lp, q, keep)
+			return viewOf(rows, keep, mode)
+		}
+	}
+	// Planned per pass, not kept: rows that arrived since may carry
+	// fields the last plan did not know.
+	return computeView(rows, m.Match, planQuery(query), mode)
 }
 
 // CountKeyword counts the rows (a Snapshot) whose field holds value as a
@@ -604,18 +626,20 @@ func Matching(rows []*Row, fields []string, pred func(ecs.Doc) bool) []int {
 // computeView filters and sorts rows. pl, when set, lets the predicate run
 // on the rows' index (flat.go).
 func computeView(rows []*Row, pred func(ecs.Doc) bool, pl *plan, mode SortMode) []int32 {
-	vis := make([]int32, 0, len(rows))
-	if pred == nil {
-		for i := range rows {
-			vis = append(vis, int32(i))
-		}
-	} else {
-		keep := make([]bool, len(rows))
+	var keep []bool
+	if pred != nil {
+		keep = make([]bool, len(rows))
 		parallelMatch(rows, pl, func(i int, d ecs.Doc) { keep[i] = pred(d) })
-		for i, k := range keep {
-			if k {
-				vis = append(vis, int32(i))
-			}
+	}
+	return viewOf(rows, keep, mode)
+}
+
+// viewOf is the display order of the rows keep says (nil: all), sorted.
+func viewOf(rows []*Row, keep []bool, mode SortMode) []int32 {
+	vis := make([]int32, 0, len(rows))
+	for i := range rows {
+		if keep == nil || keep[i] {
+			vis = append(vis, int32(i))
 		}
 	}
 	if mode.Column() == SortIP {

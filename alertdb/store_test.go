@@ -31,8 +31,9 @@ func TestStoreShowMergesLateRows(t *testing.T) {
 	st.Add(buildRows(alerts.TableAlerts()[:3]), nil, SortTime, nil)
 	snap := st.Snapshot()
 	q := "process.name : (sshd or sftp-server)"
-	pred := kql.MustParse(q).Match
-	vis := Filter(snap, q, pred, SortTime)
+	parsed := kql.MustParse(q)
+	pred := parsed.Match
+	vis := Filter(snap, q, parsed, SortTime)
 	st.Add(buildRows(alerts.TableAlerts()[3:]), nil, SortTime, nil) // a4 scp, a5 sshd
 	st.Show(vis, len(snap), pred, SortTime)
 	if got, want := shownUUIDs(&st), []string{"a5", "a3", "a2"}; !slices.Equal(got, want) {
@@ -189,8 +190,9 @@ func TestRowKeepsOneCopy(t *testing.T) {
 			if !inside(st, st.UUID()) || st.UUID() != a.ID() {
 				t.Errorf("%s: uuid %q not shared with the index", a.ID(), st.UUID())
 			}
-			// A path with control characters is shown escaped: another string.
-			if p := a.Doc.Str("file.path"); visible.String(p) == p && (!inside(st, st.Path()) || st.Path() != p) {
+			// A path with control characters is shown escaped: another
+			// string. One equal to the template's is not in the index.
+			if p := a.Doc.Str("file.path"); visible.String(p) == p && strings.Contains(st.flat, p) && (!inside(st, st.Path()) || st.Path() != p) {
 				t.Errorf("%s: path %q not shared with the index", a.ID(), st.Path())
 			}
 		}

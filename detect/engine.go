@@ -257,7 +257,7 @@ func NewEngine(specs []RuleSpec, store HistoryStore, exc Excepter, opt Options) 
 				rs.tracker.Start = r.HistoryStart.At
 			}
 			if opt.Offline {
-				rs.off = &offTerms{tuples: map[uint64]*offCluster{}, extras: map[uint64]*offExtra{}, hash: rs.tracker.Hash, held: map[int64][]*offCluster{}}
+				rs.off = &offTerms{extras: map[uint64]*offExtra{}, hash: rs.tracker.Hash, held: map[int64][]uint32{}}
 			}
 			rs.terms.Store(int64(rs.tracker.Terms(r.RuleID)))
 			if err := rs.tracker.Err(); err != nil {
@@ -433,19 +433,34 @@ func (e *Engine) Released() []Alert {
 
 // Drain returns the alerts still deferred by max_signals, offered to the
 // interval after theirs as the next scheduled run would, and with
-// Options.Offline every new_terms alert of the input (scan calls it at the
-// end of its input).
+// Options.Offline every new_terms alert of the input.
 func (e *Engine) Drain() []Alert {
+	var out []Alert
+	e.DrainTo(func(as []Alert) { out = append(out, as...) })
+	return out
+}
+
+// drainBatch is how many alerts DrainTo gathers before handing them on
+// (an offer may add up to max_signals more: those it released).
+const drainBatch = 256
+
+// DrainTo is Drain handing the alerts to emit as they are built, in order,
+// a batch at a time (drainBatch; the slice is emit's only during the call):
+// a scan of a flood of new terms raises ~10,000 alerts at the end of its
+// input, ~80 MB as documents if all were held at once (scan calls it).
+func (e *Engine) DrainTo(emit func([]Alert)) {
 	var out []Alert
 	for _, rs := range e.rules {
 		if rs.off != nil {
-			out = e.finishOffline(rs, out)
+			out = e.finishOffline(rs, out, emit)
 		}
 		if len(rs.overflow) > 0 {
 			out = rs.release(out)
 		}
 	}
-	return out
+	if len(out) > 0 {
+		emit(out)
+	}
 }
 
 // Forfeit counts the alerts still deferred by max_signals as held back for

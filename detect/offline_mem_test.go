@@ -3,11 +3,15 @@ package detect
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/xferhunt/xferhunt/detect/newterms"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/state"
 )
 
 // offlineTupleBudget is the heap an order-free scan may hold per distinct
@@ -102,5 +106,172 @@ func BenchmarkOfflineNewTerms(b *testing.B) {
 		}
 		ev["@timestamp"] = start + int64(i%200_000)
 		e.Process(ev, Flags{})
+	}
+}
+
+// heldDocBudget is the heap an order-free scan may hold per tuple whose
+// source document it keeps for an alert (the document, its tuple, the
+// cluster): MaxOfflineDocs of them are held until Drain. Measured ~600 B
+// with the document packed (offdoc.go) for the ~390-byte ECS events
+// below; ~3,100 B when the decoded document was held (issue 12: 20,000
+// of them were ~60 MB of a 1M-tuple scan's peak).
+const heldDocBudget = 1000
+
+// TestOfflineHeldDocMemory holds MaxOfflineDocs source documents (one new
+// tuple an event, max_signals × 2 of them in each of 100 intervals) and
+// pins their memory per document; Drain must then raise alerts whose
+// events are the ones that came in, field for field.
+func TestOfflineHeldDocMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("holds 20,000 documents")
+	}
+	r := testRule()
+	e := newEngine(t, r, nil, nil, Options{Offline: true, NewTermsFields: []string{"process.executable", "host.id", "file.path"}})
+	const n = MaxOfflineDocs
+	per := n / 100 // documents per 5-minute interval: 2 × max_signals
+	start := base.UnixMilli()
+	event := func(i int) ecs.Doc {
+		// mkterms' events (scripts/mkterms), as the JSON source decodes them.
+		return ecs.Doc{
+			"@timestamp": time.UnixMilli(start + int64(i/per)*5*60_000 + int64(i%per)).UTC().Format("2006-01-02T15:04:05.000Z"),
+			"event": map[string]any{"category": []any{"file"}, "action": "creation", "kind": "event",
+				"id": "ev-" + strconv.Itoa(i), "type": []any{"creation"}},
+			"host":    map[string]any{"id": fmt.Sprintf("host-%04d", i%16), "name": fmt.Sprintf("web-%d", i%16), "os": map[string]any{"type": "linux"}},
+			"process": map[string]any{"name": "sftp-server", "executable": fmt.Sprintf("/usr/lib/openssh/sftp-server-%d", i%50), "pid": float64(1000 + i)},
+			"user":    map[string]any{"name": fmt.Sprintf("user%d", i%97)},
+			"file":    map[string]any{"path": fmt.Sprintf("/home/user%d/uploads/%d/report-%d.pdf", i%97, i%1000, i), "name": fmt.Sprintf("report-%d.pdf", i)},
+		}
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range n {
+		e.Process(event(i), Flags{})
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	off := e.rules[0].off
+	if off.total != n || off.dropped != 0 {
+		t.Fatalf("%d documents held, %d let go; want %d and 0", off.total, off.dropped, n)
+	}
+	perDoc := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / n
+	t.Logf("%.0f B per held document and its tuple", perDoc)
+	if perDoc > heldDocBudget {
+		t.Errorf("%.0f B per held document, budget %d", perDoc, heldDocBudget)
+	}
+	alerts := e.Drain()
+	// max_signals in each interval, and the last one's deferred 100 in
+	// the next.
+	if want := n/2 + int(r.MaxSignals); len(alerts) != want {
+		t.Fatalf("%d alerts, want %d", len(alerts), want)
+	}
+	for _, a := range alerts {
+		i, err := strconv.Atoi(strings.TrimPrefix(a.Doc.Str("event.id"), "ev-"))
+		if err != nil {
+			t.Fatalf("alert without its event's id: %v", a.Doc.Get("event"))
+		}
+		want := event(i)
+		if g, w := a.Doc.Str("kibana.alert.original_time"), want.Str("@timestamp"); g != w {
+			t.Fatalf("alert of event %d: original time %q, want %q", i, g, w)
+		}
+		for _, f := range []string{"event.id", "host.name", "process.executable", "file.path", "file.name", "user.name"} {
+			if g, w := a.Doc.Str(f), want.Str(f); g != w {
+				t.Fatalf("alert of event %d: %s = %q, want %q", i, f, g, w)
+			}
+		}
+		if a.Doc.Get("process.pid") != float64(1000+i) {
+			t.Fatalf("alert of event %d: process.pid = %#v", i, a.Doc.Get("process.pid"))
+		}
+	}
+}
+
+// TestDrainToBatches: DrainTo hands on the alerts Drain returns, in the
+// same order, a batch at a time (drainBatch, plus up to max_signals the
+// last offer released), so a scan holds a batch of alert documents at the
+// end of its input, not all of them.
+func TestDrainToBatches(t *testing.T) {
+	run := func() *Engine {
+		e := newEngine(t, testRule(), nil, nil, Options{Offline: true, NewTermsFields: []string{"file.path"}})
+		for i := range 3000 {
+			e.Process(ecs.Doc{
+				"@timestamp": base.Add(time.Duration(i) * 2 * time.Second).UnixMilli(),
+				"event":      map[string]any{"category": []any{"file"}, "id": "ev-" + strconv.Itoa(i)},
+				"host":       map[string]any{"id": "h"},
+				"process":    map[string]any{"name": "scp", "executable": "/usr/bin/scp"},
+				"file":       map[string]any{"path": "/srv/" + strconv.Itoa(i%2500)},
+			}, Flags{})
+		}
+		return e
+	}
+	var want []string
+	for _, a := range run().Drain() {
+		want = append(want, a.Doc.Str("kibana.alert.uuid"))
+	}
+	var got []string
+	batches, most := 0, drainBatch+int(testRule().MaxSignals)
+	run().DrainTo(func(as []Alert) {
+		batches++
+		if len(as) == 0 || len(as) > most {
+			t.Errorf("a batch of %d alerts", len(as))
+		}
+		for _, a := range as {
+			got = append(got, a.Doc.Str("kibana.alert.uuid"))
+		}
+	})
+	if len(want) < 2*drainBatch || !slices.Equal(got, want) {
+		t.Fatalf("DrainTo gave %d alerts, Drain %d (or not the same)", len(got), len(want))
+	}
+	if batches < len(want)/most {
+		t.Fatalf("%d batches for %d alerts", batches, len(want))
+	}
+}
+
+// writeCounter counts a history store's writes: batches (SaveTerms) and
+// whole replacements (ReplaceTerms).
+type writeCounter struct {
+	*state.Store
+	saves, replaces int
+}
+
+func (w *writeCounter) SaveTerms(ruleID string, put []newterms.Term, del []uint64) error {
+	w.saves++
+	return w.Store.SaveTerms(ruleID, put, del)
+}
+
+func (w *writeCounter) ReplaceTerms(ruleID string, n int, term func(int) (uint64, []int64)) error {
+	w.replaces++
+	return w.Store.ReplaceTerms(ruleID, n, term)
+}
+
+// TestOfflineHistoryWrittenAtOnce: the history a scan records at the end
+// of its input (20,000 new tuples, five times the tracker's flush batch)
+// reaches the store in one replacement, which a crash cannot split
+// (state TestReplaceTermsKilled) — not in batches, which a kill between
+// them left as a mix of the old history and part of the new — and the
+// store then holds every tuple.
+func TestOfflineHistoryWrittenAtOnce(t *testing.T) {
+	const n = 20_000
+	st := &writeCounter{Store: state.OpenMemory()}
+	r := testRule()
+	e := newEngine(t, r, st, nil, Options{Offline: true, NewTermsFields: []string{"file.path"}})
+	for i := range n {
+		e.Process(ecs.Doc{
+			"@timestamp": base.Add(time.Duration(i) * time.Second).UnixMilli(),
+			"event":      map[string]any{"category": []any{"file"}, "id": "ev-" + strconv.Itoa(i)},
+			"host":       map[string]any{"id": "h"},
+			"process":    map[string]any{"name": "scp", "executable": "/usr/bin/scp"},
+			"file":       map[string]any{"path": "/srv/" + strconv.Itoa(i)},
+		}, Flags{})
+	}
+	e.Drain()
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if st.saves != 0 || st.replaces != 1 {
+		t.Fatalf("the scan's history was written in %d batches and %d replacements, want one replacement", st.saves, st.replaces)
+	}
+	stored := 0
+	if err := st.LoadTerms(r.RuleID, func(uint64, []int64) { stored++ }); err != nil || stored != n {
+		t.Fatalf("the store holds %d tuples (%v), want %d", stored, err, n)
 	}
 }

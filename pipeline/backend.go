@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/exceptions"
 	"github.com/xferhunt/xferhunt/detect/kql"
@@ -219,12 +220,14 @@ func (b *backend) RecheckFile(a detect.Alert) (detect.Alert, error) {
 	return upd, nil
 }
 
-func (b *backend) Compile(q string) (func(ecs.Doc) bool, error) {
+// Compile hands the TUI the compiled query itself, which alertdb
+// evaluates on its index per rule template.
+func (b *backend) Compile(q string) (alertdb.Matcher, error) {
 	parsed, err := kql.ParseMapped(q)
 	if err != nil {
 		return nil, err
 	}
-	return parsed.Match, nil
+	return parsed, nil
 }
 
 // errRecorded refuses an action on this host for an alert of a recording.

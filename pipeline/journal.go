@@ -186,6 +186,11 @@ func restore(st *state.Store, stories *story.Store, j *journal) (restored, error
 			return nil
 		}
 		a := detect.Alert{Doc: ecs.Doc(doc)}
+		// A deferred alert was journaled after its event: the event's
+		// record does not name it.
+		if key := story.AlertKey(a.Doc); key != "" {
+			stories.MarkAlert(key, a.ID())
+		}
 		if j != nil {
 			j.seen[a.ID()] = true
 		}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,7 +15,10 @@ import (
 
 // Alerts are journaled once per uuid, events in order; a second run on
 // the same state restores both, and its journal knows the restored
-// alerts, so the backfill's copies are not journaled again.
+// alerts, so the backfill's copies are not journaled again. A restored
+// alert marks the event it was raised on (its first ancestor): an alert
+// max_signals deferred is journaled after its event, whose record does
+// not name it.
 func TestJournalRestore(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "st")
 	st, err := state.Open(dir)
@@ -22,11 +26,12 @@ func TestJournalRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := newJournal(st)
-	a := detect.Alert{Doc: ecs.Doc{"kibana.alert.uuid": "u1", "file": map[string]any{"path": "/tmp/x"}}}
+	a := detect.Alert{Doc: ecs.Doc{"kibana.alert.uuid": "u1", "file": map[string]any{"path": "/tmp/x"},
+		"kibana.alert.ancestors": []any{map[string]any{"id": "k1"}}}}
 	j.alert(a)
 	j.alert(a)
 	for i := range 3 {
-		e := story.Event{Time: int64(1000 + i), Action: "exec", Session: 7, Path: "/bin/x"}
+		e := story.Event{Time: int64(1000 + i), Key: fmt.Sprintf("k%d", i), Action: "exec", Session: 7, Path: "/bin/x"}
 		j.event(&e)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -50,8 +55,14 @@ func TestJournalRestore(t *testing.T) {
 	if len(r.alerts) != 1 || r.alerts[0].ID() != "u1" || r.alerts[0].Doc.Str("file.path") != "/tmp/x" {
 		t.Fatalf("restored alerts = %+v", r.alerts)
 	}
-	if got := stories.Story(story.Scope{Kind: story.BySession, Session: 7}); len(got) != 3 || r.until != 1002 {
+	got := stories.Story(story.Scope{Kind: story.BySession, Session: 7})
+	if len(got) != 3 || r.until != 1002 {
 		t.Fatalf("restored %d events, until %d", len(got), r.until)
+	}
+	for _, e := range got {
+		if want := map[bool]string{true: "u1"}[e.Key == "k1"]; e.Alert != want {
+			t.Errorf("restored event %s names alert %q, want %q", e.Key, e.Alert, want)
+		}
 	}
 	j2.alert(a)
 	if len(j2.alerts) != 0 {

@@ -326,7 +326,7 @@ func (l *live) detect(batch []sources.Event, out func(stagedAlert)) {
 	// stream, the wall clock ends it.
 	// Their event's source is not known here: they count as off-host
 	// unless every source of the run is this host's own record.
-	for _, a := range l.s.engine.DrainDue(time.Now()) {
+	for _, a := range l.feed.released(l.s.engine.DrainDue(time.Now())) {
 		out(stagedAlert{alert: a, origin: liveness.Decide(a.Historical(), l.s.recorded, !l.allOnHost(), a.Doc.Str("host.id"), l.s.here)})
 	}
 	// A failed flush keeps history in memory and the next one retries;

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"runtime/debug"
 	"runtime/metrics"
@@ -28,19 +29,23 @@ func Scan(cfg Config, paths []string) (err error) {
 	if err != nil {
 		return err
 	}
-	if os.Getenv("GOGC") == "" {
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		// A scan's live heap is usually small (the parser's tables, the
 		// term history), while it allocates fast; collecting at 5× the
 		// live heap instead of 2× saved a tenth of the CPU on the
 		// benchmark log (scripts/bench-scan.sh). But a scan of a million
-		// distinct tuples holds ~200 MB live, and 5× that is
-		// gigabytes: once the live heap passes scanGCLarge, collecting
-		// at 1.5× keeps its peak near the live heap (issue 12: 1M
-		// distinct tuples peaked at 405 MB RSS with 2×, 324 MB with
-		// 1.5× at the same CPU; with --state 645 → 481 MB for 59 → 81 s
-		// of CPU, the flushes' garbage collected more often) (gcTuner).
+		// distinct tuples holds ~100–200 MB live, and 5× that is
+		// gigabytes: a soft memory limit (memTuner) makes the collector
+		// run before the heap passes max(scanMemFloor, 1.5 × live). It
+		// replaces switching to GOGC 50 once the live heap passed 64 MiB
+		// (issue 12), which came too late — the collection that saw
+		// 57 MiB live had already set a 285 MiB goal, the run's peak —
+		// and then collected at 1.5× however far below any budget the
+		// heap was. GOGC or GOMEMLIMIT in the environment is obeyed as
+		// it is.
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
-		stop := gcTuner(scanGCLarge, 50, 200*time.Millisecond)
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+		stop := memTuner(scanMemFloor, 100*time.Millisecond, liveHeap)
 		defer stop()
 	}
 	cfg.orderFree = true
@@ -111,7 +116,7 @@ func Scan(cfg Config, paths []string) (err error) {
 	}
 	// The run after the input's last interval offers what max_signals
 	// deferred (detect.Engine.offer).
-	emitAlerts(s.engine.Drain())
+	s.engine.DrainTo(emitAlerts)
 	if err := out.Flush(); err != nil && writeErr == nil {
 		writeErr = err
 	}
@@ -192,34 +197,48 @@ func closeInputs(inputs []*sources.Input) {
 // compare.
 var scanSparse = true
 
-// scanGCLarge is the live heap beyond which a scan gives up GOGC=400: at
-// 64 MiB live the generous setting may already take 320 MiB, issue 12's
-// whole budget for a million tuples.
-const scanGCLarge = 64 << 20
+// scanMemFloor is the soft memory limit of a scan whose live heap is
+// below two thirds of it: 176 MiB leaves issue 12's 300 MB budget room
+// for the memory-mapped state.db (67 MB for 1M tuples) and what the
+// runtime keeps outside the heap. A live heap under ~35 MiB (most scans)
+// never reaches it at GOGC 400.
+const scanMemFloor = 176 << 20
 
-// gcTuner sets GOGC to percent once the live heap (as of the last
-// collection) exceeds large, checking every period, and returns the
-// function that stops it. The setting is not put back by stop: the
-// caller restores what it found.
-func gcTuner(large uint64, percent int, period time.Duration) (stop func()) {
+// liveHeap returns the live heap as of the last collection.
+func liveHeap() uint64 {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return sample[0].Value.Uint64()
+}
+
+// memLimitFor is the soft memory limit for a live heap: the floor, or
+// 1.5 × live once that is more (a limit at the live heap itself would make
+// the collector run without end).
+func memLimitFor(floor int64, live uint64) int64 {
+	return max(floor, int64(live+live/2))
+}
+
+// memTuner sets the runtime's soft memory limit to memLimitFor(floor,
+// live()) now and every period, and returns the function that stops it.
+// The limit is not put back by stop: the caller restores what it found.
+func memTuner(floor int64, period time.Duration, live func() uint64) (stop func()) {
+	debug.SetMemoryLimit(memLimitFor(floor, live()))
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
 		t := time.NewTicker(period)
 		defer t.Stop()
-		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 		for {
 			select {
 			case <-done:
 				return
 			case <-t.C:
 			}
-			metrics.Read(sample)
-			if sample[0].Value.Kind() == metrics.KindUint64 && sample[0].Value.Uint64() > large {
-				debug.SetGCPercent(percent)
-				return
-			}
+			debug.SetMemoryLimit(memLimitFor(floor, live()))
 		}
 	}()
 	return func() {

@@ -74,6 +74,22 @@ func (f *storyFeed) process(eng *detect.Engine, ev sources.Event, loss bool) []d
 		}
 	}
 	// Alerts max_signals deferred from an earlier interval belong to
-	// earlier events: not to this one's story or upload.
-	return append(append(seed, alerts...), eng.Released()...)
+	// earlier events: not to this one's upload, but marked on their own
+	// event in the story.
+	return append(append(seed, alerts...), f.released(eng.Released())...)
+}
+
+// released marks, on the events they were raised on, alerts that
+// max_signals deferred and a later event or the clock released: the
+// story tells every event that alerted, not only those that alerted at
+// once. It returns the alerts.
+func (f *storyFeed) released(alerts []detect.Alert) []detect.Alert {
+	if f != nil && f.store != nil {
+		for i := range alerts {
+			if key := story.AlertKey(alerts[i].Doc); key != "" {
+				f.store.MarkAlert(key, alerts[i].ID())
+			}
+		}
+	}
+	return alerts
 }

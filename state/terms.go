@@ -69,6 +69,12 @@ func initTerms(tx *bolt.Tx, path string) (newterms.HashKey, error) {
 	if err := meta.Put(metaTermsFormat, []byte(strconv.Itoa(termsFormat))); err != nil {
 		return key, err
 	}
+	// A ReplaceTerms a crash cut short: the old history stands.
+	if tx.Bucket(bucketTermsNext) != nil {
+		if err := tx.DeleteBucket(bucketTermsNext); err != nil {
+			return key, err
+		}
+	}
 	return key, migrateTermsV1(tx, terms, key, path)
 }
 
@@ -189,6 +195,128 @@ func (s *Store) SaveTerms(ruleID string, put []newterms.Term, del []uint64) erro
 		return fmt.Errorf("save term history of rule %s: %w", ruleID, err)
 	}
 	return nil
+}
+
+// bucketTermsNext is where ReplaceTerms builds a rule's new history (a
+// sub-bucket named by the rule, as in bucketTerms) before one small
+// transaction moves it into bucketTerms in place of the old one. A crash
+// before that move leaves the old history in place and this bucket
+// behind, which Open deletes.
+var bucketTermsNext = []byte("terms.v2.next")
+
+// replaceBatch is how many tuples ReplaceTerms writes per transaction:
+// bbolt holds a transaction's dirty pages and nodes in memory until it
+// commits, and one transaction of a million tuples held ~100 MB.
+const replaceBatch = 32 << 10
+
+// replaceHook, when set (tests), is called after each committed batch of
+// ReplaceTerms with the count of batches committed.
+var replaceHook func(batches int)
+
+// ReplaceTerms replaces the whole term history of ruleID with n tuples:
+// term(i) gives the i-th one's hash and sighting times (valid until the
+// next call), best in ascending hash order — the order bbolt stores keys
+// in, so each batch appends instead of touching pages all over the file.
+// The history changes at once: the tuples are written in batches of
+// replaceBatch into a bucket of their own, and one last transaction puts
+// that bucket in place of the old history. A crash (kill -9) at any point
+// leaves either the old history or the new one, never a mix, and memory
+// holds a batch, not the history (newterms.Replacer).
+func (s *Store) ReplaceTerms(ruleID string, n int, term func(i int) (uint64, []int64)) error {
+	bb, ok := s.kv.(*boltBackend)
+	if !ok {
+		return s.replaceMemory(ruleID, n, term)
+	}
+	rule := []byte(ruleID)
+	err := bb.db.Update(func(tx *bolt.Tx) error {
+		next, err := tx.CreateBucketIfNotExists(bucketTermsNext)
+		if err != nil {
+			return err
+		}
+		if next.Bucket(rule) != nil {
+			if err := next.DeleteBucket(rule); err != nil {
+				return err
+			}
+		}
+		_, err = next.CreateBucket(rule)
+		return err
+	})
+	for i, batches := 0, 0; err == nil && i < n; {
+		err = bb.db.Update(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketTermsNext).Bucket(rule)
+			// In hash order every put appends: full pages, half the file
+			// bbolt's default half-full splits would make.
+			b.FillPercent = 0.95
+			// bbolt keeps references to keys and values until commit.
+			end := min(n, i+replaceBatch)
+			buf := make([]byte, 0, (end-i)*24)
+			for ; i < end; i++ {
+				h, times := term(i)
+				at := len(buf)
+				buf = binary.BigEndian.AppendUint64(buf, h)
+				k := buf[at:len(buf):len(buf)]
+				at = len(buf)
+				buf = AppendTimes(buf, times)
+				if err := b.Put(k, buf[at:len(buf):len(buf)]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			batches++
+			if replaceHook != nil {
+				replaceHook(batches)
+			}
+		}
+	}
+	if err == nil {
+		err = bb.db.Update(func(tx *bolt.Tx) error {
+			terms := tx.Bucket(bucketTerms)
+			if terms.Bucket(rule) != nil {
+				if err := terms.DeleteBucket(rule); err != nil {
+					return err
+				}
+			}
+			next := tx.Bucket(bucketTermsNext)
+			if err := next.MoveBucket(rule, terms); err != nil {
+				return err
+			}
+			return tx.DeleteBucket(bucketTermsNext)
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("replace term history of rule %s: %w", ruleID, err)
+	}
+	return nil
+}
+
+// replaceMemory is ReplaceTerms for a memory store: one transaction.
+func (s *Store) replaceMemory(ruleID string, n int, term func(i int) (uint64, []int64)) error {
+	path := [2]string{string(bucketTerms), ruleID}
+	return s.kv.update(func(tx txn) error {
+		var old []string
+		if err := tx.each(path, func(k string, _ []byte) error {
+			old = append(old, k)
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range old {
+			if err := tx.del(path, k); err != nil {
+				return err
+			}
+		}
+		var kb [8]byte
+		for i := range n {
+			h, times := term(i)
+			binary.BigEndian.PutUint64(kb[:], h)
+			if err := tx.put(path, string(kb[:]), AppendTimes(nil, times)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // TermRules lists the rule ids that have term history.

@@ -255,13 +255,7 @@ func FromDoc(d ecs.Doc, key string) (Event, bool) {
 // on: the event's time (kibana.alert.original_time) and key (the first
 // ancestor), and the alert's own uuid in Alert.
 func FromAlert(d ecs.Doc) (Event, bool) {
-	key := ""
-	if anc, ok := d.Get("kibana.alert.ancestors").([]any); ok && len(anc) > 0 {
-		if m, ok := anc[0].(map[string]any); ok {
-			key, _ = m["id"].(string)
-		}
-	}
-	e, ok := FromDoc(d, key)
+	e, ok := FromDoc(d, AlertKey(d))
 	if !ok {
 		return e, false
 	}
@@ -272,6 +266,18 @@ func FromAlert(d ecs.Doc) (Event, bool) {
 	}
 	e.Alert = d.Str("kibana.alert.uuid")
 	return e, true
+}
+
+// AlertKey is the source key of the event an alert was raised on (its
+// first ancestor's id), the key Store.MarkAlert takes; "" when it has none.
+func AlertKey(d ecs.Doc) string {
+	if anc, ok := d.Get("kibana.alert.ancestors").([]any); ok && len(anc) > 0 {
+		if m, ok := anc[0].(map[string]any); ok {
+			key, _ := m["id"].(string)
+			return key
+		}
+	}
+	return ""
 }
 
 // Bounds of what a story keeps of one exec's arguments: the kernel allows

@@ -223,8 +223,8 @@ func (m *Model) setStatus(r *alertdb.Row, st triage.Status) tea.Cmd {
 }
 
 // recompute filters and sorts in a Cmd over a snapshot of the rows. compile,
-// when set, builds the predicate in the Cmd too (it comes from the backend).
-func (m *Model) recompute(text string, pred func(ecs.Doc) bool, compile func() (func(ecs.Doc) bool, error)) tea.Cmd {
+// when set, builds the filter in the Cmd too (it comes from the backend).
+func (m *Model) recompute(text string, pred alertdb.Matcher, compile func() (alertdb.Matcher, error)) tea.Cmd {
 	m.gen++
 	m.pending = true
 	gen, mode := m.gen, m.sortMode
@@ -239,6 +239,14 @@ func (m *Model) recompute(text string, pred func(ecs.Doc) bool, compile func() (
 		}
 		return filterResultMsg{gen: gen, text: text, pred: pred, vis: alertdb.Filter(rows, text, pred, mode), upto: len(rows)}
 	}
+}
+
+// matchFunc is m's predicate, nil for no filter.
+func matchFunc(m alertdb.Matcher) func(ecs.Doc) bool {
+	if m == nil {
+		return nil
+	}
+	return m.Match
 }
 
 // exportCmd writes the visible alerts, in display order, through the backend.

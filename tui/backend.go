@@ -5,9 +5,9 @@
 package tui
 
 import (
+	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/exceptions"
-	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/respond"
 	"github.com/xferhunt/xferhunt/story"
 	"github.com/xferhunt/xferhunt/triage"
@@ -37,8 +37,10 @@ type Backend interface {
 	// RecheckFile takes the alert's file facts again, now; refused for
 	// alerts whose file is not this host's now.
 	RecheckFile(a detect.Alert) (detect.Alert, error)
-	// Compile turns a KQL filter into a predicate over alert documents.
-	Compile(kql string) (func(ecs.Doc) bool, error)
+	// Compile turns a KQL filter into a predicate over alert documents:
+	// a *kql.Query lets alertdb evaluate it on its index per rule
+	// template, any other Matcher is handed whole documents.
+	Compile(kql string) (alertdb.Matcher, error)
 	// PlanKill reads what a kill of the alert could end: its process,
 	// proved to be still the event's, and its login session's processes;
 	// an error refuses the alert outright (not live here, --readonly).

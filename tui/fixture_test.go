@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/exceptions"
 	"github.com/xferhunt/xferhunt/ecs"
@@ -62,7 +63,7 @@ type memBackend struct {
 	responses   []respond.Entry
 	exported    map[string]int
 	guide       string
-	compile     func(string) (func(ecs.Doc) bool, error)
+	compile     func(string) (alertdb.Matcher, error)
 	stories     *story.Store
 }
 
@@ -134,7 +135,7 @@ func (b *memBackend) RecheckFile(a detect.Alert) (detect.Alert, error) {
 
 // Compile understands `field : value` (and `field : *`), which is all the
 // tests need; the real KQL package is injected by main.
-func (b *memBackend) Compile(q string) (func(ecs.Doc) bool, error) {
+func (b *memBackend) Compile(q string) (alertdb.Matcher, error) {
 	if b.compile != nil {
 		return b.compile(q)
 	}
@@ -143,14 +144,14 @@ func (b *memBackend) Compile(q string) (func(ecs.Doc) bool, error) {
 		return nil, fmt.Errorf("expected field : value in %q", q)
 	}
 	f, v = strings.TrimSpace(f), strings.Trim(strings.TrimSpace(v), `"`)
-	return func(d ecs.Doc) bool {
+	return alertdb.MatchFunc(func(d ecs.Doc) bool {
 		for _, k := range d.Keywords(f) {
 			if v == "*" || k == v {
 				return true
 			}
 		}
 		return false
-	}, nil
+	}), nil
 }
 
 // PlanKill offers the alert's pid and a two-process session.

@@ -122,7 +122,7 @@ func TestFilterAndSort(t *testing.T) {
 
 func TestStaleFilterResultIgnored(t *testing.T) {
 	m := testModel(t, newMemBackend(), 100, 30)
-	cmd := m.recompute("x", func(ecs.Doc) bool { return false }, nil)
+	cmd := m.recompute("x", alertdb.MatchFunc(func(ecs.Doc) bool { return false }), nil)
 	old := cmd()
 	_ = m.recompute("", nil, nil) // a newer request supersedes it
 	nm, _ := m.Update(old)

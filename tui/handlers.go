@@ -36,7 +36,7 @@ func (m *Model) mergeRows(batch []*alertdb.Row) {
 	if m.cursor > 0 || m.sv.open || m.detail {
 		keep = m.selected()
 	}
-	m.st.Add(batch, m.statuses, m.sortMode, m.pred)
+	m.st.Add(batch, m.statuses, m.sortMode, matchFunc(m.pred))
 	if keep != nil {
 		m.reselect(keep.Seq())
 	}
@@ -66,7 +66,7 @@ func (m *Model) onFilterResult(msg filterResultMsg) {
 	keep := m.selected()
 	m.pred, m.filter = msg.pred, msg.text
 	// Alerts that arrived while the Cmd ran were not in its snapshot.
-	m.st.Show(msg.vis, msg.upto, m.pred, m.sortMode)
+	m.st.Show(msg.vis, msg.upto, matchFunc(m.pred), m.sortMode)
 	// A new order keeps the selected alert selected, on the same screen
 	// row; a filter that hides it starts at the top.
 	if keep != nil && m.st.Position(keep.Seq()) >= 0 {

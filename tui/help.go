@@ -3,8 +3,9 @@ package tui
 import (
 	"fmt"
 
-	"github.com/xferhunt/xferhunt/internal/visible"
 	"strings"
+
+	"github.com/xferhunt/xferhunt/internal/visible"
 
 	"github.com/charmbracelet/x/ansi"
 

@@ -5,7 +5,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/xferhunt/xferhunt/alertdb"
-	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/visible"
 )
 
@@ -371,7 +370,7 @@ func (m *Model) applyFilter(text string) tea.Cmd {
 		return m.recompute("", nil, nil)
 	}
 	b := m.opt.Backend
-	return m.recompute(text, nil, func() (func(ecs.Doc) bool, error) { return b.Compile(text) })
+	return m.recompute(text, nil, func() (alertdb.Matcher, error) { return b.Compile(text) })
 }
 
 // onStoryKey scrolls, searches and changes the scope of the story view.

@@ -5,7 +5,6 @@ import (
 
 	"github.com/xferhunt/xferhunt/alertdb"
 	"github.com/xferhunt/xferhunt/detect"
-	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/respond"
 	"github.com/xferhunt/xferhunt/sources"
 )
@@ -78,7 +77,7 @@ type (
 	filterResultMsg struct {
 		gen  int
 		text string
-		pred func(ecs.Doc) bool
+		pred alertdb.Matcher
 		vis  []int32
 		upto int // rows [0, upto) were considered; later ones are merged in Update
 		err  error

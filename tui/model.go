@@ -7,7 +7,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/xferhunt/xferhunt/alertdb"
-	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/liveness"
 	"github.com/xferhunt/xferhunt/keymap"
 	"github.com/xferhunt/xferhunt/triage"
@@ -84,9 +83,9 @@ type Model struct {
 	st       alertdb.Store
 	statuses map[string]triage.Status
 	sortMode alertdb.SortMode
-	pred     func(ecs.Doc) bool
-	filter   string // applied filter text
-	gen      int    // bumps on every filter/sort request; stale results are ignored
+	pred     alertdb.Matcher // the applied filter, nil for none
+	filter   string          // applied filter text
+	gen      int             // bumps on every filter/sort request; stale results are ignored
 	pending  bool
 
 	cursor, offset int // selection and first visible row, positions in the shown order

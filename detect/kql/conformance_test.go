@@ -359,6 +359,12 @@ func runCase(t *testing.T, c conformanceCase, ruleQuery string) {
 	if got := q.Match(dn); got != (c.want == T) {
 		t.Fatalf("%s (UseNumber): %q = %v, want %v", c.id, query, got, c.want == T)
 	}
+	// Evaluated on the document's leaves, as the alert index does.
+	for _, doc := range []ecs.Doc{d, dn} {
+		if got, ok := leafwiseMatch(q, doc); ok && got != (c.want == T) {
+			t.Fatalf("%s: %q leafwise on %s = %v, want %v", c.id, query, c.doc, got, c.want == T)
+		}
+	}
 	// The normalized rendering means the same thing.
 	q2, err := ParseWith(q.KQL(), opt)
 	if err != nil {

@@ -155,24 +155,37 @@ type pamEntry struct {
 	sec, msec                           int64
 }
 
-// userRecord feeds the session and PAM tables. u, when not nil, is the
-// record's fields, read ahead.
-func (p *Parser) userRecord(k recKind, h *header, u *userRec) {
-	if u == nil {
-		f := userFields(h.body)
-		u = &f
+// userVals is a user-space record's fields decoded, as userRecord reads
+// them. Decoding does not depend on other records, so Scan's splitters do
+// it in parallel, each with its own interner; the tables stay the
+// grouper's.
+type userVals struct {
+	pid, ses                    int64
+	acct, addr, host, term, exe string
+	ip                          netip.Addr
+}
+
+// values decodes the fields, strings through in.
+func (u *userRec) values(in *interner) userVals {
+	v := userVals{acct: in.str(u.acct), addr: in.str(u.addr), host: in.str(u.hostname),
+		term: in.str(u.terminal), exe: in.str(u.exe), ses: idVal(u.ses)}
+	v.pid, _ = atoiAll(u.pid)
+	v.ip, _ = netip.ParseAddr(v.addr)
+	return v
+}
+
+// userRecord feeds the session and PAM tables. v, when not nil, is the
+// record's fields, decoded ahead from a record that feeds (userRec.feeds).
+func (p *Parser) userRecord(k recKind, h *header, v *userVals) {
+	if v == nil {
+		u := userFields(h.body)
+		if !u.feeds(k, p.opt.Story) {
+			return
+		}
+		d := u.values(&p.strs)
+		v = &d
 	}
-	if !u.feeds(k, p.opt.Story) {
-		return
-	}
-	pid, _ := atoiAll(u.pid)
-	acct := p.strs.str(u.acct)
-	addr := p.strs.str(u.addr)
-	host := p.strs.str(u.hostname)
-	term := p.strs.str(u.terminal)
-	exe := p.strs.str(u.exe)
-	ip, _ := netip.ParseAddr(addr)
-	ses := idVal(u.ses)
+	pid, acct, addr, host, term, exe, ip, ses := v.pid, v.acct, v.addr, v.host, v.term, v.exe, v.ip, v.ses
 	if p.opt.Story {
 		switch {
 		case k == rkUserEnd:

@@ -21,21 +21,51 @@ func (p *Parser) mayEmit(ev *event, si sysInfo, known bool) bool {
 		if r.kind != rkPath {
 			continue
 		}
-		nt := field(r.text(), "nametype")
-		switch string(nt) {
-		case "CREATE":
+		nt := r.nt
+		if nt == ntUnread {
+			nt = nameTypeOf(r.text())
+		}
+		switch nt {
+		case ntCreate:
 			return true
-		case "DELETE":
+		case ntDelete:
 			if si.class == sysRename || si.class == sysDelete {
 				return true
 			}
-		case "NORMAL":
+		case ntNormal:
 			if trunc || si.class == sysRename {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// nameType is what mayEmit reads of a PATH record's nametype.
+type nameType uint8
+
+const (
+	ntUnread nameType = iota
+	ntCreate
+	ntDelete
+	ntNormal
+	ntOther // any other value, or none
+)
+
+// nameTypeOf reads the nametype of a PATH record's body. Scan's splitters
+// read it ahead, so that deciding whether an event can emit (mayEmit, for
+// every finished syscall event) does not search PATH records in the
+// in-order stage.
+func nameTypeOf(body []byte) nameType {
+	switch string(field(body, "nametype")) {
+	case "CREATE":
+		return ntCreate
+	case "DELETE":
+		return ntDelete
+	case "NORMAL":
+		return ntNormal
+	}
+	return ntOther
 }
 
 // fileTarget is one file event to emit from a syscall event.

@@ -20,9 +20,10 @@ const (
 // or, while borrowed, still in the caller's read block.
 type rec struct {
 	kind         recKind
-	borrowed     bool   // line is in the caller's read block, see Parser.borrow
-	line         []byte // the whole line, ENRICHED part included
-	body, rawEnd int    // offsets in line: body start, end of the RAW part
+	nt           nameType // a PATH record's nametype, if read ahead
+	borrowed     bool     // line is in the caller's read block, see Parser.borrow
+	line         []byte   // the whole line, ENRICHED part included
+	body, rawEnd int      // offsets in line: body start, end of the RAW part
 }
 
 func (r *rec) raw() []byte { return r.line[:r.rawEnd] }
@@ -101,7 +102,27 @@ func (p *Parser) eventRecord(k recKind, h *header, line []byte, sys *sysRec) {
 	if ev.ignore {
 		return
 	}
-	r := rec{kind: k, rawEnd: len(h.raw)}
+	if k == rkSyscall {
+		// The record is read where it lies (Scan's block, the caller's
+		// line) and copied into the event only if it is kept: most
+		// SYSCALL records of a busy host are not interesting, and
+		// seeProcess copies what it keeps.
+		if sys == nil {
+			sys = &p.scratchSys
+			sys.parse(h.body, p.opt.Story)
+		}
+		sys.enriched = h.enriched
+		p.seeProcess(sys, h.sec)
+		if !sys.interesting(p.opt.Story) {
+			ev.ignore, ev.done = true, true
+			p.ignored[p.ignIdx] = ev.serial
+			p.ignIdx = (p.ignIdx + 1) % len(p.ignored)
+			ev.buf, ev.recs = ev.buf[:0], ev.recs[:0]
+			p.drain()
+			return
+		}
+	}
+	r := rec{kind: k, nt: h.nt, rawEnd: len(h.raw)}
 	r.body = r.rawEnd - len(h.body)
 	if p.borrow {
 		r.line, r.borrowed = line, true
@@ -110,22 +131,8 @@ func (p *Parser) eventRecord(k recKind, h *header, line []byte, sys *sysRec) {
 	}
 	if k == rkSyscall {
 		ev.hasSys, ev.sysIdx = true, len(ev.recs)
-		if sys != nil {
-			ev.sys = *sys
-			ev.sys.rebase(line, r.line)
-		} else {
-			ev.sys.parse(r.text(), p.opt.Story)
-		}
-		ev.sys.enriched = r.enriched()
-		p.seeProcess(&ev.sys, h.sec)
-		if !ev.sys.interesting(p.opt.Story) {
-			ev.ignore, ev.done = true, true
-			p.ignored[p.ignIdx] = ev.serial
-			p.ignIdx = (p.ignIdx + 1) % len(p.ignored)
-			ev.buf, ev.recs = ev.buf[:0], ev.recs[:0]
-			p.drain()
-			return
-		}
+		ev.sys = *sys
+		ev.sys.rebase(line, r.line)
 	}
 	ev.recs = append(ev.recs, r)
 }

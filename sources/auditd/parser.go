@@ -68,6 +68,7 @@ type Parser struct {
 	scratchChain   []int
 	scratchPids    []int
 	scratchExec    []byte
+	scratchSys     sysRec // a SYSCALL record Line reads, until it is kept
 	strs           interner
 	argvs          argLists
 
@@ -193,9 +194,10 @@ func trimEOL(line []byte) []byte {
 }
 
 // record handles one audit record whose header is already split. sys and
-// usr, when not nil, are the SYSCALL body or the user-space fields parsed
-// ahead (by Scan's splitters) from this very line; nil parses them here.
-func (p *Parser) record(line []byte, h *header, k recKind, sys *sysRec, usr *userRec) {
+// usr, when not nil, are the SYSCALL body parsed or the user-space fields
+// decoded ahead (by Scan's splitters) from this very line; nil reads them
+// here.
+func (p *Parser) record(line []byte, h *header, k recKind, sys *sysRec, usr *userVals) {
 	if len(h.node) > 0 && !p.isNode {
 		p.forNode(h.node).record(line, h, k, sys, usr)
 		return

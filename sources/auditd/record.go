@@ -21,6 +21,9 @@ type header struct {
 	raw      []byte // the RAW part of the line (without the enriched suffix)
 	body     []byte // key=value text after "): "
 	enriched []byte // after \x1d, nil for RAW logs
+	// nt is a PATH record's nametype read ahead (Scan's splitters);
+	// ntUnread when it is not.
+	nt nameType
 }
 
 var (

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"runtime"
 	"runtime/pprof"
 
@@ -87,14 +88,14 @@ func Scan(r io.Reader, opt Options) (Stats, error) {
 	for range n {
 		// Audit lines are rarely shorter than 64 bytes: the token
 		// slices seldom grow.
-		free <- &chunk{buf: make([]byte, chunkSize), toks: make([]token, 0, chunkSize/64),
+		free <- &chunk{data: make([]byte, 0, chunkSize), toks: make([]token, 0, chunkSize/64),
 			sys: make([]sysRec, 0, chunkSize/256), ready: make(chan struct{}, 1)}
 	}
 	for range workers {
 		go func() {
 			pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("stage", "split")))
 			for c := range work {
-				c.split(c.buf[:c.end], opt.Story)
+				c.split(c.data, opt.Story)
 				c.ready <- struct{}{}
 			}
 		}()
@@ -127,7 +128,9 @@ func Scan(r io.Reader, opt Options) (Stats, error) {
 		close(batches)
 	}()
 
-	err := readChunks(r, free, func(c *chunk) {
+	// A read error keeps the unfinished line read before it, as
+	// readLines does.
+	err := sources.ReadLineBlocks(r, free, nil, func(c *chunk) *[]byte { return &c.data }, true, func(c *chunk) {
 		order <- c
 		work <- c
 	})
@@ -146,42 +149,56 @@ const maxSplitters = 4
 // splitter (headers, SYSCALL bodies and user-space fields parsed) on its
 // way to the grouper.
 type chunk struct {
-	buf   []byte
-	end   int // buf[:end] is the block's whole lines
+	data  []byte // whole lines (sources.ReadLineBlocks); the input's last may lack its newline
 	toks  []token
 	sys   []sysRec
-	usr   []userRec
+	usr   []userVals
+	strs  interner      // the splitter's, for usr
 	ready chan struct{} // a splitter is done with the block
 }
 
 // token is one line of a chunk: its header, kept small (offsets rather
-// than slices) because every line of the log passes through one.
+// than slices) because most lines of the log pass through one. A run
+// token stands for consecutive lines that only count or move the log's
+// clock (see split).
 type token struct {
 	line         []byte // without its newline; empty lines count but hold nothing
 	sec, msec    int64
 	serial       uint64
-	body, rawEnd int // offsets in line, as in rec
-	nodeEnd      int // line[len("node="):nodeEnd] is the node name; 0 without one
-	kind         recKind
-	ok           bool  // the line is an audit record
+	body, rawEnd int32 // offsets in line, as in rec
+	nodeEnd      int32 // line[len("node="):nodeEnd] is the node name; 0 without one
 	sys          int32 // index of the parsed SYSCALL body in chunk.sys, or -1
-	usr          int32 // index of the user-space record's fields in chunk.usr, or -1
+	usr          int32 // index of the user-space record's decoded fields in chunk.usr, or -1
+	// A run's lines, malformed lines among them and records; sec is the
+	// newest record's second.
+	lines, bad, recs uint32
+	kind             recKind
+	nt               nameType // of a PATH record
+	ok               bool     // the line is an audit record
+	run              bool
 }
 
 // header rebuilds the line's header.
 func (t *token) header() header {
-	h := header{sec: t.sec, msec: t.msec, serial: t.serial, raw: t.line[:t.rawEnd], body: t.line[t.body:t.rawEnd]}
+	h := header{sec: t.sec, msec: t.msec, serial: t.serial, raw: t.line[:t.rawEnd], body: t.line[t.body:t.rawEnd], nt: t.nt}
 	if t.nodeEnd > 0 {
 		h.node = t.line[len("node="):t.nodeEnd]
 	}
-	if t.rawEnd < len(t.line) {
+	if int(t.rawEnd) < len(t.line) {
 		h.enriched = t.line[t.rawEnd+1:]
 	}
 	return h
 }
 
 // split cuts data (whole lines) into tokens and parses every line as far
-// as it can alone.
+// as it can alone. Consecutive lines that only count or move the clock
+// (empty and malformed lines, records of no kind the grouper reads,
+// without a node= prefix) become one run token: the grouper's work for
+// each is a counter and Parser.expire, and expiring once at the run's
+// newest second does what expiring at each did (the clock only moves
+// forward, and nothing else happens in between). On a busy host's log
+// that is about half of the lines, which then cost the in-order grouper
+// nothing.
 func (c *chunk) split(data []byte, story bool) {
 	c.toks, c.sys, c.usr = c.toks[:0], c.sys[:0], c.usr[:0]
 	for len(data) > 0 {
@@ -192,13 +209,16 @@ func (c *chunk) split(data []byte, story bool) {
 			line, data = data, nil
 		}
 		t := token{line: trimEOL(line), sys: -1, usr: -1}
-		if len(t.line) > 0 {
+		// Offsets are int32: a line of 2 GiB or more (never from the
+		// recorded-input registry, which caps lines at sources.MaxLine)
+		// is malformed.
+		if len(t.line) > 0 && len(t.line) <= math.MaxInt32 {
 			var h header
 			h, t.ok = parseStamp(t.line)
 			if t.ok {
 				t.sec, t.msec, t.serial = h.sec, h.msec, h.serial
 				if h.node != nil {
-					t.nodeEnd = len("node=") + len(h.node)
+					t.nodeEnd = int32(len("node=") + len(h.node))
 				}
 				t.kind = kindOf(h.typ)
 				// A record of no other kind only moves the log's clock
@@ -207,6 +227,8 @@ func (c *chunk) split(data []byte, story bool) {
 					h.splitEnriched(t.line)
 				}
 				switch t.kind {
+				case rkPath:
+					t.nt = nameTypeOf(h.body)
 				case rkSyscall:
 					c.sys = append(c.sys, sysRec{})
 					c.sys[len(c.sys)-1].parse(h.body, story)
@@ -217,79 +239,55 @@ func (c *chunk) split(data []byte, story bool) {
 						t.kind = rkOther // userRecord would return at once
 						break
 					}
-					c.usr = append(c.usr, u)
+					c.usr = append(c.usr, u.values(&c.strs))
 					t.usr = int32(len(c.usr) - 1)
 				}
-				t.rawEnd = len(h.raw)
-				t.body = t.rawEnd - len(h.body)
+				t.rawEnd = int32(len(h.raw))
+				t.body = t.rawEnd - int32(len(h.body))
 			}
 		}
-		c.toks = append(c.toks, t)
+		if len(t.line) > 0 && t.ok && (t.kind != rkOther || t.nodeEnd > 0) {
+			c.toks = append(c.toks, t)
+			continue
+		}
+		if n := len(c.toks); n == 0 || !c.toks[n-1].run {
+			c.toks = append(c.toks, token{run: true, sys: -1, usr: -1})
+		}
+		r := &c.toks[len(c.toks)-1]
+		r.lines++
+		switch {
+		case len(t.line) == 0:
+		case !t.ok:
+			r.bad++
+		default:
+			r.recs++
+			r.sec = max(r.sec, t.sec)
+		}
 	}
 }
 
-// token feeds one prepared line, as Line does with a raw one.
+// token feeds one prepared line, as Line does with a raw one, or a run.
 func (p *Parser) token(c *chunk, t *token) {
+	if t.run {
+		p.st.Lines += uint64(t.lines)
+		p.st.Malformed += uint64(t.bad)
+		if t.recs > 0 {
+			p.st.Records += uint64(t.recs)
+			p.expire(t.sec)
+		}
+		return
+	}
 	p.st.Lines++
-	if len(t.line) == 0 {
-		return
-	}
-	if !t.ok {
-		p.st.Malformed++
-		return
-	}
 	var sys *sysRec
 	if t.sys >= 0 {
 		sys = &c.sys[t.sys]
 	}
-	var usr *userRec
+	var usr *userVals
 	if t.usr >= 0 {
 		usr = &c.usr[t.usr]
 	}
 	h := t.header()
 	p.record(t.line, &h, t.kind, sys, usr)
-}
-
-// readChunks reads r into chunks taken from free, cut after their last
-// newline (the unfinished line moves to the next chunk), and hands them to
-// send once at least half full, so that short reads (a pipe) still make
-// large chunks; a last line without a newline counts too.
-func readChunks(r io.Reader, free <-chan *chunk, send func(*chunk)) error {
-	c := <-free
-	n := 0   // bytes read into c.buf
-	end := 0 // c.buf[:end] is whole lines
-	for {
-		if n == len(c.buf) {
-			c.buf = append(c.buf, make([]byte, len(c.buf))...) // a line longer than a chunk
-		}
-		m, err := r.Read(c.buf[n:])
-		// Only the new bytes are searched: a long line read in small
-		// pieces must not be scanned again and again.
-		if i := bytes.LastIndexByte(c.buf[n:n+m], '\n'); i >= 0 {
-			end = n + i + 1
-		}
-		n += m
-		if err != nil {
-			end = n
-		}
-		if end > 0 && (err != nil || 2*n >= len(c.buf)) {
-			next := <-free
-			tail := c.buf[end:n]
-			if len(next.buf) < 2*len(tail) {
-				next.buf = make([]byte, 2*len(tail))
-			}
-			c.end = end
-			n, end = copy(next.buf, tail), 0
-			send(c)
-			c = next
-		}
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-	}
 }
 
 // readLines feeds every line of r to p; a last line without a newline

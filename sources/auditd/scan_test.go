@@ -271,3 +271,37 @@ func samplesLog(tb testing.TB) []byte {
 	}
 	return in.Bytes()
 }
+
+// TestScanClockRuns: the splitters fold lines that only count or move the
+// clock (blank, malformed, records of no kind the grouper reads) into one
+// run, which expires open events at its newest second. An event without
+// EOE must end when a record of the run moves the clock past its grace,
+// even if a later record of the run steps back: its late PATH is then a
+// gap, not part of it. Counts and events equal the line-by-line reading.
+func TestScanClockRuns(t *testing.T) {
+	ex := strings.Split(specExample, "\n") // USER_START, SYSCALL, CWD, PATH, PATH (CREATE), PROCTITLE
+	lines := append(ex[:4:4],
+		"", "garbage", "type=CONFIG_CHANGE msg=audit(1795661114.000:3400): op=x res=1", "\r",
+		"type=CRED_DISP msg=audit(1795661111.100:3401): pid=1 uid=0 res=failed",
+		"node=other type=CONFIG_CHANGE msg=audit(1795661111.000:1): op=x res=1",
+		"type=CONFIG_CHANGE msg=audit(1795661111.200:3402): op=x res=1",
+		ex[4], ex[5])
+	in := strings.Join(lines, "\n") + "\n"
+	var want []sources.Event
+	p := NewParser(Options{HostID: "h", Emit: func(ev sources.Event) { want = append(want, ev) }})
+	for _, l := range lines {
+		p.Line([]byte(l))
+	}
+	p.Flush()
+	wantSt := p.Stats()
+	if len(want) != 0 || wantSt.Gaps != 2 || wantSt.Malformed != 1 || wantSt.Lines != uint64(len(lines)) || wantSt.Records != uint64(len(lines)-3) {
+		t.Fatalf("reference: %d events, stats %+v", len(want), wantSt)
+	}
+	for _, workers := range []int{2, 3} {
+		var got []sources.Event
+		st, err := Scan(strings.NewReader(in), Options{HostID: "h", Workers: workers, Emit: func(ev sources.Event) { got = append(got, ev) }})
+		if err != nil || st != wantSt || !reflect.DeepEqual(got, want) {
+			t.Errorf("workers=%d: %v, %d events, stats %+v, want %+v", workers, err, len(got), st, wantSt)
+		}
+	}
+}

@@ -281,24 +281,42 @@ var (
 	}()
 )
 
+// maxNr bounds the syscall numbers the tables name (all are below 512).
+const maxNr = 512
+
+// sysTable is one arch's table indexed by number: classify runs for every
+// SYSCALL record (interesting asks it), and indexing an array costs a
+// fraction of a map lookup.
+type sysTable [maxNr]sysInfo
+
+func tableOf(m map[uint16]sysInfo) *sysTable {
+	var t sysTable
+	for nr, si := range m {
+		t[nr] = si // every key is below maxNr (TestSysTablesComplete)
+	}
+	return &t
+}
+
+var x8664T, aarch64T, i386T = tableOf(x8664), tableOf(aarch64), tableOf(i386)
+
 // classify returns the syscall's meaning; known is false for an arch or
 // number we have no table for (then PATH items alone decide).
 func classify(arch uint64, nr int64) (sysInfo, bool) {
-	var t map[uint16]sysInfo
+	var t *sysTable
 	switch arch {
 	case archX8664:
-		t = x8664
+		t = x8664T
 	case archAarch64:
-		t = aarch64
+		t = aarch64T
 	case archI386:
-		t = i386
+		t = i386T
 	default:
 		return sysInfo{}, false
 	}
-	if nr < 0 || nr > 0xffff {
+	if nr < 0 || nr >= maxNr {
 		return sysInfo{}, true
 	}
-	return t[uint16(nr)], true
+	return t[nr], true
 }
 
 // info classifies the syscall, falling back to the ENRICHED SYSCALL= name.

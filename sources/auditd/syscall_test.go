@@ -74,3 +74,32 @@ func (s *sysRec) parseRef(body []byte) {
 	s.scan(body, &l)
 	s.decodeLazy(body, &l)
 }
+
+// TestSysTablesComplete: the indexed tables classify tells by hold every
+// syscall of the maps they are built from, and nothing else.
+func TestSysTablesComplete(t *testing.T) {
+	for _, c := range []struct {
+		arch uint64
+		m    map[uint16]sysInfo
+	}{{archX8664, x8664}, {archAarch64, aarch64}, {archI386, i386}} {
+		n := 0
+		for nr := range int64(maxNr + 10) {
+			si, known := classify(c.arch, nr)
+			if want := c.m[uint16(nr)]; !known || si != want {
+				t.Errorf("arch %x nr %d: %+v %v, want %+v", c.arch, nr, si, known, want)
+			}
+			if si.name != "" {
+				n++
+			}
+		}
+		if n != len(c.m) {
+			t.Errorf("arch %x: %d syscalls in the table, %d in the map", c.arch, n, len(c.m))
+		}
+	}
+	if _, known := classify(archX8664, -1); !known {
+		t.Error("a negative number on a known arch is unknown")
+	}
+	if _, known := classify(1, 2); known {
+		t.Error("an unknown arch is known")
+	}
+}

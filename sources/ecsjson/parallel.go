@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/xferhunt/xferhunt/sources"
 )
@@ -41,7 +40,9 @@ func scanParallel(r io.Reader, opt sources.ScanOptions, workers int) (sources.St
 	go func() {
 		defer close(order)
 		defer close(work)
-		readErr = readBlocks(r, free, quit, func(b *block) {
+		// A read error drops the unfinished line read before it, as
+		// the one-worker Scan does.
+		readErr = sources.ReadLineBlocks(r, free, quit, func(b *block) *[]byte { return &b.data }, false, func(b *block) {
 			order <- b
 			work <- b
 		})
@@ -62,56 +63,11 @@ func scanParallel(r io.Reader, opt sources.ScanOptions, workers int) (sources.St
 		b.evs, b.stats = b.evs[:0], sources.Stats{}
 		free <- b
 	}
-	// order is closed after readBlocks returned: readErr is set.
+	// order is closed after ReadLineBlocks returned: readErr is set.
 	if readErr != nil {
 		return total, fmt.Errorf("read: %w", readErr)
 	}
 	return total, nil
-}
-
-// readBlocks fills free blocks with whole lines and hands each to send,
-// until the input ends (nil) or fails (the error; the unfinished line read
-// before it is dropped, as the one-worker Scan drops it). A line longer
-// than a block grows the block.
-func readBlocks(r io.Reader, free <-chan *block, quit <-chan struct{}, send func(*block)) error {
-	var carry []byte // the unfinished line of the previous block
-	for {
-		var b *block
-		select {
-		case b = <-free:
-		case <-quit:
-			return nil
-		}
-		b.data = append(b.data[:0], carry...)
-		carry = carry[:0]
-		for {
-			if len(b.data) == cap(b.data) {
-				b.data = slices.Grow(b.data, cap(b.data))
-			}
-			n, err := r.Read(b.data[len(b.data):cap(b.data)])
-			b.data = b.data[:len(b.data)+n]
-			if err == io.EOF {
-				send(b)
-				return nil
-			}
-			if err != nil {
-				if i := bytes.LastIndexByte(b.data, '\n'); i >= 0 {
-					b.data = b.data[:i+1]
-					send(b)
-				}
-				return err
-			}
-			if len(b.data) < cap(b.data) {
-				continue
-			}
-			if i := bytes.LastIndexByte(b.data, '\n'); i >= 0 {
-				carry = append(carry, b.data[i+1:]...)
-				b.data = b.data[:i+1]
-				break
-			}
-		}
-		send(b)
-	}
 }
 
 // decodeBlocks is one worker: it decodes the lines of each block into the

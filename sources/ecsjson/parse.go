@@ -5,9 +5,9 @@ import (
 	"errors"
 	"hash/maphash"
 	"strconv"
-	"unicode"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/xferhunt/xferhunt/internal/jsonstr"
 )
 
 // parser decodes one JSON object into exactly what encoding/json's
@@ -447,58 +447,13 @@ func (p *parser) strBytes() ([]byte, error) {
 // unquote finishes a string that needs rewriting, from i (an escape or an
 // invalid byte), the way encoding/json's unquoteBytes does.
 func (p *parser) unquote(start, i int) ([]byte, error) {
-	s := p.s
-	b := append(p.buf[:0], s[start:i]...)
-	for i < len(s) {
-		c := s[i]
-		switch {
-		case c == '"':
-			p.i = i + 1
-			p.buf = b
-			return b, nil
-		case c == '\\':
-			i++
-			if i >= len(s) {
-				return nil, errSyntax
-			}
-			if e := unescape[s[i]]; e != 0 {
-				b = append(b, e)
-				i++
-				continue
-			}
-			switch s[i] {
-			case 'u':
-				i--
-				rr := getu4(s[i:])
-				if rr < 0 {
-					return nil, errSyntax
-				}
-				i += 6
-				if utf16.IsSurrogate(rr) {
-					rr1 := getu4(s[i:])
-					if dec := utf16.DecodeRune(rr, rr1); dec != unicode.ReplacementChar {
-						i += 6
-						b = utf8.AppendRune(b, dec)
-						break
-					}
-					rr = unicode.ReplacementChar
-				}
-				b = utf8.AppendRune(b, rr)
-			default:
-				return nil, errSyntax
-			}
-		case c < 0x20:
-			return nil, errSyntax
-		case c < utf8.RuneSelf:
-			b = append(b, c)
-			i++
-		default:
-			r, size := utf8.DecodeRune(s[i:])
-			i += size
-			b = utf8.AppendRune(b, r) // an invalid byte is RuneError, size 1
-		}
+	b, next, err := jsonstr.AppendUnquoted(p.buf[:0], p.s, start, i)
+	if err != nil {
+		return nil, errSyntax
 	}
-	return nil, errSyntax
+	p.i = next
+	p.buf = b
+	return b, nil
 }
 
 // Eight bytes at a time (SWAR): ones8 has a one in every byte, high8 the
@@ -521,30 +476,3 @@ func quiet8(w uint64) bool {
 
 // plainASCII8 is quiet8 for ASCII bytes only (no UTF-8 to check).
 func plainASCII8(w uint64) bool { return w&high8 == 0 && quiet8(w) }
-
-// unescape maps the byte after a backslash to what it stands for; 0 for
-// 'u' and every invalid escape.
-var unescape = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
-
-// getu4 decodes \uXXXX at the start of s, or returns -1 (encoding/json's
-// own helper).
-func getu4(s []byte) rune {
-	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
-		return -1
-	}
-	var r rune
-	for _, c := range s[2:6] {
-		switch {
-		case '0' <= c && c <= '9':
-			c = c - '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return -1
-		}
-		r = r*16 + rune(c)
-	}
-	return r
-}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/internal/jsonstr"
 	"github.com/xferhunt/xferhunt/sources"
 	"github.com/xferhunt/xferhunt/sources/auditbeat"
 )
@@ -246,9 +247,9 @@ func (p *parser) skipStr() error {
 			return errSyntax
 		}
 		switch {
-		case unescape[s[i+1]] != 0:
+		case jsonstr.Unescape(s[i+1]) != 0:
 			i += 2
-		case getu4(s[i:]) >= 0:
+		case jsonstr.U4(s[i:]) >= 0:
 			i += 6
 		default:
 			return errSyntax

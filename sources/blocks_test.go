@@ -1,0 +1,120 @@
+package sources
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+// readAll runs ReadLineBlocks with three blocks of room bytes and returns
+// the blocks it sent, in order. Each goes back to free at once, as a
+// consumer done with it would return it.
+func readAll(t *testing.T, r io.Reader, room int, keepPartial bool) ([]string, error) {
+	t.Helper()
+	type blk struct{ data []byte }
+	free := make(chan *blk, 3)
+	for range 3 {
+		free <- &blk{data: make([]byte, 0, room)}
+	}
+	var got []string
+	err := ReadLineBlocks(r, free, nil, func(b *blk) *[]byte { return &b.data }, keepPartial, func(b *blk) {
+		got = append(got, string(b.data))
+		free <- b
+	})
+	return got, err
+}
+
+// TestReadLineBlocks: whatever the reads return, the blocks hold the input
+// in order, each cut after a newline but the input's last, lines longer than
+// a block included; short reads still make blocks at least half full.
+func TestReadLineBlocks(t *testing.T) {
+	var in strings.Builder
+	for i := range 200 {
+		in.WriteString(strings.Repeat("x", i%23))
+		if i == 77 {
+			in.WriteString(strings.Repeat("long", 50)) // 200+ bytes: longer than a block
+		}
+		in.WriteString("\r\n")
+	}
+	in.WriteString("last line without a newline")
+	for name, wrap := range map[string]func(io.Reader) io.Reader{
+		"whole":   func(r io.Reader) io.Reader { return r },
+		"onebyte": iotest.OneByteReader,
+		"half":    iotest.HalfReader,
+		"dataerr": iotest.DataErrReader,
+	} {
+		for _, keep := range []bool{false, true} {
+			got, err := readAll(t, wrap(strings.NewReader(in.String())), 64, keep)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if strings.Join(got, "") != in.String() {
+				t.Fatalf("%s: blocks do not add up to the input", name)
+			}
+			if len(got) < 8 { // ~2.5 KB in blocks of 64 bytes (one grown)
+				t.Errorf("%s: %d blocks", name, len(got))
+			}
+			for i, b := range got {
+				if i < len(got)-1 && (!strings.HasSuffix(b, "\n") || len(b) < 64/2-24) {
+					t.Errorf("%s: block %d of %d is %q", name, i, len(got), b)
+				}
+			}
+		}
+	}
+}
+
+// TestReadLineBlocksError: a read error sends the whole lines read before
+// it and returns the error; the unfinished line goes with them only when
+// asked (keepPartial), even at a block's start.
+func TestReadLineBlocksError(t *testing.T) {
+	boom := errors.New("disk gone")
+	for _, c := range []struct {
+		in         string
+		keep, drop string
+	}{
+		{"a\nbb\ncc", "a\nbb\ncc", "a\nbb\n"},
+		{"a\nbb\n", "a\nbb\n", "a\nbb\n"},
+		{"cut", "cut", ""},
+		{"", "", ""},
+		{strings.Repeat("0123456789\n", 20) + "tail", strings.Repeat("0123456789\n", 20) + "tail", strings.Repeat("0123456789\n", 20)},
+	} {
+		for _, keep := range []bool{true, false} {
+			r := io.MultiReader(iotest.OneByteReader(strings.NewReader(c.in)), iotest.ErrReader(boom))
+			got, err := readAll(t, r, 64, keep)
+			want := c.drop
+			if keep {
+				want = c.keep
+			}
+			if !errors.Is(err, boom) || strings.Join(got, "") != want {
+				t.Errorf("%q keep=%v: %q, %v; want %q", c.in, keep, got, err, want)
+			}
+			for _, b := range got {
+				if b == "" {
+					t.Errorf("%q keep=%v: an empty block was sent", c.in, keep)
+				}
+			}
+		}
+	}
+}
+
+// TestReadLineBlocksQuit: a consumer that returns early (quit closed, its
+// blocks never given back) stops the reader instead of leaving it waiting
+// for a free block forever.
+func TestReadLineBlocksQuit(t *testing.T) {
+	type blk struct{ data []byte }
+	free := make(chan *blk, 1)
+	free <- &blk{data: make([]byte, 0, 64)}
+	quit := make(chan struct{})
+	sent := 0
+	endless := io.MultiReader(bytes.NewReader(bytes.Repeat([]byte("line\n"), 1000)), iotest.ErrReader(errors.New("read past the test")))
+	err := ReadLineBlocks(endless, free, quit, func(b *blk) *[]byte { return &b.data }, false, func(*blk) {
+		sent++
+		close(quit) // the consumer is gone and keeps the block
+	})
+	if err != nil || sent != 1 {
+		t.Errorf("%d blocks sent, %v", sent, err)
+	}
+}
