@@ -418,56 +418,31 @@ var errDelta = errors.New("corrupt alert delta")
 // deltaGives reports whether delta d of template tj gives js, without
 // building it.
 func deltaGives(d, tj, js []byte) bool {
-	ok := true
-	rest := js
-	err := walkDelta(d, tj, func(b []byte) {
-		ok = ok && bytes.HasPrefix(rest, b)
-		if ok {
-			rest = rest[len(b):]
+	var c deltaCursor
+	c.reset(d, tj)
+	for {
+		b, done, err := c.next()
+		if err != nil || !bytes.HasPrefix(js, b) {
+			return false
 		}
-	})
-	return err == nil && ok && len(rest) == 0
+		if done {
+			return len(js) == 0
+		}
+		js = js[len(b):]
+	}
 }
 
 // applyDelta appends to dst the JSON that delta d of template tj gives.
 func applyDelta(dst, d, tj []byte) ([]byte, error) {
-	err := walkDelta(d, tj, func(b []byte) { dst = append(dst, b...) })
-	return dst, err
-}
-
-// walkDelta calls fn with the pieces of the JSON that delta d of template
-// tj gives, in order.
-func walkDelta(d, tj []byte, fn func([]byte)) error {
-	prevEnd := 0
-	for i := 0; i < len(d); {
-		n, w := binary.Uvarint(d[i:])
-		if w <= 0 || n > uint64(len(d)-i-w) {
-			return errDelta
+	var c deltaCursor
+	c.reset(d, tj)
+	for {
+		b, done, err := c.next()
+		if err != nil || done {
+			return dst, err
 		}
-		i += w
-		fn(d[i : i+int(n)])
-		i += int(n)
-		if i == len(d) {
-			break
-		}
-		z, w := binary.Uvarint(d[i:])
-		if w <= 0 {
-			return errDelta
-		}
-		i += w
-		n, w = binary.Uvarint(d[i:])
-		if w <= 0 {
-			return errDelta
-		}
-		i += w
-		start := int64(prevEnd) + (int64(z>>1) ^ -int64(z&1))
-		if start < 0 || n > uint64(len(tj)) || start > int64(len(tj))-int64(n) {
-			return errDelta
-		}
-		fn(tj[start : start+int64(n)])
-		prevEnd = int(start) + int(n)
+		dst = append(dst, b...)
 	}
-	return nil
 }
 
 // deltaCursor gives the JSON of a delta a piece at a time, so a scan that
@@ -478,52 +453,58 @@ type deltaCursor struct {
 	i        int
 	prevEnd  int
 	copyNext bool   // the next token is a copy
-	piece    []byte // what is left of the current token's bytes
+	piece    []byte // what appendTo left of the current token's bytes
 }
 
 func (c *deltaCursor) reset(d, tj []byte) { *c = deltaCursor{d: d, tj: tj} }
+
+// next returns the bytes of the next token (a literal, or a copy from the
+// template); done when the delta has none left.
+func (c *deltaCursor) next() (_ []byte, done bool, err error) {
+	if c.i == len(c.d) {
+		return nil, true, nil
+	}
+	if !c.copyNext {
+		l, w := binary.Uvarint(c.d[c.i:])
+		if w <= 0 || l > uint64(len(c.d)-c.i-w) {
+			return nil, false, errDelta
+		}
+		c.i += w + int(l)
+		c.copyNext = true
+		return c.d[c.i-int(l) : c.i], false, nil
+	}
+	z, w := binary.Uvarint(c.d[c.i:])
+	if w <= 0 {
+		return nil, false, errDelta
+	}
+	c.i += w
+	l, w := binary.Uvarint(c.d[c.i:])
+	if w <= 0 {
+		return nil, false, errDelta
+	}
+	c.i += w
+	start := int64(c.prevEnd) + (int64(z>>1) ^ -int64(z&1))
+	if start < 0 || l > uint64(len(c.tj)) || start > int64(len(c.tj))-int64(l) {
+		return nil, false, errDelta
+	}
+	c.prevEnd = int(start) + int(l)
+	c.copyNext = false
+	return c.tj[start:c.prevEnd], false, nil
+}
 
 // appendTo appends at most n bytes of the JSON to dst; done reports that
 // the JSON ended.
 func (c *deltaCursor) appendTo(dst []byte, n int) (_ []byte, done bool, err error) {
 	for n > 0 {
-		if len(c.piece) > 0 {
-			k := min(n, len(c.piece))
-			dst = append(dst, c.piece[:k]...)
-			c.piece, n = c.piece[k:], n-k
-			continue
-		}
-		if c.i == len(c.d) {
-			return dst, true, nil
-		}
-		if !c.copyNext {
-			l, w := binary.Uvarint(c.d[c.i:])
-			if w <= 0 || l > uint64(len(c.d)-c.i-w) {
-				return dst, false, errDelta
+		if len(c.piece) == 0 {
+			if c.piece, done, err = c.next(); err != nil || done {
+				return dst, done, err
 			}
-			c.i += w
-			c.piece = c.d[c.i : c.i+int(l)]
-			c.i += int(l)
-			c.copyNext = true
 			continue
 		}
-		z, w := binary.Uvarint(c.d[c.i:])
-		if w <= 0 {
-			return dst, false, errDelta
-		}
-		c.i += w
-		l, w := binary.Uvarint(c.d[c.i:])
-		if w <= 0 {
-			return dst, false, errDelta
-		}
-		c.i += w
-		start := int64(c.prevEnd) + (int64(z>>1) ^ -int64(z&1))
-		if start < 0 || l > uint64(len(c.tj)) || start > int64(len(c.tj))-int64(l) {
-			return dst, false, errDelta
-		}
-		c.piece = c.tj[start : start+int64(l)]
-		c.prevEnd = int(start) + int(l)
-		c.copyNext = false
+		k := min(n, len(c.piece))
+		dst = append(dst, c.piece[:k]...)
+		c.piece, n = c.piece[k:], n-k
 	}
 	return dst, len(c.piece) == 0 && c.i == len(c.d), nil
 }

@@ -1,6 +1,7 @@
 package alertdb
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -324,10 +325,10 @@ func compareRows(mode SortMode, a, b *Row) int {
 // tieBreak orders rows equal in the sorted column: newest first, then
 // latest arrival.
 func tieBreak(a, b *Row) int {
-	if c := -cmpInt64(a.sec, b.sec); c != 0 {
+	if c := -cmp.Compare(a.sec, b.sec); c != 0 {
 		return c
 	}
-	if c := -cmpInt(int(a.nsec), int(b.nsec)); c != 0 {
+	if c := -cmp.Compare(a.nsec, b.nsec); c != 0 {
 		return c
 	}
 	return -cmpInt(int(a.seq), int(b.seq))
@@ -351,16 +352,6 @@ func (k ipKey) compare(o ipKey) int {
 		return 1
 	}
 	return strings.Compare(k.text, o.text)
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func cmpInt(a, b int) int {
