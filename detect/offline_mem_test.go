@@ -45,15 +45,7 @@ func TestOfflineMemoryPerTuple(t *testing.T) {
 			"file":       map[string]any{"path": fmt.Sprintf("/home/user%d/uploads/%d/report-%d.pdf", i%97, i%1000, i)},
 		}
 	}
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	for i := range n {
-		e.Process(event(i), Flags{})
-	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	perTuple := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / n
+	perTuple := heapPerEvent(e, n, event)
 	t.Logf("offline state: %.0f B per tuple (%d tuples)", perTuple, n)
 	if got := e.Stats().Terms; got != n {
 		t.Fatalf("%d tuples tracked, want %d", got, n)
@@ -75,6 +67,20 @@ func TestOfflineMemoryPerTuple(t *testing.T) {
 	if s := e.rules[0].tracker.Sightings(r.RuleID, []string{"/usr/lib/openssh/sftp-server-7", "host-0007", "/home/user7/uploads/7/report-7.pdf"}); len(s) != 1 || !s[0].Equal(time.UnixMilli(start+7)) {
 		t.Errorf("a tuple's sighting was not recorded")
 	}
+}
+
+// heapPerEvent processes event(0) … event(n−1) and returns by how much
+// they grew the live heap, per event.
+func heapPerEvent(e *Engine, n int, event func(int) ecs.Doc) float64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range n {
+		e.Process(event(i), Flags{})
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n)
 }
 
 // BenchmarkOfflineNewTerms is the order-free scan's cost per event when
@@ -142,19 +148,11 @@ func TestOfflineHeldDocMemory(t *testing.T) {
 			"file":    map[string]any{"path": fmt.Sprintf("/home/user%d/uploads/%d/report-%d.pdf", i%97, i%1000, i), "name": fmt.Sprintf("report-%d.pdf", i)},
 		}
 	}
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	for i := range n {
-		e.Process(event(i), Flags{})
-	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
+	perDoc := heapPerEvent(e, n, event)
 	off := e.rules[0].off
 	if off.total != n || off.dropped != 0 {
 		t.Fatalf("%d documents held, %d let go; want %d and 0", off.total, off.dropped, n)
 	}
-	perDoc := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / n
 	t.Logf("%.0f B per held document and its tuple", perDoc)
 	if perDoc > heldDocBudget {
 		t.Errorf("%.0f B per held document, budget %d", perDoc, heldDocBudget)

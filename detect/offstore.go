@@ -17,9 +17,10 @@ type offStore struct {
 	free   []uint32 // freed clusters, reused first
 	// table maps a tuple's hash to its latest cluster (index; 0 empty),
 	// linear probing, at most ¾ full.
-	table  []uint32
-	tuples int
-	keys   keyArena
+	table       []uint32
+	tuples      int
+	keys        keyArena
+	compactions int // of keys (tests)
 }
 
 // offCluster is a run of a tuple's sightings whose consecutive times are
@@ -138,6 +139,7 @@ func (s *offStore) compactKeys() {
 		}
 	}
 	s.keys = a
+	s.compactions++
 }
 
 // keyRef is a key's place in a keyArena: block<<32 | offset (0: none).

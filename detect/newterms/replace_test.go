@@ -1,6 +1,7 @@
 package newterms
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"testing"
@@ -65,5 +66,41 @@ func TestSuspendThenReplace(t *testing.T) {
 	}
 	if h.saves != 1 || h.replaces != 1 || len(h.data["r"]) != 1001 {
 		t.Fatalf("a small change: %d batches, %d replacements, %d stored", h.saves, h.replaces, len(h.data["r"]))
+	}
+}
+
+// failingLoad is a replacing history whose load fails after its first
+// tuple.
+type failingLoad struct{ *replacing }
+
+func (f failingLoad) LoadTerms(rule string, fn func(uint64, []int64)) error {
+	for k, v := range f.data[rule] {
+		fn(k, slices.Clone(v))
+		break
+	}
+	return errors.New("torn sighting list")
+}
+
+// TestPartialLoadNeverReplaced: when the stored history loaded only in
+// part, many changes are written as a batch, never as a replacement of the
+// whole history by what memory holds, which would delete what did not
+// load.
+func TestPartialLoadNeverReplaced(t *testing.T) {
+	h := &replacing{fakeHistory: newFake()}
+	h.data["r"] = map[uint64][]int64{1: {at(0).UnixMilli()}, 2: {at(0).UnixMilli()}, 3: {at(0).UnixMilli()}}
+	tr := NewTracker(failingLoad{h}, 240*time.Hour)
+	tr.FlushTuples = 10
+	tr.Suspend()
+	for i := range 100 {
+		tr.Record("r", []string{strconv.Itoa(i)}, at(time.Duration(i)*time.Second).UnixMilli())
+	}
+	if tr.Err() == nil {
+		t.Fatal("the failed load was not reported")
+	}
+	if err := tr.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if h.replaces != 0 || len(h.data["r"]) != 103 {
+		t.Fatalf("%d replacements, %d tuples stored; want none and all 103", h.replaces, len(h.data["r"]))
 	}
 }

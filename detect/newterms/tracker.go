@@ -193,6 +193,10 @@ type ruleTerms struct {
 	// newest only grows, and grows into a new record.
 	buckets   map[int64][]uint32
 	minBucket int64
+	// partial: loading the stored history failed part way. What did not
+	// load is still in the store, so the history is never replaced
+	// (Replacer) from memory, which would delete it.
+	partial bool
 }
 
 // entry is one tuple's history: 24 bytes.
@@ -325,6 +329,9 @@ func (t *Tracker) rule(ruleID string) *ruleTerms {
 			r.set(i, times)
 			t.queue(r, i)
 		})
+		if err != nil {
+			r.partial = true
+		}
 		if err != nil && t.err == nil {
 			// Carry on with what loaded: a partial baseline raises extra
 			// alerts, which is safer than raising none. Err reports it.
@@ -619,7 +626,7 @@ func (t *Tracker) Flush() error {
 		if len(r.dirty) == 0 && len(r.deleted) == 0 {
 			continue
 		}
-		if rp, ok := t.h.(Replacer); ok && len(r.dirty)+len(r.deleted) > t.FlushTuples {
+		if rp, ok := t.h.(Replacer); ok && !r.partial && len(r.dirty)+len(r.deleted) > t.FlushTuples {
 			if err := t.replace(rp, id, r); err != nil && first == nil {
 				first = err
 			}
