@@ -16,8 +16,9 @@ import (
 // microseconds an alert, seconds over 100k. So each row also keeps a flat
 // index of its leaf values, the way Elasticsearch resolves them
 // (ecs.Doc.Values), with field names interned in one table and every entry
-// identical to its rule's template (the rule metadata, threat, explain,
-// constant ECS fields) left out. A filter pass then builds, per row, a
+// identical to its template's (the first alert of its rule and program:
+// the rule metadata, threat, explain, process and session shape, constant
+// ECS fields) left out. A filter pass then builds, per row, a
 // tiny ecs.Doc holding only the fields the query references and hands it
 // to the unchanged predicate. Long strings (event.original, the reason),
 // invalid UTF-8 and types the JSON round trip would change are not indexed
@@ -113,8 +114,10 @@ func (t *fieldTable) snapshot() []string {
 	return t.names[:len(t.names):len(t.names)]
 }
 
-// template is the index entries the first alert of a rule had; rows of
-// that rule store only what differs. Immutable once built.
+// template is the index entries and the JSON the first alert of a rule
+// and program (templates, below) had; later rows of the same key store
+// only what differs. Immutable once built, shared by every row of its key:
+// a filter's answer over fields no row entry overrides is the template's.
 //
 // A partial entry (values over maxInline left out) equals the template's
 // only when the long values are equal too (long), so the template's values
@@ -128,12 +131,30 @@ type template struct {
 	partial map[uint32]bool
 	long    map[uint32][]string // the values a partial payload left out, sorted
 	ids     []uint32            // sorted
+	// js is the first alert as JSON, root its structure: rows hold their
+	// JSON as a delta against it (delta.go).
+	js   []byte
+	root *jnode
 }
 
+// templates are keyed by rule and process.executable: alerts of one rule
+// and one transfer program (the rule's own new-terms field) share their
+// process, parent, session and audit record shapes, so each row's index
+// and delta against its template hold little more than ids, times and
+// names. Templates are never dropped (rows refer to them), so at most
+// maxExeTemplates keys name an executable; past that, alerts of a new
+// one share their rule's template, as every alert did before.
 var templates = struct {
 	sync.Mutex
-	byRule map[string]*template
-}{byRule: map[string]*template{}}
+	byKey map[templateKey]*template
+	exes  int
+}{byKey: map[templateKey]*template{}}
+
+type templateKey struct{ rule, exe string }
+
+// maxExeTemplates bounds the templates of distinct executables (~100 KB
+// each: the JSON of an alert, its structure and its index entries).
+const maxExeTemplates = 64
 
 type flatEntry struct {
 	id      uint32
@@ -143,8 +164,9 @@ type flatEntry struct {
 	partial bool
 }
 
-// flatten builds the row index of d and the template it is relative to.
-func flatten(d ecs.Doc) (string, *template) {
+// flatten builds the row index of d and the template it is relative to;
+// js is d's JSON, which a new template keeps.
+func flatten(d ecs.Doc, js []byte) (string, *template) {
 	acc := make(map[string][]any, 64)
 	cold := map[string]bool{}
 	arrayed := map[string]bool{}
@@ -176,7 +198,7 @@ func flatten(d ecs.Doc) (string, *template) {
 	}
 	slices.SortFunc(entries, func(a, b flatEntry) int { return int(a.id) - int(b.id) })
 
-	t := ruleTemplate(d.Str("kibana.alert.rule.rule_id"), entries)
+	t := ruleTemplate(d.Str("kibana.alert.rule.rule_id"), d.Str("process.executable"), entries, js)
 	var out []byte
 	put := func(e flatEntry) {
 		out = binary.AppendUvarint(out, uint64(e.id))
@@ -261,13 +283,27 @@ func appendRefs(b, base []byte, e flatEntry) []byte {
 	return b
 }
 
-func ruleTemplate(rule string, entries []flatEntry) *template {
+// ruleTemplate returns the template of rule and exe (process.executable),
+// made from entries and js when it is the first such alert.
+func ruleTemplate(rule, exe string, entries []flatEntry, js []byte) *template {
 	templates.Lock()
 	defer templates.Unlock()
-	if t, ok := templates.byRule[rule]; ok {
+	k := templateKey{rule, exe}
+	if t, ok := templates.byKey[k]; ok {
 		return t
 	}
-	t := &template{payload: map[uint32]string{}, vals: map[uint32]any{}, partial: map[uint32]bool{}, long: map[uint32][]string{}}
+	if exe != "" && templates.exes >= maxExeTemplates {
+		k.exe = ""
+		if t, ok := templates.byKey[k]; ok {
+			return t
+		}
+	}
+	if k.exe != "" {
+		templates.exes++
+	}
+	js = bytes.Clone(js)
+	t := &template{payload: map[uint32]string{}, vals: map[uint32]any{}, partial: map[uint32]bool{}, long: map[uint32][]string{},
+		js: js, root: parseTemplate(js)}
 	for _, e := range entries {
 		t.payload[e.id] = e.payload
 		t.ids = append(t.ids, e.id)
@@ -294,7 +330,7 @@ func ruleTemplate(rule string, entries []flatEntry) *template {
 		t.vals[e.id] = v
 		t.partial[e.id] = partial
 	}
-	templates.byRule[rule] = t
+	templates.byKey[k] = t
 	return t
 }
 
@@ -638,7 +674,7 @@ func (p *plan) miniDoc(r *Row, d ecs.Doc) bool {
 		}
 	}
 	if cold != nil {
-		js, err := inflate(r.blob, r.flat)
+		js, err := inflate(r)
 		if err != nil {
 			return false
 		}

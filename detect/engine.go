@@ -257,7 +257,7 @@ func NewEngine(specs []RuleSpec, store HistoryStore, exc Excepter, opt Options) 
 				rs.tracker.Start = r.HistoryStart.At
 			}
 			if opt.Offline {
-				rs.off = &offTerms{tuples: map[uint64]*offCluster{}, extras: map[uint64]*offExtra{}, hash: rs.tracker.Hash, held: map[int64][]*offCluster{}}
+				rs.off = &offTerms{extras: map[uint64]*offExtra{}, hash: rs.tracker.Hash, held: map[int64][]uint32{}}
 			}
 			rs.terms.Store(int64(rs.tracker.Terms(r.RuleID)))
 			if err := rs.tracker.Err(); err != nil {

@@ -23,16 +23,20 @@ import (
 
 // offTerms is one rule's offline state.
 type offTerms struct {
-	// tuples are keyed by the tracker's hash of the tuple (hash), as
-	// the history keeps them: the tuple's text stays in the events. The
-	// value is the tuple's latest cluster; the earlier ones follow it
-	// (offCluster.prev). A scan may hold a million tuples (one per
-	// distinct file path), so this is all most of them cost: a map slot,
-	// one cluster and its event key, ~100 bytes.
-	tuples map[uint64]*offCluster
+	// The clusters (offstore.go), found by the tracker's hash of the
+	// tuple (hash), as the history keeps them: the tuple's text stays in
+	// the events. The table gives the tuple's latest cluster; the earlier
+	// ones follow it (offCluster.prev). A scan may hold a million tuples
+	// (one per distinct file path), so this is all most of them cost: a
+	// table slot, one cluster and its event key, ~70 bytes, none of them
+	// a Go pointer.
+	offStore
+	// docs are the held documents, by offCluster.doc − 1 (nil: free).
+	docs    []*offDoc
+	docFree []uint32
 	// extras are what few tuples need besides (latent, untimed).
 	extras map[uint64]*offExtra
-	count  int // distinct tuples in tuples and extras
+	count  int // distinct tuples in the table and extras
 	hash   func(tuple []string) uint64
 	// held are, per max_signals interval, the clusters holding a source
 	// document: at most keep, the earliest. No interval can raise more
@@ -40,7 +44,7 @@ type offTerms struct {
 	// so a flood of new terms costs a bounded number of documents; a
 	// cluster whose document was let go is counted held back should it
 	// still be new at the end.
-	held     map[int64][]*offCluster
+	held     map[int64][]uint32
 	hi       int64 // no interval after it holds a document (highest)
 	interval int64
 	keep     int
@@ -49,10 +53,11 @@ type offTerms struct {
 }
 
 // MaxOfflineDocs bounds the source documents a scan holds for its new_terms
-// alerts, over all intervals and rules' worth of one rule: a few KB each,
-// about 100 MB at most. Beyond it the latest intervals' documents are let
-// go (their alerts counted held back), so a flood of new terms over a long
-// input cannot grow memory without bound.
+// alerts, over all intervals and rules' worth of one rule: packed (offDoc),
+// ~the size of their JSON each, ~10 MB for ECS events of ~400 bytes.
+// Beyond it the latest intervals' documents are let go (their alerts
+// counted held back), so a flood of new terms over a long input cannot
+// grow memory without bound.
 const MaxOfflineDocs = 20000
 
 type offExtra struct {
@@ -63,17 +68,13 @@ type offExtra struct {
 	// untimed is the untimed event (smallest key) of a tuple: Kibana never
 	// sees it; xferhunt alerts on it only when the tuple has no timed
 	// sighting at all (input and history), and it never enters history.
-	untimed *offCluster
+	untimed *offUntimed
 }
 
-// offCluster is a run of a tuple's sightings whose consecutive times are
-// at most the window apart; the tuple's clusters are more than the window
-// apart from each other.
-type offCluster struct {
-	first, last int64
-	doc         *offDoc     // the earliest event, the alert's source (nil: let go)
-	key         string      // its event key: the tie-break between equal times
-	prev        *offCluster // the tuple's cluster before this one
+// offUntimed is a tuple's untimed event: its key and document.
+type offUntimed struct {
+	key string
+	doc *offDoc
 }
 
 // offDoc is the document a cluster holds for its alert, with the tuple
@@ -116,14 +117,15 @@ func (d *offDoc) tuple() []string {
 	return unpackTuple(d.packed)
 }
 
-// pendingDoc marks, inside hold, the cluster whose document is not built
-// yet: most clusters of a flood of new terms are let go at once, and
-// packing a document only to drop it would cost a scan of a million new
-// tuples a million packings.
-var pendingDoc = &offDoc{}
+// pendingDoc marks (offCluster.doc), inside hold, the cluster whose
+// document is not built yet: most clusters of a flood of new terms are let
+// go at once, and packing a document only to drop it would cost a scan of
+// a million new tuples a million packings.
+const pendingDoc = math.MaxUint32
 
-// Flags of an offCluster's event: its Flags.Key is key when ownKey is set,
-// else "" (the key was derived from the event, and is again by offer).
+// Flags of an offDoc's event: its Flags.Key is the cluster's key when
+// ownKey is set, else "" (the key was derived from the event, and is again
+// by offer).
 const (
 	offHistorical uint8 = 1 << iota
 	offLoss
@@ -144,16 +146,6 @@ func packFlags(f Flags) uint8 {
 	return b
 }
 
-// flagsOf returns the Flags c's event came with (c holds its document).
-func (c *offCluster) flagsOf() Flags {
-	fl := c.doc.flags
-	f := Flags{Historical: fl&offHistorical != 0, Loss: fl&offLoss != 0}
-	if fl&offOwnKey != 0 {
-		f.Key = c.key
-	}
-	return f
-}
-
 // bucket is the max_signals interval whose held list has c while it holds
 // its document: first only moves together with the document.
 func (o *offTerms) bucket(c *offCluster) int64 { return floorDiv(c.first, o.interval) }
@@ -167,7 +159,7 @@ const maxLatent = 64
 func (o *offTerms) extra(h uint64) *offExtra {
 	x := o.extras[h]
 	if x == nil {
-		if o.tuples[h] == nil {
+		if o.head(h) == 0 {
 			o.count++
 		}
 		x = &offExtra{}
@@ -180,66 +172,74 @@ func (o *offTerms) extra(h uint64) *offExtra {
 // start gives a sighting's window start (newterms.Tracker.WindowStart).
 func (o *offTerms) observe(tup []string, ms int64, start func(int64) int64, ev ecs.Doc, f Flags) {
 	h := o.hash(tup)
-	head := o.tuples[h]
+	head := o.head(h)
 	// c: the earliest cluster that ends within a window before ms (they
 	// are the latest ones: in-order input finds it at the head at once);
 	// next and next2: the two clusters after it.
 	from := start(ms)
-	var c, next, next2 *offCluster
-	for n := head; n != nil && n.last >= from; n = n.prev {
+	var c, next, next2 uint32
+	for n := head; n != 0 && o.at(n).last >= from; n = o.at(n).prev {
 		next2, next, c = next, c, n
 	}
-	if c == nil || start(c.first) > ms {
-		nc := &offCluster{first: ms, last: ms, key: eventKey(ev, f.Key)}
+	if c == 0 || start(o.at(c).first) > ms {
+		nc := o.alloc()
+		p := o.at(nc)
+		p.hash, p.first, p.last = h, ms, ms
+		o.setKey(nc, eventKey(ev, f.Key))
 		switch {
-		case c != nil: // before c
-			nc.prev, c.prev = c.prev, nc
+		case c != 0: // before c
+			cp := o.at(c)
+			p.prev, cp.prev = cp.prev, nc
 		default: // the latest
-			if head == nil && o.extras[h] == nil {
+			if head == 0 && o.extras[h] == nil {
 				o.count++
 			}
-			nc.prev = head
-			o.tuples[h] = nc
+			p.prev = head
+			o.setHead(h, nc)
 		}
 		o.hold(nc, ev, tup, f)
 		return
 	}
+	cp := o.at(c)
 	switch {
-	case ms < c.first:
+	case ms < cp.first:
 		o.release(c)
-		c.first, c.key = ms, eventKey(ev, f.Key)
+		cp.first = ms
+		o.setKey(c, eventKey(ev, f.Key))
 		o.hold(c, ev, tup, f)
-	case ms == c.first:
-		if key := eventKey(ev, f.Key); key < c.key {
+	case ms == cp.first:
+		if key := eventKey(ev, f.Key); key < string(o.keyOf(cp)) {
 			o.release(c)
-			c.key = key
+			o.setKey(c, key)
 			o.hold(c, ev, tup, f)
 		}
 	}
-	c.last = max(c.last, ms)
+	cp.last = max(cp.last, ms)
 	// A sighting that bridges two clusters merges them: the later one's
 	// first sighting is no longer new.
-	if next != nil && start(next.first) <= c.last {
-		c.last = max(c.last, next.last)
+	if next != 0 && start(o.at(next).first) <= cp.last {
+		cp.last = max(cp.last, o.at(next).last)
 		o.release(next)
-		if next2 != nil {
-			next2.prev = c
+		if next2 != 0 {
+			o.at(next2).prev = c
 		} else {
-			o.tuples[h] = c
+			o.setHead(h, c)
 		}
+		o.drop(next)
 	}
 }
 
-// hold gives c its source document ev, seen with tup and f, within the
-// interval's budget.
-func (o *offTerms) hold(c *offCluster, ev ecs.Doc, tup []string, f Flags) {
+// hold gives cluster i its source document ev, seen with tup and f,
+// within the interval's budget.
+func (o *offTerms) hold(i uint32, ev ecs.Doc, tup []string, f Flags) {
+	c := o.at(i)
 	c.doc = pendingDoc
 	b := o.bucket(c)
-	hs := append(o.held[b], c)
+	hs := append(o.held[b], i)
 	if len(hs) > o.keep {
 		// Let go of the latest (by time, then key) of the interval.
-		w := latest(hs)
-		hs[w].doc = nil
+		w := o.latest(hs)
+		o.dropDoc(o.at(hs[w]))
 		hs = slices.Delete(hs, w, w+1)
 		o.dropped++
 		o.total--
@@ -251,15 +251,40 @@ func (o *offTerms) hold(c *offCluster, ev ecs.Doc, tup []string, f Flags) {
 		// Let go of the latest document of the latest interval.
 		last := o.highest()
 		hs := o.held[last]
-		w := latest(hs)
-		hs[w].doc = nil
+		w := o.latest(hs)
+		o.dropDoc(o.at(hs[w]))
 		o.held[last] = slices.Delete(hs, w, w+1)
 		o.dropped++
 		o.total--
 	}
 	if c.doc == pendingDoc {
-		c.doc = newOffDoc(ev, tup, f)
+		d := newOffDoc(ev, tup, f)
+		if k := len(o.docFree); k > 0 {
+			c.doc = o.docFree[k-1] + 1
+			o.docFree = o.docFree[:k-1]
+			o.docs[c.doc-1] = d
+		} else {
+			o.docs = append(o.docs, d)
+			c.doc = uint32(len(o.docs))
+		}
 	}
+}
+
+// docOf returns the document cluster c holds (nil: none).
+func (o *offTerms) docOf(c *offCluster) *offDoc {
+	if c.doc == 0 || c.doc == pendingDoc {
+		return nil
+	}
+	return o.docs[c.doc-1]
+}
+
+// dropDoc lets go of the document c holds.
+func (o *offTerms) dropDoc(c *offCluster) {
+	if c.doc != 0 && c.doc != pendingDoc {
+		o.docs[c.doc-1] = nil
+		o.docFree = append(o.docFree, c.doc-1)
+	}
+	c.doc = 0
 }
 
 // highest returns the latest interval holding a document (o.total > 0).
@@ -285,42 +310,45 @@ func (o *offTerms) highest() int64 {
 	return hi
 }
 
-// latest returns the index of the latest cluster of hs (by first
+// latest returns the index in hs of the latest cluster (by first
 // sighting, then event key): the one a full budget lets go.
-func latest(hs []*offCluster) int {
+func (o *offTerms) latest(hs []uint32) int {
 	w := 0
-	for i, h := range hs {
-		if h.first > hs[w].first || h.first == hs[w].first && h.key > hs[w].key {
-			w = i
+	cw := o.at(hs[0])
+	for i, h := range hs[1:] {
+		c := o.at(h)
+		if c.first > cw.first || c.first == cw.first && string(o.keyOf(c)) > string(o.keyOf(cw)) {
+			w, cw = i+1, c
 		}
 	}
 	return w
 }
 
-// release takes c's document out of its interval's budget.
-func (o *offTerms) release(c *offCluster) {
-	if c.doc == nil {
+// release takes cluster i's document out of its interval's budget.
+func (o *offTerms) release(i uint32) {
+	c := o.at(i)
+	if c.doc == 0 {
 		return
 	}
 	b := o.bucket(c)
 	hs := o.held[b]
-	if i := slices.Index(hs, c); i >= 0 {
-		o.held[b] = slices.Delete(hs, i, i+1)
+	if k := slices.Index(hs, i); k >= 0 {
+		o.held[b] = slices.Delete(hs, k, k+1)
 		o.total--
 	}
-	c.doc = nil
+	o.dropDoc(c)
 }
 
 // observeUntimed notes an event without a usable time.
 func (o *offTerms) observeUntimed(tup []string, ev ecs.Doc, f Flags) {
 	h := o.hash(tup)
 	key := eventKey(ev, f.Key)
-	if o.tuples[h] != nil {
+	if o.head(h) != 0 {
 		return // it cannot alert: keep no document
 	}
 	x := o.extra(h)
 	if u := x.untimed; u == nil || key < u.key {
-		x.untimed = &offCluster{doc: newOffDoc(ev, tup, f), key: key}
+		x.untimed = &offUntimed{key: key, doc: newOffDoc(ev, tup, f)}
 	}
 }
 
@@ -333,12 +361,25 @@ func (o *offTerms) except(tup []string, ms, from int64) {
 	x.latent = append(x.latent, latentSighting{ms, from})
 }
 
-// offCandidate is a cluster start that is new.
+// offCandidate is a cluster start that is new, with what its alert needs:
+// the clusters are gone once the sightings are in the tracker.
 type offCandidate struct {
-	c    *offCluster
-	last int64 // the previous cluster's last sighting, when hasLast
+	first int64
+	key   string
+	doc   *offDoc
+	last  int64 // the previous cluster's last sighting, when hasLast
 	// hasLast: the tuple was seen before this cluster in the input.
 	hasLast bool
+}
+
+// flags returns the Flags the candidate's event came with.
+func (c *offCandidate) flags() Flags {
+	fl := c.doc.flags
+	f := Flags{Historical: fl&offHistorical != 0, Loss: fl&offLoss != 0}
+	if fl&offOwnKey != 0 {
+		f.Key = c.key
+	}
+	return f
 }
 
 // finishOffline judges every cluster, raises the alerts through
@@ -351,14 +392,19 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert, emit func([]Alert)) [
 	w := rs.window.Milliseconds()
 	id := rs.rule.RuleID
 	var cands []offCandidate
-	for k, head := range o.tuples {
+	for _, head := range o.table {
+		if head == 0 {
+			continue
+		}
+		k := o.at(head).hash
 		var latent []latentSighting
 		if len(o.extras) > 0 {
 			if x := o.extras[k]; x != nil {
 				latent = x.latent
 			}
 		}
-		for c := head; c != nil; c = c.prev {
+		for i := head; i != 0; i = o.at(i).prev {
+			c := o.at(i)
 			// A later kept sighting within the longest window counts, as
 			// in the tracker's own order-free judgement.
 			from := rs.tracker.WindowStart(c.first)
@@ -368,9 +414,10 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert, emit func([]Alert)) [
 					isNew = false
 				}
 			}
+			doc := o.docOf(c)
 			switch {
 			case !isNew:
-			case c.doc == nil:
+			case doc == nil:
 				// Its document was let go in a flood (offTerms.held):
 				// more new terms in its interval than max_signals could
 				// raise. Counted here, it needs no candidate: in a
@@ -378,83 +425,92 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert, emit func([]Alert)) [
 				// the overflow its time would release is released
 				// before the next candidate's offer or by Drain alike.
 				rs.heldBack.Add(1)
-			case c.prev != nil:
-				cands = append(cands, offCandidate{c: c, last: c.prev.last, hasLast: true})
 			default:
-				cands = append(cands, offCandidate{c: c})
+				cand := offCandidate{first: c.first, key: string(o.keyOf(c)), doc: doc}
+				if c.prev != 0 {
+					cand.last, cand.hasLast = o.at(c.prev).last, true
+				}
+				cands = append(cands, cand)
 			}
 		}
 	}
 	for k, x := range o.extras {
-		if u := x.untimed; u != nil && o.tuples[k] == nil && !rs.tracker.SeenBetweenHash(id, k, math.MinInt64, math.MaxInt64) {
-			u.first = e.newest
-			if u.first == 0 {
-				u.first = e.now().UnixMilli()
+		if u := x.untimed; u != nil && o.head(k) == 0 && !rs.tracker.SeenBetweenHash(id, k, math.MinInt64, math.MaxInt64) {
+			first := e.newest
+			if first == 0 {
+				first = e.now().UnixMilli()
 			}
-			cands = append(cands, offCandidate{c: u})
+			cands = append(cands, offCandidate{first: first, key: u.key, doc: u.doc})
 		}
 	}
 	// Every tuple is judged: its sightings go to the tracker one by one,
-	// by hash, each tuple forgotten here as it is recorded, oldest cluster
-	// first as a stream records them (the tracker keeps the oldest and
-	// the latest sightings). This comes before the alerts are built, so
-	// the offline state (~100 B a tuple) is gone before they take their
-	// memory (a few KB each), and the history (~35 B a tuple) and the
-	// clusters are never both whole.
-	var cs []*offCluster
-	for k, head := range o.tuples {
-		cs = cs[:0]
-		for c := head; c != nil; c = c.prev {
-			cs = append(cs, c)
+	// by hash, oldest cluster first as a stream records them (the tracker
+	// keeps the oldest and the latest sightings). This comes before the
+	// alerts are built, so the offline state (~70 B a tuple) is gone
+	// before they take their memory, while the history (~35 B a tuple)
+	// grows.
+	// The history changes at once (Tracker.Suspend, Resume): a crash
+	// leaves a --state history as it was or with the whole input in it.
+	rs.tracker.Suspend()
+	var cs []uint32
+	for _, head := range o.table {
+		if head == 0 {
+			continue
 		}
-		for i := len(cs) - 1; i >= 0; i-- {
-			c := cs[i]
+		k := o.at(head).hash
+		cs = cs[:0]
+		for i := head; i != 0; i = o.at(i).prev {
+			cs = append(cs, i)
+		}
+		for j := len(cs) - 1; j >= 0; j-- {
+			c := o.at(cs[j])
 			rs.tracker.RecordHash(id, k, c.first)
 			if c.last != c.first {
 				rs.tracker.RecordHash(id, k, c.last)
 			}
-			c.prev = nil
 		}
-		delete(o.tuples, k)
 	}
-	o.tuples = map[uint64]*offCluster{}
+	o.offStore = offStore{}
+	// A failure is the tracker's to report and retry (Err, FlushFailures,
+	// the final Flush).
+	_ = rs.tracker.Resume()
+	o.docs, o.docFree = nil, nil
 	o.extras = map[uint64]*offExtra{}
 	o.count = 0
+	clear(o.held)
+	o.total = 0
 	slices.SortFunc(cands, func(a, b offCandidate) int {
-		if a.c.first != b.c.first {
-			if a.c.first < b.c.first {
+		if a.first != b.first {
+			if a.first < b.first {
 				return -1
 			}
 			return 1
 		}
-		if c := strings.Compare(a.c.key, b.c.key); c != 0 {
+		if c := strings.Compare(a.key, b.key); c != 0 {
 			return c
 		}
 		// One event of several tuples (multi-valued fields): the tuples'
 		// order, as the fields give them.
-		return slices.Compare(a.c.doc.tuple(), b.c.doc.tuple())
+		return slices.Compare(a.doc.tuple(), b.doc.tuple())
 	})
 	for i := range cands {
 		c := &cands[i]
-		if len(rs.overflow) > 0 && floorDiv(c.c.first, rs.cap.interval) > rs.ovBucket {
+		if len(rs.overflow) > 0 && floorDiv(c.first, rs.cap.interval) > rs.ovBucket {
 			out = rs.release(out)
 		}
 		var last time.Time
 		if c.hasLast {
 			last = time.UnixMilli(c.last)
 		}
-		tup, ev := c.c.doc.event()
-		out = e.offer(rs, out, ev, c.c.flagsOf(), c.c.first, tup, last)
-		c.c.doc = nil
+		tup, ev := c.doc.event()
+		out = e.offer(rs, out, ev, c.flags(), c.first, tup, last)
+		c.doc = nil
 		if len(out) >= drainBatch {
 			emit(out)
 			clear(out) // the alerts are emit's now: hold none of them
 			out = out[:0]
 		}
 	}
-	cands = nil
-	clear(o.held)
-	o.total = 0
 	rs.terms.Store(int64(rs.tracker.Terms(id)))
 	rs.noteState()
 	return out

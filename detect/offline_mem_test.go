@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xferhunt/xferhunt/detect/newterms"
 	"github.com/xferhunt/xferhunt/ecs"
+	"github.com/xferhunt/xferhunt/state"
 )
 
 // offlineTupleBudget is the heap an order-free scan may hold per distinct
@@ -43,15 +45,7 @@ func TestOfflineMemoryPerTuple(t *testing.T) {
 			"file":       map[string]any{"path": fmt.Sprintf("/home/user%d/uploads/%d/report-%d.pdf", i%97, i%1000, i)},
 		}
 	}
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	for i := range n {
-		e.Process(event(i), Flags{})
-	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	perTuple := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / n
+	perTuple := heapPerEvent(e, n, event)
 	t.Logf("offline state: %.0f B per tuple (%d tuples)", perTuple, n)
 	if got := e.Stats().Terms; got != n {
 		t.Fatalf("%d tuples tracked, want %d", got, n)
@@ -73,6 +67,20 @@ func TestOfflineMemoryPerTuple(t *testing.T) {
 	if s := e.rules[0].tracker.Sightings(r.RuleID, []string{"/usr/lib/openssh/sftp-server-7", "host-0007", "/home/user7/uploads/7/report-7.pdf"}); len(s) != 1 || !s[0].Equal(time.UnixMilli(start+7)) {
 		t.Errorf("a tuple's sighting was not recorded")
 	}
+}
+
+// heapPerEvent processes event(0) … event(n−1) and returns by how much
+// they grew the live heap, per event.
+func heapPerEvent(e *Engine, n int, event func(int) ecs.Doc) float64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range n {
+		e.Process(event(i), Flags{})
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n)
 }
 
 // BenchmarkOfflineNewTerms is the order-free scan's cost per event when
@@ -140,19 +148,11 @@ func TestOfflineHeldDocMemory(t *testing.T) {
 			"file":    map[string]any{"path": fmt.Sprintf("/home/user%d/uploads/%d/report-%d.pdf", i%97, i%1000, i), "name": fmt.Sprintf("report-%d.pdf", i)},
 		}
 	}
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	for i := range n {
-		e.Process(event(i), Flags{})
-	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
+	perDoc := heapPerEvent(e, n, event)
 	off := e.rules[0].off
 	if off.total != n || off.dropped != 0 {
 		t.Fatalf("%d documents held, %d let go; want %d and 0", off.total, off.dropped, n)
 	}
-	perDoc := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / n
 	t.Logf("%.0f B per held document and its tuple", perDoc)
 	if perDoc > heldDocBudget {
 		t.Errorf("%.0f B per held document, budget %d", perDoc, heldDocBudget)
@@ -221,5 +221,55 @@ func TestDrainToBatches(t *testing.T) {
 	}
 	if batches < len(want)/most {
 		t.Fatalf("%d batches for %d alerts", batches, len(want))
+	}
+}
+
+// writeCounter counts a history store's writes: batches (SaveTerms) and
+// whole replacements (ReplaceTerms).
+type writeCounter struct {
+	*state.Store
+	saves, replaces int
+}
+
+func (w *writeCounter) SaveTerms(ruleID string, put []newterms.Term, del []uint64) error {
+	w.saves++
+	return w.Store.SaveTerms(ruleID, put, del)
+}
+
+func (w *writeCounter) ReplaceTerms(ruleID string, n int, term func(int) (uint64, []int64)) error {
+	w.replaces++
+	return w.Store.ReplaceTerms(ruleID, n, term)
+}
+
+// TestOfflineHistoryWrittenAtOnce: the history a scan records at the end
+// of its input (20,000 new tuples, five times the tracker's flush batch)
+// reaches the store in one replacement, which a crash cannot split
+// (state TestReplaceTermsKilled) — not in batches, which a kill between
+// them left as a mix of the old history and part of the new — and the
+// store then holds every tuple.
+func TestOfflineHistoryWrittenAtOnce(t *testing.T) {
+	const n = 20_000
+	st := &writeCounter{Store: state.OpenMemory()}
+	r := testRule()
+	e := newEngine(t, r, st, nil, Options{Offline: true, NewTermsFields: []string{"file.path"}})
+	for i := range n {
+		e.Process(ecs.Doc{
+			"@timestamp": base.Add(time.Duration(i) * time.Second).UnixMilli(),
+			"event":      map[string]any{"category": []any{"file"}, "id": "ev-" + strconv.Itoa(i)},
+			"host":       map[string]any{"id": "h"},
+			"process":    map[string]any{"name": "scp", "executable": "/usr/bin/scp"},
+			"file":       map[string]any{"path": "/srv/" + strconv.Itoa(i)},
+		}, Flags{})
+	}
+	e.Drain()
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if st.saves != 0 || st.replaces != 1 {
+		t.Fatalf("the scan's history was written in %d batches and %d replacements, want one replacement", st.saves, st.replaces)
+	}
+	stored := 0
+	if err := st.LoadTerms(r.RuleID, func(uint64, []int64) { stored++ }); err != nil || stored != n {
+		t.Fatalf("the store holds %d tuples (%v), want %d", stored, err, n)
 	}
 }

@@ -299,6 +299,22 @@ func TestChildProcess(t *testing.T) {
 		os.Exit(1)
 	}
 	switch mode {
+	case "replace":
+		// Replace the history with replaceNew, pausing after the third
+		// committed batch (the parent kills it there) unless told to run
+		// through.
+		through := os.Getenv("XFERHUNT_STATE_THROUGH") != ""
+		replaceHook = func(b int) {
+			fmt.Println("batch", b)
+			if b == 3 && !through {
+				time.Sleep(time.Minute)
+			}
+		}
+		if err := s.ReplaceTerms("r", replaceNew, func(i int) (uint64, []int64) { return newTerm(i) }); err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		fmt.Println("done")
 	case "hold":
 		fmt.Println("ready")
 		time.Sleep(time.Minute)

@@ -69,6 +69,12 @@ func initTerms(tx *bolt.Tx, path string) (newterms.HashKey, error) {
 	if err := meta.Put(metaTermsFormat, []byte(strconv.Itoa(termsFormat))); err != nil {
 		return key, err
 	}
+	// A ReplaceTerms a crash cut short: the old history stands.
+	if tx.Bucket(bucketTermsNext) != nil {
+		if err := tx.DeleteBucket(bucketTermsNext); err != nil {
+			return key, err
+		}
+	}
 	return key, migrateTermsV1(tx, terms, key, path)
 }
 
@@ -189,6 +195,152 @@ func (s *Store) SaveTerms(ruleID string, put []newterms.Term, del []uint64) erro
 		return fmt.Errorf("save term history of rule %s: %w", ruleID, err)
 	}
 	return nil
+}
+
+// bucketTermsNext is where ReplaceTerms builds a rule's new history (a
+// sub-bucket named by the rule, in a bucket of the call's own named by its
+// number, Store.replaceCalls) before one small transaction moves it into
+// bucketTerms in place of the old one. A crash before that move leaves the
+// old history in place and this bucket behind, which Open deletes.
+var bucketTermsNext = []byte("terms.v2.next")
+
+// replaceBatch is how many tuples ReplaceTerms writes per transaction:
+// bbolt holds a transaction's dirty pages and nodes in memory until it
+// commits, and one transaction of a million tuples held ~100 MB.
+const replaceBatch = 32 << 10
+
+// replaceHook, when set (tests), is called after each committed batch of
+// ReplaceTerms with the count of batches committed.
+var replaceHook func(batches int)
+
+// ReplaceTerms replaces the whole term history of ruleID with n tuples:
+// term(i) gives the i-th one's hash and sighting times (valid until the
+// next call), best in ascending hash order — the order bbolt stores keys
+// in, so each batch appends instead of touching pages all over the file.
+// The history changes at once: the tuples are written in batches of
+// replaceBatch into a bucket of their own, and one last transaction puts
+// that bucket in place of the old history. A crash (kill -9) at any point
+// leaves either the old history or the new one, never a mix, and memory
+// holds a batch, not the history (newterms.Replacer). Of calls for one
+// rule that overlap, the one whose move comes last stands.
+func (s *Store) ReplaceTerms(ruleID string, n int, term func(i int) (uint64, []int64)) error {
+	bb, ok := s.kv.(*boltBackend)
+	if !ok {
+		return s.replaceMemory(ruleID, n, term)
+	}
+	rule := []byte(ruleID)
+	// This call's own staging bucket: a shared one (terms.v2.next/<rule>)
+	// let one call's move delete another's batches, whose next batch then
+	// found no bucket (TestReplaceTermsInterleaved).
+	call := binary.BigEndian.AppendUint64(nil, s.replaceCalls.Add(1))
+	err := bb.db.Update(func(tx *bolt.Tx) error {
+		next, err := tx.CreateBucketIfNotExists(bucketTermsNext)
+		if err != nil {
+			return err
+		}
+		c, err := next.CreateBucket(call)
+		if err != nil {
+			return err
+		}
+		_, err = c.CreateBucket(rule)
+		return err
+	})
+	for i, batches := 0, 0; err == nil && i < n; {
+		err = bb.db.Update(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketTermsNext).Bucket(call).Bucket(rule)
+			// In hash order every put appends: full pages, half the file
+			// bbolt's default half-full splits would make.
+			b.FillPercent = 0.95
+			// bbolt keeps references to keys and values until commit.
+			end := min(n, i+replaceBatch)
+			buf := make([]byte, 0, (end-i)*24)
+			for ; i < end; i++ {
+				h, times := term(i)
+				at := len(buf)
+				buf = binary.BigEndian.AppendUint64(buf, h)
+				k := buf[at:len(buf):len(buf)]
+				at = len(buf)
+				buf = AppendTimes(buf, times)
+				if err := b.Put(k, buf[at:len(buf):len(buf)]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			batches++
+			if replaceHook != nil {
+				replaceHook(batches)
+			}
+		}
+	}
+	if err == nil {
+		err = bb.db.Update(func(tx *bolt.Tx) error {
+			terms := tx.Bucket(bucketTerms)
+			if terms.Bucket(rule) != nil {
+				if err := terms.DeleteBucket(rule); err != nil {
+					return err
+				}
+			}
+			next := tx.Bucket(bucketTermsNext)
+			if err := next.Bucket(call).MoveBucket(rule, terms); err != nil {
+				return err
+			}
+			return dropStaging(tx, call)
+		})
+	}
+	if err != nil {
+		// The batches would otherwise stay in the file until Open.
+		_ = bb.db.Update(func(tx *bolt.Tx) error { return dropStaging(tx, call) })
+		return fmt.Errorf("replace term history of rule %s: %w", ruleID, err)
+	}
+	return nil
+}
+
+// dropStaging deletes ReplaceTerms call's staging bucket, and the bucket
+// of staging buckets once no other call has one there.
+func dropStaging(tx *bolt.Tx, call []byte) error {
+	next := tx.Bucket(bucketTermsNext)
+	if next == nil {
+		return nil
+	}
+	if next.Bucket(call) != nil {
+		if err := next.DeleteBucket(call); err != nil {
+			return err
+		}
+	}
+	if k, _ := next.Cursor().First(); k != nil {
+		return nil
+	}
+	return tx.DeleteBucket(bucketTermsNext)
+}
+
+// replaceMemory is ReplaceTerms for a memory store: one transaction.
+func (s *Store) replaceMemory(ruleID string, n int, term func(i int) (uint64, []int64)) error {
+	path := [2]string{string(bucketTerms), ruleID}
+	return s.kv.update(func(tx txn) error {
+		var old []string
+		if err := tx.each(path, func(k string, _ []byte) error {
+			old = append(old, k)
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range old {
+			if err := tx.del(path, k); err != nil {
+				return err
+			}
+		}
+		var kb [8]byte
+		for i := range n {
+			h, times := term(i)
+			binary.BigEndian.PutUint64(kb[:], h)
+			if err := tx.put(path, string(kb[:]), AppendTimes(nil, times)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // TermRules lists the rule ids that have term history.

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -149,4 +150,196 @@ func TestRefusesNewerTermsFormat(t *testing.T) {
 	if !errors.Is(err, ErrNewerFormat) || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "newer xferhunt") {
 		t.Fatalf("Open = %v, want ErrNewerFormat in one line", err)
 	}
+}
+
+// The histories of the ReplaceTerms kill tests: replaceOld tuples before,
+// replaceNew after (several batches), no hash in both.
+const (
+	replaceOld = 5000
+	replaceNew = 5*replaceBatch + 123
+)
+
+func oldTerm(i int) (uint64, []int64) { return uint64(i)*2 + 1, []int64{int64(i), int64(i) + 7} }
+func newTerm(i int) (uint64, []int64) { return uint64(i) * 2, []int64{int64(i) * 3} }
+
+// history returns rule r's stored history of the store in dir.
+func history(t *testing.T, dir string) map[uint64][]int64 {
+	t.Helper()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+	got := map[uint64][]int64{}
+	if err := s.LoadTerms("r", func(h uint64, times []int64) { got[h] = slices.Clone(times) }); err != nil {
+		t.Fatal(err)
+	}
+	bb := s.kv.(*boltBackend)
+	_ = bb.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketTermsNext) != nil {
+			t.Errorf("the cut-short replacement's bucket is still there after Open")
+		}
+		return nil
+	})
+	return got
+}
+
+// sameHistory reports whether got is exactly the n tuples term gives.
+func sameHistory(got map[uint64][]int64, n int, term func(int) (uint64, []int64)) bool {
+	if len(got) != n {
+		return false
+	}
+	for i := range n {
+		h, times := term(i)
+		if !slices.Equal(got[h], times) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestReplaceTermsKilled: a process killed (SIGKILL) while ReplaceTerms
+// writes its batches leaves the old history whole — not the batches
+// written so far beside it — and the next Open clears what it wrote; run
+// to its end, the replacement leaves exactly the new history.
+func TestReplaceTermsKilled(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := make([]newterms.Term, replaceOld)
+	for i := range put {
+		h, times := oldTerm(i)
+		put[i] = newterms.Term{Hash: h, Times: times}
+	}
+	if err := s.SaveTerms("r", put, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	cmd, lines := startChild(t, dir, "replace")
+	for l := range lines {
+		if strings.HasPrefix(l, "error") || l == "done" {
+			t.Fatalf("child: %s", l)
+		}
+		if l == "batch 3" {
+			break
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if got := history(t, dir); !sameHistory(got, replaceOld, oldTerm) {
+		t.Fatalf("after a kill mid-replacement: %d tuples, not the old history of %d", len(got), replaceOld)
+	}
+
+	t.Setenv("XFERHUNT_STATE_THROUGH", "1")
+	cmd, lines = startChild(t, dir, "replace")
+	last := ""
+	for l := range lines {
+		last = l
+	}
+	if err := cmd.Wait(); err != nil || last != "done" {
+		t.Fatalf("child: %v, last line %q", err, last)
+	}
+	if got := history(t, dir); !sameHistory(got, replaceNew, newTerm) {
+		t.Fatalf("after the replacement: %d tuples, not the new history of %d", len(got), replaceNew)
+	}
+}
+
+// TestReplaceTermsMemory: a memory store's ReplaceTerms leaves exactly the
+// new history too.
+func TestReplaceTermsMemory(t *testing.T) {
+	s := OpenMemory()
+	defer s.Close()
+	if err := s.SaveTerms("r", []newterms.Term{{Hash: 1, Times: []int64{5}}, {Hash: 2, Times: []int64{6}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceTerms("r", 3, func(i int) (uint64, []int64) { return uint64(i + 2), []int64{int64(i)} }); err != nil {
+		t.Fatal(err)
+	}
+	got := map[uint64][]int64{}
+	_ = s.LoadTerms("r", func(h uint64, times []int64) { got[h] = slices.Clone(times) })
+	if !reflect.DeepEqual(got, map[uint64][]int64{2: {0}, 3: {1}, 4: {2}}) {
+		t.Fatalf("history %v", got)
+	}
+}
+
+// TestReplaceTermsInterleaved: a Store's methods are safe for concurrent
+// use, so a ReplaceTerms may run between the batches of another (two
+// goroutines; here, deterministically, from replaceHook after the first
+// batch): another rule's, or the same rule's. Each replacement builds
+// apart and moves in whole: the other rule keeps its own new history, the
+// same rule ends with the replacement that finished last, never a mix,
+// and nothing is left staged. On the shared staging bucket the inner
+// call's move deleted the outer call's batches and the outer's next batch
+// dereferenced a nil bucket.
+func TestReplaceTermsInterleaved(t *testing.T) {
+	for _, inner := range []string{"other", "r"} {
+		t.Run(inner, func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ran := false
+			replaceHook = func(batches int) {
+				if batches == 1 && !ran {
+					ran = true
+					if err := s.ReplaceTerms(inner, 10, oldTerm); err != nil {
+						t.Errorf("inner ReplaceTerms: %v", err)
+					}
+				}
+			}
+			defer func() { replaceHook = nil }()
+			err = s.ReplaceTerms("r", replaceNew, newTerm)
+			replaceHook = nil
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ran {
+				t.Fatal("the inner replacement did not run")
+			}
+			var other map[uint64][]int64
+			if inner != "r" {
+				other = map[uint64][]int64{}
+				if err := s.LoadTerms(inner, func(h uint64, times []int64) { other[h] = slices.Clone(times) }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.Close()
+			if got := history(t, dir); !sameHistory(got, replaceNew, newTerm) {
+				t.Fatalf("rule r: %d tuples, not the outer replacement's %d", len(got), replaceNew)
+			}
+			if inner != "r" && !sameHistory(other, 10, oldTerm) {
+				t.Fatalf("rule %s: %d tuples, not its own replacement's 10", inner, len(other))
+			}
+		})
+	}
+}
+
+// TestReplaceTermsFailedLeavesNothing: a ReplaceTerms that fails after its
+// batches (here its move: "key" names the term history's hash key, a
+// value, not a rule's bucket) deletes what it staged at once instead of
+// leaving a history's worth of pages in the file until the next Open.
+func TestReplaceTermsFailedLeavesNothing(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.ReplaceTerms(string(termsKeyName), 10, newTerm); err == nil {
+		t.Fatal("ReplaceTerms over the hash key's name succeeded")
+	}
+	_ = s.kv.(*boltBackend).db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketTermsNext) != nil {
+			t.Errorf("the failed replacement's batches are still staged")
+		}
+		return nil
+	})
 }

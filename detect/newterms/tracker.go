@@ -67,6 +67,7 @@
 package newterms
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -111,6 +112,14 @@ type History interface {
 	SaveTerms(ruleID string, put []Term, del []uint64) error
 }
 
+// Replacer is a History that can also replace a rule's whole stored
+// history in one step a crash cannot split (state.Store): n tuples,
+// term(i) giving the i-th one's hash and times (valid until the next
+// call), in ascending hash order.
+type Replacer interface {
+	ReplaceTerms(ruleID string, n int, term func(i int) (hash uint64, times []int64)) error
+}
+
 // Tracker answers "is this tuple new" for one or more rules sharing a
 // history window. It is not safe for concurrent use: the detection engine
 // drives it from one goroutine.
@@ -137,7 +146,8 @@ type Tracker struct {
 	MaxTuples int
 
 	lastFlush time.Time
-	pending   int // changed tuples not yet written, over all rules
+	pending   int  // changed tuples not yet written, over all rules
+	suspended bool // Suspend: no automatic flush
 	evicted   uint64
 	cutoff    int64  // the last Prune's cutoff (ms), for Coverage
 	visits    uint64 // records Prune has visited (tests: the cost of pruning)
@@ -183,6 +193,10 @@ type ruleTerms struct {
 	// newest only grows, and grows into a new record.
 	buckets   map[int64][]uint32
 	minBucket int64
+	// partial: loading the stored history failed part way. What did not
+	// load is still in the store, so the history is never replaced
+	// (Replacer) from memory, which would delete it.
+	partial bool
 }
 
 // entry is one tuple's history: 24 bytes.
@@ -315,6 +329,9 @@ func (t *Tracker) rule(ruleID string) *ruleTerms {
 			r.set(i, times)
 			t.queue(r, i)
 		})
+		if err != nil {
+			r.partial = true
+		}
 		if err != nil && t.err == nil {
 			// Carry on with what loaded: a partial baseline raises extra
 			// alerts, which is safer than raising none. Err reports it.
@@ -549,7 +566,7 @@ func insertCapped(times []int64, i int, ms int64) []int64 {
 }
 
 func (t *Tracker) maybeFlush() {
-	if t.h == nil {
+	if t.h == nil || t.suspended {
 		return
 	}
 	if t.pending >= t.FlushTuples && t.backoff == 0 {
@@ -572,6 +589,17 @@ func (t *Tracker) maybeFlush() {
 	}
 }
 
+// Suspend stops automatic flushes until Resume: the changes of a batch of
+// work (a scan's whole input, recorded at its end) then reach the History
+// together, through Resume's one Flush.
+func (t *Tracker) Suspend() { t.suspended = true }
+
+// Resume lets automatic flushes run again and flushes what is pending.
+func (t *Tracker) Resume() error {
+	t.suspended = false
+	return t.Flush()
+}
+
 // due reports whether an automatic flush may run at now: the interval has
 // passed and, after a failure, so has the backoff.
 func (t *Tracker) due(now time.Time) bool {
@@ -579,9 +607,14 @@ func (t *Tracker) due(now time.Time) bool {
 }
 
 // Flush writes every changed tuple back to the History, one transaction per
-// rule. It returns (and remembers, see Err) the first failure; the changes
-// stay buffered and are retried, by the automatic flushes only after a
-// backoff (FirstRetry doubling to MaxRetry), by an explicit Flush at once.
+// rule — or, when a rule has more than FlushTuples changes and the History
+// is a Replacer, its whole history through ReplaceTerms: a transaction of
+// a million changes holds them all in memory until it commits, and
+// batches of them would leave a mix of old and new history after a
+// crash. It returns (and remembers, see Err) the first failure; the
+// changes stay buffered and are retried, by the automatic flushes only
+// after a backoff (FirstRetry doubling to MaxRetry), by an explicit Flush
+// at once.
 func (t *Tracker) Flush() error {
 	now := t.Clock()
 	t.lastFlush = now
@@ -591,6 +624,12 @@ func (t *Tracker) Flush() error {
 	var first error
 	for id, r := range t.rules {
 		if len(r.dirty) == 0 && len(r.deleted) == 0 {
+			continue
+		}
+		if rp, ok := t.h.(Replacer); ok && !r.partial && len(r.dirty)+len(r.deleted) > t.FlushTuples {
+			if err := t.replace(rp, id, r); err != nil && first == nil {
+				first = err
+			}
 			continue
 		}
 		// One backing array for the batch's times: a term's Times are
@@ -611,6 +650,9 @@ func (t *Tracker) Flush() error {
 		for h := range r.deleted {
 			del = append(del, h)
 		}
+		// In key order a batch touches neighbouring pages of the store.
+		slices.SortFunc(put, func(a, b Term) int { return cmp.Compare(a.Hash, b.Hash) })
+		slices.Sort(del)
 		if err := t.h.SaveTerms(id, put, del); err != nil {
 			if first == nil {
 				first = err
@@ -645,14 +687,40 @@ func (t *Tracker) Flush() error {
 	return nil
 }
 
+// replace writes rule r's whole history through rp, in hash order, and
+// forgets its changes once written.
+func (t *Tracker) replace(rp Replacer, id string, r *ruleTerms) error {
+	idx := make([]uint32, 0, r.live)
+	for i := range r.ents.n {
+		if r.ent(i).n > 0 {
+			idx = append(idx, i)
+		}
+	}
+	slices.SortFunc(idx, func(a, b uint32) int { return cmp.Compare(r.ent(a).hash, r.ent(b).hash) })
+	err := rp.ReplaceTerms(id, len(idx), func(k int) (uint64, []int64) {
+		return r.ent(idx[k]).hash, r.times(idx[k], &t.timesBuf)
+	})
+	if err != nil {
+		return err
+	}
+	for _, i := range r.dirty {
+		r.ent(i).dirty = false
+	}
+	r.dirty = nil // a scan's million changes: not kept as capacity
+	clear(r.deleted)
+	return nil
+}
+
 // FlushFailures returns how many flushes have failed so far.
 func (t *Tracker) FlushFailures() uint64 { return t.failures }
 
 // FlushIfDue flushes when changes are pending, FlushInterval has passed
-// since the last flush and no failure's backoff is running: cheap enough to call after every batch of events
+// since the last flush, no failure's backoff is running and the tracker is
+// not suspended (Suspend): cheap enough to call after every batch of events
 // or on a ticker, so a quiet stream still reaches the store in time.
 func (t *Tracker) FlushIfDue() error {
-	if t.h == nil || t.pending == 0 || !t.due(t.Clock()) {
+	// Suspended, the changes wait for Resume's one flush, a ticker's too.
+	if t.h == nil || t.suspended || t.pending == 0 || !t.due(t.Clock()) {
 		return nil
 	}
 	return t.Flush()

@@ -8,6 +8,10 @@
 //	/usr/bin/time -f %M xferhunt scan --ephemeral \
 //	    --new-terms-fields host.id,process.executable,file.path ecs:/tmp/terms.ndjson
 //
+// With --state DIR (a new directory, then the same one again) it measures
+// the history's write at the end of the input and a second run's load;
+// the README gives the figures (Detection semantics, "scan is order free").
+//
 // -distinct below -n repeats the tuples round after round (later rounds are
 // history, not new).
 package main

@@ -45,7 +45,12 @@ func (p *Parser) seeProcess(s *sysRec, sec int64) {
 		e.sec = sec
 		return
 	}
-	n := &procEntry{ppid: s.ppid, commRaw: string(s.comm), exeRaw: string(s.exe), sec: sec}
+	// One string holds both raw values: a process appears or changes
+	// image on a good part of a busy log's SYSCALL records.
+	buf := append(append(p.scratchRaw[:0], s.comm...), s.exe...)
+	raw := string(buf)
+	p.scratchRaw = buf[:0]
+	n := &procEntry{ppid: s.ppid, commRaw: raw[:len(s.comm)], exeRaw: raw[len(s.comm):], sec: sec}
 	n.comm = p.strs.str(s.comm)
 	n.exe = p.strs.str(s.exe)
 	if ok && e.exeRaw == n.exeRaw {
@@ -170,7 +175,11 @@ func (u *userRec) values(in *interner) userVals {
 	v := userVals{acct: in.str(u.acct), addr: in.str(u.addr), host: in.str(u.hostname),
 		term: in.str(u.terminal), exe: in.str(u.exe), ses: idVal(u.ses)}
 	v.pid, _ = atoiAll(u.pid)
-	v.ip, _ = netip.ParseAddr(v.addr)
+	if v.addr != "" {
+		// Most records say addr=? (""): ParseAddr would allocate the
+		// error it returns for every one of them.
+		v.ip, _ = netip.ParseAddr(v.addr)
+	}
 	return v
 }
 

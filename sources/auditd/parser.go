@@ -69,6 +69,7 @@ type Parser struct {
 	scratchPids    []int
 	scratchExec    []byte
 	scratchSys     sysRec // a SYSCALL record Line reads, until it is kept
+	scratchRaw     []byte // seeProcess's comm and exe, before they become one string
 	strs           interner
 	argvs          argLists
 
