@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 	"unsafe"
 
@@ -96,21 +97,30 @@ func newLeafPlan(q *kql.Query) *leafPlan {
 // leafMatch sets keep[i] for the rows that q, planned as lp, keeps, on
 // every core. Rows the index cannot answer are decoded.
 func leafMatch(rows []*Row, lp *leafPlan, q *kql.Query, keep []bool) {
-	workers := max(1, runtime.GOMAXPROCS(0))
-	chunk := (len(rows) + workers - 1) / workers
+	// Workers take blocks of rows as they go rather than a fixed half
+	// each: on a shared machine one core may be lent elsewhere for a
+	// while, and the pass is as slow as its slowest worker.
+	const block = 1024
+	var next atomic.Int64
+	workers := max(1, min(runtime.GOMAXPROCS(0), (len(rows)+block-1)/block))
 	var wg sync.WaitGroup
-	for start := 0; start < len(rows); start += chunk {
-		end := min(len(rows), start+chunk)
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			e := newLeafEval(lp)
 			defer e.release()
-			for i := start; i < end; i++ {
-				if m, ok := e.match(rows[i]); ok {
-					keep[i] = m
-				} else {
-					keep[i] = q.Match(rows[i].doc())
+			for {
+				start := int(next.Add(block)) - block
+				if start >= len(rows) {
+					return
+				}
+				for i := start; i < min(len(rows), start+block); i++ {
+					if m, ok := e.match(rows[i]); ok {
+						keep[i] = m
+					} else {
+						keep[i] = q.Match(rows[i].doc())
+					}
 				}
 			}
 		}()
