@@ -130,10 +130,31 @@ type template struct {
 	ids     []uint32            // sorted
 }
 
+// A template holds a whole alert's values, long ones (the rule's
+// investigation guide) uncompressed: ~12 KB for the seed rule, as much as
+// the document for a hostile one. One per rule is nothing for the rules a
+// host runs, but a view file is anyone's: 100k alerts naming 100k rules
+// would hold 100k templates, 70x the rows' compressed size
+// (TestTemplatesBounded). Past maxTemplates rules, or once the templates'
+// long values reach maxTemplateLong bytes, a new rule's rows share
+// noTemplate, which holds nothing: they keep every entry themselves and
+// read their long values from their own JSON, as a row whose long text
+// differs from its template's does.
+const (
+	maxTemplates    = 1024
+	maxTemplateLong = 16 << 20
+)
+
 var templates = struct {
 	sync.Mutex
-	byRule map[string]*template
-}{byRule: map[string]*template{}}
+	byRule   map[string]*template
+	longSize int // bytes of long values the templates hold
+	limit    int // maxTemplates; tests lower it
+}{byRule: map[string]*template{}, limit: maxTemplates}
+
+// noTemplate is the empty template of rules past the bounds: never
+// written after it is made, so rows share it read-only.
+var noTemplate = &template{payload: map[uint32]string{}, vals: map[uint32]any{}, partial: map[uint32]bool{}, long: map[uint32][]string{}}
 
 type flatEntry struct {
 	id      uint32
@@ -267,6 +288,16 @@ func ruleTemplate(rule string, entries []flatEntry) *template {
 	if t, ok := templates.byRule[rule]; ok {
 		return t
 	}
+	long := 0
+	for _, e := range entries {
+		for _, l := range e.long {
+			long += len(l)
+		}
+	}
+	if len(templates.byRule) >= templates.limit || templates.longSize+long > maxTemplateLong {
+		return noTemplate
+	}
+	templates.longSize += long
 	t := &template{payload: map[uint32]string{}, vals: map[uint32]any{}, partial: map[uint32]bool{}, long: map[uint32][]string{}}
 	for _, e := range entries {
 		t.payload[e.id] = e.payload
