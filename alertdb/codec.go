@@ -3,116 +3,153 @@ package alertdb
 import (
 	"bytes"
 	"compress/flate"
-	_ "embed"
 	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
-	"slices"
+	"strings"
 	"sync"
 
 	"github.com/xferhunt/xferhunt/ecs"
 )
 
 // Alert documents are held compressed. As Go maps an alert costs several
-// times its JSON; as JSON an alert of the seed rule is ~11.5 KB (the
-// rule's investigation guide and metadata ride along); deflated against a
-// dictionary of a real alert, a few hundred bytes (TestAlertSize pins
-// it). That is what keeps 100k alerts well under the 200 MB budget.
-// Columns the list draws are extracted once at arrival, so only
-// drill-down, copy, export and filters decode.
-//
-// alertDict is the JSON of a real alert: the first one detect's alert
-// builder raises with the built-in seed rule over the committed capture
-// testdata/capture/raw.log, so it holds exactly the keys, rule metadata
-// and audit record text every alert repeats. It is generated, not
-// written: TestAlertDict fails when the builder's output has moved away
-// from it. Changing it is safe because blobs never outlive the process.
-//
-//go:generate go test -run ^TestAlertDict$ -update .
-//go:embed alertdict.json
-var alertDict []byte
+// times its JSON; as JSON an alert of the seed rule is ~24 KB (the rule's
+// investigation guide and metadata ride along). A row holds its JSON as a
+// delta against its template's JSON (delta.go), deflated against the
+// template values the delta replaced and the row's own index: ~300 bytes
+// for a real alert (TestAlertSize pins it). Columns the list draws are
+// extracted once at arrival, so only drill-down, copy, export and filters
+// decode.
 
 var writers = sync.Pool{New: func() any {
-	w, err := flate.NewWriterDict(io.Discard, 4, alertDict) // level 4: size of 6, faster
+	w, err := flate.NewWriter(io.Discard, 4) // level 4: size of 6, faster
 	if err != nil {
 		panic(err) // only on an invalid level, a programming error
 	}
 	return w
 }}
 
-// inflater is a pooled decompressor with the buffer its dictionary is
-// assembled in (alertDict, then the row's index: see encodeDoc).
+// json is the template's JSON and its structure, nil without a template.
+func (t *template) json() ([]byte, *jnode) {
+	if t == nil {
+		return nil, nil
+	}
+	return t.js, t.root
+}
+
+// inflater is a pooled decompressor with the buffers a row's JSON is
+// rebuilt in: its dictionary (see encodeDoc) and the inflated delta.
 type inflater struct {
-	r    io.ReadCloser
-	dict []byte
+	r     io.ReadCloser
+	src   strings.Reader
+	dict  []byte
+	delta []byte
 }
 
 var readers = sync.Pool{New: func() any {
-	return &inflater{r: flate.NewReaderDict(bytes.NewReader(nil), alertDict), dict: slices.Clone(alertDict)}
+	return &inflater{r: flate.NewReader(strings.NewReader(""))}
 }}
 
-// encodeDoc returns d as deflated JSON. The dictionary is alertDict
-// followed by flat, the row's index (flat.go): the index holds the row's
-// own values (uuid, times, paths, the reason), so the JSON refers to them
-// instead of holding them a second time. Go's flate writer takes a
-// dictionary only when it is made (~700 KB of tables), so the index is
-// written as data, flushed to a byte boundary, and what it compressed to
-// is dropped: the blocks after the flush refer back into a window that
-// inflate rebuilds from the same dictionary.
-func encodeDoc(d ecs.Doc, flat string) ([]byte, error) {
+// marshalDoc is the alert's JSON, as a row holds it.
+func marshalDoc(d ecs.Doc) ([]byte, error) {
 	js, err := json.Marshal(map[string]any(d))
 	if err != nil {
 		return nil, fmt.Errorf("encoding alert: %w", err)
 	}
+	return js, nil
+}
+
+// encodeDoc returns js, an alert's JSON, as a row holds it: its delta
+// against t's JSON (delta.go), deflated, after the list of template
+// values the delta's literals replaced. Deflate's dictionary is those
+// values (an audit record is most like the template's record) followed by
+// flat, the row's index (flat.go), which holds the row's own values (uuid,
+// times, paths, the reason), so the delta refers to them instead of
+// holding them a second time. Go's flate writer takes a dictionary only
+// when it is made (~700 KB of tables), so the dictionary is written as
+// data, flushed to a byte boundary, and what it compressed to is dropped:
+// the blocks after the flush refer back into a window that inflate
+// rebuilds from the same dictionary.
+func encodeDoc(js []byte, flat string, t *template) ([]byte, error) {
+	tj, root := t.json()
+	delta, like := makeDelta(nil, js, tj, root)
 	var buf bytes.Buffer
 	w := writers.Get().(*flate.Writer)
 	defer writers.Put(w)
 	w.Reset(&buf)
-	if flat != "" {
-		if _, err := io.WriteString(w, flat); err != nil {
+	for _, s := range like {
+		if _, err := w.Write(tj[s.start:s.end]); err != nil {
 			return nil, fmt.Errorf("compressing alert: %w", err)
 		}
+	}
+	if _, err := io.WriteString(w, flat); err != nil {
+		return nil, fmt.Errorf("compressing alert: %w", err)
+	}
+	if len(like) > 0 || flat != "" {
 		if err := w.Flush(); err != nil {
 			return nil, fmt.Errorf("compressing alert: %w", err)
 		}
-		buf.Reset()
 	}
-	if _, err := w.Write(js); err != nil {
+	buf.Reset()
+	buf.Write(appendSpans(nil, like))
+	if _, err := w.Write(delta); err != nil {
 		return nil, fmt.Errorf("compressing alert: %w", err)
 	}
 	if err := w.Close(); err != nil {
 		return nil, fmt.Errorf("compressing alert: %w", err)
 	}
-	return bytes.Clone(buf.Bytes()), nil
+	return buf.Bytes(), nil
 }
 
-// inflate returns the alert's JSON; flat is the index it was encoded with.
-func inflate(blob []byte, flat string) ([]byte, error) {
+// inflate returns the JSON of r.
+func inflate(r *Row) ([]byte, error) {
 	in := readers.Get().(*inflater)
 	defer readers.Put(in)
-	return in.into(nil, blob, flat)
+	return in.into(nil, r)
 }
 
 // into is inflate into buf's memory: a pass that reads the JSON of row
 // after row reuses one buffer (and one decompressor) instead of growing
 // a new ~24 KB buffer per row, which kept the collector busy enough to
 // empty the decompressor pool.
-func (in *inflater) into(buf, blob []byte, flat string) ([]byte, error) {
-	in.dict = append(in.dict[:len(alertDict)], flat...)
-	if err := in.r.(flate.Resetter).Reset(bytes.NewReader(blob), in.dict); err != nil {
+func (in *inflater) into(buf []byte, r *Row) ([]byte, error) {
+	delta, err := in.deltaOf(r)
+	if err != nil {
+		return nil, err
+	}
+	tj, _ := r.tmpl.json()
+	js, err := applyDelta(buf[:0], delta, tj)
+	if err != nil {
 		return nil, fmt.Errorf("decompressing alert: %w", err)
 	}
-	b := bytes.NewBuffer(buf[:0])
-	if _, err := b.ReadFrom(in.r); err != nil {
-		return nil, fmt.Errorf("decompressing alert: %w", err)
-	}
-	return b.Bytes(), nil
+	return js, nil
 }
 
-// decodeDoc returns the alert document of blob, encoded with flat.
-func decodeDoc(blob []byte, flat string) (ecs.Doc, error) {
-	js, err := inflate(blob, flat)
+// deltaOf inflates r's delta (delta.go) into in's buffer, valid until the
+// next call.
+func (in *inflater) deltaOf(r *Row) ([]byte, error) {
+	tj, _ := r.tmpl.json()
+	dict, z, err := appendLike(in.dict[:0], r.blob, tj)
+	if err != nil {
+		return nil, fmt.Errorf("decompressing alert: %w", err)
+	}
+	in.dict = append(dict, r.flat...)
+	in.src.Reset(z)
+	if err := in.r.(flate.Resetter).Reset(&in.src, in.dict); err != nil {
+		return nil, fmt.Errorf("decompressing alert: %w", err)
+	}
+	d := bytes.NewBuffer(in.delta[:0])
+	if _, err := d.ReadFrom(in.r); err != nil {
+		return nil, fmt.Errorf("decompressing alert: %w", err)
+	}
+	in.delta = d.Bytes()
+	return in.delta, nil
+}
+
+// decodeDoc returns the alert document of r.
+func decodeDoc(r *Row) (ecs.Doc, error) {
+	js, err := inflate(r)
 	if err != nil {
 		return nil, err
 	}

@@ -10,8 +10,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite alertdict.json from the capture (go generate ./alertdb)")
 
-// dictFromCapture derives the deflate dictionary: the first alert the seed
-// rule raises over the committed raw capture, as encodeDoc writes it.
+// dictFromCapture derives alertDict: the first alert the seed
+// rule raises over the committed raw capture, as marshalDoc writes it.
 func dictFromCapture(tb testing.TB) []byte {
 	alerts := captureAlerts(tb, "raw.log", nil)
 	if len(alerts) == 0 {
@@ -42,12 +42,11 @@ func TestAlertDict(t *testing.T) {
 }
 
 // maxAlertBlob is the most a real alert may take compressed. Measured
-// when the dictionary was generated: 239–691 bytes over the ten alerts
-// below (none compressed ~3.9–4.1 KB; the hand-written dictionary it
-// replaced left 3.3–3.5 KB); the bound leaves ~30% for drift. The rule
-// fields Kibana's build_alert writes (the parameters block, execution and
-// rule uuids, dates) brought it to 449–912 bytes: the bound follows.
-const maxAlertBlob = 1200
+// when alerts became deltas against their template (delta.go): 12 bytes
+// for a template's own alert, 273–434 for the others below (449–912 when
+// each was deflated whole against one dictionary); the bound leaves ~60%
+// for drift.
+const maxAlertBlob = 700
 
 // TestAlertSize compresses every alert the seed rule raises (with
 // file.path as the new term, so every upload outside /run alerts) over
@@ -60,17 +59,13 @@ func TestAlertSize(t *testing.T) {
 			t.Fatalf("%s: %d alerts, want 5", name, len(alerts))
 		}
 		for i, a := range alerts {
-			flat, _ := flatten(a.Doc)
-			blob, err := encodeDoc(a.Doc, flat)
-			if err != nil {
-				t.Fatal(err)
-			}
+			r := NewRow(a)
 			js, _ := json.Marshal(map[string]any(a.Doc))
-			t.Logf("%s alert %d: %d bytes of JSON, %d compressed", name, i, len(js), len(blob))
-			if len(blob) > maxAlertBlob {
-				t.Errorf("%s alert %d compresses to %d bytes, over %d", name, i, len(blob), maxAlertBlob)
+			t.Logf("%s alert %d: %d bytes of JSON, %d compressed, index %d", name, i, len(js), len(r.blob), len(r.flat))
+			if len(r.blob) > maxAlertBlob {
+				t.Errorf("%s alert %d compresses to %d bytes, over %d", name, i, len(r.blob), maxAlertBlob)
 			}
-			if d, err := decodeDoc(blob, flat); err != nil || d.Str("kibana.alert.uuid") != a.ID() {
+			if d, err := decodeDoc(r); err != nil || d.Str("kibana.alert.uuid") != a.ID() {
 				t.Errorf("%s alert %d does not round-trip: %v", name, i, err)
 			}
 		}

@@ -16,8 +16,9 @@ import (
 // microseconds an alert, seconds over 100k. So each row also keeps a flat
 // index of its leaf values, the way Elasticsearch resolves them
 // (ecs.Doc.Values), with field names interned in one table and every entry
-// identical to its rule's template (the rule metadata, threat, explain,
-// constant ECS fields) left out. A filter pass then builds, per row, a
+// identical to its template's (the first alert of its rule and program:
+// the rule metadata, threat, explain, process and session shape, constant
+// ECS fields) left out. A filter pass then builds, per row, a
 // tiny ecs.Doc holding only the fields the query references and hands it
 // to the unchanged predicate. Long strings (event.original, the reason),
 // invalid UTF-8 and types the JSON round trip would change are not indexed
@@ -113,8 +114,10 @@ func (t *fieldTable) snapshot() []string {
 	return t.names[:len(t.names):len(t.names)]
 }
 
-// template is the index entries the first alert of a rule had; rows of
-// that rule store only what differs. Immutable once built.
+// template is the index entries and the JSON the first alert of a rule
+// and program (templates, below) had; later rows of the same key store
+// only what differs. Immutable once built, shared by every row of its key:
+// a filter's answer over fields no row entry overrides is the template's.
 //
 // A partial entry (values over maxInline left out) equals the template's
 // only when the long values are equal too (long), so the template's values
@@ -128,31 +131,51 @@ type template struct {
 	partial map[uint32]bool
 	long    map[uint32][]string // the values a partial payload left out, sorted
 	ids     []uint32            // sorted
+	// js is the first alert as JSON, root its structure: rows hold their
+	// JSON as a delta against it (delta.go).
+	js   []byte
+	root *jnode
 }
 
-// A template holds a whole alert's values, long ones (the rule's
-// investigation guide) uncompressed: ~12 KB for the seed rule, as much as
-// the document for a hostile one. One per rule is nothing for the rules a
-// host runs, but a view file is anyone's: 100k alerts naming 100k rules
-// would hold 100k templates, 70x the rows' compressed size
-// (TestTemplatesBounded). Past maxTemplates rules, or once the templates'
-// long values reach maxTemplateLong bytes, a new rule's rows share
-// noTemplate, which holds nothing: they keep every entry themselves and
-// read their long values from their own JSON, as a row whose long text
+// templates are keyed by rule and process.executable: alerts of one rule
+// and one transfer program (the rule's own new-terms field) share their
+// process, parent, session and audit record shapes, so each row's index
+// and delta against its template hold little more than ids, times and
+// names. Templates are never dropped (rows refer to them), so at most
+// maxExeTemplates keys name an executable; past that, alerts of a new
+// one share their rule's template, as every alert did before.
+//
+// Rules are bounded too: a template holds a whole alert's JSON and its
+// long values (the rule's investigation guide) uncompressed, ~100 KB for
+// the seed rule and as much as the document for a hostile one. One per
+// rule is nothing for the rules a host runs, but a view file is anyone's:
+// 2,000 alerts naming 2,000 rules with 64 KB guides held a template each,
+// ~100x the rows' compressed size (TestTemplatesBounded). Past
+// maxTemplates keys, or once templates hold maxTemplateBytes of JSON and
+// long values, a new key's rows share noTemplate, which holds nothing:
+// their delta is their whole JSON, they keep every index entry themselves
+// and read their long values from their own JSON, as a row whose long text
 // differs from its template's does.
-const (
-	maxTemplates    = 1024
-	maxTemplateLong = 16 << 20
-)
-
 var templates = struct {
 	sync.Mutex
-	byRule   map[string]*template
-	longSize int // bytes of long values the templates hold
-	limit    int // maxTemplates; tests lower it
-}{byRule: map[string]*template{}, limit: maxTemplates}
+	byKey map[templateKey]*template
+	exes  int
+	size  int // bytes of JSON and long values the templates hold
+	limit int // maxTemplates; tests lower it
+}{byKey: map[templateKey]*template{}, limit: maxTemplates}
 
-// noTemplate is the empty template of rules past the bounds: never
+type templateKey struct{ rule, exe string }
+
+// maxExeTemplates bounds the templates of distinct executables (~100 KB
+// each: the JSON of an alert, its structure and its index entries).
+const maxExeTemplates = 64
+
+const (
+	maxTemplates     = 1024
+	maxTemplateBytes = 32 << 20
+)
+
+// noTemplate is the empty template of keys past the bounds: never
 // written after it is made, so rows share it read-only.
 var noTemplate = &template{payload: map[uint32]string{}, vals: map[uint32]any{}, partial: map[uint32]bool{}, long: map[uint32][]string{}}
 
@@ -164,8 +187,9 @@ type flatEntry struct {
 	partial bool
 }
 
-// flatten builds the row index of d and the template it is relative to.
-func flatten(d ecs.Doc) (string, *template) {
+// flatten builds the row index of d and the template it is relative to;
+// js is d's JSON, which a new template keeps.
+func flatten(d ecs.Doc, js []byte) (string, *template) {
 	acc := make(map[string][]any, 64)
 	cold := map[string]bool{}
 	arrayed := map[string]bool{}
@@ -197,7 +221,7 @@ func flatten(d ecs.Doc) (string, *template) {
 	}
 	slices.SortFunc(entries, func(a, b flatEntry) int { return int(a.id) - int(b.id) })
 
-	t := ruleTemplate(d.Str("kibana.alert.rule.rule_id"), entries)
+	t := ruleTemplate(d.Str("kibana.alert.rule.rule_id"), d.Str("process.executable"), entries, js)
 	var out []byte
 	put := func(e flatEntry) {
 		out = binary.AppendUvarint(out, uint64(e.id))
@@ -282,23 +306,40 @@ func appendRefs(b, base []byte, e flatEntry) []byte {
 	return b
 }
 
-func ruleTemplate(rule string, entries []flatEntry) *template {
+// ruleTemplate returns the template of rule and exe (process.executable),
+// made from entries and js when it is the first such alert.
+func ruleTemplate(rule, exe string, entries []flatEntry, js []byte) *template {
 	templates.Lock()
 	defer templates.Unlock()
-	if t, ok := templates.byRule[rule]; ok {
+	k := templateKey{rule, exe}
+	if t, ok := templates.byKey[k]; ok {
 		return t
 	}
-	long := 0
-	for _, e := range entries {
-		for _, l := range e.long {
-			long += len(l)
+	if exe != "" && templates.exes >= maxExeTemplates {
+		k.exe = ""
+		if t, ok := templates.byKey[k]; ok {
+			return t
 		}
 	}
-	if len(templates.byRule) >= templates.limit || templates.longSize+long > maxTemplateLong {
+	size := len(js)
+	for _, e := range entries {
+		for _, l := range e.long {
+			size += len(l)
+		}
+	}
+	if len(templates.byKey) >= templates.limit || templates.size+size > maxTemplateBytes {
+		if t, ok := templates.byKey[templateKey{rule, ""}]; ok {
+			return t // the rule's own is nearer than none
+		}
 		return noTemplate
 	}
-	templates.longSize += long
-	t := &template{payload: map[uint32]string{}, vals: map[uint32]any{}, partial: map[uint32]bool{}, long: map[uint32][]string{}}
+	templates.size += size
+	if k.exe != "" {
+		templates.exes++
+	}
+	js = bytes.Clone(js)
+	t := &template{payload: map[uint32]string{}, vals: map[uint32]any{}, partial: map[uint32]bool{}, long: map[uint32][]string{},
+		js: js, root: parseTemplate(js)}
 	for _, e := range entries {
 		t.payload[e.id] = e.payload
 		t.ids = append(t.ids, e.id)
@@ -325,7 +366,7 @@ func ruleTemplate(rule string, entries []flatEntry) *template {
 		t.vals[e.id] = v
 		t.partial[e.id] = partial
 	}
-	templates.byRule[rule] = t
+	templates.byKey[k] = t
 	return t
 }
 
@@ -669,7 +710,7 @@ func (p *plan) miniDoc(r *Row, d ecs.Doc) bool {
 		}
 	}
 	if cold != nil {
-		js, err := inflate(r.blob, r.flat)
+		js, err := inflate(r)
 		if err != nil {
 			return false
 		}

@@ -15,8 +15,9 @@ import (
 // what it cost before and never more.
 var interned = struct {
 	sync.Mutex
-	m map[string]string
-}{m: map[string]string{}}
+	m      map[string]string
+	stamps map[liveness.Stamp]*liveness.Stamp
+}{m: map[string]string{}, stamps: map[liveness.Stamp]*liveness.Stamp{}}
 
 const (
 	maxInterned    = 1 << 14
@@ -42,7 +43,25 @@ func intern(s string) string {
 	return s
 }
 
-// internStamp shares the strings of an origin stamp.
-func internStamp(s liveness.Stamp) liveness.Stamp {
-	return liveness.Stamp{Origin: liveness.Origin(intern(string(s.Origin))), HostID: intern(s.HostID), Boot: intern(s.Boot)}
+// internStamp returns the shared copy of an origin stamp: a row holds a
+// pointer (8 bytes, not 48), and the stamps of one host and boot are one.
+// Once the table is full a stamp is a copy of its own, its strings still
+// shared while their table has room.
+func internStamp(s liveness.Stamp) *liveness.Stamp {
+	interned.Lock()
+	p, ok := interned.stamps[s]
+	interned.Unlock()
+	if ok {
+		return p
+	}
+	p = &liveness.Stamp{Origin: liveness.Origin(intern(string(s.Origin))), HostID: intern(s.HostID), Boot: intern(s.Boot)}
+	interned.Lock()
+	defer interned.Unlock()
+	if q, ok := interned.stamps[*p]; ok {
+		return q
+	}
+	if len(interned.stamps) < maxInterned {
+		interned.stamps[*p] = p
+	}
+	return p
 }

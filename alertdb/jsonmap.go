@@ -1,6 +1,7 @@
 package alertdb
 
 import (
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +34,16 @@ type jdec struct {
 	b []byte
 	i int
 }
+
+// alertDict is the JSON of a real alert: the first one detect's alert
+// builder raises with the built-in seed rule over the committed capture
+// testdata/capture/raw.log, so it holds exactly the keys and short values
+// every alert repeats (internKeys). It is generated, not written:
+// TestAlertDict fails when the builder's output has moved away from it.
+//
+//go:generate go test -run ^TestAlertDict$ -update .
+//go:embed alertdict.json
+var alertDict []byte
 
 // internKeys holds the field names every alert repeats, so decoding does
 // not allocate them again for each document. Read-only after init.

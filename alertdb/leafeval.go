@@ -1,10 +1,7 @@
 package alertdb
 
 import (
-	"bytes"
-	"compress/flate"
 	"errors"
-	"io"
 	"math"
 	"runtime"
 	"strconv"
@@ -367,7 +364,7 @@ func (e *leafEval) ownPasses(lt *kql.LeafTest, o ownEntry) bool {
 // needed it.
 type rowJSON struct {
 	inf     *inflater
-	src     bytes.Reader
+	cur     deltaCursor
 	buf     []byte
 	started bool
 	done    bool // buf holds the whole JSON
@@ -384,19 +381,21 @@ func (j *rowJSON) release() {
 	}
 }
 
-// more inflates about as much again as buf holds (2 KiB at first: a real
-// alert's event.original ends near 1.3 KB).
+// more adds to buf about as much again of the JSON as it holds (2 KiB
+// at first: a real alert's event.original ends near 1.3 KB). The delta
+// (delta.go, a few KB) is inflated whole at the first call; the JSON is
+// then copied from it and the template only as far as the scan reads.
 func (j *rowJSON) more(r *Row) error {
 	if !j.started {
 		if j.inf == nil {
 			j.inf = readers.Get().(*inflater)
 		}
-		in := j.inf
-		in.dict = append(in.dict[:len(alertDict)], r.flat...)
-		j.src.Reset(r.blob)
-		if err := in.r.(flate.Resetter).Reset(&j.src, in.dict); err != nil {
+		d, err := j.inf.deltaOf(r)
+		if err != nil {
 			return err
 		}
+		tj, _ := r.tmpl.json()
+		j.cur.reset(d, tj)
 		j.started = true
 	}
 	target := max(2048, 2*len(j.buf))
@@ -405,18 +404,9 @@ func (j *rowJSON) more(r *Row) error {
 		copy(nb, j.buf)
 		j.buf = nb
 	}
-	for len(j.buf) < target {
-		n, err := j.inf.r.Read(j.buf[len(j.buf):target])
-		j.buf = j.buf[:len(j.buf)+n]
-		if err == io.EOF {
-			j.done = true
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	var err error
+	j.buf, j.done, err = j.cur.appendTo(j.buf, target-len(j.buf))
+	return err
 }
 
 // scan reports whether a value of one of the wanted fields passes its

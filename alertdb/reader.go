@@ -48,7 +48,7 @@ func (rd *reader) json(r *Row) ([]byte, error) {
 	if rd.inf == nil {
 		rd.inf = readers.Get().(*inflater)
 	}
-	js, err := rd.inf.into(rd.js, r.blob, r.flat)
+	js, err := rd.inf.into(rd.js, r)
 	if err == nil {
 		rd.js = js
 	}

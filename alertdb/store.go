@@ -1,6 +1,7 @@
 package alertdb
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -100,31 +101,37 @@ func SortColumns() []string {
 // a status change replaces the row, which lets filter passes read a
 // snapshot of the row slice from another goroutine without locks.
 type Row struct {
-	// seq and pid are int32 and the small columns bytes so a row is 224
-	// bytes, not 256: 3 MB over 100k alerts.
+	// seq and pid are int32, the time two words and the small columns
+	// bytes, so a row is 160 bytes (a size class), not 224: 6 MB over
+	// 100k alerts.
 	seq  int32
 	pid  int32
-	blob []byte // deflated alert JSON, see codec.go
-	// flat indexes the leaf values relative to tmpl, the template of the
-	// alert's rule, so filters need not decode blob (flat.go). A nil tmpl
-	// means no index: filters decode.
+	nsec int32 // the event time: Unix seconds (sec) and nanoseconds
+	sev  int8  // triage.Severity
+	// status is a triage.Status.
+	status     uint8
+	historical bool
+	sec        int64
+	// blob is the alert JSON as codec.go holds it, flat the index of its
+	// leaf values relative to tmpl, the template of the alert's rule and
+	// program, so filters need not decode blob (flat.go). Both are one
+	// allocation, and uuid and path point into flat when it holds them.
+	// A nil tmpl means no index: filters decode.
+	blob string
 	flat string
 	tmpl *template
 	uuid string
 	// arrival is the document as it came in, kept only until the row is
 	// stored so a live filter need not decode what it was just handed.
-	arrival    ecs.Doc
-	at         time.Time
-	sev        int8  // triage.Severity
-	status     uint8 // triage.Status
-	historical bool
-	process    string
-	user       string
-	ip         string
-	path       string
-	// live is where the alert came from (internal/liveness): whether the
-	// host may be acted on for it is decided from this, per key press.
-	live liveness.Stamp
+	arrival ecs.Doc
+	process string
+	user    string
+	ip      string
+	path    string
+	// live is where the alert came from (internal/liveness), shared by
+	// the rows of one origin: whether the host may be acted on for it is
+	// decided from this, per key press.
+	live *liveness.Stamp
 }
 
 // NewRow turns an alert into a row: column extraction, sanitizing and
@@ -134,11 +141,11 @@ func NewRow(a detect.Alert) *Row { return newRow(0, a) }
 
 func newRow(seq int, a detect.Alert) *Row {
 	d := a.Doc
-	flat, tmpl := flatten(d)
-	blob, err := encodeDoc(d, flat)
-	if err != nil {
-		flat, tmpl = "", nil
-		blob, _ = encodeDoc(ecs.Doc{"kibana.alert.uuid": d.Str("kibana.alert.uuid"), "xferhunt.tui_error": err.Error()}, "")
+	r := &Row{seq: int32(seq), arrival: d}
+	if err := r.encode(d); err != nil {
+		js, _ := marshalDoc(ecs.Doc{"kibana.alert.uuid": d.Str("kibana.alert.uuid"), "xferhunt.tui_error": err.Error()})
+		blob, _ := encodeDoc(js, "", nil)
+		r.blob = string(blob)
 	}
 	pid, err := strconv.ParseInt(ecs.Display(d.Get("process.pid")), 10, 32)
 	if err != nil {
@@ -159,24 +166,46 @@ func newRow(seq int, a detect.Alert) *Row {
 	if d.Get("xferhunt.responder.own_binary") == true {
 		path = "[xferhunt itself] " + path
 	}
-	return &Row{
-		seq:        int32(seq),
-		arrival:    d,
-		blob:       blob,
-		flat:       flat,
-		tmpl:       tmpl,
-		pid:        int32(pid),
-		uuid:       d.Str("kibana.alert.uuid"),
-		at:         at,
-		sev:        int8(triage.ParseSeverity(d.Str("kibana.alert.severity"))),
-		status:     uint8(triage.ParseStatus(d.Str("kibana.alert.workflow_status"))),
-		historical: hist,
-		process:    intern(visible.String(d.Str("process.name"))),
-		user:       intern(user),
-		ip:         intern(visible.String(d.Str("source.ip"))),
-		path:       path,
-		live:       internStamp(liveness.Read(d)),
+	r.pid = int32(pid)
+	r.sec, r.nsec = at.Unix(), int32(at.Nanosecond())
+	r.sev = int8(triage.ParseSeverity(d.Str("kibana.alert.severity")))
+	r.status = uint8(triage.ParseStatus(d.Str("kibana.alert.workflow_status")))
+	r.historical = hist
+	r.process = intern(visible.String(d.Str("process.name")))
+	r.user = intern(user)
+	r.ip = intern(visible.String(d.Str("source.ip")))
+	r.uuid = within(r.flat, d.Str("kibana.alert.uuid"))
+	r.path = within(r.flat, path)
+	r.live = internStamp(liveness.Read(d))
+	return r
+}
+
+// encode sets r's blob, flat and tmpl from d.
+func (r *Row) encode(d ecs.Doc) error {
+	js, err := marshalDoc(d)
+	if err != nil {
+		return err
 	}
+	flat, tmpl := flatten(d, js)
+	blob, err := encodeDoc(js, flat, tmpl)
+	if err != nil {
+		return err
+	}
+	data := flat + string(blob)
+	r.flat, r.blob, r.tmpl = data[:len(flat)], data[len(flat):], tmpl
+	return nil
+}
+
+// within returns s, or the same bytes in flat when flat holds them, so a
+// row keeps no second copy of its uuid or path.
+func within(flat, s string) string {
+	if len(s) < 8 {
+		return s
+	}
+	if i := strings.Index(flat, s); i >= 0 {
+		return flat[i : i+len(s)]
+	}
+	return s
 }
 
 // withStatus returns a copy of r whose document carries the new status, so
@@ -186,15 +215,21 @@ func (r *Row) withStatus(s triage.Status) *Row {
 	n.status = uint8(s)
 	doc := r.doc()
 	doc["kibana.alert.workflow_status"] = s.String()
-	flat, tmpl := flatten(doc)
-	if blob, err := encodeDoc(doc, flat); err == nil {
-		n.blob, n.flat, n.tmpl = blob, flat, tmpl
+	if n.encode(doc) == nil {
+		// Not into the old row's index, which the new row lets go.
+		n.uuid = within(n.flat, strings.Clone(r.uuid))
+		n.path = within(n.flat, strings.Clone(r.path))
 	}
 	return &n
 }
 
 // Live is the alert's origin stamp (internal/liveness).
-func (r *Row) Live() liveness.Stamp { return r.live }
+func (r *Row) Live() liveness.Stamp {
+	if r.live == nil {
+		return liveness.Stamp{}
+	}
+	return *r.live
+}
 
 // Seq is the row's arrival number in its Store; a re-sent alert keeps the
 // number of the first copy.
@@ -208,7 +243,15 @@ func (r *Row) PID() int { return int(r.pid) }
 
 // Time is when the alerted event happened (kibana.alert.original_time,
 // else @timestamp); zero when neither parses.
-func (r *Row) Time() time.Time { return r.at }
+func (r *Row) Time() time.Time {
+	if r.sec == zeroSec && r.nsec == 0 {
+		return time.Time{}
+	}
+	return time.Unix(r.sec, int64(r.nsec)).UTC()
+}
+
+// zeroSec is the zero time.Time in Unix seconds.
+var zeroSec = time.Time{}.Unix()
 
 // Severity is kibana.alert.severity.
 func (r *Row) Severity() triage.Severity { return triage.Severity(r.sev) }
@@ -234,14 +277,14 @@ func (r *Row) IP() string { return r.ip }
 func (r *Row) Path() string { return r.path }
 
 // JSON is the alert document as JSON, exactly as it was compressed.
-func (r *Row) JSON() ([]byte, error) { return inflate(r.blob, r.flat) }
+func (r *Row) JSON() ([]byte, error) { return inflate(r) }
 
 // Doc decodes the alert document. A blob we wrote ourselves cannot fail to
 // decode short of memory corruption; the error still reaches the screen.
 func (r *Row) Doc() ecs.Doc { return r.doc() }
 
 func (r *Row) doc() ecs.Doc {
-	d, err := decodeDoc(r.blob, r.flat)
+	d, err := decodeDoc(r)
 	if err != nil {
 		return ecs.Doc{"kibana.alert.uuid": r.uuid, "xferhunt.tui_error": err.Error()}
 	}
@@ -282,7 +325,10 @@ func compareRows(mode SortMode, a, b *Row) int {
 // tieBreak orders rows equal in the sorted column: newest first, then
 // latest arrival.
 func tieBreak(a, b *Row) int {
-	if c := -a.at.Compare(b.at); c != 0 {
+	if c := -cmp.Compare(a.sec, b.sec); c != 0 {
+		return c
+	}
+	if c := -cmp.Compare(a.nsec, b.nsec); c != 0 {
 		return c
 	}
 	return -cmpInt(int(a.seq), int(b.seq))

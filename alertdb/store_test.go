@@ -12,6 +12,7 @@ import (
 	"github.com/xferhunt/xferhunt/detect/kql"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
+	"github.com/xferhunt/xferhunt/internal/visible"
 	"github.com/xferhunt/xferhunt/triage"
 )
 
@@ -141,11 +142,11 @@ func TestSortEveryColumn(t *testing.T) {
 	}
 }
 
-// TestRowSize pins the row struct at 224 bytes (a Go size class): at
-// 100k alerts every 32 bytes is 3 MB.
+// TestRowSize pins the row struct at 160 bytes (a Go size class): at
+// 100k alerts every 16 bytes is 1.6 MB.
 func TestRowSize(t *testing.T) {
-	if n := unsafe.Sizeof(Row{}); n > 224 {
-		t.Errorf("Row is %d bytes, over 224", n)
+	if n := unsafe.Sizeof(Row{}); n > 160 {
+		t.Errorf("Row is %d bytes, over 160", n)
 	}
 }
 
@@ -162,5 +163,48 @@ func TestInternBounded(t *testing.T) {
 	s := strings.Clone("one more value")
 	if got := intern(s); unsafe.StringData(got) != unsafe.StringData(s) || len(interned.m) != maxInterned {
 		t.Errorf("a full table grew to %d or copied the value", len(interned.m))
+	}
+}
+
+// TestRowKeepsOneCopy: a row's uuid and path are the bytes its index
+// already holds (no second allocation per alert), also after a status
+// change, and its time and origin stamp read back as the document says.
+func TestRowKeepsOneCopy(t *testing.T) {
+	as := captureAlerts(t, "enriched.log", []string{"file.path", "host.id"})
+	NewRow(as[0]) // the template of its rule and program
+	inside := func(r *Row, s string) bool {
+		if len(s) == 0 || len(r.flat) == 0 {
+			return false
+		}
+		p, lo := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.StringData(r.flat)))
+		return p >= lo && p+uintptr(len(s)) <= lo+uintptr(len(r.flat))
+	}
+	shared := 0
+	for _, a := range as[1:] {
+		r := NewRow(a)
+		for _, st := range []*Row{r, r.withStatus(triage.StatusClosed)} {
+			if !strings.Contains(st.flat, a.ID()) {
+				continue // the first alert of its program: its template
+			}
+			shared++
+			if !inside(st, st.UUID()) || st.UUID() != a.ID() {
+				t.Errorf("%s: uuid %q not shared with the index", a.ID(), st.UUID())
+			}
+			// A path with control characters is shown escaped: another
+			// string. One equal to the template's is not in the index.
+			if p := a.Doc.Str("file.path"); visible.String(p) == p && strings.Contains(st.flat, p) && (!inside(st, st.Path()) || st.Path() != p) {
+				t.Errorf("%s: path %q not shared with the index", a.ID(), st.Path())
+			}
+		}
+		want, _ := time.Parse(time.RFC3339Nano, a.Doc.Str("kibana.alert.original_time"))
+		if !r.Time().Equal(want) || r.Live().HostID == "" || r.Live() != NewRow(a).Live() {
+			t.Errorf("%s: time %v (want %v), stamp %+v", a.ID(), r.Time(), want, r.Live())
+		}
+	}
+	if shared < 4 {
+		t.Errorf("only %d rows with an index", shared)
+	}
+	if r := NewRow(detect.Alert{Doc: ecs.Doc{"kibana.alert.uuid": "no-time"}}); !r.Time().IsZero() {
+		t.Errorf("no time reads back as %v", r.Time())
 	}
 }
