@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -66,6 +67,10 @@ type Store struct {
 	jr  journals
 	// termsKey keys the tuple hashes of the term history (terms.go).
 	termsKey newterms.HashKey
+	// replaceCalls numbers the ReplaceTerms calls: each stages its
+	// batches in a bucket of its own, so that calls running at once (or
+	// one between another's batches) cannot touch each other's.
+	replaceCalls atomic.Uint64
 }
 
 // Open opens (creating it with mode 0700 when needed) the state directory

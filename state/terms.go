@@ -198,10 +198,10 @@ func (s *Store) SaveTerms(ruleID string, put []newterms.Term, del []uint64) erro
 }
 
 // bucketTermsNext is where ReplaceTerms builds a rule's new history (a
-// sub-bucket named by the rule, as in bucketTerms) before one small
-// transaction moves it into bucketTerms in place of the old one. A crash
-// before that move leaves the old history in place and this bucket
-// behind, which Open deletes.
+// sub-bucket named by the rule, in a bucket of the call's own named by its
+// number, Store.replaceCalls) before one small transaction moves it into
+// bucketTerms in place of the old one. A crash before that move leaves the
+// old history in place and this bucket behind, which Open deletes.
 var bucketTermsNext = []byte("terms.v2.next")
 
 // replaceBatch is how many tuples ReplaceTerms writes per transaction:
@@ -221,29 +221,33 @@ var replaceHook func(batches int)
 // replaceBatch into a bucket of their own, and one last transaction puts
 // that bucket in place of the old history. A crash (kill -9) at any point
 // leaves either the old history or the new one, never a mix, and memory
-// holds a batch, not the history (newterms.Replacer).
+// holds a batch, not the history (newterms.Replacer). Of calls for one
+// rule that overlap, the one whose move comes last stands.
 func (s *Store) ReplaceTerms(ruleID string, n int, term func(i int) (uint64, []int64)) error {
 	bb, ok := s.kv.(*boltBackend)
 	if !ok {
 		return s.replaceMemory(ruleID, n, term)
 	}
 	rule := []byte(ruleID)
+	// This call's own staging bucket: a shared one (terms.v2.next/<rule>)
+	// let one call's move delete another's batches, whose next batch then
+	// found no bucket (TestReplaceTermsInterleaved).
+	call := binary.BigEndian.AppendUint64(nil, s.replaceCalls.Add(1))
 	err := bb.db.Update(func(tx *bolt.Tx) error {
 		next, err := tx.CreateBucketIfNotExists(bucketTermsNext)
 		if err != nil {
 			return err
 		}
-		if next.Bucket(rule) != nil {
-			if err := next.DeleteBucket(rule); err != nil {
-				return err
-			}
+		c, err := next.CreateBucket(call)
+		if err != nil {
+			return err
 		}
-		_, err = next.CreateBucket(rule)
+		_, err = c.CreateBucket(rule)
 		return err
 	})
 	for i, batches := 0, 0; err == nil && i < n; {
 		err = bb.db.Update(func(tx *bolt.Tx) error {
-			b := tx.Bucket(bucketTermsNext).Bucket(rule)
+			b := tx.Bucket(bucketTermsNext).Bucket(call).Bucket(rule)
 			// In hash order every put appends: full pages, half the file
 			// bbolt's default half-full splits would make.
 			b.FillPercent = 0.95
@@ -279,16 +283,36 @@ func (s *Store) ReplaceTerms(ruleID string, n int, term func(i int) (uint64, []i
 				}
 			}
 			next := tx.Bucket(bucketTermsNext)
-			if err := next.MoveBucket(rule, terms); err != nil {
+			if err := next.Bucket(call).MoveBucket(rule, terms); err != nil {
 				return err
 			}
-			return tx.DeleteBucket(bucketTermsNext)
+			return dropStaging(tx, call)
 		})
 	}
 	if err != nil {
+		// The batches would otherwise stay in the file until Open.
+		_ = bb.db.Update(func(tx *bolt.Tx) error { return dropStaging(tx, call) })
 		return fmt.Errorf("replace term history of rule %s: %w", ruleID, err)
 	}
 	return nil
+}
+
+// dropStaging deletes ReplaceTerms call's staging bucket, and the bucket
+// of staging buckets once no other call has one there.
+func dropStaging(tx *bolt.Tx, call []byte) error {
+	next := tx.Bucket(bucketTermsNext)
+	if next == nil {
+		return nil
+	}
+	if next.Bucket(call) != nil {
+		if err := next.DeleteBucket(call); err != nil {
+			return err
+		}
+	}
+	if k, _ := next.Cursor().First(); k != nil {
+		return nil
+	}
+	return tx.DeleteBucket(bucketTermsNext)
 }
 
 // replaceMemory is ReplaceTerms for a memory store: one transaction.

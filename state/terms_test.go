@@ -269,3 +269,77 @@ func TestReplaceTermsMemory(t *testing.T) {
 		t.Fatalf("history %v", got)
 	}
 }
+
+// TestReplaceTermsInterleaved: a Store's methods are safe for concurrent
+// use, so a ReplaceTerms may run between the batches of another (two
+// goroutines; here, deterministically, from replaceHook after the first
+// batch): another rule's, or the same rule's. Each replacement builds
+// apart and moves in whole: the other rule keeps its own new history, the
+// same rule ends with the replacement that finished last, never a mix,
+// and nothing is left staged. On the shared staging bucket the inner
+// call's move deleted the outer call's batches and the outer's next batch
+// dereferenced a nil bucket.
+func TestReplaceTermsInterleaved(t *testing.T) {
+	for _, inner := range []string{"other", "r"} {
+		t.Run(inner, func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ran := false
+			replaceHook = func(batches int) {
+				if batches == 1 && !ran {
+					ran = true
+					if err := s.ReplaceTerms(inner, 10, oldTerm); err != nil {
+						t.Errorf("inner ReplaceTerms: %v", err)
+					}
+				}
+			}
+			defer func() { replaceHook = nil }()
+			err = s.ReplaceTerms("r", replaceNew, newTerm)
+			replaceHook = nil
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ran {
+				t.Fatal("the inner replacement did not run")
+			}
+			var other map[uint64][]int64
+			if inner != "r" {
+				other = map[uint64][]int64{}
+				if err := s.LoadTerms(inner, func(h uint64, times []int64) { other[h] = slices.Clone(times) }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.Close()
+			if got := history(t, dir); !sameHistory(got, replaceNew, newTerm) {
+				t.Fatalf("rule r: %d tuples, not the outer replacement's %d", len(got), replaceNew)
+			}
+			if inner != "r" && !sameHistory(other, 10, oldTerm) {
+				t.Fatalf("rule %s: %d tuples, not its own replacement's 10", inner, len(other))
+			}
+		})
+	}
+}
+
+// TestReplaceTermsFailedLeavesNothing: a ReplaceTerms that fails after its
+// batches (here its move: "key" names the term history's hash key, a
+// value, not a rule's bucket) deletes what it staged at once instead of
+// leaving a history's worth of pages in the file until the next Open.
+func TestReplaceTermsFailedLeavesNothing(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.ReplaceTerms(string(termsKeyName), 10, newTerm); err == nil {
+		t.Fatal("ReplaceTerms over the hash key's name succeeded")
+	}
+	_ = s.kv.(*boltBackend).db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketTermsNext) != nil {
+			t.Errorf("the failed replacement's batches are still staged")
+		}
+		return nil
+	})
+}

@@ -104,3 +104,28 @@ func TestPartialLoadNeverReplaced(t *testing.T) {
 		t.Fatalf("%d replacements, %d tuples stored; want none and all 103", h.replaces, len(h.data["r"]))
 	}
 }
+
+// TestSuspendHoldsFlushIfDue: FlushIfDue is an automatic flush too (a
+// ticker's): while suspended it writes nothing however long ago the last
+// flush was, and Resume writes the changes.
+func TestSuspendHoldsFlushIfDue(t *testing.T) {
+	h := &replacing{fakeHistory: newFake()}
+	tr := NewTracker(h, time.Hour)
+	now := at(0)
+	tr.Clock = func() time.Time { return now }
+	tr.Suspend()
+	tr.Record("r", []string{"a"}, at(time.Minute).UnixMilli())
+	now = now.Add(time.Hour)
+	if err := tr.FlushIfDue(); err != nil {
+		t.Fatal(err)
+	}
+	if h.saves != 0 || h.replaces != 0 {
+		t.Fatalf("suspended, FlushIfDue wrote %d batches and %d replacements", h.saves, h.replaces)
+	}
+	if err := tr.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if h.saves != 1 || len(h.data["r"]) != 1 {
+		t.Fatalf("Resume: %d batches, %d tuples stored; want 1 and 1", h.saves, len(h.data["r"]))
+	}
+}

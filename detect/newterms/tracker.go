@@ -715,10 +715,12 @@ func (t *Tracker) replace(rp Replacer, id string, r *ruleTerms) error {
 func (t *Tracker) FlushFailures() uint64 { return t.failures }
 
 // FlushIfDue flushes when changes are pending, FlushInterval has passed
-// since the last flush and no failure's backoff is running: cheap enough to call after every batch of events
+// since the last flush, no failure's backoff is running and the tracker is
+// not suspended (Suspend): cheap enough to call after every batch of events
 // or on a ticker, so a quiet stream still reaches the store in time.
 func (t *Tracker) FlushIfDue() error {
-	if t.h == nil || t.pending == 0 || !t.due(t.Clock()) {
+	// Suspended, the changes wait for Resume's one flush, a ticker's too.
+	if t.h == nil || t.suspended || t.pending == 0 || !t.due(t.Clock()) {
 		return nil
 	}
 	return t.Flush()

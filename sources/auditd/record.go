@@ -411,10 +411,17 @@ func isHex(v []byte) bool {
 // so most lookups allocate nothing; it is cleared when full to stay bounded.
 type interner struct {
 	m       map[string]string
+	bytes   int // of the values in m
 	scratch []byte
 }
 
-const internMax = 8192
+// internMax and internBytes bound an interner. The bytes matter too: a
+// hostile log's values can be as long as a line (sources.MaxLine), and
+// Scan keeps an interner per block in flight besides the grouper's.
+const (
+	internMax   = 8192
+	internBytes = 1 << 20
+)
 
 // str is decodeStr through the interner.
 func (in *interner) str(v []byte) string {
@@ -439,10 +446,11 @@ func (in *interner) str(v []byte) string {
 	if s, ok := in.m[string(d)]; ok {
 		return s
 	}
-	if in.m == nil || len(in.m) >= internMax {
-		in.m = make(map[string]string, 256)
+	if in.m == nil || len(in.m) >= internMax || in.bytes+len(d) > internBytes {
+		in.m, in.bytes = make(map[string]string, 256), 0
 	}
 	s := string(d)
+	in.bytes += len(s)
 	in.m[s] = s
 	return s
 }

@@ -92,6 +92,17 @@ func TestInterner(t *testing.T) {
 	if len(in.m) > internMax {
 		t.Errorf("interner holds %d values, bound %d", len(in.m), internMax)
 	}
+	long := strings.Repeat("x", 100<<10)
+	for i := range 50 {
+		in.str([]byte(long + strconv.Itoa(i)))
+		held := 0
+		for v := range in.m {
+			held += len(v)
+		}
+		if held > internBytes || held != in.bytes {
+			t.Fatalf("after %d long values the interner holds %d bytes (counted %d), bound %d", i+1, held, in.bytes, internBytes)
+		}
+	}
 }
 
 // TestArgLists: equal argument lists share one slice; lists that only
