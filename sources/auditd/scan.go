@@ -196,9 +196,10 @@ func (t *token) header() header {
 // without a node= prefix) become one run token: the grouper's work for
 // each is a counter and Parser.expire, and expiring once at the run's
 // newest second does what expiring at each did (the clock only moves
-// forward, and nothing else happens in between). On a busy host's log
-// that is about half of the lines, which then cost the in-order grouper
-// nothing.
+// forward, and nothing else happens in between). On the mixed log of
+// the README that is 36% of the lines, in runs of 1.3 on average: each
+// costs the in-order grouper two counters and a comparison instead of a
+// header, a dispatch and an expiry.
 func (c *chunk) split(data []byte, story bool) {
 	c.toks, c.sys, c.usr = c.toks[:0], c.sys[:0], c.usr[:0]
 	for len(data) > 0 {
