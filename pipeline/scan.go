@@ -121,6 +121,10 @@ func Scan(cfg Config, paths []string) (err error) {
 		writeErr = err
 	}
 	if writeErr != nil {
+		// Alerts that did not get out must not have their terms saved as
+		// known: a re-run (the disk freed) raises them again
+		// (TestScanWriteFailureKeepsHistory).
+		s.dropHistory = true
 		return fmt.Errorf("write alerts: %w", writeErr)
 	}
 	es := s.engine.Stats()
