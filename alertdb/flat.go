@@ -144,17 +144,43 @@ type template struct {
 // names. Templates are never dropped (rows refer to them), so at most
 // maxExeTemplates keys name an executable; past that, alerts of a new
 // one share their rule's template, as every alert did before.
+//
+// Rules are bounded too: a template holds a whole alert's JSON and its
+// long values (the rule's investigation guide) uncompressed, ~100 KB for
+// the seed rule and as much as the document for a hostile one. One per
+// rule is nothing for the rules a host runs, but a view file is anyone's:
+// 2,000 alerts naming 2,000 rules with 64 KB guides held a template each,
+// ~100x the rows' compressed size (TestTemplatesBounded). Past
+// maxTemplates keys, or once templates hold maxTemplateBytes of JSON and
+// long values, a new key's rows share noTemplate, which holds nothing:
+// their delta is their whole JSON, they keep every index entry themselves
+// and read their long values from their own JSON, as a row whose long text
+// differs from its template's does.
 var templates = struct {
 	sync.Mutex
 	byKey map[templateKey]*template
 	exes  int
-}{byKey: map[templateKey]*template{}}
+	size  int // bytes of JSON and long values the templates hold
+	limit int // maxTemplates; tests lower it
+}{byKey: map[templateKey]*template{}, limit: maxTemplates}
 
 type templateKey struct{ rule, exe string }
 
 // maxExeTemplates bounds the templates of distinct executables (~100 KB
 // each: the JSON of an alert, its structure and its index entries).
 const maxExeTemplates = 64
+
+// maxTemplateJSON is the largest alert JSON a template keeps.
+const maxTemplateJSON = 256 << 10
+
+const (
+	maxTemplates     = 1024
+	maxTemplateBytes = 32 << 20
+)
+
+// noTemplate is the empty template of keys past the bounds: never
+// written after it is made, so rows share it read-only.
+var noTemplate = &template{payload: map[uint32]string{}, vals: map[uint32]any{}, partial: map[uint32]bool{}, long: map[uint32][]string{}}
 
 type flatEntry struct {
 	id      uint32
@@ -298,8 +324,27 @@ func ruleTemplate(rule, exe string, entries []flatEntry, js []byte) *template {
 			return t
 		}
 	}
+	size := len(js)
+	for _, e := range entries {
+		for _, l := range e.long {
+			size += len(l)
+		}
+	}
+	if len(templates.byKey) >= templates.limit || templates.size+size > maxTemplateBytes {
+		if t, ok := templates.byKey[templateKey{rule, ""}]; ok {
+			return t // the rule's own is nearer than none
+		}
+		return noTemplate
+	}
+	templates.size += size
 	if k.exe != "" {
 		templates.exes++
+	}
+	// The delta needs the template's JSON; one over maxTemplateJSON (an
+	// alert is ~24 KB, a document may be 4 MiB) is not kept, and rows
+	// of its key hold their whole JSON, deflated.
+	if len(js) > maxTemplateJSON {
+		js = nil
 	}
 	js = bytes.Clone(js)
 	t := &template{payload: map[uint32]string{}, vals: map[uint32]any{}, partial: map[uint32]bool{}, long: map[uint32][]string{},

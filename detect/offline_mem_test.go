@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/xferhunt/xferhunt/detect/newterms"
+	"github.com/xferhunt/xferhunt/detect/rules"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/state"
 )
@@ -241,14 +242,10 @@ func (w *writeCounter) ReplaceTerms(ruleID string, n int, term func(int) (uint64
 	return w.Store.ReplaceTerms(ruleID, n, term)
 }
 
-// TestOfflineHistoryWrittenAtOnce: the history a scan records at the end
-// of its input (20,000 new tuples, five times the tracker's flush batch)
-// reaches the store in one replacement, which a crash cannot split
-// (state TestReplaceTermsKilled) — not in batches, which a kill between
-// them left as a mix of the old history and part of the new — and the
-// store then holds every tuple.
-func TestOfflineHistoryWrittenAtOnce(t *testing.T) {
-	const n = 20_000
+// offlineNewTuples returns an Offline engine on a counted memory store
+// that has processed n events, each of a new file.path a second apart.
+func offlineNewTuples(t *testing.T, n int) (*Engine, *writeCounter, *rules.Rule) {
+	t.Helper()
 	st := &writeCounter{Store: state.OpenMemory()}
 	r := testRule()
 	e := newEngine(t, r, st, nil, Options{Offline: true, NewTermsFields: []string{"file.path"}})
@@ -261,6 +258,18 @@ func TestOfflineHistoryWrittenAtOnce(t *testing.T) {
 			"file":       map[string]any{"path": "/srv/" + strconv.Itoa(i)},
 		}, Flags{})
 	}
+	return e, st, r
+}
+
+// TestOfflineHistoryWrittenAtOnce: the history a scan records at the end
+// of its input (20,000 new tuples, five times the tracker's flush batch)
+// reaches the store in one replacement, which a crash cannot split
+// (state TestReplaceTermsKilled) — not in batches, which a kill between
+// them left as a mix of the old history and part of the new — and the
+// store then holds every tuple.
+func TestOfflineHistoryWrittenAtOnce(t *testing.T) {
+	const n = 20_000
+	e, st, r := offlineNewTuples(t, n)
 	e.Drain()
 	if err := e.Flush(); err != nil {
 		t.Fatal(err)
@@ -271,5 +280,40 @@ func TestOfflineHistoryWrittenAtOnce(t *testing.T) {
 	stored := 0
 	if err := st.LoadTerms(r.RuleID, func(uint64, []int64) { stored++ }); err != nil || stored != n {
 		t.Fatalf("the store holds %d tuples (%v), want %d", stored, err, n)
+	}
+}
+
+// TestOfflineHistoryAfterAlerts: the history a scan records at the end of
+// its input reaches the store only at the caller's Flush, once DrainTo
+// has handed on every alert (scan writes them out, then Close flushes):
+// written first, a kill before the alerts were out left a history that
+// already held their tuples, so a re-run with the same --state raised
+// them never again. Nothing is written while the alerts are being handed
+// on, nor after DrainTo returns; Flush then writes all of it.
+func TestOfflineHistoryAfterAlerts(t *testing.T) {
+	const n = 6000
+	e, st, r := offlineNewTuples(t, n)
+	alerts := 0
+	e.DrainTo(func(as []Alert) {
+		alerts += len(as)
+		if st.saves+st.replaces != 0 {
+			t.Fatalf("after %d alerts handed on, the history was already written (%d batches, %d replacements)", alerts, st.saves, st.replaces)
+		}
+	})
+	if alerts == 0 {
+		t.Fatal("no alert: the test does not test the order")
+	}
+	if st.saves+st.replaces != 0 {
+		t.Fatalf("DrainTo wrote the history (%d batches, %d replacements) before the caller's Flush", st.saves, st.replaces)
+	}
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	stored := 0
+	if err := st.LoadTerms(r.RuleID, func(uint64, []int64) { stored++ }); err != nil || stored != n {
+		t.Fatalf("after Flush the store holds %d tuples (%v), want %d", stored, err, n)
+	}
+	if st.saves != 0 || st.replaces != 1 {
+		t.Fatalf("written in %d batches and %d replacements, want one replacement", st.saves, st.replaces)
 	}
 }

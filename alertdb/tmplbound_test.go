@@ -1,0 +1,111 @@
+package alertdb
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/xferhunt/xferhunt/detect"
+	"github.com/xferhunt/xferhunt/detect/kql"
+	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
+)
+
+// TestRuleTemplatesBounded: a view file whose every alert names its own rule
+// (with a long investigation guide, as a hostile export can) must not
+// hold a template per rule: 2000 such alerts held 328 MB of heap (2000
+// templates, 254 MB of JSON and long values) before the bound, 45 MB after.
+func TestRuleTemplatesBounded(t *testing.T) {
+	defer freshTemplates()()
+	note := strings.Repeat("A", 64<<10)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	rows := make([]*Row, 0, 2000)
+	for i := range cap(rows) {
+		a := alerts.Make(alerts.Spec{ID: fmt.Sprintf("many-rules-%d", i), Sev: "low", Proc: "scp", User: "u", IP: "192.0.2.1", Path: "/srv/x"})
+		a.Doc["kibana.alert.rule.rule_id"] = fmt.Sprintf("many-rules-%d", i)
+		a.Doc["kibana.alert.rule.note"] = strings.Clone(note) // each line decodes its own copy
+		r := NewRow(a)
+		r.arrival = nil // as a Store drops it
+		rows = append(rows, r)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	templates.Lock()
+	n, size := len(templates.byKey), templates.size
+	templates.Unlock()
+	t.Logf("heap +%d MB for %d rows of distinct rules; %d templates, %d MB of JSON and long values", grew>>20, len(rows), n, size>>20)
+	if n > maxTemplates || size > maxTemplateBytes {
+		t.Errorf("%d templates holding %d bytes, bounds %d and %d", n, size, maxTemplates, maxTemplateBytes)
+	}
+	if grew > 96<<20 {
+		t.Errorf("2000 alerts of distinct rules grew the heap by %d MB", grew>>20)
+	}
+	runtime.KeepAlive(rows)
+}
+
+// TestPastTemplateBoundFiltersLikeDecoded: rows of rules past the bound
+// (no template of their own) keep under every query what decoding keeps,
+// and give back their document.
+func TestPastTemplateBoundFiltersLikeDecoded(t *testing.T) {
+	defer freshTemplates()()
+	templates.Lock()
+	templates.limit = 0 // every rule is past it
+	templates.Unlock()
+	var as []detect.Alert
+	for i, a := range append(alerts.Many(20), oddAlerts()...) {
+		a.Doc["kibana.alert.rule.rule_id"] = fmt.Sprintf("past-bound-%d", i%3)
+		as = append(as, a)
+	}
+	rows := buildRows(as)
+	for i, r := range rows {
+		if r.tmpl != noTemplate {
+			t.Fatalf("row %d has a template of its own past the bound", i)
+		}
+		plain, err := json.Marshal(as[i].Doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.JSON()
+		if err != nil || !sameJSON(got, plain) {
+			t.Fatalf("row %d JSON differs (%v)", i, err)
+		}
+	}
+	queries := append(slices.Clone(fuzzQuerySeeds),
+		`kibana.alert.rule.note : *investigation*`, `*variant-a*`, `event.original : *SYSCALL*`,
+		`kibana.alert.rule.description : *variant-b*`, `not kibana.alert.rule.description : *variant-a*`,
+		`process.parent : *`, `process : { name : sshd and pid : 31337 }`, `labels.team : *`, `*deep*`)
+	for _, qs := range queries {
+		q, err := kql.Parse(qs)
+		if err != nil {
+			t.Fatalf("%s: %v", qs, err)
+		}
+		want := computeView(rows, q.Match, nil, SortTime)
+		if got := Filter(rows, qs, q, SortTime); !slices.Equal(got, want) {
+			t.Errorf("%s: leafwise kept %d rows, decoding kept %d", qs, len(got), len(want))
+		}
+		if pl := planQuery(qs); pl != nil {
+			if got := computeView(rows, q.Match, pl, SortTime); !slices.Equal(got, want) {
+				t.Errorf("%s: index kept %d rows, decoding kept %d", qs, len(got), len(want))
+			}
+		}
+	}
+}
+
+// freshTemplates empties the template table for a test and returns what
+// puts the old one back, so other tests' bounds see only their own.
+func freshTemplates() (restore func()) {
+	templates.Lock()
+	defer templates.Unlock()
+	byKey, exes, size, limit := templates.byKey, templates.exes, templates.size, templates.limit
+	templates.byKey, templates.exes, templates.size = map[templateKey]*template{}, 0, 0
+	return func() {
+		templates.Lock()
+		defer templates.Unlock()
+		templates.byKey, templates.exes, templates.size, templates.limit = byKey, exes, size, limit
+	}
+}
