@@ -456,8 +456,7 @@ var errFound = errors.New("found")
 // the wanted paths, decoding nothing else. Reaching the end of its input
 // inside the object is errEOF: the caller inflates more and scans again.
 type leafScanner struct {
-	b    []byte
-	i    int
+	jdec // the input and position; its ws and sep
 	path []byte
 	want []wantField
 	last string // the greatest wanted path
@@ -481,17 +480,6 @@ func (s *leafScanner) top() error {
 		return errors.New("scanning alert: not a JSON object")
 	}
 	return s.object(true)
-}
-
-func (s *leafScanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
 }
 
 // relevant says whether the wanted paths include s.path (exact) or paths
@@ -556,18 +544,8 @@ func (s *leafScanner) object(top bool) error {
 		if err != nil {
 			return err
 		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return errEOF
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			return nil
-		default:
-			return errors.New("comma or } expected")
+		if end, err := s.sep('}'); err != nil || end {
+			return err
 		}
 	}
 }
@@ -599,18 +577,8 @@ func (s *leafScanner) value(exact, below bool) error {
 			if err := s.value(exact, below); err != nil {
 				return err
 			}
-			s.ws()
-			if s.i >= len(s.b) {
-				return errEOF
-			}
-			switch s.b[s.i] {
-			case ',':
-				s.i++
-			case ']':
-				s.i++
-				return nil
-			default:
-				return errors.New("comma or ] expected")
+			if end, err := s.sep(']'); err != nil || end {
+				return err
 			}
 		}
 	case !exact:
