@@ -433,7 +433,8 @@ func (e *Engine) Released() []Alert {
 
 // Drain returns the alerts still deferred by max_signals, offered to the
 // interval after theirs as the next scheduled run would, and with
-// Options.Offline every new_terms alert of the input.
+// Options.Offline every new_terms alert of the input (whose term history
+// the next Flush writes, as DrainTo says).
 func (e *Engine) Drain() []Alert {
 	var out []Alert
 	e.DrainTo(func(as []Alert) { out = append(out, as...) })
@@ -448,6 +449,8 @@ const drainBatch = 256
 // a batch at a time (drainBatch; the slice is emit's only during the call):
 // a scan of a flood of new terms raises ~10,000 alerts at the end of its
 // input, ~80 MB as documents if all were held at once (scan calls it).
+// With Options.Offline the input's term history is written by the next
+// Flush, once the caller has delivered the alerts.
 func (e *Engine) DrainTo(emit func([]Alert)) {
 	var out []Alert
 	for _, rs := range e.rules {
@@ -641,12 +644,15 @@ func (e *Engine) distinct(vs []string) []string {
 
 // Flush writes buffered term history to the store. Call it on a timer when
 // the stream goes quiet (history otherwise reaches the store every 500 ms
-// of busy processing) and before closing the store.
+// of busy processing) and before closing the store. After an Offline
+// Drain or DrainTo it is what writes the input's history, and lets the
+// history flush on its own again.
 func (e *Engine) Flush() error {
 	var errs []error
 	for _, rs := range e.rules {
 		if rs.tracker != nil {
-			if err := rs.tracker.Flush(); err != nil {
+			// Resume: Flush, ending the suspension an Offline drain leaves.
+			if err := rs.tracker.Resume(); err != nil {
 				errs = append(errs, fmt.Errorf("rule %q: %w", rs.rule.Name, err))
 			}
 			rs.noteState()

@@ -449,8 +449,11 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert, emit func([]Alert)) [
 	// alerts are built, so the offline state (~70 B a tuple) is gone
 	// before they take their memory, while the history (~35 B a tuple)
 	// grows.
-	// The history changes at once (Tracker.Suspend, Resume): a crash
-	// leaves a --state history as it was or with the whole input in it.
+	// The history changes at once, and only after the alerts are out:
+	// the tracker stays suspended (Tracker.Suspend) until the caller's
+	// Engine.Flush, which scan calls once it has written the alerts. A
+	// history holding the input's tuples before their alerts were out
+	// would, after a kill in between, silence them in every re-run.
 	rs.tracker.Suspend()
 	var cs []uint32
 	for _, head := range o.table {
@@ -471,9 +474,6 @@ func (e *Engine) finishOffline(rs *ruleState, out []Alert, emit func([]Alert)) [
 		}
 	}
 	o.offStore = offStore{}
-	// A failure is the tracker's to report and retry (Err, FlushFailures,
-	// the final Flush).
-	_ = rs.tracker.Resume()
 	o.docs, o.docFree = nil, nil
 	o.extras = map[uint64]*offExtra{}
 	o.count = 0

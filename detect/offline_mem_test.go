@@ -273,3 +273,49 @@ func TestOfflineHistoryWrittenAtOnce(t *testing.T) {
 		t.Fatalf("the store holds %d tuples (%v), want %d", stored, err, n)
 	}
 }
+
+// TestOfflineHistoryAfterAlerts: the history a scan records at the end of
+// its input reaches the store only at the caller's Flush, once DrainTo
+// has handed on every alert (scan writes them out, then Close flushes):
+// written first, a kill before the alerts were out left a history that
+// already held their tuples, so a re-run with the same --state raised
+// them never again. Nothing is written while the alerts are being handed
+// on, nor after DrainTo returns; Flush then writes all of it.
+func TestOfflineHistoryAfterAlerts(t *testing.T) {
+	const n = 6000
+	st := &writeCounter{Store: state.OpenMemory()}
+	r := testRule()
+	e := newEngine(t, r, st, nil, Options{Offline: true, NewTermsFields: []string{"file.path"}})
+	for i := range n {
+		e.Process(ecs.Doc{
+			"@timestamp": base.Add(time.Duration(i) * time.Second).UnixMilli(),
+			"event":      map[string]any{"category": []any{"file"}, "id": "ev-" + strconv.Itoa(i)},
+			"host":       map[string]any{"id": "h"},
+			"process":    map[string]any{"name": "scp", "executable": "/usr/bin/scp"},
+			"file":       map[string]any{"path": "/srv/" + strconv.Itoa(i)},
+		}, Flags{})
+	}
+	alerts := 0
+	e.DrainTo(func(as []Alert) {
+		alerts += len(as)
+		if st.saves+st.replaces != 0 {
+			t.Fatalf("after %d alerts handed on, the history was already written (%d batches, %d replacements)", alerts, st.saves, st.replaces)
+		}
+	})
+	if alerts == 0 {
+		t.Fatal("no alert: the test does not test the order")
+	}
+	if st.saves+st.replaces != 0 {
+		t.Fatalf("DrainTo wrote the history (%d batches, %d replacements) before the caller's Flush", st.saves, st.replaces)
+	}
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	stored := 0
+	if err := st.LoadTerms(r.RuleID, func(uint64, []int64) { stored++ }); err != nil || stored != n {
+		t.Fatalf("after Flush the store holds %d tuples (%v), want %d", stored, err, n)
+	}
+	if st.saves != 0 || st.replaces != 1 {
+		t.Fatalf("written in %d batches and %d replacements, want one replacement", st.saves, st.replaces)
+	}
+}
