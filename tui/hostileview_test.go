@@ -37,8 +37,8 @@ func frameControl(frame string) string {
 	return ""
 }
 
-// poison replaces every string in v, and every key, with one holding
-// hostileText.
+// poison appends hostileText to every string in v and adds keys holding
+// it.
 func poison(v any) any {
 	switch x := v.(type) {
 	case string:
@@ -62,10 +62,15 @@ func poison(v any) any {
 			}
 			out[k] = poison(e)
 		}
-		out["key"+hostileText] = hostileText
 		return out
 	case ecs.Doc:
-		return ecs.Doc(poison(map[string]any(x)).(map[string]any))
+		d := ecs.Doc(poison(map[string]any(x)).(map[string]any))
+		// Keys too, under names of their own: field names are interned
+		// for the whole process and offered by completion, which other
+		// tests draw.
+		d["zzhostile"+hostileText] = hostileText
+		d["zzhostile"] = map[string]any{"key" + hostileText: []any{hostileText, map[string]any{hostileText: 1}}}
+		return d
 	}
 	return v
 }
