@@ -44,26 +44,41 @@ type jmember struct {
 	val   *jnode
 }
 
+// A template lives as long as the process, and a hostile alert can be
+// the first of its rule and program: its structure is kept to
+// maxTemplateNodes values (~80 bytes each; a real alert has ~600), the
+// objects and arrays past that held as single values a delta copies
+// whole or not at all.
+const maxTemplateNodes = 4096
+
 // parseTemplate returns the structure of js, nil when it is not the
 // compact JSON json.Marshal writes (the delta then copies nothing).
 func parseTemplate(js []byte) *jnode {
-	n, end := parseNode(js, 0)
+	budget := maxTemplateNodes
+	n, end := parseNode(js, 0, &budget)
 	if n == nil || end != len(js) {
 		return nil
 	}
 	return n
 }
 
-func parseNode(b []byte, i int) (*jnode, int) {
+func parseNode(b []byte, i int, budget *int) (*jnode, int) {
 	if i >= len(b) {
 		return nil, -1
 	}
 	n := &jnode{start: i, kind: b[i]}
-	switch b[i] {
+	*budget--
+	if *budget <= 0 && (n.kind == '{' || n.kind == '[') {
+		n.kind = 0 // a leaf: value copies it whole or not at all
+	}
+	switch n.kind {
 	case '{':
 		n.keys = map[string]int{}
 		i++
 		for i < len(b) && b[i] != '}' {
+			if *budget <= 0 {
+				return n.rest(b)
+			}
 			if len(n.mems) > 0 {
 				if b[i] != ',' {
 					return nil, -1
@@ -75,7 +90,7 @@ func parseNode(b []byte, i int) (*jnode, int) {
 			if ke < 0 || b[ks] != '"' || ke >= len(b) || b[ke] != ':' {
 				return nil, -1
 			}
-			v, end := parseNode(b, ke+1)
+			v, end := parseNode(b, ke+1, budget)
 			if v == nil {
 				return nil, -1
 			}
@@ -86,13 +101,16 @@ func parseNode(b []byte, i int) (*jnode, int) {
 	case '[':
 		i++
 		for i < len(b) && b[i] != ']' {
+			if *budget <= 0 {
+				return n.rest(b)
+			}
 			if len(n.mems) > 0 {
 				if b[i] != ',' {
 					return nil, -1
 				}
 				i++
 			}
-			v, end := parseNode(b, i)
+			v, end := parseNode(b, i, budget)
 			if v == nil {
 				return nil, -1
 			}
@@ -111,6 +129,16 @@ func parseNode(b []byte, i int) (*jnode, int) {
 		return nil, -1
 	}
 	n.end = i + 1
+	return n, n.end
+}
+
+// rest ends n at the end of its value, keeping the members parsed so far:
+// the others are not in the structure, so a delta holds them as literals.
+func (n *jnode) rest(b []byte) (*jnode, int) {
+	n.end = skipValue(b, n.start)
+	if n.end < 0 {
+		return nil, -1
+	}
 	return n, n.end
 }
 

@@ -233,3 +233,50 @@ func FuzzDelta(f *testing.F) {
 		_, _, _ = appendLike(nil, string(junk), tj)
 	})
 }
+
+// TestHostileTemplateBounded: the first alert of a rule and program may be
+// hostile and its template lives as long as the process: a document of
+// 200k tiny values keeps at most maxTemplateNodes of structure, one over
+// maxTemplateJSON keeps no JSON, and the rows of both keys round-trip.
+func TestHostileTemplateBounded(t *testing.T) {
+	count := func(n *jnode) int {
+		var walk func(*jnode) int
+		walk = func(n *jnode) int {
+			c := 1
+			for _, m := range n.mems {
+				c += walk(m.val)
+			}
+			return c
+		}
+		if n == nil {
+			return 0
+		}
+		return walk(n)
+	}
+	many := make([]any, 200_000)
+	for i := range many {
+		many[i] = map[string]any{"n": float64(i % 7)}
+	}
+	for _, tc := range []struct {
+		name  string
+		items []any
+	}{{"many values", many[:20_000]}, {"over the JSON bound", many}} {
+		rule := "hostile-" + tc.name
+		var rows []*Row
+		for k := range 3 {
+			d := ecs.Doc{"kibana.alert.rule.rule_id": rule, "kibana.alert.uuid": fmt.Sprintf("%s-%d", rule, k), "items": tc.items,
+				"process": map[string]any{"executable": "/tmp/x"}, "k": float64(k)}
+			rows = append(rows, NewRow(detect.Alert{Doc: d}))
+			want, _ := json.Marshal(map[string]any(d))
+			if got, err := rows[k].JSON(); err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("%s: row %d does not round-trip: %v", tc.name, k, err)
+			}
+		}
+		tm := rows[0].tmpl
+		n, big := count(tm.root), len(tm.js) > maxTemplateJSON
+		t.Logf("%s: template of %d bytes of JSON, %d nodes; a later row holds %d bytes", tc.name, len(tm.js), n, len(rows[2].blob))
+		if n > maxTemplateNodes || big {
+			t.Errorf("%s: the template keeps %d nodes and %d bytes of JSON", tc.name, n, len(tm.js))
+		}
+	}
+}

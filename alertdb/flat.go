@@ -170,6 +170,9 @@ type templateKey struct{ rule, exe string }
 // each: the JSON of an alert, its structure and its index entries).
 const maxExeTemplates = 64
 
+// maxTemplateJSON is the largest alert JSON a template keeps.
+const maxTemplateJSON = 256 << 10
+
 const (
 	maxTemplates     = 1024
 	maxTemplateBytes = 32 << 20
@@ -336,6 +339,12 @@ func ruleTemplate(rule, exe string, entries []flatEntry, js []byte) *template {
 	templates.size += size
 	if k.exe != "" {
 		templates.exes++
+	}
+	// The delta needs the template's JSON; one over maxTemplateJSON (an
+	// alert is ~24 KB, a document may be 4 MiB) is not kept, and rows
+	// of its key hold their whole JSON, deflated.
+	if len(js) > maxTemplateJSON {
+		js = nil
 	}
 	js = bytes.Clone(js)
 	t := &template{payload: map[uint32]string{}, vals: map[uint32]any{}, partial: map[uint32]bool{}, long: map[uint32][]string{},

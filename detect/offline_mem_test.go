@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/xferhunt/xferhunt/detect/newterms"
+	"github.com/xferhunt/xferhunt/detect/rules"
 	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/state"
 )
@@ -241,14 +242,10 @@ func (w *writeCounter) ReplaceTerms(ruleID string, n int, term func(int) (uint64
 	return w.Store.ReplaceTerms(ruleID, n, term)
 }
 
-// TestOfflineHistoryWrittenAtOnce: the history a scan records at the end
-// of its input (20,000 new tuples, five times the tracker's flush batch)
-// reaches the store in one replacement, which a crash cannot split
-// (state TestReplaceTermsKilled) — not in batches, which a kill between
-// them left as a mix of the old history and part of the new — and the
-// store then holds every tuple.
-func TestOfflineHistoryWrittenAtOnce(t *testing.T) {
-	const n = 20_000
+// offlineNewTuples returns an Offline engine on a counted memory store
+// that has processed n events, each of a new file.path a second apart.
+func offlineNewTuples(t *testing.T, n int) (*Engine, *writeCounter, *rules.Rule) {
+	t.Helper()
 	st := &writeCounter{Store: state.OpenMemory()}
 	r := testRule()
 	e := newEngine(t, r, st, nil, Options{Offline: true, NewTermsFields: []string{"file.path"}})
@@ -261,6 +258,18 @@ func TestOfflineHistoryWrittenAtOnce(t *testing.T) {
 			"file":       map[string]any{"path": "/srv/" + strconv.Itoa(i)},
 		}, Flags{})
 	}
+	return e, st, r
+}
+
+// TestOfflineHistoryWrittenAtOnce: the history a scan records at the end
+// of its input (20,000 new tuples, five times the tracker's flush batch)
+// reaches the store in one replacement, which a crash cannot split
+// (state TestReplaceTermsKilled) — not in batches, which a kill between
+// them left as a mix of the old history and part of the new — and the
+// store then holds every tuple.
+func TestOfflineHistoryWrittenAtOnce(t *testing.T) {
+	const n = 20_000
+	e, st, r := offlineNewTuples(t, n)
 	e.Drain()
 	if err := e.Flush(); err != nil {
 		t.Fatal(err)
@@ -283,18 +292,7 @@ func TestOfflineHistoryWrittenAtOnce(t *testing.T) {
 // on, nor after DrainTo returns; Flush then writes all of it.
 func TestOfflineHistoryAfterAlerts(t *testing.T) {
 	const n = 6000
-	st := &writeCounter{Store: state.OpenMemory()}
-	r := testRule()
-	e := newEngine(t, r, st, nil, Options{Offline: true, NewTermsFields: []string{"file.path"}})
-	for i := range n {
-		e.Process(ecs.Doc{
-			"@timestamp": base.Add(time.Duration(i) * time.Second).UnixMilli(),
-			"event":      map[string]any{"category": []any{"file"}, "id": "ev-" + strconv.Itoa(i)},
-			"host":       map[string]any{"id": "h"},
-			"process":    map[string]any{"name": "scp", "executable": "/usr/bin/scp"},
-			"file":       map[string]any{"path": "/srv/" + strconv.Itoa(i)},
-		}, Flags{})
-	}
+	e, st, r := offlineNewTuples(t, n)
 	alerts := 0
 	e.DrainTo(func(as []Alert) {
 		alerts += len(as)
