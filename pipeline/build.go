@@ -121,10 +121,13 @@ type setup struct {
 	scope   *listScope // which exception lists apply to which rule
 	store   *state.Store
 	engine  *detect.Engine
+	// dropHistory: Close does not write the term history still buffered
+	// (a scan whose alerts could not be written).
+	dropHistory bool
 }
 
 func (s *setup) Close() error {
-	if s.engine != nil {
+	if s.engine != nil && !s.dropHistory {
 		if err := s.engine.Flush(); err != nil {
 			_ = s.store.Close()
 			return fmt.Errorf("save term history: %w", err)

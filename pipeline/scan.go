@@ -121,8 +121,16 @@ func Scan(cfg Config, paths []string) (err error) {
 		writeErr = err
 	}
 	if writeErr != nil {
+		// Alerts that did not get out must not have their terms saved as
+		// known: a re-run (the disk freed) raises them again
+		// (TestScanWriteFailureKeepsHistory).
+		s.dropHistory = true
 		return fmt.Errorf("write alerts: %w", writeErr)
 	}
+	// The input's term history, now that its alerts are out
+	// (detect.Engine.DrainTo): a failure is counted in the summary, then
+	// retried and reported by Close.
+	_ = s.engine.Flush()
 	es := s.engine.Stats()
 	printSummary(cfg, total, es, time.Since(start))
 	if remembered > 0 && es.Matches > es.Alerts {
