@@ -50,6 +50,14 @@ func FuzzFilterLikeDecoded(f *testing.F) {
 	for _, q := range fuzzQuerySeeds {
 		f.Add([]byte(hostileAlertSeeds[0]), q)
 	}
+	// Long values (read from the row's JSON, not the index) holding what
+	// json.Marshal escapes (<, >, &, U+2028) or replaces (invalid UTF-8).
+	esc := `{"kibana.alert.uuid":"e1","kibana.alert.rule.rule_id":"` + fuzzRuleID + `","event":{"original":"` +
+		strings.Repeat(`<script>&amp;\u2028 \u0026 \ufffd `+"\xff ", 8) + "\u2028\u2029\xfe<>&\\\"\\\\" + `"},"file":{"path":"/srv/<a>&b\u2028` + "\xff" + `"}}`
+	for _, q := range []string{`event.original : *<script>*`, `*&amp;*`, "*\u2028*", `event.original : *\\*`, `file.path : /srv/<a>&b*`,
+		`*\ufffd*`, `"<script>"`, `not *<script>*`, `event.original : "` + "\u2028" + `"`} {
+		f.Add([]byte(esc), q)
+	}
 	base := alerts.Many(4)
 	f.Fuzz(func(t *testing.T, line []byte, query string) {
 		if len(line) > 1<<16 || len(query) > 512 {
