@@ -89,15 +89,7 @@ func FuzzFilterLikeDecoded(f *testing.F) {
 		if !sameJSON(got0, want0) {
 			t.Fatalf("row JSON differs from the document read:\n got %s\nwant %s", got0, want0)
 		}
-		want := computeView(rows, q.Match, nil, SortTime)
-		if got := Filter(rows, query, q, SortTime); !slices.Equal(got, want) {
-			t.Fatalf("%q: leafwise kept %v, decoding kept %v", query, got, want)
-		}
-		if pl := planQuery(query); pl != nil {
-			if got := computeView(rows, q.Match, pl, SortTime); !slices.Equal(got, want) {
-				t.Fatalf("%q: index kept %v, decoding kept %v", query, got, want)
-			}
-		}
+		filterLikeDecoded(t, rows, query, q)
 	})
 }
 
@@ -113,4 +105,19 @@ func sameJSON(a, b []byte) bool {
 	ja, _ := json.Marshal(x)
 	jb, _ := json.Marshal(y)
 	return bytes.Equal(ja, jb)
+}
+
+// filterLikeDecoded fails t unless the leafwise pass, and the planned
+// index pass when the query has a plan, keep the rows decoding keeps.
+func filterLikeDecoded(t testing.TB, rows []*Row, qs string, q *kql.Query) {
+	t.Helper()
+	want := computeView(rows, q.Match, nil, SortTime)
+	if got := Filter(rows, qs, q, SortTime); !slices.Equal(got, want) {
+		t.Errorf("%.80q: leafwise kept %v, decoding kept %v", qs, got, want)
+	}
+	if pl := planQuery(qs); pl != nil {
+		if got := computeView(rows, q.Match, pl, SortTime); !slices.Equal(got, want) {
+			t.Errorf("%.80q: index kept %v, decoding kept %v", qs, got, want)
+		}
+	}
 }
