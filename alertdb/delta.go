@@ -72,35 +72,14 @@ func parseNode(b []byte, i int, budget *int) (*jnode, int) {
 		n.kind = 0 // a leaf: value copies it whole or not at all
 	}
 	switch n.kind {
-	case '{':
-		n.keys = map[string]int{}
-		i++
-		for i < len(b) && b[i] != '}' {
-			if *budget <= 0 {
-				return n.rest(b)
-			}
-			if len(n.mems) > 0 {
-				if b[i] != ',' {
-					return nil, -1
-				}
-				i++
-			}
-			ks := i
-			ke := skipValue(b, i)
-			if ke < 0 || b[ks] != '"' || ke >= len(b) || b[ke] != ':' {
-				return nil, -1
-			}
-			v, end := parseNode(b, ke+1, budget)
-			if v == nil {
-				return nil, -1
-			}
-			n.keys[string(b[ks:ke])] = len(n.mems)
-			n.mems = append(n.mems, jmember{start: ks, val: v})
-			i = end
+	case '{', '[':
+		obj := n.kind == '{'
+		if obj {
+			n.keys = map[string]int{}
 		}
-	case '[':
+		closer := n.kind + 2 // '}' or ']'
 		i++
-		for i < len(b) && b[i] != ']' {
+		for i < len(b) && b[i] != closer {
 			if *budget <= 0 {
 				return n.rest(b)
 			}
@@ -110,11 +89,20 @@ func parseNode(b []byte, i int, budget *int) (*jnode, int) {
 				}
 				i++
 			}
-			v, end := parseNode(b, i, budget)
+			ms, vs := i, i
+			if obj {
+				ke := skipValue(b, i)
+				if ke < 0 || b[i] != '"' || ke >= len(b) || b[ke] != ':' {
+					return nil, -1
+				}
+				n.keys[string(b[i:ke])] = len(n.mems)
+				vs = ke + 1
+			}
+			v, end := parseNode(b, vs, budget)
 			if v == nil {
 				return nil, -1
 			}
-			n.mems = append(n.mems, jmember{start: i, val: v})
+			n.mems = append(n.mems, jmember{start: ms, val: v})
 			i = end
 		}
 	default:

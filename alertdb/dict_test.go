@@ -24,10 +24,10 @@ func dictFromCapture(tb testing.TB) []byte {
 	return js
 }
 
-// TestAlertDict: the embedded dictionary is what the alert builder makes
-// today. A change to the builder, the seed rule or the parser that moves
-// alerts away from it fails here instead of silently making every held
-// alert bigger.
+// TestAlertDict: the embedded alert is what the alert builder makes today.
+// A change to the builder, the seed rule or the parser that moves alerts
+// away from it fails here instead of silently making decoding allocate the
+// keys internKeys no longer holds.
 func TestAlertDict(t *testing.T) {
 	want := dictFromCapture(t)
 	if *update {

@@ -373,6 +373,12 @@ func ruleTemplate(rule, exe string, entries []flatEntry, js []byte) *template {
 			return t
 		}
 	}
+	// The delta needs the template's JSON; one over maxTemplateJSON (an
+	// alert is ~24 KB, a document may be 4 MiB) is not kept, and rows
+	// of its key hold their whole JSON, deflated.
+	if len(js) > maxTemplateJSON {
+		js = nil
+	}
 	size := len(js)
 	for _, e := range entries {
 		for _, l := range e.long {
@@ -388,12 +394,6 @@ func ruleTemplate(rule, exe string, entries []flatEntry, js []byte) *template {
 	templates.size += size
 	if k.exe != "" {
 		templates.exes++
-	}
-	// The delta needs the template's JSON; one over maxTemplateJSON (an
-	// alert is ~24 KB, a document may be 4 MiB) is not kept, and rows
-	// of its key hold their whole JSON, deflated.
-	if len(js) > maxTemplateJSON {
-		js = nil
 	}
 	js = bytes.Clone(js)
 	t := &template{payload: map[uint32]string{}, vals: map[uint32]any{}, partial: map[uint32]bool{}, long: map[uint32][]string{},

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 	"unsafe"
 
@@ -96,21 +97,30 @@ func newLeafPlan(q *kql.Query) *leafPlan {
 // leafMatch sets keep[i] for the rows that q, planned as lp, keeps, on
 // every core. Rows the index cannot answer are decoded.
 func leafMatch(rows []*Row, lp *leafPlan, q *kql.Query, keep []bool) {
-	workers := max(1, runtime.GOMAXPROCS(0))
-	chunk := (len(rows) + workers - 1) / workers
+	// Workers take blocks of rows as they go rather than a fixed half
+	// each: on a shared machine one core may be lent elsewhere for a
+	// while, and the pass is as slow as its slowest worker.
+	const block = 1024
+	var next atomic.Int64
+	workers := max(1, min(runtime.GOMAXPROCS(0), (len(rows)+block-1)/block))
 	var wg sync.WaitGroup
-	for start := 0; start < len(rows); start += chunk {
-		end := min(len(rows), start+chunk)
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			e := newLeafEval(lp)
 			defer e.release()
-			for i := start; i < end; i++ {
-				if m, ok := e.match(rows[i]); ok {
-					keep[i] = m
-				} else {
-					keep[i] = q.Match(rows[i].doc())
+			for {
+				start := int(next.Add(block)) - block
+				if start >= len(rows) {
+					return
+				}
+				for i := start; i < min(len(rows), start+block); i++ {
+					if m, ok := e.match(rows[i]); ok {
+						keep[i] = m
+					} else {
+						keep[i] = q.Match(rows[i].doc())
+					}
 				}
 			}
 		}()
@@ -446,8 +456,7 @@ var errFound = errors.New("found")
 // the wanted paths, decoding nothing else. Reaching the end of its input
 // inside the object is errEOF: the caller inflates more and scans again.
 type leafScanner struct {
-	b    []byte
-	i    int
+	jdec // the input and position; its ws and sep
 	path []byte
 	want []wantField
 	last string // the greatest wanted path
@@ -471,17 +480,6 @@ func (s *leafScanner) top() error {
 		return errors.New("scanning alert: not a JSON object")
 	}
 	return s.object(true)
-}
-
-func (s *leafScanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
 }
 
 // relevant says whether the wanted paths include s.path (exact) or paths
@@ -546,18 +544,8 @@ func (s *leafScanner) object(top bool) error {
 		if err != nil {
 			return err
 		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return errEOF
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			return nil
-		default:
-			return errors.New("comma or } expected")
+		if end, err := s.sep('}'); err != nil || end {
+			return err
 		}
 	}
 }
@@ -589,18 +577,8 @@ func (s *leafScanner) value(exact, below bool) error {
 			if err := s.value(exact, below); err != nil {
 				return err
 			}
-			s.ws()
-			if s.i >= len(s.b) {
-				return errEOF
-			}
-			switch s.b[s.i] {
-			case ',':
-				s.i++
-			case ']':
-				s.i++
-				return nil
-			default:
-				return errors.New("comma or ] expected")
+			if end, err := s.sep(']'); err != nil || end {
+				return err
 			}
 		}
 	case !exact:

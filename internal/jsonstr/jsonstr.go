@@ -29,6 +29,16 @@ var unescape = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', '
 func AppendUnquoted(dst, s []byte, start, i int) ([]byte, int, error) {
 	b := append(dst, s[start:i]...)
 	for i < len(s) {
+		// Copy a run that needs no rewriting at once: event.original
+		// holds a few escapes among hundreds of plain bytes.
+		j := i
+		for j < len(s) && plain[s[j]] {
+			j++
+		}
+		b = append(b, s[i:j]...)
+		if i = j; i >= len(s) {
+			break
+		}
 		c := s[i]
 		switch {
 		case c == '"':
@@ -75,6 +85,15 @@ func AppendUnquoted(dst, s []byte, start, i int) ([]byte, int, error) {
 	}
 	return nil, 0, ErrSyntax
 }
+
+// plain[c] says byte c stands for itself inside a string: not a quote,
+// a backslash, a control character or part of a multi-byte rune.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // U4 decodes \uXXXX at the start of s, or returns -1 (encoding/json's own
 // helper).
