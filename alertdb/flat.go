@@ -62,6 +62,53 @@ type fieldTable struct {
 
 var leafFields = fieldTable{ids: map[string]uint32{}}
 
+// A row's index is built from its leaf paths and interns them for the
+// process, which a hostile document turns against it: one 9,000 objects
+// deep built 374 MB of path strings (each level's path is the one above
+// plus a key: quadratic) and would intern an 81 KB name; a view file of
+// lines with distinct keys would intern every one of them. A row with a
+// path longer than maxIndexedPath or more than maxIndexedLeaves leaf
+// paths, or that would add a name to a table of maxFieldNames, keeps no
+// index: filters decode it, which costs time on that row only, never a
+// different answer (TestHostileShapesKeepNoIndex). Real alerts have ~300
+// leaf paths of at most ~70 bytes.
+const (
+	maxIndexedPath   = 512
+	maxIndexedLeaves = 4096
+	maxFieldNames    = 1 << 16
+)
+
+// room reports whether the paths of acc and cold are in the table, or
+// the table may grow by those that are not.
+func (t *fieldTable) room(acc map[string][]any, cold map[string]bool) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if len(t.names)+len(acc)+len(cold) <= t.limit() {
+		return true
+	}
+	for p := range acc {
+		if _, ok := t.ids[p]; !ok {
+			return false
+		}
+	}
+	for p := range cold {
+		if _, ok := t.ids[p]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// fieldLimit, when set (tests), replaces maxFieldNames.
+var fieldLimit int
+
+func (t *fieldTable) limit() int {
+	if fieldLimit > 0 {
+		return fieldLimit
+	}
+	return maxFieldNames
+}
+
 func (t *fieldTable) id(name string) uint32 {
 	t.mu.RLock()
 	id, ok := t.ids[name]
@@ -196,7 +243,9 @@ func flatten(d ecs.Doc, js []byte) (string, *template) {
 	acc := make(map[string][]any, 64)
 	cold := map[string]bool{}
 	arrayed := map[string]bool{}
-	walkFlat(map[string]any(d), "", acc, cold, arrayed, false)
+	if !walkFlat(map[string]any(d), "", acc, cold, arrayed, false) || !leafFields.room(acc, cold) {
+		return "", nil // no index: filters decode the row
+	}
 	for p := range arrayed {
 		leafFields.markArrayed(leafFields.id(p))
 	}
@@ -384,17 +433,23 @@ func ruleTemplate(rule, exe string, entries []flatEntry, js []byte) *template {
 // KQL operator observes). Values the JSON round trip of codec.go would
 // alter mark their path cold. Paths below an object inside an array
 // (inArr) go to arrayed.
-func walkFlat(m map[string]any, prefix string, acc map[string][]any, cold, arrayed map[string]bool, inArr bool) {
+func walkFlat(m map[string]any, prefix string, acc map[string][]any, cold, arrayed map[string]bool, inArr bool) bool {
 	for k, v := range m {
 		p := k
 		if prefix != "" {
+			if len(prefix)+1+len(k) > maxIndexedPath {
+				return false
+			}
 			p = prefix + "." + k
 		}
-		walkValue(v, p, acc, cold, arrayed, inArr)
+		if !walkValue(v, p, acc, cold, arrayed, inArr) {
+			return false
+		}
 	}
+	return true
 }
 
-func walkValue(v any, p string, acc map[string][]any, cold, arrayed map[string]bool, inArr bool) {
+func walkValue(v any, p string, acc map[string][]any, cold, arrayed map[string]bool, inArr bool) bool {
 	k := ecs.Kind(v)
 	if inArr && k != ecs.KindObject && k != ecs.KindArray {
 		arrayed[p] = true
@@ -402,21 +457,24 @@ func walkValue(v any, p string, acc map[string][]any, cold, arrayed map[string]b
 	switch k {
 	case ecs.KindNull:
 	case ecs.KindObject:
-		walkFlat(ecs.AsObject(v), p, acc, cold, arrayed, inArr)
+		return walkFlat(ecs.AsObject(v), p, acc, cold, arrayed, inArr)
 	case ecs.KindArray:
 		for i, n := 0, ecs.Len(v); i < n; i++ {
 			e := ecs.Elem(v, i)
-			walkValue(e, p, acc, cold, arrayed, inArr || ecs.Kind(e) == ecs.KindObject)
+			if !walkValue(e, p, acc, cold, arrayed, inArr || ecs.Kind(e) == ecs.KindObject) {
+				return false
+			}
 		}
 	case ecs.KindString, ecs.KindBool:
 		acc[p] = append(acc[p], v)
 	default:
 		if f, ok := ecs.Float(v); ok {
 			acc[p] = append(acc[p], f)
-			return
+			break
 		}
 		cold[p] = true
 	}
+	return len(acc)+len(cold) <= maxIndexedLeaves
 }
 
 // encodeVals returns the payload of a field's values and the values it

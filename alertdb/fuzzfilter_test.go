@@ -50,6 +50,14 @@ func FuzzFilterLikeDecoded(f *testing.F) {
 	for _, q := range fuzzQuerySeeds {
 		f.Add([]byte(hostileAlertSeeds[0]), q)
 	}
+	// Long values (read from the row's JSON, not the index) holding what
+	// json.Marshal escapes (<, >, &, U+2028) or replaces (invalid UTF-8).
+	esc := `{"kibana.alert.uuid":"e1","kibana.alert.rule.rule_id":"` + fuzzRuleID + `","event":{"original":"` +
+		strings.Repeat(`<script>&amp;\u2028 \u0026 \ufffd `+"\xff ", 8) + "\u2028\u2029\xfe<>&\\\"\\\\" + `"},"file":{"path":"/srv/<a>&b\u2028` + "\xff" + `"}}`
+	for _, q := range []string{`event.original : *<script>*`, `*&amp;*`, "*\u2028*", `event.original : *\\*`, `file.path : /srv/<a>&b*`,
+		`*\ufffd*`, `"<script>"`, `not *<script>*`, `event.original : "` + "\u2028" + `"`} {
+		f.Add([]byte(esc), q)
+	}
 	base := alerts.Many(4)
 	f.Fuzz(func(t *testing.T, line []byte, query string) {
 		if len(line) > 1<<16 || len(query) > 512 {
@@ -81,15 +89,7 @@ func FuzzFilterLikeDecoded(f *testing.F) {
 		if !sameJSON(got0, want0) {
 			t.Fatalf("row JSON differs from the document read:\n got %s\nwant %s", got0, want0)
 		}
-		want := computeView(rows, q.Match, nil, SortTime)
-		if got := Filter(rows, query, q, SortTime); !slices.Equal(got, want) {
-			t.Fatalf("%q: leafwise kept %v, decoding kept %v", query, got, want)
-		}
-		if pl := planQuery(query); pl != nil {
-			if got := computeView(rows, q.Match, pl, SortTime); !slices.Equal(got, want) {
-				t.Fatalf("%q: index kept %v, decoding kept %v", query, got, want)
-			}
-		}
+		filterLikeDecoded(t, rows, query, q)
 	})
 }
 
@@ -105,4 +105,19 @@ func sameJSON(a, b []byte) bool {
 	ja, _ := json.Marshal(x)
 	jb, _ := json.Marshal(y)
 	return bytes.Equal(ja, jb)
+}
+
+// filterLikeDecoded fails t unless the leafwise pass, and the planned
+// index pass when the query has a plan, keep the rows decoding keeps.
+func filterLikeDecoded(t testing.TB, rows []*Row, qs string, q *kql.Query) {
+	t.Helper()
+	want := computeView(rows, q.Match, nil, SortTime)
+	if got := Filter(rows, qs, q, SortTime); !slices.Equal(got, want) {
+		t.Errorf("%.80q: leafwise kept %v, decoding kept %v", qs, got, want)
+	}
+	if pl := planQuery(qs); pl != nil {
+		if got := computeView(rows, q.Match, pl, SortTime); !slices.Equal(got, want) {
+			t.Errorf("%.80q: index kept %v, decoding kept %v", qs, got, want)
+		}
+	}
 }

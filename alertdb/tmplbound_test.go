@@ -84,15 +84,7 @@ func TestPastTemplateBoundFiltersLikeDecoded(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", qs, err)
 		}
-		want := computeView(rows, q.Match, nil, SortTime)
-		if got := Filter(rows, qs, q, SortTime); !slices.Equal(got, want) {
-			t.Errorf("%s: leafwise kept %d rows, decoding kept %d", qs, len(got), len(want))
-		}
-		if pl := planQuery(qs); pl != nil {
-			if got := computeView(rows, q.Match, pl, SortTime); !slices.Equal(got, want) {
-				t.Errorf("%s: index kept %d rows, decoding kept %d", qs, len(got), len(want))
-			}
-		}
+		filterLikeDecoded(t, rows, qs, q)
 	}
 }
 

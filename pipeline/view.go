@@ -23,6 +23,13 @@ import (
 // sit in memory twice.
 const viewBacklog = 20_000
 
+// viewMaxAlerts is how many alerts view holds from all its files. Each
+// costs ~1.5 KB (README: 100k real alerts in ~160 MB), and a file is
+// anyone's: a few MB of gzip expand to tens of millions of small alerts
+// of distinct uuids, which would take the host's memory. Past it the
+// alerts are counted, left out and said in the file's health line.
+var viewMaxAlerts uint64 = 1_000_000
+
 // View is `xferhunt view FILE...`: the TUI over alert documents — an
 // export (`E`), `scan` output, or Kibana's alerts in any JSON shape the
 // ECS reader takes (NDJSON, an array, a _search response). Triage marks
@@ -89,12 +96,16 @@ func loadAlerts(ctx context.Context, inputs []*sources.Input, feed *tui.Feeder) 
 	for i, in := range inputs {
 		h := &hs[i]
 		h.Name = "view " + in.Name()
-		var other uint64
+		var other, over uint64
 		st, err := in.Scan(sources.ScanOptions{
 			Workers: 1,
 			Emit: func(ev sources.Event) {
 				if !isAlertDoc(ev.Doc) {
 					other++
+					return
+				}
+				if total >= viewMaxAlerts {
+					over++
 					return
 				}
 				for feed.Len() >= viewBacklog && ctx.Err() == nil {
@@ -117,6 +128,8 @@ func loadAlerts(ctx context.Context, inputs []*sources.Input, feed *tui.Feeder) 
 			h.Err = err.Error()
 		case h.Events == 0:
 			h.Err = fmt.Sprintf("no alert documents (%d records, %d other documents): view opens alert NDJSON; audit logs go to `xferhunt scan`", st.Records, other)
+		case over > 0:
+			h.Err = fmt.Sprintf("%d alerts left out: view holds at most %d", over, viewMaxAlerts)
 		case other > 0:
 			h.Err = fmt.Sprintf("%d documents were not alerts (no kibana.alert.uuid), left out", other)
 		}
