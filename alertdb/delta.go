@@ -62,6 +62,18 @@ func parseTemplate(js []byte) *jnode {
 	return n
 }
 
+// countNodes is the number of values in the structure n.
+func countNodes(n *jnode) int {
+	if n == nil {
+		return 0
+	}
+	c := 1
+	for _, m := range n.mems {
+		c += countNodes(m.val)
+	}
+	return c
+}
+
 func parseNode(b []byte, i int, budget *int) (*jnode, int) {
 	if i >= len(b) {
 		return nil, -1

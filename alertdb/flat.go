@@ -225,6 +225,15 @@ const (
 	maxTemplateBytes = 32 << 20
 )
 
+// What a template holds per value of its structure (a jnode, its member
+// slot and key) and per index entry (payload, decoded value, id), in
+// heap bytes as TestTemplateStructureBounded measures them (~300 for
+// the pair): counted with the JSON against maxTemplateBytes.
+const (
+	templateNodeBytes  = 160
+	templateEntryBytes = 150
+)
+
 // noTemplate is the empty template of keys past the bounds: never
 // written after it is made, so rows share it read-only.
 var noTemplate = &template{payload: map[uint32]string{}, vals: map[uint32]any{}, partial: map[uint32]bool{}, long: map[uint32][]string{}}
@@ -385,11 +394,23 @@ func ruleTemplate(rule, exe string, entries []flatEntry, js []byte) *template {
 			size += len(l)
 		}
 	}
-	if len(templates.byKey) >= templates.limit || templates.size+size > maxTemplateBytes {
+	past := func() *template {
 		if t, ok := templates.byKey[templateKey{rule, ""}]; ok {
 			return t // the rule's own is nearer than none
 		}
 		return noTemplate
+	}
+	if len(templates.byKey) >= templates.limit || templates.size+size > maxTemplateBytes {
+		return past()
+	}
+	// The structure and the index maps cost more than the JSON for a
+	// document of many tiny values (~300 bytes per value against ~10 of
+	// JSON): counting only the JSON, 840 templates of 4,000 values held
+	// 1 GB while the bound saw 31 MB (TestTemplateStructureBounded).
+	root := parseTemplate(js)
+	size += countNodes(root)*templateNodeBytes + len(entries)*templateEntryBytes
+	if templates.size+size > maxTemplateBytes {
+		return past()
 	}
 	templates.size += size
 	if k.exe != "" {
@@ -397,7 +418,7 @@ func ruleTemplate(rule, exe string, entries []flatEntry, js []byte) *template {
 	}
 	js = bytes.Clone(js)
 	t := &template{payload: map[uint32]string{}, vals: map[uint32]any{}, partial: map[uint32]bool{}, long: map[uint32][]string{},
-		js: js, root: parseTemplate(js)}
+		js: js, root: root}
 	for _, e := range entries {
 		t.payload[e.id] = e.payload
 		t.ids = append(t.ids, e.id)

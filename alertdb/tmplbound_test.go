@@ -10,6 +10,7 @@ import (
 
 	"github.com/xferhunt/xferhunt/detect"
 	"github.com/xferhunt/xferhunt/detect/kql"
+	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/internal/sharedtest/alerts"
 )
 
@@ -44,6 +45,45 @@ func TestRuleTemplatesBounded(t *testing.T) {
 	}
 	if grew > 96<<20 {
 		t.Errorf("2000 alerts of distinct rules grew the heap by %d MB", grew>>20)
+	}
+	runtime.KeepAlive(rows)
+}
+
+// TestTemplateStructureBounded: a view file whose every alert names its
+// own rule and holds 4,000 tiny values must not hold more than the
+// template bound: the structure and index maps cost ~300 bytes a value
+// against ~10 of JSON, and counting only the JSON 400 such lines (16 MB)
+// held 480 MB of templates for the process (1.1 GB for 1,100), 60 MB
+// after.
+func TestTemplateStructureBounded(t *testing.T) {
+	defer freshTemplates()()
+	obj := map[string]any{}
+	for i := range 4000 {
+		obj[fmt.Sprintf("tiny%04d", i)] = float64(i % 10)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	rows := make([]*Row, 0, 400)
+	for i := range cap(rows) {
+		d := ecs.Doc{"kibana.alert.uuid": fmt.Sprintf("tiny-%d", i), "kibana.alert.rule.rule_id": fmt.Sprintf("tiny-rule-%d", i), "zztiny": obj}
+		r := NewRow(detect.Alert{Doc: d})
+		r.arrival = nil // as a Store drops it
+		rows = append(rows, r)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	templates.Lock()
+	n, size := len(templates.byKey), templates.size
+	templates.Unlock()
+	t.Logf("heap +%d MB for %d rows of 4,000 values; %d templates, %d MB counted", grew>>20, len(rows), n, size>>20)
+	if grew > 128<<20 {
+		t.Errorf("400 alerts of distinct rules and 4,000 values grew the heap by %d MB", grew>>20)
+	}
+	got, err := rows[len(rows)-1].JSON()
+	if want, _ := json.Marshal(rows[len(rows)-1].doc()); err != nil || !sameJSON(got, want) {
+		t.Errorf("a row past the bound gives back %.80s (%v)", got, err)
 	}
 	runtime.KeepAlive(rows)
 }
