@@ -21,24 +21,12 @@ import (
 func TestRuleTemplatesBounded(t *testing.T) {
 	defer freshTemplates()()
 	note := strings.Repeat("A", 64<<10)
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	rows := make([]*Row, 0, 2000)
-	for i := range cap(rows) {
+	rows, grew, n, size := rowsHeap(2000, func(i int) detect.Alert {
 		a := alerts.Make(alerts.Spec{ID: fmt.Sprintf("many-rules-%d", i), Sev: "low", Proc: "scp", User: "u", IP: "192.0.2.1", Path: "/srv/x"})
 		a.Doc["kibana.alert.rule.rule_id"] = fmt.Sprintf("many-rules-%d", i)
 		a.Doc["kibana.alert.rule.note"] = strings.Clone(note) // each line decodes its own copy
-		r := NewRow(a)
-		r.arrival = nil // as a Store drops it
-		rows = append(rows, r)
-	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
-	templates.Lock()
-	n, size := len(templates.byKey), templates.size
-	templates.Unlock()
+		return a
+	})
 	t.Logf("heap +%d MB for %d rows of distinct rules; %d templates, %d MB of JSON and long values", grew>>20, len(rows), n, size>>20)
 	if n > maxTemplates || size > maxTemplateBytes {
 		t.Errorf("%d templates holding %d bytes, bounds %d and %d", n, size, maxTemplates, maxTemplateBytes)
@@ -61,22 +49,9 @@ func TestTemplateStructureBounded(t *testing.T) {
 	for i := range 4000 {
 		obj[fmt.Sprintf("tiny%04d", i)] = float64(i % 10)
 	}
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	rows := make([]*Row, 0, 400)
-	for i := range cap(rows) {
-		d := ecs.Doc{"kibana.alert.uuid": fmt.Sprintf("tiny-%d", i), "kibana.alert.rule.rule_id": fmt.Sprintf("tiny-rule-%d", i), "zztiny": obj}
-		r := NewRow(detect.Alert{Doc: d})
-		r.arrival = nil // as a Store drops it
-		rows = append(rows, r)
-	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
-	templates.Lock()
-	n, size := len(templates.byKey), templates.size
-	templates.Unlock()
+	rows, grew, n, size := rowsHeap(400, func(i int) detect.Alert {
+		return detect.Alert{Doc: ecs.Doc{"kibana.alert.uuid": fmt.Sprintf("tiny-%d", i), "kibana.alert.rule.rule_id": fmt.Sprintf("tiny-rule-%d", i), "zztiny": obj}}
+	})
 	t.Logf("heap +%d MB for %d rows of 4,000 values; %d templates, %d MB counted", grew>>20, len(rows), n, size>>20)
 	if grew > 128<<20 {
 		t.Errorf("400 alerts of distinct rules and 4,000 values grew the heap by %d MB", grew>>20)
@@ -126,6 +101,26 @@ func TestPastTemplateBoundFiltersLikeDecoded(t *testing.T) {
 		}
 		filterLikeDecoded(t, rows, qs, q)
 	}
+}
+
+// rowsHeap makes n rows of the alerts alert(i) gives, stored as a Store
+// holds them, and returns them with the heap they grew by and the
+// template table's count and counted bytes after.
+func rowsHeap(n int, alert func(i int) detect.Alert) (rows []*Row, grew int64, tmpls, size int) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	rows = make([]*Row, 0, n)
+	for i := range n {
+		r := NewRow(alert(i))
+		r.arrival = nil // as a Store drops it
+		rows = append(rows, r)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	templates.Lock()
+	defer templates.Unlock()
+	return rows, int64(after.HeapAlloc) - int64(before.HeapAlloc), len(templates.byKey), templates.size
 }
 
 // freshTemplates empties the template table for a test and returns what
