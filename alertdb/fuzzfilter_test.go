@@ -36,6 +36,7 @@ var fuzzQuerySeeds = []string{
 	`file.path : *`, `process.pid > 3`, `process : { name : sshd }`, `labels : *`,
 	`*SYSCALL*`, `user.name : *`, `process.name : 42`, `file.path : a`,
 	`kibana.alert.rule.description : *z*`, `not *z*`, `process.* : ftp`, "\x1b",
+	`source.ip : 192.0.2.0/24`, `@timestamp > "2026-11-26T01:01:30Z"`, `process.name.caseless : SCP`, `*.caseless : *SSH*`,
 }
 
 // FuzzFilterLikeDecoded: for a hostile alert line next to ordinary alerts
@@ -71,6 +72,9 @@ func FuzzFilterLikeDecoded(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// The TUI compiles filters with the Defend field types (dates,
+		// ips, numbers, .caseless): those testers too.
+		mapped, _ := kql.ParseMapped(query)
 		want0, err := json.Marshal(d)
 		if err != nil {
 			return
@@ -90,6 +94,9 @@ func FuzzFilterLikeDecoded(f *testing.F) {
 			t.Fatalf("row JSON differs from the document read:\n got %s\nwant %s", got0, want0)
 		}
 		filterLikeDecoded(t, rows, query, q)
+		if mapped != nil {
+			filterLikeDecoded(t, rows, query, mapped)
+		}
 	})
 }
 
