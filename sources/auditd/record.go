@@ -423,6 +423,13 @@ const (
 	internBytes = 1 << 20
 )
 
+// ident is a SYSCALL record's process identity as logged, comm then exe,
+// through the interner: the process table compares it on every record.
+func (in *interner) ident(comm, exe []byte) string {
+	in.scratch = append(append(in.scratch[:0], comm...), exe...)
+	return in.intern(in.scratch)
+}
+
 // str is decodeStr through the interner.
 func (in *interner) str(v []byte) string {
 	if len(v) == 0 || string(v) == "(null)" || string(v) == "?" || string(v) == "(none)" {
@@ -443,6 +450,11 @@ func (in *interner) str(v []byte) string {
 	default:
 		d = v
 	}
+	return in.intern(d)
+}
+
+// intern returns the interner's string equal to d, adding one.
+func (in *interner) intern(d []byte) string {
 	if s, ok := in.m[string(d)]; ok {
 		return s
 	}

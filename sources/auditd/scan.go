@@ -94,8 +94,9 @@ func Scan(r io.Reader, opt Options) (Stats, error) {
 	for range workers {
 		go func() {
 			pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("stage", "split")))
+			var strs interner
 			for c := range work {
-				c.split(c.data, opt.Story)
+				c.split(c.data, opt.Story, &strs)
 				c.ready <- struct{}{}
 			}
 		}()
@@ -153,7 +154,6 @@ type chunk struct {
 	toks  []token
 	sys   []sysRec
 	usr   []userVals
-	strs  interner      // the splitter's, for usr
 	ready chan struct{} // a splitter is done with the block
 }
 
@@ -200,7 +200,13 @@ func (t *token) header() header {
 // the README that is 36% of the lines, in runs of 1.3 on average: each
 // costs the in-order grouper two counters and a comparison instead of a
 // header, a dispatch and an expiry.
-func (c *chunk) split(data []byte, story bool) {
+//
+// Strings the grouper keeps or compares (user-space values, a SYSCALL's
+// process identity) come from strs, the splitter's interner, rather than
+// from the block: the block's bytes were just written on another core, and
+// reading them there again costs a cache transfer per line, while an
+// interned string is written once and then only read.
+func (c *chunk) split(data []byte, story bool, strs *interner) {
 	c.toks, c.sys, c.usr = c.toks[:0], c.sys[:0], c.usr[:0]
 	for len(data) > 0 {
 		var line []byte
@@ -232,7 +238,9 @@ func (c *chunk) split(data []byte, story bool) {
 					t.nt = nameTypeOf(h.body)
 				case rkSyscall:
 					c.sys = append(c.sys, sysRec{})
-					c.sys[len(c.sys)-1].parse(h.body, story)
+					s := &c.sys[len(c.sys)-1]
+					s.parse(h.body, story)
+					s.ident = strs.ident(s.comm, s.exe)
 					t.sys = int32(len(c.sys) - 1)
 				case rkUserStart, rkUserLogin, rkLogin, rkCredAcq, rkPAM, rkUserEnd:
 					u := userFields(h.body)
@@ -240,7 +248,7 @@ func (c *chunk) split(data []byte, story bool) {
 						t.kind = rkOther // userRecord would return at once
 						break
 					}
-					c.usr = append(c.usr, u.values(&c.strs))
+					c.usr = append(c.usr, u.values(strs))
 					t.usr = int32(len(c.usr) - 1)
 				}
 				t.rawEnd = int32(len(h.raw))

@@ -25,6 +25,10 @@ type sysRec struct {
 	ses                           int64
 	comm, exe, tty, key, enriched []byte
 	rest                          []byte // the body after exe=
+	// ident is comm and exe as logged, one interned string, when Scan's
+	// splitter read the record: seeProcess compares it instead of the
+	// line's bytes. "" when not.
+	ident string
 }
 
 // parse reads a SYSCALL body in one pass. It runs on every SYSCALL record
