@@ -110,10 +110,10 @@ func (p *Parser) eventRecord(k recKind, h *header, line []byte, sys *sysRec) {
 		if sys == nil {
 			sys = &p.scratchSys
 			sys.parse(h.body, p.opt.Story)
+			sys.enriched = h.enriched
 		}
-		sys.enriched = h.enriched
 		p.seeProcess(sys, h.sec)
-		if !sys.interesting(p.opt.Story) {
+		if !sys.keep {
 			ev.ignore, ev.done = true, true
 			p.ignored[p.ignIdx] = ev.serial
 			p.ignIdx = (p.ignIdx + 1) % len(p.ignored)

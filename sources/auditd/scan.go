@@ -221,7 +221,7 @@ func (c *chunk) split(data []byte, story bool, strs *interner) {
 		// is malformed.
 		if len(t.line) > 0 && len(t.line) <= math.MaxInt32 {
 			var h header
-			h, t.ok = parseStamp(t.line)
+			t.ok = parseStamp(t.line, &h)
 			if t.ok {
 				t.sec, t.msec, t.serial = h.sec, h.msec, h.serial
 				if h.node != nil {
@@ -241,6 +241,7 @@ func (c *chunk) split(data []byte, story bool, strs *interner) {
 					s := &c.sys[len(c.sys)-1]
 					s.parse(h.body, story)
 					s.ident = strs.ident(s.comm, s.exe)
+					s.enriched = h.enriched
 					t.sys = int32(len(c.sys) - 1)
 				case rkUserStart, rkUserLogin, rkLogin, rkCredAcq, rkPAM, rkUserEnd:
 					u := userFields(h.body)
