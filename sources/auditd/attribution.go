@@ -30,7 +30,7 @@ type procEntry struct {
 
 // seeProcess feeds the process table from every SYSCALL record; it
 // allocates only when a process appears or changes image.
-func (p *Parser) seeProcess(s *sysRec, sec int64) {
+func (p *Parser) seeProcess(s *sysHead, sec int64) {
 	if s.pid <= 0 {
 		return
 	}
@@ -64,7 +64,7 @@ func (p *Parser) seeProcess(s *sysRec, sec int64) {
 
 // sameImage reports whether the record shows the process with the comm
 // and exe the entry has.
-func (e *procEntry) sameImage(s *sysRec) bool {
+func (e *procEntry) sameImage(s *sysHead) bool {
 	if s.ident != "" {
 		// Both strings are interned or kept: neither is the
 		// record's line, which another core has just written.

@@ -89,14 +89,14 @@ func Scan(r io.Reader, opt Options) (Stats, error) {
 		// Audit lines are rarely shorter than 64 bytes: the token
 		// slices seldom grow.
 		free <- &chunk{data: make([]byte, 0, chunkSize), toks: make([]token, 0, chunkSize/64),
-			sys: make([]sysRec, 0, chunkSize/256), ready: make(chan struct{}, 1)}
+			heads: make([]sysHead, 0, chunkSize/256), ready: make(chan struct{}, 1)}
 	}
 	for range workers {
 		go func() {
 			pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("stage", "split")))
-			var strs interner
+			var sp splitter
 			for c := range work {
-				c.split(c.data, opt.Story, &strs)
+				c.split(c.data, opt.Story, &sp)
 				c.ready <- struct{}{}
 			}
 		}()
@@ -152,9 +152,16 @@ const maxSplitters = 4
 type chunk struct {
 	data  []byte // whole lines (sources.ReadLineBlocks); the input's last may lack its newline
 	toks  []token
-	sys   []sysRec
+	heads []sysHead // of every SYSCALL record
+	sys   []sysRec  // of the SYSCALL records that are kept (sysHead.full)
 	usr   []userVals
 	ready chan struct{} // a splitter is done with the block
+}
+
+// splitter is what one splitting goroutine keeps from block to block.
+type splitter struct {
+	strs interner
+	sys  sysRec // the SYSCALL record being read, copied into the block if kept
 }
 
 // token is one line of a chunk: its header, kept small (offsets rather
@@ -167,7 +174,7 @@ type token struct {
 	serial       uint64
 	body, rawEnd int32 // offsets in line, as in rec
 	nodeEnd      int32 // line[len("node="):nodeEnd] is the node name; 0 without one
-	sys          int32 // index of the parsed SYSCALL body in chunk.sys, or -1
+	sys          int32 // index of the parsed SYSCALL body in chunk.heads, or -1
 	usr          int32 // index of the user-space record's decoded fields in chunk.usr, or -1
 	// A run's lines, malformed lines among them and records; sec is the
 	// newest record's second.
@@ -206,8 +213,9 @@ func (t *token) header() header {
 // from the block: the block's bytes were just written on another core, and
 // reading them there again costs a cache transfer per line, while an
 // interned string is written once and then only read.
-func (c *chunk) split(data []byte, story bool, strs *interner) {
-	c.toks, c.sys, c.usr = c.toks[:0], c.sys[:0], c.usr[:0]
+func (c *chunk) split(data []byte, story bool, sp *splitter) {
+	c.toks, c.heads, c.sys, c.usr = c.toks[:0], c.heads[:0], c.sys[:0], c.usr[:0]
+	strs := &sp.strs
 	for len(data) > 0 {
 		var line []byte
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -237,12 +245,17 @@ func (c *chunk) split(data []byte, story bool, strs *interner) {
 				case rkPath:
 					t.nt = nameTypeOf(h.body)
 				case rkSyscall:
-					c.sys = append(c.sys, sysRec{})
-					s := &c.sys[len(c.sys)-1]
+					s := &sp.sys
 					s.parse(h.body, story)
 					s.ident = strs.ident(s.comm, s.exe)
-					s.enriched = h.enriched
-					t.sys = int32(len(c.sys) - 1)
+					s.full = -1
+					if s.keep {
+						s.enriched = h.enriched
+						s.full = int32(len(c.sys))
+						c.sys = append(c.sys, *s)
+					}
+					c.heads = append(c.heads, s.sysHead)
+					t.sys = int32(len(c.heads) - 1)
 				case rkUserStart, rkUserLogin, rkLogin, rkCredAcq, rkPAM, rkUserEnd:
 					u := userFields(h.body)
 					if !u.feeds(t.kind, story) {
@@ -288,16 +301,20 @@ func (p *Parser) token(c *chunk, t *token) {
 		return
 	}
 	p.st.Lines++
+	var hd *sysHead
 	var sys *sysRec
 	if t.sys >= 0 {
-		sys = &c.sys[t.sys]
+		hd = &c.heads[t.sys]
+		if hd.full >= 0 {
+			sys = &c.sys[hd.full]
+		}
 	}
 	var usr *userVals
 	if t.usr >= 0 {
 		usr = &c.usr[t.usr]
 	}
 	h := t.header()
-	p.record(t.line, &h, t.kind, sys, usr)
+	p.record(t.line, &h, t.kind, hd, sys, usr)
 }
 
 // readLines feeds every line of r to p; a last line without a newline

@@ -11,20 +11,27 @@ import (
 // unset is the kernel's "no value" for auid and ses.
 const unset = 4294967295
 
-// sysRec is a SYSCALL record's fields. Byte slices point into the event's
-// buffer and live as long as the event.
-type sysRec struct {
-	// What the in-order grouper reads of every record comes first, in
-	// one cache line: Scan's splitter writes the record on one core and
-	// the grouper reads it on the other.
+// sysHead is what the in-order grouper reads of every SYSCALL record
+// (seeProcess and whether the event is kept). Scan's splitter hands the
+// grouper this much for every record and a whole sysRec only for the
+// records that are kept: the splitter writes on one core what the grouper
+// reads on the other, and most SYSCALL records of a busy host are not kept.
+type sysHead struct {
 	pid, ppid int
 	// ident is comm and exe as logged, one interned string, when Scan's
 	// splitter read the record: seeProcess compares it instead of the
 	// line's bytes. "" when not.
 	ident string
+	keep  bool  // interesting(story) as parse was told story
+	full  int32 // in a Scan block: the index of the whole record in chunk.sys, -1 if not kept
 	comm  []byte
-	keep  bool // interesting(story) as parse was told story
+	exe   []byte
+}
 
+// sysRec is a SYSCALL record's fields. Byte slices point into the event's
+// buffer and live as long as the event.
+type sysRec struct {
+	sysHead
 	arch                       uint64
 	nr                         int64
 	success, hasSuccess        bool
@@ -33,7 +40,7 @@ type sysRec struct {
 	items                      int
 	auid, uid, gid, euid, egid int64
 	ses                        int64
-	exe, tty, key, enriched    []byte
+	tty, key, enriched         []byte
 	rest                       []byte // the body after exe=
 }
 
@@ -44,7 +51,7 @@ type sysRec struct {
 // if the record is interesting(story): most records of a busy host are
 // not, and nothing reads those fields of a record that is not.
 func (s *sysRec) parse(body []byte, story bool) {
-	*s = sysRec{auid: -1, uid: -1, gid: -1, euid: -1, egid: -1, ses: -1, nr: -1}
+	*s = sysRec{sysHead: sysHead{full: -1}, auid: -1, uid: -1, gid: -1, euid: -1, egid: -1, ses: -1, nr: -1}
 	var l lazyFields
 	s.scan(body, &l)
 	s.keep = s.interesting(story)
