@@ -98,6 +98,7 @@ func Scan(r io.Reader, opt Options) (Stats, error) {
 			for c := range work {
 				c.split(c.data, opt.Story, &sp)
 				c.ready <- struct{}{}
+				runtime.Gosched()
 			}
 		}()
 	}
