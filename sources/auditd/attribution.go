@@ -30,7 +30,7 @@ type procEntry struct {
 
 // seeProcess feeds the process table from every SYSCALL record; it
 // allocates only when a process appears or changes image.
-func (p *Parser) seeProcess(s *sysRec, sec int64) {
+func (p *Parser) seeProcess(s *sysHead, sec int64) {
 	if s.pid <= 0 {
 		return
 	}
@@ -41,15 +41,18 @@ func (p *Parser) seeProcess(s *sysRec, sec int64) {
 			p.procs.put(s.pid, e)
 		}
 	}
-	if ok && e.ppid == s.ppid && e.commRaw == string(s.comm) && e.exeRaw == string(s.exe) {
+	if ok && e.ppid == s.ppid && e.sameImage(s) {
 		e.sec = sec
 		return
 	}
 	// One string holds both raw values: a process appears or changes
 	// image on a good part of a busy log's SYSCALL records.
-	buf := append(append(p.scratchRaw[:0], s.comm...), s.exe...)
-	raw := string(buf)
-	p.scratchRaw = buf[:0]
+	raw := s.ident
+	if raw == "" {
+		buf := append(append(p.scratchRaw[:0], s.comm...), s.exe...)
+		raw = string(buf)
+		p.scratchRaw = buf[:0]
+	}
 	n := &procEntry{ppid: s.ppid, commRaw: raw[:len(s.comm)], exeRaw: raw[len(s.comm):], sec: sec}
 	n.comm = p.strs.str(s.comm)
 	n.exe = p.strs.str(s.exe)
@@ -57,6 +60,18 @@ func (p *Parser) seeProcess(s *sysRec, sec int64) {
 		n.argv, n.cwd = e.argv, e.cwd
 	}
 	p.procs.put(s.pid, n)
+}
+
+// sameImage reports whether the record shows the process with the comm
+// and exe the entry has.
+func (e *procEntry) sameImage(s *sysHead) bool {
+	if s.ident != "" {
+		// Both strings are interned or kept: neither is the
+		// record's line, which another core has just written.
+		return len(e.commRaw) == len(s.comm) && len(e.commRaw)+len(e.exeRaw) == len(s.ident) &&
+			e.commRaw == s.ident[:len(s.comm)] && e.exeRaw == s.ident[len(s.comm):]
+	}
+	return e.commRaw == string(s.comm) && e.exeRaw == string(s.exe)
 }
 
 // procLookup returns the process entry for pid, if known.

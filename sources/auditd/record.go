@@ -34,7 +34,7 @@ var (
 // parseHeader splits one log line without allocating. ok is false when the
 // line is not an audit record (garbage, truncated header).
 func parseHeader(line []byte) (h header, ok bool) {
-	h, ok = parseStamp(line)
+	ok = parseStamp(line, &h)
 	if ok {
 		h.splitEnriched(line)
 	}
@@ -44,15 +44,17 @@ func parseHeader(line []byte) (h header, ok bool) {
 // parseStamp is parseHeader without looking for the ENRICHED part: body
 // runs to the end of the line and raw is the whole line. It is all a
 // record that only moves the log's clock needs, and saves a search
-// through the whole line.
-func parseStamp(line []byte) (h header, ok bool) {
+// through the whole line. It fills h, which must be zero: a header
+// returned by value costs its caller a stall per line (the copy's wide
+// loads read the callee's narrower stores before they reach the cache).
+func parseStamp(line []byte, h *header) (ok bool) {
 	// auditd with name_format prefixes "node=NAME "; skip any such prefix
 	// but insist that "type=" starts a word.
 	i := 0
 	if !bytes.HasPrefix(line, typePrefix) {
 		j := bytes.Index(line, []byte(" type="))
 		if j < 0 || !bytes.HasPrefix(line, []byte("node=")) {
-			return h, false
+			return false
 		}
 		h.node = line[len("node="):j]
 		i = j + 1
@@ -60,29 +62,29 @@ func parseStamp(line []byte) (h header, ok bool) {
 	rest := line[i+len(typePrefix):]
 	sp := bytes.IndexByte(rest, ' ')
 	if sp <= 0 {
-		return h, false
+		return false
 	}
 	h.typ = rest[:sp]
 	rest = rest[sp:]
 	if !bytes.HasPrefix(rest, msgAudit) {
-		return h, false
+		return false
 	}
 	rest = rest[len(msgAudit):]
 	var n int
 	h.sec, n = atoi(rest)
 	if n == 0 || n >= len(rest) || rest[n] != '.' {
-		return h, false
+		return false
 	}
 	rest = rest[n+1:]
 	h.msec, n = atoi(rest)
 	if n == 0 || n >= len(rest) || rest[n] != ':' {
-		return h, false
+		return false
 	}
 	rest = rest[n+1:]
 	var ser int64
 	ser, n = atoi(rest)
 	if n == 0 || n >= len(rest) || rest[n] != ')' {
-		return h, false
+		return false
 	}
 	h.serial = uint64(ser)
 	rest = rest[n+1:]
@@ -94,7 +96,7 @@ func parseStamp(line []byte) (h header, ok bool) {
 	}
 	h.body = rest
 	h.raw = line
-	return h, true
+	return true
 }
 
 // splitEnriched cuts the ENRICHED part (after \x1d) off a parseStamp
@@ -423,6 +425,13 @@ const (
 	internBytes = 1 << 20
 )
 
+// ident is a SYSCALL record's process identity as logged, comm then exe,
+// through the interner: the process table compares it on every record.
+func (in *interner) ident(comm, exe []byte) string {
+	in.scratch = append(append(in.scratch[:0], comm...), exe...)
+	return in.intern(in.scratch)
+}
+
 // str is decodeStr through the interner.
 func (in *interner) str(v []byte) string {
 	if len(v) == 0 || string(v) == "(null)" || string(v) == "?" || string(v) == "(none)" {
@@ -443,6 +452,11 @@ func (in *interner) str(v []byte) string {
 	default:
 		d = v
 	}
+	return in.intern(d)
+}
+
+// intern returns the interner's string equal to d, adding one.
+func (in *interner) intern(d []byte) string {
 	if s, ok := in.m[string(d)]; ok {
 		return s
 	}

@@ -11,20 +11,37 @@ import (
 // unset is the kernel's "no value" for auid and ses.
 const unset = 4294967295
 
+// sysHead is what the in-order grouper reads of every SYSCALL record
+// (seeProcess and whether the event is kept). Scan's splitter hands the
+// grouper this much for every record and a whole sysRec only for the
+// records that are kept: the splitter writes on one core what the grouper
+// reads on the other, and most SYSCALL records of a busy host are not kept.
+type sysHead struct {
+	pid, ppid int
+	// ident is comm and exe as logged, one interned string, when Scan's
+	// splitter read the record: seeProcess compares it instead of the
+	// line's bytes. "" when not.
+	ident string
+	keep  bool  // interesting(story) as parse was told story
+	full  int32 // in a Scan block: the index of the whole record in chunk.sys, -1 if not kept
+	comm  []byte
+	exe   []byte
+}
+
 // sysRec is a SYSCALL record's fields. Byte slices point into the event's
 // buffer and live as long as the event.
 type sysRec struct {
-	arch                          uint64
-	nr                            int64
-	success, hasSuccess           bool
-	exit                          int64
-	a                             [4]uint64
-	items                         int
-	pid, ppid                     int
-	auid, uid, gid, euid, egid    int64
-	ses                           int64
-	comm, exe, tty, key, enriched []byte
-	rest                          []byte // the body after exe=
+	sysHead
+	arch                       uint64
+	nr                         int64
+	success, hasSuccess        bool
+	exit                       int64
+	a                          [4]uint64
+	items                      int
+	auid, uid, gid, euid, egid int64
+	ses                        int64
+	tty, key, enriched         []byte
+	rest                       []byte // the body after exe=
 }
 
 // parse reads a SYSCALL body in one pass. It runs on every SYSCALL record
@@ -34,10 +51,11 @@ type sysRec struct {
 // if the record is interesting(story): most records of a busy host are
 // not, and nothing reads those fields of a record that is not.
 func (s *sysRec) parse(body []byte, story bool) {
-	*s = sysRec{auid: -1, uid: -1, gid: -1, euid: -1, egid: -1, ses: -1, nr: -1}
+	*s = sysRec{sysHead: sysHead{full: -1}, auid: -1, uid: -1, gid: -1, euid: -1, egid: -1, ses: -1, nr: -1}
 	var l lazyFields
 	s.scan(body, &l)
-	if l.seen != 0 && s.interesting(story) {
+	s.keep = s.interesting(story)
+	if l.seen != 0 && s.keep {
 		s.decodeLazy(body, &l)
 	}
 }
