@@ -22,6 +22,7 @@ const (
 type procEntry struct {
 	ppid            int
 	commRaw, exeRaw string // as logged, to notice change without decoding
+	ident           uint64 // identOf(commRaw, exeRaw) when the record had it (sysHead.ident), else 0
 	comm, exe       string
 	argv            *lazyArgs // of the last exec, decoded on demand
 	cwd             string
@@ -47,13 +48,10 @@ func (p *Parser) seeProcess(s *sysHead, sec int64) {
 	}
 	// One string holds both raw values: a process appears or changes
 	// image on a good part of a busy log's SYSCALL records.
-	raw := s.ident
-	if raw == "" {
-		buf := append(append(p.scratchRaw[:0], s.comm...), s.exe...)
-		raw = string(buf)
-		p.scratchRaw = buf[:0]
-	}
-	n := &procEntry{ppid: s.ppid, commRaw: raw[:len(s.comm)], exeRaw: raw[len(s.comm):], sec: sec}
+	buf := append(append(p.scratchRaw[:0], s.comm...), s.exe...)
+	raw := string(buf)
+	p.scratchRaw = buf[:0]
+	n := &procEntry{ppid: s.ppid, commRaw: raw[:len(s.comm)], exeRaw: raw[len(s.comm):], ident: s.ident, sec: sec}
 	n.comm = p.strs.str(s.comm)
 	n.exe = p.strs.str(s.exe)
 	if ok && e.exeRaw == n.exeRaw {
@@ -65,11 +63,8 @@ func (p *Parser) seeProcess(s *sysHead, sec int64) {
 // sameImage reports whether the record shows the process with the comm
 // and exe the entry has.
 func (e *procEntry) sameImage(s *sysHead) bool {
-	if s.ident != "" {
-		// Both strings are interned or kept: neither is the
-		// record's line, which another core has just written.
-		return len(e.commRaw) == len(s.comm) && len(e.commRaw)+len(e.exeRaw) == len(s.ident) &&
-			e.commRaw == s.ident[:len(s.comm)] && e.exeRaw == s.ident[len(s.comm):]
+	if s.ident != 0 && e.ident != 0 {
+		return e.ident == s.ident && len(e.commRaw) == len(s.comm) && len(e.exeRaw) == len(s.exe)
 	}
 	return e.commRaw == string(s.comm) && e.exeRaw == string(s.exe)
 }

@@ -425,13 +425,6 @@ const (
 	internBytes = 1 << 20
 )
 
-// ident is a SYSCALL record's process identity as logged, comm then exe,
-// through the interner: the process table compares it on every record.
-func (in *interner) ident(comm, exe []byte) string {
-	in.scratch = append(append(in.scratch[:0], comm...), exe...)
-	return in.intern(in.scratch)
-}
-
 // str is decodeStr through the interner.
 func (in *interner) str(v []byte) string {
 	if len(v) == 0 || string(v) == "(null)" || string(v) == "?" || string(v) == "(none)" {

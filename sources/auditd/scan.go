@@ -209,11 +209,12 @@ func (t *token) header() header {
 // costs the in-order grouper two counters and a comparison instead of a
 // header, a dispatch and an expiry.
 //
-// Strings the grouper keeps or compares (user-space values, a SYSCALL's
-// process identity) come from strs, the splitter's interner, rather than
-// from the block: the block's bytes were just written on another core, and
-// reading them there again costs a cache transfer per line, while an
-// interned string is written once and then only read.
+// Strings the grouper keeps (user-space values) come from strs, the
+// splitter's interner, and it compares a SYSCALL's process by a hash
+// (sysHead.ident), rather than reading the block: the block's bytes were
+// just written on another core, and reading them there again costs a cache
+// transfer per line, while an interned string is written once and then
+// only read.
 func (c *chunk) split(data []byte, story bool, sp *splitter) {
 	c.toks, c.heads, c.sys, c.usr = c.toks[:0], c.heads[:0], c.sys[:0], c.usr[:0]
 	strs := &sp.strs
@@ -248,7 +249,7 @@ func (c *chunk) split(data []byte, story bool, sp *splitter) {
 				case rkSyscall:
 					s := &sp.sys
 					s.parse(h.body, story)
-					s.ident = strs.ident(s.comm, s.exe)
+					s.ident = identOf(s.comm, s.exe)
 					s.full = -1
 					if s.keep {
 						s.enriched = h.enriched

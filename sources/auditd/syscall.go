@@ -2,6 +2,8 @@ package auditd
 
 import (
 	"bytes"
+	"hash/maphash"
+	"math/bits"
 )
 
 // Syscalls: the SYSCALL record of an event, read in one pass, and what its
@@ -18,10 +20,10 @@ const unset = 4294967295
 // reads on the other, and most SYSCALL records of a busy host are not kept.
 type sysHead struct {
 	pid, ppid int
-	// ident is comm and exe as logged, one interned string, when Scan's
-	// splitter read the record: seeProcess compares it instead of the
-	// line's bytes. "" when not.
-	ident string
+	// ident hashes comm and exe as logged (identOf) when Scan's
+	// splitter read the record, 0 when not: seeProcess compares it
+	// instead of the line's bytes, which another core has just written.
+	ident uint64
 	keep  bool  // interesting(story) as parse was told story
 	full  int32 // in a Scan block: the index of the whole record in chunk.sys, -1 if not kept
 	comm  []byte
@@ -42,6 +44,17 @@ type sysRec struct {
 	ses                        int64
 	tty, key, enriched         []byte
 	rest                       []byte // the body after exe=
+}
+
+// identSeed keys identOf for the run: a log cannot choose records whose
+// hashes collide without knowing it.
+var identSeed = maphash.MakeSeed()
+
+// identOf hashes a process's comm and exe as logged. Equal hashes of
+// equal-length values are taken as equal values: with a 64-bit hash keyed
+// at random per run, a wrong match is a 2^-64 chance per record.
+func identOf(comm, exe []byte) uint64 {
+	return maphash.Bytes(identSeed, comm) ^ bits.RotateLeft64(maphash.Bytes(identSeed, exe), 17)
 }
 
 // parse reads a SYSCALL body in one pass. It runs on every SYSCALL record
