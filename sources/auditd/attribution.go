@@ -22,6 +22,7 @@ const (
 type procEntry struct {
 	ppid            int
 	commRaw, exeRaw string // as logged, to notice change without decoding
+	ident           uint64 // identOf(commRaw, exeRaw) when the record had it (sysHead.ident), else 0
 	comm, exe       string
 	argv            *lazyArgs // of the last exec, decoded on demand
 	cwd             string
@@ -30,7 +31,7 @@ type procEntry struct {
 
 // seeProcess feeds the process table from every SYSCALL record; it
 // allocates only when a process appears or changes image.
-func (p *Parser) seeProcess(s *sysRec, sec int64) {
+func (p *Parser) seeProcess(s *sysHead, sec int64) {
 	if s.pid <= 0 {
 		return
 	}
@@ -41,7 +42,7 @@ func (p *Parser) seeProcess(s *sysRec, sec int64) {
 			p.procs.put(s.pid, e)
 		}
 	}
-	if ok && e.ppid == s.ppid && e.commRaw == string(s.comm) && e.exeRaw == string(s.exe) {
+	if ok && e.ppid == s.ppid && e.sameImage(s) {
 		e.sec = sec
 		return
 	}
@@ -50,13 +51,22 @@ func (p *Parser) seeProcess(s *sysRec, sec int64) {
 	buf := append(append(p.scratchRaw[:0], s.comm...), s.exe...)
 	raw := string(buf)
 	p.scratchRaw = buf[:0]
-	n := &procEntry{ppid: s.ppid, commRaw: raw[:len(s.comm)], exeRaw: raw[len(s.comm):], sec: sec}
+	n := &procEntry{ppid: s.ppid, commRaw: raw[:len(s.comm)], exeRaw: raw[len(s.comm):], ident: s.ident, sec: sec}
 	n.comm = p.strs.str(s.comm)
 	n.exe = p.strs.str(s.exe)
 	if ok && e.exeRaw == n.exeRaw {
 		n.argv, n.cwd = e.argv, e.cwd
 	}
 	p.procs.put(s.pid, n)
+}
+
+// sameImage reports whether the record shows the process with the comm
+// and exe the entry has.
+func (e *procEntry) sameImage(s *sysHead) bool {
+	if s.ident != 0 && e.ident != 0 {
+		return e.ident == s.ident && len(e.commRaw) == len(s.comm) && len(e.exeRaw) == len(s.exe)
+	}
+	return e.commRaw == string(s.comm) && e.exeRaw == string(s.exe)
 }
 
 // procLookup returns the process entry for pid, if known.

@@ -128,7 +128,7 @@ func (p *Parser) finish(ev *event) {
 	}
 	switch si.class {
 	case sysExec:
-		p.seeProcess(s, ev.sec)
+		p.seeProcess(&s.sysHead, ev.sec)
 		if e := p.procLookup(s.pid); e != nil {
 			e.argv, e.cwd = newLazyArgs(execs, title), cwd
 		}

@@ -80,7 +80,7 @@ func (p *Parser) wasFinished(serial uint64) bool {
 	return false
 }
 
-func (p *Parser) eventRecord(k recKind, h *header, line []byte, sys *sysRec) {
+func (p *Parser) eventRecord(k recKind, h *header, line []byte, hd *sysHead, sys *sysRec) {
 	ev := p.find(h)
 	if ev == nil {
 		if p.wasIgnored(h.serial) {
@@ -107,13 +107,14 @@ func (p *Parser) eventRecord(k recKind, h *header, line []byte, sys *sysRec) {
 		// line) and copied into the event only if it is kept: most
 		// SYSCALL records of a busy host are not interesting, and
 		// seeProcess copies what it keeps.
-		if sys == nil {
+		if hd == nil {
 			sys = &p.scratchSys
 			sys.parse(h.body, p.opt.Story)
+			sys.enriched = h.enriched
+			hd = &sys.sysHead
 		}
-		sys.enriched = h.enriched
-		p.seeProcess(sys, h.sec)
-		if !sys.interesting(p.opt.Story) {
+		p.seeProcess(hd, h.sec)
+		if !hd.keep {
 			ev.ignore, ev.done = true, true
 			p.ignored[p.ignIdx] = ev.serial
 			p.ignIdx = (p.ignIdx + 1) % len(p.ignored)

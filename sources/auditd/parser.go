@@ -183,7 +183,7 @@ func (p *Parser) Line(line []byte) {
 		p.st.Malformed++
 		return
 	}
-	p.record(line, &h, kindOf(h.typ), nil, nil)
+	p.record(line, &h, kindOf(h.typ), nil, nil, nil)
 }
 
 // trimEOL drops the line's trailing newline and carriage returns.
@@ -194,13 +194,13 @@ func trimEOL(line []byte) []byte {
 	return line
 }
 
-// record handles one audit record whose header is already split. sys and
-// usr, when not nil, are the SYSCALL body parsed or the user-space fields
-// decoded ahead (by Scan's splitters) from this very line; nil reads them
-// here.
-func (p *Parser) record(line []byte, h *header, k recKind, sys *sysRec, usr *userVals) {
+// record handles one audit record whose header is already split. hd and
+// usr, when not nil, are the SYSCALL record's head (and sys the whole
+// record, if kept) or the user-space fields read ahead (by Scan's
+// splitters) from this very line; nil reads them here.
+func (p *Parser) record(line []byte, h *header, k recKind, hd *sysHead, sys *sysRec, usr *userVals) {
 	if len(h.node) > 0 && !p.isNode {
-		p.forNode(h.node).record(line, h, k, sys, usr)
+		p.forNode(h.node).record(line, h, k, hd, sys, usr)
 		return
 	}
 	p.st.Records++
@@ -214,7 +214,7 @@ func (p *Parser) record(line []byte, h *header, k recKind, sys *sysRec, usr *use
 		p.userRecord(k, h, usr)
 		p.expire(h.sec)
 	case rkSyscall, rkCwd, rkPath, rkProctitle, rkExecve, rkSockaddr:
-		p.eventRecord(k, h, line, sys)
+		p.eventRecord(k, h, line, hd, sys)
 	default:
 		p.expire(h.sec)
 	}

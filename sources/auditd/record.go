@@ -29,7 +29,7 @@ type header struct {
 // parseHeader splits one log line without allocating. ok is false when the
 // line is not an audit record (garbage, truncated header).
 func parseHeader(line []byte) (h header, ok bool) {
-	h, ok = parseStamp(line)
+	ok = parseStamp(line, &h)
 	if ok {
 		h.splitEnriched(line)
 	}
@@ -39,18 +39,20 @@ func parseHeader(line []byte) (h header, ok bool) {
 // parseStamp is parseHeader without looking for the ENRICHED part: body
 // runs to the end of the line and raw is the whole line. It is all a
 // record that only moves the log's clock needs, and saves a search
-// through the whole line. It runs on every line: the constant texts are
-// compared as constants (inline), the type's end is found a word at a
-// time and the stamp's numbers are read by stampWords when they have
-// their usual widths.
-func parseStamp(line []byte) (h header, ok bool) {
+// through the whole line. It fills h, which must be zero: a header
+// returned by value costs its caller a stall per line (the copy's wide
+// loads read the callee's narrower stores before they reach the cache).
+// It runs on every line: the constant texts are compared as constants
+// (inline), the type's end is found a word at a time and the stamp's
+// numbers are read by stampWords when they have their usual widths.
+func parseStamp(line []byte, h *header) (ok bool) {
 	// auditd with name_format prefixes "node=NAME "; skip any such prefix
 	// but insist that "type=" starts a word.
 	i := 0
 	if len(line) < len("type=") || string(line[:len("type=")]) != "type=" {
 		j := bytes.Index(line, []byte(" type="))
 		if j < 0 || !bytes.HasPrefix(line, []byte("node=")) {
-			return h, false
+			return false
 		}
 		h.node = line[len("node="):j]
 		i = j + 1
@@ -71,20 +73,20 @@ func parseStamp(line []byte) (h header, ok bool) {
 		sp += 8
 	}
 	if sp == 0 || sp == len(rest) {
-		return h, false
+		return false
 	}
 	h.typ = rest[:sp]
 	rest = rest[sp:]
 	const msgAudit = " msg=audit("
 	if len(rest) < len(msgAudit) || string(rest[:len(msgAudit)]) != msgAudit {
-		return h, false
+		return false
 	}
 	rest = rest[len(msgAudit):]
 	var n int
 	h.sec, h.msec, h.serial, n, ok = stampWords(rest)
 	if !ok {
 		if h.sec, h.msec, h.serial, n, ok = stampDigits(rest); !ok {
-			return h, false
+			return false
 		}
 	}
 	rest = rest[n:]
@@ -96,7 +98,7 @@ func parseStamp(line []byte) (h header, ok bool) {
 	}
 	h.body = rest
 	h.raw = line
-	return h, true
+	return true
 }
 
 // stampDigits reads "SEC.MSEC:SERIAL)" at the start of b; n is the length
@@ -517,6 +519,11 @@ func (in *interner) str(v []byte) string {
 	default:
 		d = v
 	}
+	return in.intern(d)
+}
+
+// intern returns the interner's string equal to d, adding one.
+func (in *interner) intern(d []byte) string {
 	if s, ok := in.m[string(d)]; ok {
 		return s
 	}

@@ -89,14 +89,16 @@ func Scan(r io.Reader, opt Options) (Stats, error) {
 		// Audit lines are rarely shorter than 64 bytes: the token
 		// slices seldom grow.
 		free <- &chunk{data: make([]byte, 0, chunkSize), toks: make([]token, 0, chunkSize/64),
-			sys: make([]sysRec, 0, chunkSize/256), ready: make(chan struct{}, 1)}
+			heads: make([]sysHead, 0, chunkSize/256), ready: make(chan struct{}, 1)}
 	}
 	for range workers {
 		go func() {
 			pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("stage", "split")))
+			var sp splitter
 			for c := range work {
-				c.split(c.data, opt.Story)
+				c.split(c.data, opt.Story, &sp)
 				c.ready <- struct{}{}
+				runtime.Gosched()
 			}
 		}()
 	}
@@ -151,10 +153,16 @@ const maxSplitters = 4
 type chunk struct {
 	data  []byte // whole lines (sources.ReadLineBlocks); the input's last may lack its newline
 	toks  []token
-	sys   []sysRec
+	heads []sysHead // of every SYSCALL record
+	sys   []sysRec  // of the SYSCALL records that are kept (sysHead.full)
 	usr   []userVals
-	strs  interner      // the splitter's, for usr
 	ready chan struct{} // a splitter is done with the block
+}
+
+// splitter is what one splitting goroutine keeps from block to block.
+type splitter struct {
+	strs interner
+	sys  sysRec // the SYSCALL record being read, copied into the block if kept
 }
 
 // token is one line of a chunk: its header, kept small (offsets rather
@@ -167,7 +175,7 @@ type token struct {
 	serial       uint64
 	body, rawEnd int32 // offsets in line, as in rec
 	nodeEnd      int32 // line[len("node="):nodeEnd] is the node name; 0 without one
-	sys          int32 // index of the parsed SYSCALL body in chunk.sys, or -1
+	sys          int32 // index of the parsed SYSCALL body in chunk.heads, or -1
 	usr          int32 // index of the user-space record's decoded fields in chunk.usr, or -1
 	// A run's lines, malformed lines among them and records; sec is the
 	// newest record's second.
@@ -200,8 +208,16 @@ func (t *token) header() header {
 // the README that is 36% of the lines, in runs of 1.3 on average: each
 // costs the in-order grouper two counters and a comparison instead of a
 // header, a dispatch and an expiry.
-func (c *chunk) split(data []byte, story bool) {
-	c.toks, c.sys, c.usr = c.toks[:0], c.sys[:0], c.usr[:0]
+//
+// Strings the grouper keeps (user-space values) come from strs, the
+// splitter's interner, and it compares a SYSCALL's process by a hash
+// (sysHead.ident), rather than reading the block: the block's bytes were
+// just written on another core, and reading them there again costs a cache
+// transfer per line, while an interned string is written once and then
+// only read.
+func (c *chunk) split(data []byte, story bool, sp *splitter) {
+	c.toks, c.heads, c.sys, c.usr = c.toks[:0], c.heads[:0], c.sys[:0], c.usr[:0]
+	strs := &sp.strs
 	for len(data) > 0 {
 		var line []byte
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -215,7 +231,7 @@ func (c *chunk) split(data []byte, story bool) {
 		// is malformed.
 		if len(t.line) > 0 && len(t.line) <= math.MaxInt32 {
 			var h header
-			h, t.ok = parseStamp(t.line)
+			t.ok = parseStamp(t.line, &h)
 			if t.ok {
 				t.sec, t.msec, t.serial = h.sec, h.msec, h.serial
 				if h.node != nil {
@@ -231,16 +247,24 @@ func (c *chunk) split(data []byte, story bool) {
 				case rkPath:
 					t.nt = nameTypeOf(h.body)
 				case rkSyscall:
-					c.sys = append(c.sys, sysRec{})
-					c.sys[len(c.sys)-1].parse(h.body, story)
-					t.sys = int32(len(c.sys) - 1)
+					s := &sp.sys
+					s.parse(h.body, story)
+					s.ident = identOf(s.comm, s.exe)
+					s.full = -1
+					if s.keep {
+						s.enriched = h.enriched
+						s.full = int32(len(c.sys))
+						c.sys = append(c.sys, *s)
+					}
+					c.heads = append(c.heads, s.sysHead)
+					t.sys = int32(len(c.heads) - 1)
 				case rkUserStart, rkUserLogin, rkLogin, rkCredAcq, rkPAM, rkUserEnd:
 					u := userFields(h.body)
 					if !u.feeds(t.kind, story) {
 						t.kind = rkOther // userRecord would return at once
 						break
 					}
-					c.usr = append(c.usr, u.values(&c.strs))
+					c.usr = append(c.usr, u.values(strs))
 					t.usr = int32(len(c.usr) - 1)
 				}
 				t.rawEnd = int32(len(h.raw))
@@ -279,16 +303,20 @@ func (p *Parser) token(c *chunk, t *token) {
 		return
 	}
 	p.st.Lines++
+	var hd *sysHead
 	var sys *sysRec
 	if t.sys >= 0 {
-		sys = &c.sys[t.sys]
+		hd = &c.heads[t.sys]
+		if hd.full >= 0 {
+			sys = &c.sys[hd.full]
+		}
 	}
 	var usr *userVals
 	if t.usr >= 0 {
 		usr = &c.usr[t.usr]
 	}
 	h := t.header()
-	p.record(t.line, &h, t.kind, sys, usr)
+	p.record(t.line, &h, t.kind, hd, sys, usr)
 }
 
 // readLines feeds every line of r to p; a last line without a newline

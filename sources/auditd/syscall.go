@@ -3,6 +3,7 @@ package auditd
 import (
 	"bytes"
 	"encoding/binary"
+	"hash/maphash"
 	"math/bits"
 )
 
@@ -13,20 +14,48 @@ import (
 // unset is the kernel's "no value" for auid and ses.
 const unset = 4294967295
 
+// sysHead is what the in-order grouper reads of every SYSCALL record
+// (seeProcess and whether the event is kept). Scan's splitter hands the
+// grouper this much for every record and a whole sysRec only for the
+// records that are kept: the splitter writes on one core what the grouper
+// reads on the other, and most SYSCALL records of a busy host are not kept.
+type sysHead struct {
+	pid, ppid int
+	// ident hashes comm and exe as logged (identOf) when Scan's
+	// splitter read the record, 0 when not: seeProcess compares it
+	// instead of the line's bytes, which another core has just written.
+	ident uint64
+	keep  bool  // interesting(story) as parse was told story
+	full  int32 // in a Scan block: the index of the whole record in chunk.sys, -1 if not kept
+	comm  []byte
+	exe   []byte
+}
+
 // sysRec is a SYSCALL record's fields. Byte slices point into the event's
 // buffer and live as long as the event.
 type sysRec struct {
-	arch                          uint64
-	nr                            int64
-	success, hasSuccess           bool
-	exit                          int64
-	a                             [4]uint64
-	items                         int
-	pid, ppid                     int
-	auid, uid, gid, euid, egid    int64
-	ses                           int64
-	comm, exe, tty, key, enriched []byte
-	rest                          []byte // the body after exe=
+	sysHead
+	arch                       uint64
+	nr                         int64
+	success, hasSuccess        bool
+	exit                       int64
+	a                          [4]uint64
+	items                      int
+	auid, uid, gid, euid, egid int64
+	ses                        int64
+	tty, key, enriched         []byte
+	rest                       []byte // the body after exe=
+}
+
+// identSeed keys identOf for the run: a log cannot choose records whose
+// hashes collide without knowing it.
+var identSeed = maphash.MakeSeed()
+
+// identOf hashes a process's comm and exe as logged. Equal hashes of
+// equal-length values are taken as equal values: with a 64-bit hash keyed
+// at random per run, a wrong match is a 2^-64 chance per record.
+func identOf(comm, exe []byte) uint64 {
+	return maphash.Bytes(identSeed, comm) ^ bits.RotateLeft64(maphash.Bytes(identSeed, exe), 17)
 }
 
 // parse reads a SYSCALL body in one pass. It runs on every SYSCALL record
@@ -36,10 +65,11 @@ type sysRec struct {
 // if the record is interesting(story): most records of a busy host are
 // not, and nothing reads those fields of a record that is not.
 func (s *sysRec) parse(body []byte, story bool) {
-	*s = sysRec{auid: -1, uid: -1, gid: -1, euid: -1, egid: -1, ses: -1, nr: -1}
+	*s = sysRec{sysHead: sysHead{full: -1}, auid: -1, uid: -1, gid: -1, euid: -1, egid: -1, ses: -1, nr: -1}
 	var l lazyFields
 	s.scan(body, &l)
-	if l.seen != 0 && s.interesting(story) {
+	s.keep = s.interesting(story)
+	if l.seen != 0 && s.keep {
 		s.decodeLazy(body, &l)
 	}
 }
