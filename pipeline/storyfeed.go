@@ -33,15 +33,19 @@ func (f *storyFeed) wanted() bool { return f != nil && (f.store != nil || len(f.
 // noted, so the chain alert can name that alert.
 func (f *storyFeed) process(eng *detect.Engine, ev sources.Event, loss bool) []detect.Alert {
 	var alerts []detect.Alert
-	var se story.Event
-	ok := false
+	// The story event, nil when nothing tells stories: made only then,
+	// since the companions' interface calls move it to the heap (an
+	// allocation for each event of a scan that has none).
+	var se *story.Event
 	if f.wanted() {
-		se, ok = story.FromDoc(ev.Doc, ev.Key)
+		if e, ok := story.FromDoc(ev.Doc, ev.Key); ok {
+			se = &e
+		}
 	}
-	seen := ok && ev.Historical && se.Time <= f.restoredUntil
-	if ok && len(f.companions) > 0 {
+	seen := se != nil && ev.Historical && se.Time <= f.restoredUntil
+	if se != nil && len(f.companions) > 0 {
 		for _, c := range f.companions {
-			alerts = append(alerts, c.Process(ev.Doc, &se, detect.Flags{Historical: ev.Historical, Loss: loss, Key: ev.Key})...)
+			alerts = append(alerts, c.Process(ev.Doc, se, detect.Flags{Historical: ev.Historical, Loss: loss, Key: ev.Key})...)
 		}
 		if seen {
 			// The last run raised these already (they are in its alert
@@ -55,22 +59,26 @@ func (f *storyFeed) process(eng *detect.Engine, ev sources.Event, loss bool) []d
 	}
 	for i := range seed {
 		if f.chain != nil {
-			f.chain.NoteAlert(se.Host, se.Path, se.Key, seed[i].ID())
+			var host, path, key string
+			if se != nil {
+				host, path, key = se.Host, se.Path, se.Key
+			}
+			f.chain.NoteAlert(host, path, key, seed[i].ID())
 		}
-		if ok && se.Alert == "" {
+		if se != nil && se.Alert == "" {
 			se.Alert = seed[i].ID()
 		}
 	}
-	if ok && f.store != nil && !seen {
+	if se != nil && f.store != nil && !seen {
 		for i := range alerts {
 			if se.Alert == "" {
 				se.Alert = alerts[i].ID()
 			}
 		}
-		f.responder.markEvent(&se)
-		f.store.Add(se)
+		f.responder.markEvent(se)
+		f.store.Add(*se)
 		if f.journal != nil {
-			f.journal.event(&se)
+			f.journal.event(se)
 		}
 	}
 	// Alerts max_signals deferred from an earlier interval belong to

@@ -118,3 +118,85 @@ func TestReadLineBlocksQuit(t *testing.T) {
 		t.Errorf("%d blocks sent, %v", sent, err)
 	}
 }
+
+// TestReadLineBlocksCapsLines: over a fresh lineCap, ReadLineBlocks
+// reads the input underneath and caps the lines itself, with lineCap's
+// result (capOracle): every line longer than the cap empty, its newline
+// kept, and counted in the lineCap's dropped; whatever the reads return,
+// and blocks smaller or larger than the cap. The lineCap's own buffer is
+// never made: its bytes are not copied once more.
+func TestReadLineBlocksCapsLines(t *testing.T) {
+	for name, wrap := range map[string]func(io.Reader) io.Reader{
+		"whole":   func(r io.Reader) io.Reader { return r },
+		"onebyte": iotest.OneByteReader,
+		"half":    iotest.HalfReader,
+		"dataerr": iotest.DataErrReader,
+	} {
+		for _, in := range capInputs() {
+			for _, max := range []int{1, 8, 16} {
+				for _, room := range []int{4, 16, 64} {
+					lc := newLineCap(wrap(strings.NewReader(in)), max)
+					got, err := readAll(t, lc, room, true)
+					want, dropped := capOracle([]byte(in), max)
+					if err != nil || strings.Join(got, "") != string(want) || lc.dropped != dropped {
+						t.Fatalf("%s, max %d, room %d, %q: got %q (%d dropped, %v), want %q (%d)", name, max, room, in, got, lc.dropped, err, want, dropped)
+					}
+					if lc.buf != nil {
+						t.Fatalf("%s, max %d, room %d, %q: the lineCap's buffer was made", name, max, room, in)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestReadLineBlocksCapReadError: a read error inside an over-long line
+// drops the line even when the unfinished line is kept (keepPartial); a
+// short unfinished line is kept as without a cap.
+func TestReadLineBlocksCapReadError(t *testing.T) {
+	boom := errors.New("disk gone")
+	for _, c := range []struct {
+		in, want string
+		dropped  uint64
+	}{
+		{"a\n" + strings.Repeat("z", 20), "a\n", 1},
+		{"a\nbb", "a\nbb", 0},
+		{strings.Repeat("z", 20) + "\nb", "\nb", 1},
+	} {
+		lc := newLineCap(io.MultiReader(iotest.HalfReader(strings.NewReader(c.in)), iotest.ErrReader(boom)), 8)
+		got, err := readAll(t, lc, 16, true)
+		if !errors.Is(err, boom) || strings.Join(got, "") != c.want || lc.dropped != c.dropped {
+			t.Errorf("%q: %q (%d dropped), %v; want %q (%d)", c.in, got, lc.dropped, err, c.want, c.dropped)
+		}
+	}
+}
+
+// TestReadLineBlocksCapBounded: a 2 GiB line (past int32 offsets) in a
+// stream with the real cap costs blocks of at most twice the cap, is one
+// empty line counted dropped, and the lines around it come through.
+func TestReadLineBlocksCapBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads 2 GiB")
+	}
+	const size = 2<<30 + 1
+	src := io.MultiReader(strings.NewReader("first\n"), io.LimitReader(zeroes{}, size), strings.NewReader("\nlast"))
+	lc := newLineCap(src, MaxLine)
+	type blk struct{ data []byte }
+	free := make(chan *blk, 2)
+	for range 2 {
+		free <- &blk{data: make([]byte, 0, 128<<10)}
+	}
+	var got strings.Builder
+	largest := 0
+	err := ReadLineBlocks(lc, free, nil, func(b *blk) *[]byte { return &b.data }, true, func(b *blk) {
+		got.Write(b.data)
+		largest = max(largest, cap(b.data))
+		free <- b
+	})
+	if err != nil || got.String() != "first\n\nlast" || lc.dropped != 1 {
+		t.Fatalf("%q, %d dropped, %v", got.String(), lc.dropped, err)
+	}
+	if largest > 2*MaxLine {
+		t.Fatalf("a block grew to %d bytes", largest)
+	}
+}

@@ -29,13 +29,22 @@ type lineCap struct {
 const capReadSize = 256 << 10
 
 func newLineCap(r io.Reader, max int) *lineCap {
-	rs := min(capReadSize, max)
-	return &lineCap{r: r, max: max, readSize: rs, buf: make([]byte, max+rs)}
+	return &lineCap{r: r, max: max, readSize: min(capReadSize, max)}
 }
+
+// fresh reports that nothing was read through c yet, so a reader of
+// blocks (ReadLineBlocks) may read c.r itself and cap the lines in its
+// own buffer.
+func (c *lineCap) fresh() bool { return c.buf == nil && !c.eof }
 
 // Read returns whole lines (and at the end the last line without a
 // newline) of at most max bytes each.
 func (c *lineCap) Read(p []byte) (int, error) {
+	if c.buf == nil && !c.eof {
+		// Made at the first read, not before: ReadLineBlocks never
+		// needs it.
+		c.buf = make([]byte, c.max+c.readSize)
+	}
 	for {
 		if c.off < c.ready {
 			k := copy(p, c.buf[c.off:c.ready])

@@ -130,7 +130,7 @@ func (p *Parser) finish(ev *event) {
 	case sysExec:
 		p.seeProcess(&s.sysHead, ev.sec)
 		if e := p.procLookup(s.pid); e != nil {
-			e.argv, e.cwd = newLazyArgs(execs, title), cwd
+			e.argv, e.cwd = p.argvs.lazy(execs, title), cwd
 		}
 		p.scratchExec = execs[:0]
 		if story {
@@ -387,18 +387,10 @@ func splitTitle(t []byte) []string {
 // first use: most processes never act in a file event nor parent one, and
 // decoding every exec's arguments was a large share of the parse.
 type lazyArgs struct {
-	raw   []byte // EXECVE bodies, each ended by '\n', then the PROCTITLE value
+	raw   string // EXECVE bodies, each ended by '\n', then the PROCTITLE value
 	split int    // raw[:split] is the EXECVE part
 	args  []string
 	done  bool
-}
-
-// newLazyArgs copies an exec's EXECVE bodies (each ended by '\n') and
-// PROCTITLE value.
-func newLazyArgs(execs, title []byte) *lazyArgs {
-	raw := make([]byte, 0, len(execs)+len(title))
-	raw = append(append(raw, execs...), title...)
-	return &lazyArgs{raw: raw, split: len(execs)}
 }
 
 // get decodes the list once: the EXECVE arguments, else the PROCTITLE's,
@@ -410,15 +402,16 @@ func (l *lazyArgs) get(lists *argLists) []string {
 	}
 	if !l.done {
 		var args []string
-		for b := l.raw[:l.split]; len(b) > 0; {
+		raw := []byte(l.raw) // decoding reads bytes; once per list
+		for b := raw[:l.split]; len(b) > 0; {
 			i := bytes.IndexByte(b, '\n')
 			parseExecve(b[:i], &args)
 			b = b[i+1:]
 		}
 		if args == nil {
-			args = splitTitle(decode(l.raw[l.split:]))
+			args = splitTitle(decode(raw[l.split:]))
 		}
-		l.args, l.raw, l.done = lists.canonical(args), nil, true
+		l.args, l.raw, l.done = lists.canonical(args), "", true
 	}
 	return l.args
 }
@@ -430,6 +423,45 @@ func (l *lazyArgs) get(lists *argLists) []string {
 type argLists struct {
 	m   map[string][]string
 	key []byte
+	// raws holds the lazyArgs of recent execs by their raw text (EXECVE
+	// bodies, then PROCTITLE), so that an exec logged alike again (a cron
+	// job, a monitoring agent, a shell loop) costs no copy: copying every
+	// exec's records was a tenth of a scan's allocation, and fresh memory
+	// costs a page fault per 4 KiB. Bounded like an interner (rawBytes).
+	raws     map[string]*lazyArgs
+	rawBytes int
+	rawKey   []byte
+}
+
+// maxSharedRaw bounds the raw text of an exec that argLists shares, so
+// that one huge exec does not push out the many ordinary ones (the held
+// text is bounded by internBytes). Long lists repeat too: a job's Java
+// command line, the mixed log's 7.6 and 16.7 KB execs (45 times each).
+const maxSharedRaw = 64 << 10
+
+// lazy returns the lazyArgs of an exec's EXECVE bodies (each ended by
+// '\n') and PROCTITLE value: the one of an exec logged alike before, if
+// still held, else a new one holding a copy of them. Processes may share
+// one: decoding is the same for all, and the list is never modified.
+func (al *argLists) lazy(execs, title []byte) *lazyArgs {
+	k := append(append(al.rawKey[:0], execs...), title...)
+	al.rawKey = k[:0]
+	had, ok := al.raws[string(k)]
+	if ok && had.split == len(execs) {
+		return had
+	}
+	l := &lazyArgs{raw: string(k), split: len(execs)}
+	if len(k) > maxSharedRaw {
+		return l
+	}
+	if !ok { // else the same text, split otherwise, is replaced
+		if al.raws == nil || len(al.raws) >= internMax || al.rawBytes+len(k) > internBytes {
+			al.raws, al.rawBytes = make(map[string]*lazyArgs, 256), 0
+		}
+		al.rawBytes += len(k)
+	}
+	al.raws[l.raw] = l
+	return l
 }
 
 // canonical returns the list already seen with the same arguments, else
