@@ -26,11 +26,6 @@ type header struct {
 	nt nameType
 }
 
-var (
-	typePrefix = []byte("type=")
-	msgAudit   = []byte(" msg=audit(")
-)
-
 // parseHeader splits one log line without allocating. ok is false when the
 // line is not an audit record (garbage, truncated header).
 func parseHeader(line []byte) (h header, ok bool) {
@@ -47,11 +42,14 @@ func parseHeader(line []byte) (h header, ok bool) {
 // through the whole line. It fills h, which must be zero: a header
 // returned by value costs its caller a stall per line (the copy's wide
 // loads read the callee's narrower stores before they reach the cache).
+// It runs on every line: the constant texts are compared as constants
+// (inline), the type's end is found a word at a time and the stamp's
+// numbers are read by stampWords when they have their usual widths.
 func parseStamp(line []byte, h *header) (ok bool) {
 	// auditd with name_format prefixes "node=NAME "; skip any such prefix
 	// but insist that "type=" starts a word.
 	i := 0
-	if !bytes.HasPrefix(line, typePrefix) {
+	if len(line) < len("type=") || string(line[:len("type=")]) != "type=" {
 		j := bytes.Index(line, []byte(" type="))
 		if j < 0 || !bytes.HasPrefix(line, []byte("node=")) {
 			return false
@@ -59,35 +57,39 @@ func parseStamp(line []byte, h *header) (ok bool) {
 		h.node = line[len("node="):j]
 		i = j + 1
 	}
-	rest := line[i+len(typePrefix):]
-	sp := bytes.IndexByte(rest, ' ')
-	if sp <= 0 {
+	rest := line[i+len("type="):]
+	sp := 0
+	for {
+		if sp+8 > len(rest) {
+			for sp < len(rest) && rest[sp] != ' ' {
+				sp++
+			}
+			break
+		}
+		if m := swarZero(binary.LittleEndian.Uint64(rest[sp:sp+8]) ^ swarOnes*' '); m != 0 {
+			sp += bits.TrailingZeros64(m) >> 3
+			break
+		}
+		sp += 8
+	}
+	if sp == 0 || sp == len(rest) {
 		return false
 	}
 	h.typ = rest[:sp]
 	rest = rest[sp:]
-	if !bytes.HasPrefix(rest, msgAudit) {
+	const msgAudit = " msg=audit("
+	if len(rest) < len(msgAudit) || string(rest[:len(msgAudit)]) != msgAudit {
 		return false
 	}
 	rest = rest[len(msgAudit):]
 	var n int
-	h.sec, n = atoi(rest)
-	if n == 0 || n >= len(rest) || rest[n] != '.' {
-		return false
+	h.sec, h.msec, h.serial, n, ok = stampWords(rest)
+	if !ok {
+		if h.sec, h.msec, h.serial, n, ok = stampDigits(rest); !ok {
+			return false
+		}
 	}
-	rest = rest[n+1:]
-	h.msec, n = atoi(rest)
-	if n == 0 || n >= len(rest) || rest[n] != ':' {
-		return false
-	}
-	rest = rest[n+1:]
-	var ser int64
-	ser, n = atoi(rest)
-	if n == 0 || n >= len(rest) || rest[n] != ')' {
-		return false
-	}
-	h.serial = uint64(ser)
-	rest = rest[n+1:]
+	rest = rest[n:]
 	if len(rest) > 0 && rest[0] == ':' {
 		rest = rest[1:]
 	}
@@ -97,6 +99,48 @@ func parseStamp(line []byte, h *header) (ok bool) {
 	h.body = rest
 	h.raw = line
 	return true
+}
+
+// stampDigits reads "SEC.MSEC:SERIAL)" at the start of b; n is the length
+// read, up to and with the ')'.
+func stampDigits(b []byte) (sec, msec int64, serial uint64, n int, ok bool) {
+	sec, n = atoi(b)
+	if n == 0 || n >= len(b) || b[n] != '.' {
+		return 0, 0, 0, 0, false
+	}
+	i := n + 1
+	msec, n = atoi(b[i:])
+	if n == 0 || i+n >= len(b) || b[i+n] != ':' {
+		return 0, 0, 0, 0, false
+	}
+	i += n + 1
+	var ser int64
+	ser, n = atoi(b[i:])
+	if n == 0 || i+n >= len(b) || b[i+n] != ')' {
+		return 0, 0, 0, 0, false
+	}
+	return sec, msec, uint64(ser), i + n + 1, true
+}
+
+// stampWords is stampDigits for the stamps of every log since 2001 and
+// until 2286: ten digits of seconds, three of milliseconds and a serial
+// of one to seven digits, read in three words; ok is false for any other
+// stamp (stampDigits reads it).
+func stampWords(b []byte) (sec, msec int64, serial uint64, n int, ok bool) {
+	if len(b) < 23 {
+		return 0, 0, 0, 0, false
+	}
+	w1 := binary.LittleEndian.Uint64(b[0:8])   // SSSSSSSS
+	w2 := binary.LittleEndian.Uint64(b[8:16])  // SS.MMM:R
+	w3 := binary.LittleEndian.Uint64(b[15:23]) // R…) with R the serial
+	d := digitRun(w3)
+	if digitRun(w1) != 8 || digitRun(w2) != 2 || byte(w2>>16) != '.' || digitRun(w2>>24) < 3 ||
+		byte(w2>>48) != ':' || d == 0 || d == 8 || byte(w3>>(8*d)) != ')' {
+		return 0, 0, 0, 0, false
+	}
+	sec = int64(eightDigits(w1, 8))*100 + int64(eightDigits(w2, 2))
+	msec = int64(eightDigits(w2>>24, 3))
+	return sec, msec, eightDigits(w3, d), 15 + d + 1, true
 }
 
 // splitEnriched cuts the ENRICHED part (after \x1d) off a parseStamp
@@ -190,14 +234,44 @@ func scanTo(b []byte, i int, c1, c2 byte) int {
 // mark bytes above a zero one, never below: the lowest mark is exact.
 func swarZero(x uint64) uint64 { return (x - swarOnes) &^ x & swarHigh }
 
-// atoi reads leading decimal digits; n is how many were read. It stops
-// before overflowing so hostile input cannot wrap around.
+// atoiMax is the most digits atoi reads: 18 cannot overflow an int64, so
+// hostile input cannot wrap around.
+const atoiMax = 18
+
+// atoi reads leading decimal digits (at most atoiMax); n is how many were
+// read. The numbers of audit records are short: a byte loop beats the
+// word-wise reading (digitRun, eightDigits) but for the stamp's fixed
+// widths (stampWords).
 func atoi(b []byte) (v int64, n int) {
-	for n < len(b) && n < 18 && b[n] >= '0' && b[n] <= '9' {
+	for n < len(b) && n < atoiMax && b[n] >= '0' && b[n] <= '9' {
 		v = v*10 + int64(b[n]-'0')
 		n++
 	}
 	return v, n
+}
+
+// digitRun is how many of x's bytes, from the lowest (the first in memory),
+// are ASCII digits before the first that is not (0 to 8). A byte c is a
+// digit when its high nibble is 3 and stays 3 after adding 6. The addition
+// carries only out of a byte of 0xfa or more, which is no digit, and only
+// into bytes above it: the lowest marked byte is exact.
+func digitRun(x uint64) int {
+	const hi, three, six = 0xf0f0f0f0f0f0f0f0, 0x3030303030303030, 0x0606060606060606
+	t := (x&hi ^ three) | ((x+six)&hi ^ three)
+	return bits.TrailingZeros64(t) >> 3 // 64>>3 = 8 when every byte is a digit
+}
+
+// eightDigits is the number written by the d (1 to 8) lowest bytes of x,
+// all digits: the digits are moved to the top (the bytes below become
+// leading zeros), then combined in pairs, fours and eights by three
+// multiplications (the SWAR conversion of simdjson and fast_float).
+func eightDigits(x uint64, d int) uint64 {
+	// Bytes above the digits may borrow; borrows only move up, and the
+	// shift drops those bytes.
+	x = (x - 0x3030303030303030) << (64 - 8*uint(d))
+	x = x*10 + x>>8 // each 16-bit lane: its two digits' value in the low byte
+	const mask, mul1, mul2 = 0x000000ff000000ff, 100 + 1000000<<32, 1 + 10000<<32
+	return (x&mask*mul1 + (x>>16)&mask*mul2) >> 32
 }
 
 // atoiAll parses a whole value as a decimal number.

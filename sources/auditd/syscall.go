@@ -2,6 +2,7 @@ package auditd
 
 import (
 	"bytes"
+	"encoding/binary"
 	"hash/maphash"
 	"math/bits"
 )
@@ -89,9 +90,14 @@ const (
 // lazyFields is where the last occurrence of each lazily decoded field's
 // value lies in the body (the plain reading keeps the last one too).
 type lazyFields struct {
-	seen     uint16 // bit per field
-	from, to [lzCount]int
+	seen uint16 // bit per field
+	// Indexed by field; 16 entries so that an index masked with lzMask
+	// needs no bounds check (scanOrdered).
+	from, to [lzMask + 1]int
 }
+
+// lzMask masks a lazyFields index.
+const lzMask = 15
 
 func (l *lazyFields) set(f, from, to int) {
 	l.seen |= 1 << f
@@ -115,10 +121,213 @@ func (s *sysRec) decodeLazy(b []byte, l *lazyFields) {
 }
 
 // scan is parse's pass over the body: the fields every record needs are
-// decoded, the lazy ones located in l.
+// decoded, the lazy ones located in l. The kernel writes the fields in one
+// order (kernelOrder), which scanOrdered reads at a word compare per key;
+// from the first surprise on, scanFrom reads the rest of the body as it
+// reads any body: the result is the same either way.
 func (s *sysRec) scan(b []byte, l *lazyFields) {
+	if i, done := s.scanOrdered(b, l); !done {
+		s.scanFrom(b, i, l)
+	}
+}
+
+// sysOp is what scanOrdered does with one field of kernelOrder: what
+// scanFrom does with a key of that name.
+type sysOp uint8
+
+const (
+	opArch sysOp = iota // hex
+	opNr                // numbers, opNr to opPid
+	opExit
+	opItems
+	opPpid
+	opPid
+	opSuccess
+	opLazy // located: lazyFields index lz
+	opSkip // a field parse does not read
+	opTTY
+)
+
+// orderedKey is "key=" of one field as a little-endian word (w) under
+// mask m, and its length n.
+type orderedKey struct {
+	w, m uint64
+	n    int
+	op   sysOp
+	lz   uint8
+}
+
+// kernelOrder is the order audit_log_exit (kernel/auditsc.c) writes a
+// SYSCALL record's fields in, up to ses= (comm= and exe= follow; 99.5% of
+// the SYSCALL records of the README's mixed log; the rest differ in a
+// field or two and are read by scanFrom from there).
+var kernelOrder = func() (out [22]orderedKey) {
+	ks := []struct {
+		k  string
+		op sysOp
+		lz int
+	}{
+		{"arch", opArch, 0}, {"syscall", opNr, 0}, {"success", opSuccess, 0}, {"exit", opExit, 0},
+		{"a0", opLazy, lzA0}, {"a1", opLazy, lzA0 + 1}, {"a2", opLazy, lzA0 + 2}, {"a3", opLazy, lzA0 + 3},
+		{"items", opItems, 0}, {"ppid", opPpid, 0}, {"pid", opPid, 0}, {"auid", opLazy, lzAuid},
+		{"uid", opLazy, lzUID}, {"gid", opLazy, lzGID}, {"euid", opLazy, lzEuid}, {"suid", opSkip, 0},
+		{"fsuid", opSkip, 0}, {"egid", opLazy, lzEgid}, {"sgid", opSkip, 0}, {"fsgid", opSkip, 0},
+		{"tty", opTTY, 0}, {"ses", opLazy, lzSes},
+	}
+	if len(ks) != len(out) {
+		panic("kernelOrder: the array's length is not the number of fields")
+	}
+	for i, k := range ks {
+		out[i] = orderedKey{w: leWord(k.k + "="), m: ^uint64(0) >> (64 - 8*(len(k.k)+1)),
+			n: len(k.k) + 1, op: k.op, lz: uint8(k.lz)}
+	}
+	return out
+}()
+
+// leWord is the first eight bytes of s (zeros past its end) as a
+// little-endian word, as binary.LittleEndian.Uint64 loads them.
+func leWord(s string) uint64 {
+	var w [8]byte
+	copy(w[:], s)
+	return binary.LittleEndian.Uint64(w[:])
+}
+
+// archWords are the words of the arch values of the tables (eight hex
+// digits each); scanOrdered leaves any other to scanFrom.
+var archWords = [...]struct {
+	w    uint64
+	arch uint64
+}{{leWord("c000003e"), archX8664}, {leWord("c00000b7"), archAarch64}, {leWord("40000003"), archI386}}
+
+// scanOrdered reads the fields of b that come in kernelOrder and then
+// comm= and exe=, each as scanFrom reads it. done is true when it read up
+// to exe=, as scanFrom returns there too; otherwise the fields before i
+// are read and scanFrom must go on from i. It reads only the plain form
+// of each field: on any other (a key out of order, two spaces, a quoted
+// or overlong value, a number that is not plain digits, an unknown arch,
+// the body's last bytes) it stops at that field and leaves it to
+// scanFrom. The loop makes no call: a call makes the compiler keep every
+// variable of the loop in memory.
+func (s *sysRec) scanOrdered(b []byte, l *lazyFields) (i int, done bool) {
+	// Words are sliced from w, w[j:j+8]: checked against its length
+	// alone. The fields keep b's capacity (rebase reads it).
+	w := b[:len(b):len(b)]
+	for k := range kernelOrder {
+		o := &kernelOrder[k]
+		if i+8 > len(b) {
+			return i, false
+		}
+		// One word holds the key and, mostly, the value and the space
+		// after it: the key has no space, so x's lowest space (exact,
+		// swarZero) ends the value.
+		x := binary.LittleEndian.Uint64(w[i : i+8])
+		if x&o.m != o.w {
+			return i, false
+		}
+		vs := i + o.n
+		if vs >= len(b) || b[vs] == '"' || b[vs] == '\'' {
+			return i, false
+		}
+		e := i
+		m := swarZero(x ^ swarOnes*' ')
+		for m == 0 {
+			e += 8
+			if e+8 > len(b) || e-vs >= 16 {
+				return i, false
+			}
+			m = swarZero(binary.LittleEndian.Uint64(w[e:e+8]) ^ swarOnes*' ')
+		}
+		e += bits.TrailingZeros64(m) >> 3 // b[e] is the space
+		switch o.op {
+		case opLazy:
+			l.seen |= 1 << (o.lz & lzMask)
+			l.from[o.lz&lzMask], l.to[o.lz&lzMask] = vs, e
+		case opSkip:
+		case opTTY:
+			s.tty = b[vs:e]
+		case opSuccess:
+			s.hasSuccess = true
+			s.success = string(b[vs:e]) == "yes"
+		case opArch:
+			if e-vs != 8 {
+				return i, false
+			}
+			z := binary.LittleEndian.Uint64(w[vs : vs+8])
+			a := -1
+			for j := range archWords {
+				if z == archWords[j].w {
+					a = j
+				}
+			}
+			if a < 0 {
+				return i, false
+			}
+			s.arch = archWords[a].arch
+		default: // numbers of up to 8 digits, or a minus and up to 7
+			if vs+8 > len(b) {
+				return i, false
+			}
+			z := binary.LittleEndian.Uint64(w[vs : vs+8])
+			nd := e - vs
+			neg := byte(z) == '-'
+			if neg {
+				z, nd = z>>8, nd-1
+			}
+			if nd == 0 || nd > 8 || digitRun(z) < nd {
+				return i, false
+			}
+			v := int64(eightDigits(z, nd))
+			if neg {
+				v = -v
+			}
+			switch o.op {
+			case opNr:
+				s.nr = v
+			case opExit:
+				s.exit = v
+			case opItems:
+				s.items = int(v)
+			case opPpid:
+				s.ppid = int(v)
+			default:
+				s.pid = int(v)
+			}
+		}
+		i = e + 1
+	}
+	// comm= and exe=, usually quoted (any value, as scanFrom reads it).
+	if i+5 > len(b) || string(b[i:i+5]) != "comm=" {
+		return i, false
+	}
+	vs := i + 5
+	e := valEnd(b, vs)
+	s.comm = b[vs:e]
+	if e+4 >= len(b) || b[e] != ' ' || string(b[e+1:e+5]) != "exe=" {
+		return e, false // scanFrom reads from e as from after any value
+	}
+	vs = e + 5
+	e = valEnd(b, vs)
+	s.exe = b[vs:e]
+	s.rest = b[e:]
+	return e, true
+}
+
+// valEnd is where the value starting at b[vs] ends, as scanFrom reads it:
+// after its closing quote, else at the next space or the end.
+func valEnd(b []byte, vs int) int {
+	if vs < len(b) && (b[vs] == '"' || b[vs] == '\'') {
+		if e := bytes.IndexByte(b[vs+1:], b[vs]); e >= 0 {
+			return vs + e + 2
+		}
+		return len(b)
+	}
+	return scanTo(b, vs, ' ', ' ')
+}
+
+// scanFrom is the general reading of scan from offset i: any order, any
+// repetition (the last occurrence of a field wins), bare words skipped.
+func (s *sysRec) scanFrom(b []byte, i int, l *lazyFields) {
 	n := len(b)
-	i := 0
 	for i < n {
 		if b[i] == ' ' {
 			i++

@@ -2,6 +2,8 @@ package auditd
 
 import (
 	"bytes"
+	"fmt"
+	"slices"
 	"testing"
 )
 
@@ -52,11 +54,12 @@ func FuzzSyscallParse(f *testing.F) {
 	})
 }
 
-// sysRecEqual compares two readings, their byte fields by position too
-// (rebase relies on the slices pointing into the body).
+// sysRecEqual compares two readings, their byte fields by position and
+// capacity too (rebase relies on the slices pointing into the body and
+// reaching its end).
 func sysRecEqual(a, b *sysRec) bool {
 	same := func(x, y []byte) bool {
-		return (x == nil) == (y == nil) && bytes.Equal(x, y) && (len(x) == 0 || &x[0] == &y[0])
+		return (x == nil) == (y == nil) && bytes.Equal(x, y) && (len(x) == 0 || &x[0] == &y[0]) && cap(x) == cap(y)
 	}
 	return a.arch == b.arch && a.nr == b.nr && a.success == b.success && a.hasSuccess == b.hasSuccess &&
 		a.exit == b.exit && a.a == b.a && a.items == b.items && a.pid == b.pid && a.ppid == b.ppid &&
@@ -102,4 +105,100 @@ func TestSysTablesComplete(t *testing.T) {
 	if _, known := classify(1, 2); known {
 		t.Error("an unknown arch is known")
 	}
+}
+
+// orderedMatchesGeneral reports how scan (kernel order first) and scanFrom
+// alone read body, when they differ.
+func orderedMatchesGeneral(body []byte) (bool, string) {
+	var got, want sysRec
+	var gl, wl lazyFields
+	got = sysRec{auid: -1, uid: -1, gid: -1, euid: -1, egid: -1, ses: -1, nr: -1}
+	want = got
+	got.scan(body, &gl)
+	want.scanFrom(body, 0, &wl)
+	if !sysRecEqual(&got, &want) || gl != wl {
+		return false, fmt.Sprintf("%q:\nscan     %+v %+v\nscanFrom %+v %+v", body, got, gl, want, wl)
+	}
+	return true, ""
+}
+
+// TestSyscallOrderedEdges: the kernel-order reading (scanOrdered) gives
+// what the general one gives on real bodies and on every kind of surprise
+// at every field: the body cut at each byte, two spaces or none between
+// fields, and each value replaced by an empty, quoted (with a space),
+// signed, overlong (19 digits), hex-like or odd-byte one.
+func TestSyscallOrderedEdges(t *testing.T) {
+	_, bodies := captureRecords(t)
+	if len(bodies) > 8 {
+		bodies = bodies[:8]
+	}
+	bodies = append(bodies, []byte(`arch=c000003e syscall=257 success=no exit=-2 a0=ffffff9c a1=1 a2=241 a3=1b6 items=1 ppid=1 pid=2 auid=4294967295 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ses=4294967295 comm="x" exe="/x" key=(null)`))
+	check := func(b []byte) {
+		t.Helper()
+		if ok, why := orderedMatchesGeneral(b); !ok {
+			t.Fatal(why)
+		}
+	}
+	values := []string{"", `"a b"`, `'q w'`, "-", "-7", "--7", "1234567890123456789", "0x10", "12ab", "\xfa\xff", "yes", "no", `"unterminated`, "=", "a0=1"}
+	for _, body := range bodies {
+		check(body)
+		for cut := range len(body) {
+			check(body[:cut])
+		}
+		// Field boundaries: each space outside quotes.
+		var spaces []int
+		inq := byte(0)
+		for i, c := range body {
+			switch {
+			case inq != 0 && c == inq:
+				inq = 0
+			case inq == 0 && (c == '"' || c == '\''):
+				inq = c
+			case inq == 0 && c == ' ':
+				spaces = append(spaces, i)
+			}
+		}
+		for _, sp := range spaces {
+			check(slices.Concat(body[:sp], []byte(" "), body[sp:]))         // two spaces
+			check(slices.Concat(body[:sp], body[sp+1:]))                    // none
+			check(slices.Concat(body[:sp+1], []byte("bare "), body[sp+1:])) // a bare word
+		}
+		// Each value replaced.
+		starts := append([]int{-1}, spaces...)
+		for k, sp := range starts {
+			eq := bytes.IndexByte(body[sp+1:], '=')
+			if eq < 0 {
+				continue
+			}
+			vs := sp + 1 + eq + 1
+			ve := len(body)
+			if k+1 < len(starts) {
+				ve = starts[k+1]
+			}
+			if vs > ve {
+				continue
+			}
+			for _, v := range values {
+				check(slices.Concat(body[:vs], []byte(v), body[ve:]))
+			}
+		}
+	}
+}
+
+// FuzzSyscallOrdered: scan (the kernel order first) reads any body as the
+// general reading alone does, byte fields at the same positions.
+//
+//	go test -run '^$' -fuzz '^FuzzSyscallOrdered$' -fuzztime 30s ./sources/auditd
+func FuzzSyscallOrdered(f *testing.F) {
+	_, bodies := captureRecords(f)
+	for _, b := range bodies {
+		f.Add(b)
+	}
+	f.Add([]byte(`arch=c000003e syscall=42 success=no exit=-115 a0=3 a1=7ffd a2=10 a3=0 items=0 ppid=1 pid=2 auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=(none) ses=7 comm="curl" exe="/usr/bin/curl" key=(null)`))
+	f.Add([]byte(`arch=c000003e syscall=1 success=yes exit=5 a0=1 a1=2 a2=3 a3=4 items=0 ppid=1 pid=2 auid=3 uid=4 gid=5 euid=6 egid=7 ses=8 items=1 comm="late" exe="/x"`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if ok, why := orderedMatchesGeneral(body); !ok {
+			t.Fatal(why)
+		}
+	})
 }
