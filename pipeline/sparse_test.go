@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -70,6 +71,112 @@ func TestScanSparseSameAsWhole(t *testing.T) {
 	if err := os.WriteFile(path, in.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	rule := sparseTestRule(t)
+	for _, rules := range [][]string{{"seed"}, {"seed", rule}} {
+		wantAlerts, wantSummary := scanAlerts(t, path, false, rules)
+		gotAlerts, gotSummary := scanAlerts(t, path, true, rules)
+		if gotSummary != wantSummary {
+			t.Errorf("rules %v: summary\n sparse %s\n whole  %s", rules, gotSummary, wantSummary)
+		}
+		if len(wantAlerts) < 3 || !strings.Contains(wantSummary, " 30 malformed") {
+			t.Errorf("rules %v: the input exercises too little: %d alerts, %s", rules, len(wantAlerts), wantSummary)
+		}
+		t.Logf("rules %v: %d alerts; %s", rules, len(wantAlerts), strings.TrimSpace(wantSummary))
+		if strings.Join(gotAlerts, "\n") != strings.Join(wantAlerts, "\n") {
+			t.Errorf("rules %v: %d alerts sparse, %d whole, or they differ", rules, len(gotAlerts), len(wantAlerts))
+		}
+	}
+}
+
+// scanAlerts runs `scan --ephemeral` of path with rules, decoding sparsely
+// or not, and returns the alerts (without the run's wall-clock fields) and
+// the summary (without its timing).
+func scanAlerts(t *testing.T, path string, sparse bool, rules []string) (alerts []string, summary string) {
+	t.Helper()
+	old := scanSparse
+	scanSparse = sparse
+	defer func() { scanSparse = old }()
+	var out, errOut bytes.Buffer
+	cfg := Config{Rules: rules, Ephemeral: true, HostID: "fallback", Stdout: &out, Stderr: &errOut}
+	if err := Scan(cfg, []string{path}); err != nil {
+		t.Fatalf("scan: %v (%s)", err, errOut.String())
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("alert %q: %v", line, err)
+		}
+		// The wall clock of the run, not of the events.
+		for _, k := range []string{"@timestamp", "kibana.alert.intended_timestamp", "kibana.alert.last_detected", "kibana.alert.start"} {
+			delete(m, k)
+		}
+		b, _ := json.Marshal(m)
+		alerts = append(alerts, string(b))
+	}
+	return alerts, scanTiming.ReplaceAllString(errOut.String(), "")
+}
+
+var scanTiming = regexp.MustCompile(`[0-9.]+ s, [0-9]+ lines/s`)
+
+// TestScanSparseAuditdSameAsWhole: `scan` of auditd logs building only
+// the fields the rules read of the events no query matches (sources.Sparse,
+// auditd.Options.Sparse) writes the same alerts and summary as building
+// every document whole: the capture and the coverage log, copied over
+// days with new paths or executables in some copies, for the seed rule,
+// for every built-in rule that is not a companion (latest for seed), and with a rule reading fields
+// the sparse documents do not hold.
+func TestScanSparseAuditdSameAsWhole(t *testing.T) {
+	var in bytes.Buffer
+	stamp := regexp.MustCompile(`msg=audit\(([0-9]+)\.([0-9]+):([0-9]+)\)`)
+	for _, name := range []string{"capture/raw.log", "coverage/raw.log"} {
+		data, err := os.ReadFile(filepath.Join("..", "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for c := range 8 {
+			copied := stamp.ReplaceAllFunc(data, func(m []byte) []byte {
+				p := stamp.FindSubmatch(m)
+				sec, _ := strconv.ParseInt(string(p[1]), 10, 64)
+				serial, _ := strconv.ParseInt(string(p[3]), 10, 64)
+				return fmt.Appendf(nil, "msg=audit(%d.%s:%d)", sec+int64(c)*7*3600, p[2], serial+int64(c)*100000)
+			})
+			switch c % 3 {
+			case 1:
+				copied = bytes.ReplaceAll(copied, []byte(`name="/tmp/`), fmt.Appendf(nil, `name="/tmp/c%d-`, c))
+			case 2: // new executables: new terms of the seed rule
+				copied = bytes.ReplaceAll(copied, []byte(`exe="/usr/`), fmt.Appendf(nil, `exe="/opt/c%d/`, c))
+			}
+			in.Write(copied)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.WriteFile(path, in.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	every := []string{"latest", "coverage-dirs", "coverage-internal-sftp", "coverage-overwrite", "coverage-rename", "coverage-rsync"}
+	for _, rules := range [][]string{{"seed"}, every, {"seed", sparseTestRule(t)}} {
+		wantAlerts, wantSummary := scanAlerts(t, path, false, rules)
+		gotAlerts, gotSummary := scanAlerts(t, path, true, rules)
+		if gotSummary != wantSummary {
+			t.Errorf("rules %v: summary\n sparse %s\n whole  %s", rules, gotSummary, wantSummary)
+		}
+		if len(wantAlerts) < 6 {
+			t.Errorf("rules %v: the input exercises too little: %d alerts, %s", rules, len(wantAlerts), wantSummary)
+		}
+		t.Logf("rules %v: %d alerts; %s", rules, len(wantAlerts), strings.TrimSpace(wantSummary))
+		if strings.Join(gotAlerts, "\n") != strings.Join(wantAlerts, "\n") {
+			t.Errorf("rules %v: %d alerts sparse, %d whole, or they differ", rules, len(gotAlerts), len(wantAlerts))
+		}
+	}
+}
+
+// sparseTestRule writes a rule whose query reads fields the seed rule does
+// not, and returns its path.
+func sparseTestRule(t *testing.T) string {
+	t.Helper()
 	rule := filepath.Join(t.TempDir(), "rule.toml")
 	toml := strings.ReplaceAll(`[metadata]
 creation_date = "2026/01/01"
@@ -95,43 +202,5 @@ value = "now-2d"
 	if err := os.WriteFile(rule, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	timing := regexp.MustCompile(`[0-9.]+ s, [0-9]+ lines/s`)
-	scan := func(sparse bool, rules []string) (alerts []string, summary string) {
-		t.Helper()
-		old := scanSparse
-		scanSparse = sparse
-		defer func() { scanSparse = old }()
-		var out, errOut bytes.Buffer
-		cfg := Config{Rules: rules, Ephemeral: true, HostID: "fallback", Stdout: &out, Stderr: &errOut}
-		if err := Scan(cfg, []string{path}); err != nil {
-			t.Fatalf("scan: %v (%s)", err, errOut.String())
-		}
-		for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-			var m map[string]any
-			if err := json.Unmarshal([]byte(line), &m); err != nil {
-				t.Fatalf("alert %q: %v", line, err)
-			}
-			// The wall clock of the run, not of the events.
-			for _, k := range []string{"@timestamp", "kibana.alert.intended_timestamp", "kibana.alert.last_detected", "kibana.alert.start"} {
-				delete(m, k)
-			}
-			b, _ := json.Marshal(m)
-			alerts = append(alerts, string(b))
-		}
-		return alerts, timing.ReplaceAllString(errOut.String(), "")
-	}
-	for _, rules := range [][]string{{"seed"}, {"seed", rule}} {
-		wantAlerts, wantSummary := scan(false, rules)
-		gotAlerts, gotSummary := scan(true, rules)
-		if gotSummary != wantSummary {
-			t.Errorf("rules %v: summary\n sparse %s\n whole  %s", rules, gotSummary, wantSummary)
-		}
-		if len(wantAlerts) < 3 || !strings.Contains(wantSummary, " 30 malformed") {
-			t.Errorf("rules %v: the input exercises too little: %d alerts, %s", rules, len(wantAlerts), wantSummary)
-		}
-		t.Logf("rules %v: %d alerts; %s", rules, len(wantAlerts), strings.TrimSpace(wantSummary))
-		if strings.Join(gotAlerts, "\n") != strings.Join(wantAlerts, "\n") {
-			t.Errorf("rules %v: %d alerts sparse, %d whole, or they differ", rules, len(gotAlerts), len(wantAlerts))
-		}
-	}
+	return rule
 }

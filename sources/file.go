@@ -35,8 +35,9 @@ type ScanOptions struct {
 	Workers int
 	// Story asks for the context events of a story too (Event.Context).
 	Story bool
-	// Sparse, when set, lets a scanner that decodes JSON build only the
-	// fields the consumer reads of most documents (see Sparse).
+	// Sparse, when set, lets a scanner build only the fields the consumer
+	// reads of most documents (see Sparse): the JSON decoder, and the
+	// auditd scan for file events no query matches.
 	Sparse *Sparse
 }
 

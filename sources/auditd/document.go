@@ -64,6 +64,9 @@ type fileEvent struct {
 	ip              netip.Addr
 	port            int
 	related         []string
+	// sparse, when set, is the event's whole document: the fields the
+	// consumer reads of an event no query matches (Options.Sparse).
+	sparse ecs.Doc
 }
 
 // ancestor is one known ancestor of the acting process.
@@ -90,6 +93,32 @@ func (p *Parser) plan(ev *event, si sysInfo, cwd, parentDir string, proctitle []
 	} else {
 		fe.comm, fe.exe = p.strs.str(s.comm), p.strs.str(s.exe)
 	}
+	if e := p.procLookup(s.pid); e != nil && e.exe == fe.exe && e.argv.get(&p.argvs) != nil {
+		fe.args, fe.argsShared = e.argv.get(&p.argvs), true
+	} else {
+		fe.args = splitTitle(proctitle)
+	}
+	if len(proctitle) > 0 {
+		fe.title = strings.ReplaceAll(string(bytes.TrimRight(proctitle, "\x00")), "\x00", " ")
+	}
+	fe.ouid, fe.ogid = -1, -1
+	if it := t.it; it != nil {
+		fe.fpath = absPath(it.name, cwd, parentDir)
+		fe.inode, fe.mode, fe.hasMode = string(it.inodeRaw), it.mode, it.hasMode
+		fe.ouid, fe.ogid, fe.owner, fe.group = it.ouid, it.ogid, it.owner, it.group
+	}
+	if t.original != nil {
+		fe.origPath, fe.hasOrig = absPath(t.original.name, cwd, parentDir), true
+	}
+	if sp := p.opt.Sparse; sp != nil && !fe.context {
+		// What the consumer reads of an event no query matches is known
+		// by now: such an event (most of a scan's) needs neither its
+		// original text, a copy of every record, nor the attribution.
+		if d, ok := fe.sparseDoc(sp.Fields); ok && !sp.Whole(d) {
+			fe.sparse = d
+			return fe
+		}
+	}
 	n := 0
 	for _, r := range ev.recs {
 		n += r.rawEnd + 1
@@ -103,15 +132,6 @@ func (p *Parser) plan(ev *event, si sysInfo, cwd, parentDir string, proctitle []
 		orig.Write(r.raw())
 	}
 	fe.original = orig.String()
-
-	if e := p.procLookup(s.pid); e != nil && e.exe == fe.exe && e.argv.get(&p.argvs) != nil {
-		fe.args, fe.argsShared = e.argv.get(&p.argvs), true
-	} else {
-		fe.args = splitTitle(proctitle)
-	}
-	if len(proctitle) > 0 {
-		fe.title = strings.ReplaceAll(string(bytes.TrimRight(proctitle, "\x00")), "\x00", " ")
-	}
 	chain := p.ancestry(s.ppid)
 	if e := p.procLookup(s.ppid); e != nil {
 		fe.parentName, fe.parentExe = e.comm, e.exe
@@ -152,16 +172,6 @@ func (p *Parser) plan(ev *event, si sysInfo, cwd, parentDir string, proctitle []
 		if fe.euidName == "" && s.euid == s.auid {
 			fe.euidName = fe.auidName
 		}
-	}
-
-	fe.ouid, fe.ogid = -1, -1
-	if it := t.it; it != nil {
-		fe.fpath = absPath(it.name, cwd, parentDir)
-		fe.inode, fe.mode, fe.hasMode = string(it.inodeRaw), it.mode, it.hasMode
-		fe.ouid, fe.ogid, fe.owner, fe.group = it.ouid, it.ogid, it.owner, it.group
-	}
-	if t.original != nil {
-		fe.origPath, fe.hasOrig = absPath(t.original.name, cwd, parentDir), true
 	}
 
 	fe.attributedBy = a.by
@@ -215,6 +225,9 @@ func contains(ss []string, s string) bool {
 
 // doc builds the ECS document (SPEC §3) of a planned event.
 func (fe *fileEvent) doc(bx *boxes) ecs.Doc {
+	if fe.sparse != nil {
+		return fe.sparse
+	}
 	ts := any(stamp(fe.sec, fe.msec))
 	event := make(map[string]any, 11)
 	event["kind"] = "event"
@@ -373,6 +386,113 @@ func (fe *fileEvent) rawPaths() map[string]any {
 		add("original_path_hex", fe.origPath)
 	}
 	return f
+}
+
+// sparseDoc is the document of a file event (not a story's context event)
+// holding only fields, dotted paths, with the values doc gives them:
+// what Options.Sparse's consumer reads of an event no query matches. It
+// reports false when a field is not one it knows (the whole document is
+// built then). TestSparseDocMatchesDoc holds every known field to doc.
+func (fe *fileEvent) sparseDoc(fields []string) (ecs.Doc, bool) {
+	if fe.context {
+		return nil, false
+	}
+	d := make(ecs.Doc, 4)
+	for _, f := range fields {
+		v, ok, known := fe.sparseValue(f)
+		if !known {
+			return nil, false
+		}
+		if ok {
+			d.Set(f, v)
+		}
+	}
+	return d, true
+}
+
+// sparseValue is the value doc gives the field at path, ok false when doc
+// leaves it out; known false for a field sparseDoc does not build.
+func (fe *fileEvent) sparseValue(field string) (v any, ok, known bool) {
+	some := func(v any, ok bool) (any, bool, bool) { return v, ok, true }
+	switch field {
+	case "@timestamp", "event.ingested":
+		return some(stamp(fe.sec, fe.msec), true)
+	case "event.kind":
+		return some("event", true)
+	case "event.category":
+		if fe.action == ActionExec || fe.action == ActionConnect || fe.action == ActionAccept || fe.action == ActionLogOn || fe.action == ActionLogOff {
+			return nil, false, false // story actions: see category
+		}
+		return some(categoryFile, true)
+	case "event.type":
+		return some(sharedEventType(fe.typ), true)
+	case "event.action":
+		return some(constant(fe.action), true)
+	case "event.module":
+		return some("auditd", true)
+	case "event.dataset":
+		return some("xferhunt.auditd", true)
+	case "event.id":
+		return some(strconv.FormatUint(fe.serial, 10), true)
+	case "event.sequence":
+		return some(int64(fe.serial), true)
+	case "event.outcome":
+		return some("success", true)
+	case "host.os.type":
+		return some("linux", true)
+	case "host.id":
+		return some(fe.hostID, fe.hostID != "")
+	case "host.name":
+		return some(fe.hostName, fe.hostName != "")
+	case "process.pid":
+		return some(fe.pid, true)
+	case "process.name":
+		return some(fe.comm, fe.comm != "")
+	case "process.executable":
+		return some(fe.exe, fe.exe != "")
+	case "process.args":
+		if len(fe.args) == 0 {
+			return some(nil, false)
+		}
+		args := make([]any, len(fe.args))
+		for i, a := range fe.args {
+			args[i] = a
+		}
+		return some(args, true)
+	case "process.args_count":
+		return some(len(fe.args), len(fe.args) > 0)
+	case "process.command_line":
+		return some(strings.Join(fe.args, " "), len(fe.args) > 0)
+	case "process.title":
+		return some(fe.title, fe.title != "")
+	case "process.working_directory":
+		return some(fe.cwd, fe.cwd != "")
+	case "file.path":
+		return some(fe.fpath, fe.fpath != "")
+	case "file.name":
+		return some(path.Base(fe.fpath), fe.fpath != "")
+	case "file.directory":
+		return some(path.Dir(fe.fpath), fe.fpath != "")
+	case "file.extension":
+		ext := extension(path.Base(fe.fpath))
+		return some(ext, fe.fpath != "" && ext != "")
+	case "file.inode":
+		return some(fe.inode, fe.inode != "")
+	case "file.mode":
+		return some(octal4(fe.mode&0o7777), fe.hasMode)
+	case "file.type":
+		ft := fileType(fe.mode)
+		return some(constant(ft), fe.hasMode && ft != "")
+	case "file.uid":
+		return some(idStr(fe.ouid), fe.ouid >= 0)
+	case "file.gid":
+		return some(idStr(fe.ogid), fe.ogid >= 0)
+	case "file.owner":
+		return some(fe.owner, fe.owner != "")
+	case "file.group":
+		return some(fe.group, fe.group != "")
+	}
+	return nil, false, false
 }
 
 // stamp formats an audit time as RFC 3339 in UTC with the milliseconds

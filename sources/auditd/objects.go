@@ -133,14 +133,21 @@ func (b *boxes) category() any {
 
 func (b *boxes) eventType(t string) any {
 	if b.obj != nil {
-		switch t {
-		case "creation":
-			return typeCreation
-		case "change":
-			return typeChange
-		case "deletion":
-			return typeDeletion
-		}
+		return sharedEventType(t)
+	}
+	return []any{t}
+}
+
+// sharedEventType is event.type's value, shared between documents for the
+// usual types.
+func sharedEventType(t string) any {
+	switch t {
+	case "creation":
+		return typeCreation
+	case "change":
+		return typeChange
+	case "deletion":
+		return typeDeletion
 	}
 	return []any{t}
 }

@@ -34,6 +34,11 @@ type Options struct {
 	// parser then tracks the syscall events still being written, for
 	// Awaiting. Off, Line pays nothing for it.
 	Follow bool
+	// Sparse, when set, makes the document of a file event no query
+	// matches only the fields the consumer reads (sources.Sparse): most
+	// events of a scan, whose whole documents were most of its
+	// allocation.
+	Sparse *sources.Sparse
 }
 
 // Parser groups records into events, keeps attribution tables and emits

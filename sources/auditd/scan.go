@@ -15,7 +15,7 @@ import (
 // ScanRecorded is Scan as the recorded-input registry calls it
 // (sources.ScanFunc), for both auditd formats (RAW and ENRICHED).
 func ScanRecorded(r io.Reader, o sources.ScanOptions) (sources.Stats, error) {
-	return Scan(r, Options{HostID: o.HostID, HostName: o.HostName, Emit: o.Emit, Workers: o.Workers, Story: o.Story})
+	return Scan(r, Options{HostID: o.HostID, HostName: o.HostName, Emit: o.Emit, Workers: o.Workers, Story: o.Story, Sparse: o.Sparse})
 }
 
 const (
