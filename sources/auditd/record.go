@@ -413,15 +413,9 @@ func fieldValue(b []byte, vs int) []byte {
 		}
 		return b[vs : vs+e+2]
 	}
-	// Values can be long (a PROCTITLE's hex): search, don't loop.
-	v := b[vs:]
-	if e := bytes.IndexByte(v, ' '); e >= 0 {
-		v = v[:e]
-	}
-	if e := bytes.IndexByte(v, '\''); e >= 0 {
-		v = v[:e]
-	}
-	return v
+	// Up to the first space or quote: a word at a time (values are
+	// mostly short, and a search is a call).
+	return b[vs:scanTo(b, vs, ' ', '\'')]
 }
 
 // indexKey finds "key=" in b without building the needle on the heap.
