@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xferhunt/xferhunt/ecs"
 	"github.com/xferhunt/xferhunt/sources"
 )
 
@@ -218,4 +219,19 @@ func BenchmarkHeader(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/line")
 	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N*len(lines)), "cpu-ns/line")
+}
+
+// BenchmarkScanSparse is BenchmarkScan's two-worker RAW case with the
+// consumer of `scan` (sources.Sparse): every event's document sparse, as
+// for the events no query matches (most of a real log's).
+func BenchmarkScanSparse(b *testing.B) {
+	data, _ := syntheticLog(b, "raw.log", 200)
+	sp := &sources.Sparse{Fields: []string{"@timestamp", "event.ingested", "event.category", "host.os.type", "event.action", "process.name", "file.path"}, Whole: func(ecs.Doc) bool { return false }}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Scan(bytes.NewReader(data), Options{HostID: "h", Workers: 2, Sparse: sp, Emit: func(sources.Event) {}}); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -99,14 +99,14 @@ func (p *Parser) storyChmod(ev *event, si sysInfo, cwd string, items []pathItem,
 // audit session, as vsftpd's) or a logout (USER_END) from the record's
 // own fields.
 func (p *Parser) storyLogin(h *header, action string, ses int64, pid int, acct, addr, hostname, terminal, exe string) {
-	fe := &fileEvent{
-		key: p.loginKey(h), sec: h.sec, msec: h.msec, serial: h.serial,
+	fe := &fileEvent{key: p.loginKey(h), context: true, planned: &planned{
+		sec: h.sec, msec: h.msec, serial: h.serial,
 		original: string(h.raw), hostID: p.opt.HostID, hostName: p.opt.HostName,
 		action: action, typ: "start", pid: pid, ses: ses, loginSec: h.sec, loginMsec: h.msec,
 		uid: -1, euid: -1, auid: -1, gid: -1, ouid: -1, ogid: -1,
 		acct: acct, addr: addr, hostname: hostname, terminal: terminal, leaderPid: pid, leaderExe: exe,
-		exe: exe, attributedBy: "session", context: true,
-	}
+		exe: exe, attributedBy: "session",
+	}}
 	if action == ActionLogOff {
 		fe.typ = "end"
 	}
