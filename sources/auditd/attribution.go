@@ -187,8 +187,7 @@ func userFields(b []byte) (u userRec) {
 // checked apart), in userRec.field's order.
 var userKeys = func() (out [8]orderedKey) {
 	for i, k := range []string{"res", "pid", "acct", "addr", "hostname", "terminal", "exe", "ses"} {
-		kk := k + "="
-		out[i] = orderedKey{w: leWord(kk), m: ^uint64(0) >> (64 - 8*min(len(kk), 8)), n: len(kk)}
+		out[i] = keyWord(k + "=")
 	}
 	return out
 }()

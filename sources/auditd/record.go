@@ -133,13 +133,17 @@ func stampWords(b []byte) (sec, msec int64, serial uint64, n int, ok bool) {
 	w1 := binary.LittleEndian.Uint64(b[0:8])   // SSSSSSSS
 	w2 := binary.LittleEndian.Uint64(b[8:16])  // SS.MMM:R
 	w3 := binary.LittleEndian.Uint64(b[15:23]) // R…) with R the serial
-	d := digitRun(w3)
-	if digitRun(w1) != 8 || digitRun(w2) != 2 || byte(w2>>16) != '.' || digitRun(w2>>24) < 3 ||
-		byte(w2>>48) != ':' || d == 0 || d == 8 || byte(w3>>(8*d)) != ')' {
+	// w1 all digits, w2 digits but for its '.' and ':'.
+	const dots = 0x00ff000000ff0000
+	if nonDigits(w1) != 0 || nonDigits(w2)&^dots != 0 || w2&dots != ':'<<48|'.'<<16 {
 		return 0, 0, 0, 0, false
 	}
-	sec = int64(eightDigits(w1, 8))*100 + int64(eightDigits(w2, 2))
-	msec = int64(eightDigits(w2>>24, 3))
+	d := bits.TrailingZeros64(nonDigits(w3)) >> 3
+	if d == 0 || d == 8 || byte(w3>>(8*d)) != ')' {
+		return 0, 0, 0, 0, false
+	}
+	sec = int64(eightDigits(w1, 8))*100 + int64(byte(w2)-'0')*10 + int64(byte(w2>>8)-'0')
+	msec = int64(byte(w2>>24)-'0')*100 + int64(byte(w2>>32)-'0')*10 + int64(byte(w2>>40)-'0')
 	return sec, msec, eightDigits(w3, d), 15 + d + 1, true
 }
 
@@ -256,9 +260,15 @@ func atoi(b []byte) (v int64, n int) {
 // carries only out of a byte of 0xfa or more, which is no digit, and only
 // into bytes above it: the lowest marked byte is exact.
 func digitRun(x uint64) int {
+	return bits.TrailingZeros64(nonDigits(x)) >> 3 // 64>>3 = 8 when every byte is a digit
+}
+
+// nonDigits is nonzero in every byte of x that is no ASCII digit, and in
+// no byte below the lowest such one (digitRun); it is exact in every
+// byte when no byte of x is 0xfa or more.
+func nonDigits(x uint64) uint64 {
 	const hi, three, six = 0xf0f0f0f0f0f0f0f0, 0x3030303030303030, 0x0606060606060606
-	t := (x&hi ^ three) | ((x+six)&hi ^ three)
-	return bits.TrailingZeros64(t) >> 3 // 64>>3 = 8 when every byte is a digit
+	return (x&hi ^ three) | ((x+six)&hi ^ three)
 }
 
 // eightDigits is the number written by the d (1 to 8) lowest bytes of x,

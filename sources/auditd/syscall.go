@@ -90,14 +90,9 @@ const (
 // lazyFields is where the last occurrence of each lazily decoded field's
 // value lies in the body (the plain reading keeps the last one too).
 type lazyFields struct {
-	seen uint16 // bit per field
-	// Indexed by field; 16 entries so that an index masked with lzMask
-	// needs no bounds check (scanOrdered).
-	from, to [lzMask + 1]int
+	seen     uint16 // bit per field
+	from, to [lzCount]int
 }
-
-// lzMask masks a lazyFields index.
-const lzMask = 15
 
 func (l *lazyFields) set(f, from, to int) {
 	l.seen |= 1 << f
@@ -131,55 +126,31 @@ func (s *sysRec) scan(b []byte, l *lazyFields) {
 	}
 }
 
-// sysOp is what scanOrdered does with one field of kernelOrder: what
-// scanFrom does with a key of that name.
-type sysOp uint8
-
-const (
-	opArch sysOp = iota // hex
-	opNr                // numbers, opNr to opPid
-	opExit
-	opItems
-	opPpid
-	opPid
-	opSuccess
-	opLazy // located: lazyFields index lz
-	opSkip // a field parse does not read
-	opTTY
-)
-
-// orderedKey is "key=" of one field as a little-endian word (w) under
-// mask m, and its length n.
+// orderedKey is "key=" as a little-endian word (w) under mask m (its
+// first eight bytes), and its length n.
 type orderedKey struct {
 	w, m uint64
 	n    int
-	op   sysOp
-	lz   uint8
+}
+
+// keyWord is k's orderedKey.
+func keyWord(k string) orderedKey {
+	return orderedKey{w: leWord(k), m: ^uint64(0) >> (64 - 8*min(len(k), 8)), n: len(k)}
 }
 
 // kernelOrder is the order audit_log_exit (kernel/auditsc.c) writes a
 // SYSCALL record's fields in, up to ses= (comm= and exe= follow; 99.5% of
 // the SYSCALL records of the README's mixed log; the rest differ in a
-// field or two and are read by scanFrom from there).
+// field or two and are read by scanFrom from there). scanOrdered reads
+// them in this order, kernelOrder[k] for the k-th.
 var kernelOrder = func() (out [22]orderedKey) {
-	ks := []struct {
-		k  string
-		op sysOp
-		lz int
-	}{
-		{"arch", opArch, 0}, {"syscall", opNr, 0}, {"success", opSuccess, 0}, {"exit", opExit, 0},
-		{"a0", opLazy, lzA0}, {"a1", opLazy, lzA0 + 1}, {"a2", opLazy, lzA0 + 2}, {"a3", opLazy, lzA0 + 3},
-		{"items", opItems, 0}, {"ppid", opPpid, 0}, {"pid", opPid, 0}, {"auid", opLazy, lzAuid},
-		{"uid", opLazy, lzUID}, {"gid", opLazy, lzGID}, {"euid", opLazy, lzEuid}, {"suid", opSkip, 0},
-		{"fsuid", opSkip, 0}, {"egid", opLazy, lzEgid}, {"sgid", opSkip, 0}, {"fsgid", opSkip, 0},
-		{"tty", opTTY, 0}, {"ses", opLazy, lzSes},
-	}
+	ks := []string{"arch", "syscall", "success", "exit", "a0", "a1", "a2", "a3", "items", "ppid", "pid",
+		"auid", "uid", "gid", "euid", "suid", "fsuid", "egid", "sgid", "fsgid", "tty", "ses"}
 	if len(ks) != len(out) {
 		panic("kernelOrder: the array's length is not the number of fields")
 	}
 	for i, k := range ks {
-		out[i] = orderedKey{w: leWord(k.k + "="), m: ^uint64(0) >> (64 - 8*(len(k.k)+1)),
-			n: len(k.k) + 1, op: k.op, lz: uint8(k.lz)}
+		out[i] = keyWord(k + "=")
 	}
 	return out
 }()
@@ -206,101 +177,285 @@ var archWords = [...]struct {
 // of each field: on any other (a key out of order, two spaces, a quoted
 // or overlong value, a number that is not plain digits, an unknown arch,
 // the body's last bytes) it stops at that field and leaves it to
-// scanFrom. The loop makes no call: a call makes the compiler keep every
-// variable of the loop in memory.
+// scanFrom. One word holds a key and, mostly, its value and the space
+// after it: keyAt compares the key under a mask, spaceIn finds the space
+// (the key has none). The fields are written out one by one, with
+// helpers the compiler inlines: a loop over kernelOrder cost twice the
+// instructions (table loads, a dispatch, and spills of the loop's
+// variables).
 func (s *sysRec) scanOrdered(b []byte, l *lazyFields) (i int, done bool) {
 	// Words are sliced from w, w[j:j+8]: checked against its length
 	// alone. The fields keep b's capacity (rebase reads it).
 	w := b[:len(b):len(b)]
-	for k := range kernelOrder {
-		o := &kernelOrder[k]
-		if i+8 > len(b) {
-			return i, false
-		}
-		// One word holds the key and, mostly, the value and the space
-		// after it: the key has no space, so x's lowest space (exact,
-		// swarZero) ends the value.
-		x := binary.LittleEndian.Uint64(w[i : i+8])
-		if x&o.m != o.w {
-			return i, false
-		}
-		vs := i + o.n
-		if vs >= len(b) || b[vs] == '"' || b[vs] == '\'' {
-			return i, false
-		}
-		e := i
-		m := swarZero(x ^ swarOnes*' ')
-		for m == 0 {
-			e += 8
-			if e+8 > len(b) || e-vs >= 16 {
-				return i, false
-			}
-			m = swarZero(binary.LittleEndian.Uint64(w[e:e+8]) ^ swarOnes*' ')
-		}
-		e += bits.TrailingZeros64(m) >> 3 // b[e] is the space
-		switch o.op {
-		case opLazy:
-			l.seen |= 1 << (o.lz & lzMask)
-			l.from[o.lz&lzMask], l.to[o.lz&lzMask] = vs, e
-		case opSkip:
-		case opTTY:
-			s.tty = b[vs:e]
-		case opSuccess:
-			s.hasSuccess = true
-			s.success = string(b[vs:e]) == "yes"
-		case opArch:
-			if e-vs != 8 {
-				return i, false
-			}
-			z := binary.LittleEndian.Uint64(w[vs : vs+8])
-			a := -1
-			for j := range archWords {
-				if z == archWords[j].w {
-					a = j
-				}
-			}
-			if a < 0 {
-				return i, false
-			}
-			s.arch = archWords[a].arch
-		default: // numbers of up to 8 digits, or a minus and up to 7
-			if vs+8 > len(b) {
-				return i, false
-			}
-			z := binary.LittleEndian.Uint64(w[vs : vs+8])
-			nd := e - vs
-			neg := byte(z) == '-'
-			if neg {
-				z, nd = z>>8, nd-1
-			}
-			if nd == 0 || nd > 8 || digitRun(z) < nd {
-				return i, false
-			}
-			v := int64(eightDigits(z, nd))
-			if neg {
-				v = -v
-			}
-			switch o.op {
-			case opNr:
-				s.nr = v
-			case opExit:
-				s.exit = v
-			case opItems:
-				s.items = int(v)
-			case opPpid:
-				s.ppid = int(v)
-			default:
-				s.pid = int(v)
-			}
-		}
-		i = e + 1
+	var (
+		x  uint64
+		e  int
+		v  int64
+		ok bool
+	)
+	// arch=
+	if x, ok = keyAt(w, i, &kernelOrder[0]); !ok || !plainAt(b, i+5) {
+		return i, false
 	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+5); e < 0 {
+			return i, false
+		}
+	}
+	if s.arch = archOf(w, i+5, e); s.arch == 0 {
+		return i, false
+	}
+	i = e + 1
+	// syscall=
+	if x, ok = keyAt(w, i, &kernelOrder[1]); !ok || !plainAt(b, i+8) {
+		return i, false
+	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+8); e < 0 {
+			return i, false
+		}
+	}
+	if v, ok = plainNumber(w, i+8, e); !ok {
+		return i, false
+	}
+	s.nr = v
+	i = e + 1
+	// success=
+	if x, ok = keyAt(w, i, &kernelOrder[2]); !ok || !plainAt(b, i+8) {
+		return i, false
+	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+8); e < 0 {
+			return i, false
+		}
+	}
+	s.hasSuccess = true
+	s.success = string(b[i+8:e]) == "yes"
+	i = e + 1
+	// exit=
+	if x, ok = keyAt(w, i, &kernelOrder[3]); !ok || !plainAt(b, i+5) {
+		return i, false
+	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+5); e < 0 {
+			return i, false
+		}
+	}
+	if v, ok = plainNumber(w, i+5, e); !ok {
+		return i, false
+	}
+	s.exit = v
+	i = e + 1
+	// a0=
+	if x, ok = keyAt(w, i, &kernelOrder[4]); !ok || !plainAt(b, i+3) {
+		return i, false
+	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+3); e < 0 {
+			return i, false
+		}
+	}
+	l.set(lzA0, i+3, e)
+	i = e + 1
+	// a1=
+	if x, ok = keyAt(w, i, &kernelOrder[5]); !ok || !plainAt(b, i+3) {
+		return i, false
+	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+3); e < 0 {
+			return i, false
+		}
+	}
+	l.set(lzA0+1, i+3, e)
+	i = e + 1
+	// a2=
+	if x, ok = keyAt(w, i, &kernelOrder[6]); !ok || !plainAt(b, i+3) {
+		return i, false
+	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+3); e < 0 {
+			return i, false
+		}
+	}
+	l.set(lzA0+2, i+3, e)
+	i = e + 1
+	// a3=
+	if x, ok = keyAt(w, i, &kernelOrder[7]); !ok || !plainAt(b, i+3) {
+		return i, false
+	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+3); e < 0 {
+			return i, false
+		}
+	}
+	l.set(lzA0+3, i+3, e)
+	i = e + 1
+	// items=
+	if x, ok = keyAt(w, i, &kernelOrder[8]); !ok || !plainAt(b, i+6) {
+		return i, false
+	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+6); e < 0 {
+			return i, false
+		}
+	}
+	if v, ok = plainNumber(w, i+6, e); !ok {
+		return i, false
+	}
+	s.items = int(v)
+	i = e + 1
+	// ppid=
+	if x, ok = keyAt(w, i, &kernelOrder[9]); !ok || !plainAt(b, i+5) {
+		return i, false
+	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+5); e < 0 {
+			return i, false
+		}
+	}
+	if v, ok = plainNumber(w, i+5, e); !ok {
+		return i, false
+	}
+	s.ppid = int(v)
+	i = e + 1
+	// pid=
+	if x, ok = keyAt(w, i, &kernelOrder[10]); !ok || !plainAt(b, i+4) {
+		return i, false
+	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+4); e < 0 {
+			return i, false
+		}
+	}
+	if v, ok = plainNumber(w, i+4, e); !ok {
+		return i, false
+	}
+	s.pid = int(v)
+	i = e + 1
+	// auid=
+	if x, ok = keyAt(w, i, &kernelOrder[11]); !ok || !plainAt(b, i+5) {
+		return i, false
+	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+5); e < 0 {
+			return i, false
+		}
+	}
+	l.set(lzAuid, i+5, e)
+	i = e + 1
+	// uid=
+	if x, ok = keyAt(w, i, &kernelOrder[12]); !ok || !plainAt(b, i+4) {
+		return i, false
+	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+4); e < 0 {
+			return i, false
+		}
+	}
+	l.set(lzUID, i+4, e)
+	i = e + 1
+	// gid=
+	if x, ok = keyAt(w, i, &kernelOrder[13]); !ok || !plainAt(b, i+4) {
+		return i, false
+	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+4); e < 0 {
+			return i, false
+		}
+	}
+	l.set(lzGID, i+4, e)
+	i = e + 1
+	// euid=
+	if x, ok = keyAt(w, i, &kernelOrder[14]); !ok || !plainAt(b, i+5) {
+		return i, false
+	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+5); e < 0 {
+			return i, false
+		}
+	}
+	l.set(lzEuid, i+5, e)
+	i = e + 1
+	// suid=
+	if x, ok = keyAt(w, i, &kernelOrder[15]); !ok || !plainAt(b, i+5) {
+		return i, false
+	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+5); e < 0 {
+			return i, false
+		}
+	}
+	i = e + 1
+	// fsuid=
+	if x, ok = keyAt(w, i, &kernelOrder[16]); !ok || !plainAt(b, i+6) {
+		return i, false
+	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+6); e < 0 {
+			return i, false
+		}
+	}
+	i = e + 1
+	// egid=
+	if x, ok = keyAt(w, i, &kernelOrder[17]); !ok || !plainAt(b, i+5) {
+		return i, false
+	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+5); e < 0 {
+			return i, false
+		}
+	}
+	l.set(lzEgid, i+5, e)
+	i = e + 1
+	// sgid=
+	if x, ok = keyAt(w, i, &kernelOrder[18]); !ok || !plainAt(b, i+5) {
+		return i, false
+	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+5); e < 0 {
+			return i, false
+		}
+	}
+	i = e + 1
+	// fsgid=
+	if x, ok = keyAt(w, i, &kernelOrder[19]); !ok || !plainAt(b, i+6) {
+		return i, false
+	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+6); e < 0 {
+			return i, false
+		}
+	}
+	i = e + 1
+	// tty=
+	if x, ok = keyAt(w, i, &kernelOrder[20]); !ok || !plainAt(b, i+4) {
+		return i, false
+	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+4); e < 0 {
+			return i, false
+		}
+	}
+	s.tty = b[i+4 : e]
+	i = e + 1
+	// ses=
+	if x, ok = keyAt(w, i, &kernelOrder[21]); !ok || !plainAt(b, i+4) {
+		return i, false
+	}
+	if e = spaceIn(x, i); e < 0 {
+		if e = spaceAfter(w, i+8, i+4); e < 0 {
+			return i, false
+		}
+	}
+	l.set(lzSes, i+4, e)
+	i = e + 1
+
 	// comm= and exe=, usually quoted (any value, as scanFrom reads it).
 	if i+5 > len(b) || string(b[i:i+5]) != "comm=" {
 		return i, false
 	}
 	vs := i + 5
-	e := valEnd(b, vs)
+	e = valEnd(b, vs)
 	s.comm = b[vs:e]
 	if e+4 >= len(b) || b[e] != ' ' || string(b[e+1:e+5]) != "exe=" {
 		return e, false // scanFrom reads from e as from after any value
@@ -311,6 +466,93 @@ func (s *sysRec) scanOrdered(b []byte, l *lazyFields) (i int, done bool) {
 	s.rest = b[e:]
 	return e, true
 }
+
+// keyAt is the word at w[i:] and whether it starts with o's key; false
+// too in the body's last bytes.
+func keyAt(w []byte, i int, o *orderedKey) (uint64, bool) {
+	if i+8 > len(w) {
+		return 0, false
+	}
+	x := binary.LittleEndian.Uint64(w[i : i+8])
+	return x, x&o.m == o.w
+}
+
+// plainAt reports whether a value starts at b[vs] and is not quoted.
+func plainAt(b []byte, vs int) bool {
+	return vs < len(b) && b[vs] != '"' && b[vs] != '\''
+}
+
+// spaceIn is i plus the offset of the first space in x, the word at i
+// (the lowest of swarZero's marks is exact), or -1.
+func spaceIn(x uint64, i int) int {
+	if m := swarZero(x ^ swarOnes*' '); m != 0 {
+		return i + bits.TrailingZeros64(m)>>3
+	}
+	return -1
+}
+
+// spaceAfter is the first space at or after j, a word at a time, for a
+// value starting at vs that is not over 16 bytes long, or -1.
+func spaceAfter(w []byte, j, vs int) int {
+	for ; j+8 <= len(w) && j-vs < 16; j += 8 {
+		if e := spaceIn(binary.LittleEndian.Uint64(w[j:j+8]), j); e >= 0 {
+			return e
+		}
+	}
+	return -1
+}
+
+// archOf is the arch of the value w[vs:e] when it is one of archWords,
+// else 0.
+func archOf(w []byte, vs, e int) uint64 {
+	if e-vs != 8 {
+		return 0
+	}
+	z := binary.LittleEndian.Uint64(w[vs : vs+8])
+	for _, a := range archWords {
+		if z == a.w {
+			return a.arch
+		}
+	}
+	return 0
+}
+
+// plainNumber reads w[vs:e] as atoiAll does when it is up to 16 digits,
+// or a minus and up to 15; ok is false for any other value.
+func plainNumber(w []byte, vs, e int) (int64, bool) {
+	neg := w[vs] == '-'
+	if neg {
+		vs++
+	}
+	nd := e - vs
+	if nd == 0 || nd > 16 || vs+8 > len(w) {
+		return 0, false
+	}
+	z := binary.LittleEndian.Uint64(w[vs : vs+8])
+	var v uint64
+	if nd <= 8 {
+		if digitRun(z) < nd {
+			return 0, false
+		}
+		v = eightDigits(z, nd)
+	} else {
+		if vs+16 > len(w) {
+			return 0, false
+		}
+		z2 := binary.LittleEndian.Uint64(w[vs+8 : vs+16])
+		if digitRun(z) < 8 || digitRun(z2) < nd-8 {
+			return 0, false
+		}
+		v = eightDigits(z, 8)*uint64(pow10[nd-8]) + eightDigits(z2, nd-8)
+	}
+	if neg {
+		return -int64(v), true
+	}
+	return int64(v), true
+}
+
+// pow10[d] is 10^d.
+var pow10 = [9]int64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
 
 // valEnd is where the value starting at b[vs] ends, as scanFrom reads it:
 // after its closing quote, else at the next space or the end.

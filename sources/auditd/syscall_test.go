@@ -139,7 +139,8 @@ func TestSyscallOrderedEdges(t *testing.T) {
 			t.Fatal(why)
 		}
 	}
-	values := []string{"", `"a b"`, `'q w'`, "-", "-7", "--7", "1234567890123456789", "0x10", "12ab", "\xfa\xff", "yes", "no", `"unterminated`, "=", "a0=1"}
+	values := []string{"", `"a b"`, `'q w'`, "-", "-7", "--7", "1234567890123456789", "0x10", "12ab", "\xfa\xff", "yes", "no", `"unterminated`, "=", "a0=1",
+		"12345678", "123456789", "1234567890123456", "12345678901234567", "-123456789012345", "-1234567890123456", "12345678a0123", "1234567812a", "0000000000000000"}
 	for _, body := range bodies {
 		check(body)
 		for cut := range len(body) {
