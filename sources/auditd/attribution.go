@@ -194,7 +194,23 @@ var userKeys = func() (out [8]orderedKey) {
 
 // field is the field of u that userKeys[k] reads.
 func (u *userRec) field(k int) *[]byte {
-	return [...]*[]byte{&u.res, &u.pid, &u.acct, &u.addr, &u.hostname, &u.terminal, &u.exe, &u.ses}[k]
+	switch k {
+	case 0:
+		return &u.res
+	case 1:
+		return &u.pid
+	case 2:
+		return &u.acct
+	case 3:
+		return &u.addr
+	case 4:
+		return &u.hostname
+	case 5:
+		return &u.terminal
+	case 6:
+		return &u.exe
+	}
+	return &u.ses
 }
 
 // userKeyAt is the index of the userKeys key that b[j:] starts with, or
