@@ -8,6 +8,8 @@ import (
 	"math"
 	"runtime"
 	"runtime/pprof"
+	"sync"
+	"sync/atomic"
 
 	"github.com/xferhunt/xferhunt/sources"
 )
@@ -41,13 +43,13 @@ const (
 // Scan parses a whole auditd log from r, streaming: memory is a few blocks
 // plus the bounded tables, whatever the size of the input. With two or more
 // workers it pipelines the scan so that every core works: the caller's
-// goroutine reads blocks of whole lines; one splitter per worker cuts a
-// block's lines and parses what does not depend on other lines (headers,
-// SYSCALL bodies, the fields of user-space records), blocks in parallel;
-// one goroutine takes the blocks back in read order, groups records into
-// events and keeps the attribution tables (the only part that must see
-// every record in order); the last turns finished events into documents
-// and emits them, in log order.
+// goroutine reads blocks of whole lines; each worker cuts a block's lines
+// and parses what does not depend on other lines (headers, SYSCALL bodies,
+// the fields of user-space records), blocks in parallel, then groups the
+// blocks whose turn has come, in read order, one worker at a time
+// (grouping records into events and keeping the attribution tables is the
+// only part that must see every record in order); one goroutine turns
+// finished events into documents and emits them, in log order.
 func Scan(r io.Reader, opt Options) (Stats, error) {
 	p := NewParser(opt)
 	workers := opt.Workers
@@ -77,70 +79,125 @@ func Scan(r io.Reader, opt Options) (Stats, error) {
 		}
 	}()
 
+	batch := make([]*fileEvent, 0, batchSize)
+	p.out = func(fe *fileEvent) {
+		batch = append(batch, fe)
+		if len(batch) == batchSize {
+			batches <- batch
+			batch = make([]*fileEvent, 0, batchSize)
+		}
+	}
+	p.borrow = true // a block stays the grouper's until detach
+
 	// Every block in flight is in exactly one of: free, being read, work
-	// (waiting for or in a splitter), order (waiting for the grouper).
-	// order holds every block sent to work, in read order, so grouping
-	// stays in log order however the splitters finish.
+	// (waiting for or in a worker), done (split, waiting for its turn to be
+	// grouped). There is no grouping goroutine: the worker that finishes
+	// a block groups it and every block done after it, in read order,
+	// when no other worker is grouping (g.mu) — so no core waits for a
+	// grouper to wake up, and a block is often grouped on the core that
+	// has just split it.
 	n := chunks
 	free := make(chan *chunk, n)
 	work := make(chan *chunk, n)
-	order := make(chan *chunk, n)
 	for range n {
 		// Audit lines are rarely shorter than 64 bytes: the token
 		// slices seldom grow.
 		free <- &chunk{data: make([]byte, 0, chunkSize), toks: make([]token, 0, chunkSize/64),
-			heads: make([]sysHead, 0, chunkSize/256), ready: make(chan struct{}, 1)}
+			heads: make([]sysHead, 0, chunkSize/256)}
 	}
+	g := &grouping{p: p, free: free, done: make([]atomic.Pointer[chunk], n),
+		label: pprof.WithLabels(context.Background(), pprof.Labels("stage", "group"))}
+	var wg sync.WaitGroup
 	for range workers {
+		wg.Add(1)
 		go func() {
-			pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("stage", "split")))
+			defer wg.Done()
+			split := pprof.WithLabels(context.Background(), pprof.Labels("stage", "split"))
+			pprof.SetGoroutineLabels(split)
 			var sp splitter
 			for c := range work {
 				c.split(c.data, opt.Story, &sp)
-				c.ready <- struct{}{}
-				runtime.Gosched()
+				g.done[c.seq%uint64(n)].Store(c)
+				if g.group() {
+					pprof.SetGoroutineLabels(split)
+				}
 			}
 		}()
 	}
-	parsed := make(chan struct{})
-	go func() {
-		defer close(parsed)
-		pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("stage", "group")))
-		batch := make([]*fileEvent, 0, batchSize)
-		p.out = func(fe *fileEvent) {
-			batch = append(batch, fe)
-			if len(batch) == batchSize {
-				batches <- batch
-				batch = make([]*fileEvent, 0, batchSize)
-			}
-		}
-		p.borrow = true // the chunk stays ours until detach
-		for c := range order {
-			<-c.ready
-			for i := range c.toks {
-				p.token(c, &c.toks[i])
-			}
-			p.detach()
-			free <- c
-		}
-		p.Flush()
-		if len(batch) > 0 {
-			batches <- batch
-		}
-		close(batches)
-	}()
 
 	// A read error keeps the unfinished line read before it, as
 	// readLines does.
+	var seq uint64
 	err := sources.ReadLineBlocks(r, free, nil, func(c *chunk) *[]byte { return &c.data }, true, func(c *chunk) {
-		order <- c
+		c.seq = seq
+		seq++
 		work <- c
 	})
 	close(work)
-	close(order)
-	<-parsed
+	wg.Wait()
+	g.group() // nothing runs beside it now: whatever is left
+	p.Flush()
+	if len(batch) > 0 {
+		batches <- batch
+	}
+	close(batches)
 	<-built
 	return p.Stats(), err
+}
+
+// grouping feeds split blocks to the parser in read order, from whichever
+// worker holds mu.
+type grouping struct {
+	mu    sync.Mutex
+	p     *Parser
+	next  atomic.Uint64 // the read number of the block to group next; written under mu
+	done  []atomic.Pointer[chunk]
+	free  chan<- *chunk
+	label context.Context
+}
+
+// group takes the grouping, if no other worker has it, and groups every
+// block done in read order from next; it reports whether it did any. A
+// worker that finds the grouping taken leaves: the one holding it looks
+// again after letting go, so a block done meanwhile is not left behind
+// (both sides are sequentially consistent atomics: either the holder sees
+// the block, or the block's worker sees the grouping free).
+func (g *grouping) group() bool {
+	grouped := false
+	n := uint64(len(g.done))
+	for {
+		// A hint only (next may have moved on, the block in the slot
+		// may be a later one): it is checked again under mu, where the
+		// blocks in flight are next, next+1, ... next+n-1, each in its
+		// own slot, so the slot of next holds next or nothing. Nothing
+		// but the slot is read here: a block grouped meanwhile may be
+		// read into again.
+		if g.done[g.next.Load()%n].Load() == nil {
+			return grouped
+		}
+		if !g.mu.TryLock() {
+			return grouped
+		}
+		if !grouped {
+			pprof.SetGoroutineLabels(g.label)
+			grouped = true
+		}
+		for {
+			next := g.next.Load()
+			c := g.done[next%n].Load()
+			if c == nil {
+				break
+			}
+			g.done[next%n].Store(nil)
+			for i := range c.toks {
+				g.p.token(c, &c.toks[i])
+			}
+			g.p.detach()
+			g.next.Store(next + 1)
+			g.free <- c // never blocks: free holds every block
+		}
+		g.mu.Unlock()
+	}
 }
 
 // maxSplitters bounds the splitting goroutines of a Scan: beyond a few
@@ -156,7 +213,7 @@ type chunk struct {
 	heads []sysHead // of every SYSCALL record
 	sys   []sysRec  // of the SYSCALL records that are kept (sysHead.full)
 	usr   []userVals
-	ready chan struct{} // a splitter is done with the block
+	seq   uint64 // its number in read order
 }
 
 // splitter is what one splitting goroutine keeps from block to block.
