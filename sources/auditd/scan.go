@@ -120,6 +120,10 @@ func Scan(r io.Reader, opt Options) (Stats, error) {
 				g.done[c.seq%uint64(n)].Store(c)
 				if g.group() {
 					pprof.SetGoroutineLabels(split)
+					// Freeing blocks readied the reader on this
+					// worker's P, where it would wait for this
+					// worker to block: let it read now.
+					runtime.Gosched()
 				}
 			}
 		}()
