@@ -24,5 +24,6 @@
 //     events);
 //   - document.go and objects.go: the ECS document of each file event.
 //
-// scan.go reads whole logs (Scan), pipelined over three goroutines.
+// scan.go reads whole logs (Scan), pipelined: a reader, one worker per core
+// that splits blocks and groups them in turn, and a document builder.
 package auditd

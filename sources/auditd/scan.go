@@ -26,14 +26,14 @@ const (
 	blockSize = 1 << 20
 	// chunkSize is the read size of a pipelined Scan: small enough that
 	// the stages overlap from the start and a block stays in the cache
-	// from its splitter to the grouper, large enough that handing a chunk
+	// from its split to its grouping, large enough that handing a chunk
 	// over costs nothing per line.
 	chunkSize = 128 << 10
 	// chunks bounds the blocks in flight between reading and grouping,
-	// and so the memory of a pipelined Scan: one being read, one being
-	// grouped, one in each splitter (maxSplitters) and a spare, so that
-	// the reader seldom waits. Few and small, so that a block is still in
-	// the cache when the grouper reads it after its splitter.
+	// and so the memory of a pipelined Scan: one being read, one in each
+	// worker (maxSplitters), one done waiting for its turn and a spare,
+	// so that the reader seldom waits. Few and small, so that a block is
+	// still in the cache when it is grouped after its split.
 	chunks = maxSplitters + 3
 	// batchSize is how many planned events travel to the builder at once,
 	// so the channel costs little per event.
@@ -204,13 +204,13 @@ func (g *grouping) group() bool {
 	}
 }
 
-// maxSplitters bounds the splitting goroutines of a Scan: beyond a few
-// the grouper, which must stay one, is the bottleneck anyway.
+// maxSplitters bounds the workers of a Scan: beyond a few the grouping,
+// which must stay one at a time, is the bottleneck anyway.
 const maxSplitters = 4
 
 // chunk is a block of whole lines, read by Scan's caller and split by a
-// splitter (headers, SYSCALL bodies and user-space fields parsed) on its
-// way to the grouper.
+// worker (headers, SYSCALL bodies and user-space fields parsed) on its way
+// to being grouped.
 type chunk struct {
 	data  []byte // whole lines (sources.ReadLineBlocks); the input's last may lack its newline
 	toks  []token
@@ -220,7 +220,7 @@ type chunk struct {
 	seq   uint64 // its number in read order
 }
 
-// splitter is what one splitting goroutine keeps from block to block.
+// splitter is what one worker keeps from block to block.
 type splitter struct {
 	strs interner
 	sys  sysRec // the SYSCALL record being read, copied into the block if kept
