@@ -112,14 +112,15 @@ type userRec struct {
 // mask) and holds, mostly, the next space or quote, where the next word
 // starts and an unquoted value ends. The body's last bytes, where no word
 // fits, are read byte by byte.
-func userFields(b []byte) (u userRec) {
+func userFields(b []byte) userRec {
 	const all = 1<<len(userKeys) - 1
 	var found uint
-	w := b[:len(b):len(b)] // words are sliced w[j:j+8]: checked against its length alone
+	var f [len(userKeys)][]byte // by userKeys' index
+	w := b[:len(b):len(b)]      // words are sliced w[j:j+8]: checked against its length alone
 	for j := 0; j < len(b) && found != all; {
 		if j+8 > len(b) {
 			if k := userKeyAt(b, j); k >= 0 && found&(1<<k) == 0 {
-				*u.field(k) = fieldValue(b, j+userKeys[k].n)
+				f[k] = fieldValue(b, j+userKeys[k].n)
 				found |= 1 << k
 			}
 			j = scanTo(b, j, ' ', '\'') + 1
@@ -170,32 +171,27 @@ func userFields(b []byte) (u userRec) {
 				// the value unless the value is quoted.
 				vs := j + uk.n
 				if vs < len(b) && (b[vs] == '"' || b[vs] == '\'') {
-					*u.field(k) = fieldValue(b, vs)
+					f[k] = fieldValue(b, vs)
 				} else {
-					*u.field(k) = b[vs:max(vs, e)]
+					f[k] = b[vs:max(vs, e)]
 				}
 				found |= 1 << k
 			}
 		}
 		j = e + 1
 	}
-	return u
+	return userRec{res: f[0], pid: f[1], acct: f[2], addr: f[3], hostname: f[4], terminal: f[5], exe: f[6], ses: f[7]}
 }
 
 // userKeys are the keys userFields reads, "key=" as a little-endian word
 // under a mask (the first eight bytes of the longer ones, whose '=' is
-// checked apart), in userRec.field's order.
+// checked apart), in userRec's order.
 var userKeys = func() (out [8]orderedKey) {
 	for i, k := range []string{"res", "pid", "acct", "addr", "hostname", "terminal", "exe", "ses"} {
 		out[i] = keyWord(k + "=")
 	}
 	return out
 }()
-
-// field is the field of u that userKeys[k] reads.
-func (u *userRec) field(k int) *[]byte {
-	return [...]*[]byte{&u.res, &u.pid, &u.acct, &u.addr, &u.hostname, &u.terminal, &u.exe, &u.ses}[k]
-}
 
 // userKeyAt is the index of the userKeys key that b[j:] starts with, or
 // -1, compared byte by byte.

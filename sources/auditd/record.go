@@ -57,46 +57,48 @@ func parseStamp(line []byte, h *header) (ok bool) {
 		h.node = line[len("node="):j]
 		i = j + 1
 	}
-	rest := line[i+len("type="):]
-	sp := 0
+	// Offsets into line rather than reslicing: each reslice costs a few
+	// checks and moves, on every line. Words are sliced from w, whose
+	// capacity is its length (the check is one compare).
+	w := line[:len(line):len(line)]
+	t := i + len("type=")
+	sp := t // the type's end
 	for {
-		if sp+8 > len(rest) {
-			for sp < len(rest) && rest[sp] != ' ' {
+		if sp+8 > len(w) {
+			for sp < len(w) && w[sp] != ' ' {
 				sp++
 			}
 			break
 		}
-		if m := swarZero(binary.LittleEndian.Uint64(rest[sp:sp+8]) ^ swarOnes*' '); m != 0 {
+		if m := swarZero(binary.LittleEndian.Uint64(w[sp:sp+8]) ^ swarOnes*' '); m != 0 {
 			sp += bits.TrailingZeros64(m) >> 3
 			break
 		}
 		sp += 8
 	}
-	if sp == 0 || sp == len(rest) {
+	if sp == t || sp == len(line) {
 		return false
 	}
-	h.typ = rest[:sp]
-	rest = rest[sp:]
+	h.typ = line[t:sp]
 	const msgAudit = " msg=audit("
-	if len(rest) < len(msgAudit) || string(rest[:len(msgAudit)]) != msgAudit {
+	p := sp + len(msgAudit)
+	if p > len(line) || string(line[sp:p]) != msgAudit {
 		return false
 	}
-	rest = rest[len(msgAudit):]
 	var n int
-	h.sec, h.msec, h.serial, n, ok = stampWords(rest)
-	if !ok {
-		if h.sec, h.msec, h.serial, n, ok = stampDigits(rest); !ok {
+	if h.sec, h.msec, h.serial, n = stampWords(line[p:]); n == 0 {
+		if h.sec, h.msec, h.serial, n, ok = stampDigits(line[p:]); !ok {
 			return false
 		}
 	}
-	rest = rest[n:]
-	if len(rest) > 0 && rest[0] == ':' {
-		rest = rest[1:]
+	p += n
+	if p < len(line) && line[p] == ':' {
+		p++
 	}
-	if len(rest) > 0 && rest[0] == ' ' {
-		rest = rest[1:]
+	if p < len(line) && line[p] == ' ' {
+		p++
 	}
-	h.body = rest
+	h.body = line[p:]
 	h.raw = line
 	return true
 }
@@ -124,11 +126,11 @@ func stampDigits(b []byte) (sec, msec int64, serial uint64, n int, ok bool) {
 
 // stampWords is stampDigits for the stamps of every log since 2001 and
 // until 2286: ten digits of seconds, three of milliseconds and a serial
-// of one to seven digits, read in three words; ok is false for any other
+// of one to seven digits, read in three words; n is 0 for any other
 // stamp (stampDigits reads it).
-func stampWords(b []byte) (sec, msec int64, serial uint64, n int, ok bool) {
+func stampWords(b []byte) (sec, msec int64, serial uint64, n int) {
 	if len(b) < 23 {
-		return 0, 0, 0, 0, false
+		return 0, 0, 0, 0
 	}
 	w1 := binary.LittleEndian.Uint64(b[0:8])   // SSSSSSSS
 	w2 := binary.LittleEndian.Uint64(b[8:16])  // SS.MMM:R
@@ -136,15 +138,15 @@ func stampWords(b []byte) (sec, msec int64, serial uint64, n int, ok bool) {
 	// w1 all digits, w2 digits but for its '.' and ':'.
 	const dots = 0x00ff000000ff0000
 	if nonDigits(w1) != 0 || nonDigits(w2)&^dots != 0 || w2&dots != ':'<<48|'.'<<16 {
-		return 0, 0, 0, 0, false
+		return 0, 0, 0, 0
 	}
 	d := bits.TrailingZeros64(nonDigits(w3)) >> 3
 	if d == 0 || d == 8 || byte(w3>>(8*d)) != ')' {
-		return 0, 0, 0, 0, false
+		return 0, 0, 0, 0
 	}
 	sec = int64(eightDigits(w1, 8))*100 + int64(byte(w2)-'0')*10 + int64(byte(w2>>8)-'0')
 	msec = int64(byte(w2>>24)-'0')*100 + int64(byte(w2>>32)-'0')*10 + int64(byte(w2>>40)-'0')
-	return sec, msec, eightDigits(w3, d), 15 + d + 1, true
+	return sec, msec, eightDigits(w3, d), 15 + d + 1
 }
 
 // splitEnriched cuts the ENRICHED part (after \x1d) off a parseStamp
@@ -285,15 +287,33 @@ func eightDigits(x uint64, d int) uint64 {
 }
 
 // atoiAll parses a whole value as a decimal number.
+//
+// A value of 8 to 16 digits (an unset auid or ses, 4294967295, is ten) is
+// read in two words, the second ending with the value (they overlap):
+// nothing past the value is read.
 func atoiAll(b []byte) (int64, bool) {
 	neg := false
 	if len(b) > 0 && b[0] == '-' {
 		neg = true
 		b = b[1:]
 	}
-	v, n := atoi(b)
-	if n == 0 || n != len(b) {
-		return 0, false
+	var v int64
+	if nd := len(b); nd >= 8 && nd <= 16 {
+		z1 := binary.LittleEndian.Uint64(b[:8])
+		z2 := binary.LittleEndian.Uint64(b[nd-8 : nd])
+		if nonDigits(z1)|nonDigits(z2) != 0 {
+			return 0, false
+		}
+		// z2's top nd-8 bytes are the digits after z1's.
+		v = int64(eightDigits(z1, 8))
+		if nd > 8 {
+			v = v*pow10[nd-8] + int64(eightDigits(z2>>(8*uint(16-nd)), nd-8))
+		}
+	} else {
+		var n int
+		if v, n = atoi(b); n == 0 || n != len(b) {
+			return 0, false
+		}
 	}
 	if neg {
 		v = -v

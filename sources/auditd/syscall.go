@@ -215,8 +215,10 @@ func (s *sysRec) scanOrdered(b []byte, l *lazyFields) (i int, done bool) {
 			return i, false
 		}
 	}
-	if v, ok = plainNumber(w, i+8, e); !ok {
-		return i, false
+	if v, ok = digitsIn(b, i+8, e); !ok {
+		if v, ok = plainNumber(w, i+8, e); !ok {
+			return i, false
+		}
 	}
 	s.nr = v
 	i = e + 1
@@ -241,8 +243,10 @@ func (s *sysRec) scanOrdered(b []byte, l *lazyFields) (i int, done bool) {
 			return i, false
 		}
 	}
-	if v, ok = plainNumber(w, i+5, e); !ok {
-		return i, false
+	if v, ok = digitsIn(b, i+5, e); !ok {
+		if v, ok = plainNumber(w, i+5, e); !ok {
+			return i, false
+		}
 	}
 	s.exit = v
 	i = e + 1
@@ -299,8 +303,10 @@ func (s *sysRec) scanOrdered(b []byte, l *lazyFields) (i int, done bool) {
 			return i, false
 		}
 	}
-	if v, ok = plainNumber(w, i+6, e); !ok {
-		return i, false
+	if v, ok = digitsIn(b, i+6, e); !ok {
+		if v, ok = plainNumber(w, i+6, e); !ok {
+			return i, false
+		}
 	}
 	s.items = int(v)
 	i = e + 1
@@ -313,8 +319,10 @@ func (s *sysRec) scanOrdered(b []byte, l *lazyFields) (i int, done bool) {
 			return i, false
 		}
 	}
-	if v, ok = plainNumber(w, i+5, e); !ok {
-		return i, false
+	if v, ok = digitsIn(b, i+5, e); !ok {
+		if v, ok = plainNumber(w, i+5, e); !ok {
+			return i, false
+		}
 	}
 	s.ppid = int(v)
 	i = e + 1
@@ -327,8 +335,10 @@ func (s *sysRec) scanOrdered(b []byte, l *lazyFields) (i int, done bool) {
 			return i, false
 		}
 	}
-	if v, ok = plainNumber(w, i+4, e); !ok {
-		return i, false
+	if v, ok = digitsIn(b, i+4, e); !ok {
+		if v, ok = plainNumber(w, i+4, e); !ok {
+			return i, false
+		}
 	}
 	s.pid = int(v)
 	i = e + 1
@@ -517,6 +527,23 @@ func archOf(w []byte, vs, e int) uint64 {
 	return 0
 }
 
+// digitsIn reads b[vs:e] as atoiAll does when it is one to eight digits
+// (most numbers of a SYSCALL record): a byte loop the compiler inlines,
+// where plainNumber is a call.
+func digitsIn(b []byte, vs, e int) (v int64, ok bool) {
+	if e-vs > 8 || vs >= e {
+		return 0, false
+	}
+	for _, c := range b[vs:e] {
+		c -= '0'
+		if c > 9 {
+			return 0, false
+		}
+		v = v*10 + int64(c)
+	}
+	return v, true
+}
+
 // plainNumber reads w[vs:e] as atoiAll does when it is up to 16 digits,
 // or a minus and up to 15; ok is false for any other value.
 func plainNumber(w []byte, vs, e int) (int64, bool) {
@@ -558,8 +585,9 @@ var pow10 = [9]int64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 1000000
 // after its closing quote, else at the next space or the end.
 func valEnd(b []byte, vs int) int {
 	if vs < len(b) && (b[vs] == '"' || b[vs] == '\'') {
-		if e := bytes.IndexByte(b[vs+1:], b[vs]); e >= 0 {
-			return vs + e + 2
+		// comm and exe: short, a word at a time beats a search's call.
+		if e := scanTo(b, vs+1, b[vs], b[vs]); e < len(b) {
+			return e + 1
 		}
 		return len(b)
 	}

@@ -10,8 +10,9 @@ import (
 // does: the same bytes, at the same place, with the same capacity.
 func userFieldsAgree(b []byte) (bool, string) {
 	u := userFields(b)
-	for k, key := range []string{"res", "pid", "acct", "addr", "hostname", "terminal", "exe", "ses"} {
-		got, want := *u.field(k), field(b, key)
+	for key, got := range map[string][]byte{"res": u.res, "pid": u.pid, "acct": u.acct, "addr": u.addr,
+		"hostname": u.hostname, "terminal": u.terminal, "exe": u.exe, "ses": u.ses} {
+		want := field(b, key)
 		if (got == nil) != (want == nil) || !bytes.Equal(got, want) || cap(got) != cap(want) ||
 			len(got) > 0 && &got[0] != &want[0] {
 			return false, fmt.Sprintf("%s in %q: %q, field gives %q", key, b, got, want)
