@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -199,4 +200,44 @@ func TestReadLineBlocksCapBounded(t *testing.T) {
 	if largest > 2*MaxLine {
 		t.Fatalf("a block grew to %d bytes", largest)
 	}
+}
+
+// FuzzReadLineBlocksCap: any input, cap, block room and read sizes give
+// lineCap's result (capOracle) and count, reading every byte once.
+//
+//	go test -run '^$' -fuzz '^FuzzReadLineBlocksCap$' -fuzztime 30s ./sources
+func FuzzReadLineBlocksCap(f *testing.F) {
+	f.Add([]byte("a\nbb\nccc\n"), uint8(2), uint8(4), []byte{1, 2, 3})
+	f.Add([]byte("0123456789\nx"), uint8(8), uint8(16), []byte{5})
+	f.Add([]byte("\n\n\nzzzzzzzzzzzzzzzzzzzzzzzz"), uint8(1), uint8(3), []byte{0, 7})
+	f.Fuzz(func(t *testing.T, in []byte, max, room uint8, reads []byte) {
+		if max == 0 || room == 0 || !slices.ContainsFunc(reads, func(n byte) bool { return n > 0 }) {
+			return // a reader that never returns a byte reads forever
+		}
+		lc := newLineCap(&chopReader{b: in, sizes: reads}, int(max))
+		got, err := readAll(t, lc, int(room), true)
+		want, dropped := capOracle(in, int(max))
+		if err != nil || strings.Join(got, "") != string(want) || lc.dropped != dropped {
+			t.Fatalf("max %d, room %d, reads %v, %q: got %q (%d dropped, %v), want %q (%d)", max, room, reads, in, got, lc.dropped, err, want, dropped)
+		}
+	})
+}
+
+// chopReader returns b in reads of the given sizes, in turn (0 reads
+// nothing, as a reader may).
+type chopReader struct {
+	b     []byte
+	sizes []byte
+	i     int
+}
+
+func (c *chopReader) Read(p []byte) (int, error) {
+	if len(c.b) == 0 {
+		return 0, io.EOF
+	}
+	n := min(int(c.sizes[c.i%len(c.sizes)]), len(p), len(c.b))
+	c.i++
+	copy(p, c.b[:n])
+	c.b = c.b[n:]
+	return n, nil
 }
