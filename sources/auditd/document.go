@@ -210,8 +210,10 @@ func (p *Parser) plan(ev *event, si sysInfo, cwd, parentDir string, proctitle []
 }
 
 func (p *Parser) key(ev *event) string {
-	b := make([]byte, 0, len(p.opt.HostID)+32)
-	b = append(b, p.opt.HostID...)
+	// Built on the stack when it fits (a host id of up to ~30 bytes):
+	// only the string is allocated, not a buffer for it too.
+	var buf [64]byte
+	b := append(buf[:0], p.opt.HostID...)
 	b = append(b, ':')
 	b = appendStamp(b, ev)
 	return string(b)

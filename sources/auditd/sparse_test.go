@@ -122,3 +122,16 @@ func sparseLikeWhole(sparse, whole ecs.Doc) string {
 	}
 	return ""
 }
+
+// TestKeyOneAllocation: an event's key (every emitted event has one)
+// costs its string only, and reads as before.
+func TestKeyOneAllocation(t *testing.T) {
+	p := NewParser(Options{HostID: "web-01.example.internal"})
+	ev := &event{sec: 1795661111, msec: 44, serial: 3375}
+	if a := testing.AllocsPerRun(100, func() { _ = p.key(ev) }); a != 1 {
+		t.Errorf("%.1f allocations a key", a)
+	}
+	if k := p.key(ev); k != "web-01.example.internal:1795661111.044:3375" {
+		t.Errorf("key %q", k)
+	}
+}
