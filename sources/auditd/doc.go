@@ -25,4 +25,13 @@
 //   - document.go and objects.go: the ECS document of each file event.
 //
 // scan.go reads whole logs (Scan), pipelined over three goroutines.
+//
+// The readers that run on every line or record (parseStamp, scanOrdered
+// for SYSCALL bodies, userFields) read the common form a word at a time:
+// a key compared under a mask, the next space found in the same word
+// (swarZero), digits converted eight at a time (eightDigits). On any
+// other form they hand over to the byte-wise reading (stampDigits,
+// scanFrom) or take its result: the two give the same on every input,
+// which the differential tests and fuzzers (FuzzSyscallOrdered,
+// FuzzParseStamp, FuzzStamp, FuzzUserFields, FuzzAtoiAll) hold them to.
 package auditd
