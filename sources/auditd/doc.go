@@ -24,7 +24,8 @@
 //     events);
 //   - document.go and objects.go: the ECS document of each file event.
 //
-// scan.go reads whole logs (Scan), pipelined over three goroutines.
+// scan.go reads whole logs (Scan), pipelined: a reader, one worker per core
+// that splits blocks and groups them in turn, and a document builder.
 //
 // The readers that run on every line or record (parseStamp, scanOrdered
 // for SYSCALL bodies, userFields) read the common form a word at a time:

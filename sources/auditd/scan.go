@@ -8,6 +8,8 @@ import (
 	"math"
 	"runtime"
 	"runtime/pprof"
+	"sync"
+	"sync/atomic"
 
 	"github.com/xferhunt/xferhunt/sources"
 )
@@ -24,14 +26,14 @@ const (
 	blockSize = 1 << 20
 	// chunkSize is the read size of a pipelined Scan: small enough that
 	// the stages overlap from the start and a block stays in the cache
-	// from its splitter to the grouper, large enough that handing a chunk
+	// from its split to its grouping, large enough that handing a chunk
 	// over costs nothing per line.
 	chunkSize = 128 << 10
 	// chunks bounds the blocks in flight between reading and grouping,
-	// and so the memory of a pipelined Scan: one being read, one being
-	// grouped, one in each splitter (maxSplitters) and a spare, so that
-	// the reader seldom waits. Few and small, so that a block is still in
-	// the cache when the grouper reads it after its splitter.
+	// and so the memory of a pipelined Scan: one being read, one in each
+	// worker (maxSplitters), one done waiting for its turn and a spare,
+	// so that the reader seldom waits. Few and small, so that a block is
+	// still in the cache when it is grouped after its split.
 	chunks = maxSplitters + 3
 	// batchSize is how many planned events travel to the builder at once,
 	// so the channel costs little per event.
@@ -41,13 +43,13 @@ const (
 // Scan parses a whole auditd log from r, streaming: memory is a few blocks
 // plus the bounded tables, whatever the size of the input. With two or more
 // workers it pipelines the scan so that every core works: the caller's
-// goroutine reads blocks of whole lines; one splitter per worker cuts a
-// block's lines and parses what does not depend on other lines (headers,
-// SYSCALL bodies, the fields of user-space records), blocks in parallel;
-// one goroutine takes the blocks back in read order, groups records into
-// events and keeps the attribution tables (the only part that must see
-// every record in order); the last turns finished events into documents
-// and emits them, in log order.
+// goroutine reads blocks of whole lines; each worker cuts a block's lines
+// and parses what does not depend on other lines (headers, SYSCALL bodies,
+// the fields of user-space records), blocks in parallel, then groups the
+// blocks whose turn has come, in read order, one worker at a time
+// (grouping records into events and keeping the attribution tables is the
+// only part that must see every record in order); one goroutine turns
+// finished events into documents and emits them, in log order.
 func Scan(r io.Reader, opt Options) (Stats, error) {
 	p := NewParser(opt)
 	workers := opt.Workers
@@ -77,89 +79,148 @@ func Scan(r io.Reader, opt Options) (Stats, error) {
 		}
 	}()
 
+	batch := make([]*fileEvent, 0, batchSize)
+	p.out = func(fe *fileEvent) {
+		batch = append(batch, fe)
+		if len(batch) == batchSize {
+			batches <- batch
+			batch = make([]*fileEvent, 0, batchSize)
+		}
+	}
+	p.borrow = true // a block stays the grouper's until detach
+
 	// Every block in flight is in exactly one of: free, being read, work
-	// (waiting for or in a splitter), order (waiting for the grouper).
-	// order holds every block sent to work, in read order, so grouping
-	// stays in log order however the splitters finish.
+	// (waiting for or in a worker), done (split, waiting for its turn to be
+	// grouped). There is no grouping goroutine: the worker that finishes
+	// a block groups it and every block done after it, in read order,
+	// when no other worker is grouping (g.mu) — so no core waits for a
+	// grouper to wake up, and a block is often grouped on the core that
+	// has just split it.
 	n := chunks
 	free := make(chan *chunk, n)
 	work := make(chan *chunk, n)
-	order := make(chan *chunk, n)
 	for range n {
 		// Audit lines are rarely shorter than 64 bytes: the token
 		// slices seldom grow.
 		free <- &chunk{data: make([]byte, 0, chunkSize), toks: make([]token, 0, chunkSize/64),
-			heads: make([]sysHead, 0, chunkSize/256), ready: make(chan struct{}, 1)}
+			heads: make([]sysHead, 0, chunkSize/256)}
 	}
+	g := &grouping{p: p, free: free, done: make([]atomic.Pointer[chunk], n),
+		label: pprof.WithLabels(context.Background(), pprof.Labels("stage", "group"))}
+	var wg sync.WaitGroup
 	for range workers {
+		wg.Add(1)
 		go func() {
-			pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("stage", "split")))
+			defer wg.Done()
+			split := pprof.WithLabels(context.Background(), pprof.Labels("stage", "split"))
+			pprof.SetGoroutineLabels(split)
 			var sp splitter
 			for c := range work {
 				c.split(c.data, opt.Story, &sp)
-				c.ready <- struct{}{}
-				runtime.Gosched()
+				g.done[c.seq%uint64(n)].Store(c)
+				if g.group() {
+					pprof.SetGoroutineLabels(split)
+					// Freeing blocks readied the reader on this
+					// worker's P, where it would wait for this
+					// worker to block: let it read now.
+					runtime.Gosched()
+				}
 			}
 		}()
 	}
-	parsed := make(chan struct{})
-	go func() {
-		defer close(parsed)
-		pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("stage", "group")))
-		batch := make([]*fileEvent, 0, batchSize)
-		p.out = func(fe *fileEvent) {
-			batch = append(batch, fe)
-			if len(batch) == batchSize {
-				batches <- batch
-				batch = make([]*fileEvent, 0, batchSize)
-			}
-		}
-		p.borrow = true // the chunk stays ours until detach
-		for c := range order {
-			<-c.ready
-			for i := range c.toks {
-				p.token(c, &c.toks[i])
-			}
-			p.detach()
-			free <- c
-		}
-		p.Flush()
-		if len(batch) > 0 {
-			batches <- batch
-		}
-		close(batches)
-	}()
 
 	// A read error keeps the unfinished line read before it, as
 	// readLines does.
+	var seq uint64
 	err := sources.ReadLineBlocks(r, free, nil, func(c *chunk) *[]byte { return &c.data }, true, func(c *chunk) {
-		order <- c
+		c.seq = seq
+		seq++
 		work <- c
 	})
 	close(work)
-	close(order)
-	<-parsed
+	wg.Wait()
+	g.group() // nothing runs beside it now: whatever is left
+	p.Flush()
+	if len(batch) > 0 {
+		batches <- batch
+	}
+	close(batches)
 	<-built
 	return p.Stats(), err
 }
 
-// maxSplitters bounds the splitting goroutines of a Scan: beyond a few
-// the grouper, which must stay one, is the bottleneck anyway.
+// grouping feeds split blocks to the parser in read order, from whichever
+// worker holds mu.
+type grouping struct {
+	mu    sync.Mutex
+	p     *Parser
+	next  atomic.Uint64 // the read number of the block to group next; written under mu
+	done  []atomic.Pointer[chunk]
+	free  chan<- *chunk
+	label context.Context
+}
+
+// group takes the grouping, if no other worker has it, and groups every
+// block done in read order from next; it reports whether it did any. A
+// worker that finds the grouping taken leaves: the one holding it looks
+// again after letting go, so a block done meanwhile is not left behind
+// (both sides are sequentially consistent atomics: either the holder sees
+// the block, or the block's worker sees the grouping free).
+func (g *grouping) group() bool {
+	grouped := false
+	n := uint64(len(g.done))
+	for {
+		// A hint only (next may have moved on, the block in the slot
+		// may be a later one): it is checked again under mu, where the
+		// blocks in flight are next, next+1, ... next+n-1, each in its
+		// own slot, so the slot of next holds next or nothing. Nothing
+		// but the slot is read here: a block grouped meanwhile may be
+		// read into again.
+		if g.done[g.next.Load()%n].Load() == nil {
+			return grouped
+		}
+		if !g.mu.TryLock() {
+			return grouped
+		}
+		if !grouped {
+			pprof.SetGoroutineLabels(g.label)
+			grouped = true
+		}
+		for {
+			next := g.next.Load()
+			c := g.done[next%n].Load()
+			if c == nil {
+				break
+			}
+			g.done[next%n].Store(nil)
+			for i := range c.toks {
+				g.p.token(c, &c.toks[i])
+			}
+			g.p.detach()
+			g.next.Store(next + 1)
+			g.free <- c // never blocks: free holds every block
+		}
+		g.mu.Unlock()
+	}
+}
+
+// maxSplitters bounds the workers of a Scan: beyond a few the grouping,
+// which must stay one at a time, is the bottleneck anyway.
 const maxSplitters = 4
 
 // chunk is a block of whole lines, read by Scan's caller and split by a
-// splitter (headers, SYSCALL bodies and user-space fields parsed) on its
-// way to the grouper.
+// worker (headers, SYSCALL bodies and user-space fields parsed) on its way
+// to being grouped.
 type chunk struct {
 	data  []byte // whole lines (sources.ReadLineBlocks); the input's last may lack its newline
 	toks  []token
 	heads []sysHead // of every SYSCALL record
 	sys   []sysRec  // of the SYSCALL records that are kept (sysHead.full)
 	usr   []userVals
-	ready chan struct{} // a splitter is done with the block
+	seq   uint64 // its number in read order
 }
 
-// splitter is what one splitting goroutine keeps from block to block.
+// splitter is what one worker keeps from block to block.
 type splitter struct {
 	strs interner
 	sys  sysRec // the SYSCALL record being read, copied into the block if kept
