@@ -24,10 +24,14 @@ type kqlMatcher struct{ q *kql.Query }
 func (m kqlMatcher) Match(d ecs.Doc) bool { return m.q.Match(d) }
 
 // ReadFields lists the fields the query reads (detect.FieldReader): all
-// of them by name unless it has free text or field-name wildcards.
+// of them by name unless it has free text, field-name wildcards or a
+// nested query. A nested query (f:{ a:x }) needs one object at f to pass
+// on its own: it reads objects, and a sparse document need not hold them
+// (auditd's holds the values at dotted paths, "f.a", in one flat map), so
+// it would match no sparse document and lose the alerts of whole ones.
 func (m kqlMatcher) ReadFields() ([]string, bool) {
 	sh := m.q.Shape()
-	if sh.FreeText {
+	if sh.FreeText || sh.Nested {
 		return nil, false
 	}
 	for _, f := range sh.Fields {

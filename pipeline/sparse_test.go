@@ -19,7 +19,7 @@ import (
 // TestScanSparseSameAsWhole: `scan` of ECS NDJSON decoding only what the
 // rules read of the documents no query matches writes the same alerts and
 // the same summary as decoding every document whole, for the built-in
-// rules and for a rule whose query reads other fields.
+// rules, for a rule whose query reads other fields and for nested queries.
 func TestScanSparseSameAsWhole(t *testing.T) {
 	// The capture's ECS documents as Elastic Defend ships them, copied
 	// over ten days of event time (so tuples recur and new ones appear),
@@ -72,7 +72,8 @@ func TestScanSparseSameAsWhole(t *testing.T) {
 		t.Fatal(err)
 	}
 	rule := sparseTestRule(t)
-	for _, rules := range [][]string{{"seed"}, {"seed", rule}} {
+	nested := sparseTestRuleOf(t, nestedQuery, `"file.path"`)
+	for _, rules := range [][]string{{"seed"}, {"seed", rule}, {nested}} {
 		wantAlerts, wantSummary := scanAlerts(t, path, false, rules)
 		gotAlerts, gotSummary := scanAlerts(t, path, true, rules)
 		if gotSummary != wantSummary {
@@ -126,8 +127,8 @@ var scanTiming = regexp.MustCompile(`[0-9.]+ s, [0-9]+ lines/s`)
 // auditd.Options.Sparse) writes the same alerts and summary as building
 // every document whole: the capture and the coverage log, copied over
 // days with new paths or executables in some copies, for the seed rule,
-// for every built-in rule that is not a companion (latest for seed), and with a rule reading fields
-// the sparse documents do not hold.
+// for every built-in rule that is not a companion (latest for seed), with a rule reading fields
+// the sparse documents do not hold, and with nested queries (nestedQuery).
 func TestScanSparseAuditdSameAsWhole(t *testing.T) {
 	var in bytes.Buffer
 	stamp := regexp.MustCompile(`msg=audit\(([0-9]+)\.([0-9]+):([0-9]+)\)`)
@@ -157,7 +158,8 @@ func TestScanSparseAuditdSameAsWhole(t *testing.T) {
 		t.Fatal(err)
 	}
 	every := []string{"latest", "coverage-dirs", "coverage-internal-sftp", "coverage-overwrite", "coverage-rename", "coverage-rsync"}
-	for _, rules := range [][]string{{"seed"}, every, {"seed", sparseTestRule(t)}} {
+	nested := sparseTestRuleOf(t, nestedQuery, `"file.path"`)
+	for _, rules := range [][]string{{"seed"}, every, {"seed", sparseTestRule(t)}, {nested}} {
 		wantAlerts, wantSummary := scanAlerts(t, path, false, rules)
 		gotAlerts, gotSummary := scanAlerts(t, path, true, rules)
 		if gotSummary != wantSummary {
@@ -177,6 +179,18 @@ func TestScanSparseAuditdSameAsWhole(t *testing.T) {
 // not, and returns its path.
 func sparseTestRule(t *testing.T) string {
 	t.Helper()
+	return sparseTestRuleOf(t, `process.parent.pid > 1000 and user.id:* and not process.args:"-D"`, `"host.id", "user.id"`)
+}
+
+// nestedQuery is a query of nested clauses (path:{ ... }): each needs one
+// object at its path to satisfy the inner query, so it reads objects, not
+// the values at dotted paths a sparse document holds.
+const nestedQuery = `file:{ extension: bin } or event:{ category: file and action: rename } or process:{ name: scp and pid > 0 }`
+
+// sparseTestRuleOf writes a rule of query, with new-terms fields terms
+// (TOML strings), and returns its path.
+func sparseTestRuleOf(t *testing.T, query, terms string) string {
+	t.Helper()
 	rule := filepath.Join(t.TempDir(), "rule.toml")
 	toml := strings.ReplaceAll(`[metadata]
 creation_date = "2026/01/01"
@@ -190,11 +204,11 @@ type = "new_terms"
 language = "kuery"
 index = ["logs-*"]
 query = QQQ
-process.parent.pid > 1000 and user.id:* and not process.args:"-D"
+`+query+`
 QQQ
 [rule.new_terms]
 field = "new_terms_fields"
-value = ["host.id", "user.id"]
+value = [`+terms+`]
 [[rule.new_terms.history_window_start]]
 field = "history_window_start"
 value = "now-2d"
