@@ -86,7 +86,8 @@ type ancestor struct {
 }
 
 // plan gathers one file event's values; see fileEvent.
-func (p *Parser) plan(ev *event, si sysInfo, cwd, parentDir string, proctitle []byte, t fileTarget) *fileEvent {
+// title is the PROCTITLE value as logged (decoded here only when used).
+func (p *Parser) plan(ev *event, si sysInfo, cwd, parentDir string, title []byte, t fileTarget) *fileEvent {
 	s := &ev.sys
 	// Planned on the stack: a sparse event keeps none of it, a whole one
 	// a copy (see planned).
@@ -107,18 +108,17 @@ func (p *Parser) plan(ev *event, si sysInfo, cwd, parentDir string, proctitle []
 	} else {
 		fe.comm, fe.exe = p.strs.str(s.comm), p.strs.str(s.exe)
 	}
+	var proctitle []byte // title decoded, once needed
 	if e := p.procLookup(s.pid); e != nil && e.exe == fe.exe && e.argv.get(&p.argvs) != nil {
 		fe.args, fe.argsShared = e.argv.get(&p.argvs), true
 	} else {
+		proctitle = decode(title)
 		fe.args = splitTitle(proctitle)
-	}
-	if len(proctitle) > 0 {
-		fe.title = strings.ReplaceAll(string(bytes.TrimRight(proctitle, "\x00")), "\x00", " ")
 	}
 	fe.ouid, fe.ogid = -1, -1
 	if it := t.it; it != nil {
 		fe.fpath = absPath(it.name, cwd, parentDir)
-		fe.inode, fe.mode, fe.hasMode = string(it.inodeRaw), it.mode, it.hasMode
+		fe.mode, fe.hasMode = it.mode, it.hasMode
 		fe.ouid, fe.ogid, fe.owner, fe.group = it.ouid, it.ogid, it.owner, it.group
 	}
 	if t.original != nil {
@@ -133,6 +133,17 @@ func (p *Parser) plan(ev *event, si sysInfo, cwd, parentDir string, proctitle []
 		if d, ok := fe.sparseDoc(sp.Fields); ok && !sp.Whole(d) {
 			return &fileEvent{key: key, sparse: d}
 		}
+	}
+	// Values no sparse document holds (sparseValue), made for whole ones
+	// only.
+	if proctitle == nil {
+		proctitle = decode(title)
+	}
+	if len(proctitle) > 0 {
+		fe.title = strings.ReplaceAll(string(bytes.TrimRight(proctitle, "\x00")), "\x00", " ")
+	}
+	if it := t.it; it != nil {
+		fe.inode = string(it.inodeRaw)
 	}
 	n := 0
 	for _, r := range ev.recs {
@@ -210,8 +221,10 @@ func (p *Parser) plan(ev *event, si sysInfo, cwd, parentDir string, proctitle []
 }
 
 func (p *Parser) key(ev *event) string {
-	b := make([]byte, 0, len(p.opt.HostID)+32)
-	b = append(b, p.opt.HostID...)
+	// Built on the stack when it fits (a host id of up to ~30 bytes):
+	// only the string is allocated, not a buffer for it too.
+	var buf [64]byte
+	b := append(buf[:0], p.opt.HostID...)
 	b = append(b, ':')
 	b = appendStamp(b, ev)
 	return string(b)
@@ -439,7 +452,9 @@ func (fe *fileEvent) sparseDoc(fields []string) (ecs.Doc, bool) {
 }
 
 // sparseValue is the value doc gives the field at path, ok false when doc
-// leaves it out; known false for a field sparseDoc does not build.
+// leaves it out; known false for a field sparseDoc does not build. Not
+// process.title nor file.inode: plan makes them after deciding, for whole
+// documents only (no rule reads them).
 func (fe *fileEvent) sparseValue(field string) (v any, ok, known bool) {
 	some := func(v any, ok bool) (any, bool, bool) { return v, ok, true }
 	switch field {
@@ -489,8 +504,6 @@ func (fe *fileEvent) sparseValue(field string) (v any, ok, known bool) {
 		return some(len(fe.args), len(fe.args) > 0)
 	case "process.command_line":
 		return some(strings.Join(fe.args, " "), len(fe.args) > 0)
-	case "process.title":
-		return some(fe.title, fe.title != "")
 	case "process.working_directory":
 		return some(fe.cwd, fe.cwd != "")
 	case "file.path":
@@ -502,8 +515,6 @@ func (fe *fileEvent) sparseValue(field string) (v any, ok, known bool) {
 	case "file.extension":
 		ext := extension(path.Base(fe.fpath))
 		return some(ext, fe.fpath != "" && ext != "")
-	case "file.inode":
-		return some(fe.inode, fe.inode != "")
 	case "file.mode":
 		return some(octal4(fe.mode&0o7777), fe.hasMode)
 	case "file.type":

@@ -212,9 +212,8 @@ func (p *Parser) finish(ev *event) {
 		return
 	}
 	parentDir := parentDirOf(items)
-	proctitle := decode(title)
 	for _, t := range targets {
-		p.emit(p.plan(ev, si, cwd, parentDir, proctitle, t))
+		p.emit(p.plan(ev, si, cwd, parentDir, title, t))
 	}
 }
 

@@ -20,8 +20,8 @@ var sparseKnown = []string{
 	"event.module", "event.dataset", "event.id", "event.sequence", "event.outcome",
 	"host.os.type", "host.id", "host.name",
 	"process.pid", "process.name", "process.executable", "process.args", "process.args_count",
-	"process.command_line", "process.title", "process.working_directory",
-	"file.path", "file.name", "file.directory", "file.extension", "file.inode", "file.mode",
+	"process.command_line", "process.working_directory",
+	"file.path", "file.name", "file.directory", "file.extension", "file.mode",
 	"file.type", "file.uid", "file.gid", "file.owner", "file.group",
 }
 
@@ -42,8 +42,9 @@ func scanDocs(t *testing.T, data []byte, w int, opt Options) []ecs.Doc {
 // the whole document has (every field sparseDoc knows, over the capture,
 // RAW and ENRICHED, the coverage and story logs (every action, relative
 // names, renames, deletions), SPEC's example and the public samples when
-// present, on one worker and on three); an event Whole accepts, or any event when a field is
-// unknown, gets the whole document.
+// present, on one worker and on three); an event Whole accepts, or any
+// event when a field is unknown (or made for whole documents only:
+// process.title, file.inode), gets the whole document.
 func TestSparseDocMatchesDoc(t *testing.T) {
 	var logs [][]byte
 	for _, name := range []string{"capture/raw.log", "capture/enriched.log", "coverage/raw.log", "story/raw.log", "../sources/auditd/testdata/ftp-overlap.log"} {
@@ -97,10 +98,11 @@ func TestSparseDocMatchesDoc(t *testing.T) {
 			// build: the whole document.
 			accept := &sources.Sparse{Fields: []string{"process.name"}, Whole: func(d ecs.Doc) bool { return d.Str("process.name") != "sshd" }}
 			unknown := &sources.Sparse{Fields: []string{"process.name", "user.name"}, Whole: func(ecs.Doc) bool { return false }}
-			for _, sp := range []*sources.Sparse{accept, unknown} {
+			late := &sources.Sparse{Fields: []string{"process.title", "file.inode"}, Whole: func(ecs.Doc) bool { return false }}
+			for _, sp := range []*sources.Sparse{accept, unknown, late} {
 				got := scanDocs(t, data, w, Options{HostID: "h", HostName: "n", Sparse: sp})
 				for j := range whole {
-					if (sp == unknown || whole[j].Str("process.name") != "sshd") && !reflect.DeepEqual(map[string]any(got[j]), map[string]any(whole[j])) {
+					if (sp != accept || whole[j].Str("process.name") != "sshd") && !reflect.DeepEqual(map[string]any(got[j]), map[string]any(whole[j])) {
 						t.Fatalf("log %d, event %d: not the whole document: %v", i, j, got[j])
 					}
 				}
@@ -121,4 +123,17 @@ func sparseLikeWhole(sparse, whole ecs.Doc) string {
 		return fmt.Sprintf("the sparse document holds more than asked: %v", sparse)
 	}
 	return ""
+}
+
+// TestKeyOneAllocation: an event's key (every emitted event has one)
+// costs its string only, and reads as before.
+func TestKeyOneAllocation(t *testing.T) {
+	p := NewParser(Options{HostID: "web-01.example.internal"})
+	ev := &event{sec: 1795661111, msec: 44, serial: 3375}
+	if a := testing.AllocsPerRun(100, func() { _ = p.key(ev) }); a != 1 {
+		t.Errorf("%.1f allocations a key", a)
+	}
+	if k := p.key(ev); k != "web-01.example.internal:1795661111.044:3375" {
+		t.Errorf("key %q", k)
+	}
 }

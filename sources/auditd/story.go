@@ -35,7 +35,7 @@ func (p *Parser) storyExec(ev *event, si sysInfo, cwd string, items []pathItem, 
 			}
 		}
 	}
-	fe := p.plan(ev, si, cwd, parentDirOf(items), decode(title), t)
+	fe := p.plan(ev, si, cwd, parentDirOf(items), title, t)
 	fe.context = true
 	fe.interactive = interactive(ev.sys.tty)
 	p.emit(fe)
@@ -68,7 +68,7 @@ func (p *Parser) storyPeer(ev *event, si sysInfo, cwd string, saddr, title []byt
 	if si.class == sysAccept {
 		action = ActionAccept
 	}
-	fe := p.plan(ev, si, cwd, "", decode(title), fileTarget{action: action, typ: "start"})
+	fe := p.plan(ev, si, cwd, "", title, fileTarget{action: action, typ: "start"})
 	fe.peer, fe.peerPort, fe.context = ip, port, true
 	p.emit(fe)
 }
@@ -90,7 +90,7 @@ func (p *Parser) storyChmod(ev *event, si sysInfo, cwd string, items []pathItem,
 	changed := *it
 	changed.mode = it.mode&^0o7777 | uint32(ev.sys.a[si.flagArg])&0o7777
 	changed.hasMode = true
-	fe := p.plan(ev, si, cwd, parentDirOf(items), decode(title), fileTarget{action: ActionChmod, typ: "change", it: &changed})
+	fe := p.plan(ev, si, cwd, parentDirOf(items), title, fileTarget{action: ActionChmod, typ: "change", it: &changed})
 	fe.context = true
 	p.emit(fe)
 }
