@@ -29,12 +29,13 @@ const (
 	// from its split to its grouping, large enough that handing a chunk
 	// over costs nothing per line.
 	chunkSize = 128 << 10
-	// chunks bounds the blocks in flight between reading and grouping,
-	// and so the memory of a pipelined Scan: one being read, one in each
-	// worker (maxSplitters), one done waiting for its turn and a spare,
-	// so that the reader seldom waits. Few and small, so that a block is
-	// still in the cache when it is grouped after its split.
-	chunks = maxSplitters + 3
+	// spareChunks is how many blocks a pipelined Scan has in flight
+	// beyond one per worker: one being read, one done waiting for its turn
+	// to be grouped and a spare, so that the reader seldom waits. Few and
+	// small, so that a block is still in the cache when it is grouped
+	// after its split, and few fresh pages (each a costly fault on a
+	// shadow-paged VM) hold them.
+	spareChunks = 3
 	// batchSize is how many planned events travel to the builder at once,
 	// so the channel costs little per event.
 	batchSize = 64
@@ -96,7 +97,7 @@ func Scan(r io.Reader, opt Options) (Stats, error) {
 	// when no other worker is grouping (g.mu) — so no core waits for a
 	// grouper to wake up, and a block is often grouped on the core that
 	// has just split it.
-	n := chunks
+	n := workers + spareChunks
 	free := make(chan *chunk, n)
 	work := make(chan *chunk, n)
 	for range n {

@@ -133,7 +133,7 @@ func TestScanBorrowedLines(t *testing.T) {
 	for _, l := range lines[:3] { // USER_START, SYSCALL, CWD
 		in.WriteString(l + "\n")
 	}
-	for i := range 4 * chunks * chunkSize / 100 {
+	for i := range 4 * (maxSplitters + spareChunks) * chunkSize / 100 {
 		// Same second as the event, so that it does not expire; each
 		// line overwrites what a reused chunk held.
 		fmt.Fprintf(&in, "type=CRED_DISP msg=audit(1795661111.050:%d): pid=%d uid=0 auid=0 ses=9 msg='op=x res=success'\n", 900000+i, i)
