@@ -46,9 +46,12 @@ type ScanOptions struct {
 // holds only those fields (every spelling of each path, dotted keys,
 // nested objects and arrays, as Elasticsearch resolves them: what ecs.Doc
 // reads of them is what it reads of the whole document) and must answer
-// from them alone. A document Whole refuses may be emitted holding just
-// those fields: the consumer promises to read nothing else of it. Whole
-// may be called from several goroutines at once.
+// from them alone. The spelling is the scanner's (auditd's is dotted keys
+// only), so Whole must read values by path, never objects (a nested
+// query's f:{ ... } finds no object f in a document of dotted keys). A
+// document Whole refuses may be emitted holding just those fields: the
+// consumer promises to read nothing else of it. Whole may be called from
+// several goroutines at once.
 type Sparse struct {
 	Fields []string
 	Whole  func(ecs.Doc) bool

@@ -262,3 +262,41 @@ func FuzzParseStamp(f *testing.F) {
 		}
 	})
 }
+
+// fieldValueRef is fieldValue as two searches (a space, then a quote in
+// what precedes it): the reading its word-at-a-time scan must give, up to
+// the capacity of the result (field values keep the record's capacity).
+func fieldValueRef(b []byte, vs int) []byte {
+	if vs < len(b) && (b[vs] == '"' || b[vs] == '\'') {
+		if e := bytes.IndexByte(b[vs+1:], b[vs]); e >= 0 {
+			return b[vs : vs+e+2]
+		}
+		return b[vs:]
+	}
+	v := b[vs:]
+	if e := bytes.IndexByte(v, ' '); e >= 0 {
+		v = v[:e]
+	}
+	if e := bytes.IndexByte(v, '\''); e >= 0 {
+		v = v[:e]
+	}
+	return v
+}
+
+// FuzzFieldValue: fieldValue (scanTo, eight bytes at a time) reads the
+// value at every offset of any body as the two searches did: same bytes,
+// same start and capacity, at word edges and in the body's last bytes.
+//
+//	go test -run '^$' -fuzz '^FuzzFieldValue$' -fuzztime 30s ./sources/auditd
+func FuzzFieldValue(f *testing.F) {
+	f.Add([]byte(`acct="root" exe=/usr/sbin/sshd hostname=? addr=10.0.0.1 terminal=ssh res=success'`))
+	f.Add([]byte(`a=12345678'9 b='x y' c="unterminated d=0123456789abcdef0 e=`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for vs := 0; vs <= len(b); vs++ {
+			got, want := fieldValue(b, vs), fieldValueRef(b, vs)
+			if !bytes.Equal(got, want) || cap(got) != cap(want) || (got == nil) != (want == nil) {
+				t.Fatalf("%q at %d: %q (cap %d), want %q (cap %d)", b, vs, got, cap(got), want, cap(want))
+			}
+		}
+	})
+}
