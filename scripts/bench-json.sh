@@ -28,7 +28,8 @@ done
 work=$(mktemp -d /tmp/xferhunt-json.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-go build -o "$work/xferhunt" .
+# Built as scripts/release.sh builds what ships (static, stripped).
+CGO_ENABLED=0 GOFLAGS= go build -trimpath -buildvcs=false -ldflags="-s -w" -o "$work/xferhunt" .
 [ -d "$samples" ] || samples=""
 go run ./scripts/mkecs -samples "$samples" -size "$size" -o "$work/in.ndjson"
 bytes=$(stat -c %s "$work/in.ndjson")

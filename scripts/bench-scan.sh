@@ -77,10 +77,16 @@ measure() {
 	if [ "$kb" -gt "${rss[$name]:-0}" ]; then rss[$name]=$kb; fi
 }
 
-# xferhunt: only when the tree builds and the binary has the scan command.
+# xferhunt: only when the tree builds and the binary has the scan command. It is built as
+# scripts/release.sh builds what ships to a suspect host (static, stripped; XFERHUNT_CGO=1
+# builds with cgo instead, as a plain `go build` does where a C compiler is installed: the
+# dynamic binary's start costs ~8 ms more CPU on this VM, loading libc and its relocations).
 bin="$work/xferhunt"
 have_xferhunt=0
-if go build -o "$bin" . 2>"$work/build.err" && { "$bin" help 2>&1 || true; } | grep -q scan; then
+cgo=0
+if [ "${XFERHUNT_CGO:-0}" = 1 ]; then cgo=1; fi
+if CGO_ENABLED=$cgo GOFLAGS= go build -trimpath -buildvcs=false -ldflags="-s -w" -o "$bin" . 2>"$work/build.err" &&
+	{ "$bin" help 2>&1 || true; } | grep -q scan; then
 	have_xferhunt=1
 else
 	echo "xferhunt: skipped (go build . failed or no scan command: $(head -n 1 "$work/build.err"))" >&2
