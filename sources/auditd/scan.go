@@ -248,16 +248,18 @@ type token struct {
 	run              bool
 }
 
-// header rebuilds the line's header.
-func (t *token) header() header {
-	h := header{sec: t.sec, msec: t.msec, serial: t.serial, raw: t.line[:t.rawEnd], body: t.line[t.body:t.rawEnd], nt: t.nt}
+// header rebuilds the line's header in h, which must be zero. It fills
+// the caller's header rather than returning one: copying a returned header
+// stalls (its wide loads read the narrower stores that built it).
+func (t *token) header(h *header) {
+	h.sec, h.msec, h.serial = t.sec, t.msec, t.serial
+	h.raw, h.body, h.nt = t.line[:t.rawEnd], t.line[t.body:t.rawEnd], t.nt
 	if t.nodeEnd > 0 {
 		h.node = t.line[len("node="):t.nodeEnd]
 	}
 	if int(t.rawEnd) < len(t.line) {
 		h.enriched = t.line[t.rawEnd+1:]
 	}
-	return h
 }
 
 // split cuts data (whole lines) into tokens and parses every line as far
@@ -377,7 +379,8 @@ func (p *Parser) token(c *chunk, t *token) {
 	if t.usr >= 0 {
 		usr = &c.usr[t.usr]
 	}
-	h := t.header()
+	var h header
+	t.header(&h)
 	p.record(t.line, &h, t.kind, hd, sys, usr)
 }
 
