@@ -112,7 +112,10 @@ type userRec struct {
 // mask) and holds, mostly, the next space or quote, where the next word
 // starts and an unquoted value ends. The body's last bytes, where no word
 // fits, are read byte by byte.
-func userFields(b []byte) userRec {
+//
+// It fills u rather than returning a userRec: the caller's copy of a
+// returned one stalled on every record (wide loads of narrow stores).
+func userFields(b []byte, u *userRec) {
 	const all = 1<<len(userKeys) - 1
 	var found uint
 	var f [len(userKeys)][]byte // by userKeys' index
@@ -180,7 +183,7 @@ func userFields(b []byte) userRec {
 		}
 		j = e + 1
 	}
-	return userRec{res: f[0], pid: f[1], acct: f[2], addr: f[3], hostname: f[4], terminal: f[5], exe: f[6], ses: f[7]}
+	*u = userRec{res: f[0], pid: f[1], acct: f[2], addr: f[3], hostname: f[4], terminal: f[5], exe: f[6], ses: f[7]}
 }
 
 // userKeys are the keys userFields reads, "key=" as a little-endian word
@@ -245,28 +248,30 @@ type userVals struct {
 	ip                          netip.Addr
 }
 
-// values decodes the fields, strings through in.
-func (u *userRec) values(in *interner) userVals {
-	v := userVals{acct: in.str(u.acct), addr: in.str(u.addr), host: in.str(u.hostname),
-		term: in.str(u.terminal), exe: in.str(u.exe), ses: idVal(u.ses)}
+// values decodes the fields into v, which must be zero, strings through
+// in (filling v where it lies, as userFields does, spares a copy).
+func (u *userRec) values(in *interner, v *userVals) {
+	v.acct, v.addr, v.host = in.str(u.acct), in.str(u.addr), in.str(u.hostname)
+	v.term, v.exe, v.ses = in.str(u.terminal), in.str(u.exe), idVal(u.ses)
 	v.pid, _ = atoiAll(u.pid)
 	if v.addr != "" {
 		// Most records say addr=? (""): ParseAddr would allocate the
 		// error it returns for every one of them.
 		v.ip, _ = netip.ParseAddr(v.addr)
 	}
-	return v
 }
 
 // userRecord feeds the session and PAM tables. v, when not nil, is the
 // record's fields, decoded ahead from a record that feeds (userRec.feeds).
 func (p *Parser) userRecord(k recKind, h *header, v *userVals) {
 	if v == nil {
-		u := userFields(h.body)
+		var u userRec
+		userFields(h.body, &u)
 		if !u.feeds(k, p.opt.Story) {
 			return
 		}
-		d := u.values(&p.strs)
+		var d userVals
+		u.values(&p.strs, &d)
 		v = &d
 	}
 	pid, acct, addr, host, term, exe, ip, ses := v.pid, v.acct, v.addr, v.host, v.term, v.exe, v.ip, v.ses

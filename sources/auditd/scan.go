@@ -323,12 +323,14 @@ func (c *chunk) split(data []byte, story bool, sp *splitter) {
 					c.heads = append(c.heads, s.sysHead)
 					t.sys = int32(len(c.heads) - 1)
 				case rkUserStart, rkUserLogin, rkLogin, rkCredAcq, rkPAM, rkUserEnd:
-					u := userFields(h.body)
+					var u userRec
+					userFields(h.body, &u)
 					if !u.feeds(t.kind, story) {
 						t.kind = rkOther // userRecord would return at once
 						break
 					}
-					c.usr = append(c.usr, u.values(strs))
+					c.usr = append(c.usr, userVals{})
+					u.values(strs, &c.usr[len(c.usr)-1])
 					t.usr = int32(len(c.usr) - 1)
 				}
 				t.rawEnd = int32(len(h.raw))

@@ -189,7 +189,8 @@ func TestUserFields(t *testing.T) {
 		t.Fatalf("only %d records to compare", len(bodies))
 	}
 	for _, b := range bodies {
-		u := userFields([]byte(b))
+		var u userRec
+		userFields([]byte(b), &u)
 		for key, got := range map[string][]byte{"res": u.res, "pid": u.pid, "acct": u.acct, "addr": u.addr,
 			"hostname": u.hostname, "terminal": u.terminal, "exe": u.exe, "ses": u.ses} {
 			if want := field([]byte(b), key); !bytes.Equal(got, want) || (got == nil) != (want == nil) {

@@ -9,7 +9,8 @@ import (
 // userFieldsAgree reports whether userFields reads each key of b as field
 // does: the same bytes, at the same place, with the same capacity.
 func userFieldsAgree(b []byte) (bool, string) {
-	u := userFields(b)
+	var u userRec
+	userFields(b, &u)
 	for key, got := range map[string][]byte{"res": u.res, "pid": u.pid, "acct": u.acct, "addr": u.addr,
 		"hostname": u.hostname, "terminal": u.terminal, "exe": u.exe, "ses": u.ses} {
 		want := field(b, key)
