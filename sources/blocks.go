@@ -92,10 +92,11 @@ func ReadLineBlocks[B any](r io.Reader, free <-chan B, quit <-chan struct{}, dat
 	}
 }
 
-// capper is lineCap's rule applied in ReadLineBlocks' blocks: a line
-// longer than max bytes becomes an empty line (its newline kept; none at
-// the end of the input) and is counted in dropped, and no part of it is
-// ever in a block (a prefix could parse as a record). max 0: no cap.
+// capper is the line cap's rule, applied by lineCap in its own buffer and
+// by ReadLineBlocks in its blocks: a line longer than max bytes becomes an
+// empty line (its newline kept; none at the end of the input) and is
+// counted in dropped, and no part of it is ever in a block (a prefix could
+// parse as a record). max 0: no cap.
 type capper struct {
 	max      int
 	skipping bool // inside an over-long line: discard up to its newline

@@ -12,24 +12,22 @@ import (
 // (a prefix could parse as a record) and memory stays max plus one read,
 // whatever the input.
 type lineCap struct {
+	capper   // the rule (max, skipping, dropped), shared with ReadLineBlocks
 	r        io.Reader
-	max      int
 	buf      []byte
 	off      int // buf[off:ready] is whole lines not yet returned
 	ready    int // buf[ready:n] is the unfinished line
 	n        int
-	skipping bool // inside an over-long line: discard up to its newline
-	readSize int  // at most max
+	readSize int // at most max
 	eof      bool
 	err      error // the underlying reader's error other than io.EOF
-	dropped  uint64
 }
 
 // capReadSize is how much lineCap reads at once beyond the held line.
 const capReadSize = 256 << 10
 
 func newLineCap(r io.Reader, max int) *lineCap {
-	return &lineCap{r: r, max: max, readSize: min(capReadSize, max)}
+	return &lineCap{capper: capper{max: max}, r: r, readSize: min(capReadSize, max)}
 }
 
 // fresh reports that nothing was read through c yet, so a reader of
@@ -75,33 +73,11 @@ func (c *lineCap) Read(p []byte) (int, error) {
 	}
 }
 
-// take accounts for m bytes just read at buf[n:]. A read is never longer
-// than max, so only the line that was unfinished before it can be too long
-// among the lines it completes.
+// take accounts for m bytes just read at buf[n:], by capper's rule.
 func (c *lineCap) take(m int) {
-	start := c.n // the new bytes are buf[start:start+m]
-	if c.skipping {
-		i := bytes.IndexByte(c.buf[start:start+m], '\n')
-		if i < 0 {
-			return // still inside the over-long line: drop it all
-		}
-		// Keep from its newline on: the dropped line reads as empty, so
-		// line counts stay true.
-		m = copy(c.buf[start:], c.buf[start+i:start+m])
-		c.skipping = false
-	} else if i := bytes.IndexByte(c.buf[start:start+m], '\n'); i >= 0 && start+i-c.ready > c.max {
-		// The unfinished line ends here, too long: the same, at once.
-		m = copy(c.buf[c.ready:], c.buf[start+i:start+m])
-		start = c.ready
-		c.dropped++
-	}
+	start, m := c.capper.take(c.buf, c.ready, c.n, m)
 	c.n = start + m
 	if i := bytes.LastIndexByte(c.buf[start:c.n], '\n'); i >= 0 {
 		c.ready = start + i + 1
-	}
-	if c.n-c.ready > c.max {
-		c.dropped++
-		c.skipping = true
-		c.n = c.ready
 	}
 }
