@@ -104,7 +104,8 @@ func guarded(fn func() error) (err error) {
 }
 
 // walk touches every page of the database: the pages its meta page claims
-// must lie inside the file, then every bucket, key and value is read on
+// must lie inside the file, checkPages must find a tree bbolt can follow
+// (no cycle, nothing outside a page), then every bucket, key and value is read on
 // this goroutine (a bad page panics here, inside guarded), and last
 // bbolt's own check finds double frees and lost pages.
 func walk(tx *bolt.Tx, path string, f *os.File) error {
@@ -114,6 +115,9 @@ func walk(tx *bolt.Tx, path string, f *os.File) error {
 	}
 	if tx.Size() > fi.Size() {
 		return &DamagedError{Path: path, Reason: fmt.Errorf("file has %d bytes but its pages need %d (cut short?)", fi.Size(), tx.Size())}
+	}
+	if err := checkPages(f, fi.Size(), tx.DB().Info().PageSize, uint64(tx.ID()), uint64(tx.Size())/uint64(tx.DB().Info().PageSize)); err != nil {
+		return &DamagedError{Path: path, Reason: err}
 	}
 	var sum byte
 	var visit func(b *bolt.Bucket) error

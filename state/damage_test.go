@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xferhunt/xferhunt/detect/newterms"
 	"github.com/xferhunt/xferhunt/triage"
@@ -135,5 +136,67 @@ func TestOpenIntactAfterVerify(t *testing.T) {
 	n := 0
 	if err := s.LoadTerms("rule", func(uint64, []int64) { n++ }); err != nil || n != 3000 {
 		t.Fatalf("loaded %d terms, err %v", n, err)
+	}
+}
+
+// TestOpenRefusesCycles: bbolt follows page ids blindly, so a branch page
+// that names itself (or two branches sharing a child) sent Open's walk
+// round for ever (FuzzOpen found it: CI stopped at the fuzz deadline) and
+// bbolt's Check would recurse until the stack limit killed the process.
+// Each is damage, reported promptly.
+func TestOpenRefusesCycles(t *testing.T) {
+	good := filledDB(t)
+	const page = 4096
+	var branches []int // page ids of branch pages with two or more children
+	for id := 2; (id+1)*page <= len(good); id++ {
+		p := good[id*page:]
+		if int(le.Uint64(p)) == id && le.Uint16(p[8:]) == branchPage && le.Uint16(p[10:]) >= 2 {
+			branches = append(branches, id)
+		}
+	}
+	if len(branches) == 0 {
+		t.Fatal("filled db has no branch page to corrupt")
+	}
+	child := func(b []byte, id, i int) []byte { return b[id*page+pageHeaderSize+i*pageElemSize+8:] }
+	cases := map[string]func([]byte){
+		"branch names itself": func(b []byte) {
+			le.PutUint64(child(b, branches[0], 0), uint64(branches[0]))
+		},
+		"branch children share a page": func(b []byte) {
+			le.PutUint64(child(b, branches[0], 1), le.Uint64(child(b, branches[0], 0)))
+		},
+		"branch names a meta page": func(b []byte) {
+			le.PutUint64(child(b, branches[0], 0), 1)
+		},
+	}
+	for name, corrupt := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "st")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			bad := append([]byte(nil), good...)
+			corrupt(bad)
+			if err := os.WriteFile(filepath.Join(dir, DBFile), bad, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				s, err := Open(dir)
+				if err == nil {
+					s.Close()
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if !errors.Is(err, ErrDamaged) {
+					t.Fatalf("Open: %v, want ErrDamaged", err)
+				}
+				t.Log(err)
+			case <-time.After(20 * time.Second):
+				t.Fatal("Open did not return in 20 s")
+			}
+		})
 	}
 }

@@ -1,0 +1,258 @@
+package state
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+)
+
+// bbolt's on-disk page format (go.etcd.io/bbolt/internal/common), read here
+// by offset: bbolt follows page ids and element offsets without checking
+// them, so a file whose branch page names itself sends its cursor round
+// for ever (FuzzOpen found one: Open never returned) and its Check recurses
+// until the stack limit kills the process. checkPages reads the tree from
+// the file itself first and refuses what bbolt could not survive.
+const (
+	pageHeaderSize = 16 // id u64, flags u16, count u16, overflow u32
+	pageElemSize   = 16 // leaf: flags, pos, ksize, vsize u32; branch: pos, ksize u32, pgid u64
+
+	branchPage   = 0x01
+	leafPage     = 0x02
+	metaPage     = 0x04
+	freelistPage = 0x10
+
+	bucketLeaf  = 0x01 // a leaf element whose value is a bucket
+	bucketHead  = 16   // root pgid u64, sequence u64; an inline page follows when root is 0
+	boltMagic   = 0xED0CDAED
+	boltVersion = 2
+	noFreelist  = ^uint64(0)
+
+	// maxTreeDepth bounds branch levels plus nested buckets along any
+	// path. A real B+tree of a few GB is under ten levels deep and
+	// xferhunt nests buckets three deep; a deeper file was made, not
+	// written, and bbolt's checker recurses once per level.
+	maxTreeDepth = 64
+)
+
+// metaPage fields, as offsets into the meta page.
+const (
+	metaMagic    = pageHeaderSize + 0
+	metaVersion  = pageHeaderSize + 4
+	metaRoot     = pageHeaderSize + 16
+	metaFreelist = pageHeaderSize + 32
+	metaPgid     = pageHeaderSize + 40
+	metaTxid     = pageHeaderSize + 48
+	metaChecksum = pageHeaderSize + 56
+)
+
+var le = binary.LittleEndian
+
+// pageSpan is a page (with its overflow pages) to check, or an inline
+// bucket's page held in its parent's value (inline != nil).
+type pageSpan struct {
+	id     uint64
+	inline []byte
+	depth  int
+}
+
+// pageChecker holds what checkPages has seen: each page id may be
+// reached once, from one parent.
+type pageChecker struct {
+	r        io.ReaderAt
+	pageSize uint64
+	hwm      uint64 // pages below the high-water mark exist
+	seen     []uint64
+	stack    []pageSpan
+	buf      []byte
+}
+
+// checkPages walks the database in r (size bytes, pages of pageSize)
+// from the meta page of transaction txid, whose high-water mark is hwm:
+// every page reached must be a leaf or branch page inside the file,
+// reached once, with its elements, keys and values inside it, no deeper
+// than maxTreeDepth; the freelist page must hold ids of real pages. It
+// reads with ReadAt, so a page past the end is an error, not a fault.
+func checkPages(r io.ReaderAt, size int64, pageSize int, txid, hwm uint64) error {
+	ps := uint64(pageSize)
+	if ps < 1024 || hwm < 2 || hwm > uint64(size)/ps {
+		return fmt.Errorf("high-water mark %d pages of %d bytes does not fit a file of %d bytes", hwm, pageSize, size)
+	}
+	c := &pageChecker{r: r, pageSize: ps, hwm: hwm, seen: make([]uint64, (hwm+63)/64)}
+	meta, err := c.meta(txid)
+	if err != nil {
+		return err
+	}
+	c.mark(0, 0)
+	c.mark(1, 0)
+	if fl := le.Uint64(meta[metaFreelist:]); fl != noFreelist {
+		if err := c.freelist(fl); err != nil {
+			return err
+		}
+	}
+	root := le.Uint64(meta[metaRoot:])
+	if root == 0 {
+		return errors.New("meta page: root bucket is inline")
+	}
+	c.stack = append(c.stack, pageSpan{id: root, depth: 1})
+	for len(c.stack) > 0 {
+		s := c.stack[len(c.stack)-1]
+		c.stack = c.stack[:len(c.stack)-1]
+		if s.depth > maxTreeDepth {
+			return fmt.Errorf("tree deeper than %d levels", maxTreeDepth)
+		}
+		p := s.inline
+		if p == nil {
+			if p, err = c.read(s.id, branchPage|leafPage); err != nil {
+				return err
+			}
+		}
+		if err := c.elements(p, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// meta finds the meta page bbolt chose for transaction txid: valid, and
+// of that transaction with the same high-water mark.
+func (c *pageChecker) meta(txid uint64) ([]byte, error) {
+	for id := range uint64(2) {
+		m := make([]byte, metaChecksum+8)
+		if _, err := c.r.ReadAt(m, int64(id*c.pageSize)); err != nil {
+			return nil, fmt.Errorf("meta page %d: %w", id, err)
+		}
+		h := fnv.New64a()
+		h.Write(m[pageHeaderSize:metaChecksum])
+		if le.Uint16(m[8:]) == metaPage && le.Uint32(m[metaMagic:]) == boltMagic &&
+			le.Uint32(m[metaVersion:]) == boltVersion && le.Uint64(m[metaChecksum:]) == h.Sum64() &&
+			le.Uint64(m[metaTxid:]) == txid && le.Uint64(m[metaPgid:]) == c.hwm {
+			return m, nil
+		}
+	}
+	return nil, fmt.Errorf("no meta page of transaction %d", txid)
+}
+
+// mark records pages id..id+overflow as reached and reports whether none
+// of them was reached before.
+func (c *pageChecker) mark(id uint64, overflow uint32) bool {
+	fresh := true
+	for p := id; p <= id+uint64(overflow); p++ {
+		w, bit := &c.seen[p/64], uint64(1)<<(p%64)
+		if *w&bit != 0 {
+			fresh = false
+		}
+		*w |= bit
+	}
+	return fresh
+}
+
+// read returns page id with its overflow pages, checking that it lies
+// below the high-water mark, is reached for the first time, names itself
+// and has one of the flags in want.
+func (c *pageChecker) read(id uint64, want uint16) ([]byte, error) {
+	if id < 2 || id >= c.hwm {
+		return nil, fmt.Errorf("page %d: outside pages 2..%d", id, c.hwm-1)
+	}
+	head := make([]byte, pageHeaderSize)
+	if _, err := c.r.ReadAt(head, int64(id*c.pageSize)); err != nil {
+		return nil, fmt.Errorf("page %d: %w", id, err)
+	}
+	overflow := le.Uint32(head[12:])
+	switch flags := le.Uint16(head[8:]); {
+	case le.Uint64(head) != id:
+		return nil, fmt.Errorf("page %d: header names page %d", id, le.Uint64(head))
+	case flags&want == 0 || flags&(flags-1) != 0:
+		return nil, fmt.Errorf("page %d: unexpected type %#x", id, flags)
+	case uint64(overflow) >= c.hwm-id:
+		return nil, fmt.Errorf("page %d: %d overflow pages run past the high-water mark", id, overflow)
+	case !c.mark(id, overflow):
+		return nil, fmt.Errorf("page %d: reached twice (a cycle or a shared page)", id)
+	}
+	n := (uint64(overflow) + 1) * c.pageSize
+	if uint64(cap(c.buf)) < n {
+		c.buf = make([]byte, n)
+	}
+	p := c.buf[:n]
+	if _, err := c.r.ReadAt(p, int64(id*c.pageSize)); err != nil {
+		return nil, fmt.Errorf("page %d: %w", id, err)
+	}
+	return p, nil
+}
+
+// freelist checks the freelist page: its ids fit in it and name pages.
+func (c *pageChecker) freelist(id uint64) error {
+	p, err := c.read(id, freelistPage)
+	if err != nil {
+		return fmt.Errorf("freelist: %w", err)
+	}
+	n, at := uint64(le.Uint16(p[10:])), uint64(pageHeaderSize)
+	if n == 0xFFFF { // the count did not fit: it is the first element
+		n, at = le.Uint64(p[at:]), at+8
+	}
+	if n > (uint64(len(p))-at)/8 {
+		return fmt.Errorf("freelist page %d: %d ids do not fit in it", id, n)
+	}
+	for i := range n {
+		if f := le.Uint64(p[at+8*i:]); f < 2 || f >= c.hwm {
+			return fmt.Errorf("freelist page %d: frees page %d, outside pages 2..%d", id, f, c.hwm-1)
+		}
+	}
+	return nil
+}
+
+// elements checks the element table of page p and queues the pages its
+// elements lead to: branch children and the roots of nested buckets.
+func (c *pageChecker) elements(p []byte, s pageSpan) error {
+	flags, count := le.Uint16(p[8:]), uint64(le.Uint16(p[10:]))
+	where := func() string {
+		if s.inline != nil {
+			return "inline bucket page"
+		}
+		return fmt.Sprintf("page %d", s.id)
+	}
+	if s.inline != nil && flags != leafPage {
+		return fmt.Errorf("%s: unexpected type %#x", where(), flags)
+	}
+	if count > (uint64(len(p))-pageHeaderSize)/pageElemSize {
+		return fmt.Errorf("%s: %d elements do not fit in it", where(), count)
+	}
+	if flags == branchPage && count == 0 {
+		return fmt.Errorf("%s: branch without children", where())
+	}
+	for i := range count {
+		at := pageHeaderSize + i*pageElemSize
+		e := p[at : at+pageElemSize]
+		if flags == branchPage {
+			pos, ksize := uint64(le.Uint32(e)), uint64(le.Uint32(e[4:]))
+			if at+pos+ksize > uint64(len(p)) {
+				return fmt.Errorf("%s: key %d runs past the page", where(), i)
+			}
+			c.stack = append(c.stack, pageSpan{id: le.Uint64(e[8:]), depth: s.depth + 1})
+			continue
+		}
+		eflags, pos := le.Uint32(e), uint64(le.Uint32(e[4:]))
+		ksize, vsize := uint64(le.Uint32(e[8:])), uint64(le.Uint32(e[12:]))
+		if at+pos+ksize+vsize > uint64(len(p)) {
+			return fmt.Errorf("%s: element %d runs past the page", where(), i)
+		}
+		if eflags&bucketLeaf == 0 {
+			continue
+		}
+		v := p[at+pos+ksize : at+pos+ksize+vsize]
+		if len(v) < bucketHead {
+			return fmt.Errorf("%s: bucket %d has a %d-byte header", where(), i, len(v))
+		}
+		if root := le.Uint64(v); root != 0 {
+			c.stack = append(c.stack, pageSpan{id: root, depth: s.depth + 1})
+			continue
+		}
+		if len(v) < bucketHead+pageHeaderSize {
+			return fmt.Errorf("%s: inline bucket %d is shorter than a page header", where(), i)
+		}
+		// The inline page lives in c.buf, which the next read reuses.
+		c.stack = append(c.stack, pageSpan{inline: append([]byte(nil), v[bucketHead:]...), depth: s.depth + 1})
+	}
+	return nil
+}
