@@ -13,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/xferhunt/xferhunt/internal/limitfile"
+	"github.com/xferhunt/xferhunt/internal/visible"
 )
 
 // Kibana's defaults for keys a rule file may leave out.
@@ -295,15 +296,25 @@ func tomlError(source string, err error) error {
 		if pe.LastKey != "" {
 			msg = "key " + pe.LastKey + ": " + msg
 		}
-		le.Err = errors.New(msg)
+		le.Err = errors.New(visible.Escaped(msg))
 		return le
 	}
 	if m := decodeErr.FindStringSubmatch(err.Error()); m != nil {
 		le.Line, _ = strconv.Atoi(m[1])
-		le.Err = fmt.Errorf("key %s: %s", m[2], m[3])
+		le.Err = errors.New(visible.Escaped(fmt.Sprintf("key %s: %s", m[2], m[3])))
+		return le
 	}
+	le.Err = oneLine{err}
 	return le
 }
+
+// oneLine prints a TOML decoder's error on one visible line: its messages
+// quote the file's text as it is, newlines and escape sequences included
+// (FuzzParse: a string ending in a backslash and a newline).
+type oneLine struct{ err error }
+
+func (e oneLine) Error() string { return visible.Escaped(e.err.Error()) }
+func (e oneLine) Unwrap() error { return e.err }
 
 // tomlFile mirrors the parts of a detection-rules file xferhunt reads;
 // every other key ([transform], setup tables, …) is ignored.
