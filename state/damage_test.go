@@ -5,11 +5,15 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/xferhunt/xferhunt/detect/newterms"
+	"github.com/xferhunt/xferhunt/internal/safefile"
 	"github.com/xferhunt/xferhunt/triage"
 )
 
@@ -199,4 +203,98 @@ func TestOpenRefusesCycles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCheckPagesAcceptsBoltShapes: every shape bbolt writes passes the
+// page check: nested and inline buckets, values on overflow pages, a tree
+// with branch pages, a freelist with ids, a grown file, at the page size
+// this host gives bbolt. A walk that refused one would call a healthy
+// state damaged.
+func TestCheckPagesAcceptsBoltShapes(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, DBFile)
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		top, err := tx.CreateBucket([]byte("top"))
+		if err != nil {
+			return err
+		}
+		for i := range 5000 { // branch pages
+			if err := top.Put([]byte(strconv.Itoa(i)), bytes.Repeat([]byte{byte(i)}, 40)); err != nil {
+				return err
+			}
+		}
+		if err := top.Put([]byte("big"), bytes.Repeat([]byte("v"), 3*db.Info().PageSize)); err != nil { // overflow
+			return err
+		}
+		inner := top
+		for i := range 5 { // nested, the innermost ones inline
+			if inner, err = inner.CreateBucket([]byte("nest" + strconv.Itoa(i))); err != nil {
+				return err
+			}
+			if err := inner.Put([]byte("k"), []byte("v")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Free pages: delete half the keys in a later transaction.
+	err = db.Update(func(tx *bolt.Tx) error {
+		top := tx.Bucket([]byte("top"))
+		for i := 0; i < 5000; i += 2 {
+			if err := top.Delete([]byte(strconv.Itoa(i))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A third commit moves the second's pending pages to the free list.
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("top")).Put([]byte("x"), nil) }); err != nil {
+		t.Fatal(err)
+	}
+	free := db.Stats().FreePageN + db.Stats().PendingPageN
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if free == 0 {
+		t.Fatal("the deletes freed no page")
+	}
+	d, err := safefile.OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := verify(d, path); err != nil {
+		t.Fatalf("healthy bbolt file refused: %v", err)
+	}
+	// The same file with its overflow value's page count raised past the
+	// end is refused.
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := os.Getpagesize()
+	for id := 2; (id+1)*ps <= len(b); id++ {
+		p := b[id*ps:]
+		if int(le.Uint64(p)) == id && le.Uint16(p[8:]) == leafPage && le.Uint32(p[12:]) > 0 {
+			le.PutUint32(p[12:], uint32(len(b)/ps))
+			if err := os.WriteFile(path, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := verify(d, path); !errors.Is(err, ErrDamaged) {
+				t.Fatalf("overflow past the end: %v, want ErrDamaged", err)
+			}
+			return
+		}
+	}
+	t.Fatal("no leaf page with overflow pages in the file")
 }

@@ -155,7 +155,12 @@ func (c *pageChecker) read(id uint64, want uint16) ([]byte, error) {
 	if id < 2 || id >= c.hwm {
 		return nil, fmt.Errorf("page %d: outside pages 2..%d", id, c.hwm-1)
 	}
-	head := make([]byte, pageHeaderSize)
+	// One read of the first page holds the header; overflow pages, if
+	// any, follow in a second.
+	if uint64(cap(c.buf)) < c.pageSize {
+		c.buf = make([]byte, c.pageSize)
+	}
+	head := c.buf[:c.pageSize]
 	if _, err := c.r.ReadAt(head, int64(id*c.pageSize)); err != nil {
 		return nil, fmt.Errorf("page %d: %w", id, err)
 	}
@@ -170,12 +175,15 @@ func (c *pageChecker) read(id uint64, want uint16) ([]byte, error) {
 	case !c.mark(id, overflow):
 		return nil, fmt.Errorf("page %d: reached twice (a cycle or a shared page)", id)
 	}
+	if overflow == 0 {
+		return head, nil
+	}
 	n := (uint64(overflow) + 1) * c.pageSize
 	if uint64(cap(c.buf)) < n {
-		c.buf = make([]byte, n)
+		c.buf = append(c.buf[:c.pageSize], make([]byte, n-c.pageSize)...)
 	}
 	p := c.buf[:n]
-	if _, err := c.r.ReadAt(p, int64(id*c.pageSize)); err != nil {
+	if _, err := c.r.ReadAt(p[c.pageSize:], int64((id+1)*c.pageSize)); err != nil {
 		return nil, fmt.Errorf("page %d: %w", id, err)
 	}
 	return p, nil
