@@ -6,7 +6,7 @@
 //
 //	go run ./scripts/mkterms -n 1000000 -o /tmp/terms.ndjson
 //	/usr/bin/time -f %M xferhunt scan --ephemeral \
-//	    --new-terms-fields host.id,process.executable,file.path ecs:/tmp/terms.ndjson
+//	    --new-terms-fields host.id,process.executable,file.path /tmp/terms.ndjson
 //
 // With --state DIR (a new directory, then the same one again) it measures
 // the history's write at the end of the input and a second run's load;
