@@ -62,8 +62,9 @@ type pageSpan struct {
 type pageChecker struct {
 	r        io.ReaderAt
 	pageSize uint64
-	hwm      uint64 // pages below the high-water mark exist
-	seen     []uint64
+	hwm      uint64   // pages below the high-water mark exist
+	seen     []uint64 // pages read, overflow pages included
+	queued   []uint64 // pages some element leads to
 	stack    []pageSpan
 	buf      []byte
 }
@@ -79,7 +80,8 @@ func checkPages(r io.ReaderAt, size int64, pageSize int, txid, hwm uint64) error
 	if ps < 1024 || hwm < 2 || hwm > uint64(size)/ps {
 		return fmt.Errorf("high-water mark %d pages of %d bytes does not fit a file of %d bytes", hwm, pageSize, size)
 	}
-	c := &pageChecker{r: r, pageSize: ps, hwm: hwm, seen: make([]uint64, (hwm+63)/64)}
+	words := (hwm + 63) / 64
+	c := &pageChecker{r: r, pageSize: ps, hwm: hwm, seen: make([]uint64, words), queued: make([]uint64, words)}
 	meta, err := c.meta(txid)
 	if err != nil {
 		return err
@@ -95,7 +97,9 @@ func checkPages(r io.ReaderAt, size int64, pageSize int, txid, hwm uint64) error
 	if root == 0 {
 		return errors.New("meta page: root bucket is inline")
 	}
-	c.stack = append(c.stack, pageSpan{id: root, depth: 1})
+	if err := c.queue(root, 1); err != nil {
+		return err
+	}
 	for len(c.stack) > 0 {
 		s := c.stack[len(c.stack)-1]
 		c.stack = c.stack[:len(c.stack)-1]
@@ -132,6 +136,22 @@ func (c *pageChecker) meta(txid uint64) ([]byte, error) {
 		}
 	}
 	return nil, fmt.Errorf("no meta page of transaction %d", txid)
+}
+
+// queue adds page id to the pages to read. Each id is queued once: a
+// hostile file whose every element names one page would otherwise fill
+// the stack with millions of copies before the first is read.
+func (c *pageChecker) queue(id uint64, depth int) error {
+	if id < 2 || id >= c.hwm {
+		return fmt.Errorf("page %d: outside pages 2..%d", id, c.hwm-1)
+	}
+	w, bit := &c.queued[id/64], uint64(1)<<(id%64)
+	if *w&bit != 0 {
+		return fmt.Errorf("page %d: reached twice (a cycle or a shared page)", id)
+	}
+	*w |= bit
+	c.stack = append(c.stack, pageSpan{id: id, depth: depth})
+	return nil
 }
 
 // mark records pages id..id+overflow as reached and reports whether none
@@ -237,7 +257,9 @@ func (c *pageChecker) elements(p []byte, s pageSpan) error {
 			if at+pos+ksize > uint64(len(p)) {
 				return fmt.Errorf("%s: key %d runs past the page", where(), i)
 			}
-			c.stack = append(c.stack, pageSpan{id: le.Uint64(e[8:]), depth: s.depth + 1})
+			if err := c.queue(le.Uint64(e[8:]), s.depth+1); err != nil {
+				return err
+			}
 			continue
 		}
 		eflags, pos := le.Uint32(e), uint64(le.Uint32(e[4:]))
@@ -253,7 +275,9 @@ func (c *pageChecker) elements(p []byte, s pageSpan) error {
 			return fmt.Errorf("%s: bucket %d has a %d-byte header", where(), i, len(v))
 		}
 		if root := le.Uint64(v); root != 0 {
-			c.stack = append(c.stack, pageSpan{id: root, depth: s.depth + 1})
+			if err := c.queue(root, s.depth+1); err != nil {
+				return err
+			}
 			continue
 		}
 		if len(v) < bucketHead+pageHeaderSize {
