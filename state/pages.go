@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"math/bits"
 )
 
 // bbolt's on-disk page format (go.etcd.io/bbolt/internal/common), read here
@@ -40,6 +41,7 @@ const (
 const (
 	metaMagic    = pageHeaderSize + 0
 	metaVersion  = pageHeaderSize + 4
+	metaPageSize = pageHeaderSize + 8
 	metaRoot     = pageHeaderSize + 16
 	metaFreelist = pageHeaderSize + 32
 	metaPgid     = pageHeaderSize + 40
@@ -65,6 +67,7 @@ type pageChecker struct {
 	hwm      uint64   // pages below the high-water mark exist
 	seen     []uint64 // pages read, overflow pages included
 	queued   []uint64 // pages some element leads to
+	freed    []uint64 // pages the freelist names
 	stack    []pageSpan
 	buf      []byte
 }
@@ -81,7 +84,7 @@ func checkPages(r io.ReaderAt, size int64, pageSize int, txid, hwm uint64) error
 		return fmt.Errorf("high-water mark %d pages of %d bytes does not fit a file of %d bytes", hwm, pageSize, size)
 	}
 	words := (hwm + 63) / 64
-	c := &pageChecker{r: r, pageSize: ps, hwm: hwm, seen: make([]uint64, words), queued: make([]uint64, words)}
+	c := &pageChecker{r: r, pageSize: ps, hwm: hwm, seen: make([]uint64, words), queued: make([]uint64, words), freed: make([]uint64, words)}
 	meta, err := c.meta(txid)
 	if err != nil {
 		return err
@@ -116,11 +119,24 @@ func checkPages(r io.ReaderAt, size int64, pageSize int, txid, hwm uint64) error
 			return err
 		}
 	}
+	// A freed page in use would be handed out again by the next commit:
+	// bbolt's Check looks only at the first page of each tree page, so a
+	// freed overflow page of a value (overwritten by a new node) or the
+	// freelist's own page (a panic when the commit frees it) passed it.
+	for i, w := range c.freed {
+		if live := w & c.seen[i]; live != 0 {
+			return fmt.Errorf("freelist frees page %d, which is in use", uint64(i)*64+uint64(bits.TrailingZeros64(live)))
+		}
+	}
 	return nil
 }
 
 // meta finds the meta page bbolt chose for transaction txid: valid, and
-// of that transaction with the same high-water mark.
+// of that transaction with the same high-water mark and page size. bbolt
+// reads the page size from meta page 0 but copies the live meta into every
+// commit, so a live meta page 1 stating another size made the first write
+// put that size in page 0, and the next Open read the file at the wrong
+// offsets.
 func (c *pageChecker) meta(txid uint64) ([]byte, error) {
 	for id := range uint64(2) {
 		m := make([]byte, metaChecksum+8)
@@ -131,11 +147,12 @@ func (c *pageChecker) meta(txid uint64) ([]byte, error) {
 		h.Write(m[pageHeaderSize:metaChecksum])
 		if le.Uint16(m[8:]) == metaPage && le.Uint32(m[metaMagic:]) == boltMagic &&
 			le.Uint32(m[metaVersion:]) == boltVersion && le.Uint64(m[metaChecksum:]) == h.Sum64() &&
-			le.Uint64(m[metaTxid:]) == txid && le.Uint64(m[metaPgid:]) == c.hwm {
+			le.Uint64(m[metaTxid:]) == txid && le.Uint64(m[metaPgid:]) == c.hwm &&
+			uint64(le.Uint32(m[metaPageSize:])) == c.pageSize {
 			return m, nil
 		}
 	}
-	return nil, fmt.Errorf("no meta page of transaction %d", txid)
+	return nil, fmt.Errorf("no meta page of transaction %d with %d pages of %d bytes", txid, c.hwm, c.pageSize)
 }
 
 // queue adds page id to the pages to read. Each id is queued once: a
@@ -209,7 +226,8 @@ func (c *pageChecker) read(id uint64, want uint16) ([]byte, error) {
 	return p, nil
 }
 
-// freelist checks the freelist page: its ids fit in it and name pages.
+// freelist checks the freelist page: its ids fit in it and name pages,
+// each once; checkPages checks last that none of them is in use.
 func (c *pageChecker) freelist(id uint64) error {
 	p, err := c.read(id, freelistPage)
 	if err != nil {
@@ -223,9 +241,15 @@ func (c *pageChecker) freelist(id uint64) error {
 		return fmt.Errorf("freelist page %d: %d ids do not fit in it", id, n)
 	}
 	for i := range n {
-		if f := le.Uint64(p[at+8*i:]); f < 2 || f >= c.hwm {
+		f := le.Uint64(p[at+8*i:])
+		if f < 2 || f >= c.hwm {
 			return fmt.Errorf("freelist page %d: frees page %d, outside pages 2..%d", id, f, c.hwm-1)
 		}
+		w, bit := &c.freed[f/64], uint64(1)<<(f%64)
+		if *w&bit != 0 {
+			return fmt.Errorf("freelist page %d: frees page %d twice", id, f)
+		}
+		*w |= bit
 	}
 	return nil
 }

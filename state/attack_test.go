@@ -1,0 +1,240 @@
+package state
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/xferhunt/xferhunt/detect/newterms"
+	"github.com/xferhunt/xferhunt/triage"
+)
+
+// openAndUse opens dir and uses the store as a run does (triage, term
+// history, Check, Close, a second Open), on another goroutine bounded in
+// time: a hang fails the test instead of stalling it, and a panic on that
+// goroutine is returned as an error instead of killing the test binary.
+// It returns Open's error, or the first error of a later call.
+func openAndUse(t *testing.T, dir string) (openErr, useErr error) {
+	t.Helper()
+	type result struct{ open, use error }
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			if v := recover(); v != nil {
+				r.use = fmt.Errorf("panic: %v", v)
+			}
+			done <- r
+		}()
+		s, err := Open(dir)
+		if err != nil {
+			r.open = err
+			return
+		}
+		steps := []func() error{
+			func() error { return s.SetTriage("b", Triage{Status: triage.StatusAcknowledged}) },
+			func() error {
+				put := make([]newterms.Term, 200)
+				for i := range put {
+					put[i] = newterms.Term{Hash: uint64(i) << 40, Times: []int64{int64(i)}}
+				}
+				return s.SaveTerms("rule2", put, nil)
+			},
+			func() error { _, err := s.AllTriage(); return err },
+			s.Check,
+			s.Close,
+			func() error {
+				s, err := Open(dir)
+				if err != nil {
+					return fmt.Errorf("reopen: %w", err)
+				}
+				defer s.Close()
+				return s.Check()
+			},
+		}
+		for _, step := range steps {
+			if err := step(); err != nil {
+				r.use = err
+				return
+			}
+		}
+	}()
+	select {
+	case r := <-done:
+		return r.open, r.use
+	case <-time.After(20 * time.Second):
+		t.Fatal("Open and use did not return in 20 s")
+	}
+	return nil, nil
+}
+
+// writeState writes db as the state.db of a new state directory.
+func writeState(t *testing.T, db []byte) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "st")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, DBFile), db, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// boltWithFreelist returns a bbolt file (pages of the OS page size) with
+// a value on overflow pages and free pages on its freelist, and the ids of
+// the freelist page and of the overflowing leaf.
+func boltWithFreelist(t *testing.T) (b []byte, freelist, leaf uint64) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), DBFile)
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := db.Info().PageSize
+	err = db.Update(func(tx *bolt.Tx) error {
+		top, err := tx.CreateBucket([]byte("top"))
+		if err != nil {
+			return err
+		}
+		for i := range 500 {
+			if err := top.Put([]byte(strconv.Itoa(i)), bytes.Repeat([]byte{1}, 40)); err != nil {
+				return err
+			}
+		}
+		return top.Put([]byte("big"), bytes.Repeat([]byte("v"), 3*ps))
+	})
+	for i := 0; err == nil && i < 3; i++ {
+		err = db.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("top")).Delete([]byte(strconv.Itoa(i))) })
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = os.ReadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	m := liveMeta(b, ps)
+	freelist = le.Uint64(m[metaFreelist:])
+	for id := 2; (id+1)*ps <= len(b); id++ {
+		p := b[id*ps:]
+		if int(le.Uint64(p)) == id && le.Uint16(p[8:]) == leafPage && le.Uint32(p[12:]) > 0 {
+			return b, freelist, uint64(id)
+		}
+	}
+	t.Fatal("no leaf page with overflow pages")
+	return
+}
+
+// liveMeta returns the meta page bbolt uses (the valid one of the higher
+// transaction) of file b.
+func liveMeta(b []byte, ps int) []byte {
+	m0, m1 := b[:ps], b[ps:2*ps]
+	if le.Uint64(m1[metaTxid:]) > le.Uint64(m0[metaTxid:]) {
+		return m1
+	}
+	return m0
+}
+
+// sumMeta sets meta page m's checksum.
+func sumMeta(m []byte) {
+	h := fnv.New64a()
+	h.Write(m[pageHeaderSize:metaChecksum])
+	le.PutUint64(m[metaChecksum:], h.Sum64())
+}
+
+// addFree adds page ids to the freelist page fl of file b (in order, as
+// bbolt writes them).
+func addFree(t *testing.T, b []byte, ps int, fl uint64, ids ...uint64) {
+	t.Helper()
+	p := b[int(fl)*ps : int(fl+1)*ps]
+	n := int(le.Uint16(p[10:]))
+	if n == 0xFFFF || pageHeaderSize+8*(n+len(ids)) > ps {
+		t.Fatalf("freelist of %d ids has no room", n)
+	}
+	all := ids
+	for i := range n {
+		all = append(all, le.Uint64(p[pageHeaderSize+8*i:]))
+	}
+	slices.Sort(all)
+	for i, id := range all {
+		le.PutUint64(p[pageHeaderSize+8*i:], id)
+	}
+	le.PutUint16(p[10:], uint16(len(all)))
+}
+
+// TestOpenRefusesFreedLivePages: a freelist that names a page in use is
+// damage. bbolt's Check sees it only for the first page of a tree page:
+// a freed overflow page of a value, or the freelist's own page, passed
+// verify, and the read-write open then handed that page out again: the
+// commit that frees the old freelist page panics ("page N already freed",
+// unrecovered, in Open's first transaction), and an overflow page given to
+// a new node overwrites a stored value.
+func TestOpenRefusesFreedLivePages(t *testing.T) {
+	ps := os.Getpagesize()
+	cases := map[string]func(t *testing.T) []byte{
+		"the freelist's own page": func(t *testing.T) []byte {
+			b, fl, _ := boltWithFreelist(t)
+			addFree(t, b, ps, fl, fl)
+			return b
+		},
+		"an overflow page of a value": func(t *testing.T) []byte {
+			b, fl, leaf := boltWithFreelist(t)
+			addFree(t, b, ps, fl, leaf+1)
+			return b
+		},
+		"a page twice": func(t *testing.T) []byte {
+			b, fl, _ := boltWithFreelist(t)
+			p := b[int(fl)*ps:]
+			if le.Uint16(p[10:]) == 0 {
+				t.Fatal("empty freelist")
+			}
+			addFree(t, b, ps, fl, le.Uint64(p[pageHeaderSize:]))
+			return b
+		},
+	}
+	for name, build := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := writeState(t, build(t))
+			openErr, useErr := openAndUse(t, dir)
+			if !errors.Is(openErr, ErrDamaged) {
+				t.Fatalf("Open: %v (then: %v), want ErrDamaged", openErr, useErr)
+			}
+			t.Log(openErr)
+		})
+	}
+}
+
+// TestOpenRefusesMetaPageSize: the meta page bbolt uses must state the
+// page size bbolt reads the file with. bbolt takes the size from meta page
+// 0 but copies the live meta (here page 1, stating another size) into
+// every commit, so the first write made page 0 state the other size and
+// the next Open read the whole file at the wrong offsets.
+func TestOpenRefusesMetaPageSize(t *testing.T) {
+	b := filledDB(t)
+	ps := os.Getpagesize()
+	m := liveMeta(b, ps)
+	m1 := b[ps : 2*ps]
+	copy(m1, m)
+	le.PutUint64(m1, 1)
+	le.PutUint64(m1[metaTxid:], le.Uint64(m[metaTxid:])+1)
+	le.PutUint32(m1[pageHeaderSize+8:], uint32(2*ps))
+	sumMeta(m1)
+	dir := writeState(t, b)
+	openErr, useErr := openAndUse(t, dir)
+	if !errors.Is(openErr, ErrDamaged) {
+		t.Fatalf("Open: %v (then: %v), want ErrDamaged", openErr, useErr)
+	}
+	t.Log(openErr)
+}
