@@ -238,3 +238,79 @@ func TestOpenRefusesMetaPageSize(t *testing.T) {
 	}
 	t.Log(openErr)
 }
+
+// TestJournalRefusesGaps: a journal's keys are consecutive record numbers
+// (Append adds at the end, deletes from the front). A file whose journal
+// holds records 0 and 2^40 made its length 2^40+1, and the first Append
+// with a retention then deleted the missing records one by one, for hours;
+// a last record numbered 2^64-1 made the next number wrap to 0, ahead of
+// all others. Each is damage, reported by the first call that reads the
+// journal.
+func TestJournalRefusesGaps(t *testing.T) {
+	cases := map[string][]uint64{
+		"a gap":              {0, 1 << 40},
+		"the last number":    {1<<64 - 2, 1<<64 - 1},
+		"one record, at end": {1<<64 - 1},
+	}
+	for name, keys := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "st")
+			s, err := Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			db, err := bolt.Open(filepath.Join(dir, DBFile), 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = db.Update(func(tx *bolt.Tx) error {
+				for _, k := range keys {
+					if err := tx.Bucket([]byte(JournalAlerts)).Put([]byte(journalKey(k)), []byte("{}")); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if cerr := db.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err = Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Closed only when both calls returned: Close waits for a
+			// hung Append's transaction.
+			type result struct {
+				n   int
+				err error
+			}
+			done := make(chan result, 2)
+			go func() {
+				n, err := s.JournalLen(JournalAlerts)
+				done <- result{n, err}
+				_, err = s.Append(JournalAlerts, [][]byte{[]byte("{}")}, Retention{Records: 10})
+				done <- result{-1, err}
+			}()
+			var bad []string
+			for range 2 {
+				select {
+				case r := <-done:
+					if !errors.Is(r.err, ErrDamaged) {
+						bad = append(bad, fmt.Sprintf("got %d, %v; want ErrDamaged", r.n, r.err))
+					}
+					t.Log(r.err)
+				case <-time.After(20 * time.Second):
+					t.Fatalf("Append did not return in 20 s (%v)", bad)
+				}
+			}
+			s.Close()
+			if bad != nil {
+				t.Fatal(bad)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"sync"
 )
@@ -84,6 +85,16 @@ func (s *Store) position(tx txn, j Journal) (*journalPos, error) {
 		n, err := strconv.ParseUint(k, 16, 64)
 		if err != nil || len(k) != 16 {
 			return fmt.Errorf("journal %s: bad key %q", j, k)
+		}
+		// Append numbers records consecutively and deletes from the
+		// front, so a gap (or a number the next would wrap past) was
+		// made: its length would be wrong, and Append's retention
+		// would delete the missing records one by one, for hours.
+		switch {
+		case !first && n != p.next:
+			return s.damaged(fmt.Errorf("journal %s: record %q follows record %x", j, k, p.next-1))
+		case n == 1<<64-1:
+			return s.damaged(fmt.Errorf("journal %s: record %q leaves no number for the next", j, k))
 		}
 		if first {
 			p.first, first = n, false
@@ -171,4 +182,9 @@ func (s *Store) JournalLen(j Journal) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// damaged reports damage found in the store's records by a later call.
+func (s *Store) damaged(reason error) error {
+	return &DamagedError{Path: filepath.Join(s.dir, DBFile), Reason: reason}
 }
