@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -313,4 +314,123 @@ func TestJournalRefusesGaps(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOpenRefusesWrongKinds: a value where the schema has a bucket, or a
+// bucket where it has a value, in the records Open writes is damage, not a
+// bare bbolt "incompatible value" the user cannot act on.
+func TestOpenRefusesWrongKinds(t *testing.T) {
+	cases := map[string]func(tx *bolt.Tx) error{
+		"terms format is a bucket": func(tx *bolt.Tx) error {
+			m := tx.Bucket(bucketMeta)
+			if err := m.Delete(metaTermsFormat); err != nil {
+				return err
+			}
+			_, err := m.CreateBucket(metaTermsFormat)
+			return err
+		},
+		"terms key is a bucket": func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketTerms)
+			if err := b.Delete(termsKeyName); err != nil {
+				return err
+			}
+			_, err := b.CreateBucket(termsKeyName)
+			return err
+		},
+		"a format-1 rule is a value in format 2": func(tx *bolt.Tx) error {
+			old, err := tx.CreateBucket(bucketTermsV1)
+			if err != nil {
+				return err
+			}
+			if _, err := old.CreateBucket([]byte("r")); err != nil {
+				return err
+			}
+			return tx.Bucket(bucketTerms).Put([]byte("r"), []byte("x"))
+		},
+	}
+	for name, change := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "st")
+			s, err := Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			db, err := bolt.Open(filepath.Join(dir, DBFile), 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = db.Update(change)
+			if cerr := db.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			openErr, useErr := openAndUse(t, dir)
+			if !errors.Is(openErr, ErrDamaged) {
+				t.Fatalf("Open: %v (then: %v), want ErrDamaged", openErr, useErr)
+			}
+			t.Log(openErr)
+		})
+	}
+}
+
+// TestOpenRefusesHugePages: a page size no system gives bbolt is damage.
+// A meta page stating 64 MiB pages (the file sparse) had verify allocate a
+// page-sized buffer and the read-write open allocate and write one per
+// page it commits; at the 4 GiB a meta page can state, gigabytes each.
+func TestOpenRefusesHugePages(t *testing.T) {
+	const ps = 64 << 20
+	dir := filepath.Join(t.TempDir(), "st")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, DBFile), os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two meta pages (transactions 0 and 1), an empty freelist (page 2)
+	// and an empty root leaf (page 3), as bbolt initialises a file.
+	for id := range uint64(2) {
+		m := make([]byte, pageHeaderSize+64)
+		le.PutUint64(m, id)
+		le.PutUint16(m[8:], metaPage)
+		le.PutUint32(m[metaMagic:], boltMagic)
+		le.PutUint32(m[metaVersion:], boltVersion)
+		le.PutUint32(m[metaPageSize:], ps)
+		le.PutUint64(m[metaRoot:], 3)
+		le.PutUint64(m[metaFreelist:], 2)
+		le.PutUint64(m[metaPgid:], 4)
+		le.PutUint64(m[metaTxid:], id)
+		sumMeta(m)
+		if _, err := f.WriteAt(m, int64(id)*ps); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, flags := range map[uint64]uint16{2: freelistPage, 3: leafPage} {
+		h := make([]byte, pageHeaderSize)
+		le.PutUint64(h, id)
+		le.PutUint16(h[8:], flags)
+		if _, err := f.WriteAt(h, int64(id)*ps); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Truncate(4 * ps); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	s, err := Open(dir)
+	runtime.ReadMemStats(&after)
+	if err == nil {
+		s.Close()
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; !errors.Is(err, ErrDamaged) || alloc > 16<<20 {
+		t.Fatalf("Open allocated %d MiB: %v, want ErrDamaged", alloc>>20, err)
+	}
+	t.Log(err)
 }

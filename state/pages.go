@@ -35,6 +35,12 @@ const (
 	// xferhunt nests buckets three deep; a deeper file was made, not
 	// written, and bbolt's checker recurses once per level.
 	maxTreeDepth = 64
+
+	// maxPageSize bounds the page size: bbolt uses the OS page size
+	// (Linux's largest is 64 KiB) and always a power of two. A meta page
+	// may state up to 4 GiB, and this check and bbolt's commits each
+	// allocate a page-sized buffer per page.
+	maxPageSize = 64 << 10
 )
 
 // metaPage fields, as offsets into the meta page.
@@ -80,7 +86,10 @@ type pageChecker struct {
 // reads with ReadAt, so a page past the end is an error, not a fault.
 func checkPages(r io.ReaderAt, size int64, pageSize int, txid, hwm uint64) error {
 	ps := uint64(pageSize)
-	if ps < 1024 || hwm < 2 || hwm > uint64(size)/ps {
+	if ps < 1024 || ps > maxPageSize || ps&(ps-1) != 0 {
+		return fmt.Errorf("page size %d is not a power of two from 1 KiB to %d KiB", pageSize, maxPageSize>>10)
+	}
+	if hwm < 2 || hwm > uint64(size)/ps {
 		return fmt.Errorf("high-water mark %d pages of %d bytes does not fit a file of %d bytes", hwm, pageSize, size)
 	}
 	words := (hwm + 63) / 64

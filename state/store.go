@@ -140,6 +140,11 @@ func Open(dir string) (*Store, error) {
 		if errors.As(err, &damaged) || errors.Is(err, ErrNewerFormat) {
 			return nil, err
 		}
+		if errors.Is(err, bolterrors.ErrIncompatibleValue) {
+			// A value where our schema has a bucket, or a bucket
+			// where it has a value: the file was made, not written.
+			return nil, &DamagedError{Path: path, Reason: err}
+		}
 		return nil, fmt.Errorf("init state db %s: %w", path, err)
 	}
 	// Best effort: the pid only improves the "in use" message.
