@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/xferhunt/xferhunt/detect/newterms"
+	"github.com/xferhunt/xferhunt/triage"
 )
 
 // FuzzDecodeTimes: a stored sighting list is either refused or decodes to
@@ -61,6 +64,73 @@ func FuzzOpen(f *testing.F) {
 		}
 		if err := s.Check(); err != nil {
 			t.Logf("check: %v", err)
+		}
+	})
+}
+
+// FuzzOpenUse writes arbitrary bytes as state.db and uses what Open
+// accepts as a run does (triage, term history, a journal with retention),
+// then closes and reopens it: no call may panic, fault or hang, and our
+// writes must not damage a file Open accepted: it reopens, and passes
+// Check again when it passed before. Seeds: a small real database (made
+// here) and FuzzOpen's corpus shapes, in testdata/fuzz/FuzzOpenUse.
+//
+//	go test -run '^$' -fuzz '^FuzzOpenUse$' -fuzztime 10s ./state
+func FuzzOpenUse(f *testing.F) {
+	dir := filepath.Join(f.TempDir(), "st")
+	s, err := Open(dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	put := make([]newterms.Term, 40)
+	for i := range put {
+		put[i] = newterms.Term{Hash: uint64(i) * 0x9e3779b97f4a7c15, Times: []int64{1700000000000 + int64(i)}}
+	}
+	err = s.SaveTerms("rule", put, nil)
+	if err == nil {
+		err = s.SetTriage("a", Triage{Status: triage.StatusClosed})
+	}
+	if err == nil {
+		_, err = s.Append(JournalAlerts, [][]byte{[]byte(`{"a":1}`), []byte(`{"b":2}`)}, Retention{})
+	}
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		f.Fatal(err)
+	}
+	seed, err := os.ReadFile(filepath.Join(dir, DBFile))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Fuzz(func(t *testing.T, db []byte) {
+		if err := os.WriteFile(filepath.Join(dir, DBFile), db, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(dir)
+		if err != nil {
+			if len(db) > 0 && !errors.Is(err, ErrDamaged) && !errors.Is(err, ErrNewerFormat) {
+				t.Fatalf("error for a bad file is not ErrDamaged: %v", err)
+			}
+			return
+		}
+		checked := s.Check() == nil
+		// Each call may fail on what the file holds; none may panic.
+		_ = s.SetTriage("z", Triage{Status: triage.StatusOpen})
+		_ = s.SaveTerms("rule", put[:3], []uint64{put[5].Hash})
+		_, _ = s.Append(JournalAlerts, [][]byte{[]byte(`{"c":3}`)}, Retention{Records: 2})
+		_, _ = s.AllTriage()
+		_ = s.LoadTerms("rule", func(uint64, []int64) {})
+		if err := s.Close(); err != nil {
+			t.Fatalf("close: %v", err)
+		}
+		if s, err = Open(dir); err != nil {
+			t.Fatalf("reopen after writing to a file Open accepted: %v", err)
+		}
+		defer s.Close()
+		if err := s.Check(); checked && err != nil {
+			t.Fatalf("check after writing to a file that passed it: %v", err)
 		}
 	})
 }
