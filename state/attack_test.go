@@ -434,3 +434,82 @@ func TestOpenRefusesHugePages(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// smallState returns the bytes of a state.db whose triage bucket is
+// inline (two records, "a" and "b") in the root leaf page.
+func smallState(t *testing.T) []byte {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "src")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"a", "b"} {
+		if err := s.SetTriage(k, Triage{Status: triage.StatusClosed}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// inlineBucket returns the inline page of top-level bucket name in b.
+func inlineBucket(t *testing.T, b []byte, name string) []byte {
+	t.Helper()
+	ps := os.Getpagesize()
+	m := liveMeta(b, ps)
+	root := le.Uint64(m[metaRoot:])
+	p := b[int(root)*ps : int(root+1)*ps]
+	if le.Uint16(p[8:]) != leafPage {
+		t.Fatalf("root page %d is not a leaf", root)
+	}
+	for i := range int(le.Uint16(p[10:])) {
+		at := pageHeaderSize + i*pageElemSize
+		e := p[at:]
+		pos, ks, vs := int(le.Uint32(e[4:])), int(le.Uint32(e[8:])), int(le.Uint32(e[12:]))
+		if string(p[at+pos:at+pos+ks]) == name {
+			v := p[at+pos+ks : at+pos+ks+vs]
+			if le.Uint64(v) != 0 {
+				t.Fatalf("bucket %s is not inline", name)
+			}
+			return v[bucketHead:]
+		}
+	}
+	t.Fatalf("no bucket %s", name)
+	return nil
+}
+
+// TestOpenRefusesUnsortedInlineKeys: bbolt's Check skips inline buckets,
+// and its cursor finds keys by binary search, so an inline bucket whose
+// keys were out of order (or a key twice) passed verify, and then a
+// SetTriage of a key got a second copy while AllTriage kept reading the
+// old value: the change silently lost, Check passing.
+func TestOpenRefusesUnsortedInlineKeys(t *testing.T) {
+	for name, keys := range map[string]string{"swapped": "ba", "twice": "aa"} {
+		t.Run(name, func(t *testing.T) {
+			b := smallState(t)
+			ip := inlineBucket(t, b, "triage")
+			if le.Uint16(ip[10:]) != 2 {
+				t.Fatalf("triage holds %d records, want 2", le.Uint16(ip[10:]))
+			}
+			for i := range 2 {
+				e := ip[pageHeaderSize+i*pageElemSize:]
+				if le.Uint32(e[8:]) != 1 {
+					t.Fatal("triage keys are not one byte")
+				}
+				e[le.Uint32(e[4:])] = keys[i]
+			}
+			openErr, useErr := openAndUse(t, writeState(t, b))
+			if !errors.Is(openErr, ErrDamaged) {
+				t.Fatalf("Open: %v (then: %v), want ErrDamaged", openErr, useErr)
+			}
+			t.Log(openErr)
+		})
+	}
+}

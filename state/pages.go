@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -282,6 +283,7 @@ func (c *pageChecker) elements(p []byte, s pageSpan) error {
 	if flags == branchPage && count == 0 {
 		return fmt.Errorf("%s: branch without children", where())
 	}
+	var prev []byte
 	for i := range count {
 		at := pageHeaderSize + i*pageElemSize
 		e := p[at : at+pageElemSize]
@@ -299,6 +301,17 @@ func (c *pageChecker) elements(p []byte, s pageSpan) error {
 		ksize, vsize := uint64(le.Uint32(e[8:])), uint64(le.Uint32(e[12:]))
 		if at+pos+ksize+vsize > uint64(len(p)) {
 			return fmt.Errorf("%s: element %d runs past the page", where(), i)
+		}
+		// bbolt's Check skips inline buckets, key order included, and
+		// its cursor finds keys by binary search: in unsorted keys a Put
+		// added a second copy of a key and a read kept finding the old
+		// one (a triage change silently lost).
+		if s.inline != nil {
+			key := p[at+pos : at+pos+ksize]
+			if i > 0 && bytes.Compare(prev, key) >= 0 {
+				return fmt.Errorf("%s: key %d is not after key %d", where(), i, i-1)
+			}
+			prev = key
 		}
 		if eflags&bucketLeaf == 0 {
 			continue
