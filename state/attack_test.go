@@ -513,3 +513,20 @@ func TestOpenRefusesUnsortedInlineKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenRefusesWrappingTxid: bbolt takes the meta page of the higher
+// transaction id as the live one, so a file at transaction 2^64-2 opened
+// (its first commit is 2^64-1), then a SetTriage committed as
+// transaction 0 and was ignored: AllTriage and the next Open lacked it,
+// and Check found freed pages reachable.
+func TestOpenRefusesWrappingTxid(t *testing.T) {
+	b := smallState(t)
+	m := liveMeta(b, os.Getpagesize())
+	le.PutUint64(m[metaTxid:], 1<<64-2)
+	sumMeta(m)
+	openErr, useErr := openAndUse(t, writeState(t, b))
+	if !errors.Is(openErr, ErrDamaged) {
+		t.Fatalf("Open: %v (then: %v), want ErrDamaged", openErr, useErr)
+	}
+	t.Log(openErr)
+}

@@ -42,6 +42,13 @@ const (
 	// may state up to 4 GiB, and this check and bbolt's commits each
 	// allocate a page-sized buffer per page.
 	maxPageSize = 64 << 10
+
+	// maxTxid bounds the transaction id: bbolt takes the meta page of
+	// the higher id as the live one, so a commit whose id wrapped to 0
+	// was ignored (a transaction at 2^64-2 lost the next run's writes,
+	// and bbolt's own freed pages then showed as reachable). A file
+	// committing every microsecond since 1970 is near 2^51.
+	maxTxid = 1 << 63
 )
 
 // metaPage fields, as offsets into the meta page.
@@ -89,6 +96,9 @@ func checkPages(r io.ReaderAt, size int64, pageSize int, txid, hwm uint64) error
 	ps := uint64(pageSize)
 	if ps < 1024 || ps > maxPageSize || ps&(ps-1) != 0 {
 		return fmt.Errorf("page size %d is not a power of two from 1 KiB to %d KiB", pageSize, maxPageSize>>10)
+	}
+	if txid >= maxTxid {
+		return fmt.Errorf("transaction %d: no file commits that often; the next ids would wrap to 0", txid)
 	}
 	if hwm < 2 || hwm > uint64(size)/ps {
 		return fmt.Errorf("high-water mark %d pages of %d bytes does not fit a file of %d bytes", hwm, pageSize, size)
