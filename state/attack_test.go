@@ -530,3 +530,47 @@ func TestOpenRefusesWrappingTxid(t *testing.T) {
 	}
 	t.Log(openErr)
 }
+
+// TestLoadTermsRefusesHugeSightingLists: a stored sighting list is a few
+// dozen bytes (the tracker keeps MaxSightings times); one of 4 MB of
+// one-byte gaps decoded to 4M times, 8 bytes of memory per byte of file
+// (a 300 MB file: gigabytes). LoadTerms refuses it without decoding.
+func TestLoadTermsRefusesHugeSightingLists(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "st")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveTerms("rule", []newterms.Term{{Hash: 1, Times: []int64{5}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := bolt.Open(filepath.Join(dir, DBFile), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := append([]byte{termsFormat, 2}, bytes.Repeat([]byte{1}, 4<<20)...)
+	err = db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketTerms).Bucket([]byte("rule")).Put([]byte{0, 0, 0, 0, 0, 0, 0, 2}, huge)
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	n := 0
+	err = s.LoadTerms("rule", func(uint64, []int64) { n++ })
+	runtime.ReadMemStats(&after)
+	if alloc := after.TotalAlloc - before.TotalAlloc; err == nil || alloc > 4<<20 {
+		t.Fatalf("LoadTerms allocated %d MiB for %d terms: %v, want an error", alloc>>20, n, err)
+	}
+	t.Log(err)
+}

@@ -372,6 +372,12 @@ func AppendTimes(dst []byte, times []int64) []byte {
 
 var errBadTimes = errors.New("corrupt sighting list")
 
+// maxTimesBytes bounds a stored sighting list. The tracker keeps at most
+// newterms.MaxSightings times per tuple, a list of under 100 bytes; a
+// list of megabytes of one-byte gaps decodes to 8 bytes of memory (and
+// more while the slice grows) per byte of file, so it is refused unread.
+const maxTimesBytes = 64 << 10
+
 // DecodeTimes reverses AppendTimes.
 func DecodeTimes(b []byte) ([]int64, error) { return decodeTimes(b, termsFormat, nil) }
 
@@ -380,6 +386,9 @@ func DecodeTimes(b []byte) ([]int64, error) { return decodeTimes(b, termsFormat,
 func decodeTimes(b []byte, format byte, out []int64) ([]int64, error) {
 	if len(b) == 0 || b[0] != format {
 		return nil, errBadTimes
+	}
+	if len(b) > maxTimesBytes {
+		return nil, fmt.Errorf("%w: %d bytes, more than %d", errBadTimes, len(b), maxTimesBytes)
 	}
 	b = b[1:]
 	var prev int64
