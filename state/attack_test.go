@@ -574,3 +574,48 @@ func TestLoadTermsRefusesHugeSightingLists(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// TestOpenUsesOtherBoltShapes: what bbolt writes on other systems or with
+// other options is no damage: page sizes from 1 KiB to 64 KiB (a state
+// dir copied from a host of another page size), and a file without a
+// freelist page (NoFreelistSync, which bbolt rebuilds by scanning). Each
+// opens, takes a run's writes, reopens and passes Check.
+func TestOpenUsesOtherBoltShapes(t *testing.T) {
+	for _, opt := range []bolt.Options{{PageSize: 1024}, {PageSize: 2048}, {PageSize: 16384}, {PageSize: 65536}, {NoFreelistSync: true}} {
+		t.Run(fmt.Sprintf("pages %d, no freelist %v", opt.PageSize, opt.NoFreelistSync), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "st")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			db, err := bolt.Open(filepath.Join(dir, DBFile), 0o600, &opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = db.Update(func(tx *bolt.Tx) error {
+				b, err := tx.CreateBucket(bucketExceptions)
+				if err != nil {
+					return err
+				}
+				for i := range 300 { // several pages, some freed by the next
+					if err := b.Put([]byte(strconv.Itoa(i)), bytes.Repeat([]byte{'x'}, 100)); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err == nil {
+				err = db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketExceptions).Delete([]byte("7")) })
+			}
+			if cerr := db.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			openErr, useErr := openAndUse(t, dir)
+			if openErr != nil || useErr != nil {
+				t.Fatalf("Open: %v, then: %v", openErr, useErr)
+			}
+		})
+	}
+}
