@@ -318,7 +318,9 @@ func TestJournalRefusesGaps(t *testing.T) {
 
 // TestOpenRefusesWrongKinds: a value where the schema has a bucket, or a
 // bucket where it has a value, in the records Open writes is damage, not a
-// bare bbolt "incompatible value" the user cannot act on.
+// bare bbolt "incompatible value" the user cannot act on; so is a term
+// history format that is no format (it asked for a newer xferhunt, or
+// below 1 was taken as the current one).
 func TestOpenRefusesWrongKinds(t *testing.T) {
 	cases := map[string]func(tx *bolt.Tx) error{
 		"terms format is a bucket": func(tx *bolt.Tx) error {
@@ -328,6 +330,12 @@ func TestOpenRefusesWrongKinds(t *testing.T) {
 			}
 			_, err := m.CreateBucket(metaTermsFormat)
 			return err
+		},
+		"terms format is no number": func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeta).Put(metaTermsFormat, []byte("\x00x"))
+		},
+		"terms format is below 1": func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeta).Put(metaTermsFormat, []byte("-7"))
 		},
 		"terms key is a bucket": func(tx *bolt.Tx) error {
 			b := tx.Bucket(bucketTerms)

@@ -47,7 +47,12 @@ func initTerms(tx *bolt.Tx, path string) (newterms.HashKey, error) {
 		return key, err
 	}
 	if v := meta.Get(metaTermsFormat); v != nil {
-		if n, err := strconv.Atoi(string(v)); err != nil || n > termsFormat {
+		switch n, err := strconv.Atoi(string(v)); {
+		case err != nil || n < termsFormatV1:
+			// No xferhunt writes that: asking for a newer one would
+			// send the user looking for a release that does not exist.
+			return key, &DamagedError{Path: path, Reason: fmt.Errorf("term history format %q is no format", v)}
+		case n > termsFormat:
 			return key, fmt.Errorf("%w: %s holds term history in format %q; this xferhunt reads format %d: run the newer xferhunt, or move the state dir away to start fresh", ErrNewerFormat, path, v, termsFormat)
 		}
 	}
