@@ -21,28 +21,16 @@ import (
 // history to span many pages.
 func filledDB(t *testing.T) []byte {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "src")
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var put []newterms.Term
-	for i := range 3000 {
-		put = append(put, newterms.Term{Hash: uint64(i) * 0x9e3779b97f4a7c15, Times: []int64{1700000000000 + int64(i), 1700000005000 + int64(i)}})
-	}
-	if err := s.SaveTerms("rule", put, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SetTriage("a", Triage{Status: triage.StatusClosed}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, DBFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := stateBytes(t, func(s *Store) error {
+		var put []newterms.Term
+		for i := range 3000 {
+			put = append(put, newterms.Term{Hash: uint64(i) * 0x9e3779b97f4a7c15, Times: []int64{1700000000000 + int64(i), 1700000005000 + int64(i)}})
+		}
+		if err := s.SaveTerms("rule", put, nil); err != nil {
+			return err
+		}
+		return s.SetTriage("a", Triage{Status: triage.StatusClosed})
+	})
 	if len(b) < 16*4096 {
 		t.Fatalf("db only %d bytes; the cuts below need many pages", len(b))
 	}

@@ -49,14 +49,8 @@ func FuzzOpen(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, db []byte) {
-		if err := os.WriteFile(filepath.Join(dir, DBFile), db, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		s, err := Open(dir)
-		if err != nil {
-			if len(db) > 0 && !errors.Is(err, ErrDamaged) && !errors.Is(err, ErrNewerFormat) {
-				t.Fatalf("error for a bad file is not ErrDamaged: %v", err)
-			}
+		s := openFuzzed(t, dir, db)
+		if s == nil {
 			return
 		}
 		defer s.Close()
@@ -106,16 +100,19 @@ func FuzzOpenUse(f *testing.F) {
 	}
 	f.Add(seed)
 	f.Fuzz(func(t *testing.T, db []byte) {
-		if err := os.WriteFile(filepath.Join(dir, DBFile), db, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		s, err := Open(dir)
-		if err != nil {
-			if len(db) > 0 && !errors.Is(err, ErrDamaged) && !errors.Is(err, ErrNewerFormat) {
-				t.Fatalf("error for a bad file is not ErrDamaged: %v", err)
-			}
+		s := openFuzzed(t, dir, db)
+		if s == nil {
 			return
 		}
+		// Closed on every path: a store left open by a failing input
+		// holds the file's lock, and every later input would fail on it
+		// (minimizing then ends at any input, the real one lost).
+		open := true
+		defer func() {
+			if open {
+				s.Close()
+			}
+		}()
 		checked := s.Check() == nil
 		// Each call may fail on what the file holds; none may panic.
 		_ = s.SetTriage("z", Triage{Status: triage.StatusOpen})
@@ -123,15 +120,34 @@ func FuzzOpenUse(f *testing.F) {
 		_, _ = s.Append(JournalAlerts, [][]byte{[]byte(`{"c":3}`)}, Retention{Records: 2})
 		_, _ = s.AllTriage()
 		_ = s.LoadTerms("rule", func(uint64, []int64) {})
+		open = false
 		if err := s.Close(); err != nil {
 			t.Fatalf("close: %v", err)
 		}
-		if s, err = Open(dir); err != nil {
+		s, err := Open(dir)
+		if err != nil {
 			t.Fatalf("reopen after writing to a file Open accepted: %v", err)
 		}
-		defer s.Close()
+		open = true
 		if err := s.Check(); checked && err != nil {
 			t.Fatalf("check after writing to a file that passed it: %v", err)
 		}
 	})
+}
+
+// openFuzzed writes db as the state.db of dir and opens it; a refusal is
+// nil, and must be ErrDamaged (ErrNewerFormat for a later format).
+func openFuzzed(t *testing.T, dir string, db []byte) *Store {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, DBFile), db, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(dir)
+	if err != nil {
+		if len(db) > 0 && !errors.Is(err, ErrDamaged) && !errors.Is(err, ErrNewerFormat) {
+			t.Fatalf("error for a bad file is not ErrDamaged: %v", err)
+		}
+		return nil
+	}
+	return s
 }

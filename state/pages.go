@@ -302,6 +302,9 @@ func (c *pageChecker) elements(p []byte, s pageSpan) error {
 			if at+pos+ksize > uint64(len(p)) {
 				return fmt.Errorf("%s: key %d runs past the page", where(), i)
 			}
+			if ksize == 0 {
+				return fmt.Errorf("%s: key %d is empty", where(), i)
+			}
 			if err := c.queue(le.Uint64(e[8:]), s.depth+1); err != nil {
 				return err
 			}
@@ -311,6 +314,11 @@ func (c *pageChecker) elements(p []byte, s pageSpan) error {
 		ksize, vsize := uint64(le.Uint32(e[8:])), uint64(le.Uint32(e[12:]))
 		if at+pos+ksize+vsize > uint64(len(p)) {
 			return fmt.Errorf("%s: element %d runs past the page", where(), i)
+		}
+		if ksize == 0 {
+			// bbolt writes no empty key, reads one, and asserts on it
+			// only when a write loads the page: the write panicked.
+			return fmt.Errorf("%s: key %d is empty", where(), i)
 		}
 		// bbolt's Check skips inline buckets, key order included, and
 		// its cursor finds keys by binary search: in unsorted keys a Put
