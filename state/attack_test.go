@@ -659,3 +659,103 @@ func TestOpenRefusesEmptyKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenRefusesOneChildBranch: bbolt writes no branch page of one child
+// (a split leaves two keys or more a page, a root of one child is
+// collapsed) and asserts on one when a delete shrinks the child: a branch
+// cut to its first child, the others freed, passed verify, and the
+// SaveTerms that deleted that rule's tuples panicked unrecovered ("parent
+// must have at least 2 children"). Deletes as heavy as bbolt's own
+// rebalancing sees leave no such page (the second half).
+func TestOpenRefusesOneChildBranch(t *testing.T) {
+	b := filledDB(t)
+	ps := os.Getpagesize()
+	br := 0
+	for id := 2; (id+1)*ps <= len(b); id++ {
+		p := b[id*ps:]
+		if int(le.Uint64(p)) == id && le.Uint16(p[8:]) == branchPage && le.Uint16(p[10:]) >= 2 {
+			br = id
+		}
+	}
+	if br == 0 {
+		t.Fatal("filled db has no branch page")
+	}
+	p := b[br*ps:]
+	var orphans []uint64
+	for i := 1; i < int(le.Uint16(p[10:])); i++ {
+		c := le.Uint64(p[pageHeaderSize+i*pageElemSize+8:])
+		for o := range uint64(le.Uint32(b[int(c)*ps+12:])) + 1 {
+			orphans = append(orphans, c+o)
+		}
+	}
+	le.PutUint16(p[10:], 1)
+	addFree(t, b, ps, le.Uint64(liveMeta(b, ps)[metaFreelist:]), orphans...)
+	dir := writeState(t, b)
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				done <- fmt.Errorf("panic: %v", v)
+			}
+		}()
+		s, err := Open(dir)
+		if err != nil {
+			done <- err
+			return
+		}
+		defer s.Close()
+		var del []uint64
+		if err := s.LoadTerms("rule", func(h uint64, _ []int64) { del = append(del, h) }); err != nil || len(del) < 2 {
+			done <- fmt.Errorf("load: %d terms, %v", len(del), err)
+			return
+		}
+		done <- fmt.Errorf("opened; deleting %d tuples: %v", len(del)-1, s.SaveTerms("rule", nil, del[1:]))
+	}()
+	if err := <-done; !errors.Is(err, ErrDamaged) {
+		t.Fatalf("%v, want ErrDamaged", err)
+	} else {
+		t.Log(err)
+	}
+
+	// bbolt's own deletes, heavy and in many transactions, pass.
+	path := filepath.Join(t.TempDir(), DBFile)
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(i int) []byte { return []byte(fmt.Sprintf("%08d", i*7919%20000)) }
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket([]byte("b"))
+		for i := 0; err == nil && i < 20000; i++ {
+			err = b.Put(key(i), []byte("value"))
+		}
+		return err
+	})
+	for round := 0; err == nil && round < 10; round++ {
+		err = db.Update(func(tx *bolt.Tx) error {
+			for i := round; i < 20000; i += 11 {
+				if err := tx.Bucket([]byte("b")).Delete(key(i)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	raw, _ := os.ReadFile(path)
+	m := liveMeta(raw, ps)
+	if err := checkPages(f, fi.Size(), ps, le.Uint64(m[metaTxid:]), le.Uint64(m[metaPgid:])); err != nil {
+		t.Fatalf("bbolt's deletes refused: %v", err)
+	}
+}
