@@ -759,3 +759,45 @@ func TestOpenRefusesOneChildBranch(t *testing.T) {
 		t.Fatalf("bbolt's deletes refused: %v", err)
 	}
 }
+
+// TestOpenRefusesBranchKeyMismatch: bbolt finds a child in its parent by
+// the child's first key when a write moves or drops it. A leaf below a
+// branch emptied, or whose first key was raised above its branch key
+// (bbolt's Check only wants it no smaller), passed verify; the write that
+// then dropped or moved it left the parent's entry behind while the page
+// was freed, and a later write freed it again: a panic ("page N already
+// freed", unrecovered) in SaveTerms. structured mutation of filledDB
+// found the first (one byte: a page's count).
+func TestOpenRefusesBranchKeyMismatch(t *testing.T) {
+	ps := os.Getpagesize()
+	secondChild := func(t *testing.T, b []byte) []byte {
+		for id := 2; (id+1)*ps <= len(b); id++ {
+			p := b[id*ps:]
+			if int(le.Uint64(p)) == id && le.Uint16(p[8:]) == branchPage && le.Uint16(p[10:]) >= 3 {
+				c := le.Uint64(p[pageHeaderSize+pageElemSize+8:])
+				return b[int(c)*ps : int(c+1)*ps]
+			}
+		}
+		t.Fatal("no branch page of three children")
+		return nil
+	}
+	cases := map[string]func(c []byte){
+		"child emptied": func(c []byte) { le.PutUint16(c[10:], 0) },
+		"child's first key raised": func(c []byte) {
+			e := c[pageHeaderSize:]
+			k := c[pageHeaderSize+le.Uint32(e[4:]):]
+			k[le.Uint32(e[8:])-1]++ // still below the child's second key
+		},
+	}
+	for name, corrupt := range cases {
+		t.Run(name, func(t *testing.T) {
+			b := filledDB(t)
+			corrupt(secondChild(t, b))
+			openErr, useErr := openAndUse(t, writeState(t, b))
+			if !errors.Is(openErr, ErrDamaged) {
+				t.Fatalf("Open: %v (then: %v), want ErrDamaged", openErr, useErr)
+			}
+			t.Log(openErr)
+		})
+	}
+}

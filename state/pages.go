@@ -71,6 +71,9 @@ type pageSpan struct {
 	id     uint64
 	inline []byte
 	depth  int
+	// key is the branch key that leads to the page, in c.keys (off,
+	// len; len 0 for a bucket's root): it must be the page's first key.
+	keyOff, keyLen uint32
 }
 
 // pageChecker holds what checkPages has seen: each page id may be
@@ -84,6 +87,7 @@ type pageChecker struct {
 	freed    []uint64 // pages the freelist names
 	stack    []pageSpan
 	buf      []byte
+	keys     []byte // the branch keys of queued pages (pageSpan.key)
 }
 
 // checkPages walks the database in r (size bytes, pages of pageSize)
@@ -120,7 +124,7 @@ func checkPages(r io.ReaderAt, size int64, pageSize int, txid, hwm uint64) error
 	if root == 0 {
 		return errors.New("meta page: root bucket is inline")
 	}
-	if err := c.queue(root, 1); err != nil {
+	if err := c.queue(root, 1, nil); err != nil {
 		return err
 	}
 	for len(c.stack) > 0 {
@@ -178,7 +182,7 @@ func (c *pageChecker) meta(txid uint64) ([]byte, error) {
 // queue adds page id to the pages to read. Each id is queued once: a
 // hostile file whose every element names one page would otherwise fill
 // the stack with millions of copies before the first is read.
-func (c *pageChecker) queue(id uint64, depth int) error {
+func (c *pageChecker) queue(id uint64, depth int, key []byte) error {
 	if id < 2 || id >= c.hwm {
 		return fmt.Errorf("page %d: outside pages 2..%d", id, c.hwm-1)
 	}
@@ -187,7 +191,8 @@ func (c *pageChecker) queue(id uint64, depth int) error {
 		return fmt.Errorf("page %d: reached twice (a cycle or a shared page)", id)
 	}
 	*w |= bit
-	c.stack = append(c.stack, pageSpan{id: id, depth: depth})
+	c.stack = append(c.stack, pageSpan{id: id, depth: depth, keyOff: uint32(len(c.keys)), keyLen: uint32(len(key))})
+	c.keys = append(c.keys, key...)
 	return nil
 }
 
@@ -297,6 +302,26 @@ func (c *pageChecker) elements(p []byte, s pageSpan) error {
 		// below (a panic in SaveTerms).
 		return fmt.Errorf("%s: branch with %d children", where(), count)
 	}
+	if s.keyLen > 0 {
+		// bbolt finds a child in its parent by the child's first key
+		// when a write moves or drops it: an empty child, or a branch
+		// key that differs (bbolt's Check only wants it no greater),
+		// left the parent's entry in place while the page was freed,
+		// and the next write freed it again (a panic in a SaveTerms).
+		// bbolt removes an emptied child, so it writes neither.
+		if count == 0 {
+			return fmt.Errorf("%s: no keys below a branch", where())
+		}
+		e := p[pageHeaderSize:]
+		pos, ksize := uint64(le.Uint32(e[4:])), uint64(le.Uint32(e[8:]))
+		if flags == branchPage {
+			pos, ksize = uint64(le.Uint32(e)), uint64(le.Uint32(e[4:]))
+		}
+		at := uint64(pageHeaderSize)
+		if at+pos+ksize > uint64(len(p)) || !bytes.Equal(p[at+pos:at+pos+ksize], c.keys[s.keyOff:s.keyOff+s.keyLen]) {
+			return fmt.Errorf("%s: first key is not its parent's key for it", where())
+		}
+	}
 	var prev []byte
 	for i := range count {
 		at := pageHeaderSize + i*pageElemSize
@@ -309,7 +334,7 @@ func (c *pageChecker) elements(p []byte, s pageSpan) error {
 			if ksize == 0 {
 				return fmt.Errorf("%s: key %d is empty", where(), i)
 			}
-			if err := c.queue(le.Uint64(e[8:]), s.depth+1); err != nil {
+			if err := c.queue(le.Uint64(e[8:]), s.depth+1, p[at+pos:at+pos+ksize]); err != nil {
 				return err
 			}
 			continue
@@ -343,7 +368,7 @@ func (c *pageChecker) elements(p []byte, s pageSpan) error {
 			return fmt.Errorf("%s: bucket %d has a %d-byte header", where(), i, len(v))
 		}
 		if root := le.Uint64(v); root != 0 {
-			if err := c.queue(root, s.depth+1); err != nil {
+			if err := c.queue(root, s.depth+1, nil); err != nil {
 				return err
 			}
 			continue
