@@ -169,6 +169,9 @@ func (c *Chain) Process(doc ecs.Doc, e *story.Event, f Flags) []Alert {
 			if !c.admit(e.Time) {
 				return nil
 			}
+			if p == "" {
+				p = u.path()
+			}
 			return []Alert{c.alert(doc, e, u, "executed", p, f)}
 		}
 	}
@@ -185,9 +188,15 @@ var interpreters = map[string]bool{
 }
 
 // isInterpreter reads python3.11 as python3: versioned names are common.
+// The dynamic loader counts too: `ld-linux-x86-64.so.2 ./tool` runs the
+// ELF its argument names, and the kernel's record names only the loader
+// (comm is its name cut to 15 bytes, ld-linux-x86-64).
 func isInterpreter(exe string) bool {
 	name := path.Base(exe)
 	if interpreters[name] {
+		return true
+	}
+	if strings.HasPrefix(name, "ld-linux") || strings.HasPrefix(name, "ld-musl") || name == "ld.so" {
 		return true
 	}
 	if i := strings.IndexAny(name, "0123456789"); i > 0 {
@@ -201,9 +210,13 @@ func isInterpreter(exe string) bool {
 // its argument. A `-c` command string is not a file: `bash -c /tmp/tool.sh`
 // is followed by the kernel's own exec of tool.sh, which is the one that
 // counts.
+//
+// fexecve (execveat with AT_EMPTY_PATH) gives the kernel no name: its
+// PATH record names "" with the file's inode, so "" stands for the
+// event's own file, which find looks up by that inode.
 func ranFiles(e *story.Event) []string {
 	out := []string{}
-	if e.Path != "" {
+	if e.Path != "" || e.Inode != "" {
 		out = append(out, e.Path)
 	}
 	if !isInterpreter(e.Exe) && !isInterpreter(e.Process) {
@@ -236,6 +249,16 @@ func (c *Chain) dropInode(e *story.Event) {
 	if e.Inode != "" {
 		delete(c.inodes, upKey{e.Host, e.Inode})
 	}
+}
+
+// path is the upload's name now: that of its creation or last rename.
+func (u *upload) path() string {
+	for i := len(u.steps) - 1; i >= 0; i-- {
+		if k := u.steps[i].Kind; k == story.Create || k == story.Overwrite || k == story.Rename {
+			return u.steps[i].Path
+		}
+	}
+	return u.steps[0].Path
 }
 
 func (u *upload) step(e story.Event) {

@@ -84,6 +84,58 @@ func TestAttackChainFollowsInode(t *testing.T) {
 	}
 }
 
+// fexecve (execveat with AT_EMPTY_PATH, as Python's os.execve(fd) and
+// glibc's fexecve make it) hands the kernel no name: the exec's PATH
+// record names "" and the upload's inode (captured on this host:
+// `item=0 name="" inode=10027013`, exe= the upload's path). Before, no
+// name meant no file run and the upload ran unseen.
+func TestChainFexecveRunsByInode(t *testing.T) {
+	got := chainSteps(t, []story.Event{
+		uploadEv("/tmp/d/up", "42"),
+		{Kind: story.Chmod, Action: "attributes_modified", Process: "python3", Path: "/tmp/d/up", Mode: "0755", Inode: "42"},
+		execOf("up", "/tmp/d/up", "", "42", "/tmp/d", "up"),
+	})
+	want := []string{"made_executable by python3", "executed by up"}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("triggers %s, want %s", join(got), join(want))
+	}
+	// Another file's inode, or no inode at all, runs no upload.
+	for _, ino := range []string{"43", ""} {
+		got := chainSteps(t, []story.Event{uploadEv("/tmp/d/up", "42"), execOf("x", "/tmp/d/x", "", ino, "/tmp/d", "x")})
+		if len(got) != 0 {
+			t.Errorf("exec of no name, inode %q: triggers %s", ino, join(got))
+		}
+	}
+}
+
+// The alert of a run by inode names the upload's path (the exec named
+// none), after a rename its new one.
+func TestChainFexecveNamesTheUpload(t *testing.T) {
+	c := newUploadExec(t)
+	evs := []story.Event{
+		uploadEv("/tmp/d/up", "42"),
+		{Kind: story.Rename, Action: "rename", Process: "mv", OldPath: "/tmp/d/up", Path: "/tmp/d/up2", Inode: "42"},
+		execOf("up2", "/tmp/d/up2", "", "42", "/tmp/d", "up2"),
+	}
+	var got []Alert
+	for i := range evs {
+		e := evs[i]
+		e.Time, e.Key, e.Host = int64(1_700_000_000_000+i), "k"+string(rune('a'+i)), "h"
+		got = append(got, c.Process(ecs.Doc{}, &e, Flags{Key: e.Key})...)
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d alerts, want the executed one", len(got))
+	}
+	explain, _ := got[0].Doc.Get("xferhunt.explain").(map[string]any)
+	clauses, _ := explain["clauses"].([]any)
+	if len(clauses) != 2 {
+		t.Fatalf("explain %v", explain)
+	}
+	if c, _ := clauses[1].(map[string]any); c["clause"] != "executed: exec of /tmp/d/up2" {
+		t.Errorf("clause %q, want the upload's new path", c["clause"])
+	}
+}
+
 func TestAttackChainDirectoryRename(t *testing.T) {
 	got := chainSteps(t, []story.Event{
 		uploadEv("/tmp/d/sub/tool", "42"),

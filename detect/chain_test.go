@@ -172,6 +172,11 @@ func TestRanFilesOnlyInterpreters(t *testing.T) {
 		{"/usr/bin/dash", []string{"sh", "tool.sh"}, true},
 		{"/usr/bin/python3.11", []string{"python3", "/tmp/d/tool.sh"}, true},
 		{"/usr/bin/bash", []string{"bash", "-c", "/tmp/d/tool.sh"}, false},
+		// The dynamic loader, by the name the kernel resolves and by
+		// the one a command line gives it.
+		{"/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", []string{"/lib64/ld-linux-x86-64.so.2", "./tool.sh"}, true},
+		{"/lib/ld-musl-x86_64.so.1", []string{"ld-musl-x86_64.so.1", "tool.sh"}, true},
+		{"/usr/bin/ldd", []string{"ldd", "tool.sh"}, false},
 	} {
 		e := story.Event{Kind: story.Exec, Exe: c.exe, Process: path.Base(c.exe), Args: c.args, Cwd: "/tmp/d"}
 		if got := slices.Contains(ranFiles(&e), "/tmp/d/tool.sh"); got != c.ran {

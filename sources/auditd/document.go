@@ -316,7 +316,10 @@ func (fe *fileEvent) doc(bx *boxes) ecs.Doc {
 	if !fe.context || fe.gid >= 0 || fe.gidName != "" {
 		doc["group"] = bx.group(fe.gid, fe.gidName)
 	}
-	if fe.fpath != "" || !fe.context {
+	// A context event has a file when its record names one, or, for
+	// fexecve (execveat AT_EMPTY_PATH: PATH item 0 is name=""), only
+	// the inode of the file run: how a chain finds the upload it ran.
+	if fe.fpath != "" || fe.inode != "" || !fe.context {
 		doc["file"] = fe.fileObject(bx)
 	}
 

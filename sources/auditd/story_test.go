@@ -120,3 +120,23 @@ func TestExecInteractive(t *testing.T) {
 		}
 	}
 }
+
+// fexecve gives the kernel no name: the exec's PATH item 0 is name=""
+// with the inode of the file run (testdata/fexecve.log, captured). The
+// exec's document keeps that inode, with no file.path, so a chain can
+// find the upload it ran by inode; before, a nameless file was dropped.
+func TestExecOfNoNameKeepsInode(t *testing.T) {
+	b, err := os.ReadFile("testdata/fexecve.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := parseStory(strings.Split(strings.TrimSpace(string(b)), "\n"), true)
+	if len(evs) != 1 || evs[0].Doc.Str("event.action") != ActionExec {
+		t.Fatalf("fexecve gave %d events %v", len(evs), evs)
+	}
+	d := evs[0].Doc
+	if d.Str("file.inode") != "10027013" || d.Get("file.path") != nil || d.Str("process.executable") != "/tmp/tm/upx" {
+		t.Errorf("file.inode %q, file.path %v, process.executable %q; want 10027013, none, /tmp/tm/upx",
+			d.Str("file.inode"), d.Get("file.path"), d.Str("process.executable"))
+	}
+}
