@@ -159,7 +159,11 @@ func (c *Chain) Process(doc ecs.Doc, e *story.Event, f Flags) []Alert {
 		}
 		return []Alert{c.alert(doc, e, u, "made_executable", e.Path, f)}
 	case story.Exec:
-		for _, p := range ranFiles(e) {
+		args := e.Args
+		if e.ArgsCut() && runsScripts(e) {
+			args = allArgs(doc, args)
+		}
+		for _, p := range ranFiles(e, args) {
 			u := c.find(e, p)
 			if u == nil || u.executed {
 				continue
@@ -214,20 +218,46 @@ func isInterpreter(exe string) bool {
 // fexecve (execveat with AT_EMPTY_PATH) gives the kernel no name: its
 // PATH record names "" with the file's inode, so "" stands for the
 // event's own file, which find looks up by that inode.
-func ranFiles(e *story.Event) []string {
+//
+// args are the exec's arguments: the story event's, or all of the
+// document's when the story cut them.
+func ranFiles(e *story.Event, args []string) []string {
 	out := []string{}
 	if e.Path != "" || e.Inode != "" {
 		out = append(out, e.Path)
 	}
-	if !isInterpreter(e.Exe) && !isInterpreter(e.Process) {
+	if !runsScripts(e) {
 		return out
 	}
-	for i, a := range e.Args {
-		if i == 0 || e.Args[i-1] == "-c" {
+	for i, a := range args {
+		if i == 0 || args[i-1] == "-c" {
 			continue
 		}
 		if p := story.ArgPath(a, e.Cwd); p != "" {
 			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// runsScripts reports whether the exec's program runs a file its
+// arguments name.
+func runsScripts(e *story.Event) bool { return isInterpreter(e.Exe) || isInterpreter(e.Process) }
+
+// allArgs returns the exec's arguments as its document holds them, or
+// kept when it holds no more: an argument over 8 KiB, or 64 options,
+// before the script pushed it past what a story event keeps
+// (story.keepArgs), which hid the run (TestAttackUploadExecEvasion's
+// longarg and manyflags).
+func allArgs(doc ecs.Doc, kept []string) []string {
+	vs := doc.Values("process.args")
+	if len(vs) < len(kept) {
+		return kept
+	}
+	out := make([]string, 0, len(vs))
+	for _, v := range vs {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
 		}
 	}
 	return out

@@ -7,6 +7,8 @@ package detect
 
 import (
 	"os"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/xferhunt/xferhunt/ecs"
@@ -160,4 +162,46 @@ func join(s []string) string {
 		out += v
 	}
 	return out + "]"
+}
+
+// A story event keeps 64 arguments and 8 KiB of them (story.keepArgs): a
+// command line that puts 70 options, or one argument over 8 KiB, before
+// the script pushed the script past the cut and its run went unseen
+// (TestAttackUploadExecEvasion's manyflags and longarg). The chain reads
+// an interpreter's cut arguments from the event's document.
+func TestChainReadsCutArguments(t *testing.T) {
+	for name, args := range map[string][]any{
+		"70 options": append(append([]any{"python3"}, slices.Repeat([]any{"-u"}, 70)...), "up"),
+		"9 KiB arg":  {"python3", "-X", strings.Repeat("x", 9000), "up"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := newUploadExec(t)
+			up := uploadEv("/tmp/d/up", "42")
+			up.Time, up.Key, up.Host = 1_700_000_000_000, "ka", "h"
+			c.Process(ecs.Doc{}, &up, Flags{Key: up.Key})
+			doc := ecs.Doc{
+				"@timestamp": "2023-11-14T22:13:21.000Z", "event": map[string]any{"action": "exec", "id": "kb"},
+				"host":    map[string]any{"id": "h"},
+				"process": map[string]any{"name": "python3", "executable": "/usr/bin/python3.11", "working_directory": "/tmp/d", "args": args},
+				"file":    map[string]any{"path": "/usr/bin/python3.11", "inode": "7"},
+			}
+			e, ok := story.FromDoc(doc, "kb")
+			if !ok || !e.ArgsCut() {
+				t.Fatalf("story event %v (ok %v): its arguments are not cut, the test tests nothing", e.Args, ok)
+			}
+			got := c.Process(doc, &e, Flags{Key: e.Key})
+			if len(got) != 1 || got[0].Doc.Str("xferhunt.chain.trigger") != "executed" {
+				t.Fatalf("%d alerts, want executed", len(got))
+			}
+			// A program that is no interpreter runs nothing its arguments
+			// name, cut or not.
+			c2 := newUploadExec(t)
+			c2.Process(ecs.Doc{}, &up, Flags{Key: up.Key})
+			doc["process"].(map[string]any)["name"] = "ls"
+			doc["process"].(map[string]any)["executable"] = "/usr/bin/ls"
+			if e, _ := story.FromDoc(doc, "kb"); len(c2.Process(doc, &e, Flags{Key: e.Key})) != 0 {
+				t.Error("ls with the upload among cut arguments raised an alert")
+			}
+		})
+	}
 }

@@ -289,6 +289,22 @@ const (
 	maxArgBytes = 8 << 10
 )
 
+// argsCutFormat is keepArgs' last argument when it cut the rest.
+const argsCutFormat = "…(%d more arguments, %d bytes, not kept)"
+
+// ArgsCut reports whether keepArgs cut the event's arguments: whoever
+// needs them all (the upload-exec chain looks for a script among an
+// interpreter's arguments, and a hostile command line can push it past
+// the cut) reads them from the event's document instead. A real argument
+// shaped like the note only costs that reading.
+func (e *Event) ArgsCut() bool {
+	if len(e.Args) == 0 {
+		return false
+	}
+	last := e.Args[len(e.Args)-1]
+	return strings.HasPrefix(last, "…(") && strings.HasSuffix(last, " bytes, not kept)")
+}
+
 func keepArgs(vs []any) []string {
 	var out []string
 	size := 0
@@ -304,7 +320,7 @@ func keepArgs(vs []any) []string {
 					rest += len(s)
 				}
 			}
-			return append(out, fmt.Sprintf("…(%d more arguments, %d bytes, not kept)", len(vs)-i, rest))
+			return append(out, fmt.Sprintf(argsCutFormat, len(vs)-i, rest))
 		}
 		out = append(out, s)
 		size += len(s)
