@@ -122,14 +122,13 @@ func (c *Chain) Process(doc ecs.Doc, e *story.Event, f Flags) []Alert {
 	switch e.Kind {
 	case story.Create, story.Overwrite:
 		if IsTransfer(e) && e.Path != "" {
-			u := &upload{steps: []story.Event{*e}}
-			c.put(upKey{e.Host, e.Path}, u)
-			if e.Inode != "" {
-				if len(c.inodes) >= maxUploads {
-					clear(c.inodes)
-				}
-				c.inodes[upKey{e.Host, e.Inode}] = u
-			}
+			c.track(e, &upload{steps: []story.Event{*e}})
+		} else if from := c.copiedFrom(doc, e); from != nil {
+			// The copy is another file: its own chmod and run, once
+			// each, but the same upload's story (its first step).
+			u := &upload{steps: append([]story.Event(nil), from.steps...), alert: from.alert}
+			u.step(*e)
+			c.track(e, u)
 		} else if e.Kind == story.Overwrite {
 			// Rewritten by something else: no longer the upload.
 			c.drop(upKey{e.Host, e.Path})
@@ -238,6 +237,52 @@ func ranFiles(e *story.Event, args []string) []string {
 		}
 	}
 	return out
+}
+
+// track follows u as the file e created, by path and by inode.
+func (c *Chain) track(e *story.Event, u *upload) {
+	c.put(upKey{e.Host, e.Path}, u)
+	if e.Inode != "" {
+		if len(c.inodes) >= maxUploads {
+			clear(c.inodes)
+		}
+		c.inodes[upKey{e.Host, e.Inode}] = u
+	}
+}
+
+// copiers copy a file their arguments name into the one they create.
+// mv is among them: across file systems it copies and deletes (the
+// rename it tries first fails, and the rules record successes only).
+var copiers = map[string]bool{"cp": true, "mv": true, "install": true}
+
+// copiedFrom is the upload that e, a file creation by cp, mv or install,
+// copies: an upload its arguments name, when the created file is the
+// last argument (cp up tool) or has the upload's name (cp up /usr/local/bin/).
+// A copy by any other program (cat, python, dd) is a new file to the
+// chain (README, Known limits).
+func (c *Chain) copiedFrom(doc ecs.Doc, e *story.Event) *upload {
+	if e.Path == "" || !copiers[path.Base(e.Exe)] && !copiers[e.Process] {
+		return nil
+	}
+	args := e.Args
+	if e.ArgsCut() {
+		args = allArgs(doc, args)
+	}
+	var ops []string
+	for _, a := range args[min(1, len(args)):] {
+		if p := story.ArgPath(a, e.Cwd); p != "" {
+			ops = append(ops, p)
+		}
+	}
+	for _, p := range ops {
+		if p == e.Path {
+			continue
+		}
+		if u := c.get(upKey{e.Host, p}); u != nil && (e.Path == ops[len(ops)-1] || path.Base(e.Path) == path.Base(p)) {
+			return u
+		}
+	}
+	return nil
 }
 
 // runsScripts reports whether the exec's program runs a file its

@@ -205,3 +205,50 @@ func TestChainReadsCutArguments(t *testing.T) {
 		})
 	}
 }
+
+// cp, mv and install copy an upload into another file: `cp up /usr/local/bin/`
+// or a mv across file systems (a copy, then the upload deleted) made the
+// run of the copy invisible to the chain. The copy is followed when its
+// creator names the upload and the created file is the last argument or
+// has the upload's name; a copy by another program is not (a gap).
+func TestChainFollowsCopies(t *testing.T) {
+	copyEv := func(proc, dst, ino string, args ...string) story.Event {
+		return story.Event{Kind: story.Create, Action: "creation", Process: proc, Exe: "/usr/bin/" + proc, Path: dst, Inode: ino, Cwd: "/tmp/d", Args: args}
+	}
+	chmodEv := func(p string) story.Event {
+		return story.Event{Kind: story.Chmod, Action: "attributes_modified", Process: "chmod", Path: p, Mode: "0755"}
+	}
+	for _, c := range []struct {
+		name string
+		evs  []story.Event
+		want []string
+	}{
+		{"cp to a file", []story.Event{copyEv("cp", "/tmp/d/cpx", "50", "cp", "up", "cpx"), chmodEv("/tmp/d/cpx"),
+			execOf("cpx", "/usr/bin/dash", "/tmp/d/cpx", "50", "/tmp/d", "./cpx")},
+			[]string{"made_executable by chmod", "executed by cpx"}},
+		{"cp into a directory", []story.Event{copyEv("cp", "/usr/local/bin/up", "51", "cp", "-p", "/tmp/d/up", "/usr/local/bin/"),
+			execOf("up", "/usr/bin/dash", "/usr/local/bin/up", "51", "/", "up")},
+			[]string{"executed by up"}},
+		{"mv across file systems", []story.Event{copyEv("mv", "/dev/shm/x", "52", "mv", "up", "/dev/shm/x"),
+			{Kind: story.Delete, Action: "deletion", Process: "mv", Path: "/tmp/d/up", Inode: "42"},
+			chmodEv("/dev/shm/x"), execOf("x", "/usr/bin/dash", "/dev/shm/x", "52", "/tmp/d", "/dev/shm/x")},
+			[]string{"made_executable by chmod", "executed by x"}},
+		{"install", []story.Event{copyEv("install", "/usr/local/bin/tool", "53", "install", "-m", "755", "up", "/usr/local/bin/tool"),
+			execOf("tool", "/usr/bin/dash", "/usr/local/bin/tool", "53", "/", "tool")},
+			[]string{"executed by tool"}},
+		// Not copies of the upload.
+		{"cp of another file", []story.Event{copyEv("cp", "/tmp/e/other", "54", "cp", "other", "/tmp/e/"), chmodEv("/tmp/e/other"),
+			execOf("other", "/usr/bin/dash", "/tmp/e/other", "54", "/tmp/e", "./other")}, nil},
+		{"cp of two files, the other one's copy", []story.Event{copyEv("cp", "/tmp/e/other", "55", "cp", "up", "other", "/tmp/e/"),
+			chmodEv("/tmp/e/other"), execOf("other", "/usr/bin/dash", "/tmp/e/other", "55", "/tmp/e", "./other")}, nil},
+		{"tee is no copier", []story.Event{copyEv("tee", "/tmp/d/t", "56", "tee", "t", "up"), chmodEv("/tmp/d/t"),
+			execOf("t", "/usr/bin/dash", "/tmp/d/t", "56", "/tmp/d", "./t")}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := chainSteps(t, append([]story.Event{uploadEv("/tmp/d/up", "42")}, c.evs...))
+			if join(got) != join(c.want) {
+				t.Errorf("triggers %s, want %s", join(got), join(c.want))
+			}
+		})
+	}
+}

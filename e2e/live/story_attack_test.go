@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 	"unicode"
@@ -415,6 +416,12 @@ func TestAttackUploadExecEvasion(t *testing.T) {
 	u := us[0]
 	ops := writeScript(t, dir, "ops.py", attackOps)
 	py := "python3 " + ops
+	// mvfs needs a file system other than dir's: /dev/shm (tmpfs).
+	shm := "/dev/shm/" + filepath.Base(dir) + "-mvfs"
+	t.Cleanup(func() { os.Remove(shm) })
+	if sameFS(t, dir, "/dev/shm") {
+		t.Fatalf("%s and /dev/shm are one file system: mvfs would test a rename", dir)
+	}
 	evs := []evasion{
 		{name: "control", cmd: "OP=chmod A=up-control " + py + " && ./up-control", want: []string{"made_executable", "executed"}},
 		// Before 24edb6f `chmod +x f` was reported as f executed by chmod,
@@ -427,6 +434,11 @@ func TestAttackUploadExecEvasion(t *testing.T) {
 		{name: "symlink", cmd: "OP=chmod A=up-symlink " + py + " && OP=symlink A=up-symlink B=sl " + py + " && ./sl", want: []string{"executed"}},
 		{name: "copy", cmd: "OP=copy A=up-copy B=cpy " + py + " && ./cpy", want: []string{"executed"},
 			gap: "a copy of the upload made by another program is a new file"},
+		// cp, and mv across file systems (/dev/shm is another one: a
+		// copy, then the upload deleted), are followed (detect/chain.go
+		// copiedFrom).
+		{name: "cp", cmd: "cp up-cp cpx && chmod +x cpx && ./cpx", want: []string{"made_executable", "executed"}},
+		{name: "mvfs", cmd: "mv up-mvfs " + shm + " && chmod +x " + shm + " && " + shm, want: []string{"made_executable", "executed"}},
 		{name: "stdin", cmd: "sh < up-stdin", want: []string{"executed"}, gap: "a script fed to an interpreter on stdin names no file"},
 		{name: "pipe", cmd: "cat < up-pipe | sh", want: []string{"executed"}, gap: "a script piped into an interpreter names no file"},
 		{name: "procfd", cmd: "OP=chmod A=up-procfd " + py + " && OP=procfd A=up-procfd " + py, want: []string{"executed"}},
@@ -1566,4 +1578,17 @@ func slowAttack(t *testing.T) {
 	if os.Getenv("XFERHUNT_ATTACK_SLOW") != "1" {
 		t.Skip("a host-flooding attack (minutes long, the kernel drops records host-wide meanwhile): XFERHUNT_ATTACK_SLOW=1 runs it")
 	}
+}
+
+// sameFS reports whether two paths are on one file system (st_dev).
+func sameFS(t *testing.T, a, b string) bool {
+	t.Helper()
+	var sa, sb syscall.Stat_t
+	if err := syscall.Stat(a, &sa); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Stat(b, &sb); err != nil {
+		t.Fatal(err)
+	}
+	return sa.Dev == sb.Dev
 }
