@@ -123,7 +123,7 @@ func (c *Chain) Process(doc ecs.Doc, e *story.Event, f Flags) []Alert {
 	case story.Create, story.Overwrite:
 		if IsTransfer(e) && e.Path != "" {
 			c.track(e, &upload{steps: []story.Event{*e}})
-		} else if from := c.copiedFrom(doc, e); from != nil {
+		} else if from := c.copiedFrom(e); from != nil {
 			// The copy is another file: its own chmod and run, once
 			// each, but the same upload's story (its first step).
 			u := &upload{steps: append([]story.Event(nil), from.steps...), alert: from.alert}
@@ -260,14 +260,14 @@ var copiers = map[string]bool{"cp": true, "mv": true, "install": true}
 // last argument (cp up tool) or has the upload's name (cp up /usr/local/bin/).
 // A copy by any other program (cat, python, dd) is a new file to the
 // chain (README, Known limits).
-func (c *Chain) copiedFrom(doc ecs.Doc, e *story.Event) *upload {
+func (c *Chain) copiedFrom(e *story.Event) *upload {
 	if e.Path == "" || !copiers[path.Base(e.Exe)] && !copiers[e.Process] {
 		return nil
 	}
+	// The story event's arguments only (64 at most), not the document's
+	// all: one cp of a hundred thousand files makes as many creations,
+	// and reading every argument for each would cost the square.
 	args := e.Args
-	if e.ArgsCut() {
-		args = allArgs(doc, args)
-	}
 	var ops []string
 	for _, a := range args[min(1, len(args)):] {
 		if p := story.ArgPath(a, e.Cwd); p != "" {
