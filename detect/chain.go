@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -21,7 +22,9 @@ var TransferPrograms = []string{"scp", "ftp", "sftp", "vsftpd", "sftp-server", "
 // per upload (a file renamed a thousand times keeps its first and last).
 const (
 	maxUploads = 1 << 16
-	maxSteps   = 16
+	// maxInterpCopies bounds the copies of interpreters followed.
+	maxInterpCopies = 1 << 12
+	maxSteps        = 16
 )
 
 // Chain evaluates the companion rule upload-exec: a file created by a
@@ -37,8 +40,12 @@ type Chain struct {
 	// hard link, a symlink, /proc/self/fd/N or a renamed directory reach
 	// it under another name, and the exec's record names that inode.
 	inodes map[upKey]*upload
-	now    func() time.Time
-	raised atomic.Uint64 // read by status lines on other goroutines
+	// interps are copies of an interpreter (`cp /bin/sh ./notashell`)
+	// by path and by inode: their execs run the scripts their arguments
+	// name like the interpreter's would. Bounded (generations).
+	interps generations[upKey, struct{}]
+	now     func() time.Time
+	raised  atomic.Uint64 // read by status lines on other goroutines
 	// max_signals per interval of event time, as the seed rule has it: a
 	// flood of chains (a process named scp creating and running files in
 	// a loop) cannot bury the real one under thousands of alerts.
@@ -60,7 +67,8 @@ func NewChain(r *rules.Rule) *Chain {
 		rule:    r,
 		static:  ruleFields(r, r.Interval.Milliseconds(), r.MaxSignals),
 		uploads: newGenerations[upKey, *upload](maxUploads), inodes: map[upKey]*upload{},
-		now: time.Now,
+		interps: newGenerations[upKey, struct{}](maxInterpCopies),
+		now:     time.Now,
 	}
 	c.init(r)
 	return c
@@ -123,12 +131,24 @@ func (c *Chain) Process(doc ecs.Doc, e *story.Event, f Flags) []Alert {
 	case story.Create, story.Overwrite:
 		if IsTransfer(e) && e.Path != "" {
 			c.track(e, &upload{steps: []story.Event{*e}})
-		} else if from := c.copiedFrom(e); from != nil {
-			// The copy is another file: its own chmod and run, once
-			// each, but the same upload's story (its first step).
-			u := &upload{steps: append([]story.Event(nil), from.steps...), alert: from.alert}
-			u.step(*e)
-			c.track(e, u)
+		} else if srcs := copySources(e); len(srcs) > 0 {
+			if from := c.copiedFrom(e, srcs); from != nil {
+				// The copy is another file: its own chmod and run,
+				// once each, but the same upload's story (its first
+				// step).
+				u := &upload{steps: append([]story.Event(nil), from.steps...), alert: from.alert}
+				u.step(*e)
+				c.track(e, u)
+			} else if e.Kind == story.Overwrite {
+				c.drop(upKey{e.Host, e.Path})
+				c.dropInode(e)
+			}
+			if slices.ContainsFunc(srcs, isInterpreter) {
+				c.interps.put(upKey{e.Host, e.Path}, struct{}{})
+				if e.Inode != "" {
+					c.interps.put(upKey{e.Host, "ino:" + e.Inode}, struct{}{})
+				}
+			}
 		} else if e.Kind == story.Overwrite {
 			// Rewritten by something else: no longer the upload.
 			c.drop(upKey{e.Host, e.Path})
@@ -158,11 +178,11 @@ func (c *Chain) Process(doc ecs.Doc, e *story.Event, f Flags) []Alert {
 		}
 		return []Alert{c.alert(doc, e, u, "made_executable", e.Path, f)}
 	case story.Exec:
-		args := e.Args
-		if e.ArgsCut() && runsScripts(e) {
+		args, interp := e.Args, c.runsScripts(e)
+		if e.ArgsCut() && interp {
 			args = allArgs(doc, args)
 		}
-		for _, p := range ranFiles(e, args) {
+		for _, p := range ranFiles(e, args, interp) {
 			u := c.find(e, p)
 			if u == nil || u.executed {
 				continue
@@ -219,13 +239,14 @@ func isInterpreter(exe string) bool {
 // event's own file, which find looks up by that inode.
 //
 // args are the exec's arguments: the story event's, or all of the
-// document's when the story cut them.
-func ranFiles(e *story.Event, args []string) []string {
+// document's when the story cut them; interp says the program runs
+// scripts (Chain.runsScripts).
+func ranFiles(e *story.Event, args []string, interp bool) []string {
 	out := []string{}
 	if e.Path != "" || e.Inode != "" {
 		out = append(out, e.Path)
 	}
-	if !runsScripts(e) {
+	if !interp {
 		return out
 	}
 	for i, a := range args {
@@ -255,30 +276,37 @@ func (c *Chain) track(e *story.Event, u *upload) {
 // rename it tries first fails, and the rules record successes only).
 var copiers = map[string]bool{"cp": true, "mv": true, "install": true}
 
-// copiedFrom is the upload that e, a file creation by cp, mv or install,
-// copies: an upload its arguments name, when the created file is the
-// last argument (cp up tool) or has the upload's name (cp up /usr/local/bin/).
+// copySources are the files e, a file creation by cp, mv or install, may
+// copy: the arguments naming other files, when the created file is the
+// last argument (cp up tool) or has the same name (cp up /usr/local/bin/).
 // A copy by any other program (cat, python, dd) is a new file to the
 // chain (README, Known limits).
-func (c *Chain) copiedFrom(e *story.Event) *upload {
+func copySources(e *story.Event) []string {
 	if e.Path == "" || !copiers[path.Base(e.Exe)] && !copiers[e.Process] {
 		return nil
 	}
 	// The story event's arguments only (64 at most), not the document's
 	// all: one cp of a hundred thousand files makes as many creations,
 	// and reading every argument for each would cost the square.
-	args := e.Args
 	var ops []string
-	for _, a := range args[min(1, len(args)):] {
+	for _, a := range e.Args[min(1, len(e.Args)):] {
 		if p := story.ArgPath(a, e.Cwd); p != "" {
 			ops = append(ops, p)
 		}
 	}
+	var srcs []string
 	for _, p := range ops {
-		if p == e.Path {
-			continue
+		if p != e.Path && (e.Path == ops[len(ops)-1] || path.Base(e.Path) == path.Base(p)) {
+			srcs = append(srcs, p)
 		}
-		if u := c.get(upKey{e.Host, p}); u != nil && (e.Path == ops[len(ops)-1] || path.Base(e.Path) == path.Base(p)) {
+	}
+	return srcs
+}
+
+// copiedFrom is the upload among the files e copies (copySources).
+func (c *Chain) copiedFrom(e *story.Event, srcs []string) *upload {
+	for _, p := range srcs {
+		if u := c.get(upKey{e.Host, p}); u != nil {
 			return u
 		}
 	}
@@ -286,8 +314,22 @@ func (c *Chain) copiedFrom(e *story.Event) *upload {
 }
 
 // runsScripts reports whether the exec's program runs a file its
-// arguments name.
-func runsScripts(e *story.Event) bool { return isInterpreter(e.Exe) || isInterpreter(e.Process) }
+// arguments name: an interpreter by name, or a copy of one.
+func (c *Chain) runsScripts(e *story.Event) bool {
+	if isInterpreter(e.Exe) || isInterpreter(e.Process) {
+		return true
+	}
+	if _, ok := c.interps.get(upKey{e.Host, e.Exe}); ok && e.Exe != "" {
+		return true
+	}
+	// The exec's own file: the interpreter copy itself (not a #! script,
+	// whose record names the script while exe names its interpreter).
+	if e.Inode != "" && e.Exe == e.Path {
+		_, ok := c.interps.get(upKey{e.Host, "ino:" + e.Inode})
+		return ok
+	}
+	return false
+}
 
 // allArgs returns the exec's arguments as its document holds them, or
 // kept when it holds no more: an argument over 8 KiB, or 64 options,

@@ -252,3 +252,30 @@ func TestChainFollowsCopies(t *testing.T) {
 		})
 	}
 }
+
+// A copy of an interpreter runs scripts as the interpreter does:
+// `cp /bin/sh ./notashell && ./notashell up` hid the run behind a name
+// that is no interpreter's. A copy by cp, mv or install of a file named
+// like an interpreter is followed (by path and inode); a copy of another
+// program is not an interpreter.
+func TestChainFollowsInterpreterCopies(t *testing.T) {
+	cp := func(src, dst, ino string) story.Event {
+		return story.Event{Kind: story.Create, Action: "creation", Process: "cp", Exe: "/usr/bin/cp", Path: dst, Inode: ino, Cwd: "/tmp/d", Args: []string{"cp", src, dst}}
+	}
+	got := chainSteps(t, []story.Event{
+		uploadEv("/tmp/d/up", "42"),
+		cp("/bin/sh", "/tmp/d/notashell", "60"),
+		execOf("notashell", "/tmp/d/notashell", "/tmp/d/notashell", "60", "/tmp/d", "./notashell", "up"),
+	})
+	if join(got) != "[executed by notashell]" {
+		t.Errorf("copy of sh: triggers %s, want [executed by notashell]", join(got))
+	}
+	got = chainSteps(t, []story.Event{
+		uploadEv("/tmp/d/up", "42"),
+		cp("/usr/bin/ls", "/tmp/d/notls", "61"),
+		execOf("notls", "/tmp/d/notls", "/tmp/d/notls", "61", "/tmp/d", "./notls", "up"),
+	})
+	if len(got) != 0 {
+		t.Errorf("copy of ls: triggers %s, want none", join(got))
+	}
+}

@@ -179,7 +179,7 @@ func TestRanFilesOnlyInterpreters(t *testing.T) {
 		{"/usr/bin/ldd", []string{"ldd", "tool.sh"}, false},
 	} {
 		e := story.Event{Kind: story.Exec, Exe: c.exe, Process: path.Base(c.exe), Args: c.args, Cwd: "/tmp/d"}
-		if got := slices.Contains(ranFiles(&e, e.Args), "/tmp/d/tool.sh"); got != c.ran {
+		if got := slices.Contains(ranFiles(&e, e.Args, newUploadExec(t).runsScripts(&e)), "/tmp/d/tool.sh"); got != c.ran {
 			t.Errorf("%v: runs tool.sh %v, want %v", c.args, got, c.ran)
 		}
 	}

@@ -464,8 +464,9 @@ func TestAttackUploadExecEvasion(t *testing.T) {
 		// The dynamic loader runs the ELF its argument names (a gap until
 		// ld.so counted as an interpreter, detect/chain.go).
 		{name: "ldso", kind: "elf", cmd: "/lib64/ld-linux-x86-64.so.2 ./up-ldso ran-ldso", want: []string{"executed"}},
-		{name: "renamedsh", cmd: "cp /bin/sh ./notashell && ./notashell up-renamedsh", want: []string{"executed"},
-			gap: "a copy of sh under another name is not an interpreter by name"},
+		// A copy of sh under another name (a gap until the chain
+		// followed copies of interpreters by cp, mv and install).
+		{name: "renamedsh", cmd: "cp /bin/sh ./notashell && ./notashell up-renamedsh", want: []string{"executed"}},
 		// An argument over 8 KiB or 70 options before the script cut it
 		// from the story event's arguments (story.keepArgs): gaps until
 		// the chain read an interpreter's cut arguments from the document.
