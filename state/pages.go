@@ -81,10 +81,10 @@ type pageSpan struct {
 type pageChecker struct {
 	r        io.ReaderAt
 	pageSize uint64
-	hwm      uint64   // pages below the high-water mark exist
-	seen     []uint64 // pages read, overflow pages included
-	queued   []uint64 // pages some element leads to
-	freed    []uint64 // pages the freelist names
+	hwm      uint64 // pages below the high-water mark exist
+	seen     bitset // pages read, overflow pages included
+	queued   bitset // pages some element leads to
+	freed    bitset // pages the freelist names
 	stack    []pageSpan
 	buf      []byte
 	keys     []byte // the branch keys of queued pages (pageSpan.key)
@@ -108,7 +108,7 @@ func checkPages(r io.ReaderAt, size int64, pageSize int, txid, hwm uint64) error
 		return fmt.Errorf("high-water mark %d pages of %d bytes does not fit a file of %d bytes", hwm, pageSize, size)
 	}
 	words := (hwm + 63) / 64
-	c := &pageChecker{r: r, pageSize: ps, hwm: hwm, seen: make([]uint64, words), queued: make([]uint64, words), freed: make([]uint64, words)}
+	c := &pageChecker{r: r, pageSize: ps, hwm: hwm, seen: make(bitset, words), queued: make(bitset, words), freed: make(bitset, words)}
 	meta, err := c.meta(txid)
 	if err != nil {
 		return err
@@ -186,11 +186,9 @@ func (c *pageChecker) queue(id uint64, depth int, key []byte) error {
 	if id < 2 || id >= c.hwm {
 		return fmt.Errorf("page %d: outside pages 2..%d", id, c.hwm-1)
 	}
-	w, bit := &c.queued[id/64], uint64(1)<<(id%64)
-	if *w&bit != 0 {
+	if c.queued.set(id) {
 		return fmt.Errorf("page %d: reached twice (a cycle or a shared page)", id)
 	}
-	*w |= bit
 	c.stack = append(c.stack, pageSpan{id: id, depth: depth, keyOff: uint32(len(c.keys)), keyLen: uint32(len(key))})
 	c.keys = append(c.keys, key...)
 	return nil
@@ -201,13 +199,22 @@ func (c *pageChecker) queue(id uint64, depth int, key []byte) error {
 func (c *pageChecker) mark(id uint64, overflow uint32) bool {
 	fresh := true
 	for p := id; p <= id+uint64(overflow); p++ {
-		w, bit := &c.seen[p/64], uint64(1)<<(p%64)
-		if *w&bit != 0 {
+		if c.seen.set(p) {
 			fresh = false
 		}
-		*w |= bit
 	}
 	return fresh
+}
+
+// bitset is one bit per page id.
+type bitset []uint64
+
+// set sets bit i and reports whether it was set before.
+func (b bitset) set(i uint64) (was bool) {
+	w, bit := &b[i/64], uint64(1)<<(i%64)
+	was = *w&bit != 0
+	*w |= bit
+	return was
 }
 
 // read returns page id with its overflow pages, checking that it lies
@@ -270,13 +277,25 @@ func (c *pageChecker) freelist(id uint64) error {
 		if f < 2 || f >= c.hwm {
 			return fmt.Errorf("freelist page %d: frees page %d, outside pages 2..%d", id, f, c.hwm-1)
 		}
-		w, bit := &c.freed[f/64], uint64(1)<<(f%64)
-		if *w&bit != 0 {
+		if c.freed.set(f) {
 			return fmt.Errorf("freelist page %d: frees page %d twice", id, f)
 		}
-		*w |= bit
 	}
 	return nil
+}
+
+// elemKey locates the key of element i of page p (flags: the page's) as
+// p[lo:hi]; the caller checks hi against the page. A branch element is
+// pos, ksize, pgid; a leaf element flags, pos, ksize, vsize; pos counts
+// from the element.
+func elemKey(p []byte, i uint64, flags uint16) (lo, hi uint64) {
+	at := pageHeaderSize + i*pageElemSize
+	e := p[at : at+pageElemSize]
+	if flags != branchPage {
+		e = e[4:]
+	}
+	lo = at + uint64(le.Uint32(e))
+	return lo, lo + uint64(le.Uint32(e[4:]))
 }
 
 // elements checks the element table of page p and queues the pages its
@@ -312,13 +331,8 @@ func (c *pageChecker) elements(p []byte, s pageSpan) error {
 		if count == 0 {
 			return fmt.Errorf("%s: no keys below a branch", where())
 		}
-		e := p[pageHeaderSize:]
-		pos, ksize := uint64(le.Uint32(e[4:])), uint64(le.Uint32(e[8:]))
-		if flags == branchPage {
-			pos, ksize = uint64(le.Uint32(e)), uint64(le.Uint32(e[4:]))
-		}
-		at := uint64(pageHeaderSize)
-		if at+pos+ksize > uint64(len(p)) || !bytes.Equal(p[at+pos:at+pos+ksize], c.keys[s.keyOff:s.keyOff+s.keyLen]) {
+		lo, hi := elemKey(p, 0, flags)
+		if hi > uint64(len(p)) || !bytes.Equal(p[lo:hi], c.keys[s.keyOff:s.keyOff+s.keyLen]) {
 			return fmt.Errorf("%s: first key is not its parent's key for it", where())
 		}
 	}
@@ -327,14 +341,14 @@ func (c *pageChecker) elements(p []byte, s pageSpan) error {
 		at := pageHeaderSize + i*pageElemSize
 		e := p[at : at+pageElemSize]
 		if flags == branchPage {
-			pos, ksize := uint64(le.Uint32(e)), uint64(le.Uint32(e[4:]))
-			if at+pos+ksize > uint64(len(p)) {
+			lo, hi := elemKey(p, i, flags)
+			if hi > uint64(len(p)) {
 				return fmt.Errorf("%s: key %d runs past the page", where(), i)
 			}
-			if ksize == 0 {
+			if hi == lo {
 				return fmt.Errorf("%s: key %d is empty", where(), i)
 			}
-			if err := c.queue(le.Uint64(e[8:]), s.depth+1, p[at+pos:at+pos+ksize]); err != nil {
+			if err := c.queue(le.Uint64(e[8:]), s.depth+1, p[lo:hi]); err != nil {
 				return err
 			}
 			continue
