@@ -43,7 +43,7 @@ type Chain struct {
 	// interps are copies of an interpreter (`cp /bin/sh ./notashell`)
 	// by path and by inode: their execs run the scripts their arguments
 	// name like the interpreter's would. Bounded (generations).
-	interps generations[upKey, struct{}]
+	interps generations[interpKey, struct{}]
 	now     func() time.Time
 	raised  atomic.Uint64 // read by status lines on other goroutines
 	// max_signals per interval of event time, as the seed rule has it: a
@@ -53,6 +53,13 @@ type Chain struct {
 }
 
 type upKey struct{ host, path string }
+
+// interpKey names a copy of an interpreter by path, or by inode (inode
+// set): a key of its own, so an exec's lookup builds no string.
+type interpKey struct {
+	host, name string
+	inode      bool
+}
 
 // upload is one followed file: the upload event and its later steps.
 type upload struct {
@@ -67,7 +74,7 @@ func NewChain(r *rules.Rule) *Chain {
 		rule:    r,
 		static:  ruleFields(r, r.Interval.Milliseconds(), r.MaxSignals),
 		uploads: newGenerations[upKey, *upload](maxUploads), inodes: map[upKey]*upload{},
-		interps: newGenerations[upKey, struct{}](maxInterpCopies),
+		interps: newGenerations[interpKey, struct{}](maxInterpCopies),
 		now:     time.Now,
 	}
 	c.init(r)
@@ -144,9 +151,9 @@ func (c *Chain) Process(doc ecs.Doc, e *story.Event, f Flags) []Alert {
 				c.dropInode(e)
 			}
 			if slices.ContainsFunc(srcs, isInterpreter) {
-				c.interps.put(upKey{e.Host, e.Path}, struct{}{})
+				c.interps.put(interpKey{e.Host, e.Path, false}, struct{}{})
 				if e.Inode != "" {
-					c.interps.put(upKey{e.Host, "ino:" + e.Inode}, struct{}{})
+					c.interps.put(interpKey{e.Host, e.Inode, true}, struct{}{})
 				}
 			}
 		} else if e.Kind == story.Overwrite {
@@ -319,13 +326,13 @@ func (c *Chain) runsScripts(e *story.Event) bool {
 	if isInterpreter(e.Exe) || isInterpreter(e.Process) {
 		return true
 	}
-	if _, ok := c.interps.get(upKey{e.Host, e.Exe}); ok && e.Exe != "" {
+	if _, ok := c.interps.get(interpKey{e.Host, e.Exe, false}); ok && e.Exe != "" {
 		return true
 	}
 	// The exec's own file: the interpreter copy itself (not a #! script,
 	// whose record names the script while exe names its interpreter).
 	if e.Inode != "" && e.Exe == e.Path {
-		_, ok := c.interps.get(upKey{e.Host, "ino:" + e.Inode})
+		_, ok := c.interps.get(interpKey{e.Host, e.Inode, true})
 		return ok
 	}
 	return false
