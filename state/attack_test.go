@@ -19,6 +19,17 @@ import (
 	"github.com/xferhunt/xferhunt/triage"
 )
 
+// wantDamaged opens the state in dir and uses it as a run does: Open
+// must refuse it as damage (what the use then did is in the message).
+func wantDamaged(t *testing.T, dir string) {
+	t.Helper()
+	openErr, useErr := openAndUse(t, dir)
+	if !errors.Is(openErr, ErrDamaged) {
+		t.Fatalf("Open: %v (then: %v), want ErrDamaged", openErr, useErr)
+	}
+	t.Log(openErr)
+}
+
 // openAndUse opens dir and uses the store as a run does (triage, term
 // history, Check, Close, a second Open), on another goroutine bounded in
 // time: a hang fails the test instead of stalling it, and a panic on that
@@ -234,12 +245,7 @@ func TestOpenRefusesFreedLivePages(t *testing.T) {
 	}
 	for name, build := range cases {
 		t.Run(name, func(t *testing.T) {
-			dir := writeState(t, build(t))
-			openErr, useErr := openAndUse(t, dir)
-			if !errors.Is(openErr, ErrDamaged) {
-				t.Fatalf("Open: %v (then: %v), want ErrDamaged", openErr, useErr)
-			}
-			t.Log(openErr)
+			wantDamaged(t, writeState(t, build(t)))
 		})
 	}
 }
@@ -259,12 +265,7 @@ func TestOpenRefusesMetaPageSize(t *testing.T) {
 	le.PutUint64(m1[metaTxid:], le.Uint64(m[metaTxid:])+1)
 	le.PutUint32(m1[pageHeaderSize+8:], uint32(2*ps))
 	sumMeta(m1)
-	dir := writeState(t, b)
-	openErr, useErr := openAndUse(t, dir)
-	if !errors.Is(openErr, ErrDamaged) {
-		t.Fatalf("Open: %v (then: %v), want ErrDamaged", openErr, useErr)
-	}
-	t.Log(openErr)
+	wantDamaged(t, writeState(t, b))
 }
 
 // TestJournalRefusesGaps: a journal's keys are consecutive record numbers
@@ -369,11 +370,7 @@ func TestOpenRefusesWrongKinds(t *testing.T) {
 	}
 	for name, change := range cases {
 		t.Run(name, func(t *testing.T) {
-			openErr, useErr := openAndUse(t, changedState(t, change))
-			if !errors.Is(openErr, ErrDamaged) {
-				t.Fatalf("Open: %v (then: %v), want ErrDamaged", openErr, useErr)
-			}
-			t.Log(openErr)
+			wantDamaged(t, changedState(t, change))
 		})
 	}
 }
@@ -519,11 +516,7 @@ func TestOpenRefusesUnsortedInlineKeys(t *testing.T) {
 				}
 				e[le.Uint32(e[4:])] = keys[i]
 			}
-			openErr, useErr := openAndUse(t, writeState(t, b))
-			if !errors.Is(openErr, ErrDamaged) {
-				t.Fatalf("Open: %v (then: %v), want ErrDamaged", openErr, useErr)
-			}
-			t.Log(openErr)
+			wantDamaged(t, writeState(t, b))
 		})
 	}
 }
@@ -538,11 +531,7 @@ func TestOpenRefusesWrappingTxid(t *testing.T) {
 	m := liveMeta(b, os.Getpagesize())
 	le.PutUint64(m[metaTxid:], 1<<64-2)
 	sumMeta(m)
-	openErr, useErr := openAndUse(t, writeState(t, b))
-	if !errors.Is(openErr, ErrDamaged) {
-		t.Fatalf("Open: %v (then: %v), want ErrDamaged", openErr, useErr)
-	}
-	t.Log(openErr)
+	wantDamaged(t, writeState(t, b))
 }
 
 // TestLoadTermsRefusesHugeSightingLists: a stored sighting list is a few
@@ -651,11 +640,7 @@ func TestOpenRefusesEmptyKeys(t *testing.T) {
 	}
 	for name, build := range cases {
 		t.Run(name, func(t *testing.T) {
-			openErr, useErr := openAndUse(t, writeState(t, build(t)))
-			if !errors.Is(openErr, ErrDamaged) {
-				t.Fatalf("Open: %v (then: %v), want ErrDamaged", openErr, useErr)
-			}
-			t.Log(openErr)
+			wantDamaged(t, writeState(t, build(t)))
 		})
 	}
 }
@@ -793,11 +778,7 @@ func TestOpenRefusesBranchKeyMismatch(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			b := filledDB(t)
 			corrupt(secondChild(t, b))
-			openErr, useErr := openAndUse(t, writeState(t, b))
-			if !errors.Is(openErr, ErrDamaged) {
-				t.Fatalf("Open: %v (then: %v), want ErrDamaged", openErr, useErr)
-			}
-			t.Log(openErr)
+			wantDamaged(t, writeState(t, b))
 		})
 	}
 }
